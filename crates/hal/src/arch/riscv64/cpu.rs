@@ -1,0 +1,80 @@
+//! CPU control: CSRs the kernel needs, interrupt enable/disable, time, fences.
+
+use core::arch::asm;
+
+/// Read the `time` CSR (ticks at the device tree's timebase frequency).
+#[inline(always)]
+pub fn time() -> u64 {
+    riscv::register::time::read64()
+}
+
+/// Wait for an interrupt (`wfi`).
+#[inline(always)]
+pub fn wait_for_interrupt() {
+    riscv::asm::wfi();
+}
+
+/// Enable supervisor interrupts, wait for one, and disable them again. The idle loop.
+pub fn idle_wait() {
+    // SAFETY: enabling SIE only lets pending interrupts trap into our kernel trap vector,
+    // which handles them on the current stack; we disable it again before returning.
+    unsafe {
+        riscv::register::sstatus::set_sie();
+        riscv::asm::wfi();
+        riscv::register::sstatus::clear_sie();
+    }
+}
+
+/// Enable the supervisor timer interrupt source (taken in U-mode always, in S-mode only when idle).
+pub fn enable_timer_interrupt() {
+    // SAFETY: sets sie.STIE; the trap vector is installed before this is called.
+    unsafe { riscv::register::sie::set_stimer() };
+}
+
+/// Flush the whole TLB of this hart.
+#[inline(always)]
+pub fn flush_tlb_all() {
+    riscv::asm::sfence_vma_all();
+}
+
+/// Flush one page's translation on this hart.
+#[inline(always)]
+pub fn flush_tlb_page(va: usize) {
+    riscv::asm::sfence_vma(0, va);
+}
+
+/// Switch this hart to the Sv39 page table whose root is at physical address `root_pa`.
+///
+/// # Safety
+/// The table must map the kernel (text, data, stack, direct map) exactly as the current one.
+pub unsafe fn activate_page_table(root_pa: usize) {
+    let satp = (8usize << 60) | (root_pa >> 12);
+    // SAFETY: the caller guarantees the new table maps everything the kernel is using.
+    unsafe { asm!("csrw satp, {0}", "sfence.vma", in(reg) satp) };
+}
+
+/// Physical address of the active page table root.
+pub fn current_page_table() -> usize {
+    let satp: usize;
+    // SAFETY: reading satp has no side effects.
+    unsafe { asm!("csrr {0}, satp", out(reg) satp) };
+    (satp & ((1 << 44) - 1)) << 12
+}
+
+/// Read `scause`.
+#[inline(always)]
+pub fn scause() -> usize {
+    riscv::register::scause::read().bits()
+}
+
+/// Read `stval`.
+#[inline(always)]
+pub fn stval() -> usize {
+    riscv::register::stval::read()
+}
+
+/// Read `sepc`.
+#[inline(always)]
+pub fn sepc() -> usize {
+    riscv::register::sepc::read()
+}

@@ -1,0 +1,376 @@
+# The two-stage trap entry of the seed design (DESIGN.md §2).
+#
+# While a hart runs user code, sscratch holds the thread's UserContext pointer; in the kernel
+# it holds 0, so one vector serves both: `csrrw sp, sscratch, sp` gives a non-zero sp only
+# for a trap from user mode.
+#
+# UserContext layout (8-byte slots): [0] kernel sp saved by __run_user, [1..31] x1..x31,
+# [32] sepc, [33] scause, [34] stval, [35..66] f0..f31, [67] fcsr.
+
+    .equ CTX_SEPC, 32*8
+    .equ KFRAME, 36*8          # kernel trap frame: x0..x31, sepc, sstatus, 2 spare
+
+    .section .text.trap
+    .balign 4
+    .globl __trap_entry
+__trap_entry:
+    csrrw   sp, sscratch, sp
+    beqz    sp, __kernel_trap_swapped
+    # ---- stage 1: trap from user mode; sp = UserContext. Save only caller-saved registers. ----
+    sd      ra, 1*8(sp)
+    sd      gp, 3*8(sp)
+    sd      tp, 4*8(sp)
+    sd      t0, 5*8(sp)
+    sd      t1, 6*8(sp)
+    sd      t2, 7*8(sp)
+    sd      a0, 10*8(sp)
+    sd      a1, 11*8(sp)
+    sd      a2, 12*8(sp)
+    sd      a3, 13*8(sp)
+    sd      a4, 14*8(sp)
+    sd      a5, 15*8(sp)
+    sd      a6, 16*8(sp)
+    sd      a7, 17*8(sp)
+    sd      t3, 28*8(sp)
+    sd      t4, 29*8(sp)
+    sd      t5, 30*8(sp)
+    sd      t6, 31*8(sp)
+    csrrw   t0, sscratch, zero          # user sp; sscratch = 0 (kernel mode from here)
+    sd      t0, 2*8(sp)
+    csrr    t1, sepc
+    sd      t1, CTX_SEPC(sp)
+    mv      a0, sp
+    ld      sp, 0(a0)                   # the kernel sp recorded by __run_user
+    addi    sp, sp, -16
+    sd      a0, 0(sp)
+    call    velox_fast_path             # extern "C" fn(&mut UserContext) -> usize (0 = slow)
+    mv      t0, a0
+    ld      a0, 0(sp)
+    addi    sp, sp, 16
+    beqz    t0, 1f
+    # ---- fast path completed: restore caller-saved registers and return. s0-s11 untouched. ----
+    csrw    sscratch, a0
+    ld      t1, CTX_SEPC(a0)
+    csrw    sepc, t1
+    ld      ra, 1*8(a0)
+    ld      sp, 2*8(a0)
+    ld      gp, 3*8(a0)
+    ld      tp, 4*8(a0)
+    ld      t0, 5*8(a0)
+    ld      t1, 6*8(a0)
+    ld      t2, 7*8(a0)
+    ld      a1, 11*8(a0)
+    ld      a2, 12*8(a0)
+    ld      a3, 13*8(a0)
+    ld      a4, 14*8(a0)
+    ld      a5, 15*8(a0)
+    ld      a6, 16*8(a0)
+    ld      a7, 17*8(a0)
+    ld      t3, 28*8(a0)
+    ld      t4, 29*8(a0)
+    ld      t5, 30*8(a0)
+    ld      t6, 31*8(a0)
+    ld      a0, 10*8(a0)
+    sret
+1:  # ---- stage 2: the fast path declined. Save the user's s0-s11, return from __run_user. ----
+    sd      s0, 8*8(a0)
+    sd      s1, 9*8(a0)
+    sd      s2, 18*8(a0)
+    sd      s3, 19*8(a0)
+    sd      s4, 20*8(a0)
+    sd      s5, 21*8(a0)
+    sd      s6, 22*8(a0)
+    sd      s7, 23*8(a0)
+    sd      s8, 24*8(a0)
+    sd      s9, 25*8(a0)
+    sd      s10, 26*8(a0)
+    sd      s11, 27*8(a0)
+    ld      ra, 0*8(sp)
+    ld      s0, 1*8(sp)
+    ld      s1, 2*8(sp)
+    ld      s2, 3*8(sp)
+    ld      s3, 4*8(sp)
+    ld      s4, 5*8(sp)
+    ld      s5, 6*8(sp)
+    ld      s6, 7*8(sp)
+    ld      s7, 8*8(sp)
+    ld      s8, 9*8(sp)
+    ld      s9, 10*8(sp)
+    ld      s10, 11*8(sp)
+    ld      s11, 12*8(sp)
+    addi    sp, sp, 14*8
+    ret
+
+# fn __run_user(ctx: *mut UserContext): enter user mode as a function call. Saves the kernel's
+# callee-saved registers on the kernel stack, records sp in ctx[0], loads every user register
+# and srets. "Returns" when the fast path declines a trap (stage 2 above).
+    .globl __run_user
+__run_user:
+    addi    sp, sp, -14*8
+    sd      ra, 0*8(sp)
+    sd      s0, 1*8(sp)
+    sd      s1, 2*8(sp)
+    sd      s2, 3*8(sp)
+    sd      s3, 4*8(sp)
+    sd      s4, 5*8(sp)
+    sd      s5, 6*8(sp)
+    sd      s6, 7*8(sp)
+    sd      s7, 8*8(sp)
+    sd      s8, 9*8(sp)
+    sd      s9, 10*8(sp)
+    sd      s10, 11*8(sp)
+    sd      s11, 12*8(sp)
+    sd      sp, 0(a0)
+    csrw    sscratch, a0
+    ld      t0, CTX_SEPC(a0)
+    csrw    sepc, t0
+    ld      ra, 1*8(a0)
+    ld      sp, 2*8(a0)
+    ld      gp, 3*8(a0)
+    ld      tp, 4*8(a0)
+    ld      t0, 5*8(a0)
+    ld      t1, 6*8(a0)
+    ld      t2, 7*8(a0)
+    ld      s0, 8*8(a0)
+    ld      s1, 9*8(a0)
+    ld      a1, 11*8(a0)
+    ld      a2, 12*8(a0)
+    ld      a3, 13*8(a0)
+    ld      a4, 14*8(a0)
+    ld      a5, 15*8(a0)
+    ld      a6, 16*8(a0)
+    ld      a7, 17*8(a0)
+    ld      s2, 18*8(a0)
+    ld      s3, 19*8(a0)
+    ld      s4, 20*8(a0)
+    ld      s5, 21*8(a0)
+    ld      s6, 22*8(a0)
+    ld      s7, 23*8(a0)
+    ld      s8, 24*8(a0)
+    ld      s9, 25*8(a0)
+    ld      s10, 26*8(a0)
+    ld      s11, 27*8(a0)
+    ld      t3, 28*8(a0)
+    ld      t4, 29*8(a0)
+    ld      t5, 30*8(a0)
+    ld      t6, 31*8(a0)
+    ld      a0, 10*8(a0)
+    sret
+
+# ---- traps taken in supervisor mode (interrupts while idle, faults in user copies, bugs) ----
+__kernel_trap_swapped:
+    csrrw   sp, sscratch, sp            # sp = kernel sp, sscratch = 0
+    # Stack-overflow check: if the frame would reach the guard page, switch to the emergency stack.
+    csrw    sscratch, t0
+    la      t0, __boot_stack_bottom + KFRAME + 64
+    bgeu    sp, t0, 1f
+    la      t0, __emergency_stack_bottom
+    bltu    sp, t0, 1f                  # not on the boot stack at all (already emergency): keep
+    la      sp, __emergency_stack_top
+1:  csrr    t0, sscratch
+    csrw    sscratch, zero
+    addi    sp, sp, -KFRAME
+    sd      ra, 1*8(sp)
+    sd      gp, 3*8(sp)
+    sd      tp, 4*8(sp)
+    sd      t0, 5*8(sp)
+    sd      t1, 6*8(sp)
+    sd      t2, 7*8(sp)
+    sd      s0, 8*8(sp)
+    sd      s1, 9*8(sp)
+    sd      a0, 10*8(sp)
+    sd      a1, 11*8(sp)
+    sd      a2, 12*8(sp)
+    sd      a3, 13*8(sp)
+    sd      a4, 14*8(sp)
+    sd      a5, 15*8(sp)
+    sd      a6, 16*8(sp)
+    sd      a7, 17*8(sp)
+    sd      s2, 18*8(sp)
+    sd      s3, 19*8(sp)
+    sd      s4, 20*8(sp)
+    sd      s5, 21*8(sp)
+    sd      s6, 22*8(sp)
+    sd      s7, 23*8(sp)
+    sd      s8, 24*8(sp)
+    sd      s9, 25*8(sp)
+    sd      s10, 26*8(sp)
+    sd      s11, 27*8(sp)
+    sd      t3, 28*8(sp)
+    sd      t4, 29*8(sp)
+    sd      t5, 30*8(sp)
+    sd      t6, 31*8(sp)
+    addi    t0, sp, KFRAME
+    sd      t0, 2*8(sp)
+    csrr    t0, sepc
+    sd      t0, 32*8(sp)
+    csrr    t1, sstatus
+    sd      t1, 33*8(sp)
+    mv      a0, sp
+    call    velox_hal_kernel_trap
+    ld      t0, 32*8(sp)
+    csrw    sepc, t0
+    ld      t1, 33*8(sp)
+    csrw    sstatus, t1
+    ld      ra, 1*8(sp)
+    ld      gp, 3*8(sp)
+    ld      tp, 4*8(sp)
+    ld      t0, 5*8(sp)
+    ld      t1, 6*8(sp)
+    ld      t2, 7*8(sp)
+    ld      s0, 8*8(sp)
+    ld      s1, 9*8(sp)
+    ld      a0, 10*8(sp)
+    ld      a1, 11*8(sp)
+    ld      a2, 12*8(sp)
+    ld      a3, 13*8(sp)
+    ld      a4, 14*8(sp)
+    ld      a5, 15*8(sp)
+    ld      a6, 16*8(sp)
+    ld      a7, 17*8(sp)
+    ld      s2, 18*8(sp)
+    ld      s3, 19*8(sp)
+    ld      s4, 20*8(sp)
+    ld      s5, 21*8(sp)
+    ld      s6, 22*8(sp)
+    ld      s7, 23*8(sp)
+    ld      s8, 24*8(sp)
+    ld      s9, 25*8(sp)
+    ld      s10, 26*8(sp)
+    ld      s11, 27*8(sp)
+    ld      t3, 28*8(sp)
+    ld      t4, 29*8(sp)
+    ld      t5, 30*8(sp)
+    ld      t6, 31*8(sp)
+    ld      sp, 2*8(sp)
+    sret
+
+# fn __copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize
+# Returns 0, or 1 if a fault hit user memory that could not be resolved (the kernel trap
+# handler redirects sepc to __copy_user_fault). Word copies when both pointers are aligned.
+    .section .text.trap
+    .globl __copy_user
+    .globl __copy_user_start
+    .globl __copy_user_end
+    .globl __copy_user_fault
+__copy_user:
+__copy_user_start:
+    beqz    a2, 9f
+    or      t0, a0, a1
+    andi    t0, t0, 7
+    bnez    t0, 2f
+1:  li      t1, 8
+    bltu    a2, t1, 2f
+    ld      t2, 0(a1)
+    sd      t2, 0(a0)
+    addi    a0, a0, 8
+    addi    a1, a1, 8
+    addi    a2, a2, -8
+    j       1b
+2:  beqz    a2, 9f
+    lb      t2, 0(a1)
+    sb      t2, 0(a0)
+    addi    a0, a0, 1
+    addi    a1, a1, 1
+    addi    a2, a2, -1
+    j       2b
+9:  li      a0, 0
+    ret
+__copy_user_end:
+__copy_user_fault:
+    li      a0, 1
+    ret
+
+# fn __fill_user(dst: *mut u8, len: usize) -> usize: zero user memory, same contract.
+    .globl __fill_user
+__fill_user:
+    beqz    a1, 9f
+    sb      zero, 0(a0)
+    addi    a0, a0, 1
+    addi    a1, a1, -1
+    j       __fill_user
+9:  li      a0, 0
+    ret
+    .globl __fill_user_end
+__fill_user_end:
+
+# User floating-point state: fn __fp_save(f: *mut u64), fn __fp_restore(f: *const u64).
+# The kernel itself is built without F/D, so these are the only FP instructions it executes.
+    .section .text
+    .option push
+    .option arch, +d
+    .globl __fp_save
+__fp_save:
+    fsd f0, 0*8(a0)
+    fsd f1, 1*8(a0)
+    fsd f2, 2*8(a0)
+    fsd f3, 3*8(a0)
+    fsd f4, 4*8(a0)
+    fsd f5, 5*8(a0)
+    fsd f6, 6*8(a0)
+    fsd f7, 7*8(a0)
+    fsd f8, 8*8(a0)
+    fsd f9, 9*8(a0)
+    fsd f10, 10*8(a0)
+    fsd f11, 11*8(a0)
+    fsd f12, 12*8(a0)
+    fsd f13, 13*8(a0)
+    fsd f14, 14*8(a0)
+    fsd f15, 15*8(a0)
+    fsd f16, 16*8(a0)
+    fsd f17, 17*8(a0)
+    fsd f18, 18*8(a0)
+    fsd f19, 19*8(a0)
+    fsd f20, 20*8(a0)
+    fsd f21, 21*8(a0)
+    fsd f22, 22*8(a0)
+    fsd f23, 23*8(a0)
+    fsd f24, 24*8(a0)
+    fsd f25, 25*8(a0)
+    fsd f26, 26*8(a0)
+    fsd f27, 27*8(a0)
+    fsd f28, 28*8(a0)
+    fsd f29, 29*8(a0)
+    fsd f30, 30*8(a0)
+    fsd f31, 31*8(a0)
+    frcsr t0
+    sd t0, 32*8(a0)
+    ret
+    .globl __fp_restore
+__fp_restore:
+    fld f0, 0*8(a0)
+    fld f1, 1*8(a0)
+    fld f2, 2*8(a0)
+    fld f3, 3*8(a0)
+    fld f4, 4*8(a0)
+    fld f5, 5*8(a0)
+    fld f6, 6*8(a0)
+    fld f7, 7*8(a0)
+    fld f8, 8*8(a0)
+    fld f9, 9*8(a0)
+    fld f10, 10*8(a0)
+    fld f11, 11*8(a0)
+    fld f12, 12*8(a0)
+    fld f13, 13*8(a0)
+    fld f14, 14*8(a0)
+    fld f15, 15*8(a0)
+    fld f16, 16*8(a0)
+    fld f17, 17*8(a0)
+    fld f18, 18*8(a0)
+    fld f19, 19*8(a0)
+    fld f20, 20*8(a0)
+    fld f21, 21*8(a0)
+    fld f22, 22*8(a0)
+    fld f23, 23*8(a0)
+    fld f24, 24*8(a0)
+    fld f25, 25*8(a0)
+    fld f26, 26*8(a0)
+    fld f27, 27*8(a0)
+    fld f28, 28*8(a0)
+    fld f29, 29*8(a0)
+    fld f30, 30*8(a0)
+    fld f31, 31*8(a0)
+    ld t0, 32*8(a0)
+    fscsr t0
+    ret
+    .option pop

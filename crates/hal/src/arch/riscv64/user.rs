@@ -1,0 +1,52 @@
+//! Checked access to user memory: range checks plus fault fix-up (bad pointers give `Err`).
+
+use super::USER_END;
+
+unsafe extern "C" {
+    fn __copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    fn __fill_user(dst: *mut u8, len: usize) -> usize;
+}
+
+/// A user access touched memory that is not (or may not be) mapped for it: EFAULT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault;
+
+#[inline(always)]
+fn check(va: usize, len: usize) -> Result<(), Fault> {
+    match va.checked_add(len) {
+        Some(end) if end <= USER_END => Ok(()),
+        _ => Err(Fault),
+    }
+}
+
+/// Copy `src` into user memory at `dst`.
+pub fn copy_to_user(dst: usize, src: &[u8]) -> Result<(), Fault> {
+    check(dst, src.len())?;
+    // SAFETY: `dst..dst+len` is in the user half (checked), so it cannot alias kernel data;
+    // __copy_user only touches that range and `src`, and a fault inside it is fixed up by the
+    // kernel trap handler into a return value of 1 instead of a crash.
+    match unsafe { __copy_user(dst as *mut u8, src.as_ptr(), src.len()) } {
+        0 => Ok(()),
+        _ => Err(Fault),
+    }
+}
+
+/// Copy user memory at `src` into `dst`.
+pub fn copy_from_user(dst: &mut [u8], src: usize) -> Result<(), Fault> {
+    check(src, dst.len())?;
+    // SAFETY: as in `copy_to_user`, with the roles swapped; `dst` is an exclusive kernel buffer.
+    match unsafe { __copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) } {
+        0 => Ok(()),
+        _ => Err(Fault),
+    }
+}
+
+/// Zero `len` bytes of user memory at `dst`.
+pub fn zero_user(dst: usize, len: usize) -> Result<(), Fault> {
+    check(dst, len)?;
+    // SAFETY: user-half range (checked); faults are fixed up as in `copy_to_user`.
+    match unsafe { __fill_user(dst as *mut u8, len) } {
+        0 => Ok(()),
+        _ => Err(Fault),
+    }
+}

@@ -1,0 +1,312 @@
+//! Sv39 page tables over an abstract physical memory ([`PhysMem`]).
+
+use bitflags::bitflags;
+
+bitflags! {
+    /// Sv39 page-table entry flag bits.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct PteFlags: u64 {
+        const V = 1 << 0;
+        const R = 1 << 1;
+        const W = 1 << 2;
+        const X = 1 << 3;
+        const U = 1 << 4;
+        const G = 1 << 5;
+        const A = 1 << 6;
+        const D = 1 << 7;
+        /// Software bit: copy-on-write page (write faults copy it).
+        const COW = 1 << 8;
+    }
+}
+
+/// What a page table needs from physical memory: read/write entries of table frames and get
+/// zeroed frames for new tables.
+pub trait PhysMem {
+    /// Read entry `idx` of the table at physical address `table`.
+    fn read_pte(&self, table: usize, idx: usize) -> u64;
+    /// Write entry `idx` of the table at physical address `table`.
+    fn write_pte(&mut self, table: usize, idx: usize, pte: u64);
+    /// A zeroed frame for a new table, or `None` when memory is exhausted.
+    fn alloc_table(&mut self) -> Option<usize>;
+    /// Give back a table frame.
+    fn free_table(&mut self, table: usize);
+}
+
+/// Why a mapping could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapError {
+    /// No frame for an intermediate table.
+    NoMemory,
+    /// Something is already mapped there.
+    AlreadyMapped,
+    /// Address not aligned for the requested page size, or not canonical.
+    BadAddress,
+}
+
+const PPN_MASK: u64 = (1 << 44) - 1;
+
+/// Build a leaf or table entry.
+pub const fn make_pte(pa: usize, flags: PteFlags) -> u64 {
+    (((pa >> 12) as u64) << 10) | flags.bits()
+}
+
+/// Physical address an entry points to.
+pub const fn pte_addr(pte: u64) -> usize {
+    (((pte >> 10) & PPN_MASK) << 12) as usize
+}
+
+/// Flags of an entry.
+pub const fn pte_flags(pte: u64) -> PteFlags {
+    PteFlags::from_bits_truncate(pte & 0x3ff)
+}
+
+fn is_leaf(pte: u64) -> bool {
+    pte & (PteFlags::R.bits() | PteFlags::W.bits() | PteFlags::X.bits()) != 0
+}
+
+fn vpn(va: usize, level: usize) -> usize {
+    (va >> (12 + 9 * level)) & 0x1ff
+}
+
+fn canonical(va: usize) -> bool {
+    let top = (va as isize) >> 38;
+    top == 0 || top == -1
+}
+
+/// A Sv39 page table, identified by its root frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageTable {
+    root: usize,
+}
+
+impl PageTable {
+    /// Allocate an empty root table.
+    pub fn new(mem: &mut impl PhysMem) -> Option<Self> {
+        Some(PageTable { root: mem.alloc_table()? })
+    }
+
+    /// Use an existing root table at `root`.
+    pub const fn from_root(root: usize) -> Self {
+        PageTable { root }
+    }
+
+    /// Physical address of the root table (for satp).
+    pub const fn root(&self) -> usize {
+        self.root
+    }
+
+    /// Copy root entries `range` from `other` (shares the kernel half between address spaces).
+    pub fn share_root_entries(&self, mem: &mut impl PhysMem, other: &PageTable, range: core::ops::Range<usize>) {
+        for i in range {
+            let e = mem.read_pte(other.root, i);
+            mem.write_pte(self.root, i, e);
+        }
+    }
+
+    /// Map `va` to `pa` with a page of level `level` (0: 4 KiB, 1: 2 MiB, 2: 1 GiB).
+    pub fn map(&self, mem: &mut impl PhysMem, va: usize, pa: usize, flags: PteFlags, level: usize) -> Result<(), MapError> {
+        let size = 1usize << (12 + 9 * level);
+        if level > 2 || va % size != 0 || pa % size != 0 || !canonical(va) {
+            return Err(MapError::BadAddress);
+        }
+        let mut table = self.root;
+        for l in (level + 1..=2).rev() {
+            let idx = vpn(va, l);
+            let e = mem.read_pte(table, idx);
+            if e & PteFlags::V.bits() == 0 {
+                let t = mem.alloc_table().ok_or(MapError::NoMemory)?;
+                mem.write_pte(table, idx, make_pte(t, PteFlags::V));
+                table = t;
+            } else if is_leaf(e) {
+                return Err(MapError::AlreadyMapped);
+            } else {
+                table = pte_addr(e);
+            }
+        }
+        let idx = vpn(va, level);
+        if mem.read_pte(table, idx) & PteFlags::V.bits() != 0 {
+            return Err(MapError::AlreadyMapped);
+        }
+        mem.write_pte(table, idx, make_pte(pa, flags | PteFlags::V));
+        Ok(())
+    }
+
+    /// Find the leaf entry for `va`: (table, index, entry, level).
+    fn find(&self, mem: &impl PhysMem, va: usize) -> Option<(usize, usize, u64, usize)> {
+        if !canonical(va) {
+            return None;
+        }
+        let mut table = self.root;
+        for l in (0..=2).rev() {
+            let idx = vpn(va, l);
+            let e = mem.read_pte(table, idx);
+            if e & PteFlags::V.bits() == 0 {
+                return None;
+            }
+            if is_leaf(e) {
+                return Some((table, idx, e, l));
+            }
+            if l == 0 {
+                return None;
+            }
+            table = pte_addr(e);
+        }
+        None
+    }
+
+    /// Translate `va` to (physical address, flags).
+    pub fn translate(&self, mem: &impl PhysMem, va: usize) -> Option<(usize, PteFlags)> {
+        let (_, _, e, l) = self.find(mem, va)?;
+        let off = va & ((1usize << (12 + 9 * l)) - 1);
+        Some((pte_addr(e) + off, pte_flags(e)))
+    }
+
+    /// Remove the 4 KiB mapping of `va`; returns the frame and flags it had.
+    pub fn unmap(&self, mem: &mut impl PhysMem, va: usize) -> Option<(usize, PteFlags)> {
+        let (t, i, e, l) = self.find(mem, va)?;
+        if l != 0 {
+            return None;
+        }
+        mem.write_pte(t, i, 0);
+        Some((pte_addr(e), pte_flags(e)))
+    }
+
+    /// Replace the flags of the 4 KiB mapping of `va` (keeps the frame). False if unmapped.
+    pub fn set_flags(&self, mem: &mut impl PhysMem, va: usize, flags: PteFlags) -> bool {
+        match self.find(mem, va) {
+            Some((t, i, e, 0)) => {
+                mem.write_pte(t, i, make_pte(pte_addr(e), flags | PteFlags::V));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Unmap everything reachable from root entries `range`, calling `leaf(pa, flags)` for each
+    /// 4 KiB leaf and freeing the intermediate tables; clears those root entries.
+    pub fn clear_range(&self, mem: &mut impl PhysMem, range: core::ops::Range<usize>, leaf: &mut impl FnMut(usize, PteFlags)) {
+        for i in range {
+            let e = mem.read_pte(self.root, i);
+            if e & PteFlags::V.bits() == 0 || is_leaf(e) {
+                mem.write_pte(self.root, i, 0);
+                continue;
+            }
+            let l1 = pte_addr(e);
+            for j in 0..512 {
+                let e1 = mem.read_pte(l1, j);
+                if e1 & PteFlags::V.bits() == 0 || is_leaf(e1) {
+                    continue;
+                }
+                let l0 = pte_addr(e1);
+                for k in 0..512 {
+                    let e0 = mem.read_pte(l0, k);
+                    if e0 & PteFlags::V.bits() != 0 {
+                        leaf(pte_addr(e0), pte_flags(e0));
+                    }
+                }
+                mem.free_table(l0);
+            }
+            mem.free_table(l1);
+            mem.write_pte(self.root, i, 0);
+        }
+    }
+}
+
+/// Host emulator of physical memory for tests: tables live in a map.
+#[cfg(test)]
+pub mod emu {
+    use super::PhysMem;
+    use std::collections::HashMap;
+
+    /// In-memory page-table frames with an allocation limit.
+    pub struct EmuMem {
+        pub tables: HashMap<usize, [u64; 512]>,
+        pub next: usize,
+        pub limit: usize,
+        pub freed: usize,
+    }
+
+    impl EmuMem {
+        pub fn new(limit: usize) -> Self {
+            EmuMem { tables: HashMap::new(), next: 0x9000_0000, limit, freed: 0 }
+        }
+    }
+
+    impl PhysMem for EmuMem {
+        fn read_pte(&self, t: usize, i: usize) -> u64 {
+            self.tables[&t][i]
+        }
+        fn write_pte(&mut self, t: usize, i: usize, v: u64) {
+            self.tables.get_mut(&t).unwrap()[i] = v;
+        }
+        fn alloc_table(&mut self) -> Option<usize> {
+            if self.tables.len() >= self.limit {
+                return None;
+            }
+            let t = self.next;
+            self.next += 4096;
+            self.tables.insert(t, [0; 512]);
+            Some(t)
+        }
+        fn free_table(&mut self, t: usize) {
+            self.tables.remove(&t).unwrap();
+            self.freed += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::emu::EmuMem;
+    use super::*;
+
+    const RW: PteFlags = PteFlags::R.union(PteFlags::W);
+
+    #[test]
+    fn map_translate_unmap() {
+        let mut m = EmuMem::new(100);
+        let pt = PageTable::new(&mut m).unwrap();
+        pt.map(&mut m, 0x1000, 0x8000_5000, RW | PteFlags::U, 0).unwrap();
+        let (pa, f) = pt.translate(&m, 0x1234).unwrap();
+        assert_eq!(pa, 0x8000_5234);
+        assert!(f.contains(PteFlags::U | PteFlags::V));
+        assert_eq!(pt.map(&mut m, 0x1000, 0x8000_6000, RW, 0), Err(MapError::AlreadyMapped));
+        assert_eq!(pt.unmap(&mut m, 0x1000).map(|x| x.0), Some(0x8000_5000));
+        assert_eq!(pt.translate(&m, 0x1000), None);
+        assert_eq!(pt.unmap(&mut m, 0x1000), None);
+    }
+
+    #[test]
+    fn huge_pages_and_upper_half() {
+        let mut m = EmuMem::new(100);
+        let pt = PageTable::new(&mut m).unwrap();
+        let va = 0xffff_ffc0_8000_0000;
+        pt.map(&mut m, va, 0x8000_0000, RW | PteFlags::G, 1).unwrap();
+        assert_eq!(pt.translate(&m, va + 0x1f_fff0).unwrap().0, 0x801f_fff0);
+        assert_eq!(pt.map(&mut m, va + 0x1000, 0x1000, RW, 0), Err(MapError::AlreadyMapped));
+        assert_eq!(pt.map(&mut m, 0x1000, 0x2000, RW, 1), Err(MapError::BadAddress));
+        assert_eq!(pt.map(&mut m, 0x0000_8000_0000_0000, 0, RW, 0), Err(MapError::BadAddress));
+    }
+
+    #[test]
+    fn out_of_memory_is_an_error() {
+        let mut m = EmuMem::new(2);
+        let pt = PageTable::new(&mut m).unwrap();
+        assert_eq!(pt.map(&mut m, 0x1000, 0x1000, RW, 0), Err(MapError::NoMemory));
+    }
+
+    #[test]
+    fn clear_range_frees_tables_and_reports_leaves() {
+        let mut m = EmuMem::new(100);
+        let pt = PageTable::new(&mut m).unwrap();
+        for i in 0..600 {
+            pt.map(&mut m, 0x10_0000 + i * 4096, 0x8000_0000 + i * 4096, RW | PteFlags::U, 0).unwrap();
+        }
+        assert!(pt.set_flags(&mut m, 0x10_0000, PteFlags::R | PteFlags::U));
+        assert_eq!(pt.translate(&m, 0x10_0000).unwrap().1 & PteFlags::W, PteFlags::empty());
+        let mut n = 0;
+        pt.clear_range(&mut m, 0..256, &mut |_, _| n += 1);
+        assert_eq!(n, 600);
+        assert_eq!(m.tables.len(), 1, "only the root remains");
+    }
+}

@@ -1,0 +1,200 @@
+//! Virtual memory areas of one address space: non-overlapping page-aligned ranges with rights.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+/// Access rights of an area (PROT_* bits as Linux numbers them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prot(pub u32);
+
+impl Prot {
+    pub const NONE: Prot = Prot(0);
+    pub const READ: u32 = 1;
+    pub const WRITE: u32 = 2;
+    pub const EXEC: u32 = 4;
+    pub fn read(self) -> bool {
+        self.0 & Self::READ != 0
+    }
+    pub fn write(self) -> bool {
+        self.0 & Self::WRITE != 0
+    }
+    pub fn exec(self) -> bool {
+        self.0 & Self::EXEC != 0
+    }
+}
+
+/// What backs an area's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backing {
+    /// Zero-filled on first touch (anonymous mmap, bss, heap, stack).
+    Anon,
+    /// Populated at creation (ELF segments copied in by the loader).
+    Eager,
+}
+
+/// One area `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vma {
+    pub start: usize,
+    pub end: usize,
+    pub prot: Prot,
+    pub backing: Backing,
+}
+
+/// The set of areas of an address space.
+#[derive(Debug, Default, Clone)]
+pub struct VmaMap {
+    map: BTreeMap<usize, Vma>,
+}
+
+impl VmaMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The area containing `addr`.
+    pub fn find(&self, addr: usize) -> Option<&Vma> {
+        self.map.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+    }
+
+    /// True if no area intersects `[start, end)`.
+    pub fn is_free(&self, start: usize, end: usize) -> bool {
+        if let Some((_, v)) = self.map.range(..end).next_back() {
+            if v.end > start {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Add an area; false (and nothing added) if it overlaps another or is empty.
+    pub fn insert(&mut self, v: Vma) -> bool {
+        if v.start >= v.end || !self.is_free(v.start, v.end) {
+            return false;
+        }
+        self.map.insert(v.start, v);
+        true
+    }
+
+    /// Remove `[start, end)` from all areas, splitting partial overlaps. Returns the removed
+    /// pieces (so the caller can unmap their pages).
+    pub fn remove(&mut self, start: usize, end: usize) -> Vec<Vma> {
+        let mut removed = Vec::new();
+        let keys: Vec<usize> = self
+            .map
+            .range(..end)
+            .rev()
+            .take_while(|(_, v)| v.end > start)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            let v = self.map.remove(&k).unwrap();
+            if v.start < start {
+                self.map.insert(v.start, Vma { end: start, ..v });
+            }
+            if v.end > end {
+                self.map.insert(end, Vma { start: end, ..v });
+            }
+            removed.push(Vma { start: v.start.max(start), end: v.end.min(end), ..v });
+        }
+        removed.reverse();
+        removed
+    }
+
+    /// Change the rights of `[start, end)`. Fails (changing nothing) unless the whole range is
+    /// covered by areas, as Linux's mprotect fails with ENOMEM.
+    pub fn protect(&mut self, start: usize, end: usize, prot: Prot) -> bool {
+        let mut at = start;
+        while at < end {
+            match self.find(at) {
+                Some(v) => at = v.end,
+                None => return false,
+            }
+        }
+        for mut piece in self.remove(start, end) {
+            piece.prot = prot;
+            self.map.insert(piece.start, piece);
+        }
+        true
+    }
+
+    /// Highest free gap of `len` bytes that ends at or below `top` and starts at or above `bottom`.
+    pub fn find_free_top_down(&self, len: usize, bottom: usize, top: usize) -> Option<usize> {
+        let mut limit = top;
+        for (_, v) in self.map.range(..top).rev() {
+            if v.end <= limit && limit - v.end >= len {
+                return Some(limit - len).filter(|&s| s >= bottom);
+            }
+            limit = limit.min(v.start);
+            if limit < bottom + len {
+                return None;
+            }
+        }
+        limit.checked_sub(len).filter(|&s| s >= bottom)
+    }
+
+    /// Iterate over the areas in address order.
+    pub fn iter(&self) -> impl Iterator<Item = &Vma> {
+        self.map.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn anon(s: usize, e: usize, p: u32) -> Vma {
+        Vma { start: s, end: e, prot: Prot(p), backing: Backing::Anon }
+    }
+
+    #[test]
+    fn insert_find_overlap() {
+        let mut m = VmaMap::new();
+        assert!(m.insert(anon(0x1000, 0x3000, 3)));
+        assert!(!m.insert(anon(0x2000, 0x4000, 3)));
+        assert!(!m.insert(anon(0x0, 0x1001, 3)));
+        assert!(m.insert(anon(0x3000, 0x4000, 1)));
+        assert_eq!(m.find(0x2fff).unwrap().start, 0x1000);
+        assert_eq!(m.find(0x3000).unwrap().prot, Prot(1));
+        assert!(m.find(0x4000).is_none());
+        assert!(m.find(0xfff).is_none());
+    }
+
+    #[test]
+    fn remove_splits() {
+        let mut m = VmaMap::new();
+        m.insert(anon(0x1000, 0x9000, 3));
+        let r = m.remove(0x3000, 0x5000);
+        assert_eq!(r, vec![anon(0x3000, 0x5000, 3)]);
+        assert_eq!(m.find(0x2000).unwrap().end, 0x3000);
+        assert_eq!(m.find(0x5000).unwrap().start, 0x5000);
+        assert!(m.find(0x4000).is_none());
+        let r = m.remove(0x0, 0x10000);
+        assert_eq!(r.len(), 2);
+        assert_eq!(m.iter().count(), 0);
+    }
+
+    #[test]
+    fn protect_needs_full_cover() {
+        let mut m = VmaMap::new();
+        m.insert(anon(0x1000, 0x3000, 3));
+        m.insert(anon(0x4000, 0x5000, 3));
+        assert!(!m.protect(0x1000, 0x5000, Prot(1)));
+        assert_eq!(m.find(0x1000).unwrap().prot, Prot(3));
+        assert!(m.protect(0x2000, 0x3000, Prot(1)));
+        assert_eq!(m.find(0x1000).unwrap().prot, Prot(3));
+        assert_eq!(m.find(0x2000).unwrap().prot, Prot(1));
+    }
+
+    #[test]
+    fn free_gap_top_down() {
+        let mut m = VmaMap::new();
+        assert_eq!(m.find_free_top_down(0x1000, 0x1000, 0x10000), Some(0xf000));
+        m.insert(anon(0xe000, 0x10000, 3));
+        assert_eq!(m.find_free_top_down(0x2000, 0x1000, 0x10000), Some(0xc000));
+        m.insert(anon(0x2000, 0xe000, 3));
+        assert_eq!(m.find_free_top_down(0x1000, 0x1000, 0x10000), Some(0x1000));
+        assert_eq!(m.find_free_top_down(0x2000, 0x1000, 0x10000), None);
+    }
+}

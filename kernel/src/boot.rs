@@ -1,0 +1,92 @@
+//! Boot information from the device tree (memory, harts, UART, PLIC, virtio, timebase, initrd).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use hal::println;
+use velox_hal as hal;
+
+/// What the kernel learns from the device tree at boot.
+#[derive(Debug, Clone, Default)]
+pub struct BootInfo {
+    pub dtb: (usize, usize),
+    pub ram: (usize, usize),
+    pub harts: usize,
+    pub timebase: u64,
+    pub uart: Option<usize>,
+    pub plic: Option<usize>,
+    pub virtio: Vec<(usize, usize)>,
+    pub initrd: Option<(usize, usize)>,
+    pub bootargs: String,
+}
+
+fn be_uint(b: &[u8]) -> Option<usize> {
+    match b.len() {
+        4 => Some(u32::from_be_bytes(b.try_into().ok()?) as usize),
+        8 => Some(u64::from_be_bytes(b.try_into().ok()?) as usize),
+        _ => None,
+    }
+}
+
+/// What memory set-up needs, read without allocating (the heap does not exist yet).
+#[derive(Debug, Clone, Copy)]
+pub struct EarlyInfo {
+    pub dtb: (usize, usize),
+    pub ram: (usize, usize),
+    pub initrd: Option<(usize, usize)>,
+}
+
+/// Read RAM, device-tree and initrd ranges. A missing or broken tree is fatal.
+pub fn early(dtb_pa: usize) -> EarlyInfo {
+    let blob = hal::mem::boot_dtb(dtb_pa).expect("no device tree from the firmware");
+    let fdt = fdt::Fdt::new(blob).expect("malformed device tree");
+    let r = fdt.memory().regions().next().expect("device tree lists no memory");
+    let ram = (r.starting_address as usize, r.starting_address as usize + r.size.unwrap_or(0));
+    let mut initrd = None;
+    if let Some(n) = fdt.find_node("/chosen") {
+        let s = n.property("linux,initrd-start").and_then(|p| be_uint(p.value));
+        let e = n.property("linux,initrd-end").and_then(|p| be_uint(p.value));
+        if let (Some(s), Some(e)) = (s, e) {
+            initrd = Some((s, e));
+        }
+    }
+    EarlyInfo { dtb: (dtb_pa, dtb_pa + blob.len()), ram, initrd }
+}
+
+/// Parse the rest of the device tree (needs the heap).
+pub fn parse(e: &EarlyInfo) -> BootInfo {
+    let blob = hal::mem::boot_dtb(e.dtb.0).expect("no device tree from the firmware");
+    let fdt = fdt::Fdt::new(blob).expect("malformed device tree");
+    let mut info = BootInfo { dtb: e.dtb, ram: e.ram, initrd: e.initrd, ..Default::default() };
+    info.harts = fdt.cpus().count();
+    info.timebase = fdt.cpus().next().map(|c| c.timebase_frequency() as u64).unwrap_or(10_000_000);
+    let chosen = fdt.chosen();
+    info.bootargs = chosen.bootargs().unwrap_or("").into();
+    let reg0 = |n: &fdt::node::FdtNode| n.reg().and_then(|mut r| r.next()).map(|r| (r.starting_address as usize, r.size.unwrap_or(0)));
+    info.uart = fdt.find_compatible(&["ns16550a", "ns16550"]).and_then(|n| reg0(&n)).map(|r| r.0);
+    info.plic = fdt.find_compatible(&["riscv,plic0", "sifive,plic-1.0.0"]).and_then(|n| reg0(&n)).map(|r| r.0);
+    for n in fdt.all_nodes() {
+        if n.compatible().is_some_and(|c| c.all().any(|s| s == "virtio,mmio")) {
+            if let Some(r) = reg0(&n) {
+                info.virtio.push(r);
+            }
+        }
+    }
+    info.virtio.sort();
+    info
+}
+
+/// Print the boot banner with what the device tree told us.
+pub fn print_banner(hartid: usize, info: &BootInfo) {
+    let (free, total) = crate::mm::frame_stats();
+    println!("Velox {} (riscv64, Sv39, stackless async kernel) on hart {hartid}", env!("CARGO_PKG_VERSION"));
+    println!("  memory   {:#x}..{:#x} ({} MiB), {} of {} frames free", info.ram.0, info.ram.1, (info.ram.1 - info.ram.0) >> 20, free, total);
+    println!("  harts    {}", info.harts);
+    println!("  timebase {} Hz", info.timebase);
+    println!("  uart     {:#x}  plic {:#x}", info.uart.unwrap_or(0), info.plic.unwrap_or(0));
+    println!("  virtio   {} MMIO slots from {:#x}", info.virtio.len(), info.virtio.first().map_or(0, |v| v.0));
+    if let Some((s, e)) = info.initrd {
+        println!("  initrd   {s:#x}..{e:#x} ({} KiB)", (e - s) >> 10);
+    }
+    println!("  fastpath {}", if cfg!(feature = "no-fastpath") { "disabled (no-fastpath build)" } else { "enabled" });
+    println!("  cmdline  {:?}", info.bootargs);
+}

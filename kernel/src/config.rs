@@ -1,0 +1,16 @@
+//! Build-time kernel parameters.
+
+/// Time slice of a user thread, in microseconds.
+pub const TIME_SLICE_US: u64 = 10_000;
+/// Top of the user stack (just below the end of the Sv39 user half, one guard page).
+pub const USER_STACK_TOP: usize = 0x3f_ffff_f000;
+/// Maximum size of the user stack (RLIMIT_STACK soft limit reported to programs).
+pub const USER_STACK_SIZE: usize = 8 << 20;
+/// mmap areas are placed top-down below this address (under the stack's reserve).
+pub const MMAP_TOP: usize = USER_STACK_TOP - USER_STACK_SIZE - 0x10_0000;
+/// Lowest address mmap picks on its own.
+pub const MMAP_BOTTOM: usize = 0x10_0000;
+/// Load bias for position-independent executables.
+pub const PIE_BASE: usize = 0x2_0000_0000 / 8;
+/// Largest argv+envp+auxv block (Linux: a quarter of the stack limit).
+pub const ARG_MAX: usize = USER_STACK_SIZE / 4;

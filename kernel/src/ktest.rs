@@ -1,0 +1,135 @@
+//! In-kernel tests, run at boot when the kernel is built with `ktest` and booted with `ktest`.
+//!
+//! Each prints `ktest NAME ... ok` or `ktest NAME ... FAILED: why`, then a summary line
+//! `ktest: N passed, M failed`, and the machine powers off with failure if any failed.
+
+use crate::mm::aspace::AddrSpace;
+use crate::task::Thread;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use velox_exec::arena::ARENA_SIZE;
+use velox_hal as hal;
+use velox_hal::println;
+use velox_mm::vma::{Backing, Prot};
+
+type TestFn = fn() -> Result<(), String>;
+
+const TESTS: &[(&str, TestFn)] = &[
+    ("frame_alloc_exhaustion_and_reuse", frame_alloc_exhaustion_and_reuse),
+    ("page_table_map_translate_unmap", page_table_map_translate_unmap),
+    ("heap_stress", heap_stress),
+    ("thread_future_size", thread_future_size),
+    ("arena_holds_every_handler", arena_holds_every_handler),
+    ("kernel_mappings_not_wx", kernel_mappings_not_wx),
+    #[cfg(feature = "ktest-fail-demo")]
+    ("deliberate_failure", || Err("this test fails on purpose".into())),
+];
+
+fn check(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
+    if cond { Ok(()) } else { Err(msg()) }
+}
+
+fn frame_alloc_exhaustion_and_reuse() -> Result<(), String> {
+    let (free0, _) = crate::mm::frame_stats();
+    let mut got = Vec::with_capacity(free0);
+    while let Some(f) = crate::mm::alloc_frame() {
+        got.push(f);
+    }
+    check(got.len() == free0, || format!("allocated {} of {free0} free frames", got.len()))?;
+    check(crate::mm::alloc_frame().is_none(), || "allocation after exhaustion succeeded".into())?;
+    let first = got[got.len() / 2];
+    crate::mm::free_frame(first);
+    check(crate::mm::alloc_frame() == Some(first), || "freed frame not reused".into())?;
+    for f in got {
+        crate::mm::free_frame(f);
+    }
+    check(crate::mm::frame_stats().0 == free0, || "frames leaked".into())
+}
+
+fn page_table_map_translate_unmap() -> Result<(), String> {
+    let (free0, _) = crate::mm::frame_stats();
+    {
+        let mut a = AddrSpace::new().ok_or("no memory")?;
+        let va = 0x1000_0000;
+        a.add_area(va, va + 0x4000, Prot(Prot::READ | Prot::WRITE), Backing::Anon).map_err(|e| format!("add_area {e}"))?;
+        a.write_bytes(va + 0x1ff0, b"velox page table test").map_err(|e| format!("write_bytes {e}"))?;
+        a.activate();
+        let mut buf = [0u8; 21];
+        hal::user::copy_from_user(&mut buf, va + 0x1ff0).map_err(|_| "read back through the new mapping faulted")?;
+        check(&buf == b"velox page table test", || "read back wrong bytes".into())?;
+        a.unmap(va, va + 0x4000);
+        check(hal::user::copy_from_user(&mut buf, va + 0x1ff0).is_err(), || "unmapped page still readable".into())?;
+        check(hal::user::copy_from_user(&mut buf, 0xffff_ffc0_8020_0000).is_err(), || "kernel address accepted".into())?;
+    }
+    check(crate::mm::frame_stats().0 == free0, || format!("address space leaked {} frames", free0 - crate::mm::frame_stats().0))
+}
+
+fn heap_stress() -> Result<(), String> {
+    let base = crate::mm::heap_used();
+    let mut v: Vec<Vec<u8>> = Vec::new();
+    let mut seed = 12345u64;
+    for i in 0..20_000 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let size = 1 + (seed >> 33) as usize % 3000;
+        v.push(alloc::vec![(i & 0xff) as u8; size]);
+        if seed & 3 == 0 {
+            let k = (seed >> 40) as usize % v.len();
+            let x = v.swap_remove(k);
+            check(x.iter().all(|&b| b == x[0]), || "heap block corrupted".into())?;
+        }
+    }
+    drop(v);
+    check(crate::mm::heap_used() == base, || format!("heap grew from {base} to {}", crate::mm::heap_used()))
+}
+
+fn thread_future_size() -> Result<(), String> {
+    fn sz<Fut>(_: fn(Arc<Thread>) -> Fut) -> usize {
+        size_of::<Fut>()
+    }
+    let n = sz(crate::task::run::thread_task);
+    println!("ktest   thread future (thread_task around thread_main): {n} bytes (bound 512)");
+    check(n <= 512, || format!("thread future is {n} bytes"))
+}
+
+fn arena_holds_every_handler() -> Result<(), String> {
+    let sizes = crate::syscall::async_future_sizes();
+    let (name, max) = sizes.iter().max_by_key(|s| s.1).copied().unwrap_or(("none", 0));
+    println!("ktest   arena {ARENA_SIZE} bytes; largest handler future: {name} = {max} bytes");
+    check(max <= ARENA_SIZE, || "handler larger than the arena".into())
+}
+
+fn kernel_mappings_not_wx() -> Result<(), String> {
+    let l = hal::boot::kernel_layout();
+    let pt = crate::mm::kernel_page_table();
+    let mut va = l.start;
+    while va < l.end {
+        if let Some((_, f)) = pt.translate(&crate::mm::KernelPhys, va) {
+            use velox_mm::pt::PteFlags;
+            check(!(f.contains(PteFlags::W) && f.contains(PteFlags::X)), || format!("W+X at {va:#x}"))?;
+            check(va >= l.text_end || !f.contains(PteFlags::W), || format!("writable text at {va:#x}"))?;
+        }
+        va += 4096;
+    }
+    check(pt.translate(&crate::mm::KernelPhys, l.stack_guard).is_none(), || "stack guard page is mapped".into())
+}
+
+/// Run every test and power off with the result.
+pub fn run_all() -> ! {
+    let (mut pass, mut fail) = (0, 0);
+    for (name, f) in TESTS {
+        match f() {
+            Ok(()) => {
+                println!("ktest {name} ... ok");
+                pass += 1;
+            }
+            Err(e) => {
+                println!("ktest {name} ... FAILED: {e}");
+                fail += 1;
+            }
+        }
+    }
+    println!("ktest: {pass} passed, {fail} failed");
+    hal::sbi::shutdown(fail > 0)
+}

@@ -1,0 +1,56 @@
+//! Velox kernel entry: boot information, memory, timer, then the executor runs forever.
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod boot;
+mod config;
+mod console;
+mod exec;
+mod fs;
+#[cfg(feature = "ktest")]
+mod ktest;
+mod mm;
+mod monitor;
+mod syscall;
+mod task;
+mod time;
+mod trap;
+
+use hal::println;
+use velox_hal as hal;
+
+/// Called by the hardware layer on the boot hart, on the boot stack, with .bss cleared.
+#[allow(unsafe_code)]
+// SAFETY: `velox_main` is the unique entry symbol the hardware layer's boot code calls.
+#[unsafe(no_mangle)]
+fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
+    let early = boot::early(dtb_pa);
+    mm::init(&early);
+    let info = boot::parse(&early);
+    if let Some(u) = info.uart {
+        hal::console::set_uart_base(u);
+    }
+    console::init_logger(&info.bootargs);
+    trap::init();
+    time::init(info.timebase);
+    boot::print_banner(hartid, &info);
+    fs::init(&info);
+    #[cfg(feature = "ktest")]
+    if info.bootargs.split_whitespace().any(|a| a == "ktest") {
+        ktest::run_all();
+    }
+    exec::spawn(task::init::init_main(info.bootargs.clone()));
+    exec::run()
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    println!("\n[velox] KERNEL PANIC: {}", info.message());
+    if let Some(l) = info.location() {
+        println!("[velox]   at {}:{}", l.file(), l.line());
+    }
+    hal::sbi::shutdown(true)
+}

@@ -1,0 +1,58 @@
+//! A minimal interactive kernel monitor on the console (until busybox's shell runs).
+
+use crate::task::init::{report, run_command, split_words};
+use alloc::string::String;
+use velox_hal as hal;
+use velox_hal::{print, println};
+
+async fn read_line() -> String {
+    let mut line = String::new();
+    loop {
+        match hal::console::try_read_byte() {
+            Some(b'\r' | b'\n') => {
+                println!();
+                return line;
+            }
+            Some(0x7f | 0x08) => {
+                if line.pop().is_some() {
+                    print!("\x08 \x08");
+                }
+            }
+            Some(b) if b.is_ascii() && !b.is_ascii_control() => {
+                line.push(b as char);
+                hal::console::write_bytes(&[b]);
+            }
+            Some(_) => {}
+            None => crate::time::sleep_until(crate::time::ticks() + crate::time::ns_to_ticks(10_000_000)).await,
+        }
+    }
+}
+
+/// Read and run commands until `poweroff`.
+pub async fn monitor() {
+    println!("Velox monitor. Commands: help, ls, mem, counters, poweroff, or PROGRAM [ARGS] (from /bin).");
+    loop {
+        print!("velox> ");
+        let line = read_line().await;
+        let words = split_words(&line);
+        let Some(cmd) = words.first() else { continue };
+        match cmd.as_slice() {
+            b"help" => println!("ls | mem | counters | poweroff | PROGRAM [ARGS]: run /bin/PROGRAM (or a path) and wait"),
+            b"ls" => {
+                for p in crate::fs::initrd_paths() {
+                    println!("{}", String::from_utf8_lossy(&p));
+                }
+            }
+            b"mem" => {
+                let (free, total) = crate::mm::frame_stats();
+                println!("frames: {free} free of {total}; heap in use: {} bytes", crate::mm::heap_used());
+            }
+            b"counters" => crate::trap::print_counters(),
+            b"poweroff" | b"exit" => return,
+            _ => {
+                let st = run_command(&words).await;
+                report(&st);
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Memory system calls: brk, mmap (anonymous), munmap, mprotect.
+
+use super::{Fast, err, ret};
+use crate::task::Thread;
+use linux_raw_sys::errno;
+use linux_raw_sys::general as g;
+use velox_hal::USER_END;
+use velox_hal::trap::UserContext;
+use velox_mm::vma::{Backing, Prot};
+use velox_mm::{PAGE_SIZE, page_ceil};
+
+fn with_aspace<R>(t: &Thread, f: impl FnOnce(&mut crate::mm::aspace::AddrSpace) -> Result<R, u32>) -> Result<R, u32> {
+    let mut a = t.process.aspace.lock();
+    f(a.as_mut().ok_or(errno::ESRCH)?)
+}
+
+pub fn brk(t: &Thread, c: &UserContext) -> Fast {
+    let want = c.arg(0);
+    Fast::Done(ret(with_aspace(t, |a| {
+        let old = a.brk;
+        if want < a.brk_start || want >= crate::config::MMAP_BOTTOM.max(USER_END / 2) {
+            return Ok(old as isize);
+        }
+        let (old_top, new_top) = (page_ceil(old).unwrap_or(old), page_ceil(want).unwrap_or(old));
+        if new_top > old_top {
+            if !a.vmas.is_free(old_top, new_top) || a.add_area(old_top, new_top, Prot(Prot::READ | Prot::WRITE), Backing::Anon).is_err() {
+                return Ok(old as isize);
+            }
+        } else if new_top < old_top {
+            a.unmap(new_top, old_top);
+        }
+        a.brk = want;
+        Ok(want as isize)
+    })))
+}
+
+pub fn mmap(t: &Thread, c: &UserContext) -> Fast {
+    let (addr, len, prot, flags, fd, off) = (c.arg(0), c.arg(1), c.arg(2) as u32, c.arg(3) as u32, c.arg(4) as i32, c.arg(5));
+    Fast::Done(ret((|| {
+        let kind = flags & g::MAP_TYPE;
+        if len == 0 || off % PAGE_SIZE != 0 || !(kind == g::MAP_PRIVATE || kind == g::MAP_SHARED || kind == g::MAP_SHARED_VALIDATE) {
+            return Err(errno::EINVAL);
+        }
+        if prot & !(g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC) != 0 {
+            return Err(errno::EINVAL);
+        }
+        if flags & g::MAP_ANONYMOUS == 0 {
+            // File mappings arrive with the VFS; until then every descriptor is the console.
+            return Err(if t.process.fds.lock().get(fd as usize).is_some() { errno::ENODEV } else { errno::EBADF });
+        }
+        let len = page_ceil(len).ok_or(errno::ENOMEM)?;
+        let fixed = flags & g::MAP_FIXED != 0;
+        let noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
+        with_aspace(t, |a| {
+            let start = if fixed || noreplace {
+                if addr % PAGE_SIZE != 0 {
+                    return Err(errno::EINVAL);
+                }
+                let end = addr.checked_add(len).filter(|&e| e <= USER_END).ok_or(errno::ENOMEM)?;
+                if !a.vmas.is_free(addr, end) {
+                    if noreplace {
+                        return Err(errno::EEXIST);
+                    }
+                    a.unmap(addr, end);
+                }
+                addr
+            } else {
+                let hint = addr & !(PAGE_SIZE - 1);
+                let ok = hint != 0 && hint.checked_add(len).is_some_and(|e| e <= USER_END && a.vmas.is_free(hint, e));
+                if ok { hint } else { a.find_free(len).ok_or(errno::ENOMEM)? }
+            };
+            // MAP_SHARED anonymous memory behaves as private until fork exists to share it.
+            a.add_area(start, start + len, Prot(prot), Backing::Anon)?;
+            Ok(start as isize)
+        })
+    })()))
+}
+
+pub fn munmap(t: &Thread, c: &UserContext) -> Fast {
+    let (addr, len) = (c.arg(0), c.arg(1));
+    Fast::Done(ret((|| {
+        if addr % PAGE_SIZE != 0 || len == 0 {
+            return Err(errno::EINVAL);
+        }
+        let end = page_ceil(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= USER_END).ok_or(errno::EINVAL)?;
+        with_aspace(t, |a| {
+            a.unmap(addr, end);
+            Ok(0)
+        })
+    })()))
+}
+
+pub fn mprotect(t: &Thread, c: &UserContext) -> Fast {
+    let (addr, len, prot) = (c.arg(0), c.arg(1), c.arg(2) as u32);
+    if addr % PAGE_SIZE != 0 || prot & !(g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC | g::PROT_GROWSDOWN | g::PROT_GROWSUP) != 0 {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    if len == 0 {
+        return Fast::Done(0);
+    }
+    Fast::Done(ret((|| {
+        let end = page_ceil(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= USER_END).ok_or(errno::ENOMEM)?;
+        with_aspace(t, |a| a.protect(addr, end, Prot(prot & 7)).map(|_| 0))
+    })()))
+}

@@ -1,0 +1,166 @@
+//! System calls: two tables indexed by number (DESIGN.md §3) and the slow-path dispatcher.
+//!
+//! `FAST` holds synchronous handlers, `fn(&Thread, &UserContext) -> Fast`, run on the trap
+//! fast path (or called directly by the slow path in a `no-fastpath` build). `ASYNC` holds
+//! handlers that may block or need the full register file; each places its future in the
+//! thread's arena. One file per family: process, time, fs, mm, signal, sys.
+
+pub mod fs;
+pub mod mm;
+pub mod process;
+pub mod signal;
+pub mod sys;
+pub mod time;
+pub mod uaccess;
+
+use crate::task::Thread;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+use linux_raw_sys::errno;
+use linux_raw_sys::general as nr;
+use velox_exec::arena::Arena;
+use velox_hal::trap::UserContext;
+
+/// Size of the dispatch tables (riscv64 numbers are below 512).
+pub const NR_MAX: usize = 512;
+
+/// Result of a fast handler.
+pub enum Fast {
+    /// Finished: this value goes to a0.
+    Done(isize),
+    /// Cannot finish synchronously: take the async path.
+    Slow,
+}
+
+/// A synchronous handler.
+pub type FastFn = fn(&Thread, &UserContext) -> Fast;
+/// An async handler: places its future (which yields the return value) in the arena.
+pub type AsyncFn = fn(&mut Arena<isize>, Arc<Thread>, Args);
+
+/// The six syscall arguments, copied out of the context for async handlers.
+#[derive(Debug, Clone, Copy)]
+pub struct Args(pub [usize; 6]);
+
+/// Negative errno as a return value.
+#[inline(always)]
+pub const fn err(e: u32) -> isize {
+    -(e as isize)
+}
+
+/// `Result` to return value.
+#[inline(always)]
+pub fn ret(r: Result<isize, u32>) -> isize {
+    match r {
+        Ok(v) => v,
+        Err(e) => err(e),
+    }
+}
+
+macro_rules! tables {
+    (fast: { $($fnr:ident => $ff:path),* $(,)? } async: { $($anr:ident => $af:path),* $(,)? }) => {
+        /// Synchronous handlers by syscall number.
+        pub static FAST: [Option<FastFn>; NR_MAX] = {
+            let mut t: [Option<FastFn>; NR_MAX] = [None; NR_MAX];
+            $( t[nr::$fnr as usize] = Some($ff as FastFn); )*
+            t
+        };
+        /// Async handlers by syscall number.
+        pub static ASYNC: [Option<AsyncFn>; NR_MAX] = {
+            let mut t: [Option<AsyncFn>; NR_MAX] = [None; NR_MAX];
+            $( t[nr::$anr as usize] = Some(|a: &mut Arena<isize>, th: Arc<Thread>, args: Args| a.place($af(th, args))); )*
+            t
+        };
+        /// (name, size in bytes) of every async handler's future, as placed in the arena.
+        pub fn async_future_sizes() -> alloc::vec::Vec<(&'static str, usize)> {
+            fn sz<Fut>(_: fn(Arc<Thread>, Args) -> Fut) -> usize {
+                size_of::<Fut>()
+            }
+            alloc::vec![$( (&stringify!($anr)[5..], sz($af)) ),*]
+        }
+        /// Name of a syscall (for logs and counters).
+        pub fn name(n: usize) -> &'static str {
+            $( if n == nr::$fnr as usize { return &stringify!($fnr)[5..]; } )*
+            $( if n == nr::$anr as usize { return &stringify!($anr)[5..]; } )*
+            "?"
+        }
+    };
+}
+
+tables! {
+    fast: {
+        __NR_getpid => process::getpid,
+        __NR_gettid => process::gettid,
+        __NR_getppid => process::getppid,
+        __NR_getuid => process::getuid,
+        __NR_geteuid => process::getuid,
+        __NR_getgid => process::getuid,
+        __NR_getegid => process::getuid,
+        __NR_set_tid_address => process::set_tid_address,
+        __NR_set_robust_list => process::set_robust_list,
+        __NR_prlimit64 => process::prlimit64,
+        __NR_clock_gettime => time::clock_gettime,
+        __NR_clock_getres => time::clock_getres,
+        __NR_gettimeofday => time::gettimeofday,
+        __NR_write => fs::write,
+        __NR_writev => fs::writev,
+        __NR_ioctl => fs::ioctl,
+        __NR_readlinkat => fs::readlinkat,
+        __NR_newfstatat => fs::newfstatat,
+        __NR_fstat => fs::fstat,
+        __NR_close => fs::close,
+        __NR_brk => mm::brk,
+        __NR_mmap => mm::mmap,
+        __NR_munmap => mm::munmap,
+        __NR_mprotect => mm::mprotect,
+        __NR_rt_sigaction => signal::rt_sigaction,
+        __NR_rt_sigprocmask => signal::rt_sigprocmask,
+        __NR_uname => sys::uname,
+        __NR_getrandom => sys::getrandom,
+    }
+    async: {
+        __NR_exit => process::exit,
+        __NR_exit_group => process::exit_group,
+        __NR_sched_yield => process::sched_yield,
+        __NR_nanosleep => time::nanosleep,
+        __NR_clock_nanosleep => time::clock_nanosleep,
+        __NR_read => fs::read,
+    }
+}
+
+static ENOSYS_LOGGED: [AtomicU64; NR_MAX / 64] = [const { AtomicU64::new(0) }; NR_MAX / 64];
+
+fn enosys(t: &Thread, n: usize) -> isize {
+    // Numbers past the table share the last bit, so they are logged once in all.
+    let i = n.min(NR_MAX - 1);
+    let first = ENOSYS_LOGGED[i / 64].fetch_or(1 << (i % 64), Ordering::Relaxed) & (1 << (i % 64)) == 0;
+    if first {
+        log::warn!("pid {}: unimplemented syscall {n} ({}): ENOSYS", t.process.pid, name(n));
+    }
+    err(errno::ENOSYS)
+}
+
+/// Handle the syscall that left the fast path: async handler in the arena, or a fast handler
+/// called directly (no-fastpath builds, or a fast handler that declined and has no async twin).
+pub async fn dispatch_slow(t: &Arc<Thread>, arena: &mut Arena<isize>) {
+    let n = {
+        let c = t.ctx();
+        c.sepc += 4;
+        c.syscall_nr()
+    };
+    crate::trap::count_slow(8, n);
+    let r = if let Some(Some(h)) = ASYNC.get(n) {
+        let c = t.ctx();
+        h(arena, t.clone(), Args([c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5)]));
+        core::future::poll_fn(|cx| arena.poll(cx)).await
+    } else if let Some(Some(f)) = FAST.get(n) {
+        match f(t, t.ctx()) {
+            Fast::Done(v) => v,
+            Fast::Slow => err(errno::EAGAIN),
+        }
+    } else {
+        enosys(t, n)
+    };
+    if !t.is_exiting() {
+        t.ctx().set_ret(r as usize);
+    }
+}

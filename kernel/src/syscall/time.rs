@@ -1,0 +1,101 @@
+//! Clocks and sleeping.
+
+use super::{Args, Fast, err, uaccess};
+use crate::task::Thread;
+use crate::time as clock;
+use alloc::sync::Arc;
+use linux_raw_sys::errno;
+use linux_raw_sys::general as g;
+use velox_hal::trap::UserContext;
+
+fn now_ns(id: u32) -> Option<u64> {
+    Some(match id {
+        g::CLOCK_REALTIME | g::CLOCK_REALTIME_COARSE | g::CLOCK_TAI => clock::realtime_ns(),
+        g::CLOCK_MONOTONIC | g::CLOCK_MONOTONIC_RAW | g::CLOCK_MONOTONIC_COARSE | g::CLOCK_BOOTTIME => clock::monotonic_ns(),
+        // Per-process/thread CPU time: one thread per process, no accounting yet beyond uptime.
+        g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID => clock::monotonic_ns(),
+        _ => return None,
+    })
+}
+
+fn ts(ns: u64) -> g::__kernel_timespec {
+    g::__kernel_timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 }
+}
+
+pub fn clock_gettime(_: &Thread, c: &UserContext) -> Fast {
+    let Some(ns) = now_ns(c.arg(0) as u32) else { return Fast::Done(err(errno::EINVAL)) };
+    Fast::Done(match uaccess::write(c.arg(1), &ts(ns)) {
+        Ok(()) => 0,
+        Err(e) => err(e),
+    })
+}
+
+pub fn clock_getres(_: &Thread, c: &UserContext) -> Fast {
+    if now_ns(c.arg(0) as u32).is_none() {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    if c.arg(1) == 0 {
+        return Fast::Done(0);
+    }
+    Fast::Done(match uaccess::write(c.arg(1), &ts(1)) {
+        Ok(()) => 0,
+        Err(e) => err(e),
+    })
+}
+
+pub fn gettimeofday(_: &Thread, c: &UserContext) -> Fast {
+    if c.arg(0) != 0 {
+        let ns = clock::realtime_ns();
+        let tv = g::timeval { tv_sec: (ns / 1_000_000_000) as _, tv_usec: ((ns % 1_000_000_000) / 1000) as _ };
+        if let Err(e) = uaccess::write(c.arg(0), &tv) {
+            return Fast::Done(err(e));
+        }
+    }
+    if c.arg(1) != 0 {
+        if let Err(e) = uaccess::write(c.arg(1), &0u64) {
+            return Fast::Done(err(e));
+        }
+    }
+    Fast::Done(0)
+}
+
+fn read_ts(va: usize) -> Result<u64, u32> {
+    let t: g::__kernel_timespec = uaccess::read(va)?;
+    if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
+        return Err(errno::EINVAL);
+    }
+    Ok((t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64))
+}
+
+async fn sleep_ns(ns: u64) {
+    let deadline = clock::ticks().saturating_add(clock::ns_to_ticks(ns));
+    clock::sleep_until(deadline).await;
+}
+
+/// nanosleep(req, rem). Not interruptible until signals exist, so `rem` is never written.
+pub async fn nanosleep(_t: Arc<Thread>, a: Args) -> isize {
+    match read_ts(a.0[0]) {
+        Ok(ns) => {
+            sleep_ns(ns).await;
+            0
+        }
+        Err(e) => err(e),
+    }
+}
+
+/// clock_nanosleep(clock, flags, req, rem), relative or TIMER_ABSTIME. Errors are returned
+/// positive, as Linux does for this call.
+pub async fn clock_nanosleep(_t: Arc<Thread>, a: Args) -> isize {
+    let (id, flags) = (a.0[0] as u32, a.0[1] as u32);
+    let Some(now) = now_ns(id) else { return errno::EINVAL as isize };
+    if matches!(id, g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID) {
+        return errno::EINVAL as isize;
+    }
+    let req = match read_ts(a.0[2]) {
+        Ok(v) => v,
+        Err(e) => return e as isize,
+    };
+    let rel = if flags & g::TIMER_ABSTIME != 0 { req.saturating_sub(now) } else { req };
+    sleep_ns(rel).await;
+    0
+}

@@ -1,0 +1,10 @@
+//! Processes and threads: a user thread is one future ([`run::thread_main`]).
+
+pub mod current;
+pub mod init;
+pub mod process;
+pub mod run;
+pub mod thread;
+
+pub use process::Process;
+pub use thread::Thread;

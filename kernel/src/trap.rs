@@ -1,0 +1,164 @@
+//! The synchronous trap fast path (DESIGN.md §2), trap classification and per-cause counters.
+//!
+//! `velox_fast_path` is called by the trampoline with only the caller-saved user registers
+//! saved. It completes what it can (fast syscalls, lazy page faults, timer ticks within the
+//! slice) and returns 1; otherwise it records the cause and returns 0, and the trampoline
+//! saves s0–s11 and returns from `run_user` into the thread's future.
+
+use crate::mm::aspace::Access;
+use crate::syscall::{self, Fast};
+use crate::task::current;
+use core::sync::atomic::{AtomicU64, Ordering};
+use velox_hal as hal;
+use velox_hal::trap::UserContext;
+
+/// A trap, as the kernel cares about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Syscall,
+    Timer,
+    PageFault(Access),
+    AccessFault,
+    Illegal,
+    Misaligned,
+    Breakpoint,
+    Other,
+}
+
+const INTERRUPT: usize = 1 << 63;
+
+/// Decode `scause`.
+#[inline(always)]
+pub fn classify(scause: usize) -> Cause {
+    if scause & INTERRUPT != 0 {
+        return if scause & 0xff == 5 { Cause::Timer } else { Cause::Other };
+    }
+    match scause {
+        8 => Cause::Syscall,
+        12 => Cause::PageFault(Access::Exec),
+        13 => Cause::PageFault(Access::Read),
+        15 => Cause::PageFault(Access::Write),
+        1 | 5 | 7 => Cause::AccessFault,
+        2 => Cause::Illegal,
+        0 | 4 | 6 => Cause::Misaligned,
+        3 => Cause::Breakpoint,
+        _ => Cause::Other,
+    }
+}
+
+/// Trap counters: how many traps of each kind finished on the fast path and how many went slow.
+pub struct Counters {
+    pub fast_syscall: [AtomicU64; syscall::NR_MAX],
+    pub slow_syscall: [AtomicU64; syscall::NR_MAX],
+    /// Indexed by exception code (0..16) and 16 + interrupt code.
+    pub fast_other: [AtomicU64; 32],
+    pub slow_other: [AtomicU64; 32],
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const Z: AtomicU64 = AtomicU64::new(0);
+/// The global trap counters.
+pub static COUNTERS: Counters =
+    Counters { fast_syscall: [Z; syscall::NR_MAX], slow_syscall: [Z; syscall::NR_MAX], fast_other: [Z; 32], slow_other: [Z; 32] };
+
+#[inline(always)]
+fn other_index(scause: usize) -> usize {
+    if scause & INTERRUPT != 0 { 16 + (scause & 15) } else { scause & 15 }
+}
+
+/// Count a trap that left the fast path (called by the slow path for syscalls).
+pub fn count_slow(scause: usize, nr: usize) {
+    if scause == 8 {
+        if nr < syscall::NR_MAX {
+            COUNTERS.slow_syscall[nr].fetch_add(1, Ordering::Relaxed);
+        }
+    } else {
+        COUNTERS.slow_other[other_index(scause)].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The fast path. Returns 1 if the trap is complete (return to user), 0 to take the slow path.
+#[allow(unsafe_code)]
+// SAFETY: the trampoline in the hardware layer calls this symbol with the running thread's
+// context, which it exclusively owns for the duration of the call.
+#[unsafe(no_mangle)]
+pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> usize {
+    let scause = hal::cpu::scause();
+    if !cfg!(feature = "no-fastpath") {
+        if scause == 8 {
+            let nr = ctx.syscall_nr();
+            if let Some(Some(f)) = syscall::FAST.get(nr) {
+                if let Some(t) = current::get() {
+                    if let Fast::Done(v) = f(t, ctx) {
+                        ctx.set_ret(v as usize);
+                        ctx.sepc += 4;
+                        COUNTERS.fast_syscall[nr].fetch_add(1, Ordering::Relaxed);
+                        return 1;
+                    }
+                }
+            }
+        } else if fast_other(scause) {
+            COUNTERS.fast_other[other_index(scause)].fetch_add(1, Ordering::Relaxed);
+            return 1;
+        }
+    }
+    ctx.scause = scause;
+    ctx.stval = hal::cpu::stval();
+    if scause != 8 {
+        count_slow(scause, 0);
+    }
+    0
+}
+
+/// Non-syscall traps that can finish synchronously: lazy page faults, timer ticks.
+#[inline(never)]
+fn fast_other(scause: usize) -> bool {
+    match classify(scause) {
+        Cause::Timer => crate::time::on_user_timer_irq(),
+        Cause::PageFault(access) => {
+            let Some(t) = current::get() else { return false };
+            let addr = hal::cpu::stval();
+            // try_lock: never spin on the trap path; a held lock means "take the slow path".
+            t.process.aspace.try_lock().is_some_and(|mut a| a.as_mut().is_some_and(|a| a.handle_fault(addr, access)))
+        }
+        _ => false,
+    }
+}
+
+fn kernel_interrupt(code: usize) {
+    if code == 5 {
+        crate::time::on_kernel_timer_irq();
+    }
+}
+
+/// A kernel access to user memory faulted (in a checked copy): resolve lazily if we can.
+fn kernel_user_fault(addr: usize, write: bool) -> bool {
+    let Some(t) = current::get() else { return false };
+    let access = if write { Access::Write } else { Access::Read };
+    t.process.aspace.try_lock().is_some_and(|mut a| a.as_mut().is_some_and(|a| a.handle_fault(addr, access)))
+}
+
+/// Install the kernel's trap callbacks.
+pub fn init() {
+    hal::trap::set_hooks(hal::trap::KernelTrapHooks { interrupt: kernel_interrupt, user_fault: kernel_user_fault });
+}
+
+/// Print the non-zero counters (for `velox.counters` on the command line and the monitor).
+pub fn print_counters() {
+    hal::println!("[velox] trap counters (fast / slow):");
+    for nr in 0..syscall::NR_MAX {
+        let f = COUNTERS.fast_syscall[nr].load(Ordering::Relaxed);
+        let s = COUNTERS.slow_syscall[nr].load(Ordering::Relaxed);
+        if f + s > 0 {
+            hal::println!("[velox]   syscall {:>3} {:<18} {f} / {s}", nr, syscall::name(nr));
+        }
+    }
+    for i in 0..32 {
+        let f = COUNTERS.fast_other[i].load(Ordering::Relaxed);
+        let s = COUNTERS.slow_other[i].load(Ordering::Relaxed);
+        if f + s > 0 {
+            let sc = if i >= 16 { INTERRUPT | (i - 16) } else { i };
+            hal::println!("[velox]   {:<33} {f} / {s}", hal::trap::cause_name(sc));
+        }
+    }
+}

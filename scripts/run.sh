@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Boot Velox in QEMU.
+#   run.sh [-k VARIANT] [-c CMD]... [-e EXTRA_DIR] [-t TIMEOUT_S] [-a KERNEL_ARGS] [-d] [-l LOG]
+# With -c: runs each CMD (argv; /bin is searched) in order, prints the output and exits with the
+# last command's status. Without: interactive monitor on the console. -d: deterministic timing
+# (-icount shift=0, the benchmark mode). -l: also save the serial output to LOG.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+variant=default; cmds=(); extra=(); tmo=300; kargs=""; det=0; log=""
+while getopts "k:c:e:t:a:dl:" o; do
+    case $o in
+        k) variant=$OPTARG ;; c) cmds+=("$OPTARG") ;; e) extra+=("$OPTARG") ;;
+        t) tmo=$OPTARG ;; a) kargs=$OPTARG ;; d) det=1 ;; l) log=$OPTARG ;;
+        *) exit 2 ;;
+    esac
+done
+kernel=$BUILD/velox-$variant.elf
+[ -f "$kernel" ] || { echo "run.sh: $kernel not built" >&2; exit 2; }
+work=$(mktemp -d "$BUILD/run.XXXXXX")
+qpid=""
+cleanup() { [ -n "$qpid" ] && kill "$qpid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+append="$kargs"
+if [ ${#cmds[@]} -gt 0 ]; then
+    printf '%s\n' "${cmds[@]}" > "$work/cmd"
+    append="velox.cmd $append"
+    "$ROOT/scripts/mkroot.sh" "$work/root.cpio" "$work/cmd" "${extra[@]}"
+else
+    "$ROOT/scripts/mkroot.sh" "$work/root.cpio" - "${extra[@]}"
+fi
+q=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp 1 -no-reboot
+   -kernel "$kernel" -initrd "$work/root.cpio" -append "$append")
+if [ $det = 1 ]; then
+    q+=(-icount shift=0,align=off,sleep=off -rtc base=2024-01-01T00:00:00,clock=vm -seed 1)
+fi
+if [ ${#cmds[@]} -eq 0 ] && [ -t 0 ]; then
+    exec "${q[@]}"
+fi
+out=$work/serial.log
+"${q[@]}" < /dev/null > "$out" 2>&1 &
+qpid=$!
+tail --pid=$qpid -n +1 -f "$out" 2>/dev/null | sed -u -n '/^Velox /,$p' &
+tpid=$!
+rc=0
+if ! timeout "$tmo" tail --pid=$qpid -f /dev/null; then
+    echo "run.sh: timeout after ${tmo}s" >&2; rc=124
+fi
+kill $qpid 2>/dev/null || true; wait $qpid 2>/dev/null || true; qpid=""
+wait $tpid 2>/dev/null || true
+[ -n "$log" ] && cp "$out" "$log"
+if [ $rc = 0 ]; then
+    st=$(tr -d '\r' < "$out" | sed -n 's/^\[velox\] poweroff status=\([0-9]*\)$/\1/p' | tail -1)
+    if [ -n "$st" ]; then rc=$st
+    elif grep -q "KERNEL PANIC" "$out"; then rc=125
+    elif [ ${#cmds[@]} -gt 0 ]; then rc=125
+    fi
+fi
+exit $rc

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# `make test`: host unit tests, in-kernel tests (QEMU), user programs on the normal kernel and on
+# the no-fastpath kernel (QEMU). Prints one line per test group and ends with `N passed, M failed`.
+set -uo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAILED: $*"; }
+logs=$BUILD/test-logs; mkdir -p "$logs"
+
+echo "== build"
+scripts/build-user.sh || { echo "user build failed"; echo "0 passed, 1 failed"; exit 1; }
+for v in default ktest nofast; do
+    scripts/build-kernel.sh $v || { echo "kernel build ($v) failed"; echo "0 passed, 1 failed"; exit 1; }
+done
+
+echo "== host unit tests (cargo test)"
+$CARGO test -q 2>&1 | tee "$logs/host.log" | grep -E "^test result|FAILED|panicked" || true
+hp=$(awk '/^test result/{for(i=1;i<=NF;i++) if($(i+1)~/^passed/) s+=$i} END{print s+0}' "$logs/host.log")
+hf=$(awk '/^test result/{for(i=1;i<=NF;i++) if($(i+1)~/^failed/) s+=$i} END{print s+0}' "$logs/host.log")
+if ! grep -q "^test result" "$logs/host.log"; then hf=$((hf + 1)); echo "FAILED: host tests did not run"; fi
+pass=$((pass + hp)); fail=$((fail + hf))
+echo "host: $hp passed, $hf failed"
+
+echo "== in-kernel tests (QEMU)"
+scripts/run.sh -k ktest -a ktest -t 120 -l "$logs/ktest.log" > /dev/null; krc=$?
+tr -d '\r' < "$logs/ktest.log" | grep -E "^ktest" || true
+kp=$(tr -d '\r' < "$logs/ktest.log" | grep -cE '^ktest .* \.\.\. ok$')
+kf=$(tr -d '\r' < "$logs/ktest.log" | grep -cE '^ktest .* \.\.\. FAILED')
+pass=$((pass + kp)); fail=$((fail + kf))
+if ! tr -d '\r' < "$logs/ktest.log" | grep -q "^ktest: "; then bad "in-kernel test run did not finish (rc=$krc)"; fi
+if [ "$kf" = 0 ] && [ "$krc" != 0 ] && [ "$krc" != 125 ]; then :; fi
+
+run_user_suite() { # $1 = kernel variant
+    local v=$1 args=() line cmd exp
+    while IFS= read -r line; do
+        case $line in ''|'#'*) continue ;; esac
+        args+=(-c "${line%% | *}")
+    done < tests/user-tests.txt
+    scripts/run.sh -k "$v" "${args[@]}" -t 300 -a velox.counters -l "$logs/user-$v.log" > /dev/null
+    local log; log=$(tr -d '\r' < "$logs/user-$v.log")
+    local p f
+    p=$(grep -c '^PASS ' <<< "$log"); f=$(grep -c '^FAIL ' <<< "$log")
+    grep '^FAIL ' <<< "$log" | sed "s/^/[$v] /"
+    pass=$((pass + p)); fail=$((fail + f))
+    # Each command's exit result, in order.
+    mapfile -t got < <(grep -E '^\[velox\] (exit|exec failed)' <<< "$log" | sed 's/^\[velox\] exit //; s/^\[velox\] //')
+    local i=0
+    while IFS= read -r line; do
+        case $line in ''|'#'*) continue ;; esac
+        cmd=${line%% | *}; exp=${line##* | }
+        if [ "${got[$i]:-none}" = "$exp" ]; then ok; else bad "[$v] '$cmd' ended with ${got[$i]:-nothing}, expected $exp"; fi
+        i=$((i + 1))
+    done < tests/user-tests.txt
+    grep -q "KERNEL PANIC" <<< "$log" && bad "[$v] kernel panic"
+    echo "user programs on $v kernel: $p PASS lines, $f FAIL lines"
+}
+
+echo "== user programs (QEMU, normal kernel)"
+run_user_suite default
+echo "== user programs (QEMU, no-fastpath kernel)"
+run_user_suite nofast
+
+echo "== fast path and slow path give the same answers"
+a=$(tr -d '\r' < "$logs/user-default.log" | grep '^VALUES' | head -1)
+b=$(tr -d '\r' < "$logs/user-nofast.log" | grep '^VALUES' | head -1)
+if [ -n "$a" ] && [ "$a" = "$b" ]; then ok; echo "same: $a"; else bad "fast '$a' vs slow '$b'"; fi
+fastn=$(tr -d '\r' < "$logs/user-default.log" | awk '/syscall 172 getpid/{print $(NF-2)}')
+slown=$(tr -d '\r' < "$logs/user-nofast.log" | awk '/syscall 172 getpid/{print $NF}')
+if [ "${fastn:-0}" -gt 1000000 ] && [ "${slown:-0}" -gt 1000000 ]; then ok; echo "getpid: $fastn fast-path completions (normal), $slown slow-path (no-fastpath)"
+else bad "getpid counters: fast=${fastn:-?} slow=${slown:-?}"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

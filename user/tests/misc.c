@@ -1,0 +1,257 @@
+/* misc: process environment and assorted system calls glibc uses.
+ * Info lines (not checks): "ARGV argc=<n> 0=<argv0> 1=<argv1> ...",
+ * "ENVC <n>", "INFO uname ...", "INFO rlimit_stack ...", "INFO tty ...".
+ * Checks: uname, getrandom, getrandom_raw, prlimit64, getrlimit, sigprocmask,
+ * sigaction, sigaction_badsize, sigaction_sigkill, ioctl_tcgets (success OR
+ * ENOTTY both pass; which one is printed), readlink_exe (ends in "/misc"),
+ * set_tid_address (returns the tid), stack_layout (envp follows argv's NULL,
+ * auxv follows envp's NULL and agrees with getauxval), auxv_pagesz (4096),
+ * auxv_random, auxv_phdr, auxv_entry (== &_start), auxv_hwcap, auxv_execfn,
+ * auxv_ids (AT_UID/EUID/GID/EGID agree with the syscalls), auxv_secure (0). */
+#include "t.h"
+#include <elf.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <termios.h>
+#include <unistd.h>
+
+extern char _start[];
+
+static void test_uname(void)
+{
+    struct utsname u;
+    memset(&u, 0xff, sizeof u);
+    long r = syscall(SYS_uname, &u);
+    if (r != 0) {
+        fail("uname", "ret %ld errno %d", r, errno);
+        return;
+    }
+    printf("INFO uname sysname=%s release=%s machine=%s nodename=%s\n", u.sysname, u.release,
+           u.machine, u.nodename);
+    check(strcmp(u.machine, "riscv64") == 0 && memchr(u.sysname, 0, sizeof u.sysname) &&
+              memchr(u.release, 0, sizeof u.release) && u.sysname[0],
+          "uname", "machine \"%.20s\" (want riscv64) or strings not terminated", u.machine);
+}
+
+static int all_zero(const unsigned char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return 0;
+    return 1;
+}
+
+static void test_random(void)
+{
+    unsigned char a[64], b[64];
+    memset(a, 0, sizeof a);
+    memset(b, 0, sizeof b);
+    ssize_t ra = getrandom(a, sizeof a, 0), rb = getrandom(b, sizeof b, 0);
+    check(ra == 64 && rb == 64 && !all_zero(a, 64) && !all_zero(b, 64) && memcmp(a, b, 64) != 0,
+          "getrandom", "returned %zd/%zd, zero or equal buffers", ra, rb);
+    memset(a, 0, sizeof a);
+    memset(b, 0, sizeof b);
+    ra = syscall(SYS_getrandom, a, sizeof a, GRND_NONBLOCK);
+    rb = syscall(SYS_getrandom, b, sizeof b, GRND_NONBLOCK);
+    check(ra == 64 && rb == 64 && !all_zero(a, 64) && !all_zero(b, 64) && memcmp(a, b, 64) != 0,
+          "getrandom_raw", "returned %zd/%zd (errno %d), zero or equal buffers", ra, rb, errno);
+}
+
+static void test_rlimit(void)
+{
+    struct rlimit old = { 0, 0 }, g = { 0, 0 };
+    long r = syscall(SYS_prlimit64, 0, RLIMIT_STACK, NULL, &old);
+    check(r == 0 && old.rlim_cur > 0 && (old.rlim_max == RLIM_INFINITY || old.rlim_cur <= old.rlim_max),
+          "prlimit64", "ret %ld errno %d cur %llu max %llu", r, errno,
+          (unsigned long long)old.rlim_cur, (unsigned long long)old.rlim_max);
+    if (r == 0)
+        printf("INFO rlimit_stack cur=%llu max=%llu\n", (unsigned long long)old.rlim_cur,
+               (unsigned long long)old.rlim_max);
+    int rg = getrlimit(RLIMIT_STACK, &g);
+    check(rg == 0 && g.rlim_cur == old.rlim_cur && g.rlim_max == old.rlim_max, "getrlimit",
+          "ret %d cur %llu max %llu", rg, (unsigned long long)g.rlim_cur,
+          (unsigned long long)g.rlim_max);
+}
+
+static void handler(int sig) { (void)sig; }
+
+static void test_signals(void)
+{
+    /* raw rt_sigprocmask: block SIGUSR1, read back, restore */
+    uint64_t set = 1ULL << (SIGUSR1 - 1), old = ~0ULL, cur = 0;
+    long r1 = syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, &old, 8);
+    long r2 = syscall(SYS_rt_sigprocmask, SIG_SETMASK, NULL, &cur, 8);
+    long r3 = syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+    check(r1 == 0 && r2 == 0 && r3 == 0 && (cur & set) && !(old & set), "sigprocmask",
+          "rets %ld/%ld/%ld old %#llx cur %#llx", r1, r2, r3, (unsigned long long)old,
+          (unsigned long long)cur);
+
+    /* libc sigaction (rt_sigaction with glibc's restorer), read back */
+    struct sigaction sa, prev, back;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGUSR2);
+    int s1 = sigaction(SIGUSR1, &sa, &prev);
+    int s2 = sigaction(SIGUSR1, NULL, &back);
+    int s3 = sigaction(SIGUSR1, &prev, NULL);
+    check(s1 == 0 && s2 == 0 && s3 == 0 && back.sa_handler == handler &&
+              sigismember(&back.sa_mask, SIGUSR2) && prev.sa_handler == SIG_DFL,
+          "sigaction", "rets %d/%d/%d handler %p", s1, s2, s3, (void *)back.sa_handler);
+
+    /* raw rt_sigaction with a wrong sigsetsize -> EINVAL; SIGKILL -> EINVAL */
+    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } k = { 0 };
+    k.handler = (void *)handler;
+    EXPECT_ERR("sigaction_badsize", syscall(SYS_rt_sigaction, SIGUSR1, &k, NULL, 16), EINVAL);
+    EXPECT_ERR("sigaction_sigkill", syscall(SYS_rt_sigaction, SIGKILL, &k, NULL, 8), EINVAL);
+}
+
+static void test_tty(void)
+{
+    struct termios t;
+    errno = 0;
+    long r = syscall(SYS_ioctl, 1, TCGETS, &t);
+    if (r == 0) {
+        printf("INFO tty stdout TCGETS ok (a terminal)\n");
+        pass("ioctl_tcgets");
+    } else if (r == -1 && errno == ENOTTY) {
+        printf("INFO tty stdout TCGETS ENOTTY (not a terminal)\n");
+        pass("ioctl_tcgets");
+    } else {
+        fail("ioctl_tcgets", "ret %ld errno %d (want 0 or ENOTTY)", r, errno);
+    }
+}
+
+static void test_readlink(void)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) {
+        fail("readlink_exe", "ret %zd errno %d", n, errno);
+        return;
+    }
+    buf[n] = 0;
+    check(n >= 5 && strcmp(buf + n - 5, "/misc") == 0, "readlink_exe", "got \"%s\"", buf);
+}
+
+static void test_tid_address(void)
+{
+    static int ctid;
+    long r = syscall(SYS_set_tid_address, &ctid);
+    long tid = syscall(SYS_gettid);
+    check(r == tid && tid > 0, "set_tid_address", "returned %ld, tid %ld", r, tid);
+}
+
+static void test_stack(int argc, char **argv, char **envp)
+{
+    printf("ARGV argc=%d", argc);
+    for (int i = 0; i < argc; i++)
+        printf(" %d=%s", i, argv[i]);
+    printf("\n");
+    int envc = 0;
+    while (envp[envc])
+        envc++;
+    printf("ENVC %d\n", envc);
+
+    /* Linux initial stack: argc, argv[0..argc-1], NULL, envp..., NULL, auxv pairs */
+    Elf64_auxv_t *aux = (Elf64_auxv_t *)(envp + envc + 1);
+    int ok = argv[argc] == NULL && envp == argv + argc + 1 && ((long *)argv)[-1] == argc;
+    int n = 0, seen_null = 0;
+    for (; n < 64; n++) {
+        if (aux[n].a_type == AT_NULL) {
+            seen_null = 1;
+            break;
+        }
+        if (aux[n].a_type < 64 && aux[n].a_type != AT_HWCAP2 && aux[n].a_type != AT_MINSIGSTKSZ &&
+            getauxval(aux[n].a_type) != aux[n].a_un.a_val)
+            ok = 0;
+    }
+    check(ok && seen_null && n > 0, "stack_layout",
+          "argv[argc]=%p envp=%p argv+argc+1=%p argc slot %ld, %d auxv entries%s",
+          (void *)argv[argc], (void *)envp, (void *)(argv + argc + 1), ((long *)argv)[-1], n,
+          seen_null ? "" : " (no AT_NULL)");
+}
+
+static unsigned long aux(unsigned long type, int *present)
+{
+    errno = 0;
+    unsigned long v = getauxval(type);
+    *present = !(v == 0 && errno == ENOENT);
+    return v;
+}
+
+static void test_auxv(void)
+{
+    int p;
+    unsigned long v;
+
+    v = aux(AT_PAGESZ, &p);
+    check(p && v == 4096, "auxv_pagesz", "AT_PAGESZ %lu present %d", v, p);
+
+    v = aux(AT_RANDOM, &p);
+    if (p && v) {
+        const unsigned char *r = (const unsigned char *)v;
+        check(!all_zero(r, 16), "auxv_random", "AT_RANDOM bytes all zero");
+    } else {
+        fail("auxv_random", "AT_RANDOM %#lx present %d", v, p);
+    }
+
+    v = aux(AT_PHDR, &p);
+    int pp, pe;
+    unsigned long phnum = aux(AT_PHNUM, &pp), phent = aux(AT_PHENT, &pe);
+    int ok = p && v && pp && phnum > 0 && pe && phent == sizeof(Elf64_Phdr);
+    if (ok) {
+        /* the program headers must contain the PT_LOAD segments of this program */
+        const Elf64_Phdr *ph = (const Elf64_Phdr *)v;
+        int loads = 0;
+        for (unsigned long i = 0; i < phnum; i++)
+            loads += ph[i].p_type == PT_LOAD;
+        ok = loads > 0;
+    }
+    check(ok, "auxv_phdr", "AT_PHDR %#lx AT_PHNUM %lu AT_PHENT %lu", v, phnum, phent);
+
+    v = aux(AT_ENTRY, &p);
+    check(p && v == (unsigned long)_start, "auxv_entry", "AT_ENTRY %#lx, _start %p", v,
+          (void *)_start);
+
+    v = aux(AT_HWCAP, &p);
+    printf("INFO auxv hwcap=%#lx\n", v);
+    check(p, "auxv_hwcap", "AT_HWCAP absent");
+
+    v = aux(AT_EXECFN, &p);
+    check(p && v && strlen((const char *)v) > 0, "auxv_execfn", "AT_EXECFN %#lx present %d", v, p);
+    if (p && v)
+        printf("INFO auxv execfn=%s\n", (const char *)v);
+
+    int a, b, c, d;
+    unsigned long uid = aux(AT_UID, &a), euid = aux(AT_EUID, &b), gid = aux(AT_GID, &c),
+                  egid = aux(AT_EGID, &d);
+    check(a && b && c && d && uid == getuid() && euid == geteuid() && gid == getgid() &&
+              egid == getegid(),
+          "auxv_ids", "AT_UID %lu AT_EUID %lu AT_GID %lu AT_EGID %lu", uid, euid, gid, egid);
+
+    v = aux(AT_SECURE, &p);
+    check(p && v == 0, "auxv_secure", "AT_SECURE %lu present %d", v, p);
+}
+
+int main(int argc, char **argv, char **envp)
+{
+    t_init();
+    test_stack(argc, argv, envp);
+    test_uname();
+    test_random();
+    test_rlimit();
+    test_signals();
+    test_tty();
+    test_readlink();
+    test_tid_address();
+    test_auxv();
+    return t_exit();
+}
