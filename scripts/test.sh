@@ -11,7 +11,7 @@ logs=$BUILD/test-logs; mkdir -p "$logs"
 
 echo "== build"
 scripts/build-user.sh || { echo "user build failed"; echo "0 passed, 1 failed"; exit 1; }
-for v in default ktest nofast; do
+for v in default ${KTEST_VARIANT:-ktest} nofast; do
     scripts/build-kernel.sh $v || { echo "kernel build ($v) failed"; echo "0 passed, 1 failed"; exit 1; }
 done
 
@@ -24,7 +24,7 @@ pass=$((pass + hp)); fail=$((fail + hf))
 echo "host: $hp passed, $hf failed"
 
 echo "== in-kernel tests (QEMU)"
-scripts/run.sh -k ktest -a ktest -t 120 -l "$logs/ktest.log" > /dev/null; krc=$?
+scripts/run.sh -k ${KTEST_VARIANT:-ktest} -a ktest -t 120 -l "$logs/ktest.log" > /dev/null; krc=$?
 tr -d '\r' < "$logs/ktest.log" | grep -E "^ktest" || true
 kp=$(tr -d '\r' < "$logs/ktest.log" | grep -cE '^ktest .* \.\.\. ok$')
 kf=$(tr -d '\r' < "$logs/ktest.log" | grep -cE '^ktest .* \.\.\. FAILED')

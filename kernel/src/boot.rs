@@ -8,7 +8,6 @@ use velox_hal as hal;
 /// What the kernel learns from the device tree at boot.
 #[derive(Debug, Clone, Default)]
 pub struct BootInfo {
-    pub dtb: (usize, usize),
     pub ram: (usize, usize),
     pub harts: usize,
     pub timebase: u64,
@@ -56,7 +55,7 @@ pub fn early(dtb_pa: usize) -> EarlyInfo {
 pub fn parse(e: &EarlyInfo) -> BootInfo {
     let blob = hal::mem::boot_dtb(e.dtb.0).expect("no device tree from the firmware");
     let fdt = fdt::Fdt::new(blob).expect("malformed device tree");
-    let mut info = BootInfo { dtb: e.dtb, ram: e.ram, initrd: e.initrd, ..Default::default() };
+    let mut info = BootInfo { ram: e.ram, initrd: e.initrd, ..Default::default() };
     info.harts = fdt.cpus().count();
     info.timebase = fdt.cpus().next().map(|c| c.timebase_frequency() as u64).unwrap_or(10_000_000);
     let chosen = fdt.chosen();

@@ -75,10 +75,6 @@ impl Event {
             w.wake();
         }
     }
-    /// True once `set` was called.
-    pub fn is_set(&self) -> bool {
-        self.state.lock().0
-    }
     /// Wait until the event is set.
     pub fn wait(&self) -> impl Future<Output = ()> + '_ {
         core::future::poll_fn(move |cx| {

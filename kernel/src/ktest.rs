@@ -115,8 +115,17 @@ fn kernel_mappings_not_wx() -> Result<(), String> {
     check(pt.translate(&crate::mm::KernelPhys, l.stack_guard).is_none(), || "stack guard page is mapped".into())
 }
 
-/// Run every test and power off with the result.
-pub fn run_all() -> ! {
+/// Run every test and power off with the result. `ktest.unmapped` on the command line first
+/// reads the boot stack's guard page, to show that a kernel fault prints the trap and stops.
+pub fn run_all(bootargs: &str) -> ! {
+    if bootargs.split_whitespace().any(|a| a == "ktest.unmapped") {
+        let guard = hal::boot::kernel_layout().stack_guard;
+        println!("ktest: reading unmapped kernel address {guard:#x}");
+        #[allow(unsafe_code)]
+        // SAFETY: deliberately faults; the kernel trap handler reports it and powers off.
+        let v = unsafe { hal::cpu::debug_read(guard) };
+        println!("ktest: read {v:#x} (should not be reached)");
+    }
     let (mut pass, mut fail) = (0, 0);
     for (name, f) in TESTS {
         match f() {

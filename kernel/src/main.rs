@@ -40,7 +40,7 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     fs::init(&info);
     #[cfg(feature = "ktest")]
     if info.bootargs.split_whitespace().any(|a| a == "ktest") {
-        ktest::run_all();
+        ktest::run_all(&info.bootargs);
     }
     exec::spawn(task::init::init_main(info.bootargs.clone()));
     exec::run()

@@ -49,11 +49,6 @@ impl AddrSpace {
         Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0 })
     }
 
-    /// Physical address of the root table.
-    pub fn root(&self) -> usize {
-        self.pt.root()
-    }
-
     /// Make this address space the active one on this hart.
     pub fn activate(&self) {
         if hal::cpu::current_page_table() != self.pt.root() {

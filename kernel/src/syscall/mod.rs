@@ -28,7 +28,9 @@ pub const NR_MAX: usize = 512;
 pub enum Fast {
     /// Finished: this value goes to a0.
     Done(isize),
-    /// Cannot finish synchronously: take the async path.
+    /// Cannot finish synchronously: take the async path. (No handler declines yet; pipes and
+    /// futexes will, when the operation would block.)
+    #[allow(dead_code)]
     Slow,
 }
 
@@ -71,6 +73,7 @@ macro_rules! tables {
             t
         };
         /// (name, size in bytes) of every async handler's future, as placed in the arena.
+        #[cfg_attr(not(feature = "ktest"), allow(dead_code))]
         pub fn async_future_sizes() -> alloc::vec::Vec<(&'static str, usize)> {
             fn sz<Fut>(_: fn(Arc<Thread>, Args) -> Fut) -> usize {
                 size_of::<Fut>()

@@ -25,16 +25,6 @@ pub enum ExitStatus {
     Signaled(u8),
 }
 
-impl ExitStatus {
-    /// The `wstatus` word of wait4.
-    pub fn wstatus(self) -> i32 {
-        match self {
-            ExitStatus::Exited(c) => (c as i32) << 8,
-            ExitStatus::Signaled(s) => s as i32 & 0x7f,
-        }
-    }
-}
-
 /// A process (one thread for now; thread groups come with clone).
 pub struct Process {
     pub pid: usize,

@@ -78,3 +78,12 @@ pub fn stval() -> usize {
 pub fn sepc() -> usize {
     riscv::register::sepc::read()
 }
+
+/// Read a word at kernel virtual address `va`, for fault-handling tests (`ktest.unmapped`).
+///
+/// # Safety
+/// Reads arbitrary memory: only for tests that expect a kernel trap.
+pub unsafe fn debug_read(va: usize) -> u64 {
+    // SAFETY: the caller accepts that this may fault.
+    unsafe { (va as *const u64).read_volatile() }
+}
