@@ -6,7 +6,7 @@ set -euo pipefail
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in rustc-web cargo-web rust-web-src rust-web-llvm lld-22 qemu-system-misc \
-         gcc-riscv64-linux-gnu e2fsprogs cpio gzip xz-utils; do
+         gcc-riscv64-linux-gnu e2fsprogs cpio gzip xz-utils python3; do
     have_pkg "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
