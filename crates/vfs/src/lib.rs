@@ -158,15 +158,3 @@ mod tests {
     }
 }
 
-#[cfg(test)]
-mod file_test {
-    #[test]
-    fn parse_env_file() {
-        if let Ok(p) = std::env::var("VELOX_CPIO") {
-            let d = std::fs::read(p).unwrap();
-            let r = super::parse_cpio(&d);
-            eprintln!("{:?}", r.as_ref().map(|v| v.len()));
-            r.unwrap();
-        }
-    }
-}

@@ -74,7 +74,7 @@ pub fn init(info: &EarlyInfo) {
     let kstart = virt_to_phys(layout.start);
     let kend = virt_to_phys(layout.end);
     let (ram_start, ram_end) = info.ram;
-    hal::mem::set_ram_range(kstart.min(ram_start.max(kstart)), ram_end);
+    hal::mem::set_ram_range(kstart, ram_end);
     // Heap: a quarter of RAM (at least 8 MiB), in the first gap of free RAM after the kernel
     // image that avoids the device tree and the RAM disk the firmware placed.
     let heap_size = ((ram_end - ram_start) / 4).max(8 * MIB) & !(MIB - 1);

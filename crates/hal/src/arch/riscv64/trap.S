@@ -163,9 +163,7 @@ __kernel_trap_swapped:
     # Stack-overflow check: if the frame would reach the guard page, switch to the emergency stack.
     csrw    sscratch, t0
     la      t0, __boot_stack_bottom + KFRAME + 64
-    bgeu    sp, t0, 1f
-    la      t0, __emergency_stack_bottom
-    bltu    sp, t0, 1f                  # not on the boot stack at all (already emergency): keep
+    bgeu    sp, t0, 1f                  # (the emergency stack lies above the boot stack)
     la      sp, __emergency_stack_top
 1:  csrr    t0, sscratch
     csrw    sscratch, zero
