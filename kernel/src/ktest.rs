@@ -115,9 +115,20 @@ fn kernel_mappings_not_wx() -> Result<(), String> {
     check(pt.translate(&crate::mm::KernelPhys, l.stack_guard).is_none(), || "stack guard page is mapped".into())
 }
 
+#[allow(unconditional_recursion)]
+fn recurse(n: usize) -> usize {
+    let buf = core::hint::black_box([n; 64]);
+    recurse(n + 1) + buf[3]
+}
+
 /// Run every test and power off with the result. `ktest.unmapped` on the command line first
-/// reads the boot stack's guard page, to show that a kernel fault prints the trap and stops.
+/// reads the boot stack's guard page, and `ktest.overflow` recurses until the boot stack runs
+/// into it, to show that a kernel fault prints the trap and stops instead of hanging.
 pub fn run_all(bootargs: &str) -> ! {
+    if bootargs.split_whitespace().any(|a| a == "ktest.overflow") {
+        println!("ktest: recursing until the kernel stack overflows");
+        println!("ktest: {} (should not be reached)", recurse(0));
+    }
     if bootargs.split_whitespace().any(|a| a == "ktest.unmapped") {
         let guard = hal::boot::kernel_layout().stack_guard;
         println!("ktest: reading unmapped kernel address {guard:#x}");
