@@ -88,3 +88,53 @@ impl Event {
         })
     }
 }
+
+/// Tasks waiting for a condition that other tasks change (pipe space, a child's exit...).
+/// Waiters re-check their condition after every wake; stale wakers only cause spurious polls.
+#[derive(Default)]
+pub struct WaitQueue {
+    waiters: Mutex<alloc::vec::Vec<core::task::Waker>>,
+}
+
+impl WaitQueue {
+    /// An empty queue.
+    pub const fn new() -> Self {
+        WaitQueue { waiters: Mutex::new(alloc::vec::Vec::new()) }
+    }
+
+    /// Wake every waiter.
+    pub fn wake_all(&self) {
+        let w = {
+            let mut q = self.waiters.lock();
+            if q.is_empty() {
+                return;
+            }
+            core::mem::take(&mut *q)
+        };
+        for w in w {
+            w.wake();
+        }
+    }
+
+    /// Register the current task's waker (once).
+    pub fn register(&self, cx: &Context<'_>) {
+        let mut q = self.waiters.lock();
+        if !q.iter().any(|w| w.will_wake(cx.waker())) {
+            q.push(cx.waker().clone());
+        }
+    }
+
+    /// Wait until `f` returns `Some`, re-checking after each wake.
+    pub fn wait_until<'a, T: 'a>(&'a self, mut f: impl FnMut() -> Option<T> + 'a) -> impl Future<Output = T> + 'a {
+        core::future::poll_fn(move |cx| {
+            if let Some(v) = f() {
+                return Poll::Ready(v);
+            }
+            self.register(cx);
+            match f() {
+                Some(v) => Poll::Ready(v),
+                None => Poll::Pending,
+            }
+        })
+    }
+}

@@ -59,6 +59,15 @@ pub fn realtime_ns() -> u64 {
     REALTIME_OFFSET_NS.load(Ordering::Relaxed) + monotonic_ns()
 }
 
+/// Arm a time slice if none is running (the hart was idle): a thread woken from idle must
+/// still be preempted when others become ready.
+#[inline(always)]
+pub fn ensure_slice() {
+    if SLICE_END.load(Ordering::Relaxed) == u64::MAX {
+        start_slice();
+    }
+}
+
 /// Start a fresh time slice for the thread about to run.
 pub fn start_slice() {
     let end = ticks() + SLICE_TICKS.load(Ordering::Relaxed);
@@ -110,15 +119,24 @@ pub fn arm_for_idle() {
     program(u64::MAX);
 }
 
+/// Wake `w` at `deadline` (ticks), reprogramming the timer if that is sooner than planned.
+pub fn add_timer(deadline: u64, w: core::task::Waker) {
+    if let Some(t) = TIMERS.lock().as_mut() {
+        t.add(deadline, w);
+    }
+    program(SLICE_END.load(Ordering::Relaxed));
+}
+
 /// Sleep until `deadline` (ticks).
 pub fn sleep_until(deadline: u64) -> impl Future<Output = ()> {
-    let mut key = None;
+    let mut armed = false;
     core::future::poll_fn(move |cx| {
         if ticks() >= deadline {
             return Poll::Ready(());
         }
-        if key.is_none() {
-            key = TIMERS.lock().as_mut().map(|t| t.add(deadline, cx.waker().clone()));
+        if !armed {
+            add_timer(deadline, cx.waker().clone());
+            armed = true;
         }
         Poll::Pending
     })

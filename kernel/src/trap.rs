@@ -119,7 +119,7 @@ fn fast_other(scause: usize) -> bool {
             let Some(t) = current::get() else { return false };
             let addr = hal::cpu::stval();
             // try_lock: never spin on the trap path; a held lock means "take the slow path".
-            t.process.aspace.try_lock().is_some_and(|mut a| a.as_mut().is_some_and(|a| a.handle_fault(addr, access)))
+            t.mm().and_then(|mm| mm.space.try_lock()).is_some_and(|mut a| a.handle_fault(addr, access))
         }
         _ => false,
     }
@@ -135,7 +135,7 @@ fn kernel_interrupt(code: usize) {
 fn kernel_user_fault(addr: usize, write: bool) -> bool {
     let Some(t) = current::get() else { return false };
     let access = if write { Access::Write } else { Access::Read };
-    t.process.aspace.try_lock().is_some_and(|mut a| a.as_mut().is_some_and(|a| a.handle_fault(addr, access)))
+    t.mm().and_then(|mm| mm.space.try_lock()).is_some_and(|mut a| a.handle_fault(addr, access))
 }
 
 /// Install the kernel's trap callbacks.

@@ -10,6 +10,7 @@ pub struct FrameAllocator {
     bits: Vec<u64>, // 1 = free
     hint: usize,    // word index to start searching from
     free: usize,
+    refs: Vec<u16>, // references to each allocated frame (copy-on-write sharing)
 }
 
 impl FrameAllocator {
@@ -23,7 +24,7 @@ impl FrameAllocator {
         if frames % 64 != 0 {
             bits[words - 1] = (1u64 << (frames % 64)) - 1;
         }
-        FrameAllocator { base, frames, bits, hint: 0, free: frames }
+        FrameAllocator { base, frames, bits, hint: 0, free: frames, refs: vec![0; frames] }
     }
 
     /// Mark `[start, end)` as used (reserved: the kernel image, the device tree, the RAM disk).
@@ -55,23 +56,55 @@ impl FrameAllocator {
                 self.bits[w] &= !(1 << b);
                 self.free -= 1;
                 self.hint = w;
+                self.refs[w * 64 + b] = 1;
                 return Some(self.base + (w * 64 + b) * crate::PAGE_SIZE);
             }
         }
         None
     }
 
-    /// Return a frame. Freeing a frame that is free or outside the range is a kernel bug.
-    pub fn dealloc(&mut self, pa: usize) {
+    fn index(&self, pa: usize) -> usize {
         assert!(pa >= self.base && pa % crate::PAGE_SIZE == 0, "bad frame {pa:#x}");
         let i = (pa - self.base) / crate::PAGE_SIZE;
         assert!(i < self.frames, "bad frame {pa:#x}");
+        i
+    }
+
+    /// Add a reference to an allocated frame (a second mapping of it, copy-on-write).
+    /// Returns false (and changes nothing) if the count would overflow.
+    pub fn share(&mut self, pa: usize) -> bool {
+        let i = self.index(pa);
+        assert!(self.refs[i] > 0, "sharing a free frame {pa:#x}");
+        match self.refs[i].checked_add(1) {
+            Some(n) => {
+                self.refs[i] = n;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// References to the frame at `pa` (0 if free or reserved).
+    pub fn refs(&self, pa: usize) -> u16 {
+        self.refs[self.index(pa)]
+    }
+
+    /// Drop one reference to a frame; it is free again when none remain (returns true then).
+    /// Freeing a frame that is free or outside the range is a kernel bug.
+    pub fn dealloc(&mut self, pa: usize) -> bool {
+        let i = self.index(pa);
         assert!(self.bits[i / 64] & (1 << (i % 64)) == 0, "double free of frame {pa:#x}");
+        if self.refs[i] > 1 {
+            self.refs[i] -= 1;
+            return false;
+        }
+        self.refs[i] = 0;
         self.bits[i / 64] |= 1 << (i % 64);
         self.free += 1;
         if i / 64 < self.hint {
             self.hint = i / 64;
         }
+        true
     }
 
     /// Number of free frames.
@@ -131,5 +164,21 @@ mod tests {
         let f = a.alloc().unwrap();
         a.dealloc(f);
         a.dealloc(f);
+    }
+
+    #[test]
+    fn shared_frames_free_on_last_reference() {
+        let mut a = FrameAllocator::new(0, 4 * 4096);
+        let f = a.alloc().unwrap();
+        assert_eq!(a.refs(f), 1);
+        assert!(a.share(f));
+        assert!(a.share(f));
+        assert_eq!(a.refs(f), 3);
+        assert!(!a.dealloc(f));
+        assert!(!a.dealloc(f));
+        assert_eq!(a.free_frames(), 3);
+        assert!(a.dealloc(f));
+        assert_eq!(a.free_frames(), 4);
+        assert_eq!(a.refs(f), 0);
     }
 }

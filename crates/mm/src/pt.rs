@@ -182,6 +182,34 @@ impl PageTable {
         }
     }
 
+    /// Visit every valid 4 KiB leaf under root entries `range` as `f(va, pte)`; the entry is
+    /// replaced by what `f` returns (return `pte` to keep it). `va` is in the lower half.
+    pub fn for_each_leaf(&self, mem: &mut impl PhysMem, range: core::ops::Range<usize>, f: &mut impl FnMut(usize, u64) -> u64) {
+        for i in range {
+            let e = mem.read_pte(self.root, i);
+            if e & PteFlags::V.bits() == 0 || is_leaf(e) {
+                continue;
+            }
+            let l1 = pte_addr(e);
+            for j in 0..512 {
+                let e1 = mem.read_pte(l1, j);
+                if e1 & PteFlags::V.bits() == 0 || is_leaf(e1) {
+                    continue;
+                }
+                let l0 = pte_addr(e1);
+                for k in 0..512 {
+                    let e0 = mem.read_pte(l0, k);
+                    if e0 & PteFlags::V.bits() != 0 {
+                        let n = f((i << 30) | (j << 21) | (k << 12), e0);
+                        if n != e0 {
+                            mem.write_pte(l0, k, n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Unmap everything reachable from root entries `range`, calling `leaf(pa, flags)` for each
     /// 4 KiB leaf and freeing the intermediate tables; clears those root entries.
     pub fn clear_range(&self, mem: &mut impl PhysMem, range: core::ops::Range<usize>, leaf: &mut impl FnMut(usize, PteFlags)) {
@@ -308,5 +336,24 @@ mod tests {
         pt.clear_range(&mut m, 0..256, &mut |_, _| n += 1);
         assert_eq!(n, 600);
         assert_eq!(m.tables.len(), 1, "only the root remains");
+    }
+
+    #[test]
+    fn for_each_leaf_visits_and_rewrites() {
+        let mut m = EmuMem::new(100);
+        let pt = PageTable::new(&mut m).unwrap();
+        let vas = [0x1000usize, 0x20_3000, 0x4000_0000, 0x3f_ffff_f000];
+        for (n, &va) in vas.iter().enumerate() {
+            pt.map(&mut m, va, 0x8000_0000 + n * 4096, RW | PteFlags::U, 0).unwrap();
+        }
+        let mut seen = Vec::new();
+        pt.for_each_leaf(&mut m, 0..256, &mut |va, pte| {
+            seen.push((va, pte_addr(pte)));
+            pte & !PteFlags::W.bits()
+        });
+        assert_eq!(seen, vas.iter().enumerate().map(|(n, &va)| (va, 0x8000_0000 + n * 4096)).collect::<Vec<_>>());
+        for va in vas {
+            assert!(!pt.translate(&m, va).unwrap().1.contains(PteFlags::W));
+        }
     }
 }

@@ -30,6 +30,9 @@ pub enum Backing {
     Anon,
     /// Populated at creation (ELF segments copied in by the loader).
     Eager,
+    /// Anonymous shared memory (MAP_SHARED|MAP_ANONYMOUS): populated at creation and shared,
+    /// not copied, by fork.
+    Shared,
 }
 
 /// One area `[start, end)`.

@@ -1,39 +1,211 @@
-//! Files: the descriptor table and the initial RAM disk (a cpio archive from the boot loader).
+//! Files: open file descriptions, the descriptor table, pipes, and the initial RAM disk (a
+//! cpio archive from the boot loader).
+
+pub mod pipe;
 
 use crate::boot::BootInfo;
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use linux_raw_sys::errno;
+use linux_raw_sys::general as g;
+use pipe::Pipe;
 use velox_hal as hal;
 
-/// An open file. Only the console exists until the VFS issue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum File {
+/// What an open file is.
+pub enum FileKind {
+    /// The serial console (stdin/stdout/stderr, /dev/console, /dev/tty).
     Console,
+    /// /dev/null.
+    Null,
+    /// /dev/zero.
+    Zero,
+    /// A read-only file whose bytes the kernel holds (a RAM-disk file, a /proc file).
+    Bytes(Bytes),
+    /// A directory (its absolute path); listing it arrives with the VFS.
+    Dir(Vec<u8>),
+    PipeRead(Arc<Pipe>),
+    PipeWrite(Arc<Pipe>),
+}
+
+/// Contents of a read-only file.
+pub enum Bytes {
+    Static(&'static [u8]),
+    Owned(Vec<u8>),
+}
+
+impl Bytes {
+    /// The file's bytes.
+    pub fn get(&self) -> &[u8] {
+        match self {
+            Bytes::Static(b) => b,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// An open file description: shared by dup'ed and inherited descriptors.
+pub struct OpenFile {
+    pub kind: FileKind,
+    /// Status flags (O_ACCMODE | O_NONBLOCK | O_APPEND ...), as F_GETFL reports them.
+    pub flags: AtomicU32,
+    /// File position (regular files).
+    pub pos: AtomicUsize,
+    /// Inode number reported by fstat (pipes get one each).
+    pub ino: usize,
+}
+
+/// A reference to an open file description.
+pub type FileRef = Arc<OpenFile>;
+
+static NEXT_INO: AtomicUsize = AtomicUsize::new(1000);
+
+impl OpenFile {
+    /// A new open file description with status `flags`.
+    pub fn new(kind: FileKind, flags: u32) -> FileRef {
+        Arc::new(OpenFile { kind, flags: AtomicU32::new(flags), pos: AtomicUsize::new(0), ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) })
+    }
+    /// True if reads and writes must not block.
+    #[inline(always)]
+    pub fn nonblocking(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & g::O_NONBLOCK != 0
+    }
+    /// True if opened for reading.
+    pub fn readable(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & g::O_ACCMODE != g::O_WRONLY
+    }
+    /// True if opened for writing.
+    pub fn writable(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & g::O_ACCMODE != g::O_RDONLY
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        match &self.kind {
+            FileKind::PipeRead(p) => p.close_read(),
+            FileKind::PipeWrite(p) => p.close_write(),
+            _ => {}
+        }
+    }
+}
+
+/// One descriptor: the open file and its close-on-exec flag.
+#[derive(Clone)]
+pub struct Fd {
+    pub file: FileRef,
+    pub cloexec: bool,
 }
 
 /// A process's descriptor table.
-#[derive(Debug, Default)]
+#[derive(Default, Clone)]
 pub struct FdTable {
-    fds: Vec<Option<File>>,
+    fds: Vec<Option<Fd>>,
 }
 
 impl FdTable {
-    /// stdin, stdout and stderr on the console.
+    /// stdin, stdout and stderr on the console (one open file description, as a tty gives).
     pub fn with_console() -> Self {
-        FdTable { fds: alloc::vec![Some(File::Console), Some(File::Console), Some(File::Console)] }
+        let c = OpenFile::new(FileKind::Console, g::O_RDWR);
+        let fd = Some(Fd { file: c, cloexec: false });
+        FdTable { fds: alloc::vec![fd.clone(), fd.clone(), fd] }
     }
     /// The file at `fd`.
-    pub fn get(&self, fd: usize) -> Option<File> {
-        self.fds.get(fd).cloned().flatten()
+    #[inline]
+    pub fn get(&self, fd: usize) -> Option<&FileRef> {
+        self.fds.get(fd)?.as_ref().map(|f| &f.file)
     }
-    /// Close `fd`; false if it was not open.
-    pub fn close(&mut self, fd: usize) -> bool {
-        self.fds.get_mut(fd).and_then(|f| f.take()).is_some()
+    /// The descriptor entry at `fd`.
+    pub fn entry_mut(&mut self, fd: usize) -> Option<&mut Fd> {
+        self.fds.get_mut(fd)?.as_mut()
     }
-    /// Close everything (process exit).
-    pub fn close_all(&mut self) {
-        self.fds.clear();
+    /// Install `file` at the lowest free descriptor `>= min` below `limit`; EMFILE if none.
+    pub fn insert(&mut self, file: FileRef, cloexec: bool, min: usize, limit: usize) -> Result<usize, u32> {
+        let mut i = min;
+        while i < self.fds.len() && self.fds[i].is_some() {
+            i += 1;
+        }
+        if i >= limit {
+            return Err(errno::EMFILE);
+        }
+        if i >= self.fds.len() {
+            self.fds.resize(i + 1, None);
+        }
+        self.fds[i] = Some(Fd { file, cloexec });
+        Ok(i)
     }
+    /// Put `file` at exactly `fd` (dup2/dup3), returning what was there (to be dropped by the
+    /// caller outside the table lock).
+    pub fn put(&mut self, fd: usize, file: FileRef, cloexec: bool) -> Option<Fd> {
+        if fd >= self.fds.len() {
+            self.fds.resize(fd + 1, None);
+        }
+        self.fds[fd].replace(Fd { file, cloexec })
+    }
+    /// Take `fd` out of the table (close); `None` if it was not open.
+    pub fn take(&mut self, fd: usize) -> Option<Fd> {
+        let f = self.fds.get_mut(fd)?.take();
+        while matches!(self.fds.last(), Some(None)) {
+            self.fds.pop();
+        }
+        f
+    }
+    /// Remove the close-on-exec descriptors (execve); returns them for dropping.
+    pub fn take_cloexec(&mut self) -> Vec<Fd> {
+        let mut out = Vec::new();
+        for slot in self.fds.iter_mut() {
+            if slot.as_ref().is_some_and(|f| f.cloexec) {
+                out.extend(slot.take());
+            }
+        }
+        out
+    }
+    /// Number of slots (one past the highest open descriptor).
+    pub fn len(&self) -> usize {
+        self.fds.len()
+    }
+}
+
+/// A console byte read ahead by poll (readiness) and not consumed yet.
+static CONSOLE_AHEAD: spin::Mutex<Option<u8>> = spin::Mutex::new(None);
+
+/// Next byte typed on the console, if any.
+pub fn console_read_byte() -> Option<u8> {
+    CONSOLE_AHEAD.lock().take().or_else(hal::console::try_read_byte)
+}
+
+/// True if a console read would return at once.
+pub fn console_readable() -> bool {
+    let mut a = CONSOLE_AHEAD.lock();
+    if a.is_none() {
+        *a = hal::console::try_read_byte();
+    }
+    a.is_some()
+}
+
+/// The text of /proc/meminfo (the fields Linux has that Velox can fill).
+pub fn meminfo() -> Vec<u8> {
+    use core::fmt::Write;
+    let (free, total) = crate::mm::frame_stats();
+    let heap_free = crate::mm::heap_free() / 1024;
+    // The hart's one kernel stack and its emergency stack: the same however many threads run.
+    let kstack = crate::config::KERNEL_STACKS_BYTES / 1024;
+    let mut s = alloc::string::String::new();
+    let kb = |f: usize| f * 4;
+    let _ = write!(
+        s,
+        "MemTotal:       {:>8} kB\nMemFree:        {:>8} kB\nMemAvailable:   {:>8} kB\nBuffers:               0 kB\nCached:                0 kB\n\
+         Slab:           {:>8} kB\nKernelStack:    {:>8} kB\nPageTables:     {:>8} kB\nVeloxHeapFree:  {:>8} kB\n",
+        kb(total) + crate::mm::heap_size() / 1024,
+        kb(free),
+        kb(free) + heap_free,
+        crate::mm::heap_used() / 1024,
+        kstack,
+        kb(crate::mm::PT_FRAMES.load(Ordering::Relaxed)),
+        heap_free,
+    );
+    s.into_bytes()
 }
 
 struct Initrd {
@@ -77,6 +249,12 @@ pub fn initrd_file(path: &[u8]) -> Option<&'static [u8]> {
         }
     }
     None
+}
+
+/// True if `path` names a directory of the RAM disk.
+pub fn initrd_is_dir(path: &[u8]) -> bool {
+    let p = velox_vfs::normalize(b"/", path);
+    initrd_stat(&p).is_some_and(|(m, _)| m & velox_vfs::S_IFMT == velox_vfs::S_IFDIR)
 }
 
 /// (mode, size) of a RAM-disk path.

@@ -1,10 +1,12 @@
 //! A user address space: a Sv39 page table plus VM areas, with lazy zero-fill page faults.
 
-use super::{KernelPhys, alloc_frame_zeroed, free_frame};
+use super::{KernelPhys, alloc_frame, alloc_frame_zeroed, frame_refs, free_frame, share_frame};
 use crate::config;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::errno;
+use spin::Mutex;
 use velox_hal as hal;
-use velox_mm::pt::{PageTable, PteFlags};
+use velox_mm::pt::{PageTable, PteFlags, make_pte, pte_addr, pte_flags as flags_of};
 use velox_mm::vma::{Backing, Prot, Vma, VmaMap};
 use velox_mm::{PAGE_SIZE, page_ceil, page_floor};
 
@@ -16,6 +18,32 @@ pub enum Access {
     Exec,
 }
 
+static NEXT_MM_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// A user address space as threads share it (CLONE_VM): a unique id (for futex keys) and the
+/// space behind a lock. Freed when the last thread using it lets go.
+pub struct Mm {
+    pub id: usize,
+    /// Root page-table frame (fixed for the life of the address space).
+    root: usize,
+    pub space: Mutex<AddrSpace>,
+}
+
+impl Mm {
+    /// Wrap an address space.
+    pub fn new(space: AddrSpace) -> Mm {
+        Mm { id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed), root: space.pt.root(), space: Mutex::new(space) }
+    }
+
+    /// Make this address space the active one on this hart (no lock taken).
+    #[inline]
+    pub fn activate(&self) {
+        if hal::cpu::current_page_table() != self.root {
+            activate(self.root);
+        }
+    }
+}
+
 /// One process's user memory.
 pub struct AddrSpace {
     pt: PageTable,
@@ -24,9 +52,16 @@ pub struct AddrSpace {
     pub brk_start: usize,
     /// Current program break.
     pub brk: usize,
+    /// Lowest address mmap placed an area at (where the next top-down search starts).
+    mmap_low: usize,
 }
 
 fn pte_flags(p: Prot) -> PteFlags {
+    if p.0 & 7 == 0 {
+        // PROT_NONE keeps its frame: a supervisor-only entry user mode cannot touch (an entry
+        // with no R/W/X bits would be a page-table pointer).
+        return PteFlags::R | PteFlags::A | PteFlags::D;
+    }
     let mut f = PteFlags::U | PteFlags::A | PteFlags::D;
     if p.read() {
         f |= PteFlags::R;
@@ -46,7 +81,7 @@ impl AddrSpace {
         let mut m = KernelPhys;
         let pt = PageTable::new(&mut m)?;
         pt.share_root_entries(&mut m, &super::kernel_page_table(), 256..512);
-        Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0 })
+        Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP })
     }
 
     /// Make this address space the active one on this hart.
@@ -57,6 +92,7 @@ impl AddrSpace {
     }
 
     /// Resolve a fault at `addr`. True if the page is now mapped and the access may be retried.
+    /// Runs on the trap fast path: zero-fill of untouched pages and copy-on-write copies.
     pub fn handle_fault(&mut self, addr: usize, access: Access) -> bool {
         let Some(v) = self.vmas.find(addr) else { return false };
         let ok = match access {
@@ -69,9 +105,12 @@ impl AddrSpace {
         }
         let flags = pte_flags(v.prot);
         let va = page_floor(addr);
-        if self.pt.translate(&KernelPhys, va).is_some() {
-            // Mapped already (another path raced us, or a permission fault): retry only if the
-            // rights now allow it; a true permission violation was caught above.
+        if let Some((pa, f)) = self.pt.translate(&KernelPhys, va) {
+            if access == Access::Write && f.contains(PteFlags::COW) {
+                return self.break_cow(va, pa, flags);
+            }
+            // Mapped already (another path raced us): retry; a true violation was caught above.
+            hal::cpu::flush_tlb_page(va);
             return true;
         }
         let Some(frame) = alloc_frame_zeroed() else { return false };
@@ -81,6 +120,70 @@ impl AddrSpace {
         }
         hal::cpu::flush_tlb_page(va);
         true
+    }
+
+    /// Give `va` (mapped copy-on-write to `pa`) a private writable frame: the same frame if
+    /// nobody else maps it any more, else a copy.
+    fn break_cow(&mut self, va: usize, pa: usize, flags: PteFlags) -> bool {
+        let target = if frame_refs(pa) == 1 {
+            pa
+        } else {
+            let Some(new) = alloc_frame() else { return false };
+            hal::mem::copy_frame(new, pa);
+            free_frame(pa);
+            new
+        };
+        self.pt.unmap(&mut KernelPhys, va);
+        if self.pt.map(&mut KernelPhys, va, target, flags, 0).is_err() {
+            free_frame(target);
+            return false;
+        }
+        hal::cpu::flush_tlb_page(va);
+        true
+    }
+
+    /// A copy of this address space for fork: private pages become copy-on-write in both,
+    /// shared areas map the same frames. `None` when memory runs out.
+    pub fn fork(&mut self) -> Option<AddrSpace> {
+        let mut child = AddrSpace::new()?;
+        child.vmas = self.vmas.clone();
+        child.brk_start = self.brk_start;
+        child.brk = self.brk;
+        child.mmap_low = self.mmap_low;
+        let mut ok = true;
+        let (vmas, cpt) = (&self.vmas, child.pt);
+        self.pt.for_each_leaf(&mut KernelPhys, 0..256, &mut |va, pte| {
+            if !ok {
+                return pte;
+            }
+            let pa = pte_addr(pte);
+            let shared = vmas.find(va).is_some_and(|v| v.backing == Backing::Shared);
+            let f = flags_of(pte) - PteFlags::V;
+            let new = if shared { f } else { (f - PteFlags::W) | PteFlags::COW };
+            if !share_frame(pa) {
+                ok = false;
+                return pte;
+            }
+            if cpt.map(&mut KernelPhys, va, pa, new, 0).is_err() {
+                free_frame(pa);
+                ok = false;
+                return pte;
+            }
+            make_pte(pa, new | PteFlags::V)
+        });
+        hal::cpu::flush_tlb_all();
+        ok.then_some(child)
+    }
+
+    /// Physical address of user `va`, faulting the page in (for reading) if needed.
+    pub fn resolve(&mut self, va: usize) -> Option<usize> {
+        if let Some((pa, _)) = self.pt.translate(&KernelPhys, va) {
+            return Some(pa);
+        }
+        if !self.handle_fault(va, Access::Read) {
+            return None;
+        }
+        self.pt.translate(&KernelPhys, va).map(|(pa, _)| pa)
     }
 
     /// Add an area. Pages are created on first touch.
@@ -94,7 +197,13 @@ impl AddrSpace {
         while !data.is_empty() {
             let page = page_floor(va);
             let pa = match self.pt.translate(&KernelPhys, page) {
-                Some((pa, _)) => pa,
+                Some((pa, f)) if !f.contains(PteFlags::COW) => pa,
+                Some(_) => {
+                    if !self.handle_fault(page, Access::Write) {
+                        return Err(errno::EFAULT);
+                    }
+                    continue;
+                }
                 None => {
                     let v = self.vmas.find(page).ok_or(errno::EFAULT)?;
                     let flags = pte_flags(v.prot);
@@ -108,6 +217,22 @@ impl AddrSpace {
             hal::mem::write_phys(pa + off, &data[..n]);
             data = &data[n..];
             va += n;
+        }
+        Ok(())
+    }
+
+    /// Give every page of `[start, end)` a zeroed frame now (ENOMEM when memory runs out).
+    pub fn populate(&mut self, start: usize, end: usize) -> Result<(), u32> {
+        let Some(v) = self.vmas.find(start).copied() else { return Err(errno::ENOMEM) };
+        if v.prot.0 & 7 == 0 {
+            return Ok(()); // PROT_NONE: nothing can touch it (and fork will not share it)
+        }
+        let mut va = start;
+        while va < end {
+            if self.pt.translate(&KernelPhys, va).is_none() && !self.handle_fault(va, Access::Read) {
+                return Err(errno::ENOMEM);
+            }
+            va += PAGE_SIZE;
         }
         Ok(())
     }
@@ -126,7 +251,8 @@ impl AddrSpace {
         }
     }
 
-    /// Change the rights of `[start, end)` (ENOMEM if part of it is unmapped).
+    /// Change the rights of `[start, end)` (ENOMEM if part of it is unmapped). Pages still
+    /// shared copy-on-write stay read-only until written.
     pub fn protect(&mut self, start: usize, end: usize, prot: Prot) -> Result<(), u32> {
         if !self.vmas.protect(start, end, prot) {
             return Err(errno::ENOMEM);
@@ -134,7 +260,9 @@ impl AddrSpace {
         let flags = pte_flags(prot);
         let mut va = start;
         while va < end {
-            if self.pt.set_flags(&mut KernelPhys, va, flags) {
+            if let Some((_, old)) = self.pt.translate(&KernelPhys, va) {
+                let f = if old.contains(PteFlags::COW) { (flags - PteFlags::W) | PteFlags::COW } else { flags };
+                self.pt.set_flags(&mut KernelPhys, va, f);
                 hal::cpu::flush_tlb_page(va);
             }
             va += PAGE_SIZE;
@@ -143,8 +271,16 @@ impl AddrSpace {
     }
 
     /// Pick an address for an mmap of `len` bytes (top-down below the stack).
-    pub fn find_free(&self, len: usize) -> Option<usize> {
-        self.vmas.find_free_top_down(len, config::MMAP_BOTTOM.max(page_ceil(self.brk)? + (1 << 30)), config::MMAP_TOP)
+    pub fn find_free(&mut self, len: usize) -> Option<usize> {
+        let bottom = config::MMAP_BOTTOM.max(page_ceil(self.brk)? + (1 << 30));
+        // Fast case: right below the last area placed (keeps thousands of thread stacks cheap).
+        let below = self.mmap_low.checked_sub(len).filter(|&s| s >= bottom && self.vmas.is_free(s, self.mmap_low));
+        let start = match below {
+            Some(s) => s,
+            None => self.vmas.find_free_top_down(len, bottom, config::MMAP_TOP)?,
+        };
+        self.mmap_low = self.mmap_low.min(start);
+        Some(start)
     }
 }
 

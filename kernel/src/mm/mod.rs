@@ -5,6 +5,7 @@ pub mod aspace;
 use crate::boot::EarlyInfo;
 use buddy_system_allocator::LockedHeap;
 use hal::mem::virt_to_phys;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
 use velox_hal as hal;
 use velox_mm::frame::FrameAllocator;
@@ -14,6 +15,9 @@ use velox_mm::pt::{PageTable, PhysMem, PteFlags};
 static HEAP: LockedHeap<32> = LockedHeap::empty();
 
 static FRAMES: Mutex<Option<FrameAllocator>> = Mutex::new(None);
+/// Frames currently used as page tables (for /proc/meminfo's PageTables).
+pub static PT_FRAMES: AtomicUsize = AtomicUsize::new(0);
+static HEAP_SIZE: AtomicUsize = AtomicUsize::new(0);
 static KERNEL_PT: spin::Once<PageTable> = spin::Once::new();
 
 /// Physical memory as page tables see it: the direct map plus the global frame allocator.
@@ -27,9 +31,12 @@ impl PhysMem for KernelPhys {
         hal::mem::write_u64(table + idx * 8, pte)
     }
     fn alloc_table(&mut self) -> Option<usize> {
-        alloc_frame_zeroed()
+        let f = alloc_frame_zeroed()?;
+        PT_FRAMES.fetch_add(1, Ordering::Relaxed);
+        Some(f)
     }
     fn free_table(&mut self, table: usize) {
+        PT_FRAMES.fetch_sub(1, Ordering::Relaxed);
         free_frame(table)
     }
 }
@@ -46,9 +53,19 @@ pub fn alloc_frame_zeroed() -> Option<usize> {
     Some(f)
 }
 
-/// Return a frame to the allocator.
+/// Drop one reference to a frame; it returns to the allocator with its last reference.
 pub fn free_frame(pa: usize) {
-    FRAMES.lock().as_mut().expect("frame allocator").dealloc(pa)
+    FRAMES.lock().as_mut().expect("frame allocator").dealloc(pa);
+}
+
+/// Add a reference to an allocated frame (shared by copy-on-write or MAP_SHARED).
+pub fn share_frame(pa: usize) -> bool {
+    FRAMES.lock().as_mut().expect("frame allocator").share(pa)
+}
+
+/// References to an allocated frame.
+pub fn frame_refs(pa: usize) -> u16 {
+    FRAMES.lock().as_ref().expect("frame allocator").refs(pa)
 }
 
 /// (free, total) frames.
@@ -64,6 +81,16 @@ pub fn kernel_page_table() -> PageTable {
 /// Bytes of kernel heap in use.
 pub fn heap_used() -> usize {
     HEAP.lock().stats_alloc_actual()
+}
+
+/// Bytes of kernel heap not in use.
+pub fn heap_free() -> usize {
+    HEAP_SIZE.load(Ordering::Relaxed).saturating_sub(heap_used())
+}
+
+/// Size of the kernel heap.
+pub fn heap_size() -> usize {
+    HEAP_SIZE.load(Ordering::Relaxed)
 }
 
 const MIB: usize = 1 << 20;
@@ -88,6 +115,7 @@ pub fn init(info: &EarlyInfo) {
     }
     assert!(heap_start + heap_size <= ram_end, "not enough RAM for the kernel heap");
     init_heap(hal::mem::phys_to_virt(heap_start), heap_size);
+    HEAP_SIZE.store(heap_size, Ordering::Relaxed);
     let mut fa = FrameAllocator::new(kstart, ram_end);
     fa.reserve(kstart, kend);
     fa.reserve(heap_start, heap_start + heap_size);

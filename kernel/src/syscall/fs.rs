@@ -1,9 +1,18 @@
-//! File-descriptor system calls: read, write, writev, ioctl, stat, close, readlinkat.
+//! File-descriptor system calls: openat, read, write, writev, lseek, ioctl, stat, close, dup,
+//! dup3, fcntl, pipe2, readlinkat.
+//!
+//! Reads and writes try once without blocking (`try_read`/`try_write`); the fast handlers
+//! finish when that attempt completes the call, and the async handlers loop, parking the
+//! thread on the file's wait queue in between.
 
 use super::{Args, Fast, err, ret, uaccess};
-use crate::fs::File;
+use crate::fs::pipe::{Io, Pipe};
+use crate::fs::{Bytes, FileKind, FileRef, OpenFile};
 use crate::task::Thread;
+use crate::task::process::ExitStatus;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
 use linux_raw_sys::ioctl;
@@ -13,88 +22,31 @@ use velox_hal::trap::UserContext;
 /// Largest iovec count (UIO_MAXIOV).
 const IOV_MAX: usize = 1024;
 
-fn file(t: &Thread, fd: usize) -> Result<File, u32> {
-    t.process.fds.lock().get(fd).ok_or(errno::EBADF)
+/// The open file at `fd`.
+#[inline]
+pub fn file(t: &Thread, fd: usize) -> Result<FileRef, u32> {
+    t.process.fds.lock().get(fd).cloned().ok_or(errno::EBADF)
 }
 
-/// Write `len` bytes from user `buf` to `f`; returns bytes written.
-fn write_file(f: &File, buf: usize, len: usize) -> Result<usize, u32> {
-    match f {
-        File::Console => {
-            let mut chunk = [0u8; 256];
-            let mut done = 0;
-            while done < len {
-                let n = (len - done).min(chunk.len());
-                if let Err(e) = uaccess::read_bytes(buf + done, &mut chunk[..n]) {
-                    return if done > 0 { Ok(done) } else { Err(e) };
-                }
-                hal::console::write_bytes(&chunk[..n]);
-                done += n;
-            }
-            Ok(done)
-        }
+fn nofile(t: &Thread) -> usize {
+    t.process.limits.lock()[g::RLIMIT_NOFILE as usize].0.min(1 << 20) as usize
+}
+
+fn check_range(buf: usize, len: usize) -> Result<(), u32> {
+    if buf.checked_add(len).is_none_or(|e| e > hal::USER_END) { Err(errno::EFAULT) } else { Ok(()) }
+}
+
+/// One non-blocking read attempt.
+fn try_read(f: &OpenFile, buf: usize, len: usize) -> Io {
+    if !f.readable() {
+        return Io::Err(errno::EBADF);
     }
-}
-
-pub fn write(t: &Thread, c: &UserContext) -> Fast {
-    let (fd, buf, len) = (c.arg(0), c.arg(1), c.arg(2));
-    Fast::Done(ret(file(t, fd).and_then(|f| {
-        if buf.checked_add(len).is_none_or(|e| e > hal::USER_END) {
-            return Err(errno::EFAULT);
-        }
-        write_file(&f, buf, len).map(|n| n as isize)
-    })))
-}
-
-pub fn writev(t: &Thread, c: &UserContext) -> Fast {
-    let (fd, iov, cnt) = (c.arg(0), c.arg(1), c.arg(2) as isize);
-    Fast::Done(ret((|| {
-        let f = file(t, fd)?;
-        if !(0..=IOV_MAX as isize).contains(&cnt) {
-            return Err(errno::EINVAL);
-        }
-        let mut total = 0usize;
-        for i in 0..cnt as usize {
-            let v: g::iovec = uaccess::read(iov + i * size_of::<g::iovec>())?;
-            let (base, len) = (v.iov_base as usize, v.iov_len as usize);
-            if len == 0 {
-                continue;
-            }
-            if base.checked_add(len).is_none_or(|e| e > hal::USER_END) {
-                if total > 0 {
-                    break;
-                }
-                return Err(errno::EFAULT);
-            }
-            match write_file(&f, base, len) {
-                Ok(n) => total += n,
-                Err(e) if total == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(total as isize)
-    })()))
-}
-
-/// read: the console delivers what has arrived, waiting (polling every 10 ms) until a byte does.
-pub async fn read(t: Arc<Thread>, a: Args) -> isize {
-    let (fd, buf, len) = (a.0[0], a.0[1], a.0[2]);
-    let f = match file(&t, fd) {
-        Ok(f) => f,
-        Err(e) => return err(e),
-    };
-    if buf.checked_add(len).is_none_or(|e| e > hal::USER_END) {
-        return err(errno::EFAULT);
-    }
-    if len == 0 {
-        return 0;
-    }
-    match f {
-        File::Console => loop {
+    match &f.kind {
+        FileKind::Console => {
             let mut tmp = [0u8; 128];
             let mut n = 0;
             while n < len.min(tmp.len()) {
-                match hal::console::try_read_byte() {
+                match crate::fs::console_read_byte() {
                     Some(b) => {
                         tmp[n] = if b == b'\r' { b'\n' } else { b };
                         n += 1;
@@ -102,13 +54,330 @@ pub async fn read(t: Arc<Thread>, a: Args) -> isize {
                     None => break,
                 }
             }
-            if n > 0 {
-                hal::console::write_bytes(&tmp[..n]); // echo, as a cooked tty would
-                return ret(uaccess::write_bytes(buf, &tmp[..n]).map(|_| n as isize));
+            if n == 0 {
+                return Io::WouldBlock;
             }
-            crate::time::sleep_until(crate::time::ticks() + crate::time::ns_to_ticks(10_000_000)).await;
+            hal::console::write_bytes(&tmp[..n]); // echo, as a cooked tty would
+            match uaccess::write_bytes(buf, &tmp[..n]) {
+                Ok(()) => Io::Done(n),
+                Err(e) => Io::Err(e),
+            }
+        }
+        FileKind::Null => Io::Done(0),
+        FileKind::Zero => match hal::user::zero_user(buf, len) {
+            Ok(()) => Io::Done(len),
+            Err(_) => Io::Err(errno::EFAULT),
         },
+        FileKind::Bytes(b) => {
+            let data = b.get();
+            let pos = f.pos.load(Ordering::Relaxed).min(data.len());
+            let n = len.min(data.len() - pos);
+            match uaccess::write_bytes(buf, &data[pos..pos + n]) {
+                Ok(()) => {
+                    f.pos.store(pos + n, Ordering::Relaxed);
+                    Io::Done(n)
+                }
+                Err(e) => Io::Err(e),
+            }
+        }
+        FileKind::Dir(_) => Io::Err(errno::EISDIR),
+        FileKind::PipeRead(p) => p.try_read(buf, len),
+        FileKind::PipeWrite(_) => Io::Err(errno::EBADF),
     }
+}
+
+/// Write `len` bytes from user `buf` to the console.
+fn console_write(buf: usize, len: usize) -> Io {
+    let mut chunk = [0u8; 256];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(chunk.len());
+        if uaccess::read_bytes(buf + done, &mut chunk[..n]).is_err() {
+            return if done > 0 { Io::Done(done) } else { Io::Err(errno::EFAULT) };
+        }
+        hal::console::write_bytes(&chunk[..n]);
+        done += n;
+    }
+    Io::Done(done)
+}
+
+/// One non-blocking write attempt; with `all`, a pipe takes everything or nothing.
+fn try_write(f: &OpenFile, buf: usize, len: usize, all: bool) -> Io {
+    if !f.writable() {
+        return Io::Err(errno::EBADF);
+    }
+    match &f.kind {
+        FileKind::Console => console_write(buf, len),
+        FileKind::Null | FileKind::Zero => Io::Done(len),
+        FileKind::PipeWrite(p) => p.try_write(buf, len, all),
+        FileKind::Bytes(_) | FileKind::Dir(_) | FileKind::PipeRead(_) => Io::Err(errno::EBADF),
+    }
+}
+
+/// Park until `f` may be readable, or (with `write = Some(len)`) until a write of `len` bytes
+/// can make progress.
+async fn wait_ready(f: &OpenFile, write: Option<usize>) {
+    match &f.kind {
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => {
+            let p: &Pipe = p;
+            match write {
+                Some(len) => p.write_wait.wait_until(|| p.can_write(len).then_some(())).await,
+                None => {
+                    p.read_wait
+                        .wait_until(|| {
+                            let (r, _, hup, _) = p.poll_state();
+                            (r || hup).then_some(())
+                        })
+                        .await
+                }
+            }
+        }
+        // The console has no interrupt yet: poll it every 10 ms.
+        _ => crate::time::sleep_until(crate::time::ticks() + crate::time::ns_to_ticks(10_000_000)).await,
+    }
+}
+
+/// EPIPE: a process whose SIGPIPE is at its default action dies of it, as on Linux. (Caught
+/// SIGPIPE is not delivered until signals exist; the write still fails with EPIPE.)
+fn sigpipe(t: &Thread) {
+    let sig = g::SIGPIPE as usize;
+    let dfl = t.process.sigactions.lock()[sig - 1][0] == 0;
+    let blocked = *t.process.sigmask.lock() & (1 << (sig - 1)) != 0;
+    if dfl && !blocked {
+        t.process.exit_group(ExitStatus::Signaled(sig as u8));
+    }
+}
+
+pub fn read_fast(t: &Thread, c: &UserContext) -> Fast {
+    let (fd, buf, len) = (c.arg(0), c.arg(1), c.arg(2));
+    let f = match file(t, fd).and_then(|f| check_range(buf, len).map(|_| f)) {
+        Ok(f) => f,
+        Err(e) => return Fast::Done(err(e)),
+    };
+    if len == 0 {
+        return Fast::Done(if f.readable() { 0 } else { err(errno::EBADF) });
+    }
+    match try_read(&f, buf, len) {
+        Io::Done(n) => Fast::Done(n as isize),
+        Io::Err(e) => Fast::Done(err(e)),
+        Io::WouldBlock if f.nonblocking() => Fast::Done(err(errno::EAGAIN)),
+        Io::WouldBlock => Fast::Slow,
+    }
+}
+
+/// read: returns what is available, waiting for the first byte unless O_NONBLOCK.
+pub async fn read(t: Arc<Thread>, a: Args) -> isize {
+    let (fd, buf, len) = (a.0[0], a.0[1], a.0[2]);
+    let f = match file(&t, fd).and_then(|f| check_range(buf, len).map(|_| f)) {
+        Ok(f) => f,
+        Err(e) => return err(e),
+    };
+    if len == 0 {
+        return if f.readable() { 0 } else { err(errno::EBADF) };
+    }
+    loop {
+        match try_read(&f, buf, len) {
+            Io::Done(n) => return n as isize,
+            Io::Err(e) => return err(e),
+            Io::WouldBlock if f.nonblocking() => return err(errno::EAGAIN),
+            Io::WouldBlock => wait_ready(&f, None).await,
+        }
+    }
+}
+
+pub fn write_fast(t: &Thread, c: &UserContext) -> Fast {
+    let (fd, buf, len) = (c.arg(0), c.arg(1), c.arg(2));
+    let f = match file(t, fd).and_then(|f| check_range(buf, len).map(|_| f)) {
+        Ok(f) => f,
+        Err(e) => return Fast::Done(err(e)),
+    };
+    match try_write(&f, buf, len, true) {
+        Io::Done(n) => Fast::Done(n as isize),
+        Io::Err(errno::EPIPE) => Fast::Slow, // may end the process: the slow path does that
+        Io::Err(e) => Fast::Done(err(e)),
+        Io::WouldBlock if f.nonblocking() => match try_write(&f, buf, len, false) {
+            Io::Done(n) => Fast::Done(n as isize),
+            _ => Fast::Done(err(errno::EAGAIN)),
+        },
+        Io::WouldBlock => Fast::Slow,
+    }
+}
+
+/// Write all of `[buf, buf+len)` (blocking) or what fits (O_NONBLOCK); bytes written.
+async fn write_all(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Result<usize, u32> {
+    let mut done = 0;
+    loop {
+        match try_write(f, buf + done, len - done, false) {
+            Io::Done(n) => {
+                done += n;
+                if done == len {
+                    return Ok(done);
+                }
+            }
+            Io::WouldBlock if f.nonblocking() => return if done > 0 { Ok(done) } else { Err(errno::EAGAIN) },
+            Io::WouldBlock => wait_ready(f, Some(len - done)).await,
+            Io::Err(e) => {
+                if e == errno::EPIPE {
+                    sigpipe(t);
+                }
+                return if done > 0 { Ok(done) } else { Err(e) };
+            }
+        }
+        if t.is_exiting() {
+            return Ok(done);
+        }
+    }
+}
+
+/// write: blocking writes to a pipe complete in full; writes of at most PIPE_BUF are atomic.
+pub async fn write(t: Arc<Thread>, a: Args) -> isize {
+    let (fd, buf, len) = (a.0[0], a.0[1], a.0[2]);
+    let f = match file(&t, fd).and_then(|f| check_range(buf, len).map(|_| f)) {
+        Ok(f) => f,
+        Err(e) => return err(e),
+    };
+    ret(write_all(&t, &f, buf, len).await.map(|n| n as isize))
+}
+
+fn read_iov(iov: usize, cnt: usize) -> Result<Vec<(usize, usize)>, u32> {
+    if cnt > IOV_MAX {
+        return Err(errno::EINVAL);
+    }
+    let mut v = Vec::with_capacity(cnt);
+    let mut total = 0usize;
+    for i in 0..cnt {
+        let e: g::iovec = uaccess::read(iov + i * size_of::<g::iovec>())?;
+        let (base, len) = (e.iov_base as usize, e.iov_len as usize);
+        total = total.checked_add(len).filter(|&x| x <= isize::MAX as usize).ok_or(errno::EINVAL)?;
+        v.push((base, len));
+    }
+    Ok(v)
+}
+
+/// writev on the fast path: the console and /dev/null (pipes take the async path).
+pub fn writev_fast(t: &Thread, c: &UserContext) -> Fast {
+    let (fd, iov, cnt) = (c.arg(0), c.arg(1), c.arg(2));
+    let f = match file(t, fd) {
+        Ok(f) => f,
+        Err(e) => return Fast::Done(err(e)),
+    };
+    if matches!(f.kind, FileKind::PipeWrite(_)) {
+        return Fast::Slow;
+    }
+    let v = match read_iov(iov, cnt) {
+        Ok(v) => v,
+        Err(e) => return Fast::Done(err(e)),
+    };
+    let mut total = 0usize;
+    for (base, len) in v {
+        if len == 0 {
+            continue;
+        }
+        let r = check_range(base, len).map_err(|e| e).map(|_| try_write(&f, base, len, false));
+        match r {
+            Ok(Io::Done(n)) => total += n,
+            Ok(Io::Err(e)) | Err(e) if total == 0 => return Fast::Done(err(e)),
+            _ => break,
+        }
+    }
+    Fast::Done(total as isize)
+}
+
+/// writev: each buffer in turn, with write's blocking rules.
+pub async fn writev(t: Arc<Thread>, a: Args) -> isize {
+    let (fd, iov, cnt) = (a.0[0], a.0[1], a.0[2]);
+    let f = match file(&t, fd) {
+        Ok(f) => f,
+        Err(e) => return err(e),
+    };
+    let v = match read_iov(iov, cnt) {
+        Ok(v) => v,
+        Err(e) => return err(e),
+    };
+    let mut total = 0usize;
+    for (base, len) in v {
+        if len == 0 {
+            continue;
+        }
+        let r = match check_range(base, len) {
+            Ok(()) => write_all(&t, &f, base, len).await,
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(n) => {
+                total += n;
+                if n < len {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return err(e),
+            Err(_) => break,
+        }
+    }
+    total as isize
+}
+
+/// readv: fills the buffers in turn from what one read would return.
+pub async fn readv(t: Arc<Thread>, a: Args) -> isize {
+    let (fd, iov, cnt) = (a.0[0], a.0[1], a.0[2]);
+    let f = match file(&t, fd) {
+        Ok(f) => f,
+        Err(e) => return err(e),
+    };
+    let v = match read_iov(iov, cnt) {
+        Ok(v) => v,
+        Err(e) => return err(e),
+    };
+    let mut total = 0usize;
+    for (base, len) in v {
+        if len == 0 {
+            continue;
+        }
+        if let Err(e) = check_range(base, len) {
+            return if total > 0 { total as isize } else { err(e) };
+        }
+        let r = loop {
+            match try_read(&f, base, len) {
+                Io::WouldBlock if total == 0 && !f.nonblocking() => wait_ready(&f, None).await,
+                Io::WouldBlock if total == 0 => break Err(errno::EAGAIN),
+                Io::WouldBlock => break Ok(0),
+                Io::Done(n) => break Ok(n),
+                Io::Err(e) => break Err(e),
+            }
+        };
+        match r {
+            Ok(n) => {
+                total += n;
+                if n < len {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return err(e),
+            Err(_) => break,
+        }
+    }
+    total as isize
+}
+
+pub fn lseek(t: &Thread, c: &UserContext) -> Fast {
+    let (fd, off, whence) = (c.arg(0), c.arg(1) as i64, c.arg(2) as u32);
+    Fast::Done(ret((|| {
+        let f = file(t, fd)?;
+        let size = match &f.kind {
+            FileKind::Bytes(b) => b.get().len() as i64,
+            FileKind::Null | FileKind::Zero | FileKind::Dir(_) => 0,
+            _ => return Err(errno::ESPIPE),
+        };
+        let base = match whence {
+            g::SEEK_SET => 0,
+            g::SEEK_CUR => f.pos.load(Ordering::Relaxed) as i64,
+            g::SEEK_END => size,
+            _ => return Err(errno::EINVAL),
+        };
+        let new = base.checked_add(off).filter(|&p| p >= 0).ok_or(errno::EINVAL)?;
+        f.pos.store(new as usize, Ordering::Relaxed);
+        Ok(new as isize)
+    })()))
 }
 
 /// Linux's default termios for a serial console (stty sane, 38400 baud, 8 bits).
@@ -120,8 +389,8 @@ fn console_termios() -> g::termios {
 
 pub fn ioctl(t: &Thread, c: &UserContext) -> Fast {
     let (fd, req, arg) = (c.arg(0), c.arg(1) as u32, c.arg(2));
-    Fast::Done(ret((|| match file(t, fd)? {
-        File::Console => match req {
+    Fast::Done(ret((|| match &file(t, fd)?.kind {
+        FileKind::Console => match req {
             ioctl::TCGETS => uaccess::write(arg, &console_termios()).map(|_| 0),
             ioctl::TCSETS | ioctl::TCSETSW | ioctl::TCSETSF => uaccess::read::<g::termios>(arg).map(|_| 0),
             ioctl::TIOCGWINSZ => {
@@ -129,11 +398,15 @@ pub fn ioctl(t: &Thread, c: &UserContext) -> Fast {
             }
             _ => Err(errno::ENOTTY),
         },
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) if req == ioctl::FIONREAD => {
+            uaccess::write(arg, &(p.available() as u32)).map(|_| 0)
+        }
+        _ => Err(errno::ENOTTY),
     })()))
 }
 
-fn stat_of(f: &File) -> g::stat {
-    let mut s = g::stat {
+fn empty_stat() -> g::stat {
+    g::stat {
         st_dev: 0,
         st_ino: 0,
         st_mode: 0,
@@ -154,13 +427,33 @@ fn stat_of(f: &File) -> g::stat {
         st_ctime_nsec: 0,
         __unused4: 0,
         __unused5: 0,
-    };
-    match f {
-        File::Console => {
+    }
+}
+
+fn stat_of(f: &OpenFile) -> g::stat {
+    let mut s = empty_stat();
+    s.st_ino = f.ino as u64;
+    match &f.kind {
+        FileKind::Console => {
             s.st_mode = g::S_IFCHR | 0o620;
             s.st_rdev = (5 << 8) | 1; // /dev/console
             s.st_blksize = 1024;
         }
+        FileKind::Null => {
+            s.st_mode = g::S_IFCHR | 0o666;
+            s.st_rdev = (1 << 8) | 3;
+        }
+        FileKind::Zero => {
+            s.st_mode = g::S_IFCHR | 0o666;
+            s.st_rdev = (1 << 8) | 5;
+        }
+        FileKind::Bytes(b) => {
+            s.st_mode = g::S_IFREG | 0o444;
+            s.st_size = b.get().len() as i64;
+            s.st_blocks = b.get().len().div_ceil(512) as i64;
+        }
+        FileKind::Dir(_) => s.st_mode = g::S_IFDIR | 0o755,
+        FileKind::PipeRead(_) | FileKind::PipeWrite(_) => s.st_mode = g::S_IFIFO | 0o600,
     }
     s
 }
@@ -169,7 +462,75 @@ pub fn fstat(t: &Thread, c: &UserContext) -> Fast {
     Fast::Done(ret(file(t, c.arg(0)).and_then(|f| uaccess::write(c.arg(1), &stat_of(&f)).map(|_| 0))))
 }
 
-/// newfstatat: `AT_EMPTY_PATH` on a descriptor, or a path in the initial RAM disk.
+/// What a path names (no file systems yet: the RAM disk, a few devices, /proc/meminfo).
+fn lookup(path: &[u8]) -> Result<FileKind, u32> {
+    Ok(match path {
+        b"/dev/null" => FileKind::Null,
+        b"/dev/zero" => FileKind::Zero,
+        b"/dev/console" | b"/dev/tty" => FileKind::Console,
+        b"/proc/meminfo" => FileKind::Bytes(Bytes::Owned(crate::fs::meminfo())),
+        b"/dev" | b"/proc" => FileKind::Dir(path.to_vec()),
+        _ => {
+            if let Some(data) = crate::fs::initrd_file(path) {
+                FileKind::Bytes(Bytes::Static(data))
+            } else if crate::fs::initrd_is_dir(path) {
+                FileKind::Dir(path.to_vec())
+            } else {
+                return Err(errno::ENOENT);
+            }
+        }
+    })
+}
+
+/// The absolute path a `*at` call names (relative paths are taken from `/` until there is a
+/// working directory; a non-directory `dirfd` with a relative path is ENOTDIR).
+fn at_path(t: &Thread, dirfd: i32, p: &[u8]) -> Result<Vec<u8>, u32> {
+    if p.is_empty() {
+        return Err(errno::ENOENT);
+    }
+    if p[0] != b'/' && dirfd != g::AT_FDCWD {
+        let f = file(t, dirfd as usize)?;
+        if let FileKind::Dir(d) = &f.kind {
+            return Ok(velox_vfs::normalize(d, p));
+        }
+        return Err(errno::ENOTDIR);
+    }
+    Ok(velox_vfs::normalize(b"/", p))
+}
+
+/// openat(dirfd, path, flags, mode): read-only RAM-disk files and directories, /dev/null,
+/// /dev/zero, /dev/console, /proc/meminfo. Creating or writing files is EROFS.
+pub fn openat(t: &Thread, c: &UserContext) -> Fast {
+    let (dirfd, path, flags) = (c.arg(0) as i32, c.arg(1), c.arg(2) as u32);
+    Fast::Done(ret((|| {
+        let p = uaccess::read_cstr(path, 4096)?;
+        let full = at_path(t, dirfd, &p)?;
+        let kind = match lookup(&full) {
+            Ok(k) => {
+                if flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0 {
+                    return Err(errno::EEXIST);
+                }
+                k
+            }
+            Err(errno::ENOENT) if flags & g::O_CREAT != 0 => return Err(errno::EROFS),
+            Err(e) => return Err(e),
+        };
+        let acc = flags & g::O_ACCMODE;
+        match &kind {
+            FileKind::Dir(_) if acc != g::O_RDONLY => return Err(errno::EISDIR),
+            FileKind::Dir(_) => {}
+            _ if flags & g::O_DIRECTORY != 0 => return Err(errno::ENOTDIR),
+            FileKind::Bytes(_) if acc != g::O_RDONLY || flags & g::O_TRUNC != 0 => return Err(errno::EROFS),
+            _ => {}
+        }
+        let keep = g::O_ACCMODE | g::O_NONBLOCK | g::O_APPEND | g::O_DIRECT | g::O_NOATIME | g::O_LARGEFILE;
+        let f = OpenFile::new(kind, flags & keep);
+        let lim = nofile(t);
+        t.process.fds.lock().insert(f, flags & g::O_CLOEXEC != 0, 0, lim).map(|fd| fd as isize)
+    })()))
+}
+
+/// newfstatat: `AT_EMPTY_PATH` on a descriptor, or a path.
 pub fn newfstatat(t: &Thread, c: &UserContext) -> Fast {
     let (dirfd, path, buf, flags) = (c.arg(0) as i32, c.arg(1), c.arg(2), c.arg(3) as u32);
     Fast::Done(ret((|| {
@@ -181,20 +542,118 @@ pub fn newfstatat(t: &Thread, c: &UserContext) -> Fast {
             let f = file(t, dirfd as usize)?;
             return uaccess::write(buf, &stat_of(&f)).map(|_| 0);
         }
-        let full = velox_vfs::normalize(b"/", &p);
-        let (mode, size) = crate::fs::initrd_stat(&full).ok_or(errno::ENOENT)?;
-        let mut s = stat_of(&File::Console);
-        s.st_mode = mode;
-        s.st_rdev = 0;
-        s.st_size = size as i64;
-        s.st_blocks = size.div_ceil(512) as i64;
-        s.st_blksize = 4096;
+        let full = at_path(t, dirfd, &p)?;
+        let f = OpenFile::new(lookup(&full)?, g::O_RDONLY);
+        let mut s = stat_of(&f);
+        if let Some((mode, _)) = crate::fs::initrd_stat(&full) {
+            s.st_mode = mode;
+        }
         uaccess::write(buf, &s).map(|_| 0)
     })()))
 }
 
 pub fn close(t: &Thread, c: &UserContext) -> Fast {
-    Fast::Done(if t.process.fds.lock().close(c.arg(0)) { 0 } else { err(errno::EBADF) })
+    let f = t.process.fds.lock().take(c.arg(0));
+    // Dropped outside the table lock: closing a pipe end wakes its peer.
+    Fast::Done(if f.is_some() { 0 } else { err(errno::EBADF) })
+}
+
+pub fn dup(t: &Thread, c: &UserContext) -> Fast {
+    let lim = nofile(t);
+    let mut fds = t.process.fds.lock();
+    Fast::Done(ret(match fds.get(c.arg(0)).cloned() {
+        Some(f) => fds.insert(f, false, 0, lim).map(|fd| fd as isize),
+        None => Err(errno::EBADF),
+    }))
+}
+
+pub fn dup3(t: &Thread, c: &UserContext) -> Fast {
+    let (old, new, flags) = (c.arg(0), c.arg(1), c.arg(2) as u32);
+    if flags & !g::O_CLOEXEC != 0 || old == new {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    let lim = nofile(t);
+    let replaced = {
+        let mut fds = t.process.fds.lock();
+        let Some(f) = fds.get(old).cloned() else { return Fast::Done(err(errno::EBADF)) };
+        if new >= lim {
+            return Fast::Done(err(errno::EBADF));
+        }
+        fds.put(new, f, flags & g::O_CLOEXEC != 0)
+    };
+    drop(replaced);
+    Fast::Done(new as isize)
+}
+
+pub fn fcntl(t: &Thread, c: &UserContext) -> Fast {
+    let (fd, cmd, arg) = (c.arg(0), c.arg(1) as u32, c.arg(2));
+    let lim = nofile(t);
+    let mut fds = t.process.fds.lock();
+    let Some(entry) = fds.entry_mut(fd) else { return Fast::Done(err(errno::EBADF)) };
+    Fast::Done(ret(match cmd {
+        g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
+            let f = entry.file.clone();
+            if arg >= lim {
+                Err(errno::EINVAL)
+            } else {
+                fds.insert(f, cmd == g::F_DUPFD_CLOEXEC, arg, lim).map(|fd| fd as isize)
+            }
+        }
+        g::F_GETFD => Ok(entry.cloexec as isize),
+        g::F_SETFD => {
+            entry.cloexec = arg & g::FD_CLOEXEC as usize != 0;
+            Ok(0)
+        }
+        g::F_GETFL => Ok(entry.file.flags.load(Ordering::Relaxed) as isize),
+        g::F_SETFL => {
+            let changeable = g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
+            let fl = &entry.file.flags;
+            let old = fl.load(Ordering::Relaxed);
+            fl.store((old & !changeable) | (arg as u32 & changeable), Ordering::Relaxed);
+            Ok(0)
+        }
+        g::F_GETPIPE_SZ => match entry.file.kind {
+            FileKind::PipeRead(_) | FileKind::PipeWrite(_) => Ok(crate::fs::pipe::PIPE_CAPACITY as isize),
+            _ => Err(errno::EBADF),
+        },
+        _ => Err(errno::EINVAL),
+    }))
+}
+
+/// pipe2(fds, flags): O_CLOEXEC and O_NONBLOCK (O_DIRECT packet mode is not supported).
+pub fn pipe2(t: &Thread, c: &UserContext) -> Fast {
+    let (ptr, flags) = (c.arg(0), c.arg(1) as u32);
+    Fast::Done(ret((|| {
+        if flags & !(g::O_CLOEXEC | g::O_NONBLOCK) != 0 {
+            return Err(errno::EINVAL);
+        }
+        if crate::mm::heap_free() < crate::config::HEAP_RESERVE + crate::fs::pipe::PIPE_CAPACITY {
+            return Err(errno::ENFILE);
+        }
+        let p = Arc::new(Pipe::new());
+        let nb = flags & g::O_NONBLOCK;
+        let r = OpenFile::new(FileKind::PipeRead(p.clone()), g::O_RDONLY | nb);
+        let w = OpenFile::new(FileKind::PipeWrite(p), g::O_WRONLY | nb);
+        let cloexec = flags & g::O_CLOEXEC != 0;
+        let lim = nofile(t);
+        let (a, b) = {
+            let mut fds = t.process.fds.lock();
+            let a = fds.insert(r, cloexec, 0, lim)?;
+            match fds.insert(w, cloexec, 0, lim) {
+                Ok(b) => (a, b),
+                Err(e) => {
+                    let _ = fds.take(a);
+                    return Err(e);
+                }
+            }
+        };
+        if let Err(e) = uaccess::write(ptr, &[a as u32, b as u32]) {
+            let mut fds = t.process.fds.lock();
+            let _ = (fds.take(a), fds.take(b));
+            return Err(e);
+        }
+        Ok(0)
+    })()))
 }
 
 /// readlinkat: only `/proc/self/exe` exists until procfs does.
@@ -208,7 +667,7 @@ pub fn readlinkat(t: &Thread, c: &UserContext) -> Fast {
         if p != b"/proc/self/exe" {
             return Err(errno::ENOENT);
         }
-        let exe = &t.process.exe;
+        let exe = t.process.exe.lock().clone();
         let n = exe.len().min(size as usize);
         uaccess::write_bytes(buf, &exe[..n]).map(|_| n as isize)
     })()))

@@ -1,4 +1,4 @@
-//! Memory system calls: brk, mmap (anonymous), munmap, mprotect.
+//! Memory system calls: brk, mmap (anonymous, private or shared), munmap, mprotect.
 
 use super::{Fast, err, ret};
 use crate::task::Thread;
@@ -10,8 +10,9 @@ use velox_mm::vma::{Backing, Prot};
 use velox_mm::{PAGE_SIZE, page_ceil};
 
 fn with_aspace<R>(t: &Thread, f: impl FnOnce(&mut crate::mm::aspace::AddrSpace) -> Result<R, u32>) -> Result<R, u32> {
-    let mut a = t.process.aspace.lock();
-    f(a.as_mut().ok_or(errno::ESRCH)?)
+    let mm = t.mm().ok_or(errno::ESRCH)?;
+    let mut a = mm.space.lock();
+    f(&mut a)
 }
 
 pub fn brk(t: &Thread, c: &UserContext) -> Fast {
@@ -69,8 +70,16 @@ pub fn mmap(t: &Thread, c: &UserContext) -> Fast {
                 let ok = hint != 0 && hint.checked_add(len).is_some_and(|e| e <= USER_END && a.vmas.is_free(hint, e));
                 if ok { hint } else { a.find_free(len).ok_or(errno::ENOMEM)? }
             };
-            // MAP_SHARED anonymous memory behaves as private until fork exists to share it.
-            a.add_area(start, start + len, Prot(prot), Backing::Anon)?;
+            if kind == g::MAP_PRIVATE {
+                a.add_area(start, start + len, Prot(prot), Backing::Anon)?;
+            } else {
+                // Shared anonymous memory is populated now, so that fork shares every page.
+                a.add_area(start, start + len, Prot(prot), Backing::Shared)?;
+                if let Err(e) = a.populate(start, start + len) {
+                    a.unmap(start, start + len);
+                    return Err(e);
+                }
+            }
             Ok(start as isize)
         })
     })()))

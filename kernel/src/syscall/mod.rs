@@ -3,10 +3,15 @@
 //! `FAST` holds synchronous handlers, `fn(&Thread, &UserContext) -> Fast`, run on the trap
 //! fast path (or called directly by the slow path in a `no-fastpath` build). `ASYNC` holds
 //! handlers that may block or need the full register file; each places its future in the
-//! thread's arena. One file per family: process, time, fs, mm, signal, sys.
+//! thread's arena. A call may have both: the fast handler finishes the common case and
+//! returns `Fast::Slow` when it would block, and the async one does the whole call (it alone
+//! runs in a `no-fastpath` build). One file per family: process, futex, time, fs, poll, mm,
+//! signal, sys.
 
 pub mod fs;
+pub mod futex;
 pub mod mm;
+pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod sys;
@@ -28,9 +33,7 @@ pub const NR_MAX: usize = 512;
 pub enum Fast {
     /// Finished: this value goes to a0.
     Done(isize),
-    /// Cannot finish synchronously: take the async path. (No handler declines yet; pipes and
-    /// futexes will, when the operation would block.)
-    #[allow(dead_code)]
+    /// Cannot finish synchronously (it would block): take the async path.
     Slow,
 }
 
@@ -100,17 +103,34 @@ tables! {
         __NR_getegid => process::getuid,
         __NR_set_tid_address => process::set_tid_address,
         __NR_set_robust_list => process::set_robust_list,
+        __NR_get_robust_list => process::get_robust_list,
         __NR_prlimit64 => process::prlimit64,
+        __NR_getpgid => process::getpgid,
+        __NR_setpgid => process::setpgid,
+        __NR_getsid => process::getsid,
+        __NR_setsid => process::setsid,
+        __NR_getrusage => process::getrusage,
+        __NR_times => process::times,
+        __NR_sched_getaffinity => process::sched_getaffinity,
+        __NR_sched_setaffinity => process::sched_setaffinity,
+        __NR_futex => futex::futex_fast,
         __NR_clock_gettime => time::clock_gettime,
         __NR_clock_getres => time::clock_getres,
         __NR_gettimeofday => time::gettimeofday,
-        __NR_write => fs::write,
-        __NR_writev => fs::writev,
+        __NR_read => fs::read_fast,
+        __NR_write => fs::write_fast,
+        __NR_writev => fs::writev_fast,
+        __NR_openat => fs::openat,
+        __NR_lseek => fs::lseek,
         __NR_ioctl => fs::ioctl,
         __NR_readlinkat => fs::readlinkat,
         __NR_newfstatat => fs::newfstatat,
         __NR_fstat => fs::fstat,
         __NR_close => fs::close,
+        __NR_dup => fs::dup,
+        __NR_dup3 => fs::dup3,
+        __NR_fcntl => fs::fcntl,
+        __NR_pipe2 => fs::pipe2,
         __NR_brk => mm::brk,
         __NR_mmap => mm::mmap,
         __NR_munmap => mm::munmap,
@@ -119,14 +139,27 @@ tables! {
         __NR_rt_sigprocmask => signal::rt_sigprocmask,
         __NR_uname => sys::uname,
         __NR_getrandom => sys::getrandom,
+        __NR_sysinfo => sys::sysinfo,
     }
     async: {
         __NR_exit => process::exit,
         __NR_exit_group => process::exit_group,
+        __NR_clone => process::clone,
+        __NR_clone3 => process::clone3,
+        __NR_execve => process::execve,
+        __NR_wait4 => process::wait4,
+        __NR_waitid => process::waitid,
         __NR_sched_yield => process::sched_yield,
+        __NR_futex => futex::futex,
         __NR_nanosleep => time::nanosleep,
         __NR_clock_nanosleep => time::clock_nanosleep,
         __NR_read => fs::read,
+        __NR_write => fs::write,
+        __NR_writev => fs::writev,
+        __NR_readv => fs::readv,
+        __NR_ppoll => poll::ppoll,
+        __NR_pselect6 => poll::pselect6,
+        __NR_rt_sigsuspend => signal::rt_sigsuspend,
     }
 }
 
@@ -151,10 +184,20 @@ pub async fn dispatch_slow(t: &Arc<Thread>, arena: &mut Arena<isize>) {
         c.syscall_nr()
     };
     crate::trap::count_slow(8, n);
+    log::trace!("tid {} slow syscall {} ({})", t.tid, n, name(n));
     let r = if let Some(Some(h)) = ASYNC.get(n) {
         let c = t.ctx();
         h(arena, t.clone(), Args([c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5)]));
-        core::future::poll_fn(|cx| arena.poll(cx)).await
+        // A thread told to exit while blocked abandons the call (dropping its future takes it
+        // off whatever queue it waited on).
+        let r = core::future::poll_fn(|cx| if t.is_exiting() { core::task::Poll::Ready(None) } else { arena.poll(cx).map(Some) }).await;
+        match r {
+            Some(v) => v,
+            None => {
+                arena.clear();
+                err(errno::EINTR)
+            }
+        }
     } else if let Some(Some(f)) = FAST.get(n) {
         match f(t, t.ctx()) {
             Fast::Done(v) => v,

@@ -1,9 +1,15 @@
-//! Process and thread identity, exit, limits, yielding.
+//! Processes and threads: identity, clone/clone3, exit, wait4/waitid, execve, process groups
+//! and sessions, resource limits and usage, robust-futex lists.
 
-use super::{Args, Fast, err, uaccess};
-use crate::task::Thread;
-use crate::task::process::ExitStatus;
+use super::{Args, Fast, err, ret, uaccess};
+use crate::config;
+use crate::mm::aspace::Mm;
+use crate::task::process::{self, ExitStatus, Process};
+use crate::task::{Thread, run};
+use crate::time;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
 use velox_hal::trap::UserContext;
@@ -17,7 +23,7 @@ pub fn gettid(t: &Thread, _: &UserContext) -> Fast {
 }
 
 pub fn getppid(t: &Thread, _: &UserContext) -> Fast {
-    Fast::Done(t.process.ppid as isize)
+    Fast::Done(t.process.ppid() as isize)
 }
 
 /// getuid, geteuid, getgid, getegid: everything runs as root for now.
@@ -26,55 +32,76 @@ pub fn getuid(_: &Thread, _: &UserContext) -> Fast {
 }
 
 pub fn set_tid_address(t: &Thread, c: &UserContext) -> Fast {
-    t.clear_child_tid.store(c.arg(0), core::sync::atomic::Ordering::Relaxed);
+    t.clear_child_tid.store(c.arg(0), Ordering::Relaxed);
     Fast::Done(t.tid as isize)
 }
 
-/// Recorded with the robust-futex work (threads issue); accepted when the size is right.
-pub fn set_robust_list(_: &Thread, c: &UserContext) -> Fast {
-    Fast::Done(if c.arg(1) == 24 { 0 } else { err(errno::EINVAL) })
-}
+/// The size of `struct robust_list_head`.
+const ROBUST_HEAD_SIZE: usize = 24;
 
-/// prlimit64(pid, resource, new, old): reports Linux's defaults; setting is accepted but not
-/// enforced yet.
-pub fn prlimit64(t: &Thread, c: &UserContext) -> Fast {
-    let (pid, res, new, old) = (c.arg(0), c.arg(1) as u32, c.arg(2), c.arg(3));
-    if pid != 0 && pid != t.process.pid {
-        return Fast::Done(err(errno::ESRCH));
+pub fn set_robust_list(t: &Thread, c: &UserContext) -> Fast {
+    if c.arg(1) != ROBUST_HEAD_SIZE {
+        return Fast::Done(err(errno::EINVAL));
     }
-    const INF: u64 = u64::MAX;
-    let lim = match res {
-        g::RLIMIT_STACK => (crate::config::USER_STACK_SIZE as u64, INF),
-        g::RLIMIT_NOFILE => (1024, 4096),
-        g::RLIMIT_NPROC => (4096, 4096),
-        g::RLIMIT_CORE => (0, INF),
-        r if r < g::RLIM_NLIMITS => (INF, INF),
-        _ => return Fast::Done(err(errno::EINVAL)),
-    };
-    if new != 0 {
-        if let Err(e) = uaccess::read::<g::rlimit64>(new) {
-            return Fast::Done(err(e));
-        }
-    }
-    if old != 0 {
-        if let Err(e) = uaccess::write(old, &g::rlimit64 { rlim_cur: lim.0, rlim_max: lim.1 }) {
-            return Fast::Done(err(e));
-        }
-    }
+    t.robust_list.store(c.arg(0), Ordering::Relaxed);
     Fast::Done(0)
 }
 
-/// exit: ends the calling thread (the whole process while processes have one thread).
+/// get_robust_list(pid, head_ptr, len_ptr): only the caller's own list (pid 0 or its tid) or
+/// that of a thread of its process.
+pub fn get_robust_list(t: &Thread, c: &UserContext) -> Fast {
+    let (pid, head_ptr, len_ptr) = (c.arg(0), c.arg(1), c.arg(2));
+    let head = if pid == 0 || pid == t.tid {
+        t.robust_list.load(Ordering::Relaxed)
+    } else {
+        match t.process.threads.lock().iter().find(|x| x.tid == pid) {
+            Some(x) => x.robust_list.load(Ordering::Relaxed),
+            None => return Fast::Done(err(errno::ESRCH)),
+        }
+    };
+    Fast::Done(ret(uaccess::write(len_ptr, &ROBUST_HEAD_SIZE).and_then(|_| uaccess::write(head_ptr, &head)).map(|_| 0)))
+}
+
+fn limit(p: &Process, res: u32) -> u64 {
+    p.limits.lock()[res as usize].0
+}
+
+/// prlimit64(pid, resource, new, old). RLIMIT_NPROC is enforced when threads are created and
+/// RLIMIT_NOFILE when descriptors are; the others are recorded and reported.
+pub fn prlimit64(t: &Thread, c: &UserContext) -> Fast {
+    let (pid, res, new, old) = (c.arg(0), c.arg(1) as u32, c.arg(2), c.arg(3));
+    Fast::Done(ret((|| {
+        let p = if pid == 0 || pid == t.process.pid { t.process.clone() } else { process::find(pid).ok_or(errno::ESRCH)? };
+        if res >= g::RLIM_NLIMITS {
+            return Err(errno::EINVAL);
+        }
+        let newv = if new != 0 { Some(uaccess::read::<g::rlimit64>(new)?) } else { None };
+        if let Some(n) = newv {
+            if n.rlim_cur > n.rlim_max {
+                return Err(errno::EINVAL);
+            }
+        }
+        let cur = p.limits.lock()[res as usize];
+        if old != 0 {
+            uaccess::write(old, &g::rlimit64 { rlim_cur: cur.0, rlim_max: cur.1 })?;
+        }
+        if let Some(n) = newv {
+            p.limits.lock()[res as usize] = (n.rlim_cur, n.rlim_max);
+        }
+        Ok(0)
+    })()))
+}
+
+/// exit: ends the calling thread; the process ends with this status if it was the last one.
 pub async fn exit(t: Arc<Thread>, a: Args) -> isize {
-    t.process.exit(ExitStatus::Exited(a.0[0] as u8));
+    t.exit_code.store(a.0[0] & 0xff, Ordering::Relaxed);
     t.request_exit();
     0
 }
 
 /// exit_group: ends every thread of the process.
 pub async fn exit_group(t: Arc<Thread>, a: Args) -> isize {
-    t.process.exit(ExitStatus::Exited(a.0[0] as u8));
-    t.request_exit();
+    t.process.exit_group(ExitStatus::Exited(a.0[0] as u8));
     0
 }
 
@@ -82,4 +109,506 @@ pub async fn exit_group(t: Arc<Thread>, a: Args) -> isize {
 pub async fn sched_yield(_t: Arc<Thread>, _a: Args) -> isize {
     crate::exec::yield_now().await;
     0
+}
+
+/// What a clone asks for (clone's registers or clone3's struct).
+struct CloneReq {
+    flags: u64,
+    stack: usize,
+    parent_tid: usize,
+    tls: usize,
+    child_tid: usize,
+}
+
+const NAMESPACES: u64 = (g::CLONE_NEWNS | g::CLONE_NEWCGROUP | g::CLONE_NEWUTS | g::CLONE_NEWIPC | g::CLONE_NEWUSER | g::CLONE_NEWPID | g::CLONE_NEWNET) as u64;
+const SUPPORTED: u64 = (g::CLONE_VM
+    | g::CLONE_FS
+    | g::CLONE_FILES
+    | g::CLONE_SIGHAND
+    | g::CLONE_PTRACE
+    | g::CLONE_VFORK
+    | g::CLONE_PARENT
+    | g::CLONE_THREAD
+    | g::CLONE_SYSVSEM
+    | g::CLONE_SETTLS
+    | g::CLONE_PARENT_SETTID
+    | g::CLONE_CHILD_CLEARTID
+    | g::CLONE_DETACHED
+    | g::CLONE_UNTRACED
+    | g::CLONE_CHILD_SETTID
+    | g::CLONE_IO) as u64;
+
+fn has(f: u64, bit: u32) -> bool {
+    f & bit as u64 != 0
+}
+
+/// Create the thread or process; returns the new thread (not yet started).
+fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
+    let f = r.flags;
+    if has(f, g::CLONE_THREAD) && !has(f, g::CLONE_SIGHAND) || has(f, g::CLONE_SIGHAND) && !has(f, g::CLONE_VM) {
+        return Err(errno::EINVAL);
+    }
+    if has(f, g::CLONE_NEWNS) && has(f, g::CLONE_FS) || has(f, g::CLONE_NEWUSER) && has(f, g::CLONE_FS) {
+        return Err(errno::EINVAL);
+    }
+    // Namespaces, pidfds and the rest are not supported: refuse rather than half-do them.
+    if f & !SUPPORTED != 0 || f & NAMESPACES != 0 {
+        return Err(errno::EINVAL);
+    }
+    let nproc = limit(&t.process, g::RLIMIT_NPROC).min(config::MAX_THREADS as u64);
+    if process::THREADS.load(Ordering::Relaxed) as u64 >= nproc || crate::mm::heap_free() < config::HEAP_RESERVE {
+        return Err(errno::EAGAIN);
+    }
+    let parent_mm = t.mm().ok_or(errno::ESRCH)?;
+    let mm = if has(f, g::CLONE_VM) {
+        parent_mm.clone()
+    } else {
+        let child = parent_mm.space.lock().fork().ok_or(errno::ENOMEM)?;
+        Arc::new(Mm::new(child))
+    };
+    let mut ctx = t.ctx().clone();
+    ctx.set_ret(0);
+    if r.stack != 0 {
+        ctx.x[2] = r.stack;
+    }
+    if has(f, g::CLONE_SETTLS) {
+        ctx.x[4] = r.tls;
+    }
+    let child = if has(f, g::CLONE_THREAD) {
+        let c = Thread::new(process::alloc_id(), t.process.clone(), mm, ctx);
+        t.process.add_thread(c.clone());
+        c
+    } else {
+        let parent = if has(f, g::CLONE_PARENT) { process::find(t.process.ppid()).unwrap_or_else(process::init_process) } else { t.process.clone() };
+        process::fork_process(&parent, mm, ctx)
+    };
+    if has(f, g::CLONE_PARENT_SETTID) {
+        // Written in the parent's memory (the same memory for CLONE_VM).
+        let _ = uaccess::write(r.parent_tid, &(child.tid as u32));
+    }
+    if has(f, g::CLONE_CHILD_SETTID) {
+        child.set_child_tid.store(r.child_tid, Ordering::Relaxed);
+    }
+    if has(f, g::CLONE_CHILD_CLEARTID) {
+        child.clear_child_tid.store(r.child_tid, Ordering::Relaxed);
+    }
+    Ok(child)
+}
+
+async fn clone_common(t: Arc<Thread>, r: CloneReq) -> isize {
+    let child = match do_clone(&t, &r) {
+        Ok(c) => c,
+        Err(e) => return err(e),
+    };
+    let tid = child.tid;
+    let proc_ = child.process.clone();
+    run::start(child);
+    if has(r.flags, g::CLONE_VFORK) {
+        proc_.vfork_done.wait().await;
+    }
+    tid as isize
+}
+
+/// clone(flags, stack, parent_tid, tls, child_tid) (riscv64 argument order).
+pub async fn clone(t: Arc<Thread>, a: Args) -> isize {
+    let r = CloneReq { flags: a.0[0] as u64 & !0xff, stack: a.0[1], parent_tid: a.0[2], tls: a.0[3], child_tid: a.0[4] };
+    if has(a.0[0] as u64, g::CLONE_PIDFD) {
+        return err(errno::EINVAL);
+    }
+    clone_common(t, r).await
+}
+
+/// clone3(args, size).
+pub async fn clone3(t: Arc<Thread>, a: Args) -> isize {
+    let (ptr, size) = (a.0[0], a.0[1]);
+    if size < g::CLONE_ARGS_SIZE_VER0 as usize {
+        return err(errno::EINVAL);
+    }
+    if size > 4096 {
+        return err(errno::E2BIG);
+    }
+    let mut buf = [0u8; 96];
+    let n = size.min(buf.len());
+    if let Err(e) = uaccess::read_bytes(ptr, &mut buf[..n]) {
+        return err(e);
+    }
+    // Bytes past the struct this kernel knows must be zero.
+    let mut tail = [0u8; 64];
+    let mut off = n;
+    while off < size {
+        let k = (size - off).min(tail.len());
+        if let Err(e) = uaccess::read_bytes(ptr + off, &mut tail[..k]) {
+            return err(e);
+        }
+        if tail[..k].iter().any(|&b| b != 0) {
+            return err(errno::E2BIG);
+        }
+        off += k;
+    }
+    let w = |i: usize| u64::from_le_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap());
+    let (flags, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid_size) = (w(0), w(2), w(3), w(4), w(5), w(6), w(7), w(9));
+    if flags & 0xff != 0 || has(flags, g::CLONE_DETACHED) || has(flags, g::CLONE_PIDFD) || exit_signal > 64 || set_tid_size != 0 {
+        return err(errno::EINVAL);
+    }
+    if (stack == 0) != (stack_size == 0) {
+        return err(errno::EINVAL);
+    }
+    let sp = if stack != 0 { (stack + stack_size) as usize } else { 0 };
+    clone_common(t, CloneReq { flags, stack: sp, parent_tid: parent_tid as usize, tls: tls as usize, child_tid: child_tid as usize }).await
+}
+
+/// Does child `c` match wait4's `pid` argument for parent `p`?
+fn matches(p: &Process, c: &Process, pid: isize) -> bool {
+    match pid {
+        -1 => true,
+        0 => c.pgid.load(Ordering::Relaxed) == p.pgid.load(Ordering::Relaxed),
+        n if n > 0 => c.pid == n as usize,
+        n => c.pgid.load(Ordering::Relaxed) == n.unsigned_abs(),
+    }
+}
+
+enum Found {
+    NoChild,
+    Running,
+    Zombie(Arc<Process>),
+}
+
+fn find_child(p: &Process, pid: isize) -> Found {
+    let kids = p.children.lock();
+    let mut any = false;
+    for c in kids.iter().filter(|c| matches(p, c, pid)) {
+        any = true;
+        if c.exit_status().is_some() {
+            return Found::Zombie(c.clone());
+        }
+    }
+    if any { Found::Running } else { Found::NoChild }
+}
+
+fn tv(ticks: u64) -> g::__kernel_old_timeval {
+    let us = time::ticks_to_ns(ticks) / 1000;
+    g::__kernel_old_timeval { tv_sec: (us / 1_000_000) as _, tv_usec: (us % 1_000_000) as _ }
+}
+
+fn rusage(user: u64, cpu: u64) -> g::rusage {
+    g::rusage {
+        ru_utime: tv(user),
+        ru_stime: tv(cpu.saturating_sub(user)),
+        ru_maxrss: 0,
+        ru_ixrss: 0,
+        ru_idrss: 0,
+        ru_isrss: 0,
+        ru_minflt: 0,
+        ru_majflt: 0,
+        ru_nswap: 0,
+        ru_inblock: 0,
+        ru_oublock: 0,
+        ru_msgsnd: 0,
+        ru_msgrcv: 0,
+        ru_nsignals: 0,
+        ru_nvcsw: 0,
+        ru_nivcsw: 0,
+    }
+}
+
+/// Wait for a child matching `pid` to become a zombie (or `None` with WNOHANG).
+async fn wait_child(t: &Thread, pid: isize, nohang: bool) -> Result<Option<Arc<Process>>, u32> {
+    let p = &t.process;
+    loop {
+        match find_child(p, pid) {
+            Found::NoChild => return Err(errno::ECHILD),
+            Found::Zombie(c) => return Ok(Some(c)),
+            Found::Running if nohang => return Ok(None),
+            Found::Running => {
+                p.child_event.wait_until(|| (!matches!(find_child(p, pid), Found::Running)).then_some(())).await;
+            }
+        }
+    }
+}
+
+/// wait4(pid, wstatus, options, rusage).
+pub async fn wait4(t: Arc<Thread>, a: Args) -> isize {
+    let (pid, wstatus, options, ru) = (a.0[0] as i32 as isize, a.0[1], a.0[2] as u32, a.0[3]);
+    if options & !(g::WNOHANG | g::WUNTRACED | g::WCONTINUED | g::__WNOTHREAD | g::__WCLONE | g::__WALL) != 0 {
+        return err(errno::EINVAL);
+    }
+    let c = match wait_child(&t, pid, options & g::WNOHANG != 0).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return 0,
+        Err(e) => return err(e),
+    };
+    let st = c.exit_status().map_or(0, |s| s.wait_status());
+    if wstatus != 0 {
+        if let Err(e) = uaccess::write(wstatus, &st) {
+            return err(e);
+        }
+    }
+    if ru != 0 {
+        let tm = *c.times.lock();
+        if let Err(e) = uaccess::write(ru, &rusage(tm.user + tm.child_user, tm.cpu + tm.child_cpu)) {
+            return err(e);
+        }
+    }
+    c.reap_into(&t.process);
+    c.pid as isize
+}
+
+/// waitid(idtype, id, infop, options, rusage).
+pub async fn waitid(t: Arc<Thread>, a: Args) -> isize {
+    let (idtype, id, infop, options, ru) = (a.0[0] as u32, a.0[1], a.0[2], a.0[3] as u32, a.0[4]);
+    let known = g::WNOHANG | g::WEXITED | g::WSTOPPED | g::WCONTINUED | g::WNOWAIT | g::__WNOTHREAD | g::__WCLONE | g::__WALL;
+    if options & !known != 0 || options & (g::WEXITED | g::WSTOPPED | g::WCONTINUED) == 0 {
+        return err(errno::EINVAL);
+    }
+    let pid: isize = match idtype {
+        g::P_ALL => -1,
+        g::P_PID if (id as i32) > 0 => id as i32 as isize,
+        g::P_PGID if (id as i32) >= 0 => {
+            if id == 0 {
+                0
+            } else {
+                -(id as i32 as isize)
+            }
+        }
+        _ => return err(errno::EINVAL),
+    };
+    if options & g::WEXITED == 0 {
+        // Only stop/continue events were asked for; there are none without signals.
+        return if options & g::WNOHANG != 0 { 0 } else { err(errno::ECHILD) };
+    }
+    let c = match wait_child(&t, pid, options & g::WNOHANG != 0).await {
+        Ok(c) => c,
+        Err(e) => return err(e),
+    };
+    // siginfo_t: signo, errno, code, then (at 16) pid, uid, status.
+    let mut info = [0u32; 32];
+    if let Some(c) = &c {
+        let (code, status) = match c.exit_status() {
+            Some(ExitStatus::Signaled(s)) => (g::CLD_KILLED, s as u32),
+            Some(ExitStatus::Exited(x)) => (g::CLD_EXITED, x as u32),
+            None => (g::CLD_EXITED, 0),
+        };
+        info[0] = g::SIGCHLD;
+        info[2] = code;
+        info[4] = c.pid as u32;
+        info[6] = status;
+    }
+    if infop != 0 {
+        let bytes: Vec<u8> = info.iter().flat_map(|w| w.to_le_bytes()).collect();
+        if let Err(e) = uaccess::write_bytes(infop, &bytes) {
+            return err(e);
+        }
+    }
+    if let Some(c) = c {
+        if ru != 0 {
+            let tm = *c.times.lock();
+            if let Err(e) = uaccess::write(ru, &rusage(tm.user + tm.child_user, tm.cpu + tm.child_cpu)) {
+                return err(e);
+            }
+        }
+        if options & g::WNOWAIT == 0 {
+            c.reap_into(&t.process);
+        }
+    }
+    0
+}
+
+/// Largest single argument or environment string (MAX_ARG_STRLEN).
+const MAX_ARG_STRLEN: usize = 32 * 4096;
+
+/// Read a NULL-terminated array of string pointers (argv/envp); E2BIG past `budget` bytes.
+fn read_strings(ptr: usize, budget: &mut usize) -> Result<Vec<Vec<u8>>, u32> {
+    let mut out = Vec::new();
+    if ptr == 0 {
+        return Ok(out);
+    }
+    loop {
+        let p: usize = uaccess::read(ptr + out.len() * 8)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        let s = uaccess::read_cstr(p, MAX_ARG_STRLEN).map_err(|e| if e == errno::ENAMETOOLONG { errno::E2BIG } else { e })?;
+        let cost = s.len() + 1 + 8;
+        if cost > *budget {
+            return Err(errno::E2BIG);
+        }
+        *budget -= cost;
+        out.push(s);
+    }
+}
+
+/// execve(path, argv, envp): replace the process image. The other threads of the process end
+/// first; close-on-exec descriptors close; caught signals return to their default action.
+pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
+    let (path, argv, envp) = (a.0[0], a.0[1], a.0[2]);
+    let path = match uaccess::read_cstr(path, 4096) {
+        Ok(p) if p.is_empty() => return err(errno::ENOENT),
+        Ok(p) => velox_vfs::normalize(b"/", &p),
+        Err(e) => return err(e),
+    };
+    let mut budget = config::ARG_MAX;
+    let argv = match read_strings(argv, &mut budget) {
+        Ok(v) => v,
+        Err(e) => return err(e),
+    };
+    let envp = match read_strings(envp, &mut budget) {
+        Ok(v) => v,
+        Err(e) => return err(e),
+    };
+    let img = {
+        let av: Vec<&[u8]> = argv.iter().map(|s| s.as_slice()).collect();
+        let ev: Vec<&[u8]> = envp.iter().map(|s| s.as_slice()).collect();
+        match process::load_program(&path, &av, &ev) {
+            Ok(i) => i,
+            Err(e) => return err(e),
+        }
+    };
+    drop((argv, envp));
+    // Point of no return: the other threads go, then the image is replaced.
+    let p = t.process.clone();
+    for other in p.threads.lock().iter().filter(|x| !Arc::ptr_eq(x, &t)) {
+        other.request_exit();
+    }
+    p.thread_event.wait_until(|| (p.thread_count() <= 1 || t.is_exiting()).then_some(())).await;
+    if t.is_exiting() {
+        return 0; // killed meanwhile (exit_group from another thread won the race)
+    }
+    run::release_user_state(&t);
+    t.set_mm(Some(Arc::new(Mm::new(img.space))));
+    *t.ctx() = UserContext::new(img.entry, img.sp);
+    let closing = p.fds.lock().take_cloexec();
+    drop(closing);
+    for act in p.sigactions.lock().iter_mut() {
+        if act[0] != 1 {
+            // SIG_IGN stays ignored; handlers return to SIG_DFL.
+            *act = [0; 4];
+        }
+    }
+    *p.exe.lock() = path;
+    p.vfork_done.set();
+    0
+}
+
+/// Process-group and session calls resolve `pid` 0 to the caller.
+fn target(t: &Thread, pid: usize) -> Result<Arc<Process>, u32> {
+    if pid == 0 || pid == t.process.pid { Ok(t.process.clone()) } else { process::find(pid).ok_or(errno::ESRCH) }
+}
+
+pub fn getpgid(t: &Thread, c: &UserContext) -> Fast {
+    Fast::Done(ret(target(t, c.arg(0)).map(|p| p.pgid.load(Ordering::Relaxed) as isize)))
+}
+
+pub fn getsid(t: &Thread, c: &UserContext) -> Fast {
+    Fast::Done(ret(target(t, c.arg(0)).map(|p| p.sid.load(Ordering::Relaxed) as isize)))
+}
+
+/// setpgid(pid, pgid): the caller or one of its children, within the caller's session.
+pub fn setpgid(t: &Thread, c: &UserContext) -> Fast {
+    let (pid, pgid) = (c.arg(0) as i32, c.arg(1) as i32);
+    Fast::Done(ret((|| {
+        if pgid < 0 {
+            return Err(errno::EINVAL);
+        }
+        let me = &t.process;
+        let p = if pid == 0 || pid as usize == me.pid {
+            me.clone()
+        } else {
+            me.children.lock().iter().find(|c| c.pid == pid as usize).cloned().ok_or(errno::ESRCH)?
+        };
+        let sid = me.sid.load(Ordering::Relaxed);
+        if p.sid.load(Ordering::Relaxed) != sid {
+            return Err(errno::EPERM);
+        }
+        if p.sid.load(Ordering::Relaxed) == p.pid {
+            return Err(errno::EPERM); // a session leader cannot move
+        }
+        let pgid = if pgid == 0 { p.pid } else { pgid as usize };
+        if pgid != p.pid && !process::all().iter().any(|q| q.pgid.load(Ordering::Relaxed) == pgid && q.sid.load(Ordering::Relaxed) == sid) {
+            return Err(errno::EPERM);
+        }
+        p.pgid.store(pgid, Ordering::Relaxed);
+        Ok(0)
+    })()))
+}
+
+/// setsid: a new session and process group led by the caller (EPERM for a group leader).
+pub fn setsid(t: &Thread, _: &UserContext) -> Fast {
+    let p = &t.process;
+    if process::all().iter().any(|q| q.pgid.load(Ordering::Relaxed) == p.pid) {
+        return Fast::Done(err(errno::EPERM));
+    }
+    p.sid.store(p.pid, Ordering::Relaxed);
+    p.pgid.store(p.pid, Ordering::Relaxed);
+    Fast::Done(p.pid as isize)
+}
+
+/// (user, total) CPU ticks of the whole process: dead threads plus live ones.
+pub fn process_times(p: &Process) -> (u64, u64) {
+    let tm = *p.times.lock();
+    let (mut u, mut c) = (tm.user, tm.cpu);
+    for th in p.threads.lock().iter() {
+        let (tu, tc) = th.cpu_times();
+        u += tu;
+        c += tc;
+    }
+    (u, c)
+}
+
+/// getrusage(who, usage): RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD (times only).
+pub fn getrusage(t: &Thread, c: &UserContext) -> Fast {
+    let who = c.arg(0) as i32;
+    let (u, cpu) = match who {
+        0 => process_times(&t.process), // RUSAGE_SELF
+        -1 => {
+            // RUSAGE_CHILDREN
+            let tm = *t.process.times.lock();
+            (tm.child_user, tm.child_cpu)
+        }
+        1 => t.cpu_times(), // RUSAGE_THREAD
+        _ => return Fast::Done(err(errno::EINVAL)),
+    };
+    Fast::Done(ret(uaccess::write(c.arg(1), &rusage(u, cpu)).map(|_| 0)))
+}
+
+/// Clock ticks (USER_HZ = 100) from timer ticks.
+fn clock_t(ticks: u64) -> u64 {
+    time::ticks_to_ns(ticks) / 10_000_000
+}
+
+/// times(buf): process and children CPU times in clock ticks; returns ticks since boot.
+pub fn times(t: &Thread, c: &UserContext) -> Fast {
+    let (u, cpu) = process_times(&t.process);
+    let tm = *t.process.times.lock();
+    let v = [clock_t(u), clock_t(cpu.saturating_sub(u)), clock_t(tm.child_user), clock_t(tm.child_cpu.saturating_sub(tm.child_user))];
+    if c.arg(0) != 0 {
+        if let Err(e) = uaccess::write(c.arg(0), &v) {
+            return Fast::Done(err(e));
+        }
+    }
+    Fast::Done(clock_t(time::ticks()) as isize)
+}
+
+/// sched_getaffinity(pid, len, mask): one hart, CPU 0. Returns the mask size written.
+pub fn sched_getaffinity(t: &Thread, c: &UserContext) -> Fast {
+    let (pid, len, mask) = (c.arg(0), c.arg(1), c.arg(2));
+    Fast::Done(ret((|| {
+        if pid != 0 && pid != t.tid && process::find(pid).is_none() {
+            return Err(errno::ESRCH);
+        }
+        if len < 8 || len % 8 != 0 {
+            return Err(errno::EINVAL);
+        }
+        uaccess::write(mask, &1u64)?;
+        Ok(8)
+    })()))
+}
+
+/// sched_setaffinity(pid, len, mask): accepted when the mask includes CPU 0.
+pub fn sched_setaffinity(_: &Thread, c: &UserContext) -> Fast {
+    let (len, mask) = (c.arg(1), c.arg(2));
+    if len == 0 {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    let mut b = [0u8; 1];
+    Fast::Done(ret(uaccess::read_bytes(mask, &mut b).and_then(|_| if b[0] & 1 == 0 { Err(errno::EINVAL) } else { Ok(0) })))
 }

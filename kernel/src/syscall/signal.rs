@@ -1,6 +1,7 @@
 //! Signal system calls. Dispositions and the mask are recorded; delivery comes with the signals issue.
 
-use super::{Fast, err, ret, uaccess};
+use super::{Args, Fast, err, ret, uaccess};
+use alloc::sync::Arc;
 use crate::task::Thread;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
@@ -55,4 +56,11 @@ pub fn rt_sigprocmask(t: &Thread, c: &UserContext) -> Fast {
         }
         Ok(0)
     })()))
+}
+
+/// rt_sigsuspend (what glibc's pause() calls on riscv64): sleeps until a signal arrives;
+/// without signal delivery, until the thread is told to exit (exit_group, a fatal signal).
+pub async fn rt_sigsuspend(_t: Arc<Thread>, _a: Args) -> isize {
+    core::future::pending::<()>().await;
+    err(errno::EINTR)
 }

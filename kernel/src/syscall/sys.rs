@@ -61,3 +61,18 @@ pub fn getrandom(_: &Thread, c: &UserContext) -> Fast {
     }
     Fast::Done(done as isize)
 }
+
+/// sysinfo(info): memory figures count free frames plus free kernel heap as free RAM.
+pub fn sysinfo(_: &Thread, c: &UserContext) -> Fast {
+    let (free, total) = crate::mm::frame_stats();
+    let heap_free = crate::mm::heap_free() as u64;
+    // struct sysinfo on 64-bit Linux, as 14 words: uptime, loads[3], totalram, freeram,
+    // sharedram, bufferram, totalswap, freeswap, procs (u16), totalhigh, freehigh, mem_unit (u32).
+    let mut v = [0u64; 14];
+    v[0] = crate::time::monotonic_ns() / 1_000_000_000;
+    v[4] = (total * 4096 + crate::mm::heap_size()) as u64;
+    v[5] = free as u64 * 4096 + heap_free;
+    v[10] = crate::task::process::THREADS.load(core::sync::atomic::Ordering::Relaxed).min(u16::MAX as usize) as u64;
+    v[13] = 1;
+    Fast::Done(ret(uaccess::write(c.arg(0), &v).map(|_| 0)))
+}

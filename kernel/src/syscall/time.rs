@@ -8,12 +8,12 @@ use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
 use velox_hal::trap::UserContext;
 
-fn now_ns(id: u32) -> Option<u64> {
+fn now_ns(t: &Thread, id: u32) -> Option<u64> {
     Some(match id {
         g::CLOCK_REALTIME | g::CLOCK_REALTIME_COARSE | g::CLOCK_TAI => clock::realtime_ns(),
         g::CLOCK_MONOTONIC | g::CLOCK_MONOTONIC_RAW | g::CLOCK_MONOTONIC_COARSE | g::CLOCK_BOOTTIME => clock::monotonic_ns(),
-        // Per-process/thread CPU time: one thread per process, no accounting yet beyond uptime.
-        g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID => clock::monotonic_ns(),
+        g::CLOCK_PROCESS_CPUTIME_ID => clock::ticks_to_ns(super::process::process_times(&t.process).1),
+        g::CLOCK_THREAD_CPUTIME_ID => clock::ticks_to_ns(t.cpu_times().1),
         _ => return None,
     })
 }
@@ -22,16 +22,16 @@ fn ts(ns: u64) -> g::__kernel_timespec {
     g::__kernel_timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 }
 }
 
-pub fn clock_gettime(_: &Thread, c: &UserContext) -> Fast {
-    let Some(ns) = now_ns(c.arg(0) as u32) else { return Fast::Done(err(errno::EINVAL)) };
+pub fn clock_gettime(t: &Thread, c: &UserContext) -> Fast {
+    let Some(ns) = now_ns(t, c.arg(0) as u32) else { return Fast::Done(err(errno::EINVAL)) };
     Fast::Done(match uaccess::write(c.arg(1), &ts(ns)) {
         Ok(()) => 0,
         Err(e) => err(e),
     })
 }
 
-pub fn clock_getres(_: &Thread, c: &UserContext) -> Fast {
-    if now_ns(c.arg(0) as u32).is_none() {
+pub fn clock_getres(t: &Thread, c: &UserContext) -> Fast {
+    if now_ns(t, c.arg(0) as u32).is_none() {
         return Fast::Done(err(errno::EINVAL));
     }
     if c.arg(1) == 0 {
@@ -83,17 +83,20 @@ pub async fn nanosleep(_t: Arc<Thread>, a: Args) -> isize {
     }
 }
 
-/// clock_nanosleep(clock, flags, req, rem), relative or TIMER_ABSTIME. Errors are returned
-/// positive, as Linux does for this call.
-pub async fn clock_nanosleep(_t: Arc<Thread>, a: Args) -> isize {
+/// clock_nanosleep(clock, flags, req, rem), relative or TIMER_ABSTIME. (The C library turns
+/// the negative errno into the positive return value POSIX specifies.)
+pub async fn clock_nanosleep(t: Arc<Thread>, a: Args) -> isize {
     let (id, flags) = (a.0[0] as u32, a.0[1] as u32);
-    let Some(now) = now_ns(id) else { return errno::EINVAL as isize };
-    if matches!(id, g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID) {
-        return errno::EINVAL as isize;
+    let Some(now) = now_ns(&t, id) else { return err(errno::EINVAL) };
+    if matches!(id, g::CLOCK_THREAD_CPUTIME_ID) {
+        return err(errno::EINVAL);
+    }
+    if id == g::CLOCK_PROCESS_CPUTIME_ID {
+        return err(errno::EOPNOTSUPP); // sleeping on CPU time is not supported
     }
     let req = match read_ts(a.0[2]) {
         Ok(v) => v,
-        Err(e) => return e as isize,
+        Err(e) => return err(e),
     };
     let rel = if flags & g::TIMER_ABSTIME != 0 { req.saturating_sub(now) } else { req };
     sleep_ns(rel).await;

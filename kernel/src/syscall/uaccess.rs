@@ -21,7 +21,7 @@ macro_rules! pod {
     )* };
 }
 use linux_raw_sys::general as g;
-pod!(g::__kernel_timespec, g::timeval, g::timespec, g::rlimit64, g::iovec, g::stat, g::termios, g::winsize, linux_raw_sys::system::new_utsname, u64, [u64; 2], [usize; 4]);
+pod!(g::__kernel_timespec, g::timeval, g::timespec, g::rlimit64, g::iovec, g::stat, g::termios, g::winsize, linux_raw_sys::system::new_utsname, u64, u32, usize, [u32; 2], [u64; 2], [u64; 4], [u64; 14], [usize; 3], [usize; 4], g::rusage, g::pollfd);
 
 #[allow(unsafe_code)]
 fn as_bytes<T: Pod>(v: &T) -> &[u8] {

@@ -53,9 +53,9 @@ pub async fn run_command(words: &[Vec<u8>]) -> Result<ExitStatus, u32> {
     let path = resolve(&words[0]);
     let argv: Vec<&[u8]> = words.iter().map(|w| w.as_slice()).collect();
     let envp: [&[u8]; 3] = [b"PATH=/bin:/usr/bin", b"HOME=/", b"TERM=vt100"];
-    let t = spawn_process(&path, &argv, &envp, 0)?;
+    let t = spawn_process(&path, &argv, &envp)?;
     let p = t.process.clone();
-    crate::exec::spawn(super::run::thread_task(t));
+    super::run::start(t);
     p.exited.wait().await;
     Ok(p.exit_status().unwrap_or(ExitStatus::Exited(255)))
 }

@@ -1,6 +1,7 @@
 //! Processes and threads: a user thread is one future ([`run::thread_main`]).
 
 pub mod current;
+pub mod futex;
 pub mod init;
 pub mod process;
 pub mod run;

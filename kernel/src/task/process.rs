@@ -1,15 +1,18 @@
-//! A process: address space, file descriptors, signal dispositions, exit status.
+//! A process: a thread group with its descriptor table, signal dispositions, limits, children
+//! and exit status. Threads hold the address space (see [`Thread::mm`]).
 
 use super::Thread;
 use crate::config;
-use crate::exec::Event;
+use crate::exec::{Event, WaitQueue};
 use crate::fs::{self, FdTable};
-use crate::mm::aspace::AddrSpace;
+use crate::mm::aspace::{AddrSpace, Mm};
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::auxvec as at;
 use linux_raw_sys::errno;
+use linux_raw_sys::general as g;
 use spin::Mutex;
 use velox_hal::trap::UserContext;
 use velox_loader::auxv::key;
@@ -17,55 +20,242 @@ use velox_mm::vma::{Backing, Prot};
 use velox_mm::{PAGE_SIZE, page_ceil, page_floor};
 
 static NEXT_PID: AtomicUsize = AtomicUsize::new(1);
+/// Every live or zombie process, by pid.
+static PROCS: Mutex<BTreeMap<usize, Arc<Process>>> = Mutex::new(BTreeMap::new());
+static INIT: spin::Once<Arc<Process>> = spin::Once::new();
+/// Threads alive in the whole system (the kernel-wide limit is `config::MAX_THREADS`).
+pub static THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// How a process ended, encoded as wait4 reports it.
+/// Allocate a process or thread id (one number space, as on Linux; never reused for now).
+pub fn alloc_id() -> usize {
+    NEXT_PID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// How a process ended, as wait4 reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     Exited(u8),
     Signaled(u8),
 }
 
-/// A process (one thread for now; thread groups come with clone).
+impl ExitStatus {
+    /// The wait4 status word.
+    pub fn wait_status(self) -> u32 {
+        match self {
+            ExitStatus::Exited(c) => (c as u32) << 8,
+            ExitStatus::Signaled(s) => s as u32,
+        }
+    }
+}
+
+/// CPU time of dead threads and reaped children (ticks).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Times {
+    pub user: u64,
+    pub cpu: u64,
+    pub child_user: u64,
+    pub child_cpu: u64,
+}
+
+/// Resource limits (soft, hard) by RLIMIT_* number.
+pub type Limits = [(u64, u64); g::RLIM_NLIMITS as usize];
+
+fn default_limits() -> Limits {
+    const INF: u64 = u64::MAX;
+    let mut l = [(INF, INF); g::RLIM_NLIMITS as usize];
+    l[g::RLIMIT_STACK as usize] = (config::USER_STACK_SIZE as u64, INF);
+    l[g::RLIMIT_NOFILE as usize] = (1024, 4096);
+    l[g::RLIMIT_NPROC as usize] = (config::MAX_THREADS as u64, config::MAX_THREADS as u64);
+    l[g::RLIMIT_CORE as usize] = (0, INF);
+    l[g::RLIMIT_MEMLOCK as usize] = (8 << 20, 8 << 20);
+    l[g::RLIMIT_SIGPENDING as usize] = (4096, 4096);
+    l[g::RLIMIT_MSGQUEUE as usize] = (819200, 819200);
+    l[g::RLIMIT_RTPRIO as usize] = (0, 0);
+    l[g::RLIMIT_NICE as usize] = (0, 0);
+    l
+}
+
+/// A process.
 pub struct Process {
     pub pid: usize,
-    pub ppid: usize,
-    /// None once the process exited (memory is freed at exit, not at reaping).
-    pub aspace: Mutex<Option<AddrSpace>>,
-    pub exe: Vec<u8>,
+    pub ppid: AtomicUsize,
+    pub pgid: AtomicUsize,
+    pub sid: AtomicUsize,
+    pub exe: Mutex<Vec<u8>>,
     pub fds: Mutex<FdTable>,
     /// Recorded rt_sigaction dispositions (64 signals x 4 words: handler, flags, restorer, mask).
     pub sigactions: Mutex<[[usize; 4]; 64]>,
     pub sigmask: Mutex<u64>,
+    pub limits: Mutex<Limits>,
+    pub threads: Mutex<Vec<Arc<Thread>>>,
+    pub children: Mutex<Vec<Arc<Process>>>,
+    /// Woken when a child becomes a zombie.
+    pub child_event: WaitQueue,
+    /// Woken when one of this process's threads finishes (execve waits for its siblings).
+    pub thread_event: WaitQueue,
+    /// The group exit status (exit_group, fatal signal), first one wins.
+    group_status: Mutex<Option<ExitStatus>>,
+    /// The final status, once every thread is gone (a zombie until reaped).
     status: Mutex<Option<ExitStatus>>,
+    /// Set when the process became a zombie.
     pub exited: Event,
+    /// Set when a vfork child execs or exits (its parent sleeps until then).
+    pub vfork_done: Event,
+    /// CPU time (page faults and context switches are not counted yet: rusage has times only).
+    pub times: Mutex<Times>,
 }
 
 impl Process {
-    /// Record the exit and free the address space. The first status wins.
-    pub fn exit(&self, st: ExitStatus) {
-        {
-            let mut s = self.status.lock();
-            if s.is_some() {
-                return;
-            }
-            *s = Some(st);
-        }
-        self.aspace.lock().take();
-        self.fds.lock().close_all();
-        self.exited.set();
+    fn new(pid: usize, parent: Option<&Process>, exe: Vec<u8>, fds: FdTable) -> Arc<Process> {
+        let p = Arc::new(Process {
+            pid,
+            ppid: AtomicUsize::new(parent.map_or(0, |p| p.pid)),
+            pgid: AtomicUsize::new(parent.map_or(pid, |p| p.pgid.load(Ordering::Relaxed))),
+            sid: AtomicUsize::new(parent.map_or(pid, |p| p.sid.load(Ordering::Relaxed))),
+            exe: Mutex::new(exe),
+            fds: Mutex::new(fds),
+            sigactions: Mutex::new(parent.map_or([[0; 4]; 64], |p| *p.sigactions.lock())),
+            sigmask: Mutex::new(parent.map_or(0, |p| *p.sigmask.lock())),
+            limits: Mutex::new(parent.map_or_else(default_limits, |p| *p.limits.lock())),
+            threads: Mutex::new(Vec::new()),
+            children: Mutex::new(Vec::new()),
+            child_event: WaitQueue::new(),
+            thread_event: WaitQueue::new(),
+            group_status: Mutex::new(None),
+            status: Mutex::new(None),
+            exited: Event::default(),
+            vfork_done: Event::default(),
+            times: Mutex::new(Times::default()),
+        });
+        PROCS.lock().insert(pid, p.clone());
+        p
     }
 
-    /// How the process ended, once it has.
+    /// The parent pid.
+    #[inline(always)]
+    pub fn ppid(&self) -> usize {
+        self.ppid.load(Ordering::Relaxed)
+    }
+
+    /// End every thread of the process with `st` (exit_group, fatal signal). First one wins.
+    pub fn exit_group(&self, st: ExitStatus) {
+        {
+            let mut s = self.group_status.lock();
+            if s.is_none() {
+                *s = Some(st);
+            }
+        }
+        let threads: Vec<Arc<Thread>> = self.threads.lock().clone();
+        for t in threads {
+            t.request_exit();
+        }
+    }
+
+    /// How the process ended, once it is a zombie.
     pub fn exit_status(&self) -> Option<ExitStatus> {
         *self.status.lock()
     }
+
+    /// A thread joins the process.
+    pub fn add_thread(&self, t: Arc<Thread>) {
+        THREADS.fetch_add(1, Ordering::Relaxed);
+        self.threads.lock().push(t);
+    }
+
+    /// Number of live threads.
+    pub fn thread_count(&self) -> usize {
+        self.threads.lock().len()
+    }
+
+    /// A thread finished (its future is about to complete). The last one turns the process
+    /// into a zombie: descriptors closed, children re-parented, parent notified.
+    pub fn remove_thread(self: &Arc<Self>, t: &Thread) {
+        let last = {
+            let mut ts = self.threads.lock();
+            ts.retain(|x| !core::ptr::eq(&**x, t));
+            ts.is_empty()
+        };
+        THREADS.fetch_sub(1, Ordering::Relaxed);
+        {
+            let mut tm = self.times.lock();
+            tm.user += t.user_ticks.load(Ordering::Relaxed);
+            tm.cpu += t.cpu_ticks.load(Ordering::Relaxed);
+        }
+        self.thread_event.wake_all();
+        if !last {
+            return;
+        }
+        let st = self.group_status.lock().unwrap_or(ExitStatus::Exited(t.exit_code.load(Ordering::Relaxed) as u8));
+        // Drop the descriptors outside the lock (closing a pipe end wakes its peers).
+        let fds = core::mem::take(&mut *self.fds.lock());
+        drop(fds);
+        self.reparent_children();
+        *self.status.lock() = Some(st);
+        self.vfork_done.set();
+        self.exited.set();
+        let parent = PROCS.lock().get(&self.ppid()).cloned();
+        match parent {
+            Some(par) if par.pid != 1 => par.child_event.wake_all(),
+            // The kernel's init reaps at once (run_command keeps its own reference).
+            _ => self.reap_into(&init_process()),
+        }
+    }
+
+    fn reparent_children(&self) {
+        let kids = core::mem::take(&mut *self.children.lock());
+        let init = init_process();
+        for k in kids {
+            k.ppid.store(1, Ordering::Relaxed);
+            if k.exit_status().is_some() {
+                k.reap_into(&init);
+            } else {
+                init.children.lock().push(k);
+            }
+        }
+    }
+
+    /// Remove a zombie from its parent's children and the process table; add its CPU time to
+    /// the parent's children totals.
+    pub fn reap_into(&self, parent: &Process) {
+        parent.children.lock().retain(|c| c.pid != self.pid);
+        PROCS.lock().remove(&self.pid);
+        let t = *self.times.lock();
+        let mut pt = parent.times.lock();
+        pt.child_user += t.user + t.child_user;
+        pt.child_cpu += t.cpu + t.child_cpu;
+    }
 }
 
-/// Create a process running the executable at `path` (absolute) with `argv`/`envp`; returns
-/// its first thread, ready to be spawned. Errors are Linux errno values (ENOENT, ENOEXEC,
-/// E2BIG, ENOMEM).
-pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]], ppid: usize) -> Result<Arc<Thread>, u32> {
-    let image = fs::initrd_file(path).ok_or(errno::ENOENT)?;
+/// Look a process up by pid.
+pub fn find(pid: usize) -> Option<Arc<Process>> {
+    PROCS.lock().get(&pid).cloned()
+}
+
+/// Every process (for process-group operations).
+pub fn all() -> Vec<Arc<Process>> {
+    PROCS.lock().values().cloned().collect()
+}
+
+/// The kernel's init process (pid 1): parent of the commands it runs and of orphans, which
+/// it reaps as soon as they exit. It has no user threads.
+pub fn init_process() -> Arc<Process> {
+    INIT.call_once(|| Process::new(alloc_id(), None, b"/velox-init".to_vec(), FdTable::default())).clone()
+}
+
+/// A loaded program: its address space, entry point and initial stack pointer.
+pub struct Image {
+    pub space: AddrSpace,
+    pub entry: usize,
+    pub sp: usize,
+}
+
+/// Load the static executable at `path` (absolute) with `argv`/`envp` into a new address
+/// space. Errors are Linux errno values (ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM).
+pub fn load_program(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, u32> {
+    let image = match fs::initrd_file(path) {
+        Some(i) => i,
+        None => return Err(if fs::initrd_is_dir(path) { errno::EACCES } else { errno::ENOENT }),
+    };
     let plan = velox_loader::plan(image, config::PIE_BASE).map_err(|_| errno::ENOEXEC)?;
     if plan.interp.is_some() {
         return Err(errno::ENOEXEC); // dynamic linking arrives with its own issue
@@ -111,17 +301,32 @@ pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]], ppid: usize) -
     crate::syscall::sys::fill_random(&mut random);
     let img = velox_loader::build_stack(stack_top, argv, envp, &aux, random, path, config::ARG_MAX).ok_or(errno::E2BIG)?;
     a.write_bytes(img.sp, &img.bytes)?;
-    let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
-    let p = Arc::new(Process {
-        pid,
-        ppid,
-        aspace: Mutex::new(Some(a)),
-        exe: path.to_vec(),
-        fds: Mutex::new(FdTable::with_console()),
-        sigactions: Mutex::new([[0; 4]; 64]),
-        sigmask: Mutex::new(0),
-        status: Mutex::new(None),
-        exited: Event::default(),
-    });
-    Ok(Thread::new(pid, p, UserContext::new(plan.entry, img.sp)))
+    Ok(Image { space: a, entry: plan.entry, sp: img.sp })
+}
+
+/// Create a process (child of the kernel's init) running the executable at `path` with
+/// `argv`/`envp`; returns its first thread, ready to be spawned.
+pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Thread>, u32> {
+    let img = load_program(path, argv, envp)?;
+    let init = init_process();
+    let pid = alloc_id();
+    let p = Process::new(pid, Some(&init), path.to_vec(), FdTable::with_console());
+    p.pgid.store(pid, Ordering::Relaxed);
+    p.sid.store(pid, Ordering::Relaxed);
+    init.children.lock().push(p.clone());
+    let t = Thread::new(pid, p.clone(), Arc::new(Mm::new(img.space)), UserContext::new(img.entry, img.sp));
+    p.add_thread(t.clone());
+    Ok(t)
+}
+
+/// A new process for fork/clone without CLONE_THREAD: a child of `parent` whose first
+/// thread runs in `mm` with `ctx`. Descriptors and dispositions are copied.
+pub fn fork_process(parent: &Arc<Process>, mm: Arc<Mm>, ctx: UserContext) -> Arc<Thread> {
+    let pid = alloc_id();
+    let fds = parent.fds.lock().clone();
+    let p = Process::new(pid, Some(parent), parent.exe.lock().clone(), fds);
+    parent.children.lock().push(p.clone());
+    let t = Thread::new(pid, p.clone(), mm, ctx);
+    p.add_thread(t.clone());
+    t
 }

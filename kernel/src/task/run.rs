@@ -5,13 +5,15 @@
 //! future lives in the thread's arena, not inside this future, which keeps this one small.
 
 use super::process::ExitStatus;
-use super::{Thread, current};
+use super::{Thread, current, futex};
 use crate::mm::aspace::Access;
-use crate::syscall;
+use crate::syscall::{self, uaccess};
 use crate::trap::{self, Cause};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::future::Future;
+use core::sync::atomic::Ordering;
+use linux_raw_sys::general as g;
 use velox_exec::arena::Arena;
 use velox_hal as hal;
 
@@ -21,22 +23,43 @@ pub const SIGTRAP: u8 = 5;
 pub const SIGBUS: u8 = 7;
 pub const SIGSEGV: u8 = 11;
 
+/// Start a user thread: its task runs `thread_main`.
+pub fn start(t: Arc<Thread>) {
+    crate::exec::spawn(thread_task(t));
+}
+
 /// The task spawned for a user thread: `thread_main`, with the thread recorded as the hart's
-/// current one during each poll (the trap path and user-copy fault handling look it up).
+/// current one during each poll (the trap path and user-copy fault handling look it up), and
+/// the poll's duration counted as the thread's CPU time.
 pub async fn thread_task(t: Arc<Thread>) {
     let mut fut = core::pin::pin!(thread_main(t.clone()));
     core::future::poll_fn(|cx| {
+        t.set_waker(cx.waker());
         current::set(&t);
+        // The thread's kernel code (its async handlers) touches its user memory directly.
+        if let Some(mm) = t.mm() {
+            mm.activate();
+        }
+        crate::time::ensure_slice();
+        let t0 = crate::time::ticks();
+        t.poll_start.store(t0, Ordering::Relaxed);
         let r = fut.as_mut().poll(cx);
+        t.cpu_ticks.fetch_add(crate::time::ticks() - t0, Ordering::Relaxed);
         current::clear();
         r
     })
-    .await
+    .await;
+    t.process.remove_thread(&t);
 }
 
 /// The user thread's whole kernel-side life.
 pub async fn thread_main(t: Arc<Thread>) {
     let mut arena: Box<Arena<isize>> = Box::new(Arena::new());
+    let ctid = t.set_child_tid.load(Ordering::Relaxed);
+    if ctid != 0 {
+        activate(&t);
+        let _ = uaccess::write(ctid, &(t.tid as u32));
+    }
     crate::time::start_slice();
     loop {
         if t.is_exiting() {
@@ -46,6 +69,11 @@ pub async fn thread_main(t: Arc<Thread>) {
         match trap::classify(t.ctx().scause) {
             Cause::Syscall => syscall::dispatch_slow(&t, &mut arena).await,
             Cause::Timer => {
+                // (The fast path already did this when it declined; a no-fastpath build comes
+                // here for every tick.)
+                if cfg!(feature = "no-fastpath") && crate::time::on_user_timer_irq() {
+                    continue;
+                }
                 crate::exec::yield_now().await;
                 crate::time::start_slice();
             }
@@ -65,32 +93,108 @@ pub async fn thread_main(t: Arc<Thread>) {
         }
     }
     arena.clear();
+    drop(arena);
+    exit_cleanup(&t);
+}
+
+/// Make the thread's address space the active one. False if it has none (exited).
+fn activate(t: &Thread) -> bool {
+    match t.mm() {
+        Some(mm) => {
+            mm.activate();
+            true
+        }
+        None => false,
+    }
 }
 
 /// Run the thread in user mode until the fast path declines a trap.
 fn enter(t: &Thread) {
-    {
-        let a = t.process.aspace.lock();
-        match a.as_ref() {
-            Some(a) => a.activate(),
-            None => {
-                t.request_exit();
-                return;
-            }
-        }
+    if !activate(t) {
+        t.request_exit();
+        return;
     }
+    let t0 = crate::time::ticks();
+    t.run_start.store(t0, Ordering::Relaxed);
     hal::trap::run_user(t.ctx());
+    t.run_start.store(0, Ordering::Relaxed);
+    t.user_ticks.fetch_add(crate::time::ticks() - t0, Ordering::Relaxed);
 }
 
 /// Resolve a user page fault on the slow path (the fast path already tried once).
 fn user_fault(t: &Thread, addr: usize, access: Access) -> bool {
-    t.process.aspace.lock().as_mut().is_some_and(|a| a.handle_fault(addr, access))
+    t.mm().is_some_and(|mm| mm.space.lock().handle_fault(addr, access))
 }
 
 /// End the thread's process with a fatal signal.
 pub fn kill(t: &Thread, sig: u8, why: &str) {
     let c = t.ctx();
     log::info!("pid {}: {} at pc={:#x} addr={:#x}: killed by signal {}", t.process.pid, why, c.sepc, c.stval, sig);
-    t.process.exit(ExitStatus::Signaled(sig));
-    t.request_exit();
+    t.process.exit_group(ExitStatus::Signaled(sig));
+}
+
+/// What a thread does on its way out, while its address space is still there: release the
+/// robust futexes it holds, clear and wake its clear-child-tid word, then let go of the
+/// address space (freed with its last user).
+fn exit_cleanup(t: &Thread) {
+    release_user_state(t);
+    drop(t.set_mm(None));
+}
+
+/// Release the robust futexes the thread holds and clear/wake its clear-child-tid word (at
+/// exit, and at execve before the old address space goes).
+pub fn release_user_state(t: &Thread) {
+    if activate(t) {
+        let head = t.robust_list.load(Ordering::Relaxed);
+        if head != 0 {
+            release_robust_list(t, head);
+        }
+        let ctid = t.clear_child_tid.load(Ordering::Relaxed);
+        // Memory nobody else uses goes away with this thread: skip the write nobody could see.
+        let shared = t.mm().is_some_and(|mm| Arc::strong_count(mm) > 1);
+        if ctid != 0 && shared {
+            if uaccess::write(ctid, &0u32).is_ok() {
+                if let Ok(k) = futex::key_for(t, ctid, false) {
+                    futex::wake(k, 1, u32::MAX);
+                }
+            }
+        }
+        t.clear_child_tid.store(0, Ordering::Relaxed);
+        t.robust_list.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Walk the thread's robust-futex list (set_robust_list) and mark every futex it still owns
+/// as FUTEX_OWNER_DIED, waking one waiter of each, as Linux does.
+fn release_robust_list(t: &Thread, head: usize) {
+    let Ok(h) = uaccess::read::<[usize; 3]>(head) else { return };
+    let (mut entry, offset, pending) = (h[0], h[1] as isize, h[2]);
+    let mut limit = 2048;
+    while entry != head && entry != 0 && limit > 0 {
+        let Ok(next) = uaccess::read::<usize>(entry) else { return };
+        if entry != pending {
+            owner_died(t, entry.wrapping_add_signed(offset));
+        }
+        entry = next;
+        limit -= 1;
+    }
+    if pending != 0 {
+        owner_died(t, pending.wrapping_add_signed(offset));
+    }
+}
+
+fn owner_died(t: &Thread, uaddr: usize) {
+    let Ok(v) = futex::read_word(uaddr) else { return };
+    if v & g::FUTEX_TID_MASK != t.tid as u32 {
+        return;
+    }
+    let new = (v & g::FUTEX_WAITERS) | g::FUTEX_OWNER_DIED;
+    if uaccess::write(uaddr, &new).is_err() {
+        return;
+    }
+    if v & g::FUTEX_WAITERS != 0 {
+        if let Ok(k) = futex::key_for(t, uaddr, false) {
+            futex::wake(k, 1, u32::MAX);
+        }
+    }
 }

@@ -1,9 +1,12 @@
-//! A user thread: its registers and its process. Its kernel state is one future, no stack.
+//! A user thread: its registers, its address space and its process. Its kernel state is one
+//! future, no stack.
 
 use super::Process;
+use crate::mm::aspace::Mm;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::task::Waker;
 use velox_hal::trap::UserContext;
 
 /// A user thread.
@@ -11,27 +14,56 @@ pub struct Thread {
     pub tid: usize,
     pub process: Arc<Process>,
     ctx: UnsafeCell<UserContext>,
-    /// set_tid_address pointer (cleared and woken at exit once futexes exist).
+    /// The address space this thread runs in (shared with CLONE_VM siblings). `None` once the
+    /// thread has exited.
+    mm: UnsafeCell<Option<Arc<Mm>>>,
+    /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when the thread exits.
     pub clear_child_tid: AtomicUsize,
-    /// Set when the thread must leave its loop (exit, exit_group, fatal signal).
+    /// CLONE_CHILD_SETTID: the tid is written here before the thread first runs.
+    pub set_child_tid: AtomicUsize,
+    /// set_robust_list head (0: none).
+    pub robust_list: AtomicUsize,
+    /// Set when the thread must leave its loop (exit, exit_group, fatal signal, execve).
     pub exiting: AtomicBool,
+    /// Exit code given to `exit` (the process status if this is the last thread).
+    pub exit_code: AtomicUsize,
+    /// Set by a futex wake; consumed by the waiting future.
+    pub futex_woken: AtomicBool,
+    /// The waker of this thread's task (set at its first poll).
+    waker: spin::Once<Waker>,
+    /// CPU time consumed: in total (every poll of the thread's future) and in user mode (ticks).
+    pub cpu_ticks: AtomicU64,
+    pub user_ticks: AtomicU64,
+    /// When the current poll of the thread's future, and its current stay in user mode, began.
+    pub poll_start: AtomicU64,
+    pub run_start: AtomicU64,
 }
 
-// SAFETY: the only non-Sync field is `ctx`, which is accessed solely by the thread's own
-// future (`thread_main`) and by the trap path that future enters synchronously; a thread's
-// future is polled by one hart at a time, so there is never concurrent access.
+// SAFETY: the only non-Sync fields are `ctx` and `mm`, which are accessed solely by the
+// thread's own future (`thread_main`) and by the trap path that future enters synchronously;
+// a thread's future is polled by one hart at a time, so there is never concurrent access.
 #[allow(unsafe_code)]
 unsafe impl Sync for Thread {}
 
 impl Thread {
-    /// A thread of `process` that will start with `ctx`.
-    pub fn new(tid: usize, process: Arc<Process>, ctx: UserContext) -> Arc<Thread> {
+    /// A thread of `process` running in `mm` that will start with `ctx`.
+    pub fn new(tid: usize, process: Arc<Process>, mm: Arc<Mm>, ctx: UserContext) -> Arc<Thread> {
         Arc::new(Thread {
             tid,
             process,
             ctx: UnsafeCell::new(ctx),
+            mm: UnsafeCell::new(Some(mm)),
             clear_child_tid: AtomicUsize::new(0),
+            set_child_tid: AtomicUsize::new(0),
+            robust_list: AtomicUsize::new(0),
             exiting: AtomicBool::new(false),
+            exit_code: AtomicUsize::new(0),
+            futex_woken: AtomicBool::new(false),
+            waker: spin::Once::new(),
+            cpu_ticks: AtomicU64::new(0),
+            user_ticks: AtomicU64::new(0),
+            poll_start: AtomicU64::new(0),
+            run_start: AtomicU64::new(0),
         })
     }
 
@@ -40,6 +72,7 @@ impl Thread {
     /// Only the thread's own future (and the synchronous trap path it enters) may call this,
     /// and it must not keep the reference across an `.await`.
     #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
     pub fn ctx(&self) -> &mut UserContext {
         // SAFETY: see the contract above: one caller at a time, never held across a suspension.
         #[allow(unsafe_code)]
@@ -48,12 +81,65 @@ impl Thread {
         }
     }
 
-    /// Ask the thread to leave its loop at the next opportunity.
+    /// The thread's address space. Same contract as [`Thread::ctx`]; `None` after exit.
+    #[inline(always)]
+    pub fn mm(&self) -> Option<&Arc<Mm>> {
+        // SAFETY: only the thread's own future and its trap path read or replace `mm`
+        // (`set_mm`), one at a time; the reference is not held across a replacement.
+        #[allow(unsafe_code)]
+        unsafe {
+            (*self.mm.get()).as_ref()
+        }
+    }
+
+    /// Replace the address space (execve, exit). Same contract as [`Thread::ctx`].
+    pub fn set_mm(&self, mm: Option<Arc<Mm>>) -> Option<Arc<Mm>> {
+        // SAFETY: as for `mm`: the caller is the thread's own future and holds no reference
+        // obtained from `mm()` across this call.
+        #[allow(unsafe_code)]
+        unsafe {
+            core::mem::replace(&mut *self.mm.get(), mm)
+        }
+    }
+
+    /// Remember the task's waker (called on every poll; only the first call stores it).
+    #[inline(always)]
+    pub fn set_waker(&self, w: &Waker) {
+        if !self.waker.is_completed() {
+            self.waker.call_once(|| w.clone());
+        }
+    }
+
+    /// Make the thread's task runnable (a futex wake, a kill).
+    pub fn wake(&self) {
+        if let Some(w) = self.waker.get() {
+            w.wake_by_ref();
+        }
+    }
+
+    /// Ask the thread to leave its loop at the next opportunity, and wake it if it sleeps.
     pub fn request_exit(&self) {
         self.exiting.store(true, Ordering::Release);
+        self.wake();
+    }
+
+    /// (user, total) CPU ticks so far, including the running stretch if this is the thread
+    /// now on the hart (called from its own trap path).
+    pub fn cpu_times(&self) -> (u64, u64) {
+        let (mut user, mut total) = (self.user_ticks.load(Ordering::Relaxed), self.cpu_ticks.load(Ordering::Relaxed));
+        if super::current::get().is_some_and(|c| core::ptr::eq(c, self)) {
+            let now = crate::time::ticks();
+            total += now - self.poll_start.load(Ordering::Relaxed);
+            let rs = self.run_start.load(Ordering::Relaxed);
+            if rs != 0 {
+                user += now - rs;
+            }
+        }
+        (user, total.max(user))
     }
 
     /// True once the thread was asked to exit.
+    #[inline(always)]
     pub fn is_exiting(&self) -> bool {
         self.exiting.load(Ordering::Acquire)
     }

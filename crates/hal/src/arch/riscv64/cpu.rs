@@ -16,11 +16,14 @@ pub fn wait_for_interrupt() {
 
 /// Enable supervisor interrupts, wait for one, and disable them again. The idle loop.
 pub fn idle_wait() {
-    // SAFETY: enabling SIE only lets pending interrupts trap into our kernel trap vector,
-    // which handles them on the current stack; we disable it again before returning.
+    // Wait with SIE clear: wfi still wakes on any pending enabled interrupt, and an interrupt
+    // that became pending after the caller's "nothing to run" check makes wfi return at once
+    // (enabling SIE first would take it *before* wfi and then sleep through the wakeup).
+    // SAFETY: SIE is set only between wfi and the clear, so the pending interrupt traps into
+    // our kernel trap vector, which handles it on the current stack.
     unsafe {
-        riscv::register::sstatus::set_sie();
         riscv::asm::wfi();
+        riscv::register::sstatus::set_sie();
         riscv::register::sstatus::clear_sie();
     }
 }

@@ -1,0 +1,201 @@
+//! futex(uaddr, op, val, timeout/val2, uaddr2, val3).
+//!
+//! Wakes, requeues and WAKE_OP complete synchronously (on the trap fast path, waking parked
+//! threads by making their tasks runnable). A WAIT whose value differs also finishes there
+//! (EAGAIN); only a WAIT that really sleeps goes to the async handler.
+
+use super::{Args, Fast, err, uaccess};
+use crate::task::Thread;
+use crate::task::futex::{self, Key};
+use crate::time;
+use alloc::sync::Arc;
+use linux_raw_sys::errno;
+use linux_raw_sys::general as g;
+use velox_hal::trap::UserContext;
+
+const CMD_MASK: u32 = !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME);
+
+/// The decoded arguments.
+#[derive(Clone, Copy)]
+struct Req {
+    uaddr: usize,
+    cmd: u32,
+    private: bool,
+    realtime: bool,
+    val: u32,
+    /// The timeout pointer, or val2 for the requeue and WAKE_OP commands.
+    arg4: usize,
+    uaddr2: usize,
+    val3: u32,
+}
+
+fn decode(a: [usize; 6]) -> Req {
+    let op = a[1] as u32;
+    Req {
+        uaddr: a[0],
+        cmd: op & CMD_MASK,
+        private: op & g::FUTEX_PRIVATE_FLAG != 0,
+        realtime: op & g::FUTEX_CLOCK_REALTIME != 0,
+        val: a[2] as u32,
+        arg4: a[3],
+        uaddr2: a[4],
+        val3: a[5] as u32,
+    }
+}
+
+fn key(t: &Thread, uaddr: usize, r: &Req) -> Result<Key, u32> {
+    futex::key_for(t, uaddr, r.private)
+}
+
+/// Check a WAIT's arguments; returns the bitset.
+fn wait_args(r: &Req) -> Result<u32, u32> {
+    if r.realtime && !matches!(r.cmd, g::FUTEX_WAIT | g::FUTEX_WAIT_BITSET) {
+        return Err(errno::ENOSYS);
+    }
+    let bitset = if r.cmd == g::FUTEX_WAIT_BITSET { r.val3 } else { u32::MAX };
+    if bitset == 0 || r.uaddr % 4 != 0 {
+        return Err(errno::EINVAL);
+    }
+    Ok(bitset)
+}
+
+/// WAKE_OP's operation on the second word; returns (new value, wake the second queue?).
+fn wake_op(old: u32, val3: u32) -> Result<(u32, bool), u32> {
+    let op = (val3 >> 28) & 0xf;
+    let cmp = (val3 >> 24) & 0xf;
+    let sext = |v: u32| ((v << 20) as i32 >> 20) as u32;
+    let mut oparg = sext((val3 >> 12) & 0xfff);
+    let cmparg = sext(val3 & 0xfff);
+    if op & g::FUTEX_OP_OPARG_SHIFT != 0 {
+        if oparg > 31 {
+            oparg &= 31; // Linux warns and masks
+        }
+        oparg = 1 << oparg;
+    }
+    let new = match op & 7 {
+        g::FUTEX_OP_SET => oparg,
+        g::FUTEX_OP_ADD => old.wrapping_add(oparg),
+        g::FUTEX_OP_OR => old | oparg,
+        g::FUTEX_OP_ANDN => old & !oparg,
+        g::FUTEX_OP_XOR => old ^ oparg,
+        _ => return Err(errno::ENOSYS),
+    };
+    let (o, c) = (old as i32, cmparg as i32);
+    let hit = match cmp {
+        g::FUTEX_OP_CMP_EQ => o == c,
+        g::FUTEX_OP_CMP_NE => o != c,
+        g::FUTEX_OP_CMP_LT => o < c,
+        g::FUTEX_OP_CMP_LE => o <= c,
+        g::FUTEX_OP_CMP_GT => o > c,
+        g::FUTEX_OP_CMP_GE => o >= c,
+        _ => return Err(errno::ENOSYS),
+    };
+    Ok((new, hit))
+}
+
+/// Every command that never sleeps.
+fn sync_op(t: &Thread, r: &Req) -> Result<usize, u32> {
+    match r.cmd {
+        g::FUTEX_WAKE | g::FUTEX_WAKE_BITSET => {
+            let bitset = if r.cmd == g::FUTEX_WAKE_BITSET { r.val3 } else { u32::MAX };
+            if bitset == 0 {
+                return Err(errno::EINVAL);
+            }
+            Ok(futex::wake(key(t, r.uaddr, r)?, r.val as i32, bitset))
+        }
+        g::FUTEX_REQUEUE | g::FUTEX_CMP_REQUEUE => {
+            let (n_wake, n_move) = (r.val as i32, r.arg4 as i32);
+            if n_wake < 0 || n_move < 0 {
+                return Err(errno::EINVAL);
+            }
+            let (k1, k2) = (key(t, r.uaddr, r)?, key(t, r.uaddr2, r)?);
+            let cmp = (r.cmd == g::FUTEX_CMP_REQUEUE).then_some((r.uaddr, r.val3));
+            futex::requeue(k1, k2, n_wake, n_move, cmp)
+        }
+        g::FUTEX_WAKE_OP => {
+            let (k1, k2) = (key(t, r.uaddr, r)?, key(t, r.uaddr2, r)?);
+            if r.uaddr2 % 4 != 0 {
+                return Err(errno::EINVAL);
+            }
+            // One hart and no preemption inside the kernel: this read-modify-write is atomic
+            // with respect to user threads. (SMP will need an AMO here.)
+            let old: u32 = uaccess::read(r.uaddr2)?;
+            let (new, hit) = wake_op(old, r.val3)?;
+            uaccess::write(r.uaddr2, &new)?;
+            let mut n = futex::wake(k1, r.val as i32, u32::MAX);
+            if hit {
+                n += futex::wake(k2, r.arg4 as i32, u32::MAX);
+            }
+            Ok(n)
+        }
+        // FUTEX_FD is gone from Linux; the PI commands are not implemented yet.
+        _ => Err(errno::ENOSYS),
+    }
+}
+
+fn to_ret(r: Result<usize, u32>) -> isize {
+    match r {
+        Ok(n) => n as isize,
+        Err(e) => err(e),
+    }
+}
+
+/// The synchronous half, run on the trap fast path.
+pub fn futex_fast(t: &Thread, c: &UserContext) -> Fast {
+    let r = decode([c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5)]);
+    match r.cmd {
+        g::FUTEX_WAIT | g::FUTEX_WAIT_BITSET => {
+            if let Err(e) = wait_args(&r) {
+                return Fast::Done(err(e));
+            }
+            match futex::read_word(r.uaddr) {
+                Err(e) => Fast::Done(err(e)),
+                Ok(v) if v != r.val => Fast::Done(err(errno::EAGAIN)),
+                Ok(_) => Fast::Slow,
+            }
+        }
+        _ => Fast::Done(to_ret(sync_op(t, &r))),
+    }
+}
+
+/// The deadline of a WAIT in ticks: relative for FUTEX_WAIT, absolute (on CLOCK_MONOTONIC or,
+/// with FUTEX_CLOCK_REALTIME, CLOCK_REALTIME) for FUTEX_WAIT_BITSET.
+fn deadline(r: &Req) -> Result<Option<u64>, u32> {
+    if r.arg4 == 0 {
+        return Ok(None);
+    }
+    let ts: g::__kernel_timespec = uaccess::read(r.arg4)?;
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(errno::EINVAL);
+    }
+    let ns = (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64);
+    let now_mono = time::monotonic_ns();
+    let abs_mono = if r.cmd == g::FUTEX_WAIT {
+        now_mono.saturating_add(ns)
+    } else if r.realtime {
+        ns.saturating_sub(time::realtime_ns().saturating_sub(now_mono))
+    } else {
+        ns
+    };
+    Ok(Some(time::ns_to_ticks(abs_mono)))
+}
+
+/// The whole futex call (the slow path, and every call in a no-fastpath build).
+pub async fn futex(t: Arc<Thread>, a: Args) -> isize {
+    let r = decode(a.0);
+    match r.cmd {
+        g::FUTEX_WAIT | g::FUTEX_WAIT_BITSET => {
+            let res = async {
+                let bitset = wait_args(&r)?;
+                let k = key(&t, r.uaddr, &r)?;
+                let d = deadline(&r)?;
+                futex::wait(t.clone(), k, r.uaddr, r.val, bitset, d).await
+            };
+            match res.await {
+                Ok(()) => 0,
+                Err(e) => err(e),
+            }
+        }
+        _ => to_ret(sync_op(&t, &r)),
+    }
+}

@@ -1,0 +1,216 @@
+//! Readiness: ppoll and pselect6. The waiting future registers on the wait queue of every
+//! pipe it watches (and a timer for its timeout, and a 10 ms tick for the console, which has no
+//! interrupt yet) and re-checks everything when woken.
+
+use super::{Args, err, uaccess};
+use crate::fs::{FileKind, FileRef};
+use crate::task::Thread;
+use crate::time;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::task::{Context, Poll};
+use linux_raw_sys::errno;
+use linux_raw_sys::general as g;
+
+const POLLIN: u16 = g::POLLIN as u16;
+const POLLOUT: u16 = g::POLLOUT as u16;
+const POLLERR: u16 = g::POLLERR as u16;
+const POLLHUP: u16 = g::POLLHUP as u16;
+const POLLNVAL: u16 = g::POLLNVAL as u16;
+const POLLRDNORM: u16 = g::POLLRDNORM as u16;
+const POLLWRNORM: u16 = g::POLLWRNORM as u16;
+
+/// Current readiness of `f`; with `cx`, also arrange to be woken when it may change.
+fn readiness(f: &FileRef, cx: Option<&Context<'_>>, console_tick: &mut bool) -> u16 {
+    match &f.kind {
+        FileKind::PipeRead(p) => {
+            if let Some(cx) = cx {
+                p.read_wait.register(cx);
+            }
+            let (r, _, hup, _) = p.poll_state();
+            (if r { POLLIN | POLLRDNORM } else { 0 }) | if hup { POLLHUP } else { 0 }
+        }
+        FileKind::PipeWrite(p) => {
+            if let Some(cx) = cx {
+                p.write_wait.register(cx);
+            }
+            let (_, w, _, e) = p.poll_state();
+            (if w { POLLOUT | POLLWRNORM } else { 0 }) | if e { POLLERR } else { 0 }
+        }
+        FileKind::Console => {
+            *console_tick = true;
+            POLLOUT | POLLWRNORM | if crate::fs::console_readable() { POLLIN | POLLRDNORM } else { 0 }
+        }
+        _ => POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM,
+    }
+}
+
+/// Read a timeout (NULL: forever) as a deadline in ticks.
+fn deadline(ptr: usize) -> Result<Option<u64>, u32> {
+    if ptr == 0 {
+        return Ok(None);
+    }
+    let ts: g::__kernel_timespec = uaccess::read(ptr)?;
+    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+        return Err(errno::EINVAL);
+    }
+    let ns = (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64);
+    Ok(Some(time::ticks().saturating_add(time::ns_to_ticks(ns))))
+}
+
+/// Write back the time left of a timeout, as Linux does for ppoll and pselect6.
+fn write_remaining(ptr: usize, d: Option<u64>) {
+    if let (true, Some(d)) = (ptr != 0, d) {
+        let left = time::ticks_to_ns(d.saturating_sub(time::ticks()));
+        let ts = g::__kernel_timespec { tv_sec: (left / 1_000_000_000) as i64, tv_nsec: (left % 1_000_000_000) as i64 };
+        let _ = uaccess::write(ptr, &ts);
+    }
+}
+
+/// Wait until `check` reports something ready (returns `Some`) or `d` passes (`None`).
+async fn wait_ready<T>(t: &Thread, d: Option<u64>, mut check: impl FnMut(Option<&Context<'_>>, &mut bool) -> Option<T>) -> Option<T> {
+    let mut timer_armed = false;
+    core::future::poll_fn(|cx| {
+        let mut console = false;
+        if let Some(v) = check(Some(cx), &mut console) {
+            return Poll::Ready(Some(v));
+        }
+        let now = time::ticks();
+        if d.is_some_and(|d| now >= d) || t.is_exiting() {
+            return Poll::Ready(None);
+        }
+        if let (Some(d), false) = (d, timer_armed) {
+            time::add_timer(d, cx.waker().clone());
+            timer_armed = true;
+        }
+        if console {
+            time::add_timer(now + time::ns_to_ticks(10_000_000), cx.waker().clone());
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// ppoll(fds, nfds, timeout, sigmask, sigsetsize). The signal mask is ignored until signals
+/// are delivered.
+pub async fn ppoll(t: Arc<Thread>, a: Args) -> isize {
+    let (ptr, nfds, tmo) = (a.0[0], a.0[1], a.0[2]);
+    let lim = t.process.limits.lock()[g::RLIMIT_NOFILE as usize].0 as usize;
+    if nfds > lim.max(1024) {
+        return err(errno::EINVAL);
+    }
+    let mut pfds: Vec<g::pollfd> = Vec::with_capacity(nfds);
+    for i in 0..nfds {
+        match uaccess::read::<g::pollfd>(ptr + i * size_of::<g::pollfd>()) {
+            Ok(p) => pfds.push(p),
+            Err(e) => return err(e),
+        }
+    }
+    let d = match deadline(tmo) {
+        Ok(d) => d,
+        Err(e) => return err(e),
+    };
+    let files: Vec<Option<FileRef>> = {
+        let fds = t.process.fds.lock();
+        pfds.iter().map(|p| if p.fd < 0 { None } else { fds.get(p.fd as usize).cloned() }).collect()
+    };
+    let mut rev = alloc::vec![0u16; nfds];
+    let n = wait_ready(&t, d, |cx, console| {
+        let mut n = 0;
+        for (i, p) in pfds.iter().enumerate() {
+            rev[i] = if p.fd < 0 {
+                0
+            } else {
+                match &files[i] {
+                    None => POLLNVAL,
+                    Some(f) => readiness(f, cx, console) & (p.events as u16 | POLLERR | POLLHUP),
+                }
+            };
+            if rev[i] != 0 {
+                n += 1;
+            }
+        }
+        (n > 0).then_some(n)
+    })
+    .await
+    .unwrap_or(0);
+    for (i, p) in pfds.iter_mut().enumerate() {
+        p.revents = rev[i] as i16;
+        if let Err(e) = uaccess::write(ptr + i * size_of::<g::pollfd>(), p) {
+            return err(e);
+        }
+    }
+    write_remaining(tmo, d);
+    n as isize
+}
+
+fn read_set(ptr: usize, words: usize) -> Result<Vec<u64>, u32> {
+    let mut v = alloc::vec![0u64; words];
+    if ptr != 0 {
+        for (i, w) in v.iter_mut().enumerate() {
+            *w = uaccess::read(ptr + i * 8)?;
+        }
+    }
+    Ok(v)
+}
+
+/// pselect6(nfds, readfds, writefds, exceptfds, timeout, sigmask).
+pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
+    let (nfds, rp, wp, ep, tmo) = (a.0[0] as i32, a.0[1], a.0[2], a.0[3], a.0[4]);
+    if nfds < 0 {
+        return err(errno::EINVAL);
+    }
+    let nfds = (nfds as usize).min(t.process.fds.lock().len());
+    let words = nfds.div_ceil(64);
+    let (rs, ws, es) = match (read_set(rp, words), read_set(wp, words), read_set(ep, words)) {
+        (Ok(r), Ok(w), Ok(e)) => (r, w, e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return err(e),
+    };
+    let d = match deadline(tmo) {
+        Ok(d) => d,
+        Err(e) => return err(e),
+    };
+    let mut files: Vec<Option<FileRef>> = Vec::with_capacity(nfds);
+    {
+        let fds = t.process.fds.lock();
+        for fd in 0..nfds {
+            let bit = |s: &Vec<u64>| s[fd / 64] & (1 << (fd % 64)) != 0;
+            let wanted = bit(&rs) || bit(&ws) || bit(&es);
+            let f = fds.get(fd).cloned();
+            if wanted && f.is_none() {
+                return err(errno::EBADF);
+            }
+            files.push(if wanted { f } else { None });
+        }
+    }
+    let (mut ro, mut wo, mut eo) = (alloc::vec![0u64; words], alloc::vec![0u64; words], alloc::vec![0u64; words]);
+    let n = wait_ready(&t, d, |cx, console| {
+        let mut n = 0;
+        for (fd, f) in files.iter().enumerate() {
+            let Some(f) = f else { continue };
+            let (w, b) = (fd / 64, 1u64 << (fd % 64));
+            let r = readiness(f, cx, console);
+            for (set, out, mask) in [(&rs, &mut ro, POLLIN | POLLHUP | POLLERR), (&ws, &mut wo, POLLOUT | POLLERR), (&es, &mut eo, 0)] {
+                out[w] &= !b;
+                if set[w] & b != 0 && r & mask != 0 {
+                    out[w] |= b;
+                    n += 1;
+                }
+            }
+        }
+        (n > 0).then_some(n)
+    })
+    .await
+    .unwrap_or(0);
+    for (ptr, set) in [(rp, &ro), (wp, &wo), (ep, &eo)] {
+        if ptr != 0 {
+            for (i, w) in set.iter().enumerate() {
+                if let Err(e) = uaccess::write(ptr + i * 8, w) {
+                    return err(e);
+                }
+            }
+        }
+    }
+    write_remaining(tmo, d);
+    n as isize
+}

@@ -1,0 +1,193 @@
+//! Futex wait queues: a waiting thread is a parked future in a hashed bucket, keyed by the
+//! futex's address; a wake marks it woken and makes its task runnable (no stack involved).
+
+use super::Thread;
+use crate::syscall::uaccess;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+use core::task::Poll;
+use linux_raw_sys::errno;
+use spin::Mutex;
+use velox_mm::vma::Backing;
+
+/// What identifies a futex: the address space and address for private memory, the physical
+/// address for shared memory (so processes mapping the same page meet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Private { mm: usize, va: usize },
+    Shared { pa: usize },
+}
+
+struct Waiter {
+    key: Key,
+    bitset: u32,
+    thread: Arc<Thread>,
+}
+
+const BUCKETS: usize = 64;
+static TABLE: [Mutex<Vec<Waiter>>; BUCKETS] = [const { Mutex::new(Vec::new()) }; BUCKETS];
+
+fn bucket(k: &Key) -> &'static Mutex<Vec<Waiter>> {
+    let (a, b) = match *k {
+        Key::Private { mm, va } => (mm, va),
+        Key::Shared { pa } => (0, pa),
+    };
+    let h = (a.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (b >> 2)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    &TABLE[(h >> 58) % BUCKETS]
+}
+
+/// The key of the futex word at `uaddr` for thread `t`. `private` is FUTEX_PRIVATE_FLAG; a
+/// shared futex in a MAP_SHARED area is keyed by its physical page.
+pub fn key_for(t: &Thread, uaddr: usize, private: bool) -> Result<Key, u32> {
+    if uaddr % 4 != 0 {
+        return Err(errno::EINVAL);
+    }
+    let mm = t.mm().ok_or(errno::EFAULT)?;
+    if private {
+        return Ok(Key::Private { mm: mm.id, va: uaddr });
+    }
+    let mut sp = mm.space.lock();
+    let v = sp.vmas.find(uaddr).copied().ok_or(errno::EFAULT)?;
+    if v.backing == Backing::Shared {
+        return sp.resolve(uaddr).map(|pa| Key::Shared { pa }).ok_or(errno::EFAULT);
+    }
+    Ok(Key::Private { mm: mm.id, va: uaddr })
+}
+
+/// Read the futex word.
+pub fn read_word(uaddr: usize) -> Result<u32, u32> {
+    uaccess::read::<u32>(uaddr)
+}
+
+/// Wake up to `n` waiters of `key` whose bitset intersects `bitset` (at least one, as Linux
+/// counts). Returns how many were woken.
+pub fn wake(key: Key, n: i32, bitset: u32) -> usize {
+    let max = n.max(1) as usize;
+    let mut q = bucket(&key).lock();
+    if q.is_empty() {
+        return 0;
+    }
+    let mut woken = 0;
+    q.retain(|w| {
+        if woken < max && w.key == key && w.bitset & bitset != 0 {
+            woken += 1;
+            w.thread.futex_woken.store(true, Ordering::Release);
+            w.thread.wake();
+            false
+        } else {
+            true
+        }
+    });
+    woken
+}
+
+/// Wake up to `n_wake` waiters of `from` and move up to `n_requeue` more to `to`. With
+/// `cmp = Some((uaddr, val))`, fail with EAGAIN unless the word at `uaddr` still holds `val`.
+pub fn requeue(from: Key, to: Key, n_wake: i32, n_requeue: i32, cmp: Option<(usize, u32)>) -> Result<usize, u32> {
+    let (b1, b2) = (bucket(&from), bucket(&to));
+    let same = core::ptr::eq(b1, b2);
+    // Lock in address order so two requeues in opposite directions cannot deadlock.
+    let (mut g1, mut g2) = if same {
+        (b1.lock(), None)
+    } else if (b1 as *const _ as usize) < (b2 as *const _ as usize) {
+        let a = b1.lock();
+        (a, Some(b2.lock()))
+    } else {
+        let b = b2.lock();
+        (b1.lock(), Some(b))
+    };
+    if let Some((uaddr, val)) = cmp {
+        if read_word(uaddr)? != val {
+            return Err(errno::EAGAIN);
+        }
+    }
+    let (max_wake, max_move) = (n_wake.max(0) as usize, n_requeue.max(0) as usize);
+    let (mut woken, mut moved) = (0, 0);
+    let mut moving = Vec::new();
+    let mut i = 0;
+    while i < g1.len() {
+        if g1[i].key != from {
+            i += 1;
+            continue;
+        }
+        if woken < max_wake {
+            let w = g1.remove(i);
+            w.thread.futex_woken.store(true, Ordering::Release);
+            w.thread.wake();
+            woken += 1;
+        } else if moved < max_move {
+            let mut w = g1.remove(i);
+            w.key = to;
+            moving.push(w);
+            moved += 1;
+        } else {
+            break;
+        }
+    }
+    match g2.as_mut() {
+        Some(q2) => q2.extend(moving),
+        None => g1.extend(moving),
+    }
+    Ok(woken + moved)
+}
+
+/// Queue `t` on `key` if the word at `uaddr` still holds `val` (EAGAIN otherwise), then
+/// wait until woken or until `deadline` (ticks; ETIMEDOUT).
+pub async fn wait(t: Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32, deadline: Option<u64>) -> Result<(), u32> {
+    {
+        let mut q = bucket(&key).lock();
+        if read_word(uaddr)? != val {
+            return Err(errno::EAGAIN);
+        }
+        t.futex_woken.store(false, Ordering::Relaxed);
+        q.push(Waiter { key, bitset, thread: t.clone() });
+    }
+    let _guard = Cancel { t: t.clone(), key };
+    let mut timer_armed = false;
+    core::future::poll_fn(|cx| {
+        if t.futex_woken.load(Ordering::Acquire) {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(d) = deadline {
+            if crate::time::ticks() >= d {
+                return Poll::Ready(Err(errno::ETIMEDOUT));
+            }
+            if !timer_armed {
+                crate::time::add_timer(d, cx.waker().clone());
+                timer_armed = true;
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Takes a waiter that gave up (timeout, exit) off its queue.
+struct Cancel {
+    t: Arc<Thread>,
+    key: Key,
+}
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        if self.t.futex_woken.load(Ordering::Acquire) {
+            return;
+        }
+        let me = &*self.t as *const Thread;
+        let remove = |q: &mut Vec<Waiter>| {
+            let before = q.len();
+            q.retain(|w| !core::ptr::eq(&*w.thread, me));
+            before != q.len()
+        };
+        if remove(&mut bucket(&self.key).lock()) {
+            return;
+        }
+        // Requeued to another key: look everywhere (rare).
+        for b in TABLE.iter() {
+            if remove(&mut b.lock()) {
+                return;
+            }
+        }
+    }
+}
