@@ -7,8 +7,13 @@
 #   build/bench-linux/Image           Debian riscv64 kernel (linux-image-riscv64, suite forky)
 #   build/bench-linux/kernel.version  its version string
 #   build/bench-linux/busybox         Debian busybox-static (riscv64)
-#   build/bench-linux/initramfs.cpio.gz   busybox + user/bench/init + vbench + vtrue
+#   build/bench-linux/initramfs.cpio.gz   busybox + vbench (also as /init) + user/bench/init
+#                                     (as /init.sh) + vtrue
 #   build/apt-riscv64/                private apt configuration/cache for the download
+#
+#   scripts/bench-build.sh            everything
+#   scripts/bench-build.sh --progs    only build/bench/{vbench,vtrue,trapfloor.elf} (no Debian
+#                                     download, no initramfs; what scripts/bench-smoke.sh needs)
 #
 # Env: BENCH_SUITE (default forky), BENCH_NICE (default "nice -n 10", prefixed to gcc).
 # The Debian download is cached: it is skipped when Image, kernel.version and
@@ -25,6 +30,12 @@ SUITE=${BENCH_SUITE:-forky}
 NICE=${BENCH_NICE:-nice -n 10}
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 log() { echo "bench-build: $*" >&2; }
+PROGS_ONLY=0
+case "${1:-}" in
+    "") ;;
+    --progs) PROGS_ONLY=1 ;;
+    *) echo "usage: scripts/bench-build.sh [--progs]" >&2; exit 2 ;;
+esac
 
 # up-to-date check: $1 exists and is newer than every other argument
 fresh() {
@@ -36,7 +47,7 @@ fresh() {
 # 1. host tools (same check as scripts/setup.sh) -----------------------------
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in qemu-system-misc gcc-riscv64-linux-gnu cpio gzip; do
+for p in qemu-system-misc gcc-riscv64-linux-gnu cpio gzip python3; do
     have_pkg "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -48,7 +59,9 @@ fi
 mkdir -p "$OUT" "$LNX"
 
 # 2. Debian riscv64 kernel + busybox-static, via a private apt configuration --
-if [ -s "$LNX"/Image ] && [ -s "$LNX"/kernel.version ] && [ -s "$LNX"/busybox ]; then
+if [ $PROGS_ONLY = 1 ]; then
+    :
+elif [ -s "$LNX"/Image ] && [ -s "$LNX"/kernel.version ] && [ -s "$LNX"/busybox ]; then
     log "Debian kernel $(cat "$LNX"/kernel.version) + busybox cached in build/bench-linux"
 else
     # The mirror is whatever this machine's apt already uses.
@@ -121,7 +134,14 @@ if ! fresh "$OUT"/trapfloor.elf "$BM"/trap.S "$BM"/main.c "$BM"/link.ld "$SELF";
         -o "$OUT"/trapfloor.elf "$BM"/trap.S "$BM"/main.c
 fi
 
+if [ $PROGS_ONLY = 1 ]; then
+    log "up to date: build/bench/{vbench,vtrue,trapfloor.elf}"
+    exit 0
+fi
+
 # 4. Linux initramfs: busybox + init + vbench + vtrue --------------------------
+# /init is vbench itself (a symlink): as pid 1 named /init it only notes when
+# its main() began (the boot_to_main bench) and execs "busybox sh /init.sh".
 INITRD=$LNX/initramfs.cpio.gz
 if ! fresh "$INITRD" "$LNX"/busybox "$SRC"/init "$OUT"/vbench "$OUT"/vtrue "$SELF"; then
     log "initramfs -> build/bench-linux/initramfs.cpio.gz"
@@ -129,9 +149,10 @@ if ! fresh "$INITRD" "$LNX"/busybox "$SRC"/init "$OUT"/vbench "$OUT"/vtrue "$SEL
     $SUDO rm -rf "$RFS"
     mkdir -p "$RFS"/{bin,bench,dev,proc,sys,tmp}
     cp "$LNX"/busybox "$RFS"/bin/busybox
-    cp "$SRC"/init "$RFS"/init
-    chmod 755 "$RFS"/init "$RFS"/bin/busybox
+    cp "$SRC"/init "$RFS"/init.sh
+    chmod 755 "$RFS"/init.sh "$RFS"/bin/busybox
     cp "$OUT"/vbench "$OUT"/vtrue "$RFS"/bench/
+    ln -s bench/vbench "$RFS"/init
     $SUDO mknod -m 600 "$RFS"/dev/console c 5 1   # the kernel opens it for init's stdio
     $SUDO mknod -m 666 "$RFS"/dev/null c 1 3
     # fixed mtimes + --reproducible: same inputs give the same initramfs bytes

@@ -2,31 +2,46 @@
 # `make bench`: vbench on Linux, on Velox and on Velox built with no-fastpath, all in QEMU's
 # deterministic mode (1 ns = 1 guest instruction), plus the bare-metal trap floor; prints the
 # table and writes it to docs/benchmarks.md.   BENCH_SCALE (default 1) scales iterations.
+# The no-fastpath run skips max_threads (a memory measurement that does not depend on the trap
+# path, and the longest bench on Velox); the fast-path-share boots skip boot_to_main and
+# max_threads. Every command run is recorded in build/bench-results/commands.txt.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 S=${BENCH_SCALE:-1}
 RES=$BUILD/bench-results; mkdir -p "$RES"
-scripts/bench-build.sh
-scripts/build-user.sh
-scripts/build-kernel.sh default
-scripts/build-kernel.sh nofast
-scripts/bench-floor.sh
+start=$(date +%s)
+CMDS=$RES/commands.txt
+: > "$CMDS"
+rec() { echo "$*" >> "$CMDS"; }
+rec "scripts/bench-build.sh"; scripts/bench-build.sh
+rec "scripts/build-user.sh"; scripts/build-user.sh
+rec "scripts/build-kernel.sh default"; scripts/build-kernel.sh default
+rec "scripts/build-kernel.sh nofast"; scripts/build-kernel.sh nofast
+rec "scripts/bench-floor.sh"; scripts/bench-floor.sh
 scripts/bench-linux.sh "$S"
+rec "scripts/bench-linux.sh $S   # runs: $(cat "$RES/linux-det.log.cmd")"
 broot=$BUILD/bench-root; rm -rf "$broot"; mkdir -p "$broot/bench"
 cp build/bench/vbench build/bench/vtrue "$broot/bench/"
-vb="/bench/vbench -s $S -t /bench/vtrue -d /tmp"
+vb="/bench/vbench -s $S -t /bench/vtrue -d /tmp -f /bench/vbench"
 echo "bench: Velox (det)" >&2
-scripts/run.sh -k default -e "$broot" -c "$vb all" -d -t 900 -l "$RES/velox-det.log" > /dev/null || true
+c=(scripts/run.sh -k default -e "$broot" -c "$vb all" -d -t 900 -l "$RES/velox-det.log")
+rec "${c[*]}"; "${c[@]}" > /dev/null || true
 echo "bench: Velox no-fastpath (det)" >&2
-scripts/run.sh -k nofast -e "$broot" -c "$vb all" -d -t 900 -l "$RES/velox-nofast-det.log" > /dev/null || true
+c=(scripts/run.sh -k nofast -e "$broot" -c "$vb -x max_threads all" -d -t 900 -l "$RES/velox-nofast-det.log")
+rec "${c[*]}"; "${c[@]}" > /dev/null || true
 # Fast-path share per bench: one short boot per bench Velox runs, counting all traps of that boot.
+echo "bench: fast-path share, one boot per bench" >&2
+rec "for each bench B: scripts/run.sh -k default -e $broot -c \"/bench/vbench -s 0.2 -t /bench/vtrue -d /tmp -f /bench/vbench B\" -a velox.counters -d -t 300"
 : > "$RES/velox-counters.log"
 for b in $(tr -d '\r' < "$RES/velox-det.log" | sed -n 's/^bench=\([a-z_0-9]*\) ns_per_op=.*/\1/p'); do
-    scripts/run.sh -k default -e "$broot" -c "/bench/vbench -s 0.2 -t /bench/vtrue -d /tmp $b" -a velox.counters -d -t 300 \
+    case $b in boot_to_main|max_threads) continue ;; esac
+    scripts/run.sh -k default -e "$broot" -c "/bench/vbench -s 0.2 -t /bench/vtrue -d /tmp -f /bench/vbench $b" -a velox.counters -d -t 300 \
         -l "$RES/counters-$b.log" > /dev/null || true
     tr -d '\r' < "$RES/counters-$b.log" | awk -v b="$b" '
         /^\[velox\]   / { n = split($0, w, " "); if (w[n-1] == "/") { f += w[n-2]; s += w[n] } }
         END { if (f + s > 0) printf "fastpct bench=%s pct=%.1f\n", b, 100 * f / (f + s) }' >> "$RES/velox-counters.log"
 done
-python3 scripts/bench-report.py --md docs/benchmarks.md
+wall=$(( $(date +%s) - start ))
+echo "bench: total wall ${wall} s" >&2
+python3 scripts/bench-report.py --md docs/benchmarks.md --wall "$wall"

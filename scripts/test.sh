@@ -38,7 +38,7 @@ run_user_suite() { # $1 = kernel variant
         case $line in ''|'#'*) continue ;; esac
         args+=(-c "${line%% | *}")
     done < tests/user-tests.txt
-    scripts/run.sh -k "$v" "${args[@]}" -t 300 -a velox.counters -l "$logs/user-$v.log" > /dev/null
+    scripts/run.sh -k "$v" "${args[@]}" -t 900 -a velox.counters -l "$logs/user-$v.log" > /dev/null
     local log; log=$(tr -d '\r' < "$logs/user-$v.log")
     local p f
     p=$(grep -c '^PASS ' <<< "$log"); f=$(grep -c '^FAIL ' <<< "$log")

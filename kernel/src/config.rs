@@ -21,3 +21,7 @@ pub const MAX_THREADS: usize = 1 << 20;
 /// Kernel heap kept free for running threads: creating threads, processes or pipes fails
 /// (EAGAIN, ENFILE) rather than eat into it.
 pub const HEAP_RESERVE: usize = 1 << 20;
+/// Free page frames kept for the pages running threads still touch: creating a thread or
+/// process fails with EAGAIN below this, so memory exhaustion shows up there rather than as a
+/// page fault nobody can serve.
+pub const FRAME_RESERVE: usize = 4096;

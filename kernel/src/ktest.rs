@@ -55,11 +55,12 @@ fn page_table_map_translate_unmap() -> Result<(), String> {
         let va = 0x1000_0000;
         a.add_area(va, va + 0x4000, Prot(Prot::READ | Prot::WRITE), Backing::Anon).map_err(|e| format!("add_area {e}"))?;
         a.write_bytes(va + 0x1ff0, b"velox page table test").map_err(|e| format!("write_bytes {e}"))?;
-        a.activate();
+        let m = crate::mm::aspace::Mm::new(a);
+        m.activate();
         let mut buf = [0u8; 21];
         hal::user::copy_from_user(&mut buf, va + 0x1ff0).map_err(|_| "read back through the new mapping faulted")?;
         check(&buf == b"velox page table test", || "read back wrong bytes".into())?;
-        a.unmap(va, va + 0x4000);
+        m.space.lock().unmap(va, va + 0x4000);
         check(hal::user::copy_from_user(&mut buf, va + 0x1ff0).is_err(), || "unmapped page still readable".into())?;
         check(hal::user::copy_from_user(&mut buf, 0xffff_ffc0_8020_0000).is_err(), || "kernel address accepted".into())?;
     }
@@ -90,11 +91,14 @@ fn thread_future_size() -> Result<(), String> {
     }
     let n = sz(crate::task::run::thread_task);
     println!("ktest   thread future (thread_task around thread_main): {n} bytes (bound 512)");
+    println!("ktest   thread record: {} bytes (Arc<Thread>: +16)", size_of::<Thread>());
     check(n <= 512, || format!("thread future is {n} bytes"))
 }
 
 fn arena_holds_every_handler() -> Result<(), String> {
-    let sizes = crate::syscall::async_future_sizes();
+    let mut sizes = crate::syscall::async_future_sizes();
+    sizes.sort_by_key(|s| s.1);
+    println!("ktest   handler futures: {sizes:?}");
     let (name, max) = sizes.iter().max_by_key(|s| s.1).copied().unwrap_or(("none", 0));
     println!("ktest   arena {ARENA_SIZE} bytes; largest handler future: {name} = {max} bytes");
     check(max <= ARENA_SIZE, || "handler larger than the arena".into())

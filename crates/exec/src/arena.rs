@@ -10,8 +10,10 @@ use core::mem::{MaybeUninit, align_of, size_of};
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-/// Bytes available for one handler future.
-pub const ARENA_SIZE: usize = 512;
+/// Bytes of the whole arena (buffer plus its vtable pointer): exactly one 512-byte heap block.
+pub const ARENA_BYTES: usize = 512;
+/// Bytes available for one handler future (the rest of the block holds the vtable pointer).
+pub const ARENA_SIZE: usize = ARENA_BYTES - ARENA_ALIGN;
 /// Alignment guaranteed to the future.
 pub const ARENA_ALIGN: usize = 16;
 
@@ -28,6 +30,9 @@ pub struct Arena<T: 'static> {
     buf: Buf,
     vtable: Option<&'static VTable<T>>,
 }
+
+// A power-of-two size, so that a boxed arena wastes nothing in a buddy allocator.
+const _: () = assert!(size_of::<Arena<isize>>() == ARENA_BYTES);
 
 /// Compile-time facts about a future type placed in an arena.
 pub struct Fits<F>(core::marker::PhantomData<F>);

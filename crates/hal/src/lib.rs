@@ -6,6 +6,8 @@
 #![no_std]
 #![allow(clippy::missing_safety_doc)]
 
+extern crate alloc;
+
 #[cfg(target_arch = "riscv64")]
 #[path = "arch/riscv64/mod.rs"]
 mod arch;

@@ -84,13 +84,6 @@ impl AddrSpace {
         Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP })
     }
 
-    /// Make this address space the active one on this hart.
-    pub fn activate(&self) {
-        if hal::cpu::current_page_table() != self.pt.root() {
-            activate(self.pt.root());
-        }
-    }
-
     /// Resolve a fault at `addr`. True if the page is now mapped and the access may be retried.
     /// Runs on the trap fast path: zero-fill of untouched pages and copy-on-write copies.
     pub fn handle_fault(&mut self, addr: usize, access: Access) -> bool {
@@ -233,6 +226,27 @@ impl AddrSpace {
                 return Err(errno::ENOMEM);
             }
             va += PAGE_SIZE;
+        }
+        Ok(())
+    }
+
+    /// madvise(MADV_DONTNEED): drop the frames of private anonymous pages in `[start, end)`
+    /// (they read as zero again); other areas keep theirs. ENOMEM if part is unmapped.
+    pub fn discard(&mut self, start: usize, end: usize) -> Result<(), u32> {
+        let mut va = start;
+        while va < end {
+            let v = self.vmas.find(va).copied().ok_or(errno::ENOMEM)?;
+            let stop = v.end.min(end);
+            if v.backing == Backing::Anon {
+                while va < stop {
+                    if let Some((pa, _)) = self.pt.unmap(&mut KernelPhys, va) {
+                        free_frame(pa);
+                        hal::cpu::flush_tlb_page(va);
+                    }
+                    va += PAGE_SIZE;
+                }
+            }
+            va = stop;
         }
         Ok(())
     }

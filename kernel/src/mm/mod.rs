@@ -1,9 +1,9 @@
 //! Kernel memory: the heap, the frame allocator, the kernel page table; user address spaces in [`aspace`].
 
 pub mod aspace;
+pub mod heap;
 
 use crate::boot::EarlyInfo;
-use buddy_system_allocator::LockedHeap;
 use hal::mem::virt_to_phys;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
@@ -12,7 +12,7 @@ use velox_mm::frame::FrameAllocator;
 use velox_mm::pt::{PageTable, PhysMem, PteFlags};
 
 #[global_allocator]
-static HEAP: LockedHeap<32> = LockedHeap::empty();
+static HEAP: heap::KernelHeap = heap::KernelHeap::new();
 
 static FRAMES: Mutex<Option<FrameAllocator>> = Mutex::new(None);
 /// Frames currently used as page tables (for /proc/meminfo's PageTables).
@@ -80,7 +80,7 @@ pub fn kernel_page_table() -> PageTable {
 
 /// Bytes of kernel heap in use.
 pub fn heap_used() -> usize {
-    HEAP.lock().stats_alloc_actual()
+    HEAP.used()
 }
 
 /// Bytes of kernel heap not in use.
@@ -131,7 +131,7 @@ pub fn init(info: &EarlyInfo) {
 fn init_heap(va: usize, size: usize) {
     // SAFETY: `[va, va+size)` is the direct-map alias of RAM that the frame allocator never
     // hands out (reserved in `init`), so the heap owns it exclusively, for the kernel's lifetime.
-    unsafe { HEAP.lock().init(va, size) }
+    unsafe { HEAP.init(va, size) }
 }
 
 fn build_kernel_page_table(kstart: usize, ram_end: usize, l: &hal::boot::KernelLayout) {

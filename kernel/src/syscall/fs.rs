@@ -359,6 +359,52 @@ pub async fn readv(t: Arc<Thread>, a: Args) -> isize {
     total as isize
 }
 
+/// pread64(fd, buf, count, offset): files with a position only (ESPIPE for pipes and ttys).
+pub fn pread64(t: &Thread, c: &UserContext) -> Fast {
+    let (fd, buf, len, off) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3) as i64);
+    Fast::Done(ret((|| {
+        let f = file(t, fd)?;
+        if !f.readable() {
+            return Err(errno::EBADF);
+        }
+        if off < 0 {
+            return Err(errno::EINVAL);
+        }
+        check_range(buf, len)?;
+        match &f.kind {
+            FileKind::Bytes(b) => {
+                let data = b.get();
+                let pos = (off as usize).min(data.len());
+                let n = len.min(data.len() - pos);
+                uaccess::write_bytes(buf, &data[pos..pos + n]).map(|_| n as isize)
+            }
+            FileKind::Null => Ok(0),
+            FileKind::Zero => hal::user::zero_user(buf, len).map(|_| len as isize).map_err(|_| errno::EFAULT),
+            FileKind::Dir(_) => Err(errno::EISDIR),
+            _ => Err(errno::ESPIPE),
+        }
+    })()))
+}
+
+/// pwrite64(fd, buf, count, offset).
+pub fn pwrite64(t: &Thread, c: &UserContext) -> Fast {
+    let (fd, len, off) = (c.arg(0), c.arg(2), c.arg(3) as i64);
+    Fast::Done(ret((|| {
+        let f = file(t, fd)?;
+        if !f.writable() {
+            return Err(errno::EBADF);
+        }
+        if off < 0 {
+            return Err(errno::EINVAL);
+        }
+        match &f.kind {
+            FileKind::Null | FileKind::Zero => Ok(len as isize),
+            FileKind::Bytes(_) | FileKind::Dir(_) => Err(errno::EBADF),
+            _ => Err(errno::ESPIPE),
+        }
+    })()))
+}
+
 pub fn lseek(t: &Thread, c: &UserContext) -> Fast {
     let (fd, off, whence) = (c.arg(0), c.arg(1) as i64, c.arg(2) as u32);
     Fast::Done(ret((|| {

@@ -95,6 +95,9 @@ fn wake_op(old: u32, val3: u32) -> Result<(u32, bool), u32> {
 
 /// Every command that never sleeps.
 fn sync_op(t: &Thread, r: &Req) -> Result<usize, u32> {
+    if r.realtime {
+        return Err(errno::ENOSYS); // FUTEX_CLOCK_REALTIME only goes with the WAIT commands
+    }
     match r.cmd {
         g::FUTEX_WAKE | g::FUTEX_WAKE_BITSET => {
             let bitset = if r.cmd == g::FUTEX_WAKE_BITSET { r.val3 } else { u32::MAX };

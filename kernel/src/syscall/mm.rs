@@ -1,4 +1,4 @@
-//! Memory system calls: brk, mmap (anonymous, private or shared), munmap, mprotect.
+//! Memory system calls: brk, mmap (anonymous, private or shared), munmap, mprotect, madvise.
 
 use super::{Fast, err, ret};
 use crate::task::Thread;
@@ -111,4 +111,32 @@ pub fn mprotect(t: &Thread, c: &UserContext) -> Fast {
         let end = page_ceil(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= USER_END).ok_or(errno::ENOMEM)?;
         with_aspace(t, |a| a.protect(addr, end, Prot(prot & 7)).map(|_| 0))
     })()))
+}
+
+/// madvise(addr, len, advice): MADV_DONTNEED/MADV_FREE drop private anonymous pages; the
+/// other advice Linux accepts is accepted and changes nothing.
+pub fn madvise(t: &Thread, c: &UserContext) -> Fast {
+    let (addr, len, advice) = (c.arg(0), c.arg(1), c.arg(2) as u32);
+    if addr % PAGE_SIZE != 0 {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    let Some(end) = page_ceil(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= USER_END) else {
+        return Fast::Done(err(errno::EINVAL));
+    };
+    Fast::Done(ret(match advice {
+        g::MADV_DONTNEED | g::MADV_FREE => with_aspace(t, |a| a.discard(addr, end).map(|_| 0)),
+        g::MADV_NORMAL
+        | g::MADV_RANDOM
+        | g::MADV_SEQUENTIAL
+        | g::MADV_WILLNEED
+        | g::MADV_DONTFORK
+        | g::MADV_DOFORK
+        | g::MADV_MERGEABLE
+        | g::MADV_UNMERGEABLE
+        | g::MADV_HUGEPAGE
+        | g::MADV_NOHUGEPAGE
+        | g::MADV_DONTDUMP
+        | g::MADV_DODUMP => with_aspace(t, |a| if a.vmas.is_free(addr, end.max(addr + 1)) && len > 0 { Err(errno::ENOMEM) } else { Ok(0) }),
+        _ => Err(errno::EINVAL),
+    }))
 }

@@ -122,6 +122,8 @@ tables! {
         __NR_writev => fs::writev_fast,
         __NR_openat => fs::openat,
         __NR_lseek => fs::lseek,
+        __NR_pread64 => fs::pread64,
+        __NR_pwrite64 => fs::pwrite64,
         __NR_ioctl => fs::ioctl,
         __NR_readlinkat => fs::readlinkat,
         __NR_newfstatat => fs::newfstatat,
@@ -135,6 +137,7 @@ tables! {
         __NR_mmap => mm::mmap,
         __NR_munmap => mm::munmap,
         __NR_mprotect => mm::mprotect,
+        __NR_madvise => mm::madvise,
         __NR_rt_sigaction => signal::rt_sigaction,
         __NR_rt_sigprocmask => signal::rt_sigprocmask,
         __NR_uname => sys::uname,
@@ -184,7 +187,7 @@ pub async fn dispatch_slow(t: &Arc<Thread>, arena: &mut Arena<isize>) {
         c.syscall_nr()
     };
     crate::trap::count_slow(8, n);
-    log::trace!("tid {} slow syscall {} ({})", t.tid, n, name(n));
+    log::trace!("tid {} slow syscall {} ({})", t.tid(), n, name(n));
     let r = if let Some(Some(h)) = ASYNC.get(n) {
         let c = t.ctx();
         h(arena, t.clone(), Args([c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5)]));

@@ -19,7 +19,7 @@ pub fn getpid(t: &Thread, _: &UserContext) -> Fast {
 }
 
 pub fn gettid(t: &Thread, _: &UserContext) -> Fast {
-    Fast::Done(t.tid as isize)
+    Fast::Done(t.tid() as isize)
 }
 
 pub fn getppid(t: &Thread, _: &UserContext) -> Fast {
@@ -33,7 +33,7 @@ pub fn getuid(_: &Thread, _: &UserContext) -> Fast {
 
 pub fn set_tid_address(t: &Thread, c: &UserContext) -> Fast {
     t.clear_child_tid.store(c.arg(0), Ordering::Relaxed);
-    Fast::Done(t.tid as isize)
+    Fast::Done(t.tid() as isize)
 }
 
 /// The size of `struct robust_list_head`.
@@ -51,10 +51,10 @@ pub fn set_robust_list(t: &Thread, c: &UserContext) -> Fast {
 /// that of a thread of its process.
 pub fn get_robust_list(t: &Thread, c: &UserContext) -> Fast {
     let (pid, head_ptr, len_ptr) = (c.arg(0), c.arg(1), c.arg(2));
-    let head = if pid == 0 || pid == t.tid {
+    let head = if pid == 0 || pid == t.tid() {
         t.robust_list.load(Ordering::Relaxed)
     } else {
-        match t.process.threads.lock().iter().find(|x| x.tid == pid) {
+        match t.process.threads.lock().get(&pid) {
             Some(x) => x.robust_list.load(Ordering::Relaxed),
             None => return Fast::Done(err(errno::ESRCH)),
         }
@@ -156,7 +156,8 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
         return Err(errno::EINVAL);
     }
     let nproc = limit(&t.process, g::RLIMIT_NPROC).min(config::MAX_THREADS as u64);
-    if process::THREADS.load(Ordering::Relaxed) as u64 >= nproc || crate::mm::heap_free() < config::HEAP_RESERVE {
+    let low_memory = crate::mm::heap_free() < config::HEAP_RESERVE || crate::mm::frame_stats().0 < config::FRAME_RESERVE;
+    if process::THREADS.load(Ordering::Relaxed) as u64 >= nproc || low_memory {
         return Err(errno::EAGAIN);
     }
     let parent_mm = t.mm().ok_or(errno::ESRCH)?;
@@ -184,7 +185,7 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
     };
     if has(f, g::CLONE_PARENT_SETTID) {
         // Written in the parent's memory (the same memory for CLONE_VM).
-        let _ = uaccess::write(r.parent_tid, &(child.tid as u32));
+        let _ = uaccess::write(r.parent_tid, &(child.tid() as u32));
     }
     if has(f, g::CLONE_CHILD_SETTID) {
         child.set_child_tid.store(r.child_tid, Ordering::Relaxed);
@@ -200,7 +201,7 @@ async fn clone_common(t: Arc<Thread>, r: CloneReq) -> isize {
         Ok(c) => c,
         Err(e) => return err(e),
     };
-    let tid = child.tid;
+    let tid = child.tid();
     let proc_ = child.process.clone();
     run::start(child);
     if has(r.flags, g::CLONE_VFORK) {
@@ -248,6 +249,9 @@ pub async fn clone3(t: Arc<Thread>, a: Args) -> isize {
     let w = |i: usize| u64::from_le_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap());
     let (flags, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid_size) = (w(0), w(2), w(3), w(4), w(5), w(6), w(7), w(9));
     if flags & 0xff != 0 || has(flags, g::CLONE_DETACHED) || has(flags, g::CLONE_PIDFD) || exit_signal > 64 || set_tid_size != 0 {
+        return err(errno::EINVAL);
+    }
+    if (has(flags, g::CLONE_THREAD) || has(flags, g::CLONE_PARENT)) && exit_signal != 0 {
         return err(errno::EINVAL);
     }
     if (stack == 0) != (stack_size == 0) {
@@ -466,7 +470,7 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
     drop((argv, envp));
     // Point of no return: the other threads go, then the image is replaced.
     let p = t.process.clone();
-    for other in p.threads.lock().iter().filter(|x| !Arc::ptr_eq(x, &t)) {
+    for other in p.threads.lock().values().filter(|x| !Arc::ptr_eq(x, &t)) {
         other.request_exit();
     }
     p.thread_event.wait_until(|| (p.thread_count() <= 1 || t.is_exiting()).then_some(())).await;
@@ -474,6 +478,12 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
         return 0; // killed meanwhile (exit_group from another thread won the race)
     }
     run::release_user_state(&t);
+    {
+        let mut ts = p.threads.lock();
+        ts.remove(&t.tid());
+        t.become_leader();
+        ts.insert(t.tid(), t.clone());
+    }
     t.set_mm(Some(Arc::new(Mm::new(img.space))));
     *t.ctx() = UserContext::new(img.entry, img.sp);
     let closing = p.fds.lock().take_cloexec();
@@ -546,7 +556,7 @@ pub fn setsid(t: &Thread, _: &UserContext) -> Fast {
 pub fn process_times(p: &Process) -> (u64, u64) {
     let tm = *p.times.lock();
     let (mut u, mut c) = (tm.user, tm.cpu);
-    for th in p.threads.lock().iter() {
+    for th in p.threads.lock().values() {
         let (tu, tc) = th.cpu_times();
         u += tu;
         c += tc;
@@ -592,7 +602,7 @@ pub fn times(t: &Thread, c: &UserContext) -> Fast {
 pub fn sched_getaffinity(t: &Thread, c: &UserContext) -> Fast {
     let (pid, len, mask) = (c.arg(0), c.arg(1), c.arg(2));
     Fast::Done(ret((|| {
-        if pid != 0 && pid != t.tid && process::find(pid).is_none() {
+        if pid != 0 && pid != t.tid() && process::find(pid).is_none() {
             return Err(errno::ESRCH);
         }
         if len < 8 || len % 8 != 0 {

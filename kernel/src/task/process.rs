@@ -87,7 +87,8 @@ pub struct Process {
     pub sigactions: Mutex<[[usize; 4]; 64]>,
     pub sigmask: Mutex<u64>,
     pub limits: Mutex<Limits>,
-    pub threads: Mutex<Vec<Arc<Thread>>>,
+    /// Live threads by tid.
+    pub threads: Mutex<BTreeMap<usize, Arc<Thread>>>,
     pub children: Mutex<Vec<Arc<Process>>>,
     /// Woken when a child becomes a zombie.
     pub child_event: WaitQueue,
@@ -117,7 +118,7 @@ impl Process {
             sigactions: Mutex::new(parent.map_or([[0; 4]; 64], |p| *p.sigactions.lock())),
             sigmask: Mutex::new(parent.map_or(0, |p| *p.sigmask.lock())),
             limits: Mutex::new(parent.map_or_else(default_limits, |p| *p.limits.lock())),
-            threads: Mutex::new(Vec::new()),
+            threads: Mutex::new(BTreeMap::new()),
             children: Mutex::new(Vec::new()),
             child_event: WaitQueue::new(),
             thread_event: WaitQueue::new(),
@@ -145,7 +146,7 @@ impl Process {
                 *s = Some(st);
             }
         }
-        let threads: Vec<Arc<Thread>> = self.threads.lock().clone();
+        let threads: Vec<Arc<Thread>> = self.threads.lock().values().cloned().collect();
         for t in threads {
             t.request_exit();
         }
@@ -159,7 +160,7 @@ impl Process {
     /// A thread joins the process.
     pub fn add_thread(&self, t: Arc<Thread>) {
         THREADS.fetch_add(1, Ordering::Relaxed);
-        self.threads.lock().push(t);
+        self.threads.lock().insert(t.tid(), t);
     }
 
     /// Number of live threads.
@@ -172,7 +173,7 @@ impl Process {
     pub fn remove_thread(self: &Arc<Self>, t: &Thread) {
         let last = {
             let mut ts = self.threads.lock();
-            ts.retain(|x| !core::ptr::eq(&**x, t));
+            ts.remove(&t.tid());
             ts.is_empty()
         };
         THREADS.fetch_sub(1, Ordering::Relaxed);

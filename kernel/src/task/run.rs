@@ -58,7 +58,7 @@ pub async fn thread_main(t: Arc<Thread>) {
     let ctid = t.set_child_tid.load(Ordering::Relaxed);
     if ctid != 0 {
         activate(&t);
-        let _ = uaccess::write(ctid, &(t.tid as u32));
+        let _ = uaccess::write(ctid, &(t.tid() as u32));
     }
     crate::time::start_slice();
     loop {
@@ -185,7 +185,7 @@ fn release_robust_list(t: &Thread, head: usize) {
 
 fn owner_died(t: &Thread, uaddr: usize) {
     let Ok(v) = futex::read_word(uaddr) else { return };
-    if v & g::FUTEX_TID_MASK != t.tid as u32 {
+    if v & g::FUTEX_TID_MASK != t.tid() as u32 {
         return;
     }
     let new = (v & g::FUTEX_WAITERS) | g::FUTEX_OWNER_DIED;

@@ -11,7 +11,8 @@ use velox_hal::trap::UserContext;
 
 /// A user thread.
 pub struct Thread {
-    pub tid: usize,
+    /// Thread id (changes once, when a non-leader thread execs and takes the process id).
+    tid: AtomicUsize,
     pub process: Arc<Process>,
     ctx: UnsafeCell<UserContext>,
     /// The address space this thread runs in (shared with CLONE_VM siblings). `None` once the
@@ -49,7 +50,7 @@ impl Thread {
     /// A thread of `process` running in `mm` that will start with `ctx`.
     pub fn new(tid: usize, process: Arc<Process>, mm: Arc<Mm>, ctx: UserContext) -> Arc<Thread> {
         Arc::new(Thread {
-            tid,
+            tid: AtomicUsize::new(tid),
             process,
             ctx: UnsafeCell::new(ctx),
             mm: UnsafeCell::new(Some(mm)),
@@ -65,6 +66,17 @@ impl Thread {
             poll_start: AtomicU64::new(0),
             run_start: AtomicU64::new(0),
         })
+    }
+
+    /// The thread id.
+    #[inline(always)]
+    pub fn tid(&self) -> usize {
+        self.tid.load(Ordering::Relaxed)
+    }
+
+    /// Take over the process id (execve from a secondary thread, as Linux's de_thread).
+    pub fn become_leader(&self) {
+        self.tid.store(self.process.pid, Ordering::Relaxed);
     }
 
     /// The thread's user registers.

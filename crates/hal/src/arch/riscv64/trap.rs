@@ -28,19 +28,23 @@ pub struct UserContext {
     /// Trap value (faulting address, instruction bits), filled in with `scause`.
     pub stval: usize,
     /// f0..f31 and fcsr, saved when the user dirtied them and the thread left the fast path.
-    pub f: [u64; 33],
+    /// Allocated at the thread's first use of the FPU: a thread that never touches it (most
+    /// blocked helper threads) does not carry the 264 bytes.
+    pub f: Option<alloc::boxed::Box<[u64; 33]>>,
 }
 
 const _: () = {
     assert!(core::mem::offset_of!(UserContext, sepc) == 32 * 8);
     assert!(core::mem::offset_of!(UserContext, scause) == 33 * 8);
-    assert!(core::mem::offset_of!(UserContext, f) == 35 * 8);
 };
+
+/// The FP state of a thread that has not used the FPU: all zero.
+static FP_ZERO: [u64; 33] = [0; 33];
 
 impl UserContext {
     /// A fresh context that starts at `entry` with stack pointer `sp`, all else zero.
     pub fn new(entry: usize, sp: usize) -> Self {
-        let mut c = UserContext { x: [0; 32], sepc: entry, scause: 0, stval: 0, f: [0; 33] };
+        let mut c = UserContext { x: [0; 32], sepc: entry, scause: 0, stval: 0, f: None };
         c.x[2] = sp;
         c
     }
@@ -90,7 +94,7 @@ pub fn run_user(ctx: &mut UserContext) {
     unsafe {
         if FP_OWNER.load(Ordering::Relaxed) != me {
             asm!("csrs sstatus, {0}", in(reg) FS_INITIAL);
-            __fp_restore(ctx.f.as_ptr());
+            __fp_restore(ctx.f.as_deref().unwrap_or(&FP_ZERO).as_ptr());
             FP_OWNER.store(me, Ordering::Relaxed);
         }
         asm!("csrc sstatus, {0}", "csrs sstatus, {1}", in(reg) SSTATUS_SPP | SSTATUS_FS, in(reg) FS_CLEAN);
@@ -98,7 +102,8 @@ pub fn run_user(ctx: &mut UserContext) {
         let sstatus: usize;
         asm!("csrr {0}, sstatus", out(reg) sstatus);
         if sstatus & SSTATUS_FS == FS_DIRTY {
-            __fp_save(ctx.f.as_mut_ptr());
+            let f = ctx.f.get_or_insert_with(|| alloc::boxed::Box::new([0; 33]));
+            __fp_save(f.as_mut_ptr());
         }
     }
 }
