@@ -27,7 +27,9 @@ ok=0; failed=0
 bad() { failed=$((failed + 1)); echo "bench-smoke: FAILED $*"; }
 finish() { echo "bench-smoke: $ok ok, $failed failed"; [ "$failed" = 0 ]; exit $?; }
 
-scripts/bench-build.sh --progs >/dev/null 2>&1 || { bad "scripts/bench-build.sh --progs"; finish; }
+if ! scripts/bench-build.sh --progs > "$RES/smoke-build.log" 2>&1; then
+    tail -20 "$RES/smoke-build.log"; bad "scripts/bench-build.sh --progs"; finish
+fi
 if [ ! -f "$BUILD/velox-default.elf" ]; then
     scripts/build-kernel.sh default || { bad "scripts/build-kernel.sh default"; finish; }
 fi

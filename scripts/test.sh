@@ -71,5 +71,16 @@ slown=$(tr -d '\r' < "$logs/user-nofast.log" | awk '/syscall 172 getpid/{print $
 if [ "${fastn:-0}" -gt 1000000 ] && [ "${slown:-0}" -gt 1000000 ]; then ok; echo "getpid: $fastn fast-path completions (normal), $slown slow-path (no-fastpath)"
 else bad "getpid counters: fast=${fastn:-?} slow=${slown:-?}"; fi
 
+echo "== benchmark smoke run (every bench Velox supports prints a number)"
+sm=$(scripts/bench-smoke.sh 2>&1 | tee "$logs/bench-smoke.log" | tail -1)
+echo "$sm"
+smok=$(sed -n 's/^bench-smoke: \([0-9]*\) ok, \([0-9]*\) failed$/\1 \2/p' <<< "$sm")
+if [ -n "$smok" ]; then
+    pass=$((pass + ${smok% *})); fail=$((fail + ${smok#* }))
+    [ "${smok#* }" = 0 ] || grep FAILED "$logs/bench-smoke.log"
+else
+    bad "benchmark smoke run did not finish (see $logs/bench-smoke.log)"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -182,6 +182,75 @@ impl PageTable {
         }
     }
 
+    /// Visit every valid 4 KiB leaf mapping in `[start, end)` (lower half, page aligned) as
+    /// `f(va, pte)`, replacing the entry with what `f` returns (0 unmaps it). Tables that are
+    /// absent are skipped whole, so a sparse range costs what is mapped in it.
+    pub fn for_each_leaf_in(&self, mem: &mut impl PhysMem, start: usize, end: usize, f: &mut impl FnMut(usize, u64) -> u64) {
+        const GIB: usize = 1 << 30;
+        const MIB2: usize = 1 << 21;
+        let mut va = start;
+        while va < end {
+            let e = mem.read_pte(self.root, vpn(va, 2));
+            if e & PteFlags::V.bits() == 0 || is_leaf(e) {
+                va = (va / GIB + 1) * GIB;
+                continue;
+            }
+            let l1 = pte_addr(e);
+            let e1 = mem.read_pte(l1, vpn(va, 1));
+            if e1 & PteFlags::V.bits() == 0 || is_leaf(e1) {
+                va = (va / MIB2 + 1) * MIB2;
+                continue;
+            }
+            let l0 = pte_addr(e1);
+            let stop = end.min((va / MIB2 + 1) * MIB2);
+            while va < stop {
+                let k = vpn(va, 0);
+                let e0 = mem.read_pte(l0, k);
+                if e0 & PteFlags::V.bits() != 0 {
+                    let n = f(va, e0);
+                    if n != e0 {
+                        mem.write_pte(l0, k, n);
+                    }
+                }
+                va += 4096;
+            }
+        }
+    }
+
+    /// Free the leaf tables (and then middle tables) under `[start, end)` of the lower half
+    /// that no longer map anything. Returns how many tables were freed.
+    pub fn prune(&self, mem: &mut impl PhysMem, start: usize, end: usize) -> usize {
+        const GIB: usize = 1 << 30;
+        let mut freed = 0;
+        let mut g = start / GIB * GIB;
+        while g < end && vpn(g, 2) < 256 {
+            let i = vpn(g, 2);
+            let e = mem.read_pte(self.root, i);
+            if e & PteFlags::V.bits() != 0 && !is_leaf(e) {
+                let l1 = pte_addr(e);
+                let (j0, j1) = (if g < start { vpn(start, 1) } else { 0 }, if g + GIB > end { vpn(end - 1, 1) + 1 } else { 512 });
+                for j in j0..j1 {
+                    let e1 = mem.read_pte(l1, j);
+                    if e1 & PteFlags::V.bits() != 0 && !is_leaf(e1) {
+                        let l0 = pte_addr(e1);
+                        if (0..512).all(|k| mem.read_pte(l0, k) & PteFlags::V.bits() == 0) {
+                            mem.write_pte(l1, j, 0);
+                            mem.free_table(l0);
+                            freed += 1;
+                        }
+                    }
+                }
+                if (0..512).all(|j| mem.read_pte(l1, j) & PteFlags::V.bits() == 0) {
+                    mem.write_pte(self.root, i, 0);
+                    mem.free_table(l1);
+                    freed += 1;
+                }
+            }
+            g += GIB;
+        }
+        freed
+    }
+
     /// Visit every valid 4 KiB leaf under root entries `range` as `f(va, pte)`; the entry is
     /// replaced by what `f` returns (return `pte` to keep it). `va` is in the lower half.
     pub fn for_each_leaf(&self, mem: &mut impl PhysMem, range: core::ops::Range<usize>, f: &mut impl FnMut(usize, u64) -> u64) {
@@ -355,5 +424,40 @@ mod tests {
         for va in vas {
             assert!(!pt.translate(&m, va).unwrap().1.contains(PteFlags::W));
         }
+    }
+
+    #[test]
+    fn for_each_leaf_in_skips_holes_and_unmaps() {
+        let mut m = EmuMem::new(100);
+        let pt = PageTable::new(&mut m).unwrap();
+        let vas = [0x1000usize, 0x20_3000, 0x20_4000, 0x4000_0000];
+        for (n, &va) in vas.iter().enumerate() {
+            pt.map(&mut m, va, 0x8000_0000 + n * 4096, RW | PteFlags::U, 0).unwrap();
+        }
+        let mut seen = Vec::new();
+        pt.for_each_leaf_in(&mut m, 0x2000, 0x4000_1000, &mut |va, pte| {
+            seen.push(va);
+            if va == 0x20_3000 { 0 } else { pte }
+        });
+        assert_eq!(seen, vec![0x20_3000, 0x20_4000, 0x4000_0000]);
+        assert!(pt.translate(&m, 0x20_3000).is_none());
+        assert!(pt.translate(&m, 0x20_4000).is_some());
+        assert!(pt.translate(&m, 0x1000).is_some());
+    }
+
+    #[test]
+    fn prune_frees_empty_tables_only() {
+        let mut m = EmuMem::new(100);
+        let pt = PageTable::new(&mut m).unwrap();
+        pt.map(&mut m, 0x20_0000, 0x8000_0000, RW | PteFlags::U, 0).unwrap();
+        pt.map(&mut m, 0x40_0000, 0x8000_1000, RW | PteFlags::U, 0).unwrap();
+        let before = m.tables.len();
+        pt.unmap(&mut m, 0x20_0000);
+        assert_eq!(pt.prune(&mut m, 0x20_0000, 0x20_1000), 1, "the empty leaf table goes");
+        assert_eq!(m.tables.len(), before - 1);
+        assert!(pt.translate(&m, 0x40_0000).is_some(), "the other mapping stays");
+        pt.unmap(&mut m, 0x40_0000);
+        assert_eq!(pt.prune(&mut m, 0, 0x4000_0000), 2, "leaf and middle table go");
+        assert_eq!(m.tables.len(), 1, "only the root remains");
     }
 }

@@ -238,12 +238,14 @@ impl AddrSpace {
             let v = self.vmas.find(va).copied().ok_or(errno::ENOMEM)?;
             let stop = v.end.min(end);
             if v.backing == Backing::Anon {
-                while va < stop {
-                    if let Some((pa, _)) = self.pt.unmap(&mut KernelPhys, va) {
-                        free_frame(pa);
-                        hal::cpu::flush_tlb_page(va);
-                    }
-                    va += PAGE_SIZE;
+                let mut any = false;
+                self.pt.for_each_leaf_in(&mut KernelPhys, va, stop, &mut |_, pte| {
+                    free_frame(pte_addr(pte));
+                    any = true;
+                    0
+                });
+                if any {
+                    hal::cpu::flush_tlb_all(); // after the entries are gone
                 }
             }
             va = stop;
@@ -254,14 +256,21 @@ impl AddrSpace {
     /// Unmap `[start, end)`: drop areas and free their frames.
     pub fn unmap(&mut self, start: usize, end: usize) {
         for v in self.vmas.remove(start, end) {
-            let mut va = v.start;
-            while va < v.end {
-                if let Some((pa, _)) = self.pt.unmap(&mut KernelPhys, va) {
-                    free_frame(pa);
-                    hal::cpu::flush_tlb_page(va);
-                }
-                va += PAGE_SIZE;
+            let mut any = false;
+            self.pt.for_each_leaf_in(&mut KernelPhys, v.start, v.end, &mut |_, pte| {
+                free_frame(pte_addr(pte));
+                any = true;
+                0
+            });
+            if any {
+                hal::cpu::flush_tlb_all(); // after the entries are gone
+                // Empty tables would otherwise pile up (fork and teardown walk them).
+                self.pt.prune(&mut KernelPhys, v.start, v.end);
             }
+        }
+        // Let mmap reuse the space right above its last placement when that is freed.
+        if start <= self.mmap_low && self.mmap_low < end {
+            self.mmap_low = end.min(config::MMAP_TOP);
         }
     }
 
@@ -272,14 +281,15 @@ impl AddrSpace {
             return Err(errno::ENOMEM);
         }
         let flags = pte_flags(prot);
-        let mut va = start;
-        while va < end {
-            if let Some((_, old)) = self.pt.translate(&KernelPhys, va) {
-                let f = if old.contains(PteFlags::COW) { (flags - PteFlags::W) | PteFlags::COW } else { flags };
-                self.pt.set_flags(&mut KernelPhys, va, f);
-                hal::cpu::flush_tlb_page(va);
-            }
-            va += PAGE_SIZE;
+        let mut any = false;
+        self.pt.for_each_leaf_in(&mut KernelPhys, start, end, &mut |_, pte| {
+            let old = flags_of(pte);
+            let f = if old.contains(PteFlags::COW) { (flags - PteFlags::W) | PteFlags::COW } else { flags };
+            any = true;
+            make_pte(pte_addr(pte), f | PteFlags::V)
+        });
+        if any {
+            hal::cpu::flush_tlb_all(); // after the entries changed
         }
         Ok(())
     }
