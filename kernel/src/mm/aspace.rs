@@ -19,6 +19,8 @@ pub enum Access {
 }
 
 static NEXT_MM_ID: AtomicUsize = AtomicUsize::new(1);
+/// Unmaps at least this large free the page tables they emptied.
+const PRUNE_MIN: usize = 64 * PAGE_SIZE;
 
 /// A user address space as threads share it (CLONE_VM): a unique id (for futex keys) and the
 /// space behind a lock. Freed when the last thread using it lets go.
@@ -264,8 +266,11 @@ impl AddrSpace {
             });
             if any {
                 hal::cpu::flush_tlb_all(); // after the entries are gone
-                // Empty tables would otherwise pile up (fork and teardown walk them).
-                self.pt.prune(&mut KernelPhys, v.start, v.end);
+                // Empty tables would otherwise pile up (fork and teardown walk them). Checking
+                // a table costs 512 reads, so small unmaps skip it; mmap reuses their space.
+                if v.end - v.start >= PRUNE_MIN {
+                    self.pt.prune(&mut KernelPhys, v.start, v.end);
+                }
             }
         }
         // Let mmap reuse the space right above its last placement when that is freed.
