@@ -254,29 +254,7 @@ impl PageTable {
     /// Visit every valid 4 KiB leaf under root entries `range` as `f(va, pte)`; the entry is
     /// replaced by what `f` returns (return `pte` to keep it). `va` is in the lower half.
     pub fn for_each_leaf(&self, mem: &mut impl PhysMem, range: core::ops::Range<usize>, f: &mut impl FnMut(usize, u64) -> u64) {
-        for i in range {
-            let e = mem.read_pte(self.root, i);
-            if e & PteFlags::V.bits() == 0 || is_leaf(e) {
-                continue;
-            }
-            let l1 = pte_addr(e);
-            for j in 0..512 {
-                let e1 = mem.read_pte(l1, j);
-                if e1 & PteFlags::V.bits() == 0 || is_leaf(e1) {
-                    continue;
-                }
-                let l0 = pte_addr(e1);
-                for k in 0..512 {
-                    let e0 = mem.read_pte(l0, k);
-                    if e0 & PteFlags::V.bits() != 0 {
-                        let n = f((i << 30) | (j << 21) | (k << 12), e0);
-                        if n != e0 {
-                            mem.write_pte(l0, k, n);
-                        }
-                    }
-                }
-            }
-        }
+        self.for_each_leaf_in(mem, range.start << 30, range.end << 30, f);
     }
 
     /// Unmap everything reachable from root entries `range`, calling `leaf(pa, flags)` for each

@@ -187,7 +187,6 @@ pub async fn dispatch_slow(t: &Arc<Thread>, arena: &mut Arena<isize>) {
         c.syscall_nr()
     };
     crate::trap::count_slow(8, n);
-    log::trace!("tid {} slow syscall {} ({})", t.tid(), n, name(n));
     let r = if let Some(Some(h)) = ASYNC.get(n) {
         let c = t.ctx();
         h(arena, t.clone(), Args([c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5)]));
