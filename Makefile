@@ -1,5 +1,5 @@
 # Thin aliases over scripts/. Every target installs what it needs first (scripts/setup.sh).
-.PHONY: all setup build user run test bench debug clean
+.PHONY: all setup build user run test bench debug clean fuzz
 
 CMD ?=
 EXTRA ?=
@@ -30,6 +30,13 @@ bench: setup
 
 debug: build
 	@scripts/debug.sh
+
+# make fuzz                 the vfuzz syscall fuzzer in QEMU for FUZZ_SECONDS (300) with a random seed
+# make fuzz SEED=N FUZZ_SECONDS=60   a given seed and duration (replayable)
+FUZZ_SECONDS ?= 300
+SEED ?=
+fuzz: setup
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) SEED=$(SEED) scripts/fuzz.sh
 
 clean:
 	rm -rf build target

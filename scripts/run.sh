@@ -28,10 +28,16 @@ if [ ${#cmds[@]} -gt 0 ]; then
 else
     "$ROOT/scripts/mkroot.sh" "$work/root.cpio" - "${extra[@]}"
 fi
+# Entropy: a virtio-rng device, which the kernel mixes with timer jitter (VELOX_RNG=0 leaves it
+# out: timer jitter only). Deterministic runs (-d, the benchmarks) have no device and pin the
+# kernel's CSPRNG seed (velox.fixedseed).
+[ $det = 1 ] && append="$append velox.fixedseed"
 q=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp 1 -no-reboot
    -kernel "$kernel" -initrd "$work/root.cpio" -append "$append")
 if [ $det = 1 ]; then
     q+=(-icount shift=0,align=off,sleep=off -rtc base=2024-01-01T00:00:00,clock=vm -seed 1)
+elif [ "${VELOX_RNG:-1}" != 0 ]; then
+    q+=(-device virtio-rng-device)
 fi
 if [ ${#cmds[@]} -eq 0 ] && [ -t 0 ]; then
     exec "${q[@]}"

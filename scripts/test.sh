@@ -38,7 +38,7 @@ run_user_suite() { # $1 = kernel variant
         case $line in ''|'#'*) continue ;; esac
         args+=(-c "${line%% | *}")
     done < tests/user-tests.txt
-    scripts/run.sh -k "$v" "${args[@]}" -t 900 -a velox.counters -l "$logs/user-$v.log" > /dev/null
+    scripts/run.sh -k "$v" "${args[@]}" -t 900 -a "velox.counters velox.leakcheck" -l "$logs/user-$v.log" > /dev/null
     local log; log=$(tr -d '\r' < "$logs/user-$v.log")
     local p f
     p=$(grep -c '^PASS ' <<< "$log"); f=$(grep -c '^FAIL ' <<< "$log")
@@ -54,6 +54,12 @@ run_user_suite() { # $1 = kernel variant
         i=$((i + 1))
     done < tests/user-tests.txt
     grep -q "KERNEL PANIC" <<< "$log" && bad "[$v] kernel panic"
+    # The kernel compares free frames, heap and timers before and after every command.
+    local leaks; leaks=$(grep -c '^\[velox\] leak' <<< "$log")
+    local clean; clean=$(grep -c '^\[velox\] no leak' <<< "$log")
+    grep '^\[velox\] leak' <<< "$log" | sed "s/^/[$v] /"
+    if [ "$leaks" = 0 ] && [ "$clean" -gt 0 ]; then ok; echo "leak check: $clean commands, memory back every time"
+    else bad "[$v] leak check: $leaks commands leaked, $clean clean"; fi
     echo "user programs on $v kernel: $p PASS lines, $f FAIL lines"
 }
 
@@ -70,6 +76,10 @@ fastn=$(tr -d '\r' < "$logs/user-default.log" | awk '/syscall 172 getpid/{print 
 slown=$(tr -d '\r' < "$logs/user-nofast.log" | awk '/syscall 172 getpid/{print $NF}')
 if [ "${fastn:-0}" -gt 1000000 ] && [ "${slown:-0}" -gt 1000000 ]; then ok; echo "getpid: $fastn fast-path completions (normal), $slown slow-path (no-fastpath)"
 else bad "getpid counters: fast=${fastn:-?} slow=${slown:-?}"; fi
+
+echo "== entropy differs across boots (virtio-rng, jitter only) and repeats in det mode"
+ent=$(scripts/entropy-check.sh 2>&1); echo "$ent"
+pass=$((pass + $(grep -c '^PASS ' <<< "$ent"))); fail=$((fail + $(grep -c '^FAIL ' <<< "$ent")))
 
 echo "== benchmark smoke run (every bench Velox supports prints a number)"
 sm=$(scripts/bench-smoke.sh 2>&1 | tee "$logs/bench-smoke.log" | tail -1)

@@ -24,6 +24,11 @@ pub fn has_ready() -> bool {
     !READY.lock().is_empty()
 }
 
+/// Heap bytes held by the ready queue's buffer (it keeps its high-water capacity).
+pub fn queue_bytes() -> usize {
+    crate::mm::heap::block_bytes(READY.lock().capacity() * size_of::<async_task::Runnable>())
+}
+
 /// Run tasks forever; idle (wfi with interrupts enabled) when none is ready.
 pub fn run() -> ! {
     loop {

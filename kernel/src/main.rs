@@ -8,6 +8,7 @@ extern crate alloc;
 mod boot;
 mod config;
 mod console;
+mod dev;
 mod exec;
 mod fs;
 #[cfg(feature = "ktest")]
@@ -37,6 +38,8 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     trap::init();
     time::init(info.timebase);
     boot::print_banner(hartid, &info);
+    dev::init(&info);
+    dev::rng::init(&info.bootargs);
     fs::init(&info);
     #[cfg(feature = "ktest")]
     if info.bootargs.split_whitespace().any(|a| a == "ktest") {

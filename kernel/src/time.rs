@@ -59,11 +59,13 @@ pub fn realtime_ns() -> u64 {
     REALTIME_OFFSET_NS.load(Ordering::Relaxed) + monotonic_ns()
 }
 
-/// Arm a time slice if none is running (the hart was idle): a thread woken from idle must
-/// still be preempted when others become ready.
+/// Arm a time slice if none is running: the hart was idle, or the last slice ended and its
+/// thread yielded (then SLICE_END is in the past and the timer is off). A thread that resumes
+/// must always run with the timer armed, or nothing would preempt it.
 #[inline(always)]
 pub fn ensure_slice() {
-    if SLICE_END.load(Ordering::Relaxed) == u64::MAX {
+    let end = SLICE_END.load(Ordering::Relaxed);
+    if end == u64::MAX || end <= ticks() {
         start_slice();
     }
 }
@@ -96,6 +98,8 @@ pub fn on_user_timer_irq() -> bool {
     let mut end = SLICE_END.load(Ordering::Relaxed);
     if now >= end {
         if crate::exec::has_ready() {
+            // The thread yields; whoever runs next starts a fresh slice (`ensure_slice`).
+            SLICE_END.store(u64::MAX, Ordering::Relaxed);
             hal::sbi::set_timer(u64::MAX);
             return false;
         }
@@ -119,24 +123,65 @@ pub fn arm_for_idle() {
     program(u64::MAX);
 }
 
-/// Wake `w` at `deadline` (ticks), reprogramming the timer if that is sooner than planned.
-pub fn add_timer(deadline: u64, w: core::task::Waker) {
-    if let Some(t) = TIMERS.lock().as_mut() {
-        t.add(deadline, w);
+/// A deadline wake-up owned by a waiting future. Re-arming replaces the previous entry, and
+/// dropping the handle (the wait ended early, or its future was abandoned) takes the entry off
+/// the queue, so early wakes leave nothing behind.
+/// (The queue's key; sequence numbers start at 1, so 0 means "not armed".)
+#[derive(Default)]
+pub struct Timer((u64, u64));
+
+impl Timer {
+    /// No deadline yet.
+    pub const fn new() -> Self {
+        Timer((0, 0))
     }
-    program(SLICE_END.load(Ordering::Relaxed));
+
+    /// Wake `w` at `deadline` (ticks), replacing this handle's previous deadline.
+    pub fn arm(&mut self, deadline: u64, w: &core::task::Waker) {
+        if self.0.1 != 0 && self.0.0 == deadline {
+            return; // already set for then
+        }
+        {
+            let mut q = TIMERS.lock();
+            let Some(q) = q.as_mut() else { return };
+            if self.0.1 != 0 {
+                q.cancel(self.0);
+            }
+            self.0 = q.add(deadline, w.clone());
+        }
+        program(SLICE_END.load(Ordering::Relaxed));
+    }
+
+    /// True once armed (the entry may have fired since).
+    pub fn is_armed(&self) -> bool {
+        self.0.1 != 0
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if self.0.1 != 0 {
+            if let Some(q) = TIMERS.lock().as_mut() {
+                q.cancel(self.0);
+            }
+        }
+    }
+}
+
+/// Pending timer entries (for leak checks and tests).
+pub fn pending_timers() -> usize {
+    TIMERS.lock().as_ref().map_or(0, |q| q.len())
 }
 
 /// Sleep until `deadline` (ticks).
 pub fn sleep_until(deadline: u64) -> impl Future<Output = ()> {
-    let mut armed = false;
+    let mut timer = Timer::new();
     core::future::poll_fn(move |cx| {
         if ticks() >= deadline {
             return Poll::Ready(());
         }
-        if !armed {
-            add_timer(deadline, cx.waker().clone());
-            armed = true;
+        if !timer.is_armed() {
+            timer.arm(deadline, cx.waker());
         }
         Poll::Pending
     })

@@ -5,7 +5,7 @@
 //! slice) and returns 1; otherwise it records the cause and returns 0, and the trampoline
 //! saves s0–s11 and returns from `run_user` into the thread's future.
 
-use crate::mm::aspace::Access;
+use crate::mm::aspace::{Access, Fault};
 use crate::syscall::{self, Fast};
 use crate::task::current;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -88,13 +88,11 @@ pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> usize {
         if scause == 8 {
             let nr = ctx.syscall_nr();
             if let Some(Some(f)) = syscall::FAST.get(nr) {
-                if let Some(t) = current::get() {
-                    if let Fast::Done(v) = f(t, ctx) {
-                        ctx.set_ret(v as usize);
-                        ctx.sepc += 4;
-                        COUNTERS.fast_syscall[nr].fetch_add(1, Ordering::Relaxed);
-                        return 1;
-                    }
+                if let Some(Fast::Done(v)) = current::with(|t| t.map(|t| f(t, ctx))) {
+                    ctx.set_ret(v as usize);
+                    ctx.sepc += 4;
+                    COUNTERS.fast_syscall[nr].fetch_add(1, Ordering::Relaxed);
+                    return 1;
                 }
             }
         } else if fast_other(scause) {
@@ -116,10 +114,12 @@ fn fast_other(scause: usize) -> bool {
     match classify(scause) {
         Cause::Timer => crate::time::on_user_timer_irq(),
         Cause::PageFault(access) => {
-            let Some(t) = current::get() else { return false };
             let addr = hal::cpu::stval();
             // try_lock: never spin on the trap path; a held lock means "take the slow path".
-            t.mm().and_then(|mm| mm.space.try_lock()).is_some_and(|mut a| a.handle_fault(addr, access))
+            current::with(|t| {
+                t.and_then(|t| t.try_with_mm(|mm| mm.space.try_lock().is_some_and(|mut a| a.handle_fault(addr, access) == Fault::Mapped)))
+            })
+            .unwrap_or(false)
         }
         _ => false,
     }
@@ -133,9 +133,11 @@ fn kernel_interrupt(code: usize) {
 
 /// A kernel access to user memory faulted (in a checked copy): resolve lazily if we can.
 fn kernel_user_fault(addr: usize, write: bool) -> bool {
-    let Some(t) = current::get() else { return false };
     let access = if write { Access::Write } else { Access::Read };
-    t.mm().and_then(|mm| mm.space.try_lock()).is_some_and(|mut a| a.handle_fault(addr, access))
+    current::with(|t| {
+        t.and_then(|t| t.try_with_mm(|mm| mm.space.try_lock().is_some_and(|mut a| a.handle_fault(addr, access) == Fault::Mapped)))
+    })
+    .unwrap_or(false)
 }
 
 /// Install the kernel's trap callbacks.

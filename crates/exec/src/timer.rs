@@ -29,6 +29,16 @@ impl TimerQueue {
         self.q.remove(&key);
     }
 
+    /// Number of pending entries.
+    pub fn len(&self) -> usize {
+        self.q.len()
+    }
+
+    /// True if nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.q.is_empty()
+    }
+
     /// Earliest pending deadline.
     pub fn next_deadline(&self) -> Option<u64> {
         self.q.keys().next().map(|k| k.0)

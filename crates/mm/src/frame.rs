@@ -63,6 +63,47 @@ impl FrameAllocator {
         None
     }
 
+    /// Allocate `n` physically contiguous frames (DMA rings and buffers); returns the address
+    /// of the first. First fit from the bottom of the range; `None` if no run of `n` free
+    /// frames exists (or `n` is 0). Each frame gets one reference, as from [`Self::alloc`].
+    pub fn alloc_contig(&mut self, n: usize) -> Option<usize> {
+        if n == 0 || n > self.free {
+            return None;
+        }
+        let (mut run, mut i) = (0, 0);
+        while i < self.frames {
+            if i % 64 == 0 && self.bits[i / 64] == 0 {
+                // A fully used word ends any run.
+                run = 0;
+                i += 64;
+                continue;
+            }
+            if self.bits[i / 64] & (1 << (i % 64)) != 0 {
+                run += 1;
+                if run == n {
+                    let first = i + 1 - n;
+                    for j in first..=i {
+                        self.bits[j / 64] &= !(1 << (j % 64));
+                        self.refs[j] = 1;
+                    }
+                    self.free -= n;
+                    return Some(self.base + first * crate::PAGE_SIZE);
+                }
+            } else {
+                run = 0;
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Free `n` contiguous frames from [`Self::alloc_contig`] (drops one reference to each).
+    pub fn dealloc_contig(&mut self, pa: usize, n: usize) {
+        for k in 0..n {
+            self.dealloc(pa + k * crate::PAGE_SIZE);
+        }
+    }
+
     fn index(&self, pa: usize) -> usize {
         assert!(pa >= self.base && pa % crate::PAGE_SIZE == 0, "bad frame {pa:#x}");
         let i = (pa - self.base) / crate::PAGE_SIZE;
@@ -164,6 +205,50 @@ mod tests {
         let f = a.alloc().unwrap();
         a.dealloc(f);
         a.dealloc(f);
+    }
+
+    #[test]
+    fn contiguous_runs() {
+        let mut a = FrameAllocator::new(0, 200 * 4096);
+        assert_eq!(a.alloc_contig(0), None);
+        assert_eq!(a.alloc_contig(201), None);
+        // Punch holes: frames 0..70 used except 3 and 10..13; a run of 4 must skip them.
+        let used: Vec<usize> = (0..70).map(|_| a.alloc().unwrap()).collect();
+        for &f in &used {
+            if f == 3 * 4096 || (10 * 4096..13 * 4096).contains(&f) {
+                a.dealloc(f);
+            }
+        }
+        assert_eq!(a.free_frames(), 200 - 70 + 4);
+        assert_eq!(a.alloc_contig(1), Some(3 * 4096));
+        assert_eq!(a.alloc_contig(3), Some(10 * 4096));
+        // The next run of 4 starts right after the used block (crosses a word boundary).
+        let r = a.alloc_contig(4).unwrap();
+        assert_eq!(r, 70 * 4096);
+        for k in 0..4 {
+            assert_eq!(a.refs(r + k * 4096), 1);
+        }
+        let big = a.alloc_contig(100).unwrap();
+        assert_eq!(big, 74 * 4096);
+        assert_eq!(a.free_frames(), 200 - 174);
+        assert_eq!(a.alloc_contig(27), None, "only 26 frames left");
+        let rest = a.alloc_contig(26).unwrap();
+        assert_eq!(a.free_frames(), 0);
+        assert_eq!(a.alloc(), None);
+        a.dealloc_contig(big, 100);
+        a.dealloc_contig(rest, 26);
+        assert_eq!(a.free_frames(), 126);
+        // Single-frame allocation still finds the freed frames.
+        assert!(a.alloc().is_some());
+    }
+
+    #[test]
+    #[should_panic(expected = "double free")]
+    fn contiguous_double_free_is_caught() {
+        let mut a = FrameAllocator::new(0, 8 * 4096);
+        let f = a.alloc_contig(3).unwrap();
+        a.dealloc_contig(f, 3);
+        a.dealloc_contig(f, 3);
     }
 
     #[test]

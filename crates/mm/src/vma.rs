@@ -71,13 +71,43 @@ impl VmaMap {
         true
     }
 
-    /// Add an area; false (and nothing added) if it overlaps another or is empty.
+    /// Number of areas.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True if there are no areas.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Add an area (merged with neighbours of the same rights and backing, as Linux merges
+    /// VMAs); false (and nothing added) if it overlaps another or is empty.
     pub fn insert(&mut self, v: Vma) -> bool {
         if v.start >= v.end || !self.is_free(v.start, v.end) {
             return false;
         }
         self.map.insert(v.start, v);
+        self.merge_around(v.start, v.end);
         true
+    }
+
+    /// Merge the areas that overlap or touch `[start, end)` with equal neighbours.
+    fn merge_around(&mut self, start: usize, end: usize) {
+        let mut at = self.map.range(..start).next_back().map_or(start, |(k, _)| *k);
+        loop {
+            let Some((&k, &v)) = self.map.range(at..).next() else { return };
+            if k > end {
+                return;
+            }
+            match self.map.get(&v.end).copied() {
+                Some(n) if n.prot == v.prot && n.backing == v.backing => {
+                    self.map.remove(&n.start);
+                    self.map.get_mut(&k).unwrap().end = n.end;
+                }
+                _ => at = k + 1,
+            }
+        }
     }
 
     /// Remove `[start, end)` from all areas, splitting partial overlaps. Returns the removed
@@ -119,6 +149,7 @@ impl VmaMap {
             piece.prot = prot;
             self.map.insert(piece.start, piece);
         }
+        self.merge_around(start, end);
         true
     }
 
@@ -188,6 +219,32 @@ mod tests {
         assert!(m.protect(0x2000, 0x3000, Prot(1)));
         assert_eq!(m.find(0x1000).unwrap().prot, Prot(3));
         assert_eq!(m.find(0x2000).unwrap().prot, Prot(1));
+    }
+
+    #[test]
+    fn merges_equal_neighbours() {
+        let mut m = VmaMap::new();
+        m.insert(anon(0x1000, 0x2000, 3));
+        m.insert(anon(0x3000, 0x4000, 3));
+        m.insert(anon(0x2000, 0x3000, 3));
+        assert_eq!(m.len(), 1);
+        assert_eq!(*m.find(0x1000).unwrap(), anon(0x1000, 0x4000, 3));
+        // Splitting by mprotect and restoring merges back.
+        assert!(m.protect(0x2000, 0x3000, Prot(1)));
+        assert_eq!(m.len(), 3);
+        assert!(m.protect(0x2000, 0x3000, Prot(3)));
+        assert_eq!(m.len(), 1);
+        // Different rights or backing stay apart.
+        m.insert(anon(0x4000, 0x5000, 1));
+        m.insert(Vma { start: 0x5000, end: 0x6000, prot: Prot(1), backing: Backing::Shared });
+        assert_eq!(m.len(), 3);
+        // Growing a RW part of a PROT_NONE reservation step by step (glibc arenas) stays 2 areas.
+        let mut r = VmaMap::new();
+        r.insert(anon(0x10000, 0x20000, 0));
+        for i in 0..8 {
+            assert!(r.protect(0x10000 + i * 0x1000, 0x11000 + i * 0x1000, Prot(3)));
+            assert_eq!(r.len(), 2);
+        }
     }
 
     #[test]

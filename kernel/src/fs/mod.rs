@@ -129,19 +129,37 @@ impl FdTable {
         if i >= limit {
             return Err(errno::EMFILE);
         }
-        if i >= self.fds.len() {
-            self.fds.resize(i + 1, None);
-        }
+        self.grow(i + 1)?;
         self.fds[i] = Some(Fd { file, cloexec });
         Ok(i)
     }
-    /// Put `file` at exactly `fd` (dup2/dup3), returning what was there (to be dropped by the
-    /// caller outside the table lock).
-    pub fn put(&mut self, fd: usize, file: FileRef, cloexec: bool) -> Option<Fd> {
-        if fd >= self.fds.len() {
-            self.fds.resize(fd + 1, None);
+    /// Make room for `n` slots; ENOMEM if the kernel heap cannot (it stays above its reserve).
+    fn grow(&mut self, n: usize) -> Result<(), u32> {
+        if n > self.fds.len() {
+            let more = n - self.fds.len();
+            if crate::mm::heap_free() < crate::config::HEAP_RESERVE + more * size_of::<Option<Fd>>() {
+                return Err(errno::ENOMEM);
+            }
+            self.fds.try_reserve(more).map_err(|_| errno::ENOMEM)?;
+            self.fds.resize(n, None);
         }
-        self.fds[fd].replace(Fd { file, cloexec })
+        Ok(())
+    }
+    /// Put `file` at exactly `fd` (dup2/dup3), returning what was there (to be dropped by the
+    /// caller outside the table lock); ENOMEM if the table cannot grow.
+    pub fn put(&mut self, fd: usize, file: FileRef, cloexec: bool) -> Result<Option<Fd>, u32> {
+        self.grow(fd + 1)?;
+        Ok(self.fds[fd].replace(Fd { file, cloexec }))
+    }
+    /// A copy of the table (fork); ENOMEM if the kernel heap cannot hold it.
+    pub fn try_clone(&self) -> Result<FdTable, u32> {
+        if crate::mm::heap_free() < crate::config::HEAP_RESERVE + self.fds.len() * size_of::<Option<Fd>>() {
+            return Err(errno::ENOMEM);
+        }
+        let mut fds = Vec::new();
+        fds.try_reserve_exact(self.fds.len()).map_err(|_| errno::ENOMEM)?;
+        fds.extend(self.fds.iter().cloned());
+        Ok(FdTable { fds })
     }
     /// Take `fd` out of the table (close); `None` if it was not open.
     pub fn take(&mut self, fd: usize) -> Option<Fd> {

@@ -58,11 +58,27 @@ pub struct AddrSpace {
     mmap_low: usize,
 }
 
+/// The result of resolving a page fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The page now allows the access: retry it.
+    Mapped,
+    /// No area, or the area's rights forbid the access: SIGSEGV (EFAULT for a kernel copy).
+    Denied,
+    /// The access is allowed but no frame could be had.
+    NoMemory,
+}
+
+/// Leaf flags for a page of an area with rights `p`.
+///
+/// PROT_NONE keeps its frame under an entry that faults on *every* access, from user mode
+/// and from the kernel alike: W without R, which the Sv39 walk defines as a page fault
+/// ("pte.r = 0 and pte.w = 1: raise a page-fault exception"). (An entry with no R/W/X bits
+/// would be a page-table pointer; a supervisor-only readable entry would let the kernel's
+/// user copies through it, with SUM set or not.) Write implies read, as on Linux.
 fn pte_flags(p: Prot) -> PteFlags {
     if p.0 & 7 == 0 {
-        // PROT_NONE keeps its frame: a supervisor-only entry user mode cannot touch (an entry
-        // with no R/W/X bits would be a page-table pointer).
-        return PteFlags::R | PteFlags::A | PteFlags::D;
+        return PteFlags::W | PteFlags::A | PteFlags::D;
     }
     let mut f = PteFlags::U | PteFlags::A | PteFlags::D;
     if p.read() {
@@ -77,6 +93,24 @@ fn pte_flags(p: Prot) -> PteFlags {
     f
 }
 
+/// Flags of a leaf that stays shared copy-on-write: read-only, but a PROT_NONE leaf keeps its
+/// always-fault encoding (removing W from it would make it a table pointer).
+fn cow_flags(flags: PteFlags) -> PteFlags {
+    if flags.intersects(PteFlags::R | PteFlags::X) { (flags - PteFlags::W) | PteFlags::COW } else { flags | PteFlags::COW }
+}
+
+/// True if a leaf with `f` lets user mode (and the kernel's user copies) make `access`.
+fn allows(f: PteFlags, access: Access) -> bool {
+    match access {
+        Access::Read => f.contains(PteFlags::R),
+        Access::Write => f.contains(PteFlags::R | PteFlags::W) && !f.contains(PteFlags::COW),
+        Access::Exec => f.contains(PteFlags::X),
+    }
+}
+
+/// Most areas an address space may have (Linux's default vm.max_map_count).
+pub const MAX_MAP_COUNT: usize = 65530;
+
 impl AddrSpace {
     /// An empty address space sharing the kernel half. `None` when out of memory.
     pub fn new() -> Option<Self> {
@@ -86,17 +120,20 @@ impl AddrSpace {
         Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP })
     }
 
-    /// Resolve a fault at `addr`. True if the page is now mapped and the access may be retried.
-    /// Runs on the trap fast path: zero-fill of untouched pages and copy-on-write copies.
-    pub fn handle_fault(&mut self, addr: usize, access: Access) -> bool {
-        let Some(v) = self.vmas.find(addr) else { return false };
+    /// Resolve a fault at `addr`. `Mapped` only if the page now allows the access, so a retry
+    /// cannot fault the same way again (no retry loops). Runs on the trap fast path: zero-fill
+    /// of untouched pages and copy-on-write copies.
+    pub fn handle_fault(&mut self, addr: usize, access: Access) -> Fault {
+        let Some(v) = self.vmas.find(addr) else { return Fault::Denied };
+        // As Linux on RISC-V: reads need PROT_READ or PROT_WRITE (an exec-only page is not
+        // readable, by user loads or by the kernel's copies), writes PROT_WRITE, fetches PROT_EXEC.
         let ok = match access {
-            Access::Read => v.prot.read() || v.prot.write() || v.prot.exec(),
+            Access::Read => v.prot.read() || v.prot.write(),
             Access::Write => v.prot.write(),
             Access::Exec => v.prot.exec(),
         };
         if !ok {
-            return false;
+            return Fault::Denied;
         }
         let flags = pte_flags(v.prot);
         let va = page_floor(addr);
@@ -104,42 +141,60 @@ impl AddrSpace {
             if access == Access::Write && f.contains(PteFlags::COW) {
                 return self.break_cow(va, pa, flags);
             }
-            // Mapped already (another path raced us): retry; a true violation was caught above.
+            if !allows(f, access) {
+                // The entry disagrees with its area (should not happen): believe the area.
+                let fixed = if f.contains(PteFlags::COW) { cow_flags(flags) } else { flags };
+                self.pt.set_flags(&mut KernelPhys, va, fixed | PteFlags::V);
+                hal::cpu::flush_tlb_page(va);
+                return if allows(fixed, access) { Fault::Mapped } else { Fault::Denied };
+            }
+            // Mapped already (another path raced us, or a stale TLB entry): retry.
             hal::cpu::flush_tlb_page(va);
-            return true;
+            return Fault::Mapped;
         }
-        let Some(frame) = alloc_frame_zeroed() else { return false };
+        let Some(frame) = alloc_frame_zeroed() else { return Fault::NoMemory };
         if self.pt.map(&mut KernelPhys, va, frame, flags, 0).is_err() {
             free_frame(frame);
-            return false;
+            return Fault::NoMemory;
+        }
+        if v.prot.exec() {
+            hal::cpu::note_code_written();
         }
         hal::cpu::flush_tlb_page(va);
-        true
+        Fault::Mapped
     }
 
     /// Give `va` (mapped copy-on-write to `pa`) a private writable frame: the same frame if
     /// nobody else maps it any more, else a copy.
-    fn break_cow(&mut self, va: usize, pa: usize, flags: PteFlags) -> bool {
+    fn break_cow(&mut self, va: usize, pa: usize, flags: PteFlags) -> Fault {
         let target = if frame_refs(pa) == 1 {
             pa
         } else {
-            let Some(new) = alloc_frame() else { return false };
+            let Some(new) = alloc_frame() else { return Fault::NoMemory };
             hal::mem::copy_frame(new, pa);
             free_frame(pa);
             new
         };
+        // Same leaf, new frame and flags: no table can be needed, so this cannot fail.
         self.pt.unmap(&mut KernelPhys, va);
         if self.pt.map(&mut KernelPhys, va, target, flags, 0).is_err() {
             free_frame(target);
-            return false;
+            return Fault::NoMemory;
+        }
+        if flags.contains(PteFlags::X) {
+            hal::cpu::note_code_written();
         }
         hal::cpu::flush_tlb_page(va);
-        true
+        Fault::Mapped
     }
 
     /// A copy of this address space for fork: private pages become copy-on-write in both,
     /// shared areas map the same frames. `None` when memory runs out.
     pub fn fork(&mut self) -> Option<AddrSpace> {
+        // The copied area map comes from the kernel heap (a B-tree entry is well under 96 bytes).
+        if super::heap_free() < config::HEAP_RESERVE + self.vmas.len() * 96 {
+            return None;
+        }
         let mut child = AddrSpace::new()?;
         child.vmas = self.vmas.clone();
         child.brk_start = self.brk_start;
@@ -154,7 +209,7 @@ impl AddrSpace {
             let pa = pte_addr(pte);
             let shared = vmas.find(va).is_some_and(|v| v.backing == Backing::Shared);
             let f = flags_of(pte) - PteFlags::V;
-            let new = if shared { f } else { (f - PteFlags::W) | PteFlags::COW };
+            let new = if shared { f } else { cow_flags(f) };
             if !share_frame(pa) {
                 ok = false;
                 return pte;
@@ -170,19 +225,33 @@ impl AddrSpace {
         ok.then_some(child)
     }
 
+    /// Pages with a frame (resident set, counting shared frames in full).
+    pub fn resident_pages(&mut self) -> usize {
+        let mut n = 0;
+        self.pt.for_each_leaf(&mut KernelPhys, 0..256, &mut |_, pte| {
+            n += 1;
+            pte
+        });
+        n
+    }
+
     /// Physical address of user `va`, faulting the page in (for reading) if needed.
     pub fn resolve(&mut self, va: usize) -> Option<usize> {
         if let Some((pa, _)) = self.pt.translate(&KernelPhys, va) {
             return Some(pa);
         }
-        if !self.handle_fault(va, Access::Read) {
+        if self.handle_fault(va, Access::Read) != Fault::Mapped {
             return None;
         }
         self.pt.translate(&KernelPhys, va).map(|(pa, _)| pa)
     }
 
     /// Add an area. Pages are created on first touch.
+    /// ENOMEM if it overlaps another or the address space has `MAX_MAP_COUNT` areas.
     pub fn add_area(&mut self, start: usize, end: usize, prot: Prot, backing: Backing) -> Result<(), u32> {
+        if self.vmas.len() >= MAX_MAP_COUNT || super::heap_low() {
+            return Err(errno::ENOMEM);
+        }
         if self.vmas.insert(Vma { start, end, prot, backing }) { Ok(()) } else { Err(errno::ENOMEM) }
     }
 
@@ -194,10 +263,11 @@ impl AddrSpace {
             let pa = match self.pt.translate(&KernelPhys, page) {
                 Some((pa, f)) if !f.contains(PteFlags::COW) => pa,
                 Some(_) => {
-                    if !self.handle_fault(page, Access::Write) {
-                        return Err(errno::EFAULT);
+                    match self.handle_fault(page, Access::Write) {
+                        Fault::Mapped => continue,
+                        Fault::Denied => return Err(errno::EFAULT),
+                        Fault::NoMemory => return Err(errno::ENOMEM),
                     }
-                    continue;
                 }
                 None => {
                     let v = self.vmas.find(page).ok_or(errno::EFAULT)?;
@@ -210,6 +280,7 @@ impl AddrSpace {
             let off = va - page;
             let n = (PAGE_SIZE - off).min(data.len());
             hal::mem::write_phys(pa + off, &data[..n]);
+            hal::cpu::note_code_written();
             data = &data[n..];
             va += n;
         }
@@ -224,7 +295,7 @@ impl AddrSpace {
         }
         let mut va = start;
         while va < end {
-            if self.pt.translate(&KernelPhys, va).is_none() && !self.handle_fault(va, Access::Read) {
+            if self.pt.translate(&KernelPhys, va).is_none() && self.handle_fault(va, Access::Read) != Fault::Mapped {
                 return Err(errno::ENOMEM);
             }
             va += PAGE_SIZE;
@@ -282,14 +353,21 @@ impl AddrSpace {
     /// Change the rights of `[start, end)` (ENOMEM if part of it is unmapped). Pages still
     /// shared copy-on-write stay read-only until written.
     pub fn protect(&mut self, start: usize, end: usize, prot: Prot) -> Result<(), u32> {
+        // A split in the middle of an area adds up to two areas.
+        if self.vmas.len() + 2 > MAX_MAP_COUNT || super::heap_low() {
+            return Err(errno::ENOMEM);
+        }
         if !self.vmas.protect(start, end, prot) {
             return Err(errno::ENOMEM);
         }
         let flags = pte_flags(prot);
+        if prot.exec() {
+            hal::cpu::note_code_written();
+        }
         let mut any = false;
         self.pt.for_each_leaf_in(&mut KernelPhys, start, end, &mut |_, pte| {
             let old = flags_of(pte);
-            let f = if old.contains(PteFlags::COW) { (flags - PteFlags::W) | PteFlags::COW } else { flags };
+            let f = if old.contains(PteFlags::COW) { cow_flags(flags) } else { flags };
             any = true;
             make_pte(pte_addr(pte), f | PteFlags::V)
         });

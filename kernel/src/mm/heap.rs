@@ -34,14 +34,12 @@ impl KernelHeap {
         KernelHeap(Mutex::new(Inner { buddy: Heap::empty(), free: [0; CLASSES], free_bytes: 0 }))
     }
 
-    /// Give the heap the memory `[start, start + size)`.
-    ///
-    /// # Safety
-    /// The range must be unused, writable memory owned by the heap from now on.
+    /// Give the heap its memory (handed out once by the hardware layer, hence `'static mut`).
     #[allow(unsafe_code)]
-    pub unsafe fn init(&self, start: usize, size: usize) {
-        // SAFETY: forwarded from the caller's contract.
-        unsafe { self.0.lock().buddy.init(start, size) }
+    pub fn init(&self, mem: &'static mut [core::mem::MaybeUninit<u8>]) {
+        // SAFETY: the exclusive `'static` borrow means the heap owns this memory for good:
+        // nothing else can read or write it.
+        unsafe { self.0.lock().buddy.init(mem.as_mut_ptr() as usize, mem.len()) }
     }
 
     /// Bytes handed out to the kernel (objects in use, rounded to their class).
@@ -49,6 +47,12 @@ impl KernelHeap {
         let h = self.0.lock();
         h.buddy.stats_alloc_actual() - h.free_bytes
     }
+}
+
+/// Bytes of heap a block of `n` bytes really takes (every size rounds up to a power of two,
+/// at least 16), as `KernelHeap::used` counts it.
+pub fn block_bytes(n: usize) -> usize {
+    if n == 0 { 0 } else { n.next_power_of_two().max(1 << MIN_SHIFT) }
 }
 
 fn class_of(l: &Layout) -> Option<usize> {

@@ -2,6 +2,7 @@
 
 pub mod aspace;
 pub mod heap;
+pub mod oom;
 
 use crate::boot::EarlyInfo;
 use hal::mem::virt_to_phys;
@@ -53,6 +54,16 @@ pub fn alloc_frame_zeroed() -> Option<usize> {
     Some(f)
 }
 
+/// Allocate `n` physically contiguous frames (contents undefined): DMA memory for devices.
+pub fn alloc_contig(n: usize) -> Option<usize> {
+    FRAMES.lock().as_mut()?.alloc_contig(n)
+}
+
+/// Free `n` contiguous frames from [`alloc_contig`].
+pub fn free_contig(pa: usize, n: usize) {
+    FRAMES.lock().as_mut().expect("frame allocator").dealloc_contig(pa, n);
+}
+
 /// Drop one reference to a frame; it returns to the allocator with its last reference.
 pub fn free_frame(pa: usize) {
     FRAMES.lock().as_mut().expect("frame allocator").dealloc(pa);
@@ -88,6 +99,13 @@ pub fn heap_free() -> usize {
     HEAP_SIZE.load(Ordering::Relaxed).saturating_sub(heap_used())
 }
 
+/// True when the kernel heap is down to its reserve: requests that would grow kernel state
+/// for a process (areas, descriptors, threads, pipes) fail with ENOMEM/EAGAIN instead, so the
+/// heap never runs dry under the threads already running.
+pub fn heap_low() -> bool {
+    heap_free() < crate::config::HEAP_RESERVE
+}
+
 /// Size of the kernel heap.
 pub fn heap_size() -> usize {
     HEAP_SIZE.load(Ordering::Relaxed)
@@ -97,45 +115,52 @@ const MIB: usize = 1 << 20;
 
 /// Set up heap, frames and the kernel page table from the boot information.
 pub fn init(info: &EarlyInfo) {
-    let layout = hal::boot::kernel_layout();
-    let kstart = virt_to_phys(layout.start);
-    let kend = virt_to_phys(layout.end);
     let (ram_start, ram_end) = info.ram;
-    hal::mem::set_ram_range(kstart, ram_end);
-    // Heap: a quarter of RAM (at least 8 MiB), in the first gap of free RAM after the kernel
-    // image that avoids the device tree and the RAM disk the firmware placed.
-    let heap_size = ((ram_end - ram_start) / 4).max(8 * MIB) & !(MIB - 1);
-    let mut busy = [info.dtb, info.initrd.unwrap_or((0, 0))];
-    busy.sort();
-    let mut heap_start = (kend + MIB - 1) & !(MIB - 1);
-    for (s, e) in busy {
-        if e > s && heap_start < e && heap_start + heap_size > s {
-            heap_start = (e + MIB - 1) & !(MIB - 1);
+    let (heap, l) = hal::mem::init((ram_start, ram_end), info.dtb, info.initrd);
+    let heap_size = heap.len();
+    HEAP.init(heap);
+    HEAP_SIZE.store(heap_size, Ordering::Relaxed);
+    let mut fa = FrameAllocator::new(l.ram.0, l.ram.1);
+    for (s, e) in [l.kernel, l.ktables, l.heap, l.dtb, l.initrd] {
+        if e > s {
+            fa.reserve(s, e);
         }
     }
-    assert!(heap_start + heap_size <= ram_end, "not enough RAM for the kernel heap");
-    init_heap(hal::mem::phys_to_virt(heap_start), heap_size);
-    HEAP_SIZE.store(heap_size, Ordering::Relaxed);
-    let mut fa = FrameAllocator::new(kstart, ram_end);
-    fa.reserve(kstart, kend);
-    fa.reserve(heap_start, heap_start + heap_size);
-    fa.reserve(info.dtb.0, info.dtb.1);
-    if let Some((s, e)) = info.initrd {
-        fa.reserve(s, e);
-    }
     *FRAMES.lock() = Some(fa);
-    build_kernel_page_table(kstart, ram_end, &layout);
+    build_kernel_page_table(l.kernel.0, ram_end, l.ktables, &hal::boot::kernel_layout());
+    hal::mem::seal_kernel_tables();
 }
 
-#[allow(unsafe_code)]
-fn init_heap(va: usize, size: usize) {
-    // SAFETY: `[va, va+size)` is the direct-map alias of RAM that the frame allocator never
-    // hands out (reserved in `init`), so the heap owns it exclusively, for the kernel's lifetime.
-    unsafe { HEAP.init(va, size) }
+/// Page-table frames for the kernel's own table, from the region the hardware layer set
+/// aside (the checked accessors refuse writes to it once the table is sealed).
+struct BootTables {
+    next: usize,
+    end: usize,
 }
 
-fn build_kernel_page_table(kstart: usize, ram_end: usize, l: &hal::boot::KernelLayout) {
-    let mut m = KernelPhys;
+impl PhysMem for BootTables {
+    fn read_pte(&self, table: usize, idx: usize) -> u64 {
+        hal::mem::read_u64(table + idx * 8)
+    }
+    fn write_pte(&mut self, table: usize, idx: usize, pte: u64) {
+        hal::mem::write_u64(table + idx * 8, pte)
+    }
+    fn alloc_table(&mut self) -> Option<usize> {
+        if self.next >= self.end {
+            return None;
+        }
+        let f = self.next;
+        self.next += 4096;
+        hal::mem::zero_frame(f);
+        Some(f)
+    }
+    fn free_table(&mut self, _table: usize) {
+        unreachable!("the kernel page table is never pruned")
+    }
+}
+
+fn build_kernel_page_table(kstart: usize, ram_end: usize, ktables: (usize, usize), l: &hal::boot::KernelLayout) {
+    let mut m = BootTables { next: ktables.0, end: ktables.1 };
     let pt = PageTable::new(&mut m).expect("no memory for the kernel page table");
     let g = PteFlags::G | PteFlags::A | PteFlags::D;
     let rw = PteFlags::R | PteFlags::W | g;

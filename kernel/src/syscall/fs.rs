@@ -246,7 +246,7 @@ fn read_iov(iov: usize, cnt: usize) -> Result<Vec<(usize, usize)>, u32> {
     let mut v = Vec::with_capacity(cnt);
     let mut total = 0usize;
     for i in 0..cnt {
-        let e: g::iovec = uaccess::read(iov + i * size_of::<g::iovec>())?;
+        let e: velox_abi::Iovec = uaccess::read(iov + i * size_of::<velox_abi::Iovec>())?;
         let (base, len) = (e.iov_base as usize, e.iov_len as usize);
         total = total.checked_add(len).filter(|&x| x <= isize::MAX as usize).ok_or(errno::EINVAL)?;
         v.push((base, len));
@@ -427,10 +427,10 @@ pub fn lseek(t: &Thread, c: &UserContext) -> Fast {
 }
 
 /// Linux's default termios for a serial console (stty sane, 38400 baud, 8 bits).
-fn console_termios() -> g::termios {
+fn console_termios() -> velox_abi::Termios {
     let mut cc = [0u8; 19];
     cc[..17].copy_from_slice(&[3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0]);
-    g::termios { c_iflag: 0o2400, c_oflag: 0o5, c_cflag: 0o277, c_lflag: 0o105073, c_line: 0, c_cc: cc }
+    velox_abi::Termios { c_iflag: 0o2400, c_oflag: 0o5, c_cflag: 0o277, c_lflag: 0o105073, c_line: 0, c_cc: cc }
 }
 
 pub fn ioctl(t: &Thread, c: &UserContext) -> Fast {
@@ -438,9 +438,9 @@ pub fn ioctl(t: &Thread, c: &UserContext) -> Fast {
     Fast::Done(ret((|| match &file(t, fd)?.kind {
         FileKind::Console => match req {
             ioctl::TCGETS => uaccess::write(arg, &console_termios()).map(|_| 0),
-            ioctl::TCSETS | ioctl::TCSETSW | ioctl::TCSETSF => uaccess::read::<g::termios>(arg).map(|_| 0),
+            ioctl::TCSETS | ioctl::TCSETSW | ioctl::TCSETSF => uaccess::read::<velox_abi::Termios>(arg).map(|_| 0),
             ioctl::TIOCGWINSZ => {
-                uaccess::write(arg, &g::winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 }).map(|_| 0)
+                uaccess::write(arg, &velox_abi::Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 }).map(|_| 0)
             }
             _ => Err(errno::ENOTTY),
         },
@@ -451,8 +451,8 @@ pub fn ioctl(t: &Thread, c: &UserContext) -> Fast {
     })()))
 }
 
-fn empty_stat() -> g::stat {
-    g::stat {
+fn empty_stat() -> velox_abi::Stat {
+    velox_abi::Stat {
         st_dev: 0,
         st_ino: 0,
         st_mode: 0,
@@ -476,7 +476,7 @@ fn empty_stat() -> g::stat {
     }
 }
 
-fn stat_of(f: &OpenFile) -> g::stat {
+fn stat_of(f: &OpenFile) -> velox_abi::Stat {
     let mut s = empty_stat();
     s.st_ino = f.ino as u64;
     match &f.kind {
@@ -549,7 +549,7 @@ fn at_path(t: &Thread, dirfd: i32, p: &[u8]) -> Result<Vec<u8>, u32> {
 pub fn openat(t: &Thread, c: &UserContext) -> Fast {
     let (dirfd, path, flags) = (c.arg(0) as i32, c.arg(1), c.arg(2) as u32);
     Fast::Done(ret((|| {
-        let p = uaccess::read_cstr(path, 4096)?;
+        let p = uaccess::read_cstr(path, 4095)?;
         let full = at_path(t, dirfd, &p)?;
         let kind = match lookup(&full) {
             Ok(k) => {
@@ -580,7 +580,7 @@ pub fn openat(t: &Thread, c: &UserContext) -> Fast {
 pub fn newfstatat(t: &Thread, c: &UserContext) -> Fast {
     let (dirfd, path, buf, flags) = (c.arg(0) as i32, c.arg(1), c.arg(2), c.arg(3) as u32);
     Fast::Done(ret((|| {
-        let p = uaccess::read_cstr(path, 4096)?;
+        let p = uaccess::read_cstr(path, 4095)?;
         if p.is_empty() {
             if flags & g::AT_EMPTY_PATH == 0 {
                 return Err(errno::ENOENT);
@@ -627,8 +627,13 @@ pub fn dup3(t: &Thread, c: &UserContext) -> Fast {
         }
         fds.put(new, f, flags & g::O_CLOEXEC != 0)
     };
-    drop(replaced);
-    Fast::Done(new as isize)
+    match replaced {
+        Ok(old) => {
+            drop(old);
+            Fast::Done(new as isize)
+        }
+        Err(e) => Fast::Done(err(e)),
+    }
 }
 
 pub fn fcntl(t: &Thread, c: &UserContext) -> Fast {
@@ -709,7 +714,7 @@ pub fn readlinkat(t: &Thread, c: &UserContext) -> Fast {
         if size <= 0 {
             return Err(errno::EINVAL);
         }
-        let p = uaccess::read_cstr(path, 4096)?;
+        let p = uaccess::read_cstr(path, 4095)?;
         if p != b"/proc/self/exe" {
             return Err(errno::ENOENT);
         }

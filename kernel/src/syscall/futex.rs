@@ -167,7 +167,7 @@ fn deadline(r: &Req) -> Result<Option<u64>, u32> {
     if r.arg4 == 0 {
         return Ok(None);
     }
-    let ts: g::__kernel_timespec = uaccess::read(r.arg4)?;
+    let ts: velox_abi::Timespec = uaccess::read(r.arg4)?;
     if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
         return Err(errno::EINVAL);
     }

@@ -93,6 +93,11 @@ pub fn munmap(t: &Thread, c: &UserContext) -> Fast {
         }
         let end = page_ceil(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= USER_END).ok_or(errno::EINVAL)?;
         with_aspace(t, |a| {
+            // Cutting a hole in one area makes two: refused at the area limit, as on Linux.
+            let splits = a.vmas.find(addr).is_some_and(|v| v.start < addr) && a.vmas.find(end - 1).is_some_and(|v| v.end > end);
+            if splits && (a.vmas.len() >= crate::mm::aspace::MAX_MAP_COUNT || crate::mm::heap_low()) {
+                return Err(errno::ENOMEM);
+            }
             a.unmap(addr, end);
             Ok(0)
         })
@@ -111,6 +116,17 @@ pub fn mprotect(t: &Thread, c: &UserContext) -> Fast {
         let end = page_ceil(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= USER_END).ok_or(errno::ENOMEM)?;
         with_aspace(t, |a| a.protect(addr, end, Prot(prot & 7)).map(|_| 0))
     })()))
+}
+
+/// riscv_flush_icache(start, end, flags): make this process's instruction fetches see its
+/// earlier stores (what `__builtin___clear_cache` calls). One hart: a local `fence.i`.
+pub fn riscv_flush_icache(_t: &Thread, c: &UserContext) -> Fast {
+    const SYS_RISCV_FLUSH_ICACHE_LOCAL: usize = 1;
+    if c.arg(2) & !SYS_RISCV_FLUSH_ICACHE_LOCAL != 0 {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    velox_hal::cpu::fence_i();
+    Fast::Done(0)
 }
 
 /// madvise(addr, len, advice): MADV_DONTNEED/MADV_FREE drop private anonymous pages; the

@@ -5,9 +5,10 @@
 //! handlers that may block or need the full register file; each places its future in the
 //! thread's arena. A call may have both: the fast handler finishes the common case and
 //! returns `Fast::Slow` when it would block, and the async one does the whole call (it alone
-//! runs in a `no-fastpath` build). One file per family: process, futex, time, fs, poll, mm,
-//! signal, sys.
+//! runs in a `no-fastpath` build). One file per family: process, cred, futex, time, fs, poll,
+//! mm, signal, sys.
 
+pub mod cred;
 pub mod fs;
 pub mod futex;
 pub mod mm;
@@ -20,6 +21,7 @@ pub mod uaccess;
 
 use crate::task::Thread;
 use alloc::sync::Arc;
+use core::pin::Pin;
 use core::sync::atomic::{AtomicU64, Ordering};
 use linux_raw_sys::errno;
 use linux_raw_sys::general as nr;
@@ -40,7 +42,7 @@ pub enum Fast {
 /// A synchronous handler.
 pub type FastFn = fn(&Thread, &UserContext) -> Fast;
 /// An async handler: places its future (which yields the return value) in the arena.
-pub type AsyncFn = fn(&mut Arena<isize>, Arc<Thread>, Args);
+pub type AsyncFn = fn(Pin<&mut Arena<isize>>, Arc<Thread>, Args);
 
 /// The six syscall arguments, copied out of the context for async handlers.
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +74,7 @@ macro_rules! tables {
         /// Async handlers by syscall number.
         pub static ASYNC: [Option<AsyncFn>; NR_MAX] = {
             let mut t: [Option<AsyncFn>; NR_MAX] = [None; NR_MAX];
-            $( t[nr::$anr as usize] = Some(|a: &mut Arena<isize>, th: Arc<Thread>, args: Args| a.place($af(th, args))); )*
+            $( t[nr::$anr as usize] = Some(|a: Pin<&mut Arena<isize>>, th: Arc<Thread>, args: Args| a.place($af(th, args))); )*
             t
         };
         /// (name, size in bytes) of every async handler's future, as placed in the arena.
@@ -97,10 +99,22 @@ tables! {
         __NR_getpid => process::getpid,
         __NR_gettid => process::gettid,
         __NR_getppid => process::getppid,
-        __NR_getuid => process::getuid,
-        __NR_geteuid => process::getuid,
-        __NR_getgid => process::getuid,
-        __NR_getegid => process::getuid,
+        __NR_getuid => cred::getuid,
+        __NR_geteuid => cred::geteuid,
+        __NR_getgid => cred::getgid,
+        __NR_getegid => cred::getegid,
+        __NR_getresuid => cred::getresuid,
+        __NR_getresgid => cred::getresgid,
+        __NR_setuid => cred::setuid,
+        __NR_setgid => cred::setgid,
+        __NR_setreuid => cred::setreuid,
+        __NR_setregid => cred::setregid,
+        __NR_setresuid => cred::setresuid,
+        __NR_setresgid => cred::setresgid,
+        __NR_setfsuid => cred::setfsuid,
+        __NR_setfsgid => cred::setfsgid,
+        __NR_getgroups => cred::getgroups,
+        __NR_setgroups => cred::setgroups,
         __NR_set_tid_address => process::set_tid_address,
         __NR_set_robust_list => process::set_robust_list,
         __NR_get_robust_list => process::get_robust_list,
@@ -138,6 +152,7 @@ tables! {
         __NR_munmap => mm::munmap,
         __NR_mprotect => mm::mprotect,
         __NR_madvise => mm::madvise,
+        __NR_riscv_flush_icache => mm::riscv_flush_icache,
         __NR_rt_sigaction => signal::rt_sigaction,
         __NR_rt_sigprocmask => signal::rt_sigprocmask,
         __NR_uname => sys::uname,
@@ -163,6 +178,9 @@ tables! {
         __NR_ppoll => poll::ppoll,
         __NR_pselect6 => poll::pselect6,
         __NR_rt_sigsuspend => signal::rt_sigsuspend,
+        __NR_kill => signal::kill,
+        __NR_tkill => signal::tkill,
+        __NR_tgkill => signal::tgkill,
     }
 }
 
@@ -180,28 +198,32 @@ fn enosys(t: &Thread, n: usize) -> isize {
 
 /// Handle the syscall that left the fast path: async handler in the arena, or a fast handler
 /// called directly (no-fastpath builds, or a fast handler that declined and has no async twin).
-pub async fn dispatch_slow(t: &Arc<Thread>, arena: &mut Arena<isize>) {
-    let n = {
-        let c = t.ctx();
+pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) {
+    let (n, args) = {
+        let mut c = t.ctx();
         c.sepc += 4;
-        c.syscall_nr()
+        (c.syscall_nr(), Args([c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5)]))
     };
     crate::trap::count_slow(8, n);
     let r = if let Some(Some(h)) = ASYNC.get(n) {
-        let c = t.ctx();
-        h(arena, t.clone(), Args([c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5)]));
+        h(arena.as_mut(), t.clone(), args);
         // A thread told to exit while blocked abandons the call (dropping its future takes it
         // off whatever queue it waited on).
-        let r = core::future::poll_fn(|cx| if t.is_exiting() { core::task::Poll::Ready(None) } else { arena.poll(cx).map(Some) }).await;
+        let r = core::future::poll_fn(|cx| {
+            if t.is_exiting() { core::task::Poll::Ready(None) } else { arena.as_mut().poll(cx).map(Some) }
+        })
+        .await;
         match r {
             Some(v) => v,
             None => {
-                arena.clear();
+                arena.as_mut().clear();
                 err(errno::EINTR)
             }
         }
     } else if let Some(Some(f)) = FAST.get(n) {
-        match f(t, t.ctx()) {
+        // (Fast handlers use the context they are given and never lock it themselves.)
+        let c = t.ctx();
+        match f(t, &c) {
             Fast::Done(v) => v,
             Fast::Slow => err(errno::EAGAIN),
         }

@@ -50,7 +50,7 @@ fn deadline(ptr: usize) -> Result<Option<u64>, u32> {
     if ptr == 0 {
         return Ok(None);
     }
-    let ts: g::__kernel_timespec = uaccess::read(ptr)?;
+    let ts: velox_abi::Timespec = uaccess::read(ptr)?;
     if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
         return Err(errno::EINVAL);
     }
@@ -62,14 +62,14 @@ fn deadline(ptr: usize) -> Result<Option<u64>, u32> {
 fn write_remaining(ptr: usize, d: Option<u64>) {
     if let (true, Some(d)) = (ptr != 0, d) {
         let left = time::ticks_to_ns(d.saturating_sub(time::ticks()));
-        let ts = g::__kernel_timespec { tv_sec: (left / 1_000_000_000) as i64, tv_nsec: (left % 1_000_000_000) as i64 };
+        let ts = velox_abi::Timespec { tv_sec: (left / 1_000_000_000) as i64, tv_nsec: (left % 1_000_000_000) as i64 };
         let _ = uaccess::write(ptr, &ts);
     }
 }
 
 /// Wait until `check` reports something ready (returns `Some`) or `d` passes (`None`).
 async fn wait_ready<T>(t: &Thread, d: Option<u64>, mut check: impl FnMut(Option<&Context<'_>>, &mut bool) -> Option<T>) -> Option<T> {
-    let mut timer_armed = false;
+    let mut timer = time::Timer::new();
     core::future::poll_fn(|cx| {
         let mut console = false;
         if let Some(v) = check(Some(cx), &mut console) {
@@ -79,12 +79,10 @@ async fn wait_ready<T>(t: &Thread, d: Option<u64>, mut check: impl FnMut(Option<
         if d.is_some_and(|d| now >= d) || t.is_exiting() {
             return Poll::Ready(None);
         }
-        if let (Some(d), false) = (d, timer_armed) {
-            time::add_timer(d, cx.waker().clone());
-            timer_armed = true;
-        }
-        if console {
-            time::add_timer(now + time::ns_to_ticks(10_000_000), cx.waker().clone());
+        // One entry: the deadline, or the console's 10 ms re-check if that comes first.
+        let tick = console.then(|| now + time::ns_to_ticks(10_000_000));
+        if let Some(when) = d.into_iter().chain(tick).min() {
+            timer.arm(when, cx.waker());
         }
         Poll::Pending
     })
@@ -94,14 +92,20 @@ async fn wait_ready<T>(t: &Thread, d: Option<u64>, mut check: impl FnMut(Option<
 /// ppoll(fds, nfds, timeout, sigmask, sigsetsize). The signal mask is ignored until signals
 /// are delivered.
 pub async fn ppoll(t: Arc<Thread>, a: Args) -> isize {
-    let (ptr, nfds, tmo) = (a.0[0], a.0[1], a.0[2]);
-    let lim = t.process.limits.lock()[g::RLIMIT_NOFILE as usize].0 as usize;
-    if nfds > lim.max(1024) {
+    // nfds is an `unsigned int` in Linux: the upper half of the register is ignored.
+    let (ptr, nfds, tmo) = (a.0[0], a.0[1] as u32 as usize, a.0[2]);
+    let lim = t.process.limits.lock()[g::RLIMIT_NOFILE as usize].0;
+    if nfds as u64 > lim {
         return err(errno::EINVAL);
     }
-    let mut pfds: Vec<g::pollfd> = Vec::with_capacity(nfds);
+    let mut pfds: Vec<velox_abi::Pollfd> = Vec::new();
+    let mut rev: Vec<u16> = Vec::new();
+    if pfds.try_reserve_exact(nfds).is_err() || rev.try_reserve_exact(nfds).is_err() {
+        return err(errno::ENOMEM);
+    }
+    rev.resize(nfds, 0);
     for i in 0..nfds {
-        match uaccess::read::<g::pollfd>(ptr + i * size_of::<g::pollfd>()) {
+        match uaccess::read::<velox_abi::Pollfd>(ptr + i * size_of::<velox_abi::Pollfd>()) {
             Ok(p) => pfds.push(p),
             Err(e) => return err(e),
         }
@@ -112,9 +116,13 @@ pub async fn ppoll(t: Arc<Thread>, a: Args) -> isize {
     };
     let files: Vec<Option<FileRef>> = {
         let fds = t.process.fds.lock();
-        pfds.iter().map(|p| if p.fd < 0 { None } else { fds.get(p.fd as usize).cloned() }).collect()
+        let mut v = Vec::new();
+        if v.try_reserve_exact(nfds).is_err() {
+            return err(errno::ENOMEM);
+        }
+        v.extend(pfds.iter().map(|p| if p.fd < 0 { None } else { fds.get(p.fd as usize).cloned() }));
+        v
     };
-    let mut rev = alloc::vec![0u16; nfds];
     let n = wait_ready(&t, d, |cx, console| {
         let mut n = 0;
         for (i, p) in pfds.iter().enumerate() {
@@ -136,7 +144,7 @@ pub async fn ppoll(t: Arc<Thread>, a: Args) -> isize {
     .unwrap_or(0);
     for (i, p) in pfds.iter_mut().enumerate() {
         p.revents = rev[i] as i16;
-        if let Err(e) = uaccess::write(ptr + i * size_of::<g::pollfd>(), p) {
+        if let Err(e) = uaccess::write(ptr + i * size_of::<velox_abi::Pollfd>(), p) {
             return err(e);
         }
     }
@@ -144,8 +152,16 @@ pub async fn ppoll(t: Arc<Thread>, a: Args) -> isize {
     n as isize
 }
 
+/// A zeroed vector of `n` words, or ENOMEM.
+fn zeroed(n: usize) -> Result<Vec<u64>, u32> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| errno::ENOMEM)?;
+    v.resize(n, 0);
+    Ok(v)
+}
+
 fn read_set(ptr: usize, words: usize) -> Result<Vec<u64>, u32> {
-    let mut v = alloc::vec![0u64; words];
+    let mut v = zeroed(words)?;
     if ptr != 0 {
         for (i, w) in v.iter_mut().enumerate() {
             *w = uaccess::read(ptr + i * 8)?;
@@ -170,7 +186,10 @@ pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
         Ok(d) => d,
         Err(e) => return err(e),
     };
-    let mut files: Vec<Option<FileRef>> = Vec::with_capacity(nfds);
+    let mut files: Vec<Option<FileRef>> = Vec::new();
+    if files.try_reserve_exact(nfds).is_err() {
+        return err(errno::ENOMEM);
+    }
     {
         let fds = t.process.fds.lock();
         for fd in 0..nfds {
@@ -183,7 +202,10 @@ pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
             files.push(if wanted { f } else { None });
         }
     }
-    let (mut ro, mut wo, mut eo) = (alloc::vec![0u64; words], alloc::vec![0u64; words], alloc::vec![0u64; words]);
+    let (mut ro, mut wo, mut eo) = match (zeroed(words), zeroed(words), zeroed(words)) {
+        (Ok(r), Ok(w), Ok(e)) => (r, w, e),
+        _ => return err(errno::ENOMEM),
+    };
     let n = wait_ready(&t, d, |cx, console| {
         let mut n = 0;
         for (fd, f) in files.iter().enumerate() {

@@ -27,9 +27,6 @@ pub fn getppid(t: &Thread, _: &UserContext) -> Fast {
 }
 
 /// getuid, geteuid, getgid, getegid: everything runs as root for now.
-pub fn getuid(_: &Thread, _: &UserContext) -> Fast {
-    Fast::Done(0)
-}
 
 pub fn set_tid_address(t: &Thread, c: &UserContext) -> Fast {
     t.clear_child_tid.store(c.arg(0), Ordering::Relaxed);
@@ -62,6 +59,9 @@ pub fn get_robust_list(t: &Thread, c: &UserContext) -> Fast {
     Fast::Done(ret(uaccess::write(len_ptr, &ROBUST_HEAD_SIZE).and_then(|_| uaccess::write(head_ptr, &head)).map(|_| 0)))
 }
 
+/// Linux's default fs.nr_open: the most descriptors RLIMIT_NOFILE may allow.
+pub const NR_OPEN: u64 = 1 << 20;
+
 fn limit(p: &Process, res: u32) -> u64 {
     p.limits.lock()[res as usize].0
 }
@@ -75,15 +75,19 @@ pub fn prlimit64(t: &Thread, c: &UserContext) -> Fast {
         if res >= g::RLIM_NLIMITS {
             return Err(errno::EINVAL);
         }
-        let newv = if new != 0 { Some(uaccess::read::<g::rlimit64>(new)?) } else { None };
+        let newv = if new != 0 { Some(uaccess::read::<velox_abi::Rlimit64>(new)?) } else { None };
         if let Some(n) = newv {
             if n.rlim_cur > n.rlim_max {
                 return Err(errno::EINVAL);
             }
+            // Linux: no descriptor limit above fs.nr_open.
+            if res == g::RLIMIT_NOFILE && n.rlim_max > NR_OPEN {
+                return Err(errno::EPERM);
+            }
         }
         let cur = p.limits.lock()[res as usize];
         if old != 0 {
-            uaccess::write(old, &g::rlimit64 { rlim_cur: cur.0, rlim_max: cur.1 })?;
+            uaccess::write(old, &velox_abi::Rlimit64 { rlim_cur: cur.0, rlim_max: cur.1 })?;
         }
         if let Some(n) = newv {
             p.limits.lock()[res as usize] = (n.rlim_cur, n.rlim_max);
@@ -155,9 +159,13 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
     if f & !SUPPORTED != 0 || f & NAMESPACES != 0 {
         return Err(errno::EINVAL);
     }
-    let nproc = limit(&t.process, g::RLIMIT_NPROC).min(config::MAX_THREADS as u64);
+    // As Linux's copy_process: RLIMIT_NPROC bounds the tasks of the caller's real uid, except
+    // for root (CAP_SYS_RESOURCE); the kernel-wide limit and the memory reserves bound all.
+    let cred = *t.process.cred.lock();
+    let nproc = limit(&t.process, g::RLIMIT_NPROC);
+    let over_nproc = !cred.privileged() && cred.uid.r != 0 && process::user_tasks(cred.uid.r) as u64 >= nproc;
     let low_memory = crate::mm::heap_free() < config::HEAP_RESERVE || crate::mm::frame_stats().0 < config::FRAME_RESERVE;
-    if process::THREADS.load(Ordering::Relaxed) as u64 >= nproc || low_memory {
+    if over_nproc || process::THREADS.load(Ordering::Relaxed) >= config::MAX_THREADS || low_memory {
         return Err(errno::EAGAIN);
     }
     let parent_mm = t.mm().ok_or(errno::ESRCH)?;
@@ -181,7 +189,7 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
         c
     } else {
         let parent = if has(f, g::CLONE_PARENT) { process::find(t.process.ppid()).unwrap_or_else(process::init_process) } else { t.process.clone() };
-        process::fork_process(&parent, mm, ctx)
+        process::fork_process(&parent, mm, ctx)?
     };
     if has(f, g::CLONE_PARENT_SETTID) {
         // Written in the parent's memory (the same memory for CLONE_VM).
@@ -289,13 +297,13 @@ fn find_child(p: &Process, pid: isize) -> Found {
     if any { Found::Running } else { Found::NoChild }
 }
 
-fn tv(ticks: u64) -> g::__kernel_old_timeval {
+fn tv(ticks: u64) -> velox_abi::Timeval {
     let us = time::ticks_to_ns(ticks) / 1000;
-    g::__kernel_old_timeval { tv_sec: (us / 1_000_000) as _, tv_usec: (us % 1_000_000) as _ }
+    velox_abi::Timeval { tv_sec: (us / 1_000_000) as _, tv_usec: (us % 1_000_000) as _ }
 }
 
-fn rusage(user: u64, cpu: u64) -> g::rusage {
-    g::rusage {
+fn rusage(user: u64, cpu: u64) -> velox_abi::Rusage {
+    velox_abi::Rusage {
         ru_utime: tv(user),
         ru_stime: tv(cpu.saturating_sub(user)),
         ru_maxrss: 0,
@@ -437,6 +445,7 @@ fn read_strings(ptr: usize, budget: &mut usize) -> Result<Vec<Vec<u8>>, u32> {
             return Err(errno::E2BIG);
         }
         *budget -= cost;
+        out.try_reserve(1).map_err(|_| errno::ENOMEM)?;
         out.push(s);
     }
 }
@@ -445,7 +454,7 @@ fn read_strings(ptr: usize, budget: &mut usize) -> Result<Vec<Vec<u8>>, u32> {
 /// first; close-on-exec descriptors close; caught signals return to their default action.
 pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
     let (path, argv, envp) = (a.0[0], a.0[1], a.0[2]);
-    let path = match uaccess::read_cstr(path, 4096) {
+    let path = match uaccess::read_cstr(path, 4095) {
         Ok(p) if p.is_empty() => return err(errno::ENOENT),
         Ok(p) => velox_vfs::normalize(b"/", &p),
         Err(e) => return err(e),

@@ -64,3 +64,106 @@ pub async fn rt_sigsuspend(_t: Arc<Thread>, _a: Args) -> isize {
     core::future::pending::<()>().await;
     err(errno::EINTR)
 }
+
+/// What a signal does to a process that has not caught it.
+#[derive(PartialEq, Eq)]
+enum Action {
+    Terminate,
+    Ignore,
+    /// A handler or a stop: needs delivery, which comes with the signals issue.
+    Unsupported,
+}
+
+fn action(p: &crate::task::process::Process, sig: usize) -> Action {
+    const SIG_DFL: usize = 0;
+    const SIG_IGN: usize = 1;
+    if sig == g::SIGKILL as usize {
+        return Action::Terminate;
+    }
+    let handler = p.sigactions.lock()[sig - 1][0];
+    let blocked = *p.sigmask.lock() & (1 << (sig - 1)) != 0;
+    let default_ignore = [g::SIGCHLD, g::SIGURG, g::SIGWINCH, g::SIGCONT].iter().any(|&s| s as usize == sig);
+    let default_stop = [g::SIGSTOP, g::SIGTSTP, g::SIGTTIN, g::SIGTTOU].iter().any(|&s| s as usize == sig);
+    match handler {
+        SIG_IGN => Action::Ignore,
+        SIG_DFL if default_ignore => Action::Ignore,
+        SIG_DFL if !default_stop && !blocked => Action::Terminate,
+        _ => Action::Unsupported,
+    }
+}
+
+/// Send `sig` (1..=64; 0 only checks) to process `p`. Until signal delivery exists, only
+/// actions that need no delivery are carried out: terminate (SIGKILL, or a default action of
+/// terminate/core on an unblocked signal) and ignore; anything else is ENOSYS, not a fake 0.
+fn send(p: &crate::task::process::Process, sig: usize) -> Result<(), u32> {
+    if sig == 0 || p.exit_status().is_some() {
+        return Ok(());
+    }
+    match action(p, sig) {
+        Action::Terminate => p.exit_group(crate::task::process::ExitStatus::Signaled(sig as u8)),
+        Action::Ignore => {}
+        Action::Unsupported => {
+            log::warn!("signal {sig} to pid {}: delivery to a handler (or a stop) is not implemented yet", p.pid);
+            return Err(errno::ENOSYS);
+        }
+    }
+    Ok(())
+}
+
+/// kill(pid, sig): a process (pid > 0), the caller's group (0), every process but init and
+/// the caller (-1), or group -pid.
+pub async fn kill(t: Arc<Thread>, a: Args) -> isize {
+    let (pid, sig) = (a.0[0] as i32, a.0[1]);
+    if sig > 64 {
+        return err(errno::EINVAL);
+    }
+    use crate::task::process;
+    let targets: alloc::vec::Vec<_> = match pid {
+        p if p > 0 => process::find(p as usize).filter(|p| p.pid != 1 || sig == 0).into_iter().collect(),
+        -1 => process::all().into_iter().filter(|p| p.pid > 1 && p.pid != t.process.pid).collect(),
+        _ => {
+            let g = if pid == 0 { t.process.pgid.load(core::sync::atomic::Ordering::Relaxed) } else { pid.unsigned_abs() as usize };
+            process::all().into_iter().filter(|p| p.pgid.load(core::sync::atomic::Ordering::Relaxed) == g).collect()
+        }
+    };
+    // Zombies still exist (a signal to one succeeds and does nothing), as on Linux.
+    if targets.is_empty() {
+        return err(errno::ESRCH);
+    }
+    let mut r = Ok(());
+    for p in targets {
+        if let Err(e) = send(&p, sig) {
+            r = Err(e);
+        }
+    }
+    ret(r.map(|_| 0))
+}
+
+/// The process whose thread has id `tid`.
+fn thread_process(tid: usize) -> Option<Arc<crate::task::process::Process>> {
+    crate::task::process::all().into_iter().find(|p| p.threads.lock().contains_key(&tid))
+}
+
+/// tkill(tid, sig). The action is process-wide (a fatal signal ends the whole process).
+pub async fn tkill(_t: Arc<Thread>, a: Args) -> isize {
+    let (tid, sig) = (a.0[0] as i32, a.0[1]);
+    if tid <= 0 || sig > 64 {
+        return err(errno::EINVAL);
+    }
+    match thread_process(tid as usize) {
+        Some(p) => ret(send(&p, sig).map(|_| 0)),
+        None => err(errno::ESRCH),
+    }
+}
+
+/// tgkill(tgid, tid, sig).
+pub async fn tgkill(_t: Arc<Thread>, a: Args) -> isize {
+    let (tgid, tid, sig) = (a.0[0] as i32, a.0[1] as i32, a.0[2]);
+    if tgid <= 0 || tid <= 0 || sig > 64 {
+        return err(errno::EINVAL);
+    }
+    match thread_process(tid as usize).filter(|p| p.pid == tgid as usize) {
+        Some(p) => ret(send(&p, sig).map(|_| 0)),
+        None => err(errno::ESRCH),
+    }
+}

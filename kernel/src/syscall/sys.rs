@@ -4,22 +4,15 @@ use super::{Fast, err, ret, uaccess};
 use crate::task::Thread;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
-use rand_chacha::ChaCha20Rng;
-use rand_core::{Rng, SeedableRng};
-use spin::Mutex;
 use velox_hal::trap::UserContext;
 
 /// AT_HWCAP: the single-letter ISA extensions I, M, A, F, D, C (bit = letter - 'a').
 pub const HWCAP: u64 = (1 << (b'i' - b'a')) | (1 << (b'm' - b'a')) | (1 << (b'a' - b'a')) | (1 << (b'f' - b'a')) | (1 << (b'd' - b'a')) | (1 << (b'c' - b'a'));
 
-static RNG: Mutex<Option<ChaCha20Rng>> = Mutex::new(None);
-
-/// Fill `buf` from the kernel CSPRNG (seeded from the boot time counter until a hardware
-/// entropy source is wired in; deterministic under `-icount`, which the benchmarks want).
+/// Fill `buf` from the kernel CSPRNG (virtio-rng + timer jitter, or `velox.fixedseed`: see
+/// `dev::rng`).
 pub fn fill_random(buf: &mut [u8]) {
-    let mut r = RNG.lock();
-    let rng = r.get_or_insert_with(|| ChaCha20Rng::seed_from_u64(crate::time::ticks() ^ 0x5645_4c4f_5821));
-    rng.fill_bytes(buf);
+    crate::dev::rng::fill(buf);
 }
 
 fn field(s: &str) -> [core::ffi::c_char; 65] {
@@ -31,7 +24,7 @@ fn field(s: &str) -> [core::ffi::c_char; 65] {
 }
 
 pub fn uname(_: &Thread, c: &UserContext) -> Fast {
-    let u = linux_raw_sys::system::new_utsname {
+    let u = velox_abi::Utsname {
         sysname: field("Linux"),
         nodename: field("velox"),
         release: field("6.6.0-velox"),
@@ -42,19 +35,32 @@ pub fn uname(_: &Thread, c: &UserContext) -> Fast {
     Fast::Done(ret(uaccess::write(c.arg(0), &u).map(|_| 0)))
 }
 
-/// getrandom(buf, len, flags).
+/// Linux's cap on one read/write-style transfer (INT_MAX rounded down to a page).
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+
+/// getrandom(buf, len, flags), as Linux 6.x: the pool is seeded at boot, so it never blocks;
+/// GRND_RANDOM|GRND_INSECURE together or unknown flags are EINVAL; `len` is capped at
+/// MAX_RW_COUNT; a range reaching past user space is EFAULT; a fault part-way returns the
+/// bytes copied so far (EFAULT only if none). Copies in page-bounded chunks from the stack.
 pub fn getrandom(_: &Thread, c: &UserContext) -> Fast {
     let (buf, len, flags) = (c.arg(0), c.arg(1), c.arg(2) as u32);
-    if flags & !(g::GRND_NONBLOCK | g::GRND_RANDOM | g::GRND_INSECURE) != 0 {
+    if flags & !(g::GRND_NONBLOCK | g::GRND_RANDOM | g::GRND_INSECURE) != 0
+        || flags & (g::GRND_RANDOM | g::GRND_INSECURE) == g::GRND_RANDOM | g::GRND_INSECURE
+    {
         return Fast::Done(err(errno::EINVAL));
     }
-    let len = len.min(1 << 25);
+    let len = len.min(MAX_RW_COUNT);
+    if buf.checked_add(len).is_none_or(|e| e > velox_hal::USER_END) {
+        return Fast::Done(err(errno::EFAULT));
+    }
     let mut chunk = [0u8; 256];
     let mut done = 0;
     while done < len {
-        let n = (len - done).min(chunk.len());
+        // Never straddle a page, so a fault leaves `done` at the exact end of mapped memory.
+        let at = buf + done;
+        let n = (len - done).min(chunk.len()).min(4096 - (at & 4095));
         fill_random(&mut chunk[..n]);
-        if let Err(e) = uaccess::write_bytes(buf + done, &chunk[..n]) {
+        if let Err(e) = uaccess::write_bytes(at, &chunk[..n]) {
             return Fast::Done(if done > 0 { done as isize } else { err(e) });
         }
         done += n;

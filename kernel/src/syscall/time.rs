@@ -18,8 +18,8 @@ fn now_ns(t: &Thread, id: u32) -> Option<u64> {
     })
 }
 
-fn ts(ns: u64) -> g::__kernel_timespec {
-    g::__kernel_timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 }
+fn ts(ns: u64) -> velox_abi::Timespec {
+    velox_abi::Timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 }
 }
 
 pub fn clock_gettime(t: &Thread, c: &UserContext) -> Fast {
@@ -46,7 +46,7 @@ pub fn clock_getres(t: &Thread, c: &UserContext) -> Fast {
 pub fn gettimeofday(_: &Thread, c: &UserContext) -> Fast {
     if c.arg(0) != 0 {
         let ns = clock::realtime_ns();
-        let tv = g::timeval { tv_sec: (ns / 1_000_000_000) as _, tv_usec: ((ns % 1_000_000_000) / 1000) as _ };
+        let tv = velox_abi::Timeval { tv_sec: (ns / 1_000_000_000) as _, tv_usec: ((ns % 1_000_000_000) / 1000) as _ };
         if let Err(e) = uaccess::write(c.arg(0), &tv) {
             return Fast::Done(err(e));
         }
@@ -60,7 +60,7 @@ pub fn gettimeofday(_: &Thread, c: &UserContext) -> Fast {
 }
 
 fn read_ts(va: usize) -> Result<u64, u32> {
-    let t: g::__kernel_timespec = uaccess::read(va)?;
+    let t: velox_abi::Timespec = uaccess::read(va)?;
     if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
         return Err(errno::EINVAL);
     }

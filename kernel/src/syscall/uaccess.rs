@@ -1,49 +1,54 @@
 //! Typed copies between the kernel and user memory; faults become EFAULT.
+//!
+//! Values cross as bytes through zerocopy (`velox_abi::Pod`: derived `FromBytes`/`IntoBytes`),
+//! so no `unsafe` is needed here; the ABI structs live in `crates/abi`.
 
 use alloc::vec::Vec;
-use linux_raw_sys::errno::{EFAULT, ENAMETOOLONG};
+use linux_raw_sys::errno::{EFAULT, ENAMETOOLONG, ENOMEM};
+use velox_abi::Pod;
 use velox_hal::user;
 
-/// Plain-old-data ABI structs that may be copied to and from user memory byte for byte.
-///
-/// # Safety
-/// Implementors must be `repr(C)` with no padding-sensitive invariants and valid for every
-/// bit pattern (integers and arrays of integers only; raw pointers are read as addresses).
-#[allow(unsafe_code)]
-pub unsafe trait Pod: Copy + 'static {}
-
-macro_rules! pod {
-    ($($t:ty),*) => { $(
-        // SAFETY: a linux-raw-sys `repr(C)` struct made of integers (and raw pointers used only
-        // as addresses), valid for all bit patterns.
-        #[allow(unsafe_code)]
-        unsafe impl Pod for $t {}
+// The ABI mirrors must match linux-raw-sys's riscv64 layouts exactly (checked here, where
+// linux-raw-sys describes riscv64; crates/abi's host tests cannot).
+macro_rules! same_layout {
+    ($($ours:ty = $theirs:ty),* $(,)?) => { $(
+        const _: () = assert!(size_of::<$ours>() == size_of::<$theirs>() && align_of::<$ours>() == align_of::<$theirs>());
     )* };
 }
 use linux_raw_sys::general as g;
-pod!(g::__kernel_timespec, g::timeval, g::timespec, g::rlimit64, g::iovec, g::stat, g::termios, g::winsize, linux_raw_sys::system::new_utsname, u64, u32, usize, [u32; 2], [u64; 2], [u64; 4], [u64; 14], [usize; 3], [usize; 4], g::rusage, g::pollfd);
-
-#[allow(unsafe_code)]
-fn as_bytes<T: Pod>(v: &T) -> &[u8] {
-    // SAFETY: `T: Pod` is plain data; viewing its bytes is sound for its size.
-    unsafe { core::slice::from_raw_parts(v as *const T as *const u8, size_of::<T>()) }
-}
+same_layout!(
+    velox_abi::Timespec = g::__kernel_timespec,
+    velox_abi::Timeval = g::timeval,
+    velox_abi::Rlimit64 = g::rlimit64,
+    velox_abi::Iovec = g::iovec,
+    velox_abi::Pollfd = g::pollfd,
+    velox_abi::Winsize = g::winsize,
+    velox_abi::Termios = g::termios,
+    velox_abi::Stat = g::stat,
+    velox_abi::Rusage = g::rusage,
+    velox_abi::Utsname = linux_raw_sys::system::new_utsname,
+);
+const _: () = {
+    use core::mem::offset_of;
+    assert!(offset_of!(velox_abi::Stat, st_size) == offset_of!(g::stat, st_size));
+    assert!(offset_of!(velox_abi::Stat, st_blocks) == offset_of!(g::stat, st_blocks));
+    assert!(offset_of!(velox_abi::Stat, st_ctime_nsec) == offset_of!(g::stat, st_ctime_nsec));
+    assert!(offset_of!(velox_abi::Rusage, ru_nivcsw) == offset_of!(g::rusage, ru_nivcsw));
+    assert!(offset_of!(velox_abi::Termios, c_cc) == offset_of!(g::termios, c_cc));
+};
 
 /// Copy `v` to user address `va`.
 #[inline]
 pub fn write<T: Pod>(va: usize, v: &T) -> Result<(), u32> {
-    user::copy_to_user(va, as_bytes(v)).map_err(|_| EFAULT)
+    user::copy_to_user(va, v.as_bytes()).map_err(|_| EFAULT)
 }
 
 /// Read a `T` from user address `va`.
-#[allow(unsafe_code)]
+#[inline]
 pub fn read<T: Pod>(va: usize) -> Result<T, u32> {
-    let mut v = core::mem::MaybeUninit::<T>::zeroed();
-    // SAFETY: the buffer is `size_of::<T>()` bytes of a zeroed `T`, which `Pod` allows.
-    let buf = unsafe { core::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, size_of::<T>()) };
-    user::copy_from_user(buf, va).map_err(|_| EFAULT)?;
-    // SAFETY: every bit pattern is a valid `T` (Pod).
-    Ok(unsafe { v.assume_init() })
+    let mut v = T::new_zeroed();
+    user::copy_from_user(v.as_mut_bytes(), va).map_err(|_| EFAULT)?;
+    Ok(v)
 }
 
 /// Copy bytes to user memory.
@@ -56,7 +61,8 @@ pub fn read_bytes(va: usize, b: &mut [u8]) -> Result<(), u32> {
     user::copy_from_user(b, va).map_err(|_| EFAULT)
 }
 
-/// Read a NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond).
+/// Read a NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond; ENOMEM if the
+/// kernel heap cannot hold it).
 pub fn read_cstr(va: usize, max: usize) -> Result<Vec<u8>, u32> {
     let mut out = Vec::new();
     let mut chunk = [0u8; 64];
@@ -65,13 +71,15 @@ pub fn read_cstr(va: usize, max: usize) -> Result<Vec<u8>, u32> {
         // Read up to the end of the page so a string that ends right before an unmapped page works.
         let n = (4096 - (at & 4095)).min(chunk.len());
         read_bytes(at, &mut chunk[..n])?;
-        if let Some(z) = chunk[..n].iter().position(|&c| c == 0) {
-            out.extend_from_slice(&chunk[..z]);
-            return Ok(out);
-        }
-        out.extend_from_slice(&chunk[..n]);
-        if out.len() > max {
+        let z = chunk[..n].iter().position(|&c| c == 0);
+        let take = z.unwrap_or(n);
+        if out.len() + take > max {
             return Err(ENAMETOOLONG);
+        }
+        out.try_reserve(take).map_err(|_| ENOMEM)?;
+        out.extend_from_slice(&chunk[..take]);
+        if z.is_some() {
+            return Ok(out);
         }
         at += n;
     }

@@ -1,30 +1,44 @@
-//! The thread running on this hart, for the synchronous trap path.
+//! The thread running on this hart, for the synchronous trap path and user-copy fault fix-up.
+//!
+//! [`scope`] records a thread for the length of one poll of its future; [`with`] lends it out
+//! for the length of a closure. The reference never outlives the scope that recorded it, so no
+//! `&'static Thread` exists. One slot per hart: a hart only ever reads its own slot, and the
+//! trap path and interrupt handlers that read it run nested inside the scope on that hart.
 
 use super::Thread;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-static CURRENT: AtomicPtr<Thread> = AtomicPtr::new(core::ptr::null_mut());
+/// Harts with a slot (the SMP issue raises this along with the per-hart records).
+const MAX_HARTS: usize = 1;
 
-/// Record `t` as running; `thread_main` calls this before entering user mode and keeps its
-/// `Arc<Thread>` alive until after [`clear`].
-pub fn set(t: &Thread) {
-    CURRENT.store(t as *const Thread as *mut Thread, Ordering::Relaxed);
-}
+static CURRENT: [AtomicPtr<Thread>; MAX_HARTS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_HARTS];
 
-/// No user thread is running any more.
-pub fn clear() {
-    CURRENT.store(core::ptr::null_mut(), Ordering::Relaxed);
-}
-
-/// The thread whose trap is being handled, if any.
 #[inline(always)]
-pub fn get() -> Option<&'static Thread> {
-    let p = CURRENT.load(Ordering::Relaxed);
-    // SAFETY: `p` is either null or was set by `set` from a live `Arc<Thread>` that its
-    // `thread_main` future holds until it calls `clear`; the trap path (the only user of the
-    // reference) runs strictly inside that window, and the reference does not escape it.
+fn slot() -> &'static AtomicPtr<Thread> {
+    // One hart today: every hart index is 0 (per-hart indexing arrives with SMP).
+    &CURRENT[0]
+}
+
+/// Run `f` with `t` recorded as this hart's current thread; the previous value (normally
+/// none) is restored afterwards, also if `f` unwinds... which it cannot (panic = abort).
+#[inline(always)]
+pub fn scope<R>(t: &Thread, f: impl FnOnce() -> R) -> R {
+    let prev = slot().swap(t as *const Thread as *mut Thread, Ordering::Relaxed);
+    let r = f();
+    slot().store(prev, Ordering::Relaxed);
+    r
+}
+
+/// Call `f` with this hart's current thread, if a [`scope`] is active.
+#[inline(always)]
+pub fn with<R>(f: impl FnOnce(Option<&Thread>) -> R) -> R {
+    let p = slot().load(Ordering::Relaxed);
+    // SAFETY: `p` is null or was stored by `scope` on this hart from a `&Thread` borrowed for
+    // the whole of that scope; we run nested inside it (the slot is restored only when `scope`
+    // returns, and nothing on this hart runs between its store and restore except code the
+    // scope's closure calls, including the traps and interrupts it takes). The reference
+    // handed to `f` cannot escape `f` (its lifetime is the closure's).
     #[allow(unsafe_code)]
-    unsafe {
-        p.as_ref()
-    }
+    let t = unsafe { p.as_ref() };
+    f(t)
 }

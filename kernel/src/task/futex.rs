@@ -55,6 +55,20 @@ pub fn key_for(t: &Thread, uaddr: usize, private: bool) -> Result<Key, u32> {
     Ok(Key::Private { mm: mm.id, va: uaddr })
 }
 
+/// Give back a bucket's spare capacity once most of its waiters are gone: thousands of
+/// threads woken at once would otherwise leave their slots allocated for good (and the key
+/// of a new process's futex lands in another bucket, so that would add up).
+fn trim(q: &mut Vec<Waiter>) {
+    if q.capacity() > 16 && q.len() < q.capacity() / 4 {
+        q.shrink_to(q.len() * 2);
+    }
+}
+
+/// Heap bytes the buckets hold as spare capacity beyond what was trimmed (for the leak check).
+pub fn table_bytes() -> usize {
+    TABLE.iter().map(|b| crate::mm::heap::block_bytes(b.lock().capacity() * size_of::<Waiter>())).sum()
+}
+
 /// Read the futex word.
 pub fn read_word(uaddr: usize) -> Result<u32, u32> {
     uaccess::read::<u32>(uaddr)
@@ -79,6 +93,7 @@ pub fn wake(key: Key, n: i32, bitset: u32) -> usize {
             true
         }
     });
+    trim(&mut q);
     woken
 }
 
@@ -129,6 +144,7 @@ pub fn requeue(from: Key, to: Key, n_wake: i32, n_requeue: i32, cmp: Option<(usi
         Some(q2) => q2.extend(moving),
         None => g1.extend(moving),
     }
+    trim(&mut g1);
     Ok(woken + moved)
 }
 
@@ -144,7 +160,7 @@ pub async fn wait(t: Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32,
         q.push(Waiter { key, bitset, thread: t.clone() });
     }
     let _guard = Cancel { t: t.clone(), key };
-    let mut timer_armed = false;
+    let mut timer = crate::time::Timer::new();
     core::future::poll_fn(|cx| {
         if t.futex_woken.load(Ordering::Acquire) {
             return Poll::Ready(Ok(()));
@@ -153,9 +169,8 @@ pub async fn wait(t: Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32,
             if crate::time::ticks() >= d {
                 return Poll::Ready(Err(errno::ETIMEDOUT));
             }
-            if !timer_armed {
-                crate::time::add_timer(d, cx.waker().clone());
-                timer_armed = true;
+            if !timer.is_armed() {
+                timer.arm(d, cx.waker());
             }
         }
         Poll::Pending
@@ -178,6 +193,7 @@ impl Drop for Cancel {
         let remove = |q: &mut Vec<Waiter>| {
             let before = q.len();
             q.retain(|w| !core::ptr::eq(&*w.thread, me));
+            trim(q);
             before != q.len()
         };
         if remove(&mut bucket(&self.key).lock()) {

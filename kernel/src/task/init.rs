@@ -78,9 +78,41 @@ pub fn report(st: &Result<ExitStatus, u32>) -> i32 {
     }
 }
 
+/// Kernel memory the leak check compares: (free frames, heap bytes in use, pending timers).
+/// The buffers of two tables that keep their high-water size (the ready queue and the futex
+/// buckets) are not counted: they are bounded caches, not objects a workload left behind.
+fn memory_state() -> (usize, usize, usize) {
+    let tables = crate::exec::queue_bytes() + super::futex::table_bytes();
+    (crate::mm::frame_stats().0, crate::mm::heap_used() - tables, crate::time::pending_timers())
+}
+
+/// Heap growth a command may leave behind: one-time lazy set-up (the first process's
+/// structures, a B-tree growing a level). Leaked objects of a workload (a thread record, a
+/// pipe ring, an area map) are larger than this or repeat, and repeats add up past it.
+const HEAP_SLACK: usize = 8 << 10;
+
+/// After a command: did frames, heap or timers not come back to where they were before it?
+/// Prints the `[velox] leak` line the test scripts count as a failure.
+fn leak_check(before: (usize, usize, usize), line: &str) {
+    let after = memory_state();
+    if after.0 != before.0 || after.1 > before.1 + HEAP_SLACK || after.2 > before.2 {
+        println!(
+            "[velox] leak after '{line}': free frames {} -> {}, heap used {} -> {} bytes, timers {} -> {}",
+            before.0, after.0, before.1, after.1, before.2, after.2
+        );
+    } else {
+        println!("[velox] no leak after '{line}' (free frames {}, heap used {} bytes)", after.0, after.1);
+    }
+    let live = super::thread::LIVE_THREADS.load(core::sync::atomic::Ordering::Relaxed);
+    if live != 0 {
+        println!("[velox] leak after '{line}': {live} thread records still alive");
+    }
+}
+
 /// The init task.
 pub async fn init_main(bootargs: String) {
     let counters = bootargs.split_whitespace().any(|a| a == "velox.counters");
+    let leakcheck = bootargs.split_whitespace().any(|a| a == "velox.leakcheck");
     if bootargs.split_whitespace().any(|a| a == "velox.cmd") {
         let script = crate::fs::initrd_file(b"/etc/velox/cmd").unwrap_or(b"");
         let text = core::str::from_utf8(script).unwrap_or("");
@@ -88,8 +120,16 @@ pub async fn init_main(bootargs: String) {
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             println!("[velox] run: {line}");
             let words = split_words(line);
+            let before = memory_state();
             let st = run_command(&words).await;
             last = report(&st);
+            if leakcheck {
+                // Let exiting tasks finish (their futures drop what they hold) first.
+                for _ in 0..4 {
+                    crate::exec::yield_now().await;
+                }
+                leak_check(before, line);
+            }
         }
         if counters {
             crate::trap::print_counters();

@@ -26,6 +26,24 @@ static INIT: spin::Once<Arc<Process>> = spin::Once::new();
 /// Threads alive in the whole system (the kernel-wide limit is `config::MAX_THREADS`).
 pub static THREADS: AtomicUsize = AtomicUsize::new(0);
 
+/// Live tasks (threads) per real uid, for RLIMIT_NPROC. Lock order: a process's `threads`,
+/// then its `cred`, then this.
+static USER_TASKS: Mutex<BTreeMap<u32, usize>> = Mutex::new(BTreeMap::new());
+
+fn user_tasks_add(uid: u32, n: isize) {
+    let mut m = USER_TASKS.lock();
+    let c = m.entry(uid).or_insert(0);
+    *c = c.saturating_add_signed(n);
+    if *c == 0 {
+        m.remove(&uid);
+    }
+}
+
+/// Live tasks of user `uid`.
+pub fn user_tasks(uid: u32) -> usize {
+    USER_TASKS.lock().get(&uid).copied().unwrap_or(0)
+}
+
 /// Allocate a process or thread id (one number space, as on Linux; never reused for now).
 pub fn alloc_id() -> usize {
     NEXT_PID.fetch_add(1, Ordering::Relaxed)
@@ -87,6 +105,9 @@ pub struct Process {
     pub sigactions: Mutex<[[usize; 4]; 64]>,
     pub sigmask: Mutex<u64>,
     pub limits: Mutex<Limits>,
+    /// User and group ids (per process: glibc changes them in every thread at once anyway).
+    /// Change them only through [`Process::set_cred`], which keeps the per-user task counts.
+    pub cred: Mutex<velox_cred::Cred>,
     /// Live threads by tid.
     pub threads: Mutex<BTreeMap<usize, Arc<Thread>>>,
     pub children: Mutex<Vec<Arc<Process>>>,
@@ -118,6 +139,7 @@ impl Process {
             sigactions: Mutex::new(parent.map_or([[0; 4]; 64], |p| *p.sigactions.lock())),
             sigmask: Mutex::new(parent.map_or(0, |p| *p.sigmask.lock())),
             limits: Mutex::new(parent.map_or_else(default_limits, |p| *p.limits.lock())),
+            cred: Mutex::new(parent.map_or(velox_cred::Cred::ROOT, |p| *p.cred.lock())),
             threads: Mutex::new(BTreeMap::new()),
             children: Mutex::new(Vec::new()),
             child_event: WaitQueue::new(),
@@ -152,6 +174,11 @@ impl Process {
         }
     }
 
+    /// True once exit_group (or a fatal signal) ended the process, even if threads remain.
+    pub fn is_exiting(&self) -> bool {
+        self.group_status.lock().is_some()
+    }
+
     /// How the process ended, once it is a zombie.
     pub fn exit_status(&self) -> Option<ExitStatus> {
         *self.status.lock()
@@ -160,7 +187,23 @@ impl Process {
     /// A thread joins the process.
     pub fn add_thread(&self, t: Arc<Thread>) {
         THREADS.fetch_add(1, Ordering::Relaxed);
-        self.threads.lock().insert(t.tid(), t);
+        let mut ts = self.threads.lock();
+        user_tasks_add(self.cred.lock().uid.r, 1);
+        ts.insert(t.tid(), t);
+    }
+
+    /// Apply `f` to the credentials; a change of real uid moves this process's threads to
+    /// the new user's count (RLIMIT_NPROC counts tasks per real uid, as on Linux).
+    pub fn set_cred<R>(&self, f: impl FnOnce(&mut velox_cred::Cred) -> R) -> R {
+        let ts = self.threads.lock();
+        let mut c = self.cred.lock();
+        let old = c.uid.r;
+        let r = f(&mut c);
+        if c.uid.r != old {
+            user_tasks_add(old, -(ts.len() as isize));
+            user_tasks_add(c.uid.r, ts.len() as isize);
+        }
+        r
     }
 
     /// Number of live threads.
@@ -173,7 +216,9 @@ impl Process {
     pub fn remove_thread(self: &Arc<Self>, t: &Thread) {
         let last = {
             let mut ts = self.threads.lock();
-            ts.remove(&t.tid());
+            if ts.remove(&t.tid()).is_some() {
+                user_tasks_add(self.cred.lock().uid.r, -1);
+            }
             ts.is_empty()
         };
         THREADS.fetch_sub(1, Ordering::Relaxed);
@@ -322,12 +367,12 @@ pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<
 
 /// A new process for fork/clone without CLONE_THREAD: a child of `parent` whose first
 /// thread runs in `mm` with `ctx`. Descriptors and dispositions are copied.
-pub fn fork_process(parent: &Arc<Process>, mm: Arc<Mm>, ctx: UserContext) -> Arc<Thread> {
+pub fn fork_process(parent: &Arc<Process>, mm: Arc<Mm>, ctx: UserContext) -> Result<Arc<Thread>, u32> {
+    let fds = parent.fds.lock().try_clone()?;
     let pid = alloc_id();
-    let fds = parent.fds.lock().clone();
     let p = Process::new(pid, Some(parent), parent.exe.lock().clone(), fds);
     parent.children.lock().push(p.clone());
     let t = Thread::new(pid, p.clone(), mm, ctx);
     p.add_thread(t.clone());
-    t
+    Ok(t)
 }

@@ -6,12 +6,13 @@
 
 use super::process::ExitStatus;
 use super::{Thread, current, futex};
-use crate::mm::aspace::Access;
+use crate::mm::aspace::{Access, Fault};
 use crate::syscall::{self, uaccess};
 use crate::trap::{self, Cause};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::future::Future;
+use core::pin::Pin;
 use core::sync::atomic::Ordering;
 use linux_raw_sys::general as g;
 use velox_exec::arena::Arena;
@@ -35,18 +36,16 @@ pub async fn thread_task(t: Arc<Thread>) {
     let mut fut = core::pin::pin!(thread_main(t.clone()));
     core::future::poll_fn(|cx| {
         t.set_waker(cx.waker());
-        current::set(&t);
-        // The thread's kernel code (its async handlers) touches its user memory directly.
-        if let Some(mm) = t.mm() {
-            mm.activate();
-        }
-        crate::time::ensure_slice();
-        let t0 = crate::time::ticks();
-        t.poll_start.store(t0, Ordering::Relaxed);
-        let r = fut.as_mut().poll(cx);
-        t.cpu_ticks.fetch_add(crate::time::ticks() - t0, Ordering::Relaxed);
-        current::clear();
-        r
+        current::scope(&t, || {
+            // The thread's kernel code (its async handlers) touches its user memory directly.
+            t.with_mm(|mm| mm.activate());
+            crate::time::ensure_slice();
+            let t0 = crate::time::ticks();
+            t.poll_start.store(t0, Ordering::Relaxed);
+            let r = fut.as_mut().poll(cx);
+            t.cpu_ticks.fetch_add(crate::time::ticks() - t0, Ordering::Relaxed);
+            r
+        })
     })
     .await;
     t.process.remove_thread(&t);
@@ -54,7 +53,7 @@ pub async fn thread_task(t: Arc<Thread>) {
 
 /// The user thread's whole kernel-side life.
 pub async fn thread_main(t: Arc<Thread>) {
-    let mut arena: Box<Arena<isize>> = Box::new(Arena::new());
+    let mut arena: Pin<Box<Arena<isize>>> = Box::pin(Arena::new());
     let ctid = t.set_child_tid.load(Ordering::Relaxed);
     if ctid != 0 {
         activate(&t);
@@ -65,9 +64,9 @@ pub async fn thread_main(t: Arc<Thread>) {
         if t.is_exiting() {
             break;
         }
-        enter(&t);
-        match trap::classify(t.ctx().scause) {
-            Cause::Syscall => syscall::dispatch_slow(&t, &mut arena).await,
+        let Some((scause, stval)) = enter(&t) else { continue };
+        match trap::classify(scause) {
+            Cause::Syscall => syscall::dispatch_slow(&t, arena.as_mut()).await,
             Cause::Timer => {
                 // (The fast path already did this when it declined; a no-fastpath build comes
                 // here for every tick.)
@@ -78,8 +77,7 @@ pub async fn thread_main(t: Arc<Thread>) {
                 crate::time::start_slice();
             }
             Cause::PageFault(access) => {
-                let addr = t.ctx().stval;
-                if !user_fault(&t, addr, access) {
+                if !user_fault(&t, stval, access).await {
                     kill(&t, SIGSEGV, "page fault");
                 }
             }
@@ -88,48 +86,71 @@ pub async fn thread_main(t: Arc<Thread>) {
             Cause::Misaligned => kill(&t, SIGBUS, "misaligned access"),
             Cause::Breakpoint => kill(&t, SIGTRAP, "breakpoint"),
             Cause::Other => {
-                log::warn!("pid {}: unexpected trap scause={:#x}", t.process.pid, t.ctx().scause);
+                log::warn!("pid {}: unexpected trap scause={scause:#x}", t.process.pid);
             }
         }
     }
-    arena.clear();
+    arena.as_mut().clear();
     drop(arena);
     exit_cleanup(&t);
 }
 
 /// Make the thread's address space the active one. False if it has none (exited).
 fn activate(t: &Thread) -> bool {
-    match t.mm() {
-        Some(mm) => {
-            mm.activate();
-            true
-        }
-        None => false,
-    }
+    t.with_mm(|mm| mm.activate()).is_some()
 }
 
-/// Run the thread in user mode until the fast path declines a trap.
-fn enter(t: &Thread) {
+/// Run the thread in user mode until the fast path declines a trap; returns (scause, stval),
+/// or `None` if the thread has no address space left (it is told to exit).
+fn enter(t: &Thread) -> Option<(usize, usize)> {
     if !activate(t) {
         t.request_exit();
-        return;
+        return None;
     }
     let t0 = crate::time::ticks();
     t.run_start.store(t0, Ordering::Relaxed);
-    hal::trap::run_user(t.ctx());
+    let mut ctx = t.ctx();
+    hal::cpu::sync_icache();
+    hal::trap::run_user(&mut ctx);
+    let r = (ctx.scause, ctx.stval);
+    drop(ctx);
     t.run_start.store(0, Ordering::Relaxed);
     t.user_ticks.fetch_add(crate::time::ticks() - t0, Ordering::Relaxed);
+    Some(r)
 }
 
-/// Resolve a user page fault on the slow path (the fast path already tried once).
-fn user_fault(t: &Thread, addr: usize, access: Access) -> bool {
-    t.mm().is_some_and(|mm| mm.space.lock().handle_fault(addr, access))
+/// Resolve a user page fault on the slow path (the fast path already tried once). When no
+/// frame is left, the OOM killer picks a victim and the fault is retried while the victim's
+/// memory comes back; if the victim is this process, or nothing frees memory, it dies.
+async fn user_fault(t: &Thread, addr: usize, access: Access) -> bool {
+    for _ in 0..64 {
+        let Some(mm) = t.mm() else { return false };
+        let r = mm.space.lock().handle_fault(addr, access);
+        drop(mm);
+        match r {
+            Fault::Mapped => return true,
+            Fault::Denied => return false,
+            Fault::NoMemory => {
+                if !crate::mm::oom::kill_for(t) {
+                    return true; // this process was chosen: it is exiting
+                }
+                crate::exec::yield_now().await;
+            }
+        }
+        if t.is_exiting() {
+            return true;
+        }
+    }
+    false
 }
 
 /// End the thread's process with a fatal signal.
 pub fn kill(t: &Thread, sig: u8, why: &str) {
-    let c = t.ctx();
-    log::info!("pid {}: {} at pc={:#x} addr={:#x}: killed by signal {}", t.process.pid, why, c.sepc, c.stval, sig);
+    let (pc, addr) = {
+        let c = t.ctx();
+        (c.sepc, c.stval)
+    };
+    log::info!("pid {}: {} at pc={:#x} addr={:#x}: killed by signal {}", t.process.pid, why, pc, addr, sig);
     t.process.exit_group(ExitStatus::Signaled(sig));
 }
 
@@ -151,7 +172,7 @@ pub fn release_user_state(t: &Thread) {
         }
         let ctid = t.clear_child_tid.load(Ordering::Relaxed);
         // Memory nobody else uses goes away with this thread: skip the write nobody could see.
-        let shared = t.mm().is_some_and(|mm| Arc::strong_count(mm) > 1);
+        let shared = t.mm().is_some_and(|mm| Arc::strong_count(&mm) > 2);
         if ctid != 0 && shared {
             if uaccess::write(ctid, &0u32).is_ok() {
                 if let Ok(k) = futex::key_for(t, ctid, false) {

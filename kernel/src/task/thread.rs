@@ -4,9 +4,9 @@
 use super::Process;
 use crate::mm::aspace::Mm;
 use alloc::sync::Arc;
-use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use core::task::Waker;
+use spin::{Mutex, MutexGuard};
 use velox_hal::trap::UserContext;
 
 /// A user thread.
@@ -14,10 +14,12 @@ pub struct Thread {
     /// Thread id (changes once, when a non-leader thread execs and takes the process id).
     tid: AtomicUsize,
     pub process: Arc<Process>,
-    ctx: UnsafeCell<UserContext>,
+    /// The user registers. Held by the thread's own future while it runs in user mode (the
+    /// trap fast path works on that borrow) and taken briefly by its handlers (clone, execve).
+    ctx: Mutex<UserContext>,
     /// The address space this thread runs in (shared with CLONE_VM siblings). `None` once the
     /// thread has exited.
-    mm: UnsafeCell<Option<Arc<Mm>>>,
+    mm: Mutex<Option<Arc<Mm>>>,
     /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when the thread exits.
     pub clear_child_tid: AtomicUsize,
     /// CLONE_CHILD_SETTID: the tid is written here before the thread first runs.
@@ -40,20 +42,24 @@ pub struct Thread {
     pub run_start: AtomicU64,
 }
 
-// SAFETY: the only non-Sync fields are `ctx` and `mm`, which are accessed solely by the
-// thread's own future (`thread_main`) and by the trap path that future enters synchronously;
-// a thread's future is polled by one hart at a time, so there is never concurrent access.
-#[allow(unsafe_code)]
-unsafe impl Sync for Thread {}
+/// Thread records alive (not yet dropped), for the leak check.
+pub static LIVE_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for Thread {
+    fn drop(&mut self) {
+        LIVE_THREADS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 impl Thread {
     /// A thread of `process` running in `mm` that will start with `ctx`.
     pub fn new(tid: usize, process: Arc<Process>, mm: Arc<Mm>, ctx: UserContext) -> Arc<Thread> {
+        LIVE_THREADS.fetch_add(1, Ordering::Relaxed);
         Arc::new(Thread {
             tid: AtomicUsize::new(tid),
             process,
-            ctx: UnsafeCell::new(ctx),
-            mm: UnsafeCell::new(Some(mm)),
+            ctx: Mutex::new(ctx),
+            mm: Mutex::new(Some(mm)),
             clear_child_tid: AtomicUsize::new(0),
             set_child_tid: AtomicUsize::new(0),
             robust_list: AtomicUsize::new(0),
@@ -79,39 +85,35 @@ impl Thread {
         self.tid.store(self.process.pid, Ordering::Relaxed);
     }
 
-    /// The thread's user registers.
-    ///
-    /// Only the thread's own future (and the synchronous trap path it enters) may call this,
-    /// and it must not keep the reference across an `.await`.
-    #[allow(clippy::mut_from_ref)]
+    /// The thread's user registers, locked. The thread's own future holds this lock while
+    /// the thread is in user mode, so a fast-path handler must use the context it is given,
+    /// never call this (it would spin forever).
     #[inline(always)]
-    pub fn ctx(&self) -> &mut UserContext {
-        // SAFETY: see the contract above: one caller at a time, never held across a suspension.
-        #[allow(unsafe_code)]
-        unsafe {
-            &mut *self.ctx.get()
-        }
+    pub fn ctx(&self) -> MutexGuard<'_, UserContext> {
+        self.ctx.lock()
     }
 
-    /// The thread's address space. Same contract as [`Thread::ctx`]; `None` after exit.
-    #[inline(always)]
-    pub fn mm(&self) -> Option<&Arc<Mm>> {
-        // SAFETY: only the thread's own future and its trap path read or replace `mm`
-        // (`set_mm`), one at a time; the reference is not held across a replacement.
-        #[allow(unsafe_code)]
-        unsafe {
-            (*self.mm.get()).as_ref()
-        }
+    /// The thread's address space (`None` after exit).
+    #[inline]
+    pub fn mm(&self) -> Option<Arc<Mm>> {
+        self.mm.lock().clone()
     }
 
-    /// Replace the address space (execve, exit). Same contract as [`Thread::ctx`].
+    /// Run `f` on the address space without taking a reference (`None` after exit).
+    #[inline(always)]
+    pub fn with_mm<R>(&self, f: impl FnOnce(&Mm) -> R) -> Option<R> {
+        self.mm.lock().as_deref().map(f)
+    }
+
+    /// As [`Thread::with_mm`], but never spins: `None` if the lock is held (trap fast path).
+    #[inline(always)]
+    pub fn try_with_mm<R>(&self, f: impl FnOnce(&Mm) -> R) -> Option<R> {
+        self.mm.try_lock()?.as_deref().map(f)
+    }
+
+    /// Replace the address space (execve, exit); returns the old one.
     pub fn set_mm(&self, mm: Option<Arc<Mm>>) -> Option<Arc<Mm>> {
-        // SAFETY: as for `mm`: the caller is the thread's own future and holds no reference
-        // obtained from `mm()` across this call.
-        #[allow(unsafe_code)]
-        unsafe {
-            core::mem::replace(&mut *self.mm.get(), mm)
-        }
+        core::mem::replace(&mut *self.mm.lock(), mm)
     }
 
     /// Remember the task's waker (called on every poll; only the first call stores it).
@@ -139,7 +141,7 @@ impl Thread {
     /// now on the hart (called from its own trap path).
     pub fn cpu_times(&self) -> (u64, u64) {
         let (mut user, mut total) = (self.user_ticks.load(Ordering::Relaxed), self.cpu_ticks.load(Ordering::Relaxed));
-        if super::current::get().is_some_and(|c| core::ptr::eq(c, self)) {
+        if super::current::with(|c| c.is_some_and(|c| core::ptr::eq(c, self))) {
             let now = crate::time::ticks();
             total += now - self.poll_start.load(Ordering::Relaxed);
             let rs = self.run_start.load(Ordering::Relaxed);

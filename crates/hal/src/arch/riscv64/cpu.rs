@@ -1,6 +1,33 @@
 //! CPU control: CSRs the kernel needs, interrupt enable/disable, time, fences.
 
 use core::arch::asm;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// Set when the kernel wrote memory that user mode may execute (a loaded segment, a page
+/// made executable, a copied code page): the next entry to user mode runs `fence.i` first.
+static ICACHE_STALE: AtomicBool = AtomicBool::new(false);
+
+/// Note that code pages were written (or remapped executable) since the last `fence.i`.
+#[inline(always)]
+pub fn note_code_written() {
+    ICACHE_STALE.store(true, Ordering::Relaxed);
+}
+
+/// Make instruction fetches see earlier stores if code was written (called before entering
+/// user mode). One hart today; SMP needs a remote fence.i (SBI) on the harts running the mm.
+#[inline(always)]
+pub fn sync_icache() {
+    if ICACHE_STALE.swap(false, Ordering::Relaxed) {
+        fence_i();
+    }
+}
+
+/// `fence.i`: order this hart's earlier stores before its later instruction fetches.
+#[inline(always)]
+pub fn fence_i() {
+    // SAFETY: fence.i only synchronises the instruction stream; it has no memory effects.
+    unsafe { asm!("fence.i") };
+}
 
 /// Read the `time` CSR (ticks at the device tree's timebase frequency).
 #[inline(always)]

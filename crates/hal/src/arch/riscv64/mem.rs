@@ -5,22 +5,99 @@
 //! wrong frame number is caught as a panic instead of scribbling over MMIO.
 
 use super::{PAGE_SIZE, PHYS_OFFSET};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicBool, Ordering};
 
-static RAM_START: AtomicUsize = AtomicUsize::new(0);
-static RAM_END: AtomicUsize = AtomicUsize::new(0);
-
-/// Register the RAM range (from the device tree). Called once at boot.
-pub fn set_ram_range(start: usize, end: usize) {
-    RAM_START.store(start, Ordering::Relaxed);
-    RAM_END.store(end, Ordering::Relaxed);
+/// Physical memory as the hardware layer hands it out. Safe code above this layer may read
+/// and write *frames* (user pages and page tables, which no Rust object lives in) but never
+/// the kernel image, the kernel heap, the boot page-table frames once sealed, or the boot data
+/// (device tree, initrd), which it may only read.
+#[derive(Debug, Clone, Copy)]
+pub struct PhysLayout {
+    /// All RAM.
+    pub ram: (usize, usize),
+    /// The kernel image (text, data, bss, boot stack).
+    pub kernel: (usize, usize),
+    /// The kernel heap, handed out once by [`init`].
+    pub heap: (usize, usize),
+    /// Frames for the kernel's own page table (written until [`seal_kernel_tables`]).
+    pub ktables: (usize, usize),
+    /// Read-only boot data: the device tree and the initial RAM disk (empty if none).
+    pub dtb: (usize, usize),
+    pub initrd: (usize, usize),
 }
 
+static LAYOUT: spin::Once<PhysLayout> = spin::Once::new();
+static KTABLES_SEALED: AtomicBool = AtomicBool::new(false);
+
+const MIB: usize = 1 << 20;
+/// Frames reserved for the kernel page table (root, the direct map's tables, the image's 4 KiB tables).
+pub const KTABLE_FRAMES: usize = 32;
+
+fn overlaps(a: (usize, usize), s: usize, e: usize) -> bool {
+    s < a.1 && a.0 < e
+}
+
+/// Lay out physical memory once, at boot: choose the kernel heap (a quarter of RAM, at least
+/// 8 MiB, in the first gap after the kernel image that avoids the device tree and the RAM
+/// disk) and the kernel page-table frames, and return the heap's memory. The heap memory is
+/// handed out exactly once (a second call panics), so the `&'static mut` is unique.
+pub fn init(ram: (usize, usize), dtb: (usize, usize), initrd: Option<(usize, usize)>) -> (&'static mut [MaybeUninit<u8>], PhysLayout) {
+    let k = super::boot::kernel_layout();
+    let kernel = (virt_to_phys(k.start), virt_to_phys(k.end));
+    let initrd = initrd.unwrap_or((0, 0));
+    let heap_size = ((ram.1 - ram.0) / 4).max(8 * MIB) & !(MIB - 1);
+    let busy = |s: usize, e: usize| overlaps(dtb, s, e) || overlaps(initrd, s, e);
+    // Kernel tables right after the image, the heap at the next MiB boundary that is free.
+    let mut kt = (kernel.1 + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    while busy(kt, kt + KTABLE_FRAMES * PAGE_SIZE) {
+        kt += PAGE_SIZE;
+    }
+    let ktables = (kt, kt + KTABLE_FRAMES * PAGE_SIZE);
+    let mut heap_start = (ktables.1 + MIB - 1) & !(MIB - 1);
+    while busy(heap_start, heap_start + heap_size) {
+        heap_start += MIB;
+    }
+    let heap = (heap_start, heap_start + heap_size);
+    assert!(heap.1 <= ram.1, "not enough RAM for the kernel heap");
+    let mut first = false;
+    let l = *LAYOUT.call_once(|| {
+        first = true;
+        PhysLayout { ram: (kernel.0, ram.1), kernel, heap, ktables, dtb, initrd }
+    });
+    assert!(first, "hal::mem::init called twice");
+    // SAFETY: the heap range is RAM (checked against the device tree's RAM range above) that
+    // no other part of the kernel can reach: the checked accessors below refuse it, the frame
+    // allocator is told to reserve it, and this borrow is created once (the `Once` above).
+    let mem = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(heap.0) as *mut MaybeUninit<u8>, heap_size) };
+    (mem, l)
+}
+
+/// The physical layout chosen by [`init`].
+pub fn layout() -> Option<&'static PhysLayout> {
+    LAYOUT.get()
+}
+
+/// The kernel page table is complete: its frames become read-only to the checked accessors
+/// (every address space shares its upper half, so nothing may change it afterwards).
+pub fn seal_kernel_tables() {
+    KTABLES_SEALED.store(true, Ordering::Release);
+}
+
+/// Check that `[pa, pa+len)` is memory safe code may access (`write`: also modify); returns
+/// its direct-map address. Panics otherwise: a wrong frame number is a kernel bug, caught
+/// here instead of scribbling over the heap, the image or MMIO.
 #[inline(always)]
-fn check(pa: usize, len: usize) -> usize {
-    let ok = pa >= RAM_START.load(Ordering::Relaxed)
-        && pa.checked_add(len).is_some_and(|e| e <= RAM_END.load(Ordering::Relaxed));
-    assert!(ok, "physical access outside RAM: {pa:#x}+{len:#x}");
+fn check(pa: usize, len: usize, write: bool) -> usize {
+    let l = LAYOUT.get().expect("physical access before hal::mem::init");
+    let end = pa.checked_add(len).expect("physical range overflows");
+    let ok = pa >= l.ram.0
+        && end <= l.ram.1
+        && !overlaps(l.kernel, pa, end)
+        && !overlaps(l.heap, pa, end)
+        && !(write && (overlaps(l.dtb, pa, end) || overlaps(l.initrd, pa, end)))
+        && !(write && KTABLES_SEALED.load(Ordering::Acquire) && overlaps(l.ktables, pa, end));
+    assert!(ok, "physical access outside the frame pool: {pa:#x}+{len:#x}");
     PHYS_OFFSET + pa
 }
 
@@ -39,57 +116,64 @@ pub const fn virt_to_phys(va: usize) -> usize {
 /// Read the 8-byte word at physical address `pa` (8-byte aligned).
 #[inline]
 pub fn read_u64(pa: usize) -> u64 {
-    let va = check(pa, 8);
-    // SAFETY: `va` is the direct-map alias of RAM (checked above), aligned by the caller's
-    // contract (page-table entries); a volatile read cannot violate Rust aliasing rules here.
+    assert!(pa % 8 == 0, "misaligned physical word {pa:#x}");
+    let va = check(pa, 8, false);
+    // SAFETY: `va` is the direct-map alias of a pool frame or boot data (checked above), which
+    // no Rust reference points into, and aligned; a volatile read of it is sound.
     unsafe { (va as *const u64).read_volatile() }
 }
 
 /// Write the 8-byte word at physical address `pa`.
 #[inline]
 pub fn write_u64(pa: usize, v: u64) {
-    let va = check(pa, 8);
-    // SAFETY: as in `read_u64`; the caller owns the frame (a page table of its own).
+    assert!(pa % 8 == 0, "misaligned physical word {pa:#x}");
+    let va = check(pa, 8, true);
+    // SAFETY: as in `read_u64`: a pool frame (not the image, the heap, boot data or the sealed
+    // kernel tables), which no Rust object lives in.
     unsafe { (va as *mut u64).write_volatile(v) }
 }
 
 /// Fill the frame at `pa` with zeros.
 pub fn zero_frame(pa: usize) {
-    let va = check(pa, PAGE_SIZE);
-    // SAFETY: the whole frame lies in RAM (checked) and belongs to the caller.
+    let va = check(pa, PAGE_SIZE, true);
+    // SAFETY: the whole frame is a pool frame (checked), which no Rust object lives in.
     unsafe { core::ptr::write_bytes(va as *mut u8, 0, PAGE_SIZE) }
 }
 
 /// Copy the frame at `src` to the frame at `dst`.
 pub fn copy_frame(dst: usize, src: usize) {
-    let (d, s) = (check(dst, PAGE_SIZE), check(src, PAGE_SIZE));
+    let (d, s) = (check(dst, PAGE_SIZE, true), check(src, PAGE_SIZE, false));
     assert_ne!(d, s);
-    // SAFETY: both frames are in RAM and distinct (checked), so the ranges do not overlap.
+    // SAFETY: both are pool frames (or boot data for the source), checked, and distinct page-
+    // aligned frames, so the ranges do not overlap and no Rust object is written.
     unsafe { core::ptr::copy_nonoverlapping(s as *const u8, d as *mut u8, PAGE_SIZE) }
 }
 
 /// Copy `data` into physical memory at `pa`.
 pub fn write_phys(pa: usize, data: &[u8]) {
-    let va = check(pa, data.len());
-    // SAFETY: destination range is RAM owned by the caller and cannot overlap `data`, which
-    // is a live Rust slice the caller lent us (the caller does not pass a slice of its own frame).
+    let va = check(pa, data.len(), true);
+    // SAFETY: the destination is pool memory (checked), where no Rust object lives, so it
+    // cannot overlap `data` (a Rust slice, which lives in the heap, the image or a stack).
     unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), va as *mut u8, data.len()) }
 }
 
 /// Copy physical memory at `pa` into `out`.
 pub fn read_phys(pa: usize, out: &mut [u8]) {
-    let va = check(pa, out.len());
-    // SAFETY: source range is RAM; `out` is a distinct live buffer.
+    let va = check(pa, out.len(), false);
+    // SAFETY: the source is pool memory or boot data (checked); `out` is a distinct Rust buffer.
     unsafe { core::ptr::copy_nonoverlapping(va as *const u8, out.as_mut_ptr(), out.len()) }
 }
 
-/// Borrow `len` bytes of physical memory at `pa` that nobody writes while the borrow lives
-/// (the initial RAM disk, which the frame allocator never hands out).
+/// Borrow `len` bytes of read-only boot data at `pa` (inside the initial RAM disk or the
+/// device tree, which the checked accessors never write).
 pub fn phys_slice(pa: usize, len: usize) -> &'static [u8] {
-    let va = check(pa, len);
-    // SAFETY: in RAM (checked); the caller reserved the range from the allocator for good,
-    // so it is never written again and `'static` shared access is sound.
-    unsafe { core::slice::from_raw_parts(va as *const u8, len) }
+    let l = LAYOUT.get().expect("physical access before hal::mem::init");
+    let end = pa.checked_add(len).expect("physical range overflows");
+    let inside = |r: (usize, usize)| pa >= r.0 && end <= r.1;
+    assert!(inside(l.initrd) || inside(l.dtb), "phys_slice outside boot data: {pa:#x}+{len:#x}");
+    // SAFETY: boot data is RAM that nothing writes after boot (the accessors refuse writes to
+    // it and the frame allocator reserves it), so a `'static` shared borrow is sound.
+    unsafe { core::slice::from_raw_parts(phys_to_virt(pa) as *const u8, len) }
 }
 
 /// The flattened device tree blob passed by the firmware at physical address `pa`.

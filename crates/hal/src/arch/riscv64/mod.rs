@@ -7,6 +7,7 @@ pub mod mem;
 pub mod sbi;
 pub mod trap;
 pub mod user;
+pub mod virtio;
 
 /// Base of the direct map: physical address `pa` is visible at `PHYS_OFFSET + pa`.
 pub const PHYS_OFFSET: usize = 0xffff_ffc0_0000_0000;
