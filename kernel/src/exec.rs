@@ -7,7 +7,7 @@ use alloc::collections::VecDeque;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use spin::Mutex;
+use velox_exec::sync::Mutex;
 use velox_hal as hal;
 
 static READY: Mutex<VecDeque<async_task::Runnable>> = Mutex::new(VecDeque::new());

@@ -3,7 +3,7 @@
 use core::future::Future;
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::task::Poll;
-use spin::Mutex;
+use velox_exec::sync::Mutex;
 use velox_exec::timer::TimerQueue;
 use velox_hal as hal;
 

@@ -94,18 +94,29 @@ impl VmaMap {
 
     /// Merge the areas that overlap or touch `[start, end)` with equal neighbours.
     fn merge_around(&mut self, start: usize, end: usize) {
-        let mut at = self.map.range(..start).next_back().map_or(start, |(k, _)| *k);
+        // The first area to look at: the one ending at `start` if any, else the one at `start`.
+        let mut at = match self.map.range(..start).next_back() {
+            Some((&k, v)) if v.end == start => k,
+            _ => start,
+        };
         loop {
-            let Some((&k, &v)) = self.map.range(at..).next() else { return };
-            if k > end {
-                return;
-            }
+            let Some(&v) = self.map.get(&at) else {
+                // `at` is not an area start (a hole): continue from the next area, if in range.
+                match self.map.range(at..).next() {
+                    Some((&k, _)) if k <= end => {
+                        at = k;
+                        continue;
+                    }
+                    _ => return,
+                }
+            };
             match self.map.get(&v.end).copied() {
                 Some(n) if n.prot == v.prot && n.backing == v.backing => {
                     self.map.remove(&n.start);
-                    self.map.get_mut(&k).unwrap().end = n.end;
+                    self.map.get_mut(&at).unwrap().end = n.end;
                 }
-                _ => at = k + 1,
+                _ if v.end >= end => return,
+                _ => at = v.end,
             }
         }
     }

@@ -10,7 +10,7 @@ use crate::boot::BootInfo;
 use alloc::vec::Vec;
 use hal::println;
 use hal::virtio::{DeviceType, DmaHooks, Mmio};
-use spin::Mutex;
+use velox_exec::sync::Mutex;
 use velox_hal as hal;
 
 /// A non-empty virtio-mmio slot.

@@ -13,7 +13,7 @@ use hal::virtio::drivers::device::rng::VirtIORng;
 use hal::virtio::{DeviceType, VirtioHal};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
-use spin::Mutex;
+use velox_exec::sync::Mutex;
 use velox_hal as hal;
 
 /// Bytes read from the virtio entropy device at boot.

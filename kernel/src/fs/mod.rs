@@ -186,7 +186,7 @@ impl FdTable {
 }
 
 /// A console byte read ahead by poll (readiness) and not consumed yet.
-static CONSOLE_AHEAD: spin::Mutex<Option<u8>> = spin::Mutex::new(None);
+static CONSOLE_AHEAD: velox_exec::sync::Mutex<Option<u8>> = velox_exec::sync::Mutex::new(None);
 
 /// Next byte typed on the console, if any.
 pub fn console_read_byte() -> Option<u8> {
@@ -273,6 +273,53 @@ pub fn initrd_file(path: &[u8]) -> Option<&'static [u8]> {
 pub fn initrd_is_dir(path: &[u8]) -> bool {
     let p = velox_vfs::normalize(b"/", path);
     initrd_stat(&p).is_some_and(|(m, _)| m & velox_vfs::S_IFMT == velox_vfs::S_IFDIR)
+}
+
+/// Resolve `raw` (relative paths from `cwd`) to a normalized absolute path the way a lookup
+/// walks it: every component that something follows (another name, `.`, `..` or a trailing
+/// slash) must be a directory: ENOTDIR if it is a file, ENOENT if it is missing. So
+/// `/bin/sh/` and `/bin/sh/..` fail as on Linux instead of naming `/bin/sh` and `/bin`.
+pub fn resolve(cwd: &[u8], raw: &[u8]) -> Result<Vec<u8>, u32> {
+    let mut cur: Vec<u8> = if raw.first() == Some(&b'/') { b"/".to_vec() } else { velox_vfs::normalize(b"/", cwd) };
+    for (i, part) in raw.split(|&c| c == b'/').enumerate() {
+        if i == 0 && raw.first() == Some(&b'/') {
+            continue; // the empty name before the leading slash
+        }
+        if !is_dir(&cur) {
+            return Err(if exists(&cur) { linux_raw_sys::errno::ENOTDIR } else { linux_raw_sys::errno::ENOENT });
+        }
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                let cut = cur.iter().rposition(|&c| c == b'/').unwrap_or(0);
+                cur.truncate(cut.max(1));
+            }
+            name => {
+                if cur.len() > 1 {
+                    cur.push(b'/');
+                }
+                cur.try_reserve(name.len()).map_err(|_| linux_raw_sys::errno::ENOMEM)?;
+                cur.extend_from_slice(name);
+            }
+        }
+    }
+    Ok(cur)
+}
+
+/// Directories outside the RAM disk.
+const DEVICE_DIRS: [&[u8]; 2] = [b"/dev", b"/proc"];
+/// Files outside the RAM disk.
+const DEVICE_FILES: [&[u8]; 5] = [b"/dev/null", b"/dev/zero", b"/dev/console", b"/dev/tty", b"/proc/meminfo"];
+
+/// A directory, or a symbolic link (not followed in the middle of a path yet: the later
+/// look-up decides, so this check never turns a missing file into ENOTDIR).
+fn is_dir(p: &[u8]) -> bool {
+    DEVICE_DIRS.contains(&p)
+        || initrd_stat(p).is_some_and(|(m, _)| matches!(m & velox_vfs::S_IFMT, velox_vfs::S_IFDIR | velox_vfs::S_IFLNK))
+}
+
+fn exists(p: &[u8]) -> bool {
+    DEVICE_FILES.contains(&p) || initrd_stat(p).is_some()
 }
 
 /// (mode, size) of a RAM-disk path.

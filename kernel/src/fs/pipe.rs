@@ -8,7 +8,7 @@ use crate::exec::WaitQueue;
 use alloc::boxed::Box;
 use alloc::vec;
 use linux_raw_sys::errno;
-use spin::Mutex;
+use velox_exec::sync::Mutex;
 use velox_hal::user;
 
 /// Capacity of a pipe (Linux's default: 16 pages).

@@ -4,7 +4,7 @@ use super::{KernelPhys, alloc_frame, alloc_frame_zeroed, frame_refs, free_frame,
 use crate::config;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::errno;
-use spin::Mutex;
+use velox_exec::sync::Mutex;
 use velox_hal as hal;
 use velox_mm::pt::{PageTable, PteFlags, make_pte, pte_addr, pte_flags as flags_of};
 use velox_mm::vma::{Backing, Prot, Vma, VmaMap};
@@ -35,6 +35,12 @@ impl Mm {
     /// Wrap an address space.
     pub fn new(space: AddrSpace) -> Mm {
         Mm { id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed), root: space.pt.root(), space: Mutex::new(space) }
+    }
+
+    /// Physical address of the root page table.
+    #[inline(always)]
+    pub fn root(&self) -> usize {
+        self.root
     }
 
     /// Make this address space the active one on this hart (no lock taken).

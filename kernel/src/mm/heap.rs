@@ -11,7 +11,7 @@
 use buddy_system_allocator::Heap;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
-use spin::Mutex;
+use velox_exec::sync::Mutex;
 
 const CLASSES: usize = 8; // 16, 32, ..., 2048 bytes
 const MIN_SHIFT: usize = 4;
@@ -25,13 +25,14 @@ struct Inner {
     free_bytes: usize,
 }
 
-/// The global allocator.
-pub struct KernelHeap(Mutex<Inner>);
+/// The global allocator. `used` mirrors the bytes in use after every change, so admission
+/// checks (`heap_low`) read it without taking the lock.
+pub struct KernelHeap(Mutex<Inner>, core::sync::atomic::AtomicUsize);
 
 impl KernelHeap {
     /// An empty heap (memory is added by `init`).
     pub const fn new() -> Self {
-        KernelHeap(Mutex::new(Inner { buddy: Heap::empty(), free: [0; CLASSES], free_bytes: 0 }))
+        KernelHeap(Mutex::new(Inner { buddy: Heap::empty(), free: [0; CLASSES], free_bytes: 0 }), core::sync::atomic::AtomicUsize::new(0))
     }
 
     /// Give the heap its memory (handed out once by the hardware layer, hence `'static mut`).
@@ -43,9 +44,14 @@ impl KernelHeap {
     }
 
     /// Bytes handed out to the kernel (objects in use, rounded to their class).
+    #[inline(always)]
     pub fn used(&self) -> usize {
-        let h = self.0.lock();
-        h.buddy.stats_alloc_actual() - h.free_bytes
+        self.1.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[inline(always)]
+    fn note(&self, h: &Inner) {
+        self.1.store(h.buddy.stats_alloc_actual() - h.free_bytes, core::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -69,7 +75,9 @@ unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         let mut h = self.0.lock();
         let Some(c) = class_of(&l) else {
-            return h.buddy.alloc(l).map_or(core::ptr::null_mut(), |p| p.as_ptr());
+            let p = h.buddy.alloc(l).map_or(core::ptr::null_mut(), |p| p.as_ptr());
+            self.note(&h);
+            return p;
         };
         let size = 1usize << (c + MIN_SHIFT);
         if h.free[c] == 0 {
@@ -92,6 +100,7 @@ unsafe impl GlobalAlloc for KernelHeap {
         // SAFETY: `obj` is a free object of this class; its first word is the link.
         h.free[c] = unsafe { (obj as *const usize).read() };
         h.free_bytes -= size;
+        self.note(&h);
         obj as *mut u8
     }
 
@@ -107,5 +116,6 @@ unsafe impl GlobalAlloc for KernelHeap {
             // SAFETY: `p` came from the buddy allocator with this layout.
             None => unsafe { h.buddy.dealloc(NonNull::new(p).expect("null free"), l) },
         }
+        self.note(&h);
     }
 }

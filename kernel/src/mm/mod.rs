@@ -7,7 +7,7 @@ pub mod oom;
 use crate::boot::EarlyInfo;
 use hal::mem::virt_to_phys;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use spin::Mutex;
+use velox_exec::sync::Mutex;
 use velox_hal as hal;
 use velox_mm::frame::FrameAllocator;
 use velox_mm::pt::{PageTable, PhysMem, PteFlags};

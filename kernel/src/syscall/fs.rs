@@ -32,6 +32,10 @@ fn nofile(t: &Thread) -> usize {
     t.process.limits.lock()[g::RLIMIT_NOFILE as usize].0.min(1 << 20) as usize
 }
 
+/// Linux's cap on one read or write (INT_MAX rounded down to a page): longer requests
+/// transfer at most this much, as `rw_verify_area` clamps them.
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+
 fn check_range(buf: usize, len: usize) -> Result<(), u32> {
     if buf.checked_add(len).is_none_or(|e| e > hal::USER_END) { Err(errno::EFAULT) } else { Ok(()) }
 }
@@ -154,6 +158,7 @@ pub fn read_fast(t: &Thread, c: &UserContext) -> Fast {
         Ok(f) => f,
         Err(e) => return Fast::Done(err(e)),
     };
+    let len = len.min(MAX_RW_COUNT);
     if len == 0 {
         return Fast::Done(if f.readable() { 0 } else { err(errno::EBADF) });
     }
@@ -172,6 +177,7 @@ pub async fn read(t: Arc<Thread>, a: Args) -> isize {
         Ok(f) => f,
         Err(e) => return err(e),
     };
+    let len = len.min(MAX_RW_COUNT);
     if len == 0 {
         return if f.readable() { 0 } else { err(errno::EBADF) };
     }
@@ -191,6 +197,7 @@ pub fn write_fast(t: &Thread, c: &UserContext) -> Fast {
         Ok(f) => f,
         Err(e) => return Fast::Done(err(e)),
     };
+    let len = len.min(MAX_RW_COUNT);
     match try_write(&f, buf, len, true) {
         Io::Done(n) => Fast::Done(n as isize),
         Io::Err(errno::EPIPE) => Fast::Slow, // may end the process: the slow path does that
@@ -236,6 +243,7 @@ pub async fn write(t: Arc<Thread>, a: Args) -> isize {
         Ok(f) => f,
         Err(e) => return err(e),
     };
+    let len = len.min(MAX_RW_COUNT);
     ret(write_all(&t, &f, buf, len).await.map(|n| n as isize))
 }
 
@@ -367,10 +375,12 @@ pub fn pread64(t: &Thread, c: &UserContext) -> Fast {
         if !f.readable() {
             return Err(errno::EBADF);
         }
+        // As Linux's vfs_read: the buffer range first, then the position, then the clamp.
+        check_range(buf, len)?;
         if off < 0 {
             return Err(errno::EINVAL);
         }
-        check_range(buf, len)?;
+        let len = len.min(MAX_RW_COUNT);
         match &f.kind {
             FileKind::Bytes(b) => {
                 let data = b.get();
@@ -388,15 +398,17 @@ pub fn pread64(t: &Thread, c: &UserContext) -> Fast {
 
 /// pwrite64(fd, buf, count, offset).
 pub fn pwrite64(t: &Thread, c: &UserContext) -> Fast {
-    let (fd, len, off) = (c.arg(0), c.arg(2), c.arg(3) as i64);
+    let (fd, buf, len, off) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3) as i64);
     Fast::Done(ret((|| {
         let f = file(t, fd)?;
         if !f.writable() {
             return Err(errno::EBADF);
         }
+        check_range(buf, len)?;
         if off < 0 {
             return Err(errno::EINVAL);
         }
+        let len = len.min(MAX_RW_COUNT);
         match &f.kind {
             FileKind::Null | FileKind::Zero => Ok(len as isize),
             FileKind::Bytes(_) | FileKind::Dir(_) => Err(errno::EBADF),
@@ -537,11 +549,11 @@ fn at_path(t: &Thread, dirfd: i32, p: &[u8]) -> Result<Vec<u8>, u32> {
     if p[0] != b'/' && dirfd != g::AT_FDCWD {
         let f = file(t, dirfd as usize)?;
         if let FileKind::Dir(d) = &f.kind {
-            return Ok(velox_vfs::normalize(d, p));
+            return crate::fs::resolve(d, p);
         }
         return Err(errno::ENOTDIR);
     }
-    Ok(velox_vfs::normalize(b"/", p))
+    crate::fs::resolve(b"/", p)
 }
 
 /// openat(dirfd, path, flags, mode): read-only RAM-disk files and directories, /dev/null,

@@ -10,9 +10,8 @@ use velox_mm::vma::{Backing, Prot};
 use velox_mm::{PAGE_SIZE, page_ceil};
 
 fn with_aspace<R>(t: &Thread, f: impl FnOnce(&mut crate::mm::aspace::AddrSpace) -> Result<R, u32>) -> Result<R, u32> {
-    let mm = t.mm().ok_or(errno::ESRCH)?;
-    let mut a = mm.space.lock();
-    f(&mut a)
+    // (Borrowed under the thread's mm lock: none of these calls copies user memory.)
+    t.with_mm(|mm| f(&mut mm.space.lock())).unwrap_or(Err(errno::ESRCH))
 }
 
 pub fn brk(t: &Thread, c: &UserContext) -> Fast {
@@ -73,7 +72,12 @@ pub fn mmap(t: &Thread, c: &UserContext) -> Fast {
             if kind == g::MAP_PRIVATE {
                 a.add_area(start, start + len, Prot(prot), Backing::Anon)?;
             } else {
-                // Shared anonymous memory is populated now, so that fork shares every page.
+                // Shared anonymous memory is populated now, so that fork shares every page
+                // (Linux allocates it lazily; here a request larger than free memory fails
+                // at once with ENOMEM instead of after filling all of RAM).
+                if len / PAGE_SIZE > crate::mm::frame_stats().0.saturating_sub(crate::config::FRAME_RESERVE) {
+                    return Err(errno::ENOMEM);
+                }
                 a.add_area(start, start + len, Prot(prot), Backing::Shared)?;
                 if let Err(e) = a.populate(start, start + len) {
                     a.unmap(start, start + len);
@@ -94,8 +98,9 @@ pub fn munmap(t: &Thread, c: &UserContext) -> Fast {
         let end = page_ceil(len).and_then(|l| addr.checked_add(l)).filter(|&e| e <= USER_END).ok_or(errno::EINVAL)?;
         with_aspace(t, |a| {
             // Cutting a hole in one area makes two: refused at the area limit, as on Linux.
-            let splits = a.vmas.find(addr).is_some_and(|v| v.start < addr) && a.vmas.find(end - 1).is_some_and(|v| v.end > end);
-            if splits && (a.vmas.len() >= crate::mm::aspace::MAX_MAP_COUNT || crate::mm::heap_low()) {
+            let at_limit = a.vmas.len() >= crate::mm::aspace::MAX_MAP_COUNT || crate::mm::heap_low();
+            let splits = || a.vmas.find(addr).is_some_and(|v| v.start < addr) && a.vmas.find(end - 1).is_some_and(|v| v.end > end);
+            if at_limit && splits() {
                 return Err(errno::ENOMEM);
             }
             a.unmap(addr, end);

@@ -160,14 +160,14 @@ fn zeroed(n: usize) -> Result<Vec<u64>, u32> {
     Ok(v)
 }
 
-fn read_set(ptr: usize, words: usize) -> Result<Vec<u64>, u32> {
-    let mut v = zeroed(words)?;
+/// Read a user fd set (NULL: empty) into `v`.
+fn read_set(ptr: usize, v: &mut [u64]) -> Result<(), u32> {
     if ptr != 0 {
         for (i, w) in v.iter_mut().enumerate() {
             *w = uaccess::read(ptr + i * 8)?;
         }
     }
-    Ok(v)
+    Ok(())
 }
 
 /// pselect6(nfds, readfds, writefds, exceptfds, timeout, sigmask).
@@ -178,10 +178,17 @@ pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
     }
     let nfds = (nfds as usize).min(t.process.fds.lock().len());
     let words = nfds.div_ceil(64);
-    let (rs, ws, es) = match (read_set(rp, words), read_set(wp, words), read_set(ep, words)) {
-        (Ok(r), Ok(w), Ok(e)) => (r, w, e),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return err(e),
+    // The three input sets and the three results, each `words` long, in one buffer apiece
+    // (this future lives in the thread's arena: six vectors would not fit).
+    let mut inp = match zeroed(3 * words) {
+        Ok(v) => v,
+        Err(e) => return err(e),
     };
+    for (k, ptr) in [rp, wp, ep].into_iter().enumerate() {
+        if let Err(e) = read_set(ptr, &mut inp[k * words..(k + 1) * words]) {
+            return err(e);
+        }
+    }
     let d = match deadline(tmo) {
         Ok(d) => d,
         Err(e) => return err(e),
@@ -193,8 +200,7 @@ pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
     {
         let fds = t.process.fds.lock();
         for fd in 0..nfds {
-            let bit = |s: &Vec<u64>| s[fd / 64] & (1 << (fd % 64)) != 0;
-            let wanted = bit(&rs) || bit(&ws) || bit(&es);
+            let wanted = (0..3).any(|k| inp[k * words + fd / 64] & (1 << (fd % 64)) != 0);
             let f = fds.get(fd).cloned();
             if wanted && f.is_none() {
                 return err(errno::EBADF);
@@ -202,9 +208,9 @@ pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
             files.push(if wanted { f } else { None });
         }
     }
-    let (mut ro, mut wo, mut eo) = match (zeroed(words), zeroed(words), zeroed(words)) {
-        (Ok(r), Ok(w), Ok(e)) => (r, w, e),
-        _ => return err(errno::ENOMEM),
+    let mut out = match zeroed(3 * words) {
+        Ok(v) => v,
+        Err(e) => return err(e),
     };
     let n = wait_ready(&t, d, |cx, console| {
         let mut n = 0;
@@ -212,10 +218,11 @@ pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
             let Some(f) = f else { continue };
             let (w, b) = (fd / 64, 1u64 << (fd % 64));
             let r = readiness(f, cx, console);
-            for (set, out, mask) in [(&rs, &mut ro, POLLIN | POLLHUP | POLLERR), (&ws, &mut wo, POLLOUT | POLLERR), (&es, &mut eo, 0)] {
-                out[w] &= !b;
-                if set[w] & b != 0 && r & mask != 0 {
-                    out[w] |= b;
+            for (k, mask) in [POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, 0].into_iter().enumerate() {
+                let i = k * words + w;
+                out[i] &= !b;
+                if inp[i] & b != 0 && r & mask != 0 {
+                    out[i] |= b;
                     n += 1;
                 }
             }
@@ -224,9 +231,9 @@ pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
     })
     .await
     .unwrap_or(0);
-    for (ptr, set) in [(rp, &ro), (wp, &wo), (ep, &eo)] {
+    for (k, ptr) in [rp, wp, ep].into_iter().enumerate() {
         if ptr != 0 {
-            for (i, w) in set.iter().enumerate() {
+            for (i, w) in out[k * words..(k + 1) * words].iter().enumerate() {
                 if let Err(e) = uaccess::write(ptr + i * 8, w) {
                     return err(e);
                 }

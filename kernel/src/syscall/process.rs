@@ -210,10 +210,12 @@ async fn clone_common(t: Arc<Thread>, r: CloneReq) -> isize {
         Err(e) => return err(e),
     };
     let tid = child.tid();
-    let proc_ = child.process.clone();
+    let vfork = has(r.flags, g::CLONE_VFORK).then(|| child.clone());
     run::start(child);
-    if has(r.flags, g::CLONE_VFORK) {
-        proc_.vfork_done.wait().await;
+    if let Some(c) = vfork {
+        // As Linux: until the child task execs or exits (with CLONE_THREAD too: its process
+        // may live on).
+        c.vfork_done.wait().await;
     }
     tid as isize
 }
@@ -456,7 +458,10 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
     let (path, argv, envp) = (a.0[0], a.0[1], a.0[2]);
     let path = match uaccess::read_cstr(path, 4095) {
         Ok(p) if p.is_empty() => return err(errno::ENOENT),
-        Ok(p) => velox_vfs::normalize(b"/", &p),
+        Ok(p) => match crate::fs::resolve(b"/", &p) {
+            Ok(p) => p,
+            Err(e) => return err(e),
+        },
         Err(e) => return err(e),
     };
     let mut budget = config::ARG_MAX;
@@ -504,7 +509,7 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
         }
     }
     *p.exe.lock() = path;
-    p.vfork_done.set();
+    t.vfork_done.set();
     0
 }
 

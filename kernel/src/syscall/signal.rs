@@ -60,7 +60,14 @@ pub fn rt_sigprocmask(t: &Thread, c: &UserContext) -> Fast {
 
 /// rt_sigsuspend (what glibc's pause() calls on riscv64): sleeps until a signal arrives;
 /// without signal delivery, until the thread is told to exit (exit_group, a fatal signal).
-pub async fn rt_sigsuspend(_t: Arc<Thread>, _a: Args) -> isize {
+/// The mask is checked as Linux does (size 8, readable) before sleeping.
+pub async fn rt_sigsuspend(_t: Arc<Thread>, a: Args) -> isize {
+    if a.0[1] != SIGSET_SIZE {
+        return err(errno::EINVAL);
+    }
+    if let Err(e) = uaccess::read::<u64>(a.0[0]) {
+        return err(e);
+    }
     core::future::pending::<()>().await;
     err(errno::EINTR)
 }

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use core::task::Poll;
 use linux_raw_sys::errno;
-use spin::Mutex;
+use velox_exec::sync::Mutex;
 use velox_mm::vma::Backing;
 
 /// What identifies a futex: the address space and address for private memory, the physical
@@ -43,10 +43,13 @@ pub fn key_for(t: &Thread, uaddr: usize, private: bool) -> Result<Key, u32> {
     if uaddr % 4 != 0 {
         return Err(errno::EINVAL);
     }
-    let mm = t.mm().ok_or(errno::EFAULT)?;
     if private {
-        return Ok(Key::Private { mm: mm.id, va: uaddr });
+        return match t.mm_id() {
+            0 => Err(errno::EFAULT),
+            id => Ok(Key::Private { mm: id, va: uaddr }),
+        };
     }
+    let mm = t.mm().ok_or(errno::EFAULT)?;
     let mut sp = mm.space.lock();
     let v = sp.vmas.find(uaddr).copied().ok_or(errno::EFAULT)?;
     if v.backing == Backing::Shared {

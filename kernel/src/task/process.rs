@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::auxvec as at;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
-use spin::Mutex;
+use velox_exec::sync::Mutex;
 use velox_hal::trap::UserContext;
 use velox_loader::auxv::key;
 use velox_mm::vma::{Backing, Prot};
@@ -29,8 +29,19 @@ pub static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// Live tasks (threads) per real uid, for RLIMIT_NPROC. Lock order: a process's `threads`,
 /// then its `cred`, then this.
 static USER_TASKS: Mutex<BTreeMap<u32, usize>> = Mutex::new(BTreeMap::new());
+/// Root's count, kept apart: nearly every task is root's, and thread creation should not
+/// pay for a map look-up.
+static ROOT_TASKS: AtomicUsize = AtomicUsize::new(0);
 
 fn user_tasks_add(uid: u32, n: isize) {
+    if uid == 0 {
+        if n >= 0 {
+            ROOT_TASKS.fetch_add(n as usize, Ordering::Relaxed);
+        } else {
+            ROOT_TASKS.fetch_sub(n.unsigned_abs(), Ordering::Relaxed);
+        }
+        return;
+    }
     let mut m = USER_TASKS.lock();
     let c = m.entry(uid).or_insert(0);
     *c = c.saturating_add_signed(n);
@@ -41,6 +52,9 @@ fn user_tasks_add(uid: u32, n: isize) {
 
 /// Live tasks of user `uid`.
 pub fn user_tasks(uid: u32) -> usize {
+    if uid == 0 {
+        return ROOT_TASKS.load(Ordering::Relaxed);
+    }
     USER_TASKS.lock().get(&uid).copied().unwrap_or(0)
 }
 
@@ -121,8 +135,6 @@ pub struct Process {
     status: Mutex<Option<ExitStatus>>,
     /// Set when the process became a zombie.
     pub exited: Event,
-    /// Set when a vfork child execs or exits (its parent sleeps until then).
-    pub vfork_done: Event,
     /// CPU time (page faults and context switches are not counted yet: rusage has times only).
     pub times: Mutex<Times>,
 }
@@ -147,7 +159,6 @@ impl Process {
             group_status: Mutex::new(None),
             status: Mutex::new(None),
             exited: Event::default(),
-            vfork_done: Event::default(),
             times: Mutex::new(Times::default()),
         });
         PROCS.lock().insert(pid, p.clone());
@@ -222,6 +233,7 @@ impl Process {
             ts.is_empty()
         };
         THREADS.fetch_sub(1, Ordering::Relaxed);
+        t.vfork_done.set();
         {
             let mut tm = self.times.lock();
             tm.user += t.user_ticks.load(Ordering::Relaxed);
@@ -237,7 +249,6 @@ impl Process {
         drop(fds);
         self.reparent_children();
         *self.status.lock() = Some(st);
-        self.vfork_done.set();
         self.exited.set();
         let parent = PROCS.lock().get(&self.ppid()).cloned();
         match parent {

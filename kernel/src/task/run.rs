@@ -38,7 +38,7 @@ pub async fn thread_task(t: Arc<Thread>) {
         t.set_waker(cx.waker());
         current::scope(&t, || {
             // The thread's kernel code (its async handlers) touches its user memory directly.
-            t.with_mm(|mm| mm.activate());
+            t.activate_mm();
             crate::time::ensure_slice();
             let t0 = crate::time::ticks();
             t.poll_start.store(t0, Ordering::Relaxed);
@@ -97,7 +97,7 @@ pub async fn thread_main(t: Arc<Thread>) {
 
 /// Make the thread's address space the active one. False if it has none (exited).
 fn activate(t: &Thread) -> bool {
-    t.with_mm(|mm| mm.activate()).is_some()
+    t.activate_mm()
 }
 
 /// Run the thread in user mode until the fast path declines a trap; returns (scause, stval),

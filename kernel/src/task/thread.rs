@@ -6,7 +6,7 @@ use crate::mm::aspace::Mm;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use core::task::Waker;
-use spin::{Mutex, MutexGuard};
+use velox_exec::sync::{Mutex, MutexGuard};
 use velox_hal::trap::UserContext;
 
 /// A user thread.
@@ -20,6 +20,11 @@ pub struct Thread {
     /// The address space this thread runs in (shared with CLONE_VM siblings). `None` once the
     /// thread has exited.
     mm: Mutex<Option<Arc<Mm>>>,
+    /// Root page table and id of `mm` (0 when none), kept equal to it under its lock: the
+    /// per-poll activation compares `satp` with the root without locking, and private futex
+    /// keys need only the id.
+    mm_root: AtomicUsize,
+    mm_id: AtomicUsize,
     /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken when the thread exits.
     pub clear_child_tid: AtomicUsize,
     /// CLONE_CHILD_SETTID: the tid is written here before the thread first runs.
@@ -32,6 +37,8 @@ pub struct Thread {
     pub exit_code: AtomicUsize,
     /// Set by a futex wake; consumed by the waiting future.
     pub futex_woken: AtomicBool,
+    /// Set when the thread execs or exits: a parent that cloned it with CLONE_VFORK waits.
+    pub vfork_done: crate::exec::Event,
     /// The waker of this thread's task (set at its first poll).
     waker: spin::Once<Waker>,
     /// CPU time consumed: in total (every poll of the thread's future) and in user mode (ticks).
@@ -59,6 +66,8 @@ impl Thread {
             tid: AtomicUsize::new(tid),
             process,
             ctx: Mutex::new(ctx),
+            mm_root: AtomicUsize::new(mm.root()),
+            mm_id: AtomicUsize::new(mm.id),
             mm: Mutex::new(Some(mm)),
             clear_child_tid: AtomicUsize::new(0),
             set_child_tid: AtomicUsize::new(0),
@@ -66,6 +75,7 @@ impl Thread {
             exiting: AtomicBool::new(false),
             exit_code: AtomicUsize::new(0),
             futex_woken: AtomicBool::new(false),
+            vfork_done: crate::exec::Event::default(),
             waker: spin::Once::new(),
             cpu_ticks: AtomicU64::new(0),
             user_ticks: AtomicU64::new(0),
@@ -113,7 +123,29 @@ impl Thread {
 
     /// Replace the address space (execve, exit); returns the old one.
     pub fn set_mm(&self, mm: Option<Arc<Mm>>) -> Option<Arc<Mm>> {
-        core::mem::replace(&mut *self.mm.lock(), mm)
+        let mut slot = self.mm.lock();
+        self.mm_root.store(mm.as_ref().map_or(0, |m| m.root()), Ordering::Relaxed);
+        self.mm_id.store(mm.as_ref().map_or(0, |m| m.id), Ordering::Relaxed);
+        core::mem::replace(&mut *slot, mm)
+    }
+
+    /// Make the thread's address space the active one on this hart; false if it has none.
+    /// When `satp` already holds its root (the usual case: the same thread again, or a
+    /// sibling) nothing is locked: the root cannot be stale, since it changes together with
+    /// `mm` under the lock, and an address space switches `satp` away when it is freed.
+    #[inline(always)]
+    pub fn activate_mm(&self) -> bool {
+        let root = self.mm_root.load(Ordering::Relaxed);
+        if root != 0 && velox_hal::cpu::current_page_table() == root {
+            return true;
+        }
+        self.with_mm(|mm| mm.activate()).is_some()
+    }
+
+    /// The id of the thread's address space (0 after exit), for private futex keys.
+    #[inline(always)]
+    pub fn mm_id(&self) -> usize {
+        self.mm_id.load(Ordering::Relaxed)
     }
 
     /// Remember the task's waker (called on every poll; only the first call stores it).

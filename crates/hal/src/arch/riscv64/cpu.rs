@@ -17,7 +17,8 @@ pub fn note_code_written() {
 /// user mode). One hart today; SMP needs a remote fence.i (SBI) on the harts running the mm.
 #[inline(always)]
 pub fn sync_icache() {
-    if ICACHE_STALE.swap(false, Ordering::Relaxed) {
+    if ICACHE_STALE.load(Ordering::Relaxed) {
+        ICACHE_STALE.store(false, Ordering::Relaxed);
         fence_i();
     }
 }
@@ -84,6 +85,7 @@ pub unsafe fn activate_page_table(root_pa: usize) {
 }
 
 /// Physical address of the active page table root.
+#[inline(always)]
 pub fn current_page_table() -> usize {
     let satp: usize;
     // SAFETY: reading satp has no side effects.

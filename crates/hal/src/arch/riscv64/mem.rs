@@ -6,7 +6,7 @@
 
 use super::{PAGE_SIZE, PHYS_OFFSET};
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Physical memory as the hardware layer hands it out. Safe code above this layer may read
 /// and write *frames* (user pages and page tables, which no Rust object lives in) but never
@@ -29,6 +29,14 @@ pub struct PhysLayout {
 
 static LAYOUT: spin::Once<PhysLayout> = spin::Once::new();
 static KTABLES_SEALED: AtomicBool = AtomicBool::new(false);
+/// The common case, checked first (page-table walks call these accessors thousands of times
+/// per fork): `[POOL_LOW, POOL_HIGH)`, from the end of the image and the kernel tables that
+/// follow it to the start of the heap, is frames, apart from the device tree and the initrd,
+/// which can sit among them and are read-only. Anything else (a frame above the heap, say)
+/// goes to the full check. `POOL_HIGH` is 0 until `init`, so nothing passes before.
+static POOL_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
+static POOL_HIGH: AtomicUsize = AtomicUsize::new(0);
+static RO_HOLES: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
 
 const MIB: usize = 1 << 20;
 /// Frames reserved for the kernel page table (root, the direct map's tables, the image's 4 KiB tables).
@@ -39,8 +47,10 @@ fn overlaps(a: (usize, usize), s: usize, e: usize) -> bool {
 }
 
 /// Lay out physical memory once, at boot: choose the kernel heap (a quarter of RAM, at least
-/// 8 MiB, in the first gap after the kernel image that avoids the device tree and the RAM
-/// disk) and the kernel page-table frames, and return the heap's memory. The heap memory is
+/// 8 MiB, in the highest gap of RAM that avoids the device tree and the RAM disk) and the
+/// kernel page-table frames (right after the image), and return the heap's memory. With the
+/// image and tables at the bottom and the heap at the top, the frames in between are one
+/// range, which keeps the accessors' check to two comparisons. The heap memory is
 /// handed out exactly once (a second call panics), so the `&'static mut` is unique.
 pub fn init(ram: (usize, usize), dtb: (usize, usize), initrd: Option<(usize, usize)>) -> (&'static mut [MaybeUninit<u8>], PhysLayout) {
     let k = super::boot::kernel_layout();
@@ -48,24 +58,31 @@ pub fn init(ram: (usize, usize), dtb: (usize, usize), initrd: Option<(usize, usi
     let initrd = initrd.unwrap_or((0, 0));
     let heap_size = ((ram.1 - ram.0) / 4).max(8 * MIB) & !(MIB - 1);
     let busy = |s: usize, e: usize| overlaps(dtb, s, e) || overlaps(initrd, s, e);
-    // Kernel tables right after the image, the heap at the next MiB boundary that is free.
+    // Kernel tables right after the image; the heap as high as it fits.
     let mut kt = (kernel.1 + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
     while busy(kt, kt + KTABLE_FRAMES * PAGE_SIZE) {
         kt += PAGE_SIZE;
     }
     let ktables = (kt, kt + KTABLE_FRAMES * PAGE_SIZE);
-    let mut heap_start = (ktables.1 + MIB - 1) & !(MIB - 1);
+    let mut heap_start = (ram.1 - heap_size) & !(MIB - 1);
     while busy(heap_start, heap_start + heap_size) {
-        heap_start += MIB;
+        heap_start = heap_start.checked_sub(MIB).expect("not enough RAM for the kernel heap");
     }
+    assert!(heap_start >= ktables.1, "not enough RAM for the kernel heap");
     let heap = (heap_start, heap_start + heap_size);
-    assert!(heap.1 <= ram.1, "not enough RAM for the kernel heap");
     let mut first = false;
     let l = *LAYOUT.call_once(|| {
         first = true;
         PhysLayout { ram: (kernel.0, ram.1), kernel, heap, ktables, dtb, initrd }
     });
     assert!(first, "hal::mem::init called twice");
+    for (i, v) in [l.dtb.0, l.dtb.1, l.initrd.0, l.initrd.1].into_iter().enumerate() {
+        RO_HOLES[i].store(v, Ordering::Relaxed);
+    }
+    // The image and the kernel tables are contiguous unless boot data sat between them; then
+    // the frames in that gap take the full check (correct, only slower).
+    POOL_LOW.store(l.ktables.1.max(l.kernel.1), Ordering::Relaxed);
+    POOL_HIGH.store(l.heap.0, Ordering::Release);
     // SAFETY: the heap range is RAM (checked against the device tree's RAM range above) that
     // no other part of the kernel can reach: the checked accessors below refuse it, the frame
     // allocator is told to reserve it, and this borrow is created once (the `Once` above).
@@ -89,6 +106,20 @@ pub fn seal_kernel_tables() {
 /// here instead of scribbling over the heap, the image or MMIO.
 #[inline(always)]
 fn check(pa: usize, len: usize, write: bool) -> usize {
+    let end = pa.wrapping_add(len);
+    let r = Ordering::Relaxed;
+    let pool = pa >= POOL_LOW.load(r) && end <= POOL_HIGH.load(r) && end >= pa;
+    if pool {
+        let hole = |i: usize| overlaps((RO_HOLES[i].load(r), RO_HOLES[i + 1].load(r)), pa, end);
+        if !write || !(hole(0) || hole(2)) {
+            return PHYS_OFFSET + pa;
+        }
+    }
+    check_slow(pa, len, write)
+}
+
+#[inline(never)]
+fn check_slow(pa: usize, len: usize, write: bool) -> usize {
     let l = LAYOUT.get().expect("physical access before hal::mem::init");
     let end = pa.checked_add(len).expect("physical range overflows");
     let ok = pa >= l.ram.0
@@ -178,18 +209,34 @@ pub fn phys_slice(pa: usize, len: usize) -> &'static [u8] {
 
 /// The flattened device tree blob passed by the firmware at physical address `pa`.
 ///
-/// Returns `None` if there is no valid header there.
+/// Returns `None` if there is no valid header there, if the blob would overlap the kernel
+/// image (whose statics change), or, once [`init`] has run, if it is not the registered
+/// device tree (the only RAM outside the pool that nothing ever writes).
 pub fn boot_dtb(pa: usize) -> Option<&'static [u8]> {
+    let k = super::boot::kernel_layout();
+    let kernel = (virt_to_phys(k.start), virt_to_phys(k.end));
     let va = PHYS_OFFSET + pa;
+    if overlaps(kernel, pa, pa + 8) {
+        return None;
+    }
     // SAFETY: the boot page table (and later the kernel's) maps all RAM in the direct map; the
-    // firmware placed the DTB in RAM and nothing writes it (the frame allocator reserves it).
-    // The header is read first, and only `totalsize` bytes are borrowed.
+    // firmware placed the DTB in RAM outside the kernel image, before any heap exists, and
+    // nothing writes it (the accessors refuse it, the frame allocator reserves it). Only the
+    // header is read before the size is known, and only `totalsize` bytes are borrowed.
     unsafe {
         let hdr = core::slice::from_raw_parts(va as *const u8, 8);
         if hdr[..4] != [0xd0, 0x0d, 0xfe, 0xed] {
             return None;
         }
         let size = u32::from_be_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
+        if overlaps(kernel, pa, pa.checked_add(size)?) {
+            return None;
+        }
+        if let Some(l) = LAYOUT.get() {
+            if pa < l.dtb.0 || pa + size > l.dtb.1 {
+                return None;
+            }
+        }
         Some(core::slice::from_raw_parts(va as *const u8, size))
     }
 }
