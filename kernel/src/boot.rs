@@ -36,7 +36,9 @@ pub struct EarlyInfo {
 
 /// Read RAM, device-tree and initrd ranges. A missing or broken tree is fatal.
 pub fn early(dtb_pa: usize) -> EarlyInfo {
-    let blob = hal::mem::boot_dtb(dtb_pa).expect("no device tree from the firmware");
+    #[allow(unsafe_code)]
+    // SAFETY: `dtb_pa` is what the firmware passed in a1 (velox_main's argument).
+    let blob = unsafe { hal::mem::boot_dtb(dtb_pa) }.expect("no device tree from the firmware");
     let fdt = fdt::Fdt::new(blob).expect("malformed device tree");
     let r = fdt.memory().regions().next().expect("device tree lists no memory");
     let ram = (r.starting_address as usize, r.starting_address as usize + r.size.unwrap_or(0));
@@ -53,7 +55,9 @@ pub fn early(dtb_pa: usize) -> EarlyInfo {
 
 /// Parse the rest of the device tree (needs the heap).
 pub fn parse(e: &EarlyInfo) -> BootInfo {
-    let blob = hal::mem::boot_dtb(e.dtb.0).expect("no device tree from the firmware");
+    #[allow(unsafe_code)]
+    // SAFETY: `e.dtb.0` is the firmware's address, recorded by `early`.
+    let blob = unsafe { hal::mem::boot_dtb(e.dtb.0) }.expect("no device tree from the firmware");
     let fdt = fdt::Fdt::new(blob).expect("malformed device tree");
     let mut info = BootInfo { ram: e.ram, initrd: e.initrd, ..Default::default() };
     info.harts = fdt.cpus().count();

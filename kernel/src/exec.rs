@@ -36,6 +36,7 @@ pub fn run() -> ! {
         match next {
             Some(r) => {
                 r.run();
+                crate::time::expire_due();
             }
             None => {
                 crate::time::arm_for_idle();
@@ -87,7 +88,13 @@ impl Event {
             if s.0 {
                 Poll::Ready(())
             } else {
-                s.1.push(cx.waker().clone());
+                if !s.1.iter().any(|w| w.will_wake(cx.waker())) {
+                    if s.1.try_reserve(1).is_err() {
+                        cx.waker().wake_by_ref(); // no heap for the waker: poll again
+                        return Poll::Pending;
+                    }
+                    s.1.push(cx.waker().clone());
+                }
                 Poll::Pending
             }
         })
@@ -125,6 +132,11 @@ impl WaitQueue {
     pub fn register(&self, cx: &Context<'_>) {
         let mut q = self.waiters.lock();
         if !q.iter().any(|w| w.will_wake(cx.waker())) {
+            if q.try_reserve(1).is_err() {
+                // No heap for another waiter: poll again soon rather than sleep unwoken.
+                cx.waker().wake_by_ref();
+                return;
+            }
             q.push(cx.waker().clone());
         }
     }

@@ -77,8 +77,12 @@ pub fn start_slice() {
     program(end);
 }
 
+/// The earliest pending deadline (u64::MAX: none), for the executor's cheap check.
+static NEXT_DEADLINE: AtomicU64 = AtomicU64::new(u64::MAX);
+
 fn program(slice_end: u64) {
     let next = TIMERS.lock().as_ref().and_then(|t| t.next_deadline()).unwrap_or(u64::MAX);
+    NEXT_DEADLINE.store(next, Ordering::Relaxed);
     hal::sbi::set_timer(next.min(slice_end));
 }
 
@@ -86,6 +90,17 @@ fn expire() {
     let now = ticks();
     if let Some(t) = TIMERS.lock().as_mut() {
         t.expire(now, |w| w.wake());
+        NEXT_DEADLINE.store(t.next_deadline().unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+}
+
+/// Fire due deadlines from the executor loop: the kernel runs with interrupts off outside the
+/// idle loop, so if tasks keep each other busy without ever idling or entering user mode, the
+/// timer interrupt would never be taken and sleepers would never wake.
+#[inline(always)]
+pub fn expire_due() {
+    if ticks() >= NEXT_DEADLINE.load(Ordering::Relaxed) {
+        expire();
     }
 }
 
@@ -97,8 +112,10 @@ pub fn on_user_timer_irq() -> bool {
     let now = ticks();
     let mut end = SLICE_END.load(Ordering::Relaxed);
     if now >= end {
-        if crate::exec::has_ready() {
-            // The thread yields; whoever runs next starts a fresh slice (`ensure_slice`).
+        // The thread yields when others are ready, and also once per slice when its process has
+        // a CPU-time limit (the slow path checks RLIMIT_CPU when a slice ends).
+        if crate::exec::has_ready() || crate::task::run::cpu_limited() {
+            // Whoever runs next starts a fresh slice (`ensure_slice`).
             SLICE_END.store(u64::MAX, Ordering::Relaxed);
             hal::sbi::set_timer(u64::MAX);
             return false;

@@ -134,10 +134,11 @@ fn kernel_interrupt(code: usize) {
 /// A kernel access to user memory faulted (in a checked copy): resolve lazily if we can.
 fn kernel_user_fault(addr: usize, write: bool) -> bool {
     let access = if write { Access::Write } else { Access::Read };
-    current::with(|t| {
-        t.and_then(|t| t.try_with_mm(|mm| mm.space.try_lock().is_some_and(|mut a| a.handle_fault(addr, access) == Fault::Mapped)))
-    })
-    .unwrap_or(false)
+    let r = current::with(|t| t.and_then(|t| t.try_with_mm(|mm| mm.space.try_lock().map(|mut a| a.handle_fault(addr, access)))));
+    if r == Some(Some(Fault::NoMemory)) {
+        crate::mm::oom::PENDING.store(true, Ordering::Relaxed);
+    }
+    r == Some(Some(Fault::Mapped))
 }
 
 /// Install the kernel's trap callbacks.

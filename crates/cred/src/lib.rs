@@ -102,6 +102,22 @@ impl Cred {
     }
 }
 
+impl Cred {
+    /// May a process with these credentials signal one with `target`'s? (Linux's
+    /// `kill_ok_by_cred`: the sender's real or effective uid is the target's real or saved
+    /// uid, or the sender is privileged.)
+    pub fn may_signal(&self, target: &Cred) -> bool {
+        self.privileged() || [self.uid.r, self.uid.e].iter().any(|&u| u == target.uid.r || u == target.uid.s)
+    }
+
+    /// May it read or change `target`'s resource limits? (Linux's `check_prlimit_permission`:
+    /// the caller's real uid and gid equal all three of the target's, or privilege.)
+    pub fn may_prlimit(&self, target: &Cred) -> bool {
+        let same = |a: &Ids, id: u32| a.r == id && a.e == id && a.s == id;
+        self.privileged() || (same(&target.uid, self.uid.r) && same(&target.gid, self.gid.r))
+    }
+}
+
 fn setres(cur: Ids, privileged: bool, r: u32, e: u32, s: u32) -> Result<Ids, NotPermitted> {
     let allowed = |v: u32| v == KEEP || privileged || v == cur.r || v == cur.e || v == cur.s;
     if !(allowed(r) && allowed(e) && allowed(s)) {
@@ -188,6 +204,23 @@ mod tests {
         assert_eq!(c.uid, Ids { r: 1, e: 3, s: 3, fs: 3 });
         c.setreuid(KEEP, 1).unwrap(); // e set to the old real id: s stays
         assert_eq!(c.uid, Ids { r: 1, e: 1, s: 3, fs: 1 });
+    }
+
+    #[test]
+    fn signal_and_prlimit_permission() {
+        let root = Cred::ROOT;
+        let mut a = Cred::ROOT;
+        a.setresuid(1000, 1000, 1000).unwrap();
+        let mut b = Cred::ROOT;
+        b.setresuid(2000, 2000, 2000).unwrap();
+        assert!(root.may_signal(&a) && a.may_signal(&a));
+        assert!(!a.may_signal(&root) && !a.may_signal(&b));
+        let mut setuid_prog = Cred::ROOT;
+        setuid_prog.setresuid(1000, 0, 0).unwrap(); // real uid 1000: its user may signal it
+        assert!(a.may_signal(&setuid_prog));
+        assert!(root.may_prlimit(&a) && a.may_prlimit(&a));
+        assert!(!a.may_prlimit(&setuid_prog), "a setuid program's limits are not its user's to change");
+        assert!(!a.may_prlimit(&b));
     }
 
     #[test]

@@ -78,7 +78,9 @@ impl<T: 'static> Arena<T> {
     }
 
     /// Move `f` into the arena (dropping any previous future first).
-    pub fn place<F: Future<Output = T> + 'static>(mut self: Pin<&mut Self>, f: F) {
+    /// `F: Send`, because the arena itself is `Send` (a thread's arena may be polled on any
+    /// hart): a non-`Send` future inside it could otherwise cross threads.
+    pub fn place<F: Future<Output = T> + Send + 'static>(mut self: Pin<&mut Self>, f: F) {
         #[allow(clippy::let_unit_value)]
         let () = Fits::<F>::OK;
         self.as_mut().clear();
@@ -132,8 +134,7 @@ impl<T: 'static> Drop for Arena<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::rc::Rc;
-    use std::sync::Arc;
+        use std::sync::Arc;
     use std::task::{Wake, Waker};
 
     struct Nop;
@@ -160,18 +161,18 @@ mod tests {
         let w = Waker::from(Arc::new(Nop));
         let mut cx = Context::from_waker(&w);
         let mut a: Pin<Box<Arena<isize>>> = Box::pin(Arena::new());
-        let token = Rc::new(());
+        let token = Arc::new(());
         let t2 = token.clone();
         a.as_mut().place(async move {
             let _keep = t2;
             YieldOnce(false).await;
             7
         });
-        assert_eq!(Rc::strong_count(&token), 2);
+        assert_eq!(Arc::strong_count(&token), 2);
         assert_eq!(a.as_mut().poll(&mut cx), Poll::Pending);
         assert_eq!(a.as_mut().poll(&mut cx), Poll::Ready(7));
         assert!(!a.is_occupied());
-        assert_eq!(Rc::strong_count(&token), 1, "completed future dropped");
+        assert_eq!(Arc::strong_count(&token), 1, "completed future dropped");
         let t3 = token.clone();
         a.as_mut().place(async move {
             let _keep = t3;
@@ -180,7 +181,7 @@ mod tests {
         });
         assert_eq!(a.as_mut().poll(&mut cx), Poll::Pending);
         a.as_mut().place(async { 2 });
-        assert_eq!(Rc::strong_count(&token), 1, "replaced future dropped");
+        assert_eq!(Arc::strong_count(&token), 1, "replaced future dropped");
         assert_eq!(a.as_mut().poll(&mut cx), Poll::Ready(2));
         a.as_mut().place(async { [0u8; 400].len() as isize });
         drop(a);

@@ -26,7 +26,16 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 /// Exclusive access to a locked `Mutex`'s value; unlocks when dropped.
 pub struct MutexGuard<'a, T: ?Sized> {
     lock: &'a Mutex<T>,
+    /// Opts out of the automatic `Send`/`Sync` (which would follow `Mutex<T>: Sync`, i.e.
+    /// `T: Send`): a shared guard hands out `&T`, so it may be shared only if `T: Sync`.
+    _marker: core::marker::PhantomData<*const ()>,
 }
+
+// SAFETY: sharing the guard shares `&T` (through `Deref`), which is sound when `T: Sync`.
+unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
+// SAFETY: moving the guard to another thread moves exclusive access to `T` there (and the
+// unlock, which a spin lock allows from any thread): sound when `T: Send`.
+unsafe impl<T: ?Sized + Send> Send for MutexGuard<'_, T> {}
 
 impl<T> Mutex<T> {
     /// An unlocked mutex holding `value`.
@@ -49,13 +58,17 @@ impl<T: ?Sized> Mutex<T> {
                 core::hint::spin_loop();
             }
         }
-        MutexGuard { lock: self }
+        MutexGuard { lock: self, _marker: core::marker::PhantomData }
     }
 
     /// Take the lock if it is free, without waiting.
     #[inline(always)]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        if self.locked.swap(1, Ordering::Acquire) == 0 { Some(MutexGuard { lock: self }) } else { None }
+        if self.locked.swap(1, Ordering::Acquire) == 0 {
+            Some(MutexGuard { lock: self, _marker: core::marker::PhantomData })
+        } else {
+            None
+        }
     }
 
     /// True if someone holds the lock (a hint: it may change at once).

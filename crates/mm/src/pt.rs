@@ -21,15 +21,31 @@ bitflags! {
 
 /// What a page table needs from physical memory: read/write entries of table frames and get
 /// zeroed frames for new tables.
+///
+/// Writing an entry decides what memory becomes reachable through the table, so it is
+/// `unsafe`; `PageTable` is the safe interface: it writes only zeros, pointers to tables it got
+/// from `alloc_table`, and leaves whose frame `leaf_ok` accepted.
 pub trait PhysMem {
     /// Read entry `idx` of the table at physical address `table`.
     fn read_pte(&self, table: usize, idx: usize) -> u64;
     /// Write entry `idx` of the table at physical address `table`.
-    fn write_pte(&mut self, table: usize, idx: usize, pte: u64);
+    ///
+    /// # Safety
+    /// `table` is a table frame the caller's page table owns, and `pte` is 0, a pointer to a
+    /// table from `alloc_table` that nothing else points to, or a leaf `leaf_ok` accepted.
+    unsafe fn write_pte(&mut self, table: usize, idx: usize, pte: u64);
     /// A zeroed frame for a new table, or `None` when memory is exhausted.
     fn alloc_table(&mut self) -> Option<usize>;
     /// Give back a table frame.
-    fn free_table(&mut self, table: usize);
+    ///
+    /// # Safety
+    /// `table` came from `alloc_table` and no entry points to it any more.
+    unsafe fn free_table(&mut self, table: usize);
+    /// May a leaf map the `size` bytes at `pa`? (The kernel allows user tables to map only
+    /// frames of the pool that are not page tables; the default allows all.)
+    fn leaf_ok(&self, _pa: usize, _size: usize) -> bool {
+        true
+    }
 }
 
 /// Why a mapping could not be made.
@@ -41,6 +57,8 @@ pub enum MapError {
     AlreadyMapped,
     /// Address not aligned for the requested page size, or not canonical.
     BadAddress,
+    /// Flags without R, W or X (that would be a table pointer), or a frame `leaf_ok` refuses.
+    BadLeaf,
 }
 
 const PPN_MASK: u64 = (1 << 44) - 1;
@@ -96,18 +114,41 @@ impl PageTable {
     }
 
     /// Copy root entries `range` from `other` (shares the kernel half between address spaces).
-    pub fn share_root_entries(&self, mem: &mut impl PhysMem, other: &PageTable, range: core::ops::Range<usize>) {
+    ///
+    /// # Safety
+    /// `other` is a real page table whose entries in `range` may be shared (the kernel's own,
+    /// which never changes after boot), and `self` owns its root.
+    pub unsafe fn share_root_entries(&self, mem: &mut impl PhysMem, other: &PageTable, range: core::ops::Range<usize>) {
         for i in range {
             let e = mem.read_pte(other.root, i);
-            mem.write_pte(self.root, i, e);
+            if e != mem.read_pte(self.root, i) {
+                // SAFETY: forwarded from the caller's contract.
+                unsafe { mem.write_pte(self.root, i, e) };
+            }
         }
     }
 
     /// Map `va` to `pa` with a page of level `level` (0: 4 KiB, 1: 2 MiB, 2: 1 GiB).
     pub fn map(&self, mem: &mut impl PhysMem, va: usize, pa: usize, flags: PteFlags, level: usize) -> Result<(), MapError> {
+        if !mem.leaf_ok(pa, 1usize << (12 + 9 * level.min(2))) {
+            return Err(MapError::BadLeaf);
+        }
+        // SAFETY: `leaf_ok` accepted the frame.
+        unsafe { self.map_checked_frame(mem, va, pa, flags, level) }
+    }
+
+    /// `map` for a frame already known to be acceptable (say, one another page table maps as
+    /// a leaf: fork shares it copy-on-write), without asking `leaf_ok` again.
+    ///
+    /// # Safety
+    /// `leaf_ok(pa, size)` would accept the frame.
+    pub unsafe fn map_checked_frame(&self, mem: &mut impl PhysMem, va: usize, pa: usize, flags: PteFlags, level: usize) -> Result<(), MapError> {
         let size = 1usize << (12 + 9 * level);
         if level > 2 || va % size != 0 || pa % size != 0 || !canonical(va) {
             return Err(MapError::BadAddress);
+        }
+        if !flags.intersects(PteFlags::R | PteFlags::W | PteFlags::X) {
+            return Err(MapError::BadLeaf);
         }
         let mut table = self.root;
         for l in (level + 1..=2).rev() {
@@ -115,7 +156,8 @@ impl PageTable {
             let e = mem.read_pte(table, idx);
             if e & PteFlags::V.bits() == 0 {
                 let t = mem.alloc_table().ok_or(MapError::NoMemory)?;
-                mem.write_pte(table, idx, make_pte(t, PteFlags::V));
+                // SAFETY: `table` is ours (reached from our root); `t` is a fresh table.
+                unsafe { mem.write_pte(table, idx, make_pte(t, PteFlags::V)) };
                 table = t;
             } else if is_leaf(e) {
                 return Err(MapError::AlreadyMapped);
@@ -127,7 +169,9 @@ impl PageTable {
         if mem.read_pte(table, idx) & PteFlags::V.bits() != 0 {
             return Err(MapError::AlreadyMapped);
         }
-        mem.write_pte(table, idx, make_pte(pa, flags | PteFlags::V));
+        // SAFETY: `table` is ours; the leaf has R/W/X and a frame `leaf_ok` accepts (checked
+        // by `map`, or the caller's contract).
+        unsafe { mem.write_pte(table, idx, make_pte(pa, flags | PteFlags::V)) };
         Ok(())
     }
 
@@ -167,15 +211,21 @@ impl PageTable {
         if l != 0 {
             return None;
         }
-        mem.write_pte(t, i, 0);
+        // SAFETY: `t` is ours (found from our root); clearing an entry is always allowed.
+        unsafe { mem.write_pte(t, i, 0) };
         Some((pte_addr(e), pte_flags(e)))
     }
 
     /// Replace the flags of the 4 KiB mapping of `va` (keeps the frame). False if unmapped.
     pub fn set_flags(&self, mem: &mut impl PhysMem, va: usize, flags: PteFlags) -> bool {
+        if !flags.intersects(PteFlags::R | PteFlags::W | PteFlags::X) {
+            return false; // would turn the leaf into a table pointer
+        }
         match self.find(mem, va) {
             Some((t, i, e, 0)) => {
-                mem.write_pte(t, i, make_pte(pte_addr(e), flags | PteFlags::V));
+                // SAFETY: `t` is ours; same frame as before (it passed `leaf_ok` when mapped),
+                // and still a leaf.
+                unsafe { mem.write_pte(t, i, make_pte(pte_addr(e), flags | PteFlags::V)) };
                 true
             }
             _ => false,
@@ -209,7 +259,13 @@ impl PageTable {
                 if e0 & PteFlags::V.bits() != 0 {
                     let n = f(va, e0);
                     if n != e0 {
-                        mem.write_pte(l0, k, n);
+                        // Only a cleared entry, or a leaf (R/W/X) of the same frame or of one
+                        // `leaf_ok` accepts: never a table pointer or an arbitrary frame.
+                        let ok = n == 0
+                            || (is_leaf(n) && (pte_addr(n) == pte_addr(e0) || mem.leaf_ok(pte_addr(n), 4096)));
+                        assert!(ok, "page-table walk: refused entry {n:#x} for {va:#x}");
+                        // SAFETY: `l0` is ours (reached from our root); `n` was checked above.
+                        unsafe { mem.write_pte(l0, k, n) };
                     }
                 }
                 va += 4096;
@@ -234,15 +290,22 @@ impl PageTable {
                     if e1 & PteFlags::V.bits() != 0 && !is_leaf(e1) {
                         let l0 = pte_addr(e1);
                         if (0..512).all(|k| mem.read_pte(l0, k) & PteFlags::V.bits() == 0) {
-                            mem.write_pte(l1, j, 0);
-                            mem.free_table(l0);
+                            // SAFETY: `l1` and `l0` are ours; the entry goes before the table,
+                            // which maps nothing and had only this one pointer to it.
+                            unsafe {
+                                mem.write_pte(l1, j, 0);
+                                mem.free_table(l0);
+                            }
                             freed += 1;
                         }
                     }
                 }
                 if (0..512).all(|j| mem.read_pte(l1, j) & PteFlags::V.bits() == 0) {
-                    mem.write_pte(self.root, i, 0);
-                    mem.free_table(l1);
+                    // SAFETY: as above, for the middle table.
+                    unsafe {
+                        mem.write_pte(self.root, i, 0);
+                        mem.free_table(l1);
+                    }
                     freed += 1;
                 }
             }
@@ -257,13 +320,31 @@ impl PageTable {
         self.for_each_leaf_in(mem, range.start << 30, range.end << 30, f);
     }
 
+    /// Intermediate tables (level 1 and 0) reachable from root entries `range`: the memory an
+    /// address space holds in page tables, beyond its pages.
+    pub fn count_tables(&self, mem: &impl PhysMem, range: core::ops::Range<usize>) -> usize {
+        let table = |e: u64| e & PteFlags::V.bits() != 0 && !is_leaf(e);
+        let mut n = 0;
+        for i in range {
+            let e = mem.read_pte(self.root, i);
+            if !table(e) {
+                continue;
+            }
+            n += 1;
+            let l1 = pte_addr(e);
+            n += (0..512).filter(|&j| table(mem.read_pte(l1, j))).count();
+        }
+        n
+    }
+
     /// Unmap everything reachable from root entries `range`, calling `leaf(pa, flags)` for each
     /// 4 KiB leaf and freeing the intermediate tables; clears those root entries.
     pub fn clear_range(&self, mem: &mut impl PhysMem, range: core::ops::Range<usize>, leaf: &mut impl FnMut(usize, PteFlags)) {
         for i in range {
             let e = mem.read_pte(self.root, i);
             if e & PteFlags::V.bits() == 0 || is_leaf(e) {
-                mem.write_pte(self.root, i, 0);
+                // SAFETY: clearing our own root's entry.
+                unsafe { mem.write_pte(self.root, i, 0) };
                 continue;
             }
             let l1 = pte_addr(e);
@@ -279,10 +360,14 @@ impl PageTable {
                         leaf(pte_addr(e0), pte_flags(e0));
                     }
                 }
-                mem.free_table(l0);
+                // SAFETY: `l0` is ours and only `l1` points to it; `l1` goes next.
+                unsafe { mem.free_table(l0) };
             }
-            mem.free_table(l1);
-            mem.write_pte(self.root, i, 0);
+            // SAFETY: the root entry is cleared first, then `l1` (ours, pointed to only by it).
+            unsafe {
+                mem.write_pte(self.root, i, 0);
+                mem.free_table(l1);
+            }
         }
     }
 }
@@ -311,7 +396,7 @@ pub mod emu {
         fn read_pte(&self, t: usize, i: usize) -> u64 {
             self.tables[&t][i]
         }
-        fn write_pte(&mut self, t: usize, i: usize, v: u64) {
+        unsafe fn write_pte(&mut self, t: usize, i: usize, v: u64) {
             self.tables.get_mut(&t).unwrap()[i] = v;
         }
         fn alloc_table(&mut self) -> Option<usize> {
@@ -323,7 +408,7 @@ pub mod emu {
             self.tables.insert(t, [0; 512]);
             Some(t)
         }
-        fn free_table(&mut self, t: usize) {
+        unsafe fn free_table(&mut self, t: usize) {
             self.tables.remove(&t).unwrap();
             self.freed += 1;
         }
@@ -336,6 +421,21 @@ mod tests {
     use super::*;
 
     const RW: PteFlags = PteFlags::R.union(PteFlags::W);
+
+    #[test]
+    fn refuses_pointers_and_foreign_frames() {
+        let mut m = EmuMem::new(100);
+        let pt = PageTable::new(&mut m).unwrap();
+        // No R/W/X: that entry would be a pointer to a "table" at pa.
+        assert_eq!(pt.map(&mut m, 0x1000, 0x8000_5000, PteFlags::U, 0), Err(MapError::BadLeaf));
+        pt.map(&mut m, 0x1000, 0x8000_5000, RW, 0).unwrap();
+        assert!(!pt.set_flags(&mut m, 0x1000, PteFlags::U | PteFlags::A));
+        // A walk may change flags or clear, not plant a table pointer.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pt.for_each_leaf_in(&mut m, 0, 0x10000, &mut |_, e| e & !0xe);
+        }));
+        assert!(r.is_err());
+    }
 
     #[test]
     fn map_translate_unmap() {

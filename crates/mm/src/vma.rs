@@ -48,6 +48,8 @@ pub struct Vma {
 #[derive(Debug, Default, Clone)]
 pub struct VmaMap {
     map: BTreeMap<usize, Vma>,
+    /// Bytes covered by all areas (Linux's total_vm, for RLIMIT_AS).
+    bytes: usize,
 }
 
 impl VmaMap {
@@ -76,6 +78,11 @@ impl VmaMap {
         self.map.len()
     }
 
+    /// Bytes covered by all areas.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// True if there are no areas.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
@@ -88,6 +95,7 @@ impl VmaMap {
             return false;
         }
         self.map.insert(v.start, v);
+        self.bytes += v.end - v.start;
         self.merge_around(v.start, v.end);
         true
     }
@@ -140,7 +148,9 @@ impl VmaMap {
             if v.end > end {
                 self.map.insert(end, Vma { start: end, ..v });
             }
-            removed.push(Vma { start: v.start.max(start), end: v.end.min(end), ..v });
+            let piece = Vma { start: v.start.max(start), end: v.end.min(end), ..v };
+            self.bytes -= piece.end - piece.start;
+            removed.push(piece);
         }
         removed.reverse();
         removed
@@ -158,6 +168,7 @@ impl VmaMap {
         }
         for mut piece in self.remove(start, end) {
             piece.prot = prot;
+            self.bytes += piece.end - piece.start;
             self.map.insert(piece.start, piece);
         }
         self.merge_around(start, end);
@@ -239,16 +250,21 @@ mod tests {
         m.insert(anon(0x3000, 0x4000, 3));
         m.insert(anon(0x2000, 0x3000, 3));
         assert_eq!(m.len(), 1);
+        assert_eq!(m.bytes(), 0x3000);
         assert_eq!(*m.find(0x1000).unwrap(), anon(0x1000, 0x4000, 3));
         // Splitting by mprotect and restoring merges back.
         assert!(m.protect(0x2000, 0x3000, Prot(1)));
         assert_eq!(m.len(), 3);
         assert!(m.protect(0x2000, 0x3000, Prot(3)));
         assert_eq!(m.len(), 1);
+        assert_eq!(m.bytes(), 0x3000);
+        m.remove(0x1000, 0x2000);
+        assert_eq!(m.bytes(), 0x2000);
         // Different rights or backing stay apart.
         m.insert(anon(0x4000, 0x5000, 1));
         m.insert(Vma { start: 0x5000, end: 0x6000, prot: Prot(1), backing: Backing::Shared });
         assert_eq!(m.len(), 3);
+        assert_eq!(m.bytes(), 0x4000);
         // Growing a RW part of a PROT_NONE reservation step by step (glibc arenas) stays 2 areas.
         let mut r = VmaMap::new();
         r.insert(anon(0x10000, 0x20000, 0));

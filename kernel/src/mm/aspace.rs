@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::errno;
 use velox_exec::sync::Mutex;
 use velox_hal as hal;
-use velox_mm::pt::{PageTable, PteFlags, make_pte, pte_addr, pte_flags as flags_of};
+use velox_mm::pt::{PageTable, PhysMem, PteFlags, make_pte, pte_addr, pte_flags as flags_of};
 use velox_mm::vma::{Backing, Prot, Vma, VmaMap};
 use velox_mm::{PAGE_SIZE, page_ceil, page_floor};
 
@@ -122,7 +122,12 @@ impl AddrSpace {
     pub fn new() -> Option<Self> {
         let mut m = KernelPhys;
         let pt = PageTable::new(&mut m)?;
-        pt.share_root_entries(&mut m, &super::kernel_page_table(), 256..512);
+        #[allow(unsafe_code)]
+        // SAFETY: the kernel's table, whose upper half never changes after boot, is what
+        // every address space shares; `pt` is ours, fresh.
+        unsafe {
+            pt.share_root_entries(&mut m, &super::kernel_page_table(), 256..512)
+        };
         Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP })
     }
 
@@ -220,7 +225,11 @@ impl AddrSpace {
                 ok = false;
                 return pte;
             }
-            if cpt.map(&mut KernelPhys, va, pa, new, 0).is_err() {
+            #[allow(unsafe_code)]
+            // SAFETY: `pa` is a leaf of this address space, so `leaf_ok` accepted it when it
+            // was mapped, and it is still not a table (tables are never leaves).
+            let mapped = unsafe { cpt.map_checked_frame(&mut KernelPhys, va, pa, new, 0) };
+            if mapped.is_err() {
                 free_frame(pa);
                 ok = false;
                 return pte;
@@ -231,14 +240,15 @@ impl AddrSpace {
         ok.then_some(child)
     }
 
-    /// Pages with a frame (resident set, counting shared frames in full).
+    /// Frames this address space holds: pages (shared ones counted in full) plus its page
+    /// tables, so a process hoarding empty tables is seen by the OOM killer too.
     pub fn resident_pages(&mut self) -> usize {
         let mut n = 0;
         self.pt.for_each_leaf(&mut KernelPhys, 0..256, &mut |_, pte| {
             n += 1;
             pte
         });
-        n
+        n + 1 + self.pt.count_tables(&KernelPhys, 0..256)
     }
 
     /// Physical address of user `va`, faulting the page in (for reading) if needed.
@@ -293,16 +303,20 @@ impl AddrSpace {
         Ok(())
     }
 
-    /// Give every page of `[start, end)` a zeroed frame now (ENOMEM when memory runs out).
+    /// Give every page of `[start, end)` a zeroed frame now (ENOMEM when memory runs out),
+    /// whatever the area's rights: shared memory must have its frames before a fork shares
+    /// them, PROT_NONE included (they sit under the always-fault encoding until mprotect).
     pub fn populate(&mut self, start: usize, end: usize) -> Result<(), u32> {
         let Some(v) = self.vmas.find(start).copied() else { return Err(errno::ENOMEM) };
-        if v.prot.0 & 7 == 0 {
-            return Ok(()); // PROT_NONE: nothing can touch it (and fork will not share it)
-        }
+        let flags = pte_flags(v.prot);
         let mut va = start;
         while va < end {
-            if self.pt.translate(&KernelPhys, va).is_none() && self.handle_fault(va, Access::Read) != Fault::Mapped {
-                return Err(errno::ENOMEM);
+            if self.pt.translate(&KernelPhys, va).is_none() {
+                let f = alloc_frame_zeroed().ok_or(errno::ENOMEM)?;
+                if self.pt.map(&mut KernelPhys, va, f, flags, 0).is_err() {
+                    free_frame(f);
+                    return Err(errno::ENOMEM);
+                }
             }
             va += PAGE_SIZE;
         }
@@ -412,6 +426,11 @@ impl Drop for AddrSpace {
             activate(super::kernel_page_table().root());
         }
         self.pt.clear_range(&mut KernelPhys, 0..256, &mut |pa, _| free_frame(pa));
-        free_frame(self.pt.root());
+        #[allow(unsafe_code)]
+        // SAFETY: the root came from `alloc_table`; no hart uses it (switched away above) and
+        // no table points to a root.
+        unsafe {
+            KernelPhys.free_table(self.pt.root())
+        };
     }
 }

@@ -25,20 +25,34 @@ static KERNEL_PT: spin::Once<PageTable> = spin::Once::new();
 pub struct KernelPhys;
 
 impl PhysMem for KernelPhys {
+    #[inline(always)]
     fn read_pte(&self, table: usize, idx: usize) -> u64 {
         hal::mem::read_u64(table + idx * 8)
     }
-    fn write_pte(&mut self, table: usize, idx: usize, pte: u64) {
-        hal::mem::write_u64(table + idx * 8, pte)
+    #[allow(unsafe_code)]
+    #[inline(always)]
+    unsafe fn write_pte(&mut self, table: usize, idx: usize, pte: u64) {
+        // SAFETY: forwarded: `PageTable` writes only zeros, pointers to tables it allocated
+        // here, and leaves whose frame `leaf_ok` accepted.
+        unsafe { hal::mem::write_pte(table + idx * 8, pte) }
     }
     fn alloc_table(&mut self) -> Option<usize> {
         let f = alloc_frame_zeroed()?;
+        hal::mem::mark_table(f);
         PT_FRAMES.fetch_add(1, Ordering::Relaxed);
         Some(f)
     }
-    fn free_table(&mut self, table: usize) {
+    #[allow(unsafe_code)]
+    unsafe fn free_table(&mut self, table: usize) {
         PT_FRAMES.fetch_sub(1, Ordering::Relaxed);
+        // SAFETY: the caller guarantees nothing points to the table any more.
+        unsafe { hal::mem::unmark_table(table) };
         free_frame(table)
+    }
+    /// User page tables map only pool frames that are not page tables.
+    #[inline(always)]
+    fn leaf_ok(&self, pa: usize, size: usize) -> bool {
+        hal::mem::is_data_frame(pa, size)
     }
 }
 
@@ -121,7 +135,7 @@ pub fn init(info: &EarlyInfo) {
     HEAP.init(heap);
     HEAP_SIZE.store(heap_size, Ordering::Relaxed);
     let mut fa = FrameAllocator::new(l.ram.0, l.ram.1);
-    for (s, e) in [l.kernel, l.ktables, l.heap, l.dtb, l.initrd] {
+    for (s, e) in [l.kernel, l.ktables, l.table_bits, l.heap, l.dtb, l.initrd] {
         if e > s {
             fa.reserve(s, e);
         }
@@ -142,8 +156,10 @@ impl PhysMem for BootTables {
     fn read_pte(&self, table: usize, idx: usize) -> u64 {
         hal::mem::read_u64(table + idx * 8)
     }
-    fn write_pte(&mut self, table: usize, idx: usize, pte: u64) {
-        hal::mem::write_u64(table + idx * 8, pte)
+    #[allow(unsafe_code)]
+    unsafe fn write_pte(&mut self, table: usize, idx: usize, pte: u64) {
+        // SAFETY: forwarded; these tables are written only at boot, before they are sealed.
+        unsafe { hal::mem::write_pte(table + idx * 8, pte) }
     }
     fn alloc_table(&mut self) -> Option<usize> {
         if self.next >= self.end {
@@ -154,7 +170,8 @@ impl PhysMem for BootTables {
         hal::mem::zero_frame(f);
         Some(f)
     }
-    fn free_table(&mut self, _table: usize) {
+    #[allow(unsafe_code)]
+    unsafe fn free_table(&mut self, _table: usize) {
         unreachable!("the kernel page table is never pruned")
     }
 }

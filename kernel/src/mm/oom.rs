@@ -10,6 +10,10 @@ use velox_hal::println;
 /// Processes the OOM killer has ended (for tests and /proc later).
 pub static OOM_KILLS: AtomicUsize = AtomicUsize::new(0);
 
+/// Set when a kernel copy to user memory found no free frame (it fails with EFAULT: the trap
+/// hook cannot wait); the thread runs the OOM killer when it is back in its own loop.
+pub static PENDING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 const SIGKILL: u8 = 9;
 
 /// Frames are exhausted while `t` faults. Kill the largest process unless one is already
@@ -39,7 +43,7 @@ pub fn kill_for(t: &Thread) -> bool {
     };
     let exe = p.exe.lock().clone();
     println!(
-        "[velox] out of memory: killed pid {} ({}) with {} KiB resident",
+        "[velox] out of memory: killed pid {} ({}) with {} KiB resident (pages and page tables)",
         p.pid,
         core::str::from_utf8(&exe).unwrap_or("?"),
         pages * 4

@@ -14,8 +14,14 @@ fn with_aspace<R>(t: &Thread, f: impl FnOnce(&mut crate::mm::aspace::AddrSpace) 
     t.with_mm(|mm| f(&mut mm.space.lock())).unwrap_or(Err(errno::ESRCH))
 }
 
+/// The soft limit `res` of the caller's process.
+fn rlimit(t: &Thread, res: u32) -> u64 {
+    t.process.limits.lock()[res as usize].0
+}
+
 pub fn brk(t: &Thread, c: &UserContext) -> Fast {
     let want = c.arg(0);
+    let (as_lim, data_lim) = (rlimit(t, g::RLIMIT_AS), rlimit(t, g::RLIMIT_DATA));
     Fast::Done(ret(with_aspace(t, |a| {
         let old = a.brk;
         if want < a.brk_start || want >= crate::config::MMAP_BOTTOM.max(USER_END / 2) {
@@ -23,7 +29,9 @@ pub fn brk(t: &Thread, c: &UserContext) -> Fast {
         }
         let (old_top, new_top) = (page_ceil(old).unwrap_or(old), page_ceil(want).unwrap_or(old));
         if new_top > old_top {
-            if !a.vmas.is_free(old_top, new_top) || a.add_area(old_top, new_top, Prot(Prot::READ | Prot::WRITE), Backing::Anon).is_err() {
+            // RLIMIT_DATA bounds the heap, RLIMIT_AS all mappings (brk then keeps the old break).
+            let over = (new_top - a.brk_start) as u64 > data_lim || (a.vmas.bytes() + (new_top - old_top)) as u64 > as_lim;
+            if over || !a.vmas.is_free(old_top, new_top) || a.add_area(old_top, new_top, Prot(Prot::READ | Prot::WRITE), Backing::Anon).is_err() {
                 return Ok(old as isize);
             }
         } else if new_top < old_top {
@@ -49,6 +57,7 @@ pub fn mmap(t: &Thread, c: &UserContext) -> Fast {
             return Err(if t.process.fds.lock().get(fd as usize).is_some() { errno::ENODEV } else { errno::EBADF });
         }
         let len = page_ceil(len).ok_or(errno::ENOMEM)?;
+        let as_lim = rlimit(t, g::RLIMIT_AS);
         let fixed = flags & g::MAP_FIXED != 0;
         let noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
         with_aspace(t, |a| {
@@ -69,6 +78,11 @@ pub fn mmap(t: &Thread, c: &UserContext) -> Fast {
                 let ok = hint != 0 && hint.checked_add(len).is_some_and(|e| e <= USER_END && a.vmas.is_free(hint, e));
                 if ok { hint } else { a.find_free(len).ok_or(errno::ENOMEM)? }
             };
+            // RLIMIT_AS: the address space may not grow past it (checked after a MAP_FIXED
+            // replacement has removed what it replaces).
+            if (a.vmas.bytes() + len) as u64 > as_lim {
+                return Err(errno::ENOMEM);
+            }
             if kind == g::MAP_PRIVATE {
                 a.add_area(start, start + len, Prot(prot), Backing::Anon)?;
             } else {

@@ -98,6 +98,11 @@ pub async fn ppoll(t: Arc<Thread>, a: Args) -> isize {
     if nfds as u64 > lim {
         return err(errno::EINVAL);
     }
+    // The buffers live as long as the call blocks: admit them only above the heap reserve,
+    // so blocked pollers cannot drain the kernel heap.
+    if crate::mm::heap_free() < crate::config::HEAP_RESERVE + nfds * (size_of::<velox_abi::Pollfd>() + 2 + size_of::<Option<FileRef>>()) {
+        return err(errno::ENOMEM);
+    }
     let mut pfds: Vec<velox_abi::Pollfd> = Vec::new();
     let mut rev: Vec<u16> = Vec::new();
     if pfds.try_reserve_exact(nfds).is_err() || rev.try_reserve_exact(nfds).is_err() {
@@ -178,6 +183,9 @@ pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
     }
     let nfds = (nfds as usize).min(t.process.fds.lock().len());
     let words = nfds.div_ceil(64);
+    if crate::mm::heap_free() < crate::config::HEAP_RESERVE + 6 * words * 8 + nfds * size_of::<Option<FileRef>>() {
+        return err(errno::ENOMEM);
+    }
     // The three input sets and the three results, each `words` long, in one buffer apiece
     // (this future lives in the thread's arena: six vectors would not fit).
     let mut inp = match zeroed(3 * words) {

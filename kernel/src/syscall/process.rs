@@ -75,13 +75,20 @@ pub fn prlimit64(t: &Thread, c: &UserContext) -> Fast {
         if res >= g::RLIM_NLIMITS {
             return Err(errno::EINVAL);
         }
+        let me = *t.process.cred.lock();
+        if !Arc::ptr_eq(&p, &t.process) && !me.may_prlimit(&p.cred.lock()) {
+            return Err(errno::EPERM);
+        }
         let newv = if new != 0 { Some(uaccess::read::<velox_abi::Rlimit64>(new)?) } else { None };
         if let Some(n) = newv {
             if n.rlim_cur > n.rlim_max {
                 return Err(errno::EINVAL);
             }
-            // Linux: no descriptor limit above fs.nr_open.
+            // Linux: no descriptor limit above fs.nr_open; raising a hard limit needs privilege.
             if res == g::RLIMIT_NOFILE && n.rlim_max > NR_OPEN {
+                return Err(errno::EPERM);
+            }
+            if n.rlim_max > p.limits.lock()[res as usize].1 && !me.privileged() {
                 return Err(errno::EPERM);
             }
         }
@@ -189,7 +196,7 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
         c
     } else {
         let parent = if has(f, g::CLONE_PARENT) { process::find(t.process.ppid()).unwrap_or_else(process::init_process) } else { t.process.clone() };
-        process::fork_process(&parent, mm, ctx)?
+        process::fork_process(&t.process, &parent, mm, ctx)?
     };
     if has(f, g::CLONE_PARENT_SETTID) {
         // Written in the parent's memory (the same memory for CLONE_VM).

@@ -110,7 +110,10 @@ fn send(p: &crate::task::process::Process, sig: usize) -> Result<(), u32> {
         Action::Terminate => p.exit_group(crate::task::process::ExitStatus::Signaled(sig as u8)),
         Action::Ignore => {}
         Action::Unsupported => {
-            log::warn!("signal {sig} to pid {}: delivery to a handler (or a stop) is not implemented yet", p.pid);
+            static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+            if !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+                log::warn!("signal {sig} to pid {}: delivery to a handler (or a stop) is not implemented yet: ENOSYS (said once)", p.pid);
+            }
             return Err(errno::ENOSYS);
         }
     }
@@ -137,8 +140,13 @@ pub async fn kill(t: Arc<Thread>, a: Args) -> isize {
     if targets.is_empty() {
         return err(errno::ESRCH);
     }
+    let me = *t.process.cred.lock();
+    let allowed: alloc::vec::Vec<_> = targets.into_iter().filter(|p| me.may_signal(&p.cred.lock())).collect();
+    if allowed.is_empty() {
+        return err(errno::EPERM);
+    }
     let mut r = Ok(());
-    for p in targets {
+    for p in allowed {
         if let Err(e) = send(&p, sig) {
             r = Err(e);
         }
@@ -152,25 +160,31 @@ fn thread_process(tid: usize) -> Option<Arc<crate::task::process::Process>> {
 }
 
 /// tkill(tid, sig). The action is process-wide (a fatal signal ends the whole process).
-pub async fn tkill(_t: Arc<Thread>, a: Args) -> isize {
+pub async fn tkill(t: Arc<Thread>, a: Args) -> isize {
     let (tid, sig) = (a.0[0] as i32, a.0[1]);
     if tid <= 0 || sig > 64 {
         return err(errno::EINVAL);
     }
     match thread_process(tid as usize) {
-        Some(p) => ret(send(&p, sig).map(|_| 0)),
+        Some(p) => ret(permitted(&t, &p).and_then(|_| send(&p, sig)).map(|_| 0)),
         None => err(errno::ESRCH),
     }
 }
 
+/// EPERM unless the caller may signal `p` (its credentials, as Linux's kill_ok_by_cred).
+fn permitted(t: &Thread, p: &crate::task::process::Process) -> Result<(), u32> {
+    let me = *t.process.cred.lock();
+    if me.may_signal(&p.cred.lock()) { Ok(()) } else { Err(errno::EPERM) }
+}
+
 /// tgkill(tgid, tid, sig).
-pub async fn tgkill(_t: Arc<Thread>, a: Args) -> isize {
+pub async fn tgkill(t: Arc<Thread>, a: Args) -> isize {
     let (tgid, tid, sig) = (a.0[0] as i32, a.0[1] as i32, a.0[2]);
     if tgid <= 0 || tid <= 0 || sig > 64 {
         return err(errno::EINVAL);
     }
     match thread_process(tid as usize).filter(|p| p.pid == tgid as usize) {
-        Some(p) => ret(send(&p, sig).map(|_| 0)),
+        Some(p) => ret(permitted(&t, &p).and_then(|_| send(&p, sig)).map(|_| 0)),
         None => err(errno::ESRCH),
     }
 }

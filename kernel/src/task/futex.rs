@@ -160,6 +160,8 @@ pub async fn wait(t: Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32,
             return Err(errno::EAGAIN);
         }
         t.futex_woken.store(false, Ordering::Relaxed);
+        // The queue grows with the number of waiters: never let that growth panic the kernel.
+        q.try_reserve(1).map_err(|_| errno::ENOMEM)?;
         q.push(Waiter { key, bitset, thread: t.clone() });
     }
     let _guard = Cancel { t: t.clone(), key };

@@ -140,10 +140,19 @@ pub struct Process {
 }
 
 impl Process {
+    /// A process with parent `parent` that inherits everything else (ids, group, session,
+    /// limits, dispositions, mask) from `parent`, or from `like` when given: a CLONE_PARENT
+    /// child belongs to the caller's parent but is a copy of the caller.
     fn new(pid: usize, parent: Option<&Process>, exe: Vec<u8>, fds: FdTable) -> Arc<Process> {
+        Self::new_like(pid, parent, parent, exe, fds)
+    }
+
+    fn new_like(pid: usize, parent: Option<&Process>, like: Option<&Process>, exe: Vec<u8>, fds: FdTable) -> Arc<Process> {
+        let ppid = parent.map_or(0, |p| p.pid);
+        let parent = like;
         let p = Arc::new(Process {
             pid,
-            ppid: AtomicUsize::new(parent.map_or(0, |p| p.pid)),
+            ppid: AtomicUsize::new(ppid),
             pgid: AtomicUsize::new(parent.map_or(pid, |p| p.pgid.load(Ordering::Relaxed))),
             sid: AtomicUsize::new(parent.map_or(pid, |p| p.sid.load(Ordering::Relaxed))),
             exe: Mutex::new(exe),
@@ -378,10 +387,12 @@ pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<
 
 /// A new process for fork/clone without CLONE_THREAD: a child of `parent` whose first
 /// thread runs in `mm` with `ctx`. Descriptors and dispositions are copied.
-pub fn fork_process(parent: &Arc<Process>, mm: Arc<Mm>, ctx: UserContext) -> Result<Arc<Thread>, u32> {
-    let fds = parent.fds.lock().try_clone()?;
+/// `caller` is the process that forked: the child is its copy (descriptors, credentials,
+/// limits, dispositions), whoever `parent` is (the caller, or its parent for CLONE_PARENT).
+pub fn fork_process(caller: &Arc<Process>, parent: &Arc<Process>, mm: Arc<Mm>, ctx: UserContext) -> Result<Arc<Thread>, u32> {
+    let fds = caller.fds.lock().try_clone()?;
     let pid = alloc_id();
-    let p = Process::new(pid, Some(parent), parent.exe.lock().clone(), fds);
+    let p = Process::new_like(pid, Some(parent), Some(caller), caller.exe.lock().clone(), fds);
     parent.children.lock().push(p.clone());
     let t = Thread::new(pid, p.clone(), mm, ctx);
     p.add_thread(t.clone());

@@ -61,6 +61,10 @@ pub async fn thread_main(t: Arc<Thread>) {
     }
     crate::time::start_slice();
     loop {
+        if crate::mm::oom::PENDING.load(Ordering::Relaxed) {
+            crate::mm::oom::PENDING.store(false, Ordering::Relaxed);
+            crate::mm::oom::kill_for(&t);
+        }
         if t.is_exiting() {
             break;
         }
@@ -73,6 +77,7 @@ pub async fn thread_main(t: Arc<Thread>) {
                 if cfg!(feature = "no-fastpath") && crate::time::on_user_timer_irq() {
                     continue;
                 }
+                check_cpu_limit(&t);
                 crate::exec::yield_now().await;
                 crate::time::start_slice();
             }
@@ -93,6 +98,29 @@ pub async fn thread_main(t: Arc<Thread>) {
     arena.as_mut().clear();
     drop(arena);
     exit_cleanup(&t);
+}
+
+/// True if the running thread's process has a finite RLIMIT_CPU (asked once per time slice).
+pub fn cpu_limited() -> bool {
+    current::with(|t| t.is_some_and(|t| t.process.limits.lock()[g::RLIMIT_CPU as usize].0 != u64::MAX))
+}
+
+/// RLIMIT_CPU, checked when a time slice ends: past the soft limit the process gets SIGXCPU
+/// (its default action ends it; handlers come with signal delivery), past the hard one SIGKILL.
+fn check_cpu_limit(t: &Thread) {
+    const SIGXCPU: u8 = 24;
+    let (soft, hard) = t.process.limits.lock()[g::RLIMIT_CPU as usize];
+    if soft == u64::MAX && hard == u64::MAX {
+        return;
+    }
+    let dead = t.process.times.lock().cpu;
+    let live: u64 = t.process.threads.lock().values().map(|th| th.cpu_times().1).sum();
+    let secs = crate::time::ticks_to_ns(dead + live) / 1_000_000_000;
+    if secs >= hard {
+        kill(t, 9, "RLIMIT_CPU hard limit");
+    } else if secs >= soft {
+        kill(t, SIGXCPU, "RLIMIT_CPU soft limit");
+    }
 }
 
 /// Make the thread's address space the active one. False if it has none (exited).
@@ -131,6 +159,7 @@ async fn user_fault(t: &Thread, addr: usize, access: Access) -> bool {
             Fault::Mapped => return true,
             Fault::Denied => return false,
             Fault::NoMemory => {
+                // (kill_for reports what it kills on the console.)
                 if !crate::mm::oom::kill_for(t) {
                     return true; // this process was chosen: it is exiting
                 }
@@ -141,7 +170,10 @@ async fn user_fault(t: &Thread, addr: usize, access: Access) -> bool {
             return true;
         }
     }
-    false
+    // Memory never came back: this process goes (SIGKILL, as an OOM kill), not SIGSEGV.
+    velox_hal::println!("[velox] out of memory: pid {} still has no frame after 64 tries: killed", t.process.pid);
+    t.process.exit_group(ExitStatus::Signaled(9));
+    true
 }
 
 /// End the thread's process with a fatal signal.

@@ -98,9 +98,13 @@ impl Thread {
     /// The thread's user registers, locked. The thread's own future holds this lock while
     /// the thread is in user mode, so a fast-path handler must use the context it is given,
     /// never call this (it would spin forever).
+    ///
+    /// Only the thread's own future (and its handlers) take this lock, one at a time on one
+    /// hart, so finding it taken is always a kernel bug: it panics with the reason instead of
+    /// spinning forever with interrupts off.
     #[inline(always)]
     pub fn ctx(&self) -> MutexGuard<'_, UserContext> {
-        self.ctx.lock()
+        self.ctx.try_lock().expect("thread registers locked twice (fast handlers must use the context they are given)")
     }
 
     /// The thread's address space (`None` after exit).

@@ -6,7 +6,7 @@
 
 use super::{PAGE_SIZE, PHYS_OFFSET};
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// Physical memory as the hardware layer hands it out. Safe code above this layer may read
 /// and write *frames* (user pages and page tables, which no Rust object lives in) but never
@@ -22,12 +22,18 @@ pub struct PhysLayout {
     pub heap: (usize, usize),
     /// Frames for the kernel's own page table (written until [`seal_kernel_tables`]).
     pub ktables: (usize, usize),
+    /// The bitmap of frames in use as page tables (one bit per frame of RAM).
+    pub table_bits: (usize, usize),
     /// Read-only boot data: the device tree and the initial RAM disk (empty if none).
     pub dtb: (usize, usize),
     pub initrd: (usize, usize),
 }
 
 static LAYOUT: spin::Once<PhysLayout> = spin::Once::new();
+/// One bit per frame (from the image's start): set while the frame is a page table.
+static TABLE_BITS: spin::Once<&'static [AtomicU64]> = spin::Once::new();
+/// The frame the bitmap's bit 0 stands for (the start of the image).
+static BITS_BASE: AtomicUsize = AtomicUsize::new(0);
 static KTABLES_SEALED: AtomicBool = AtomicBool::new(false);
 /// The common case, checked first (page-table walks call these accessors thousands of times
 /// per fork): `[POOL_LOW, POOL_HIGH)`, from the end of the image and the kernel tables that
@@ -35,6 +41,8 @@ static KTABLES_SEALED: AtomicBool = AtomicBool::new(false);
 /// which can sit among them and are read-only. Anything else (a frame above the heap, say)
 /// goes to the full check. `POOL_HIGH` is 0 until `init`, so nothing passes before.
 static POOL_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// Reads may also reach the kernel tables (every fork copies the kernel root's upper half).
+static READ_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
 static POOL_HIGH: AtomicUsize = AtomicUsize::new(0);
 static RO_HOLES: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
 
@@ -64,16 +72,22 @@ pub fn init(ram: (usize, usize), dtb: (usize, usize), initrd: Option<(usize, usi
         kt += PAGE_SIZE;
     }
     let ktables = (kt, kt + KTABLE_FRAMES * PAGE_SIZE);
+    let bits_bytes = ((ram.1 - kernel.0) / PAGE_SIZE).div_ceil(64) * 8;
+    let mut tb = ktables.1;
+    while busy(tb, tb + bits_bytes) {
+        tb += PAGE_SIZE;
+    }
+    let table_bits = (tb, (tb + bits_bytes).next_multiple_of(PAGE_SIZE));
     let mut heap_start = (ram.1 - heap_size) & !(MIB - 1);
     while busy(heap_start, heap_start + heap_size) {
         heap_start = heap_start.checked_sub(MIB).expect("not enough RAM for the kernel heap");
     }
-    assert!(heap_start >= ktables.1, "not enough RAM for the kernel heap");
+    assert!(heap_start >= table_bits.1, "not enough RAM for the kernel heap");
     let heap = (heap_start, heap_start + heap_size);
     let mut first = false;
     let l = *LAYOUT.call_once(|| {
         first = true;
-        PhysLayout { ram: (kernel.0, ram.1), kernel, heap, ktables, dtb, initrd }
+        PhysLayout { ram: (kernel.0, ram.1), kernel, heap, ktables, table_bits, dtb, initrd }
     });
     assert!(first, "hal::mem::init called twice");
     for (i, v) in [l.dtb.0, l.dtb.1, l.initrd.0, l.initrd.1].into_iter().enumerate() {
@@ -81,7 +95,19 @@ pub fn init(ram: (usize, usize), dtb: (usize, usize), initrd: Option<(usize, usi
     }
     // The image and the kernel tables are contiguous unless boot data sat between them; then
     // the frames in that gap take the full check (correct, only slower).
-    POOL_LOW.store(l.ktables.1.max(l.kernel.1), Ordering::Relaxed);
+    POOL_LOW.store(l.table_bits.1.max(l.ktables.1).max(l.kernel.1), Ordering::Relaxed);
+    READ_LOW.store(if l.ktables.0 >= l.kernel.1 { l.ktables.0 } else { l.ktables.1.max(l.kernel.1) }, Ordering::Relaxed);
+    // SAFETY: the bitmap range is RAM outside the pool, the heap and the image (chosen above,
+    // refused by the write accessors, reserved from the frame allocator), laid out once (the
+    // `Once` above), so this is the only reference to it; zeroed AtomicU64s are valid.
+    let bits = unsafe {
+        let p = phys_to_virt(l.table_bits.0) as *mut u64;
+        let n = (l.table_bits.1 - l.table_bits.0) / 8;
+        core::ptr::write_bytes(p, 0, n);
+        core::slice::from_raw_parts(p as *const AtomicU64, n)
+    };
+    BITS_BASE.store(l.ram.0, Ordering::Relaxed);
+    TABLE_BITS.call_once(|| bits);
     POOL_HIGH.store(l.heap.0, Ordering::Release);
     // SAFETY: the heap range is RAM (checked against the device tree's RAM range above) that
     // no other part of the kernel can reach: the checked accessors below refuse it, the frame
@@ -108,7 +134,8 @@ pub fn seal_kernel_tables() {
 fn check(pa: usize, len: usize, write: bool) -> usize {
     let end = pa.wrapping_add(len);
     let r = Ordering::Relaxed;
-    let pool = pa >= POOL_LOW.load(r) && end <= POOL_HIGH.load(r) && end >= pa;
+    let low = if write { POOL_LOW.load(r) } else { READ_LOW.load(r) };
+    let pool = pa >= low && end <= POOL_HIGH.load(r) && end >= pa;
     if pool {
         let hole = |i: usize| overlaps((RO_HOLES[i].load(r), RO_HOLES[i + 1].load(r)), pa, end);
         if !write || !(hole(0) || hole(2)) {
@@ -154,37 +181,98 @@ pub fn read_u64(pa: usize) -> u64 {
     unsafe { (va as *const u64).read_volatile() }
 }
 
-/// Write the 8-byte word at physical address `pa`.
-#[inline]
-pub fn write_u64(pa: usize, v: u64) {
+/// Write a page-table entry: the 8-byte word at physical address `pa`.
+///
+/// # Safety
+/// `pa` is an entry of a page table the caller owns, and `v` maps only memory that may be
+/// reached that way (see `velox_mm::pt::PhysMem::write_pte`): an entry decides what memory
+/// user mode and the kernel's user copies reach. (The image, the heap, boot data and the
+/// sealed kernel tables are refused all the same.)
+#[inline(always)]
+pub unsafe fn write_pte(pa: usize, v: u64) {
     assert!(pa % 8 == 0, "misaligned physical word {pa:#x}");
     let va = check(pa, 8, true);
-    // SAFETY: as in `read_u64`: a pool frame (not the image, the heap, boot data or the sealed
-    // kernel tables), which no Rust object lives in.
+    // SAFETY: as in `read_u64`: a pool frame, which no Rust object lives in; what the value
+    // maps is the caller's contract.
     unsafe { (va as *mut u64).write_volatile(v) }
+}
+
+/// Index and bit of frame `pa` in the table bitmap.
+#[inline(always)]
+fn table_bit(pa: usize) -> Option<(&'static AtomicU64, u64)> {
+    let bits = TABLE_BITS.get()?;
+    let f = pa.wrapping_sub(BITS_BASE.load(Ordering::Relaxed)) / PAGE_SIZE;
+    Some((bits.get(f / 64)?, 1 << (f % 64)))
+}
+
+/// Record that the frame at `pa` is now a page table: the data accessors below refuse it from
+/// here on (a page table's bytes decide what memory is reachable).
+pub fn mark_table(pa: usize) {
+    if let Some((w, b)) = table_bit(pa) {
+        w.fetch_or(b, Ordering::Release);
+    }
+}
+
+/// The frame at `pa` stops being a page table.
+///
+/// # Safety
+/// No entry of any page table points to it any more (it is being freed).
+pub unsafe fn unmark_table(pa: usize) {
+    if let Some((w, b)) = table_bit(pa) {
+        w.fetch_and(!b, Ordering::Release);
+    }
+}
+
+#[inline(always)]
+fn is_table(pa: usize) -> bool {
+    table_bit(pa).is_some_and(|(w, b)| w.load(Ordering::Acquire) & b != 0)
+}
+
+/// May a user page map the `size` bytes at `pa`? Only pool frames that are not page tables.
+#[inline(always)]
+pub fn is_data_frame(pa: usize, size: usize) -> bool {
+    let r = Ordering::Relaxed;
+    let Some(end) = pa.checked_add(size) else { return false };
+    let pool = pa >= POOL_LOW.load(r) && end <= POOL_HIGH.load(r);
+    let hole = |i: usize| overlaps((RO_HOLES[i].load(r), RO_HOLES[i + 1].load(r)), pa, end);
+    if !pool || hole(0) || hole(2) {
+        return false;
+    }
+    if size == PAGE_SIZE { !is_table(pa) } else { (pa..end).step_by(PAGE_SIZE).all(|f| !is_table(f)) }
+}
+
+/// `check` for writes of frame contents: never into a page table.
+#[inline(always)]
+fn check_data(pa: usize, len: usize) -> usize {
+    let va = check(pa, len, true);
+    let first = pa & !(PAGE_SIZE - 1);
+    let ok = (first..pa + len.max(1)).step_by(PAGE_SIZE).all(|f| !is_table(f));
+    assert!(ok, "data write into a page table frame: {pa:#x}+{len:#x}");
+    va
 }
 
 /// Fill the frame at `pa` with zeros.
 pub fn zero_frame(pa: usize) {
-    let va = check(pa, PAGE_SIZE, true);
-    // SAFETY: the whole frame is a pool frame (checked), which no Rust object lives in.
+    let va = check_data(pa, PAGE_SIZE);
+    // SAFETY: the whole frame is a pool frame and not a page table (checked), so no Rust
+    // object lives in it and no mapping depends on its contents.
     unsafe { core::ptr::write_bytes(va as *mut u8, 0, PAGE_SIZE) }
 }
 
 /// Copy the frame at `src` to the frame at `dst`.
 pub fn copy_frame(dst: usize, src: usize) {
-    let (d, s) = (check(dst, PAGE_SIZE, true), check(src, PAGE_SIZE, false));
+    let (d, s) = (check_data(dst, PAGE_SIZE), check(src, PAGE_SIZE, false));
     assert_ne!(d, s);
-    // SAFETY: both are pool frames (or boot data for the source), checked, and distinct page-
-    // aligned frames, so the ranges do not overlap and no Rust object is written.
+    // SAFETY: `dst` is a pool frame that is not a page table, `src` a pool frame or boot data
+    // (checked); distinct page-aligned frames, so the ranges do not overlap.
     unsafe { core::ptr::copy_nonoverlapping(s as *const u8, d as *mut u8, PAGE_SIZE) }
 }
 
-/// Copy `data` into physical memory at `pa`.
+/// Copy `data` into physical memory at `pa` (within one frame or more, none a page table).
 pub fn write_phys(pa: usize, data: &[u8]) {
-    let va = check(pa, data.len(), true);
-    // SAFETY: the destination is pool memory (checked), where no Rust object lives, so it
-    // cannot overlap `data` (a Rust slice, which lives in the heap, the image or a stack).
+    let va = check_data(pa, data.len());
+    // SAFETY: the destination is pool memory outside page tables (every frame checked), where
+    // no Rust object lives, so it cannot overlap `data`.
     unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), va as *mut u8, data.len()) }
 }
 
@@ -212,17 +300,21 @@ pub fn phys_slice(pa: usize, len: usize) -> &'static [u8] {
 /// Returns `None` if there is no valid header there, if the blob would overlap the kernel
 /// image (whose statics change), or, once [`init`] has run, if it is not the registered
 /// device tree (the only RAM outside the pool that nothing ever writes).
-pub fn boot_dtb(pa: usize) -> Option<&'static [u8]> {
+///
+/// # Safety
+/// `pa` must be the address the firmware passed in `a1` at boot (RAM holding the device tree,
+/// which nothing writes): the header is read before anything else can be checked.
+pub unsafe fn boot_dtb(pa: usize) -> Option<&'static [u8]> {
     let k = super::boot::kernel_layout();
     let kernel = (virt_to_phys(k.start), virt_to_phys(k.end));
     let va = PHYS_OFFSET + pa;
     if overlaps(kernel, pa, pa + 8) {
         return None;
     }
-    // SAFETY: the boot page table (and later the kernel's) maps all RAM in the direct map; the
-    // firmware placed the DTB in RAM outside the kernel image, before any heap exists, and
-    // nothing writes it (the accessors refuse it, the frame allocator reserves it). Only the
-    // header is read before the size is known, and only `totalsize` bytes are borrowed.
+    // SAFETY: the caller passes the firmware's DTB address (contract above); the boot page
+    // table (and later the kernel's) maps all RAM in the direct map; the DTB lies outside the
+    // image (checked), before any heap exists, and nothing writes it (the accessors refuse it,
+    // the frame allocator reserves it). Only `totalsize` bytes are borrowed.
     unsafe {
         let hdr = core::slice::from_raw_parts(va as *const u8, 8);
         if hdr[..4] != [0xd0, 0x0d, 0xfe, 0xed] {
