@@ -7,7 +7,10 @@
  *                          caller's parent (root): it cannot setresuid(0)
  *   shared_none_fork     - a MAP_SHARED mapping created PROT_NONE is still shared after fork
  *   rlimit_as            - RLIMIT_AS bounds mmap (ENOMEM) and brk
- *   rlimit_cpu           - a process past RLIMIT_CPU's soft limit dies by SIGXCPU */
+ *   rlimit_cpu           - a process past RLIMIT_CPU's soft limit dies by SIGXCPU; one that
+ *                          ignores SIGXCPU runs on to the hard limit and dies by SIGKILL
+ *   fixed_as_keeps_old   - a MAP_FIXED mmap refused by RLIMIT_AS leaves the old mapping intact
+ *   prlimit_init         - pid 1 (the kernel's init here) cannot get new limits (EPERM) */
 #include "t.h"
 #include <sched.h>
 #include <signal.h>
@@ -89,6 +92,29 @@ static void limits(void)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     check(WIFSIGNALED(st) && WTERMSIG(st) == SIGXCPU, "rlimit_cpu", "child status %#x after %ld s", st,
           (long)(t1.tv_sec - t0.tv_sec));
+    c = fork();
+    if (c == 0) {
+        signal(SIGXCPU, SIG_IGN);
+        struct rlimit rl = {1, 2};
+        setrlimit(RLIMIT_CPU, &rl);
+        for (volatile unsigned long i = 0;; i++)
+            ;
+    }
+    waitpid(c, &st, 0);
+    check(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "rlimit_cpu_ignored", "child status %#x", st);
+    c = fork();
+    if (c == 0) {
+        char *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        p[0] = 'x';
+        struct rlimit rl = {0, RLIM_INFINITY};
+        setrlimit(RLIMIT_AS, &rl);
+        void *q = mmap(p, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        _exit(q == MAP_FAILED && errno == ENOMEM && p[0] == 'x' ? 0 : 1);
+    }
+    waitpid(c, &st, 0);
+    check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "fixed_as_keeps_old", "child status %#x", st);
+    struct rlimit z = {0, 0};
+    EXPECT_ERR("prlimit_init", prlimit(1, RLIMIT_AS, &z, NULL), EPERM);
 }
 
 int main(void)

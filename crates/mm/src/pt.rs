@@ -104,7 +104,10 @@ impl PageTable {
     }
 
     /// Use an existing root table at `root`.
-    pub const fn from_root(root: usize) -> Self {
+    ///
+    /// # Safety
+    /// `root` is a live root table (its entries are trusted by every walk).
+    pub const unsafe fn from_root(root: usize) -> Self {
         PageTable { root }
     }
 

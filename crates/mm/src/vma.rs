@@ -83,6 +83,13 @@ impl VmaMap {
         self.bytes
     }
 
+    /// Bytes of areas inside `[start, end)` that `pred` selects (what a MAP_FIXED replacement
+    /// would take away, or the data part of a range).
+    pub fn bytes_in(&self, start: usize, end: usize, pred: impl Fn(&Vma) -> bool) -> usize {
+        let first = self.map.range(..start).next_back().map_or(start, |(k, _)| *k);
+        self.map.range(first..end).map(|(_, v)| v).filter(|v| v.end > start && pred(v)).map(|v| v.end.min(end) - v.start.max(start)).sum()
+    }
+
     /// True if there are no areas.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
@@ -265,6 +272,8 @@ mod tests {
         m.insert(Vma { start: 0x5000, end: 0x6000, prot: Prot(1), backing: Backing::Shared });
         assert_eq!(m.len(), 3);
         assert_eq!(m.bytes(), 0x4000);
+        assert_eq!(m.bytes_in(0x3000, 0x5800, |_| true), 0x2800);
+        assert_eq!(m.bytes_in(0x3000, 0x5800, |v| v.backing == Backing::Shared), 0x800);
         // Growing a RW part of a PROT_NONE reservation step by step (glibc arenas) stays 2 areas.
         let mut r = VmaMap::new();
         r.insert(anon(0x10000, 0x20000, 0));

@@ -356,12 +356,14 @@ impl AddrSpace {
                 0
             });
             if any {
-                hal::cpu::flush_tlb_all(); // after the entries are gone
                 // Empty tables would otherwise pile up (fork and teardown walk them). Checking
                 // a table costs 512 reads, so small unmaps skip it; mmap reuses their space.
                 if v.end - v.start >= PRUNE_MIN {
                     self.pt.prune(&mut KernelPhys, v.start, v.end);
                 }
+                // After the entries (and pruned table pointers) are gone, before anything can
+                // reuse the frames (one hart: nothing runs in between).
+                hal::cpu::flush_tlb_all();
             }
         }
         // Let mmap reuse the space right above its last placement when that is freed.

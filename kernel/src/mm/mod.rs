@@ -32,6 +32,9 @@ impl PhysMem for KernelPhys {
     #[allow(unsafe_code)]
     #[inline(always)]
     unsafe fn write_pte(&mut self, table: usize, idx: usize, pte: u64) {
+        // A `PageTable` kept past its address space (it is `Copy`) would write into a freed
+        // frame: refuse anything that is not a live table (a panic, never a corrupted page).
+        assert!(hal::mem::is_table(table), "page-table write into a frame that is not a table: {table:#x}");
         // SAFETY: forwarded: `PageTable` writes only zeros, pointers to tables it allocated
         // here, and leaves whose frame `leaf_ok` accepted.
         unsafe { hal::mem::write_pte(table + idx * 8, pte) }
@@ -44,6 +47,7 @@ impl PhysMem for KernelPhys {
     }
     #[allow(unsafe_code)]
     unsafe fn free_table(&mut self, table: usize) {
+        assert!(hal::mem::is_table(table), "freeing a frame that is not a table: {table:#x}");
         PT_FRAMES.fetch_sub(1, Ordering::Relaxed);
         // SAFETY: the caller guarantees nothing points to the table any more.
         unsafe { hal::mem::unmark_table(table) };
@@ -134,8 +138,12 @@ pub fn init(info: &EarlyInfo) {
     let heap_size = heap.len();
     HEAP.init(heap);
     HEAP_SIZE.store(heap_size, Ordering::Relaxed);
-    let mut fa = FrameAllocator::new(l.ram.0, l.ram.1);
-    for (s, e) in [l.kernel, l.ktables, l.table_bits, l.heap, l.dtb, l.initrd] {
+    // Only the pool is handed out: a frame outside it (say between the heap and the device
+    // tree at the top of RAM) could never be mapped for user pages (`leaf_ok`), and handing it
+    // out would look like running out of memory.
+    let mut fa = FrameAllocator::new(l.pool.0, l.pool.1);
+    for (s, e) in [l.dtb, l.initrd] {
+        let (s, e) = (s.max(l.pool.0), e.min(l.pool.1));
         if e > s {
             fa.reserve(s, e);
         }

@@ -1,10 +1,12 @@
-//! The out-of-memory killer: when a page fault finds no free frame, the process with the most
-//! resident memory is killed (SIGKILL) and says so on the console, so the rest go on.
+//! The out-of-memory killer: when a page fault finds no free frame, the address space with the
+//! most frames (pages and page tables) loses every process that uses it (SIGKILL), as Linux's
+//! OOM killer kills all processes sharing the victim's memory, and it says so on the console.
 
 use crate::task::Thread;
-use crate::task::process::{self, ExitStatus};
+use crate::task::process::{self, ExitStatus, Process};
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use velox_hal::println;
 
 /// Processes the OOM killer has ended (for tests and /proc later).
@@ -12,43 +14,57 @@ pub static OOM_KILLS: AtomicUsize = AtomicUsize::new(0);
 
 /// Set when a kernel copy to user memory found no free frame (it fails with EFAULT: the trap
 /// hook cannot wait); the thread runs the OOM killer when it is back in its own loop.
-pub static PENDING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+pub static PENDING: AtomicBool = AtomicBool::new(false);
 
 const SIGKILL: u8 = 9;
 
-/// Frames are exhausted while `t` faults. Kill the largest process unless one is already
-/// dying (its memory is on the way back). Returns false if `t`'s own process was chosen.
+/// The address space a process's live threads use, if any.
+fn mm_of(p: &Process) -> Option<Arc<super::aspace::Mm>> {
+    p.threads.lock().values().find_map(|th| th.mm())
+}
+
+/// Frames are exhausted while `t` faults. Unless a dying process still holds memory (it is
+/// on its way back), kill every process using the largest address space. Returns false if
+/// `t`'s own process was among them.
 pub fn kill_for(t: &Thread) -> bool {
-    let mut victim: Option<(usize, Arc<process::Process>)> = None;
-    for p in process::all() {
-        if p.exit_status().is_some() {
-            continue; // a zombie holds no memory
-        }
-        let mm = p.threads.lock().values().next().and_then(|th| th.mm());
-        let Some(mm) = mm else { continue };
-        if p.is_exiting() && Arc::strong_count(&mm) > 1 {
-            return !Arc::ptr_eq(&p, &t.process); // wait for that one's memory
+    let procs: Vec<(Arc<Process>, Arc<super::aspace::Mm>)> =
+        process::all().into_iter().filter(|p| p.exit_status().is_none()).filter_map(|p| mm_of(&p).map(|m| (p, m))).collect();
+    // Someone is dying with memory still mapped: wait for it instead of taking a second victim.
+    if let Some((p, _)) = procs.iter().find(|(p, _)| p.is_exiting()) {
+        return !Arc::ptr_eq(p, &t.process) || !t.process.is_exiting();
+    }
+    let mut best: Option<(usize, usize)> = None; // (frames, mm id)
+    for (_, mm) in &procs {
+        if best.is_some_and(|(_, id)| id == mm.id) {
+            continue;
         }
         // try_lock: a space locked right now belongs to a thread in the middle of a change;
         // skip it rather than wait (there is one hart, nobody can release it meanwhile).
-        let Some(pages) = mm.space.try_lock().map(|mut a| a.resident_pages()) else { continue };
-        if victim.as_ref().is_none_or(|(n, _)| pages > *n) {
-            victim = Some((pages, p.clone()));
+        let Some(frames) = mm.space.try_lock().map(|mut a| a.resident_pages()) else { continue };
+        if best.is_none_or(|(n, _)| frames > n) {
+            best = Some((frames, mm.id));
         }
     }
-    let Some((pages, p)) = victim else {
+    let Some((frames, id)) = best else {
         // Nothing to take memory from: the faulting process itself has to go.
         t.process.exit_group(ExitStatus::Signaled(SIGKILL));
         return false;
     };
-    let exe = p.exe.lock().clone();
-    println!(
-        "[velox] out of memory: killed pid {} ({}) with {} KiB resident (pages and page tables)",
-        p.pid,
-        core::str::from_utf8(&exe).unwrap_or("?"),
-        pages * 4
-    );
-    OOM_KILLS.fetch_add(1, Ordering::Relaxed);
-    p.exit_group(ExitStatus::Signaled(SIGKILL));
-    !Arc::ptr_eq(&p, &t.process)
+    let mut me = true;
+    for (p, mm) in procs.iter().filter(|(_, mm)| mm.id == id) {
+        let exe = p.exe.lock().clone();
+        println!(
+            "[velox] out of memory: killed pid {} ({}) with {} KiB resident (pages and page tables{})",
+            p.pid,
+            core::str::from_utf8(&exe).unwrap_or("?"),
+            frames * 4,
+            if Arc::strong_count(mm) > 2 { ", shared" } else { "" }
+        );
+        OOM_KILLS.fetch_add(1, Ordering::Relaxed);
+        p.exit_group(ExitStatus::Signaled(SIGKILL));
+        if Arc::ptr_eq(p, &t.process) {
+            me = false;
+        }
+    }
+    me
 }

@@ -60,7 +60,19 @@ pub fn mmap(t: &Thread, c: &UserContext) -> Fast {
         let as_lim = rlimit(t, g::RLIMIT_AS);
         let fixed = flags & g::MAP_FIXED != 0;
         let noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
+        let data_lim = rlimit(t, g::RLIMIT_DATA);
+        // Linux's data_vm: private writable memory (here: private writable anonymous areas).
+        let is_data = |v: &velox_mm::vma::Vma| v.backing == Backing::Anon && v.prot.write();
+        let new_data = kind == g::MAP_PRIVATE && prot & g::PROT_WRITE != 0;
         with_aspace(t, |a| {
+            // RLIMIT_AS and RLIMIT_DATA, counting what a MAP_FIXED replacement takes away, and
+            // checked before anything is unmapped (as Linux's may_expand_vm).
+            let limits_ok = |a: &crate::mm::aspace::AddrSpace, start: usize| {
+                let (old_all, old_data) = (a.vmas.bytes_in(start, start + len, |_| true), a.vmas.bytes_in(start, start + len, is_data));
+                let all = a.vmas.bytes() - old_all + len;
+                let data = a.vmas.bytes_in(0, USER_END, is_data) - old_data + if new_data { len } else { 0 };
+                all as u64 <= as_lim && (!new_data || data as u64 <= data_lim)
+            };
             let start = if fixed || noreplace {
                 if addr % PAGE_SIZE != 0 {
                     return Err(errno::EINVAL);
@@ -70,6 +82,9 @@ pub fn mmap(t: &Thread, c: &UserContext) -> Fast {
                     if noreplace {
                         return Err(errno::EEXIST);
                     }
+                    if (as_lim != u64::MAX || data_lim != u64::MAX) && !limits_ok(a, addr) {
+                        return Err(errno::ENOMEM);
+                    }
                     a.unmap(addr, end);
                 }
                 addr
@@ -78,9 +93,7 @@ pub fn mmap(t: &Thread, c: &UserContext) -> Fast {
                 let ok = hint != 0 && hint.checked_add(len).is_some_and(|e| e <= USER_END && a.vmas.is_free(hint, e));
                 if ok { hint } else { a.find_free(len).ok_or(errno::ENOMEM)? }
             };
-            // RLIMIT_AS: the address space may not grow past it (checked after a MAP_FIXED
-            // replacement has removed what it replaces).
-            if (a.vmas.bytes() + len) as u64 > as_lim {
+            if (as_lim != u64::MAX || (new_data && data_lim != u64::MAX)) && !limits_ok(a, start) {
                 return Err(errno::ENOMEM);
             }
             if kind == g::MAP_PRIVATE {

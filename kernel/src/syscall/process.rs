@@ -79,6 +79,10 @@ pub fn prlimit64(t: &Thread, c: &UserContext) -> Fast {
         if !Arc::ptr_eq(&p, &t.process) && !me.may_prlimit(&p.cred.lock()) {
             return Err(errno::EPERM);
         }
+        // Pid 1 is the kernel's own init here, not a program: its limits are not a user's.
+        if p.pid == 1 && new != 0 {
+            return Err(errno::EPERM);
+        }
         let newv = if new != 0 { Some(uaccess::read::<velox_abi::Rlimit64>(new)?) } else { None };
         if let Some(n) = newv {
             if n.rlim_cur > n.rlim_max {

@@ -116,9 +116,13 @@ fn check_cpu_limit(t: &Thread) {
     let dead = t.process.times.lock().cpu;
     let live: u64 = t.process.threads.lock().values().map(|th| th.cpu_times().1).sum();
     let secs = crate::time::ticks_to_ns(dead + live) / 1_000_000_000;
+    // As Linux: a limit of 0 acts as 1 second; SIGXCPU ignored (or caught: no delivery yet)
+    // leaves the process to the hard limit.
+    let (soft, hard) = (soft.max(1), hard.max(1));
+    let xcpu_default = t.process.sigactions.lock()[SIGXCPU as usize - 1][0] == 0;
     if secs >= hard {
         kill(t, 9, "RLIMIT_CPU hard limit");
-    } else if secs >= soft {
+    } else if secs >= soft && xcpu_default {
         kill(t, SIGXCPU, "RLIMIT_CPU soft limit");
     }
 }

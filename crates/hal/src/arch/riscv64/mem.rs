@@ -27,6 +27,10 @@ pub struct PhysLayout {
     /// Read-only boot data: the device tree and the initial RAM disk (empty if none).
     pub dtb: (usize, usize),
     pub initrd: (usize, usize),
+    /// The frame pool: the only frames the frame allocator may hand out (from the end of the
+    /// image, kernel tables and bitmap to the start of the heap; boot data inside it is
+    /// reserved by the allocator too).
+    pub pool: (usize, usize),
 }
 
 static LAYOUT: spin::Once<PhysLayout> = spin::Once::new();
@@ -87,7 +91,8 @@ pub fn init(ram: (usize, usize), dtb: (usize, usize), initrd: Option<(usize, usi
     let mut first = false;
     let l = *LAYOUT.call_once(|| {
         first = true;
-        PhysLayout { ram: (kernel.0, ram.1), kernel, heap, ktables, table_bits, dtb, initrd }
+        let pool = (table_bits.1.max(ktables.1).max(kernel.1), heap.0);
+        PhysLayout { ram: (kernel.0, ram.1), kernel, heap, ktables, table_bits, dtb, initrd, pool }
     });
     assert!(first, "hal::mem::init called twice");
     for (i, v) in [l.dtb.0, l.dtb.1, l.initrd.0, l.initrd.1].into_iter().enumerate() {
@@ -95,7 +100,7 @@ pub fn init(ram: (usize, usize), dtb: (usize, usize), initrd: Option<(usize, usi
     }
     // The image and the kernel tables are contiguous unless boot data sat between them; then
     // the frames in that gap take the full check (correct, only slower).
-    POOL_LOW.store(l.table_bits.1.max(l.ktables.1).max(l.kernel.1), Ordering::Relaxed);
+    POOL_LOW.store(l.pool.0, Ordering::Relaxed);
     READ_LOW.store(if l.ktables.0 >= l.kernel.1 { l.ktables.0 } else { l.ktables.1.max(l.kernel.1) }, Ordering::Relaxed);
     // SAFETY: the bitmap range is RAM outside the pool, the heap and the image (chosen above,
     // refused by the write accessors, reserved from the frame allocator), laid out once (the
@@ -108,7 +113,7 @@ pub fn init(ram: (usize, usize), dtb: (usize, usize), initrd: Option<(usize, usi
     };
     BITS_BASE.store(l.ram.0, Ordering::Relaxed);
     TABLE_BITS.call_once(|| bits);
-    POOL_HIGH.store(l.heap.0, Ordering::Release);
+    POOL_HIGH.store(l.pool.1, Ordering::Release);
     // SAFETY: the heap range is RAM (checked against the device tree's RAM range above) that
     // no other part of the kernel can reach: the checked accessors below refuse it, the frame
     // allocator is told to reserve it, and this borrow is created once (the `Once` above).
@@ -154,6 +159,7 @@ fn check_slow(pa: usize, len: usize, write: bool) -> usize {
         && !overlaps(l.kernel, pa, end)
         && !overlaps(l.heap, pa, end)
         && !(write && (overlaps(l.dtb, pa, end) || overlaps(l.initrd, pa, end)))
+        && !(write && overlaps(l.table_bits, pa, end))
         && !(write && KTABLES_SEALED.load(Ordering::Acquire) && overlaps(l.ktables, pa, end));
     assert!(ok, "physical access outside the frame pool: {pa:#x}+{len:#x}");
     PHYS_OFFSET + pa
@@ -223,8 +229,9 @@ pub unsafe fn unmark_table(pa: usize) {
     }
 }
 
+/// True while the frame at `pa` is a page table (`mark_table` .. `unmark_table`).
 #[inline(always)]
-fn is_table(pa: usize) -> bool {
+pub fn is_table(pa: usize) -> bool {
     table_bit(pa).is_some_and(|(w, b)| w.load(Ordering::Acquire) & b != 0)
 }
 
