@@ -323,6 +323,70 @@ impl PageTable {
         self.for_each_leaf_in(mem, range.start << 30, range.end << 30, f);
     }
 
+    /// Copy every 4 KiB leaf of the lower half into `child` (a fresh table: fork). For each
+    /// leaf `f(va, pte)` returns the entries for this table and for the child, or `None` to
+    /// stop (then `Err(NoMemory)`: the child holds what was copied so far). The child gets its
+    /// tables once per table, not a walk per page. Both new entries must be leaves of the same
+    /// frame (anything else panics), so no frame is newly exposed.
+    pub fn fork_leaves(&self, mem: &mut impl PhysMem, child: &PageTable, f: &mut impl FnMut(usize, u64) -> Option<(u64, u64)>) -> Result<(), MapError> {
+        let table = |e: u64| e & PteFlags::V.bits() != 0 && !is_leaf(e);
+        for i in 0..256 {
+            let e = mem.read_pte(self.root, i);
+            if !table(e) {
+                continue;
+            }
+            let l1 = pte_addr(e);
+            let mut cl1 = None;
+            for j in 0..512 {
+                let e1 = mem.read_pte(l1, j);
+                if !table(e1) {
+                    continue;
+                }
+                let l0 = pte_addr(e1);
+                let mut cl0 = None;
+                for k in 0..512 {
+                    let e0 = mem.read_pte(l0, k);
+                    if e0 & PteFlags::V.bits() == 0 {
+                        continue;
+                    }
+                    let va = (i << 30) | (j << 21) | (k << 12);
+                    // The child's tables first: once `f` has run (and, say, taken a reference
+                    // to the frame), the child entry must be written.
+                    let t1 = match cl1 {
+                        Some(t) => t,
+                        None => {
+                            let t = mem.alloc_table().ok_or(MapError::NoMemory)?;
+                            // SAFETY: the child's root (fresh, ours to fill); `t` is a new table.
+                            unsafe { mem.write_pte(child.root, i, make_pte(t, PteFlags::V)) };
+                            *cl1.insert(t)
+                        }
+                    };
+                    let t0 = match cl0 {
+                        Some(t) => t,
+                        None => {
+                            let t = mem.alloc_table().ok_or(MapError::NoMemory)?;
+                            // SAFETY: `t1` is the child's table made above; `t` is a new table.
+                            unsafe { mem.write_pte(t1, j, make_pte(t, PteFlags::V)) };
+                            *cl0.insert(t)
+                        }
+                    };
+                    let (p, c) = f(va, e0).ok_or(MapError::NoMemory)?;
+                    let same = |n: u64| is_leaf(n) && pte_addr(n) == pte_addr(e0);
+                    assert!(same(p) && same(c), "fork: refused entries {p:#x}/{c:#x} for {va:#x}");
+                    // SAFETY: `l0` is ours and `t0` the child's; both entries are leaves of the
+                    // frame this table already maps (checked above).
+                    unsafe {
+                        if p != e0 {
+                            mem.write_pte(l0, k, p);
+                        }
+                        mem.write_pte(t0, k, c);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Intermediate tables (level 1 and 0) reachable from root entries `range`: the memory an
     /// address space holds in page tables, beyond its pages.
     pub fn count_tables(&self, mem: &impl PhysMem, range: core::ops::Range<usize>) -> usize {
@@ -424,6 +488,36 @@ mod tests {
     use super::*;
 
     const RW: PteFlags = PteFlags::R.union(PteFlags::W);
+
+    #[test]
+    fn fork_leaves_copies_every_leaf() {
+        let mut m = EmuMem::new(100);
+        let pt = PageTable::new(&mut m).unwrap();
+        for va in [0x1000usize, 0x2000, 0x40_0000, 0x4000_0000] {
+            pt.map(&mut m, va, 0x8000_0000 + va, RW | PteFlags::U, 0).unwrap();
+        }
+        let child = PageTable::new(&mut m).unwrap();
+        let mut n = 0;
+        pt.fork_leaves(&mut m, &child, &mut |_, e| {
+            n += 1;
+            let ro = e & !PteFlags::W.bits();
+            Some((ro, ro))
+        })
+        .unwrap();
+        assert_eq!(n, 4);
+        for va in [0x1000usize, 0x2000, 0x40_0000, 0x4000_0000] {
+            let (pa, f) = child.translate(&m, va).unwrap();
+            assert_eq!(pa, 0x8000_0000 + va);
+            assert!(!f.contains(PteFlags::W));
+            assert!(!pt.translate(&m, va).unwrap().1.contains(PteFlags::W));
+        }
+        // A child entry pointing elsewhere is refused.
+        let other = PageTable::new(&mut m).unwrap();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = pt.fork_leaves(&mut m, &other, &mut |_, e| Some((e, e + (1 << 10))));
+        }));
+        assert!(r.is_err());
+    }
 
     #[test]
     fn refuses_pointers_and_foreign_frames() {

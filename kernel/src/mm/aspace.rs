@@ -211,33 +211,21 @@ impl AddrSpace {
         child.brk_start = self.brk_start;
         child.brk = self.brk;
         child.mmap_low = self.mmap_low;
-        let mut ok = true;
         let (vmas, cpt) = (&self.vmas, child.pt);
-        self.pt.for_each_leaf(&mut KernelPhys, 0..256, &mut |va, pte| {
-            if !ok {
-                return pte;
+        // The area of the last page seen: leaves come in address order, so one look-up per area.
+        let mut area: Option<Vma> = None;
+        let r = self.pt.fork_leaves(&mut KernelPhys, &cpt, &mut |va, pte| {
+            if !area.is_some_and(|v| v.start <= va && va < v.end) {
+                area = vmas.find(va).copied();
             }
-            let pa = pte_addr(pte);
-            let shared = vmas.find(va).is_some_and(|v| v.backing == Backing::Shared);
+            let shared = area.is_some_and(|v| v.backing == Backing::Shared);
             let f = flags_of(pte) - PteFlags::V;
-            let new = if shared { f } else { cow_flags(f) };
-            if !share_frame(pa) {
-                ok = false;
-                return pte;
-            }
-            #[allow(unsafe_code)]
-            // SAFETY: `pa` is a leaf of this address space, so `leaf_ok` accepted it when it
-            // was mapped, and it is still not a table (tables are never leaves).
-            let mapped = unsafe { cpt.map_checked_frame(&mut KernelPhys, va, pa, new, 0) };
-            if mapped.is_err() {
-                free_frame(pa);
-                ok = false;
-                return pte;
-            }
-            make_pte(pa, new | PteFlags::V)
+            let new = make_pte(pte_addr(pte), if shared { f } else { cow_flags(f) } | PteFlags::V);
+            share_frame(pte_addr(pte)).then_some((new, new))
         });
         hal::cpu::flush_tlb_all();
-        ok.then_some(child)
+        // On failure the child holds (and its drop releases) exactly the frames it shared.
+        r.is_ok().then_some(child)
     }
 
     /// Frames this address space holds: pages (shared ones counted in full) plus its page
