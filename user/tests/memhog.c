@@ -10,6 +10,13 @@
  *   oomthreads    - the same, but the child's 4 threads each touch 256 MiB at once
  *                   (page faults in several threads while the OOM killer acts):
  *       oom_killed        - the whole process dies of SIGKILL
+ *   oomcopy       - the child fills memory through the kernel (read() from /dev/zero
+ *                   into fresh pages) until a read fails, then touches a page itself;
+ *                   a failed kernel copy sets a deferred OOM request, which must never
+ *                   take anyone but the hog (the fuzzer once saw it outlive the shortage
+ *                   and kill its parent; this mode exercises the path, `vfuzz -s 4242 -B`
+ *                   reproduced the original):
+ *       oom_killed        - the child dies of SIGKILL, the parent lives on
  *   small         - HOG = 64 MiB, which fits (for trying this under qemu-user without
  *                   eating the host's memory; never run "oom" on a host):
  *       hog_small_fits    - the child touches all 64 MiB and exits 0
@@ -19,6 +26,7 @@
  *       oom_memory_back   - (Velox only) MemFree is back within 2 MiB of where it was
  *                           before the hog */
 #include "thr.h"
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -59,6 +67,25 @@ static void hog(long mib)
     _exit(0);
 }
 
+static void hog_copy(long mib)
+{
+    int z = open("/dev/zero", O_RDONLY);
+    char *p = mmap(NULL, mib * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (z < 0 || p == MAP_FAILED) {
+        progress[1] = errno;
+        _exit(3);
+    }
+    for (long i = 0; i < mib; i++) {
+        if (read(z, p + i * MiB, MiB) != MiB) {
+            /* The kernel could not fault the buffer in: now fault in user mode. */
+            for (unsigned long o = 0; o < MiB; o += PG)
+                p[(i + 1) * MiB + o] = 1;
+        }
+        progress[0] = i + 1;
+    }
+    _exit(0);
+}
+
 static void *hog_thread(void *arg)
 {
     long mib = (long)arg;
@@ -91,7 +118,8 @@ int main(int argc, char **argv)
     t_init();
     int small = argc > 1 && strcmp(argv[1], "small") == 0;
     int threads = argc > 1 && strcmp(argv[1], "oomthreads") == 0;
-    if (argc > 1 && !small && !threads && strcmp(argv[1], "oom") != 0) {
+    int copy = argc > 1 && strcmp(argv[1], "oomcopy") == 0;
+    if (argc > 1 && !small && !threads && !copy && strcmp(argv[1], "oom") != 0) {
         fail("mode", "unknown mode %s", argv[1]);
         return 2;
     }
@@ -106,6 +134,8 @@ int main(int argc, char **argv)
     if (c == 0) {
         if (threads)
             hog_threads(mib);
+        if (copy)
+            hog_copy(mib);
         hog(mib);
     }
     int st = 0;

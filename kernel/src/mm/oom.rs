@@ -17,6 +17,9 @@ pub static OOM_KILLS: AtomicUsize = AtomicUsize::new(0);
 pub static PENDING: AtomicBool = AtomicBool::new(false);
 
 const SIGKILL: u8 = 9;
+/// Free frames above which an allocation failure counts as over (one page table's walk and a
+/// page, with margin).
+const MEMORY_BACK: usize = 64;
 
 /// The address space a process's live threads use, if any.
 fn mm_of(p: &Process) -> Option<Arc<super::aspace::Mm>> {
@@ -27,6 +30,11 @@ fn mm_of(p: &Process) -> Option<Arc<super::aspace::Mm>> {
 /// on its way back), kill every process using the largest address space. Returns false if
 /// `t`'s own process was among them.
 pub fn kill_for(t: &Thread) -> bool {
+    // Memory may have come back since the failure was noticed (a victim finished dying, or
+    // this is the deferred call of a kernel copy): then nobody needs to die.
+    if super::frame_stats().0 > MEMORY_BACK {
+        return true;
+    }
     let procs: Vec<(Arc<Process>, Arc<super::aspace::Mm>)> =
         process::all().into_iter().filter(|p| p.exit_status().is_none()).filter_map(|p| mm_of(&p).map(|m| (p, m))).collect();
     // Someone is dying with memory still mapped: wait for it instead of taking a second victim.

@@ -68,10 +68,7 @@ fn try_read(f: &OpenFile, buf: usize, len: usize) -> Io {
             }
         }
         FileKind::Null => Io::Done(0),
-        FileKind::Zero => match hal::user::zero_user(buf, len) {
-            Ok(()) => Io::Done(len),
-            Err(_) => Io::Err(errno::EFAULT),
-        },
+        FileKind::Zero => zero_read(buf, len.min(STEP_BYTES)),
         FileKind::Bytes(b) => {
             let data = b.get();
             let pos = f.pos.load(Ordering::Relaxed).min(data.len());
@@ -91,7 +88,27 @@ fn try_read(f: &OpenFile, buf: usize, len: usize) -> Io {
 }
 
 /// Write `len` bytes from user `buf` to the console.
+/// Most bytes one step of a read or write moves for devices that never block (/dev/zero,
+/// the console): the kernel runs with interrupts off, so a 2 GiB request is done in steps
+/// with a yield between them (the async handlers loop; see `read`/`write_all`), never as one
+/// multi-second stretch that stalls every other thread.
+pub const STEP_BYTES: usize = 64 << 10;
+
+/// Zero `len` user bytes page by page: a fault part-way returns the bytes done (EFAULT if none).
+fn zero_read(buf: usize, len: usize) -> Io {
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(4096 - ((buf + done) & 4095));
+        if hal::user::zero_user(buf + done, n).is_err() {
+            return if done > 0 { Io::Done(done) } else { Io::Err(errno::EFAULT) };
+        }
+        done += n;
+    }
+    Io::Done(done)
+}
+
 fn console_write(buf: usize, len: usize) -> Io {
+    let len = len.min(STEP_BYTES);
     let mut chunk = [0u8; 256];
     let mut done = 0;
     while done < len {
@@ -162,6 +179,9 @@ pub fn read_fast(t: &Thread, c: &UserContext) -> Fast {
     if len == 0 {
         return Fast::Done(if f.readable() { 0 } else { err(errno::EBADF) });
     }
+    if len > STEP_BYTES && matches!(f.kind, FileKind::Zero) {
+        return Fast::Slow; // in steps, with yields (`read`)
+    }
     match try_read(&f, buf, len) {
         Io::Done(n) => Fast::Done(n as isize),
         Io::Err(e) => Fast::Done(err(e)),
@@ -181,6 +201,21 @@ pub async fn read(t: Arc<Thread>, a: Args) -> isize {
     if len == 0 {
         return if f.readable() { 0 } else { err(errno::EBADF) };
     }
+    if matches!(f.kind, FileKind::Zero) && f.readable() {
+        // /dev/zero fills any length: step by step, yielding between steps.
+        let mut done = 0;
+        while done < len {
+            match try_read(&f, buf + done, len - done) {
+                Io::Done(n) => done += n,
+                Io::Err(e) => return if done > 0 { done as isize } else { err(e) },
+                Io::WouldBlock => break,
+            }
+            if done < len {
+                crate::exec::yield_now().await;
+            }
+        }
+        return done as isize;
+    }
     loop {
         match try_read(&f, buf, len) {
             Io::Done(n) => return n as isize,
@@ -198,6 +233,9 @@ pub fn write_fast(t: &Thread, c: &UserContext) -> Fast {
         Err(e) => return Fast::Done(err(e)),
     };
     let len = len.min(MAX_RW_COUNT);
+    if len > STEP_BYTES && matches!(f.kind, FileKind::Console) {
+        return Fast::Slow; // in steps, with yields (`write_all`)
+    }
     match try_write(&f, buf, len, true) {
         Io::Done(n) => Fast::Done(n as isize),
         Io::Err(errno::EPIPE) => Fast::Slow, // may end the process: the slow path does that
@@ -219,6 +257,9 @@ async fn write_all(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Result<u
                 done += n;
                 if done == len {
                     return Ok(done);
+                }
+                if matches!(f.kind, FileKind::Console) {
+                    crate::exec::yield_now().await; // a long console write goes in steps
                 }
             }
             Io::WouldBlock if f.nonblocking() => return if done > 0 { Ok(done) } else { Err(errno::EAGAIN) },
@@ -389,7 +430,11 @@ pub fn pread64(t: &Thread, c: &UserContext) -> Fast {
                 uaccess::write_bytes(buf, &data[pos..pos + n]).map(|_| n as isize)
             }
             FileKind::Null => Ok(0),
-            FileKind::Zero => hal::user::zero_user(buf, len).map(|_| len as isize).map_err(|_| errno::EFAULT),
+            // (At most one step: pread has no async twin, so a longer one returns a short count.)
+            FileKind::Zero => match zero_read(buf, len.min(STEP_BYTES)) {
+                Io::Done(n) => Ok(n as isize),
+                _ => Err(errno::EFAULT),
+            },
             FileKind::Dir(_) => Err(errno::EISDIR),
             _ => Err(errno::ESPIPE),
         }

@@ -181,6 +181,7 @@ tables! {
         __NR_kill => signal::kill,
         __NR_tkill => signal::tkill,
         __NR_tgkill => signal::tgkill,
+        __NR_getrandom => sys::getrandom_async,
     }
 }
 

@@ -42,30 +42,72 @@ const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// GRND_RANDOM|GRND_INSECURE together or unknown flags are EINVAL; `len` is capped at
 /// MAX_RW_COUNT; a range reaching past user space is EFAULT; a fault part-way returns the
 /// bytes copied so far (EFAULT only if none). Copies in page-bounded chunks from the stack.
+/// Up to 64 KiB on the fast path; longer requests go to `getrandom_async`, which yields
+/// between 64 KiB steps (the kernel never runs seconds without a switch).
 pub fn getrandom(_: &Thread, c: &UserContext) -> Fast {
     let (buf, len, flags) = (c.arg(0), c.arg(1), c.arg(2) as u32);
+    match check_getrandom(buf, len, flags) {
+        Err(e) => Fast::Done(err(e)),
+        Ok(len) if len > STEP => Fast::Slow,
+        Ok(len) => Fast::Done(match fill_user(buf, 0, len) {
+            Ok(n) => n as isize,
+            Err((0, e)) => err(e),
+            Err((n, _)) => n as isize,
+        }),
+    }
+}
+
+/// getrandom for long requests: 64 KiB at a time with a yield between.
+pub async fn getrandom_async(_t: alloc::sync::Arc<Thread>, a: super::Args) -> isize {
+    let (buf, len, flags) = (a.0[0], a.0[1], a.0[2] as u32);
+    let len = match check_getrandom(buf, len, flags) {
+        Ok(l) => l,
+        Err(e) => return err(e),
+    };
+    let mut done = 0;
+    while done < len {
+        match fill_user(buf, done, (done + STEP).min(len)) {
+            Ok(n) => done = n,
+            Err((0, e)) => return err(e),
+            Err((n, _)) => return n as isize,
+        }
+        if done < len {
+            crate::exec::yield_now().await;
+        }
+    }
+    done as isize
+}
+
+/// Bytes one step of getrandom fills.
+const STEP: usize = 64 << 10;
+
+/// Flags and range of a getrandom call; the length it will fill.
+fn check_getrandom(buf: usize, len: usize, flags: u32) -> Result<usize, u32> {
     if flags & !(g::GRND_NONBLOCK | g::GRND_RANDOM | g::GRND_INSECURE) != 0
         || flags & (g::GRND_RANDOM | g::GRND_INSECURE) == g::GRND_RANDOM | g::GRND_INSECURE
     {
-        return Fast::Done(err(errno::EINVAL));
+        return Err(errno::EINVAL);
     }
     let len = len.min(MAX_RW_COUNT);
     if buf.checked_add(len).is_none_or(|e| e > velox_hal::USER_END) {
-        return Fast::Done(err(errno::EFAULT));
+        return Err(errno::EFAULT);
     }
+    Ok(len)
+}
+
+/// Fill `[buf+from, buf+to)` with random bytes; Ok(to), or Err((bytes done from 0, errno)).
+fn fill_user(buf: usize, from: usize, to: usize) -> Result<usize, (usize, u32)> {
     let mut chunk = [0u8; 256];
-    let mut done = 0;
-    while done < len {
+    let mut done = from;
+    while done < to {
         // Never straddle a page, so a fault leaves `done` at the exact end of mapped memory.
         let at = buf + done;
-        let n = (len - done).min(chunk.len()).min(4096 - (at & 4095));
+        let n = (to - done).min(chunk.len()).min(4096 - (at & 4095));
         fill_random(&mut chunk[..n]);
-        if let Err(e) = uaccess::write_bytes(at, &chunk[..n]) {
-            return Fast::Done(if done > 0 { done as isize } else { err(e) });
-        }
+        uaccess::write_bytes(at, &chunk[..n]).map_err(|e| (done, e))?;
         done += n;
     }
-    Fast::Done(done as isize)
+    Ok(done)
 }
 
 /// sysinfo(info): memory figures count free frames plus free kernel heap as free RAM.
