@@ -1267,7 +1267,8 @@ static int sanitize(u64 nr, u64 *a, int *use_clone)
         return 1;
     case SYS_getrandom:
         /* Up to 2 GiB of random bytes into a huge mapping is legal but takes seconds (and
-         * memory): in strict mode, where every call must end before the deadline, cap it. */
+         * memory): in strict mode, where every call must end before the deadline, cap it.
+         * (A normal-mode child may still make such calls and be killed at its deadline.) */
         if (blk_strict && a[1] > (16ULL << 20))
             a[1] = 16ULL << 20;
         return 1;
@@ -1387,10 +1388,14 @@ static int sanitize(u64 nr, u64 *a, int *use_clone)
         return 1;
     }
     case SYS_read:
+    case SYS_write:
+        /* Likewise: 2 GiB from /dev/zero (or to the console) is legal but long. */
+        if (blk_strict && a[2] > (16ULL << 20))
+            a[2] = 16ULL << 20;
+        return 1;
     case SYS_readv:
     case SYS_pread64:
     case SYS_preadv:
-    case SYS_write:
     case SYS_writev:
         return 1;
     case SYS_flock:
