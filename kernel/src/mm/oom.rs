@@ -59,14 +59,15 @@ pub fn kill_for(t: &Thread) -> bool {
         return false;
     };
     let mut me = true;
-    for (p, mm) in procs.iter().filter(|(_, mm)| mm.id == id) {
+    let sharers = procs.iter().filter(|(_, mm)| mm.id == id).count();
+    for (p, _) in procs.iter().filter(|(_, mm)| mm.id == id) {
         let exe = p.exe.lock().clone();
         println!(
             "[velox] out of memory: killed pid {} ({}) with {} KiB resident (pages and page tables{})",
             p.pid,
             core::str::from_utf8(&exe).unwrap_or("?"),
             frames * 4,
-            if Arc::strong_count(mm) > 2 { ", shared" } else { "" }
+            if sharers > 1 { ", shared with another process" } else { "" }
         );
         OOM_KILLS.fetch_add(1, Ordering::Relaxed);
         p.exit_group(ExitStatus::Signaled(SIGKILL));
