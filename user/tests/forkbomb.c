@@ -143,20 +143,6 @@ static void mode_limit(void)
           "fork %d, wait %d, status %#x", b, w, st);
 }
 
-static long memfree_kb(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long v = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemFree: %ld", &v) == 1)
-            break;
-    fclose(f);
-    return v;
-}
-
 static void mode_nolimit(long cap, int cap_given)
 {
     struct rlimit lim = { RLIM_INFINITY, RLIM_INFINITY };

@@ -35,37 +35,8 @@
 #define MiB (1024UL * 1024UL)
 #define PG 4096UL
 
-static long memfree_kb(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long v = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemFree: %ld", &v) == 1)
-            break;
-    fclose(f);
-    return v;
-}
-
 /* the child's progress, in a shared page the parent reads after its death */
 static volatile long *progress;
-
-static void hog(long mib)
-{
-    for (long i = 0; i < mib; i++) {
-        char *p = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            progress[1] = errno;
-            _exit(3);
-        }
-        for (unsigned long o = 0; o < MiB; o += PG)
-            p[o] = (char)(i + 1);
-        progress[0] = i + 1;
-    }
-    _exit(0);
-}
 
 static void hog_copy(long mib)
 {
@@ -100,6 +71,13 @@ static void *hog_thread(void *arg)
         __atomic_fetch_add(&progress[0], 1, __ATOMIC_RELAXED);
     }
     return NULL;
+}
+
+/* One thread's share (or the whole hog): map and touch `mib` MiB, counting progress. */
+static void hog(long mib)
+{
+    hog_thread((void *)mib);
+    _exit(0);
 }
 
 static void hog_threads(long mib)

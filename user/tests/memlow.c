@@ -10,21 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static long memfree_kb(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return -1;
-    char l[256];
-    long v = -1;
-    while (fgets(l, sizeof l, f)) {
-        if (sscanf(l, "MemFree: %ld", &v) == 1)
-            break;
-    }
-    fclose(f);
-    return v;
-}
-
 int main(int argc, char **argv)
 {
     t_init();

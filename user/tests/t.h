@@ -45,6 +45,21 @@ static __attribute__((unused)) void expect_err(const char *name, long ret, int e
 #define EXPECT_ERR(name, call, want) \
     do { errno = 0; long r_ = (long)(call); int e_ = errno; expect_err(name, r_, e_, want); } while (0)
 
+/* MemFree from /proc/meminfo in KiB, or -1. */
+static __attribute__((unused)) long memfree_kb(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long v = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemFree: %ld", &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
 static __attribute__((unused)) int t_exit(void) { return t_failed ? 1 : 0; }
 
 #endif

@@ -1721,26 +1721,6 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static long memfree_kb(void)
-{
-    char buf[2048];
-    int fd = open("/proc/meminfo", O_RDONLY);
-    if (fd >= 0) {
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n > 0) {
-            buf[n] = 0;
-            char *p = strstr(buf, "MemFree:");
-            if (p)
-                return strtol(p + 8, NULL, 10);
-        }
-    }
-    struct sysinfo si;
-    if (sysinfo(&si) == 0)
-        return (long)(si.freeram * si.mem_unit / 1024);
-    return -1;
-}
-
 static int failures;
 
 static void print_ring(const struct shared *s, int n)

@@ -16,7 +16,7 @@ pub static OOM_KILLS: AtomicUsize = AtomicUsize::new(0);
 /// hook cannot wait); the thread runs the OOM killer when it is back in its own loop.
 pub static PENDING: AtomicBool = AtomicBool::new(false);
 
-const SIGKILL: u8 = 9;
+const SIGKILL: u8 = linux_raw_sys::general::SIGKILL as u8;
 /// Free frames above which an allocation failure counts as over (one page table's walk and a
 /// page, with margin).
 const MEMORY_BACK: usize = 64;

@@ -34,7 +34,7 @@ fn nofile(t: &Thread) -> usize {
 
 /// Linux's cap on one read or write (INT_MAX rounded down to a page): longer requests
 /// transfer at most this much, as `rw_verify_area` clamps them.
-const MAX_RW_COUNT: usize = 0x7fff_f000;
+pub const MAX_RW_COUNT: usize = 0x7fff_f000;
 
 fn check_range(buf: usize, len: usize) -> Result<(), u32> {
     if buf.checked_add(len).is_none_or(|e| e > hal::USER_END) { Err(errno::EFAULT) } else { Ok(()) }

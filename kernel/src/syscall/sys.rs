@@ -35,8 +35,7 @@ pub fn uname(_: &Thread, c: &UserContext) -> Fast {
     Fast::Done(ret(uaccess::write(c.arg(0), &u).map(|_| 0)))
 }
 
-/// Linux's cap on one read/write-style transfer (INT_MAX rounded down to a page).
-const MAX_RW_COUNT: usize = 0x7fff_f000;
+use super::fs::{MAX_RW_COUNT, STEP_BYTES as STEP};
 
 /// getrandom(buf, len, flags), as Linux 6.x: the pool is seeded at boot, so it never blocks;
 /// GRND_RANDOM|GRND_INSECURE together or unknown flags are EINVAL; `len` is capped at
@@ -77,9 +76,6 @@ pub async fn getrandom_async(_t: alloc::sync::Arc<Thread>, a: super::Args) -> is
     }
     done as isize
 }
-
-/// Bytes one step of getrandom fills.
-const STEP: usize = 64 << 10;
 
 /// Flags and range of a getrandom call; the length it will fill.
 fn check_getrandom(buf: usize, len: usize, flags: u32) -> Result<usize, u32> {

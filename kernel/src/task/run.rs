@@ -108,7 +108,7 @@ pub fn cpu_limited() -> bool {
 /// RLIMIT_CPU, checked when a time slice ends: past the soft limit the process gets SIGXCPU
 /// (its default action ends it; handlers come with signal delivery), past the hard one SIGKILL.
 fn check_cpu_limit(t: &Thread) {
-    const SIGXCPU: u8 = 24;
+    const SIGXCPU: u8 = g::SIGXCPU as u8;
     let (soft, hard) = t.process.limits.lock()[g::RLIMIT_CPU as usize];
     if soft == u64::MAX && hard == u64::MAX {
         return;
@@ -121,7 +121,7 @@ fn check_cpu_limit(t: &Thread) {
     let (soft, hard) = (soft.max(1), hard.max(1));
     let xcpu_default = t.process.sigactions.lock()[SIGXCPU as usize - 1][0] == 0;
     if secs >= hard {
-        kill(t, 9, "RLIMIT_CPU hard limit");
+        kill(t, g::SIGKILL as u8, "RLIMIT_CPU hard limit");
     } else if secs >= soft && xcpu_default {
         kill(t, SIGXCPU, "RLIMIT_CPU soft limit");
     }
@@ -176,7 +176,7 @@ async fn user_fault(t: &Thread, addr: usize, access: Access) -> bool {
     }
     // Memory never came back: this process goes (SIGKILL, as an OOM kill), not SIGSEGV.
     velox_hal::println!("[velox] out of memory: pid {} still has no frame after 64 tries: killed", t.process.pid);
-    t.process.exit_group(ExitStatus::Signaled(9));
+    t.process.exit_group(ExitStatus::Signaled(g::SIGKILL as u8));
     true
 }
 
