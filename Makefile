@@ -3,6 +3,9 @@
 
 CMD ?=
 EXTRA ?=
+# Harts QEMU boots (make run SMP=4); make test runs the user programs on 1 hart and on SMP
+# harts (4 unless given).
+SMP ?=
 
 all: build
 
@@ -19,11 +22,12 @@ user: setup
 # make run                  interactive monitor on the console (Ctrl-A X quits QEMU)
 # make run CMD='hello'      run CMD, print its output, exit with its status
 # make run EXTRA=DIR        add DIR's contents to the root file system at /
+# make run SMP=N            boot N harts (default 1)
 run: build
-	@scripts/run.sh $(if $(CMD),-c "$(CMD)") $(if $(EXTRA),-e "$(EXTRA)")
+	@SMP=$(if $(SMP),$(SMP),1) scripts/run.sh $(if $(CMD),-c "$(CMD)") $(if $(EXTRA),-e "$(EXTRA)")
 
 test: setup
-	@scripts/test.sh
+	@SMP=$(if $(SMP),$(SMP),4) scripts/test.sh
 
 bench: setup
 	@scripts/bench.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Boot Velox in QEMU.
 #   run.sh [-k VARIANT] [-c CMD]... [-e EXTRA_DIR] [-t TIMEOUT_S] [-a KERNEL_ARGS] [-d] [-l LOG]
+# SMP=N in the environment boots N harts (default 1).
 # With -c: runs each CMD (argv; /bin is searched) in order, prints the output and exits with the
 # last command's status. Without: interactive monitor on the console. -d: deterministic timing
 # (-icount shift=0, the benchmark mode). -l: also save the serial output to LOG.
@@ -32,8 +33,10 @@ fi
 # out: timer jitter only). Deterministic runs (-d, the benchmarks) have no device and pin the
 # kernel's CSPRNG seed (velox.fixedseed).
 [ $det = 1 ] && append="$append velox.fixedseed"
-q=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp 1 -no-reboot
+q=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp "${SMP:-1}" -no-reboot
    -kernel "$kernel" -initrd "$work/root.cpio" -append "$append")
+# QEMU_EXTRA: more QEMU options (a monitor socket for debugging, say).
+[ -n "${QEMU_EXTRA:-}" ] && read -r -a qx <<< "$QEMU_EXTRA" && q+=("${qx[@]}")
 if [ $det = 1 ]; then
     q+=(-icount shift=0,align=off,sleep=off -rtc base=2024-01-01T00:00:00,clock=vm -seed 1)
 elif [ "${VELOX_RNG:-1}" != 0 ]; then

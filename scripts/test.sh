@@ -5,6 +5,8 @@ set -uo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 pass=0; fail=0
+# Harts for the second run of the user programs (make test SMP=N); everything else boots 1.
+smp=${SMP:-4}; unset SMP
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAILED: $*"; }
 logs=$BUILD/test-logs; mkdir -p "$logs"
@@ -32,14 +34,16 @@ pass=$((pass + kp)); fail=$((fail + kf))
 if ! tr -d '\r' < "$logs/ktest.log" | grep -q "^ktest: "; then bad "in-kernel test run did not finish (rc=$krc)"; fi
 if [ "$kf" = 0 ] && [ "$krc" != 0 ] && [ "$krc" != 125 ]; then :; fi
 
-run_user_suite() { # $1 = kernel variant
-    local v=$1 args=() line cmd exp
+run_user_suite() { # $1 = kernel variant, $2 = harts
+    local v=$1 n=$2 args=() line cmd exp
+    local tag=$v; [ "$n" != 1 ] && tag=$v-smp$n
     while IFS= read -r line; do
         case $line in ''|'#'*) continue ;; esac
         args+=(-c "${line%% | *}")
     done < tests/user-tests.txt
-    scripts/run.sh -k "$v" "${args[@]}" -t 900 -a "velox.counters velox.leakcheck" -l "$logs/user-$v.log" > /dev/null
-    local log; log=$(tr -d '\r' < "$logs/user-$v.log")
+    SMP=$n scripts/run.sh -k "$v" "${args[@]}" -t 900 -a "velox.counters velox.leakcheck" -l "$logs/user-$tag.log" > /dev/null
+    local log; log=$(tr -d '\r' < "$logs/user-$tag.log")
+    local v=$tag
     local p f
     p=$(grep -c '^PASS ' <<< "$log"); f=$(grep -c '^FAIL ' <<< "$log")
     grep '^FAIL ' <<< "$log" | sed "s/^/[$v] /"
@@ -63,10 +67,14 @@ run_user_suite() { # $1 = kernel variant
     echo "user programs on $v kernel: $p PASS lines, $f FAIL lines"
 }
 
-echo "== user programs (QEMU, normal kernel)"
-run_user_suite default
-echo "== user programs (QEMU, no-fastpath kernel)"
-run_user_suite nofast
+echo "== user programs (QEMU, normal kernel, 1 hart)"
+run_user_suite default 1
+if [ "$smp" != 1 ]; then
+    echo "== user programs (QEMU, normal kernel, $smp harts)"
+    run_user_suite default "$smp"
+fi
+echo "== user programs (QEMU, no-fastpath kernel, 1 hart)"
+run_user_suite nofast 1
 
 echo "== fast path and slow path give the same answers"
 a=$(tr -d '\r' < "$logs/user-default.log" | grep '^VALUES' | head -1)

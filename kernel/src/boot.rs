@@ -10,6 +10,8 @@ use velox_hal as hal;
 pub struct BootInfo {
     pub ram: (usize, usize),
     pub harts: usize,
+    /// The hart ids of the cpus the device tree lists (`reg`), in its order.
+    pub hartids: Vec<usize>,
     pub timebase: u64,
     pub uart: Option<usize>,
     pub plic: Option<usize>,
@@ -61,6 +63,7 @@ pub fn parse(e: &EarlyInfo) -> BootInfo {
     let fdt = fdt::Fdt::new(blob).expect("malformed device tree");
     let mut info = BootInfo { ram: e.ram, initrd: e.initrd, ..Default::default() };
     info.harts = fdt.cpus().count();
+    info.hartids = fdt.cpus().map(|c| c.ids().first()).collect();
     info.timebase = fdt.cpus().next().map(|c| c.timebase_frequency() as u64).unwrap_or(10_000_000);
     let chosen = fdt.chosen();
     info.bootargs = chosen.bootargs().unwrap_or("").into();
@@ -83,7 +86,7 @@ pub fn print_banner(hartid: usize, info: &BootInfo) {
     let (free, total) = crate::mm::frame_stats();
     println!("Velox {} (riscv64, Sv39, stackless async kernel) on hart {hartid}", env!("CARGO_PKG_VERSION"));
     println!("  memory   {:#x}..{:#x} ({} MiB), {} of {} frames free", info.ram.0, info.ram.1, (info.ram.1 - info.ram.0) >> 20, free, total);
-    println!("  harts    {}", info.harts);
+    println!("  harts    {} listed, {} online (max {})", info.harts, crate::smp::online(), crate::smp::MAX_HARTS);
     println!("  timebase {} Hz", info.timebase);
     println!("  uart     {:#x}  plic {:#x}", info.uart.unwrap_or(0), info.plic.unwrap_or(0));
     println!("  virtio   {} MMIO slots from {:#x}", info.virtio.len(), info.virtio.first().map_or(0, |v| v.0));

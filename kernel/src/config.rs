@@ -14,7 +14,7 @@ pub const MMAP_BOTTOM: usize = 0x10_0000;
 pub const PIE_BASE: usize = 0x2_0000_0000 / 8;
 /// Largest argv+envp+auxv block (Linux: a quarter of the stack limit).
 pub const ARG_MAX: usize = USER_STACK_SIZE / 4;
-/// Bytes of kernel stack: one boot stack plus the emergency stack (per hart; one hart now).
+/// Bytes of kernel stack per hart: its stack slot (guard page included) plus its emergency stack.
 pub const KERNEL_STACKS_BYTES: usize = (256 + 16) << 10;
 /// Most threads alive at once, kernel-wide (thread creation fails with EAGAIN beyond).
 pub const MAX_THREADS: usize = 1 << 20;

@@ -55,14 +55,15 @@ fn page_table_map_translate_unmap() -> Result<(), String> {
         let va = 0x1000_0000;
         a.add_area(va, va + 0x4000, Prot(Prot::READ | Prot::WRITE), Backing::Anon).map_err(|e| format!("add_area {e}"))?;
         a.write_bytes(va + 0x1ff0, b"velox page table test").map_err(|e| format!("write_bytes {e}"))?;
-        let m = crate::mm::aspace::Mm::new(a);
-        m.activate();
+        let m = alloc::sync::Arc::new(crate::mm::aspace::Mm::new(a));
+        crate::smp::load_mm(&m);
         let mut buf = [0u8; 21];
         hal::user::copy_from_user(&mut buf, va + 0x1ff0).map_err(|_| "read back through the new mapping faulted")?;
         check(&buf == b"velox page table test", || "read back wrong bytes".into())?;
         m.space.lock().unmap(va, va + 0x4000);
         check(hal::user::copy_from_user(&mut buf, va + 0x1ff0).is_err(), || "unmapped page still readable".into())?;
         check(hal::user::copy_from_user(&mut buf, 0xffff_ffc0_8020_0000).is_err(), || "kernel address accepted".into())?;
+        crate::smp::unload_mm();
     }
     check(crate::mm::frame_stats().0 == free0, || format!("address space leaked {} frames", free0 - crate::mm::frame_stats().0))
 }

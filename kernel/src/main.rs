@@ -15,6 +15,7 @@ mod fs;
 mod ktest;
 mod mm;
 mod monitor;
+mod smp;
 mod syscall;
 mod task;
 mod time;
@@ -28,6 +29,7 @@ use velox_hal as hal;
 // SAFETY: `velox_main` is the unique entry symbol the hardware layer's boot code calls.
 #[unsafe(no_mangle)]
 fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
+    smp::init_boot_hart(hartid);
     let early = boot::early(dtb_pa);
     mm::init(&early);
     let info = boot::parse(&early);
@@ -37,6 +39,7 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     console::init_logger(&info.bootargs);
     trap::init();
     time::init(info.timebase);
+    smp::start_secondaries(&info.hartids, info.harts);
     boot::print_banner(hartid, &info);
     dev::init(&info);
     dev::rng::init(&info.bootargs);
@@ -46,6 +49,10 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
         ktest::run_all(&info.bootargs);
     }
     exec::spawn(task::init::init_main(info.bootargs.clone()));
+    if let Some(secs) = info.bootargs.split_whitespace().find_map(|a| a.strip_prefix("velox.watchdog=")).and_then(|v| v.parse().ok()) {
+        exec::spawn(exec::watchdog(secs));
+    }
+    smp::release();
     exec::run()
 }
 

@@ -9,21 +9,49 @@ use velox_hal as hal;
 
 static TIMEBASE: AtomicU64 = AtomicU64::new(10_000_000);
 static SLICE_TICKS: AtomicU64 = AtomicU64::new(100_000);
-/// When the current thread's time slice ends (ticks).
-static SLICE_END: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Wall-clock offset: ticks at the Unix epoch are `-BOOT_EPOCH_NS` (set from the RTC later; 0 now).
 static REALTIME_OFFSET_NS: AtomicU64 = AtomicU64::new(0);
-/// Number of timer interrupts taken.
+/// Number of timer interrupts taken (all harts).
 pub static TIMER_IRQS: AtomicU64 = AtomicU64::new(0);
-static TIMERS: Mutex<Option<TimerQueue>> = Mutex::new(None);
 
-/// Set the tick rate and enable the timer interrupt.
+/// A hart's timer state (in its record, `smp::Hart`): each hart has its own timer (SBI
+/// set_timer programs the calling hart's), its own deadline queue and the time slice of the
+/// thread it runs.
+pub struct HartTime {
+    /// When the current thread's time slice ends (ticks).
+    slice_end: AtomicU64,
+    /// The earliest pending deadline (u64::MAX: none), for the executor's cheap check.
+    next_deadline: AtomicU64,
+    timers: Mutex<TimerQueue>,
+}
+
+impl HartTime {
+    /// No slice, no deadlines.
+    pub const NEW: HartTime =
+        HartTime { slice_end: AtomicU64::new(u64::MAX), next_deadline: AtomicU64::new(u64::MAX), timers: Mutex::new(TimerQueue::new()) };
+}
+
+#[inline(always)]
+fn here() -> &'static HartTime {
+    &crate::smp::this().time
+}
+
+#[inline(always)]
+fn of(h: usize) -> &'static HartTime {
+    &crate::smp::HARTS[h].time
+}
+
+/// Set the tick rate and enable the timer interrupt (boot hart).
 pub fn init(timebase: u64) {
     TIMEBASE.store(timebase.max(1), Ordering::Relaxed);
     SLICE_TICKS.store(timebase * crate::config::TIME_SLICE_US / 1_000_000, Ordering::Relaxed);
     // 2024-01-01T00:00:00Z: QEMU's -rtc base used by the benchmarks; there is no RTC driver yet.
     REALTIME_OFFSET_NS.store(1_704_067_200 * 1_000_000_000, Ordering::Relaxed);
-    *TIMERS.lock() = Some(TimerQueue::new());
+    init_hart();
+}
+
+/// Enable this hart's timer interrupt, with nothing programmed.
+pub fn init_hart() {
     hal::cpu::enable_timer_interrupt();
     hal::sbi::set_timer(u64::MAX);
 }
@@ -60,11 +88,11 @@ pub fn realtime_ns() -> u64 {
 }
 
 /// Arm a time slice if none is running: the hart was idle, or the last slice ended and its
-/// thread yielded (then SLICE_END is in the past and the timer is off). A thread that resumes
-/// must always run with the timer armed, or nothing would preempt it.
+/// thread yielded (then the slice end is in the past and the timer is off). A thread that
+/// resumes must always run with the timer armed, or nothing would preempt it.
 #[inline(always)]
 pub fn ensure_slice() {
-    let end = SLICE_END.load(Ordering::Relaxed);
+    let end = here().slice_end.load(Ordering::Relaxed);
     if end == u64::MAX || end <= ticks() {
         start_slice();
     }
@@ -73,24 +101,31 @@ pub fn ensure_slice() {
 /// Start a fresh time slice for the thread about to run.
 pub fn start_slice() {
     let end = ticks() + SLICE_TICKS.load(Ordering::Relaxed);
-    SLICE_END.store(end, Ordering::Relaxed);
+    here().slice_end.store(end, Ordering::Relaxed);
     program(end);
 }
 
-/// The earliest pending deadline (u64::MAX: none), for the executor's cheap check.
-static NEXT_DEADLINE: AtomicU64 = AtomicU64::new(u64::MAX);
-
 fn program(slice_end: u64) {
-    let next = TIMERS.lock().as_ref().and_then(|t| t.next_deadline()).unwrap_or(u64::MAX);
-    NEXT_DEADLINE.store(next, Ordering::Relaxed);
+    let h = here();
+    let next = h.timers.lock().next_deadline().unwrap_or(u64::MAX);
+    h.next_deadline.store(next, Ordering::Relaxed);
     hal::sbi::set_timer(next.min(slice_end));
 }
 
 fn expire() {
     let now = ticks();
-    if let Some(t) = TIMERS.lock().as_mut() {
-        t.expire(now, |w| w.wake());
-        NEXT_DEADLINE.store(t.next_deadline().unwrap_or(u64::MAX), Ordering::Relaxed);
+    let h = here();
+    let mut due = alloc::vec::Vec::new();
+    {
+        let mut q = h.timers.lock();
+        q.expire(now, |w| {
+            // (No heap for the list: wake under the lock; a wake only queues the task.)
+            if due.try_reserve(1).is_ok() { due.push(w) } else { w.wake() }
+        });
+        h.next_deadline.store(q.next_deadline().unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+    for w in due {
+        w.wake();
     }
 }
 
@@ -99,7 +134,7 @@ fn expire() {
 /// timer interrupt would never be taken and sleepers would never wake.
 #[inline(always)]
 pub fn expire_due() {
-    if ticks() >= NEXT_DEADLINE.load(Ordering::Relaxed) {
+    if ticks() >= here().next_deadline.load(Ordering::Relaxed) {
         expire();
     }
 }
@@ -110,18 +145,19 @@ pub fn on_user_timer_irq() -> bool {
     TIMER_IRQS.fetch_add(1, Ordering::Relaxed);
     expire();
     let now = ticks();
-    let mut end = SLICE_END.load(Ordering::Relaxed);
+    let h = here();
+    let mut end = h.slice_end.load(Ordering::Relaxed);
     if now >= end {
         // The thread yields when others are ready, and also once per slice when its process has
         // a CPU-time limit (the slow path checks RLIMIT_CPU when a slice ends).
         if crate::exec::has_ready() || crate::task::run::cpu_limited() {
             // Whoever runs next starts a fresh slice (`ensure_slice`).
-            SLICE_END.store(u64::MAX, Ordering::Relaxed);
+            h.slice_end.store(u64::MAX, Ordering::Relaxed);
             hal::sbi::set_timer(u64::MAX);
             return false;
         }
         end = now + SLICE_TICKS.load(Ordering::Relaxed);
-        SLICE_END.store(end, Ordering::Relaxed);
+        h.slice_end.store(end, Ordering::Relaxed);
     }
     program(end);
     true
@@ -136,21 +172,22 @@ pub fn on_kernel_timer_irq() {
 
 /// Program the timer for the next deadline before idling.
 pub fn arm_for_idle() {
-    SLICE_END.store(u64::MAX, Ordering::Relaxed);
+    here().slice_end.store(u64::MAX, Ordering::Relaxed);
     program(u64::MAX);
 }
 
 /// A deadline wake-up owned by a waiting future. Re-arming replaces the previous entry, and
 /// dropping the handle (the wait ended early, or its future was abandoned) takes the entry off
-/// the queue, so early wakes leave nothing behind.
-/// (The queue's key; sequence numbers start at 1, so 0 means "not armed".)
+/// the queue, so early wakes leave nothing behind. The entry sits in the queue of the hart
+/// that armed it (whose timer fires it), wherever the future runs later.
+/// (The queue's key; sequence numbers start at 1, so 0 means "not armed"; then the hart.)
 #[derive(Default)]
-pub struct Timer((u64, u64));
+pub struct Timer((u64, u64), usize);
 
 impl Timer {
     /// No deadline yet.
     pub const fn new() -> Self {
-        Timer((0, 0))
+        Timer((0, 0), 0)
     }
 
     /// Wake `w` at `deadline` (ticks), replacing this handle's previous deadline.
@@ -158,15 +195,18 @@ impl Timer {
         if self.0.1 != 0 && self.0.0 == deadline {
             return; // already set for then
         }
-        {
-            let mut q = TIMERS.lock();
-            let Some(q) = q.as_mut() else { return };
-            if self.0.1 != 0 {
-                q.cancel(self.0);
-            }
-            self.0 = q.add(deadline, w.clone());
+        self.cancel();
+        let me = crate::smp::me();
+        self.0 = of(me).timers.lock().add(deadline, w.clone());
+        self.1 = me;
+        program(of(me).slice_end.load(Ordering::Relaxed));
+    }
+
+    fn cancel(&mut self) {
+        if self.0.1 != 0 {
+            of(self.1).timers.lock().cancel(self.0);
+            self.0 = (0, 0);
         }
-        program(SLICE_END.load(Ordering::Relaxed));
     }
 
     /// True once armed (the entry may have fired since).
@@ -177,17 +217,13 @@ impl Timer {
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        if self.0.1 != 0 {
-            if let Some(q) = TIMERS.lock().as_mut() {
-                q.cancel(self.0);
-            }
-        }
+        self.cancel();
     }
 }
 
 /// Pending timer entries (for leak checks and tests).
 pub fn pending_timers() -> usize {
-    TIMERS.lock().as_ref().map_or(0, |q| q.len())
+    crate::smp::HARTS.iter().map(|h| h.time.timers.lock().len()).sum()
 }
 
 /// Sleep until `deadline` (ticks).

@@ -17,6 +17,8 @@ use velox_hal::trap::UserContext;
 pub enum Cause {
     Syscall,
     Timer,
+    /// Another hart's IPI (a wake-up, a TLB flush request or a kick out of user mode).
+    Ipi,
     PageFault(Access),
     AccessFault,
     Illegal,
@@ -31,7 +33,11 @@ const INTERRUPT: usize = 1 << 63;
 #[inline(always)]
 pub fn classify(scause: usize) -> Cause {
     if scause & INTERRUPT != 0 {
-        return if scause & 0xff == 5 { Cause::Timer } else { Cause::Other };
+        return match scause & 0xff {
+            5 => Cause::Timer,
+            1 => Cause::Ipi,
+            _ => Cause::Other,
+        };
     }
     match scause {
         8 => Cause::Syscall,
@@ -57,9 +63,24 @@ pub struct Counters {
 
 #[allow(clippy::declare_interior_mutable_const)]
 const Z: AtomicU64 = AtomicU64::new(0);
-/// The global trap counters.
-pub static COUNTERS: Counters =
-    Counters { fast_syscall: [Z; syscall::NR_MAX], slow_syscall: [Z; syscall::NR_MAX], fast_other: [Z; 32], slow_other: [Z; 32] };
+impl Counters {
+    /// All zero.
+    pub const NEW: Counters =
+        Counters { fast_syscall: [Z; syscall::NR_MAX], slow_syscall: [Z; syscall::NR_MAX], fast_other: [Z; 32], slow_other: [Z; 32] };
+}
+
+/// This hart's counters (one set per hart, in its record: no cache line is shared between
+/// harts' traps).
+#[inline(always)]
+fn counters() -> &'static Counters {
+    &crate::smp::this().counters
+}
+
+/// Bump a counter only this hart writes (a plain load and store: no atomic read-modify-write).
+#[inline(always)]
+fn bump(c: &AtomicU64) {
+    c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
 
 #[inline(always)]
 fn other_index(scause: usize) -> usize {
@@ -70,10 +91,10 @@ fn other_index(scause: usize) -> usize {
 pub fn count_slow(scause: usize, nr: usize) {
     if scause == 8 {
         if nr < syscall::NR_MAX {
-            COUNTERS.slow_syscall[nr].fetch_add(1, Ordering::Relaxed);
+            bump(&counters().slow_syscall[nr]);
         }
     } else {
-        COUNTERS.slow_other[other_index(scause)].fetch_add(1, Ordering::Relaxed);
+        bump(&counters().slow_other[other_index(scause)]);
     }
 }
 
@@ -91,12 +112,12 @@ pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> usize {
                 if let Some(Fast::Done(v)) = current::with(|t| t.map(|t| f(t, ctx))) {
                     ctx.set_ret(v as usize);
                     ctx.sepc += 4;
-                    COUNTERS.fast_syscall[nr].fetch_add(1, Ordering::Relaxed);
+                    bump(&counters().fast_syscall[nr]);
                     return 1;
                 }
             }
         } else if fast_other(scause) {
-            COUNTERS.fast_other[other_index(scause)].fetch_add(1, Ordering::Relaxed);
+            bump(&counters().fast_other[other_index(scause)]);
             return 1;
         }
     }
@@ -112,12 +133,17 @@ pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> usize {
 #[inline(never)]
 fn fast_other(scause: usize) -> bool {
     match classify(scause) {
-        Cause::Timer => crate::time::on_user_timer_irq(),
+        // A thread told to exit (exit_group from another hart, a kill) or moved off this hart
+        // leaves user mode here.
+        Cause::Timer => crate::time::on_user_timer_irq() && !current_must_leave(),
+        Cause::Ipi => !(crate::smp::on_ipi() && crate::exec::has_ready()) && !current_must_leave(),
         Cause::PageFault(access) => {
             let addr = hal::cpu::stval();
             // try_lock: never spin on the trap path; a held lock means "take the slow path".
             current::with(|t| {
-                t.and_then(|t| t.try_with_mm(|mm| mm.space.try_lock().is_some_and(|mut a| a.handle_fault(addr, access) == Fault::Mapped)))
+                t.and_then(|t| {
+                    t.try_with_mm(|mm| mm.space.try_lock().is_some_and(|mut a| a.handle_fault_fast(addr, access) == Fault::Mapped))
+                })
             })
             .unwrap_or(false)
         }
@@ -125,20 +151,41 @@ fn fast_other(scause: usize) -> bool {
     }
 }
 
+/// The running thread must leave user mode: it is told to exit, or its affinity no longer
+/// allows this hart (sched_setaffinity from another thread kicks it).
+fn current_must_leave() -> bool {
+    current::with(|t| t.is_some_and(|t| t.is_exiting() || !t.allowed_on(crate::smp::me())))
+}
+
 fn kernel_interrupt(code: usize) {
-    if code == 5 {
-        crate::time::on_kernel_timer_irq();
+    match code {
+        5 => crate::time::on_kernel_timer_irq(),
+        1 => {
+            // (In the kernel: the executor loop picks the queued task up anyway.)
+            let _ = crate::smp::on_ipi();
+        }
+        _ => {}
     }
 }
 
 /// A kernel access to user memory faulted (in a checked copy): resolve lazily if we can.
 fn kernel_user_fault(addr: usize, write: bool) -> bool {
     let access = if write { Access::Write } else { Access::Read };
-    let r = current::with(|t| t.and_then(|t| t.try_with_mm(|mm| mm.space.try_lock().map(|mut a| a.handle_fault(addr, access)))));
-    if r == Some(Some(Fault::NoMemory)) {
+    // The thread's mm lock is never held across a user copy, so waiting for it is safe; the
+    // address space's lock may be held by this very hart (a bug: fail the copy), or by another
+    // hart (wait: other harts' requests are answered while spinning).
+    let r = current::with(|t| {
+        let mm = t?.mm()?;
+        if mm.space.held_here() {
+            return None;
+        }
+        let f = mm.space.lock().handle_fault(addr, access);
+        Some(f)
+    });
+    if r == Some(Fault::NoMemory) {
         crate::mm::oom::PENDING.store(true, Ordering::Relaxed);
     }
-    r == Some(Some(Fault::Mapped))
+    r == Some(Fault::Mapped)
 }
 
 /// Install the kernel's trap callbacks.
@@ -150,15 +197,15 @@ pub fn init() {
 pub fn print_counters() {
     hal::println!("[velox] trap counters (fast / slow):");
     for nr in 0..syscall::NR_MAX {
-        let f = COUNTERS.fast_syscall[nr].load(Ordering::Relaxed);
-        let s = COUNTERS.slow_syscall[nr].load(Ordering::Relaxed);
+        let f: u64 = crate::smp::HARTS.iter().map(|h| h.counters.fast_syscall[nr].load(Ordering::Relaxed)).sum();
+        let s: u64 = crate::smp::HARTS.iter().map(|h| h.counters.slow_syscall[nr].load(Ordering::Relaxed)).sum();
         if f + s > 0 {
             hal::println!("[velox]   syscall {:>3} {:<18} {f} / {s}", nr, syscall::name(nr));
         }
     }
     for i in 0..32 {
-        let f = COUNTERS.fast_other[i].load(Ordering::Relaxed);
-        let s = COUNTERS.slow_other[i].load(Ordering::Relaxed);
+        let f: u64 = crate::smp::HARTS.iter().map(|h| h.counters.fast_other[i].load(Ordering::Relaxed)).sum();
+        let s: u64 = crate::smp::HARTS.iter().map(|h| h.counters.slow_other[i].load(Ordering::Relaxed)).sum();
         if f + s > 0 {
             let sc = if i >= 16 { INTERRUPT | (i - 16) } else { i };
             hal::println!("[velox]   {:<33} {f} / {s}", hal::trap::cause_name(sc));

@@ -8,7 +8,29 @@
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+/// Called while a lock is being waited for (set once by the kernel): a hart that spins with
+/// interrupts off must still answer other harts' requests (TLB flushes), or a holder waiting
+/// for its answer would deadlock with it.
+static RELAX_HOOK: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Install the function spinning waiters call (see `RELAX_HOOK`).
+pub fn set_relax_hook(f: fn()) {
+    RELAX_HOOK.store(f as *mut (), Ordering::Release);
+}
+
+/// One step of a spin-wait: a pause hint plus the kernel's hook.
+#[inline]
+pub fn relax() {
+    core::hint::spin_loop();
+    let p = RELAX_HOOK.load(Ordering::Acquire);
+    if !p.is_null() {
+        // SAFETY: only `set_relax_hook` stores here, always a valid `fn()`.
+        let f: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(p) };
+        f();
+    }
+}
 
 /// A spin lock around a `T`.
 pub struct Mutex<T: ?Sized> {
@@ -55,7 +77,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> MutexGuard<'_, T> {
         while self.locked.swap(1, Ordering::Acquire) != 0 {
             while self.locked.load(Ordering::Relaxed) != 0 {
-                core::hint::spin_loop();
+                relax();
             }
         }
         MutexGuard { lock: self, _marker: core::marker::PhantomData }

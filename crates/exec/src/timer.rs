@@ -12,8 +12,8 @@ pub struct TimerQueue {
 
 impl TimerQueue {
     /// An empty queue.
-    pub fn new() -> Self {
-        Self::default()
+    pub const fn new() -> Self {
+        TimerQueue { q: BTreeMap::new(), seq: 0 }
     }
 
     /// Wake `w` at or after `deadline`. Returns a key to cancel it.

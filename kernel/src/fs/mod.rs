@@ -207,8 +207,8 @@ pub fn meminfo() -> Vec<u8> {
     use core::fmt::Write;
     let (free, total) = crate::mm::frame_stats();
     let heap_free = crate::mm::heap_free() / 1024;
-    // The hart's one kernel stack and its emergency stack: the same however many threads run.
-    let kstack = crate::config::KERNEL_STACKS_BYTES / 1024;
+    // Each hart's one kernel stack and its emergency stack: the same however many threads run.
+    let kstack = crate::config::KERNEL_STACKS_BYTES * crate::smp::online() / 1024;
     let mut s = alloc::string::String::new();
     let kb = |f: usize| f * 4;
     let _ = write!(
@@ -224,6 +224,26 @@ pub fn meminfo() -> Vec<u8> {
         heap_free,
     );
     s.into_bytes()
+}
+
+/// The text of /proc/cpuinfo: one paragraph per online hart, in the fields Linux prints
+/// on RISC-V.
+pub fn cpuinfo() -> Vec<u8> {
+    use core::fmt::Write;
+    let mut s = alloc::string::String::new();
+    for i in 0..crate::smp::online() {
+        let id = crate::smp::HARTS[i].hartid.load(Ordering::Relaxed);
+        let _ = write!(s, "processor\t: {i}\nhart\t\t: {id}\nisa\t\t: rv64imafdc\nmmu\t\t: sv39\nuarch\t\t: qemu,virt\n\n");
+    }
+    s.into_bytes()
+}
+
+/// /sys/devices/system/cpu/online: the online hart indices as a range list ("0-3").
+pub fn cpus_online() -> Vec<u8> {
+    match crate::smp::online() {
+        1 => b"0\n".to_vec(),
+        n => alloc::format!("0-{}\n", n - 1).into_bytes(),
+    }
 }
 
 struct Initrd {
@@ -307,9 +327,18 @@ pub fn resolve(cwd: &[u8], raw: &[u8]) -> Result<Vec<u8>, u32> {
 }
 
 /// Directories outside the RAM disk.
-const DEVICE_DIRS: [&[u8]; 2] = [b"/dev", b"/proc"];
+const DEVICE_DIRS: [&[u8]; 6] = [b"/dev", b"/proc", b"/sys", b"/sys/devices", b"/sys/devices/system", b"/sys/devices/system/cpu"];
 /// Files outside the RAM disk.
-const DEVICE_FILES: [&[u8]; 5] = [b"/dev/null", b"/dev/zero", b"/dev/console", b"/dev/tty", b"/proc/meminfo"];
+const DEVICE_FILES: [&[u8]; 8] = [
+    b"/dev/null",
+    b"/dev/zero",
+    b"/dev/console",
+    b"/dev/tty",
+    b"/proc/meminfo",
+    b"/proc/cpuinfo",
+    b"/sys/devices/system/cpu/online",
+    b"/sys/devices/system/cpu/possible",
+];
 
 /// A directory, or a symbolic link (not followed in the middle of a path yet: the later
 /// look-up decides, so this check never turns a missing file into ENOTDIR).

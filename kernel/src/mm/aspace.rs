@@ -4,7 +4,7 @@ use super::{KernelPhys, alloc_frame, alloc_frame_zeroed, frame_refs, free_frame,
 use crate::config;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::errno;
-use velox_exec::sync::Mutex;
+use velox_exec::sync::{Mutex, MutexGuard};
 use velox_hal as hal;
 use velox_mm::pt::{PageTable, PhysMem, PteFlags, make_pte, pte_addr, pte_flags as flags_of};
 use velox_mm::vma::{Backing, Prot, Vma, VmaMap};
@@ -23,18 +23,51 @@ static NEXT_MM_ID: AtomicUsize = AtomicUsize::new(1);
 const PRUNE_MIN: usize = 64 * PAGE_SIZE;
 
 /// A user address space as threads share it (CLONE_VM): a unique id (for futex keys) and the
-/// space behind a lock. Freed when the last thread using it lets go.
+/// space behind a lock. Freed when the last thread using it lets go, and no hart has it loaded.
 pub struct Mm {
     pub id: usize,
     /// Root page-table frame (fixed for the life of the address space).
     root: usize,
-    pub space: Mutex<AddrSpace>,
+    pub space: SpaceLock,
+    /// Threads using it. When the last one lets go, the address space is dead: only harts
+    /// that still have it loaded keep it (see `smp::load_mm`) until they load another.
+    users: AtomicUsize,
 }
+
+/// Dead address spaces not yet freed (their memory is on its way back: the OOM killer waits
+/// for it instead of taking another victim). Counted down when their frames are free.
+pub static DEAD_MMS: AtomicUsize = AtomicUsize::new(0);
 
 impl Mm {
     /// Wrap an address space.
     pub fn new(space: AddrSpace) -> Mm {
-        Mm { id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed), root: space.pt.root(), space: Mutex::new(space) }
+        Mm { id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed), root: space.pt.root(), space: SpaceLock::new(space), users: AtomicUsize::new(0) }
+    }
+
+    /// A thread starts using this address space.
+    pub fn attach(&self) {
+        self.users.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Threads using it.
+    pub fn users(&self) -> usize {
+        self.users.load(Ordering::Acquire)
+    }
+
+    /// True once no thread uses it (only harts that have it loaded keep it).
+    pub fn is_dead(&self) -> bool {
+        self.users.load(Ordering::Acquire) == 0
+    }
+
+    /// A thread stops using it; the last one marks it dead (see [`DEAD_MMS`]).
+    pub fn detach(&self) {
+        if self.users.fetch_sub(1, Ordering::AcqRel) == 1 {
+            DEAD_MMS.fetch_add(1, Ordering::SeqCst);
+            self.space.lock().dead = true;
+            // Harts that have it loaded (idle ones included) let go of it now, so its memory
+            // comes back without waiting for them to load something else.
+            crate::smp::reclaim_root(self.root);
+        }
     }
 
     /// Physical address of the root page table.
@@ -42,12 +75,107 @@ impl Mm {
     pub fn root(&self) -> usize {
         self.root
     }
+}
 
-    /// Make this address space the active one on this hart (no lock taken).
-    #[inline]
-    pub fn activate(&self) {
-        if hal::cpu::current_page_table() != self.root {
-            activate(self.root);
+/// The lock of an address space. A spin lock that knows which hart holds it (a fault in a
+/// kernel copy must not wait for a lock its own hart holds) and lets async code park instead
+/// of spinning while another hart holds it for long (fork copies a whole page table under it).
+pub struct SpaceLock {
+    m: Mutex<AddrSpace>,
+    /// 1 + index of the holding hart; 0 when free.
+    owner: AtomicUsize,
+    /// Tasks parked until the lock is released.
+    waiters: crate::exec::WaitQueue,
+    parked: core::sync::atomic::AtomicBool,
+}
+
+/// The locked address space; releases the lock (and wakes parked tasks) when dropped.
+pub struct SpaceGuard<'a> {
+    g: Option<MutexGuard<'a, AddrSpace>>,
+    l: &'a SpaceLock,
+}
+
+impl SpaceLock {
+    fn new(a: AddrSpace) -> Self {
+        SpaceLock {
+            m: Mutex::new(a),
+            owner: AtomicUsize::new(0),
+            waiters: crate::exec::WaitQueue::new(),
+            parked: core::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn guard<'a>(&'a self, g: MutexGuard<'a, AddrSpace>) -> SpaceGuard<'a> {
+        self.owner.store(crate::smp::me() + 1, Ordering::Relaxed);
+        SpaceGuard { g: Some(g), l: self }
+    }
+
+    /// Spin until the lock is free (short sections; other harts' requests are answered meanwhile).
+    pub fn lock(&self) -> SpaceGuard<'_> {
+        self.guard(self.m.lock())
+    }
+
+    /// Take the lock if it is free.
+    pub fn try_lock(&self) -> Option<SpaceGuard<'_>> {
+        self.m.try_lock().map(|g| self.guard(g))
+    }
+
+    /// True if this hart holds the lock.
+    pub fn held_here(&self) -> bool {
+        self.owner.load(Ordering::Relaxed) == crate::smp::me() + 1
+    }
+
+    /// Wait for the lock without spinning: the task parks until the holder releases it.
+    pub async fn lock_async(&self) -> SpaceGuard<'_> {
+        core::future::poll_fn(|cx| {
+            if let Some(g) = self.try_lock() {
+                return core::task::Poll::Ready(g);
+            }
+            // Register, then raise the flag, then look again: a release after the flag is up
+            // wakes us; one before it left the lock free for the second look.
+            self.waiters.register(cx);
+            self.parked.store(true, Ordering::SeqCst);
+            // (Full fence: the flag must be visible before the lock is looked at again, as
+            // the releaser's fence orders its unlock before it looks at the flag.)
+            core::sync::atomic::fence(Ordering::SeqCst);
+            match self.try_lock() {
+                Some(g) => core::task::Poll::Ready(g),
+                None => core::task::Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Park until the lock is (momentarily) free, without taking it.
+    pub async fn wait_unlocked(&self) {
+        drop(self.lock_async().await);
+    }
+}
+
+impl core::ops::Deref for SpaceGuard<'_> {
+    type Target = AddrSpace;
+    fn deref(&self) -> &AddrSpace {
+        self.g.as_ref().expect("guard")
+    }
+}
+
+impl core::ops::DerefMut for SpaceGuard<'_> {
+    fn deref_mut(&mut self) -> &mut AddrSpace {
+        self.g.as_mut().expect("guard")
+    }
+}
+
+impl Drop for SpaceGuard<'_> {
+    fn drop(&mut self) {
+        self.l.owner.store(0, Ordering::Relaxed);
+        drop(self.g.take());
+        // Waiters raise the flag after registering: lower it, then wake everyone registered
+        // (one that registers later raises it again for the next release, or finds the lock free).
+        // (The fence orders the unlock before the look at the flag: without it both sides
+        // could miss each other's store.)
+        core::sync::atomic::fence(Ordering::SeqCst);
+        if self.l.parked.load(Ordering::Relaxed) && self.l.parked.swap(false, Ordering::SeqCst) {
+            self.l.waiters.wake_all();
         }
     }
 }
@@ -62,6 +190,8 @@ pub struct AddrSpace {
     pub brk: usize,
     /// Lowest address mmap placed an area at (where the next top-down search starts).
     mmap_low: usize,
+    /// Counted in [`DEAD_MMS`] (its last thread is gone).
+    dead: bool,
 }
 
 /// The result of resolving a page fault.
@@ -73,6 +203,9 @@ pub enum Fault {
     Denied,
     /// The access is allowed but no frame could be had.
     NoMemory,
+    /// Resolving needs other harts to flush their TLBs, which the trap fast path does not
+    /// wait for: take the slow path.
+    Busy,
 }
 
 /// Leaf flags for a page of an area with rights `p`.
@@ -114,6 +247,84 @@ fn allows(f: PteFlags, access: Access) -> bool {
     }
 }
 
+/// Frames (or page tables) taken out of an address space, freed only once every hart that has
+/// it loaded flushed its TLB: until then another hart may still reach them through a stale
+/// entry, and the frame allocator is global (another process could be handed them). A full
+/// batch is flushed and freed on the spot, so a huge unmap costs one shootdown per batch.
+struct Deferred {
+    root: usize,
+    items: [usize; 64],
+    n: usize,
+    tables: bool,
+}
+
+impl Deferred {
+    fn new(root: usize, tables: bool) -> Self {
+        Deferred { root, items: [0; 64], n: 0, tables }
+    }
+
+    /// Queue `pa`, whose entry the caller's walk is clearing: a full batch first frees what
+    /// was queued before (entries already cleared), then takes `pa`.
+    fn push(&mut self, pa: usize) {
+        if self.n == self.items.len() {
+            self.flush();
+        }
+        self.items[self.n] = pa;
+        self.n += 1;
+    }
+
+    /// Shoot down, then free everything queued.
+    fn flush(&mut self) {
+        if self.n == 0 {
+            return;
+        }
+        crate::smp::flush_tlb_mm(self.root);
+        for &pa in &self.items[..self.n] {
+            if self.tables {
+                #[allow(unsafe_code)]
+                // SAFETY: queued by `DeferPhys::free_table`, whose caller guaranteed nothing
+                // points to the table any more; no hart's TLB does either now.
+                unsafe {
+                    KernelPhys.free_table(pa)
+                };
+            } else {
+                free_frame(pa);
+            }
+        }
+        self.n = 0;
+    }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// The kernel's physical memory, with table frees deferred until after a shootdown (prune).
+struct DeferPhys<'a>(&'a mut Deferred);
+
+impl PhysMem for DeferPhys<'_> {
+    fn read_pte(&self, table: usize, idx: usize) -> u64 {
+        KernelPhys.read_pte(table, idx)
+    }
+    #[allow(unsafe_code)]
+    unsafe fn write_pte(&mut self, table: usize, idx: usize, pte: u64) {
+        // SAFETY: forwarded with the caller's guarantee.
+        unsafe { KernelPhys.write_pte(table, idx, pte) }
+    }
+    fn alloc_table(&mut self) -> Option<usize> {
+        KernelPhys.alloc_table()
+    }
+    #[allow(unsafe_code)]
+    unsafe fn free_table(&mut self, table: usize) {
+        self.0.push(table);
+    }
+    fn leaf_ok(&self, pa: usize, size: usize) -> bool {
+        KernelPhys.leaf_ok(pa, size)
+    }
+}
+
 /// Most areas an address space may have (Linux's default vm.max_map_count).
 pub const MAX_MAP_COUNT: usize = 65530;
 
@@ -128,14 +339,27 @@ impl AddrSpace {
         unsafe {
             pt.share_root_entries(&mut m, &super::kernel_page_table(), 256..512)
         };
-        Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP })
+        Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP, dead: false })
     }
 
     /// Resolve a fault at `addr`. `Mapped` only if the page now allows the access, so a retry
     /// cannot fault the same way again (no retry loops). Runs on the trap fast path: zero-fill
     /// of untouched pages and copy-on-write copies.
     pub fn handle_fault(&mut self, addr: usize, access: Access) -> Fault {
-        let Some(v) = self.vmas.find(addr) else { return Fault::Denied };
+        self.handle_fault_in(addr, access, true)
+    }
+
+    /// As [`handle_fault`](Self::handle_fault) for the trap fast path: a change to an entry
+    /// another hart may have cached (copy-on-write, a fixed entry) answers `Busy` instead of
+    /// waiting for a shootdown.
+    pub fn handle_fault_fast(&mut self, addr: usize, access: Access) -> Fault {
+        self.handle_fault_in(addr, access, false)
+    }
+
+    fn handle_fault_in(&mut self, addr: usize, access: Access, may_wait: bool) -> Fault {
+        let Some(v) = self.vmas.find(addr) else {
+            return Fault::Denied;
+        };
         // As Linux on RISC-V: reads need PROT_READ or PROT_WRITE (an exec-only page is not
         // readable, by user loads or by the kernel's copies), writes PROT_WRITE, fetches PROT_EXEC.
         let ok = match access {
@@ -149,6 +373,10 @@ impl AddrSpace {
         let flags = pte_flags(v.prot);
         let va = page_floor(addr);
         if let Some((pa, f)) = self.pt.translate(&KernelPhys, va) {
+            let changes = (access == Access::Write && f.contains(PteFlags::COW)) || !allows(f, access);
+            if changes && !may_wait && crate::smp::loaded_elsewhere(self.pt.root()) {
+                return Fault::Busy;
+            }
             if access == Access::Write && f.contains(PteFlags::COW) {
                 return self.break_cow(va, pa, flags);
             }
@@ -156,14 +384,16 @@ impl AddrSpace {
                 // The entry disagrees with its area (should not happen): believe the area.
                 let fixed = if f.contains(PteFlags::COW) { cow_flags(flags) } else { flags };
                 self.pt.set_flags(&mut KernelPhys, va, fixed | PteFlags::V);
-                hal::cpu::flush_tlb_page(va);
+                self.flush_tlb();
                 return if allows(fixed, access) { Fault::Mapped } else { Fault::Denied };
             }
             // Mapped already (another path raced us, or a stale TLB entry): retry.
             hal::cpu::flush_tlb_page(va);
             return Fault::Mapped;
         }
-        let Some(frame) = alloc_frame_zeroed() else { return Fault::NoMemory };
+        let Some(frame) = alloc_frame_zeroed() else {
+            return Fault::NoMemory;
+        };
         if self.pt.map(&mut KernelPhys, va, frame, flags, 0).is_err() {
             free_frame(frame);
             return Fault::NoMemory;
@@ -178,25 +408,38 @@ impl AddrSpace {
     /// Give `va` (mapped copy-on-write to `pa`) a private writable frame: the same frame if
     /// nobody else maps it any more, else a copy.
     fn break_cow(&mut self, va: usize, pa: usize, flags: PteFlags) -> Fault {
-        let target = if frame_refs(pa) == 1 {
-            pa
+        let (target, old) = if frame_refs(pa) == 1 {
+            (pa, None)
         } else {
-            let Some(new) = alloc_frame() else { return Fault::NoMemory };
+            let Some(new) = alloc_frame() else {
+                return Fault::NoMemory;
+            };
             hal::mem::copy_frame(new, pa);
-            free_frame(pa);
-            new
+            (new, Some(pa))
         };
         // Same leaf, new frame and flags: no table can be needed, so this cannot fail.
         self.pt.unmap(&mut KernelPhys, va);
-        if self.pt.map(&mut KernelPhys, va, target, flags, 0).is_err() {
+        let mapped = self.pt.map(&mut KernelPhys, va, target, flags, 0).is_ok();
+        if mapped && flags.contains(PteFlags::X) {
+            hal::cpu::note_code_written();
+        }
+        // Other harts running this address space may cache the read-only entry of the old
+        // frame: they must not read it after this thread writes the new one. Our reference to
+        // the old frame goes only after that (its other owner may free it at once).
+        self.flush_tlb();
+        if let Some(old) = old {
+            free_frame(old);
+        }
+        if !mapped {
             free_frame(target);
             return Fault::NoMemory;
         }
-        if flags.contains(PteFlags::X) {
-            hal::cpu::note_code_written();
-        }
-        hal::cpu::flush_tlb_page(va);
         Fault::Mapped
+    }
+
+    /// Flush this address space's translations on every hart that has it loaded.
+    fn flush_tlb(&self) {
+        crate::smp::flush_tlb_mm(self.pt.root());
     }
 
     /// A copy of this address space for fork: private pages become copy-on-write in both,
@@ -223,7 +466,9 @@ impl AddrSpace {
             let new = make_pte(pte_addr(pte), if shared { f } else { cow_flags(f) } | PteFlags::V);
             share_frame(pte_addr(pte)).then_some((new, new))
         });
-        hal::cpu::flush_tlb_all();
+        // Writable entries became read-only: threads on other harts must not keep writing
+        // through their old TLB entries into frames the child now shares.
+        self.flush_tlb();
         // On failure the child holds (and its drop releases) exactly the frames it shared.
         r.is_ok().then_some(child)
     }
@@ -269,7 +514,7 @@ impl AddrSpace {
                 Some(_) => {
                     match self.handle_fault(page, Access::Write) {
                         Fault::Mapped => continue,
-                        Fault::Denied => return Err(errno::EFAULT),
+                        Fault::Denied | Fault::Busy => return Err(errno::EFAULT),
                         Fault::NoMemory => return Err(errno::ENOMEM),
                     }
                 }
@@ -295,7 +540,9 @@ impl AddrSpace {
     /// whatever the area's rights: shared memory must have its frames before a fork shares
     /// them, PROT_NONE included (they sit under the always-fault encoding until mprotect).
     pub fn populate(&mut self, start: usize, end: usize) -> Result<(), u32> {
-        let Some(v) = self.vmas.find(start).copied() else { return Err(errno::ENOMEM) };
+        let Some(v) = self.vmas.find(start).copied() else {
+            return Err(errno::ENOMEM);
+        };
         let flags = pte_flags(v.prot);
         let mut va = start;
         while va < end {
@@ -319,15 +566,12 @@ impl AddrSpace {
             let v = self.vmas.find(va).copied().ok_or(errno::ENOMEM)?;
             let stop = v.end.min(end);
             if v.backing == Backing::Anon {
-                let mut any = false;
+                // Freed after the shootdown (when `frees` flushes, at the latest when dropped).
+                let mut frees = Deferred::new(self.pt.root(), false);
                 self.pt.for_each_leaf_in(&mut KernelPhys, va, stop, &mut |_, pte| {
-                    free_frame(pte_addr(pte));
-                    any = true;
+                    frees.push(pte_addr(pte));
                     0
                 });
-                if any {
-                    hal::cpu::flush_tlb_all(); // after the entries are gone
-                }
             }
             va = stop;
         }
@@ -337,21 +581,21 @@ impl AddrSpace {
     /// Unmap `[start, end)`: drop areas and free their frames.
     pub fn unmap(&mut self, start: usize, end: usize) {
         for v in self.vmas.remove(start, end) {
+            // Frames and tables are freed only after every hart with this table loaded
+            // flushed (when a batch fills, and when it is dropped at the end of the area).
+            let mut frees = Deferred::new(self.pt.root(), false);
             let mut any = false;
             self.pt.for_each_leaf_in(&mut KernelPhys, v.start, v.end, &mut |_, pte| {
-                free_frame(pte_addr(pte));
+                frees.push(pte_addr(pte));
                 any = true;
                 0
             });
-            if any {
-                // Empty tables would otherwise pile up (fork and teardown walk them). Checking
-                // a table costs 512 reads, so small unmaps skip it; mmap reuses their space.
-                if v.end - v.start >= PRUNE_MIN {
-                    self.pt.prune(&mut KernelPhys, v.start, v.end);
-                }
-                // After the entries (and pruned table pointers) are gone, before anything can
-                // reuse the frames (one hart: nothing runs in between).
-                hal::cpu::flush_tlb_all();
+            // Empty tables would otherwise pile up (fork and teardown walk them). Checking a
+            // table costs 512 reads, so small unmaps skip it; mmap reuses their space.
+            if any && v.end - v.start >= PRUNE_MIN {
+                let mut tables = Deferred::new(self.pt.root(), true);
+                self.pt.prune(&mut DeferPhys(&mut tables), v.start, v.end);
+                frees.flush();
             }
         }
         // Let mmap reuse the space right above its last placement when that is freed.
@@ -382,7 +626,7 @@ impl AddrSpace {
             make_pte(pte_addr(pte), f | PteFlags::V)
         });
         if any {
-            hal::cpu::flush_tlb_all(); // after the entries changed
+            self.flush_tlb(); // after the entries changed
         }
         Ok(())
     }
@@ -401,7 +645,8 @@ impl AddrSpace {
     }
 }
 
-fn activate(root: usize) {
+/// Load the user table with root `root` in this hart's satp (callers: `smp::load_mm`).
+pub fn switch_to(root: usize) {
     #[allow(unsafe_code)]
     // SAFETY: every address space's root shares the kernel page table's upper-half entries
     // (copied in `AddrSpace::new`), so the kernel stays mapped identically after the switch.
@@ -412,9 +657,13 @@ fn activate(root: usize) {
 
 impl Drop for AddrSpace {
     fn drop(&mut self) {
+        // Harts keep what they load through `smp::load_mm` alive, so only a table loaded
+        // without it (a boot-time test) can still be in satp here.
         if hal::cpu::current_page_table() == self.pt.root() {
-            activate(super::kernel_page_table().root());
+            super::activate_kernel_table();
+            crate::smp::forget_root(self.pt.root());
         }
+        debug_assert!(!crate::smp::loaded_elsewhere(self.pt.root()));
         self.pt.clear_range(&mut KernelPhys, 0..256, &mut |pa, _| free_frame(pa));
         #[allow(unsafe_code)]
         // SAFETY: the root came from `alloc_table`; no hart uses it (switched away above) and
@@ -422,5 +671,8 @@ impl Drop for AddrSpace {
         unsafe {
             KernelPhys.free_table(self.pt.root())
         };
+        if self.dead {
+            DEAD_MMS.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }

@@ -107,6 +107,15 @@ pub fn kernel_page_table() -> PageTable {
     *KERNEL_PT.get().expect("kernel page table")
 }
 
+/// Load the kernel's own table (no user half) on this hart.
+pub fn activate_kernel_table() {
+    #[allow(unsafe_code)]
+    // SAFETY: the kernel table maps the kernel exactly as every user table's upper half does.
+    unsafe {
+        hal::cpu::activate_page_table(kernel_page_table().root())
+    };
+}
+
 /// Bytes of kernel heap in use.
 pub fn heap_used() -> usize {
     HEAP.used()
@@ -211,7 +220,7 @@ fn build_kernel_page_table(kstart: usize, ram_end: usize, ktables: (usize, usize
         } else {
             rw
         };
-        let guard = (l.stack_guard..l.stack_bottom).contains(&va);
+        let guard = l.is_stack_guard(va);
         if !guard {
             pt.map(&mut m, va, pa, flags, 0).expect("map kernel");
         }

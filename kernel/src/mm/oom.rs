@@ -16,6 +16,9 @@ pub static OOM_KILLS: AtomicUsize = AtomicUsize::new(0);
 /// hook cannot wait); the thread runs the OOM killer when it is back in its own loop.
 pub static PENDING: AtomicBool = AtomicBool::new(false);
 
+/// Held while a hart chooses a victim.
+static DECIDING: velox_exec::sync::Mutex<()> = velox_exec::sync::Mutex::new(());
+
 const SIGKILL: u8 = linux_raw_sys::general::SIGKILL as u8;
 /// Free frames above which an allocation failure counts as over (one page table's walk and a
 /// page, with margin).
@@ -30,6 +33,9 @@ fn mm_of(p: &Process) -> Option<Arc<super::aspace::Mm>> {
 /// on its way back), kill every process using the largest address space. Returns false if
 /// `t`'s own process was among them.
 pub fn kill_for(t: &Thread) -> bool {
+    // One decision at a time: threads on several harts run out at once, and each choosing
+    // would take several victims. The others retry their faults meanwhile.
+    let Some(_one) = DECIDING.try_lock() else { return true };
     // Memory may have come back since the failure was noticed (a victim finished dying, or
     // this is the deferred call of a kernel copy): then nobody needs to die.
     if super::frame_stats().0 > MEMORY_BACK {
@@ -41,14 +47,28 @@ pub fn kill_for(t: &Thread) -> bool {
     if let Some((p, _)) = procs.iter().find(|(p, _)| p.is_exiting()) {
         return !Arc::ptr_eq(p, &t.process) || !t.process.is_exiting();
     }
+    // A dead process's address space that harts still have loaded (its last threads ran
+    // there), or that one is freeing right now, is on its way back too: have the harts let go
+    // of it, and wait.
+    if super::aspace::DEAD_MMS.load(Ordering::SeqCst) > 0 {
+        crate::smp::request_reclaim();
+        return true;
+    }
+    // (Looking may have waited for a hart that was freeing an address space.)
+    if super::frame_stats().0 > MEMORY_BACK {
+        return true;
+    }
     let mut best: Option<(usize, usize)> = None; // (frames, mm id)
     for (_, mm) in &procs {
         if best.is_some_and(|(_, id)| id == mm.id) {
             continue;
         }
-        // try_lock: a space locked right now belongs to a thread in the middle of a change;
-        // skip it rather than wait (there is one hart, nobody can release it meanwhile).
-        let Some(frames) = mm.space.try_lock().map(|mut a| a.resident_pages()) else { continue };
+        // Wait for a space another hart holds (its threads are faulting, maybe it is the hog);
+        // one this hart holds cannot be measured (never the case on the fault paths).
+        if mm.space.held_here() {
+            continue;
+        }
+        let frames = mm.space.lock().resident_pages();
         if best.is_none_or(|(n, _)| frames > n) {
             best = Some((frames, mm.id));
         }

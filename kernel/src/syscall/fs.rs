@@ -262,7 +262,9 @@ async fn write_all(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Result<u
                     crate::exec::yield_now().await; // a long console write goes in steps
                 }
             }
-            Io::WouldBlock if f.nonblocking() => return if done > 0 { Ok(done) } else { Err(errno::EAGAIN) },
+            Io::WouldBlock if f.nonblocking() => {
+                return if done > 0 { Ok(done) } else { Err(errno::EAGAIN) };
+            }
             Io::WouldBlock => wait_ready(f, Some(len - done)).await,
             Io::Err(e) => {
                 if e == errno::EPIPE {
@@ -572,7 +574,11 @@ fn lookup(path: &[u8]) -> Result<FileKind, u32> {
         b"/dev/zero" => FileKind::Zero,
         b"/dev/console" | b"/dev/tty" => FileKind::Console,
         b"/proc/meminfo" => FileKind::Bytes(Bytes::Owned(crate::fs::meminfo())),
-        b"/dev" | b"/proc" => FileKind::Dir(path.to_vec()),
+        b"/proc/cpuinfo" => FileKind::Bytes(Bytes::Owned(crate::fs::cpuinfo())),
+        b"/sys/devices/system/cpu/online" | b"/sys/devices/system/cpu/possible" => FileKind::Bytes(Bytes::Owned(crate::fs::cpus_online())),
+        b"/dev" | b"/proc" | b"/sys" | b"/sys/devices" | b"/sys/devices/system" | b"/sys/devices/system/cpu" => {
+            FileKind::Dir(path.to_vec())
+        }
         _ => {
             if let Some(data) = crate::fs::initrd_file(path) {
                 FileKind::Bytes(Bytes::Static(data))
@@ -623,7 +629,9 @@ pub fn openat(t: &Thread, c: &UserContext) -> Fast {
             FileKind::Dir(_) if acc != g::O_RDONLY => return Err(errno::EISDIR),
             FileKind::Dir(_) => {}
             _ if flags & g::O_DIRECTORY != 0 => return Err(errno::ENOTDIR),
-            FileKind::Bytes(_) if acc != g::O_RDONLY || flags & g::O_TRUNC != 0 => return Err(errno::EROFS),
+            FileKind::Bytes(_) if acc != g::O_RDONLY || flags & g::O_TRUNC != 0 => {
+                return Err(errno::EROFS);
+            }
             _ => {}
         }
         let keep = g::O_ACCMODE | g::O_NONBLOCK | g::O_APPEND | g::O_DIRECT | g::O_NOATIME | g::O_LARGEFILE;
@@ -678,7 +686,9 @@ pub fn dup3(t: &Thread, c: &UserContext) -> Fast {
     let lim = nofile(t);
     let replaced = {
         let mut fds = t.process.fds.lock();
-        let Some(f) = fds.get(old).cloned() else { return Fast::Done(err(errno::EBADF)) };
+        let Some(f) = fds.get(old).cloned() else {
+            return Fast::Done(err(errno::EBADF));
+        };
         if new >= lim {
             return Fast::Done(err(errno::EBADF));
         }
@@ -697,7 +707,9 @@ pub fn fcntl(t: &Thread, c: &UserContext) -> Fast {
     let (fd, cmd, arg) = (c.arg(0), c.arg(1) as u32, c.arg(2));
     let lim = nofile(t);
     let mut fds = t.process.fds.lock();
-    let Some(entry) = fds.entry_mut(fd) else { return Fast::Done(err(errno::EBADF)) };
+    let Some(entry) = fds.entry_mut(fd) else {
+        return Fast::Done(err(errno::EBADF));
+    };
     Fast::Done(ret(match cmd {
         g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
             let f = entry.file.clone();

@@ -12,6 +12,7 @@ use alloc::sync::Arc;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
 use velox_hal::trap::UserContext;
+use velox_hal::user::AtomicOp;
 
 const CMD_MASK: u32 = !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME);
 
@@ -59,38 +60,55 @@ fn wait_args(r: &Req) -> Result<u32, u32> {
     Ok(bitset)
 }
 
-/// WAKE_OP's operation on the second word; returns (new value, wake the second queue?).
-fn wake_op(old: u32, val3: u32) -> Result<(u32, bool), u32> {
+/// WAKE_OP's encoded operation: the atomic operation and operand for the second word, and
+/// the comparison of its old value that decides whether the second queue is woken.
+struct WakeOp {
+    op: AtomicOp,
+    arg: u32,
+    cmp: u32,
+    cmparg: i32,
+}
+
+/// Decode WAKE_OP's `val3` (ENOSYS for an unknown operation or comparison, as Linux).
+fn wake_op(val3: u32) -> Result<WakeOp, u32> {
     let op = (val3 >> 28) & 0xf;
     let cmp = (val3 >> 24) & 0xf;
     let sext = |v: u32| ((v << 20) as i32 >> 20) as u32;
     let mut oparg = sext((val3 >> 12) & 0xfff);
-    let cmparg = sext(val3 & 0xfff);
+    let cmparg = sext(val3 & 0xfff) as i32;
     if op & g::FUTEX_OP_OPARG_SHIFT != 0 {
         if oparg > 31 {
             oparg &= 31; // Linux warns and masks
         }
         oparg = 1 << oparg;
     }
-    let new = match op & 7 {
-        g::FUTEX_OP_SET => oparg,
-        g::FUTEX_OP_ADD => old.wrapping_add(oparg),
-        g::FUTEX_OP_OR => old | oparg,
-        g::FUTEX_OP_ANDN => old & !oparg,
-        g::FUTEX_OP_XOR => old ^ oparg,
+    let (op, arg) = match op & 7 {
+        g::FUTEX_OP_SET => (AtomicOp::Swap, oparg),
+        g::FUTEX_OP_ADD => (AtomicOp::Add, oparg),
+        g::FUTEX_OP_OR => (AtomicOp::Or, oparg),
+        g::FUTEX_OP_ANDN => (AtomicOp::And, !oparg),
+        g::FUTEX_OP_XOR => (AtomicOp::Xor, oparg),
         _ => return Err(errno::ENOSYS),
     };
-    let (o, c) = (old as i32, cmparg as i32);
-    let hit = match cmp {
-        g::FUTEX_OP_CMP_EQ => o == c,
-        g::FUTEX_OP_CMP_NE => o != c,
-        g::FUTEX_OP_CMP_LT => o < c,
-        g::FUTEX_OP_CMP_LE => o <= c,
-        g::FUTEX_OP_CMP_GT => o > c,
-        g::FUTEX_OP_CMP_GE => o >= c,
-        _ => return Err(errno::ENOSYS),
-    };
-    Ok((new, hit))
+    if cmp > g::FUTEX_OP_CMP_GE {
+        return Err(errno::ENOSYS);
+    }
+    Ok(WakeOp { op, arg, cmp, cmparg })
+}
+
+impl WakeOp {
+    /// Does the old value pass the comparison?
+    fn hit(&self, old: u32) -> bool {
+        let (o, c) = (old as i32, self.cmparg);
+        match self.cmp {
+            g::FUTEX_OP_CMP_EQ => o == c,
+            g::FUTEX_OP_CMP_NE => o != c,
+            g::FUTEX_OP_CMP_LT => o < c,
+            g::FUTEX_OP_CMP_LE => o <= c,
+            g::FUTEX_OP_CMP_GT => o > c,
+            _ => o >= c, // FUTEX_OP_CMP_GE (checked when decoded)
+        }
+    }
 }
 
 /// Every command that never sleeps.
@@ -120,13 +138,11 @@ fn sync_op(t: &Thread, r: &Req) -> Result<usize, u32> {
             if r.uaddr2 % 4 != 0 {
                 return Err(errno::EINVAL);
             }
-            // One hart and no preemption inside the kernel: this read-modify-write is atomic
-            // with respect to user threads. (SMP will need an AMO here.)
-            let old: u32 = uaccess::read(r.uaddr2)?;
-            let (new, hit) = wake_op(old, r.val3)?;
-            uaccess::write(r.uaddr2, &new)?;
+            // One atomic instruction on the user word: threads on other harts may be using it.
+            let w = wake_op(r.val3)?;
+            let old = velox_hal::user::atomic_user(r.uaddr2, w.op, w.arg).map_err(|_| errno::EFAULT)?;
             let mut n = futex::wake(k1, r.val as i32, u32::MAX);
-            if hit {
+            if w.hit(old) {
                 n += futex::wake(k2, r.arg4 as i32, u32::MAX);
             }
             Ok(n)
@@ -157,7 +173,10 @@ pub fn futex_fast(t: &Thread, c: &UserContext) -> Fast {
                 Ok(_) => Fast::Slow,
             }
         }
-        _ => Fast::Done(to_ret(sync_op(t, &r))),
+        _ => match sync_op(t, &r) {
+            Err(futex::BUSY) => Fast::Slow, // the address space is locked: the async half waits
+            r => Fast::Done(to_ret(r)),
+        },
     }
 }
 

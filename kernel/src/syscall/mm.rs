@@ -9,9 +9,50 @@ use velox_hal::trap::UserContext;
 use velox_mm::vma::{Backing, Prot};
 use velox_mm::{PAGE_SIZE, page_ceil};
 
+/// Internal "error" of a handler that found the address space locked by another hart: the
+/// trap fast path does not wait for it (see [`slow_if_busy`]).
+const BUSY: u32 = 4095;
+
 fn with_aspace<R>(t: &Thread, f: impl FnOnce(&mut crate::mm::aspace::AddrSpace) -> Result<R, u32>) -> Result<R, u32> {
     // (Borrowed under the thread's mm lock: none of these calls copies user memory.)
-    t.with_mm(|mm| f(&mut mm.space.lock())).unwrap_or(Err(errno::ESRCH))
+    // On the trap fast path: never wait for the lock (another hart may hold it for long) nor
+    // for other harts to flush their TLBs (when they run this address space too).
+    let fast = crate::smp::in_fast_path();
+    t.with_mm(|mm| match mm.space.try_lock() {
+        Some(_) if fast && crate::smp::loaded_elsewhere(mm.root()) => Err(BUSY),
+        Some(mut a) => f(&mut a),
+        None => Err(BUSY),
+    })
+    .unwrap_or(Err(errno::ESRCH))
+}
+
+/// A handler that met a busy address space goes to the async path ([`mm_async`]).
+fn slow_if_busy(r: Fast) -> Fast {
+    match r {
+        Fast::Done(v) if v == err(BUSY) => Fast::Slow,
+        r => r,
+    }
+}
+
+/// The async side of brk/mmap/munmap/mprotect/madvise: park until the address space's lock
+/// is free (another hart holds it: a fork copying it, a long unmap), then try again.
+pub async fn mm_async(t: alloc::sync::Arc<Thread>, _: super::Args) -> isize {
+    loop {
+        let r = {
+            let c = t.ctx();
+            match super::FAST.get(c.syscall_nr()) {
+                Some(Some(f)) => f(&t, &c),
+                _ => return err(errno::ENOSYS),
+            }
+        };
+        match r {
+            Fast::Done(v) => return v,
+            Fast::Slow => match t.mm() {
+                Some(mm) => mm.space.wait_unlocked().await,
+                None => return err(errno::ESRCH),
+            },
+        }
+    }
 }
 
 /// The soft limit `res` of the caller's process.
@@ -20,6 +61,10 @@ fn rlimit(t: &Thread, res: u32) -> u64 {
 }
 
 pub fn brk(t: &Thread, c: &UserContext) -> Fast {
+    slow_if_busy(brk_locked(t, c))
+}
+
+fn brk_locked(t: &Thread, c: &UserContext) -> Fast {
     let want = c.arg(0);
     let (as_lim, data_lim) = (rlimit(t, g::RLIMIT_AS), rlimit(t, g::RLIMIT_DATA));
     Fast::Done(ret(with_aspace(t, |a| {
@@ -43,6 +88,10 @@ pub fn brk(t: &Thread, c: &UserContext) -> Fast {
 }
 
 pub fn mmap(t: &Thread, c: &UserContext) -> Fast {
+    slow_if_busy(mmap_locked(t, c))
+}
+
+fn mmap_locked(t: &Thread, c: &UserContext) -> Fast {
     let (addr, len, prot, flags, fd, off) = (c.arg(0), c.arg(1), c.arg(2) as u32, c.arg(3) as u32, c.arg(4) as i32, c.arg(5));
     Fast::Done(ret((|| {
         let kind = flags & g::MAP_TYPE;
@@ -117,6 +166,10 @@ pub fn mmap(t: &Thread, c: &UserContext) -> Fast {
 }
 
 pub fn munmap(t: &Thread, c: &UserContext) -> Fast {
+    slow_if_busy(munmap_locked(t, c))
+}
+
+fn munmap_locked(t: &Thread, c: &UserContext) -> Fast {
     let (addr, len) = (c.arg(0), c.arg(1));
     Fast::Done(ret((|| {
         if addr % PAGE_SIZE != 0 || len == 0 {
@@ -137,6 +190,10 @@ pub fn munmap(t: &Thread, c: &UserContext) -> Fast {
 }
 
 pub fn mprotect(t: &Thread, c: &UserContext) -> Fast {
+    slow_if_busy(mprotect_locked(t, c))
+}
+
+fn mprotect_locked(t: &Thread, c: &UserContext) -> Fast {
     let (addr, len, prot) = (c.arg(0), c.arg(1), c.arg(2) as u32);
     if addr % PAGE_SIZE != 0 || prot & !(g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC | g::PROT_GROWSDOWN | g::PROT_GROWSUP) != 0 {
         return Fast::Done(err(errno::EINVAL));
@@ -151,19 +208,27 @@ pub fn mprotect(t: &Thread, c: &UserContext) -> Fast {
 }
 
 /// riscv_flush_icache(start, end, flags): make this process's instruction fetches see its
-/// earlier stores (what `__builtin___clear_cache` calls). One hart: a local `fence.i`.
+/// earlier stores (what `__builtin___clear_cache` calls): `fence.i` here, and on every other
+/// hart too unless SYS_RISCV_FLUSH_ICACHE_LOCAL (threads may run the code there).
 pub fn riscv_flush_icache(_t: &Thread, c: &UserContext) -> Fast {
     const SYS_RISCV_FLUSH_ICACHE_LOCAL: usize = 1;
     if c.arg(2) & !SYS_RISCV_FLUSH_ICACHE_LOCAL != 0 {
         return Fast::Done(err(errno::EINVAL));
     }
     velox_hal::cpu::fence_i();
+    if c.arg(2) & SYS_RISCV_FLUSH_ICACHE_LOCAL == 0 {
+        crate::smp::remote_fence_i();
+    }
     Fast::Done(0)
 }
 
 /// madvise(addr, len, advice): MADV_DONTNEED/MADV_FREE drop private anonymous pages; the
 /// other advice Linux accepts is accepted and changes nothing.
 pub fn madvise(t: &Thread, c: &UserContext) -> Fast {
+    slow_if_busy(madvise_locked(t, c))
+}
+
+fn madvise_locked(t: &Thread, c: &UserContext) -> Fast {
     let (addr, len, advice) = (c.arg(0), c.arg(1), c.arg(2) as u32);
     if addr % PAGE_SIZE != 0 {
         return Fast::Done(err(errno::EINVAL));

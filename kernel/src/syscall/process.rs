@@ -109,7 +109,7 @@ pub fn prlimit64(t: &Thread, c: &UserContext) -> Fast {
 
 /// exit: ends the calling thread; the process ends with this status if it was the last one.
 pub async fn exit(t: Arc<Thread>, a: Args) -> isize {
-    t.exit_code.store(a.0[0] & 0xff, Ordering::Relaxed);
+    t.exit_code.store((a.0[0] & 0xff) as u32, Ordering::Relaxed);
     t.request_exit();
     0
 }
@@ -196,11 +196,14 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
     }
     let child = if has(f, g::CLONE_THREAD) {
         let c = Thread::new(process::alloc_id(), t.process.clone(), mm, ctx);
+        c.affinity.store(t.affinity.load(Ordering::Relaxed), Ordering::Relaxed); // inherited, as Linux
         t.process.add_thread(c.clone());
         c
     } else {
         let parent = if has(f, g::CLONE_PARENT) { process::find(t.process.ppid()).unwrap_or_else(process::init_process) } else { t.process.clone() };
-        process::fork_process(&t.process, &parent, mm, ctx)?
+        let c = process::fork_process(&t.process, &parent, mm, ctx)?;
+        c.affinity.store(t.affinity.load(Ordering::Relaxed), Ordering::Relaxed); // inherited, as Linux
+        c
     };
     if has(f, g::CLONE_PARENT_SETTID) {
         // Written in the parent's memory (the same memory for CLONE_VM).
@@ -495,10 +498,14 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
     drop((argv, envp));
     // Point of no return: the other threads go, then the image is replaced.
     let p = t.process.clone();
+    // (A sibling on another hart may be creating a thread right now: `add_thread` sees the
+    // flag and ends the newcomer.)
+    p.de_thread.store(true, Ordering::SeqCst);
     for other in p.threads.lock().values().filter(|x| !Arc::ptr_eq(x, &t)) {
         other.request_exit();
     }
     p.thread_event.wait_until(|| (p.thread_count() <= 1 || t.is_exiting()).then_some(())).await;
+    p.de_thread.store(false, Ordering::SeqCst);
     if t.is_exiting() {
         return 0; // killed meanwhile (exit_group from another thread won the race)
     }
@@ -623,27 +630,118 @@ pub fn times(t: &Thread, c: &UserContext) -> Fast {
     Fast::Done(clock_t(time::ticks()) as isize)
 }
 
-/// sched_getaffinity(pid, len, mask): one hart, CPU 0. Returns the mask size written.
+/// The thread `pid` names for the sched_*affinity calls (0: the caller), or ESRCH.
+fn affinity_target(t: &Thread, pid: usize) -> Result<Arc<Thread>, u32> {
+    if pid == 0 || pid == t.tid() {
+        return t.process.threads.lock().get(&t.tid()).cloned().ok_or(errno::ESRCH);
+    }
+    if pid > i32::MAX as usize {
+        return Err(errno::ESRCH);
+    }
+    process::find_thread(pid).ok_or(errno::ESRCH)
+}
+
+/// The online harts as an affinity mask.
+fn online_mask() -> u64 {
+    (1u64 << crate::smp::online()) - 1
+}
+
+/// sched_getaffinity(pid, len, mask): the harts the thread may run on. Returns the bytes
+/// written (one 64-bit word, as Linux with up to 64 CPUs configured).
 pub fn sched_getaffinity(t: &Thread, c: &UserContext) -> Fast {
     let (pid, len, mask) = (c.arg(0), c.arg(1), c.arg(2));
     Fast::Done(ret((|| {
-        if pid != 0 && pid != t.tid() && process::find(pid).is_none() {
-            return Err(errno::ESRCH);
-        }
+        // As Linux: the length first, then the target.
         if len < 8 || len % 8 != 0 {
             return Err(errno::EINVAL);
         }
-        uaccess::write(mask, &1u64)?;
+        let target = affinity_target(t, pid)?;
+        let m = target.affinity.load(Ordering::Relaxed) as u64 & online_mask();
+        uaccess::write(mask, &m)?;
         Ok(8)
     })()))
 }
 
-/// sched_setaffinity(pid, len, mask): accepted when the mask includes CPU 0.
-pub fn sched_setaffinity(_: &Thread, c: &UserContext) -> Fast {
-    let (len, mask) = (c.arg(1), c.arg(2));
-    if len == 0 {
-        return Fast::Done(err(errno::EINVAL));
+/// Read and check a sched_setaffinity request: (target thread, new mask). Linux's order:
+/// the mask is copied first (EFAULT), then the target found (ESRCH), the permission checked
+/// (EPERM), and last the mask checked against the online harts (EINVAL).
+fn setaffinity_args(t: &Thread, pid: usize, len: usize, mask: usize) -> Result<(Arc<Thread>, u32), u32> {
+    // A shorter mask is zero-extended, a longer one only read as far as it matters.
+    let mut b = [0u8; 8];
+    let n = len.min(8);
+    uaccess::read_bytes(mask, &mut b[..n])?;
+    let target = affinity_target(t, pid)?;
+    {
+        // (One statement per lock: caller and target may be the same process.)
+        let me = *t.process.cred.lock();
+        let them = *target.process.cred.lock();
+        if !(me.privileged() || me.uid.e == them.uid.e || me.uid.e == them.uid.r) {
+            return Err(errno::EPERM);
+        }
     }
-    let mut b = [0u8; 1];
-    Fast::Done(ret(uaccess::read_bytes(mask, &mut b).and_then(|_| if b[0] & 1 == 0 { Err(errno::EINVAL) } else { Ok(0) })))
+    let m = u64::from_le_bytes(b) & online_mask();
+    if m == 0 {
+        return Err(errno::EINVAL);
+    }
+    Ok((target, m as u32))
+}
+
+fn apply_affinity(target: &Thread, m: u32) {
+    // Harts that may come online later stay allowed when every online one is.
+    let full = online_mask() as u32;
+    let m = if m & full == full { u32::MAX } else { m };
+    if m != u32::MAX {
+        crate::exec::AFFINITY_USED.store(true, Ordering::Relaxed);
+    }
+    target.affinity.store(m, Ordering::Relaxed);
+    // A thread waiting on a hart it may no longer use moves when it is next scheduled; one
+    // running in user mode there is kicked so it does so now.
+    target.kick();
+}
+
+/// sched_setaffinity(pid, len, mask): restrict the thread to the online harts in `mask`
+/// (EINVAL if none). A caller that moves itself off this hart leaves it before returning.
+pub fn sched_setaffinity(t: &Thread, c: &UserContext) -> Fast {
+    let (pid, len, mask) = (c.arg(0), c.arg(1), c.arg(2));
+    match setaffinity_args(t, pid, len, mask) {
+        Ok((target, m)) => {
+            let moving_self = core::ptr::eq(&*target, t) && m & (1 << crate::smp::me()) == 0;
+            if moving_self {
+                return Fast::Slow; // the async handler applies it and yields
+            }
+            apply_affinity(&target, m);
+            Fast::Done(0)
+        }
+        Err(e) => Fast::Done(err(e)),
+    }
+}
+
+/// sched_setaffinity that moves the caller: apply, then give up this hart (the scheduler
+/// puts the thread on an allowed one).
+pub async fn sched_setaffinity_async(t: Arc<Thread>, a: Args) -> isize {
+    match setaffinity_args(&t, a.0[0], a.0[1], a.0[2]) {
+        Ok((target, m)) => {
+            apply_affinity(&target, m);
+            while !t.allowed_on(crate::smp::me()) {
+                crate::exec::yield_now().await;
+            }
+            0
+        }
+        Err(e) => err(e),
+    }
+}
+
+/// getcpu(cpu, node, cache): the hart the caller runs on (node 0).
+pub fn getcpu(_: &Thread, c: &UserContext) -> Fast {
+    let (cpu, node) = (c.arg(0), c.arg(1));
+    let me = crate::smp::me() as u32;
+    Fast::Done(ret((|| {
+        if cpu != 0 {
+            uaccess::write(cpu, &me)?;
+        }
+        if node != 0 {
+            uaccess::write(node, &0u32)?;
+        }
+        Ok(0)
+    })()))
 }

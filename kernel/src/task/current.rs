@@ -8,15 +8,10 @@
 use super::Thread;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-/// Harts with a slot (the SMP issue raises this along with the per-hart records).
-const MAX_HARTS: usize = 1;
-
-static CURRENT: [AtomicPtr<Thread>; MAX_HARTS] = [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_HARTS];
 
 #[inline(always)]
 fn slot() -> &'static AtomicPtr<Thread> {
-    // One hart today: every hart index is 0 (per-hart indexing arrives with SMP).
-    &CURRENT[0]
+    &crate::smp::this().current
 }
 
 /// Run `f` with `t` recorded as this hart's current thread; the previous value (normally

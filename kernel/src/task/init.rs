@@ -93,9 +93,18 @@ const HEAP_SLACK: usize = 8 << 10;
 
 /// After a command: did frames, heap or timers not come back to where they were before it?
 /// Prints the `[velox] leak` line the test scripts count as a failure.
-fn leak_check(before: (usize, usize, usize), line: &str) {
-    let after = memory_state();
-    if after.0 != before.0 || after.1 > before.1 + HEAP_SLACK || after.2 > before.2 {
+async fn leak_check(before: (usize, usize, usize), line: &str) {
+    let leaked = |after: (usize, usize, usize)| after.0 != before.0 || after.1 > before.1 + HEAP_SLACK || after.2 > before.2;
+    // Other harts may still be finishing what the command's last tasks dropped (a task's
+    // memory goes a moment after its thread record): give them up to 200 ms to settle.
+    let t0 = crate::time::ticks();
+    let mut after = memory_state();
+    while leaked(after) && crate::time::ticks() - t0 < crate::time::ns_to_ticks(200_000_000) {
+        crate::time::sleep_until(crate::time::ticks() + crate::time::ns_to_ticks(5_000_000)).await;
+        crate::smp::reclaim_dead_mms().await;
+        after = memory_state();
+    }
+    if leaked(after) {
         println!(
             "[velox] leak after '{line}': free frames {} -> {}, heap used {} -> {} bytes, timers {} -> {}",
             before.0, after.0, before.1, after.1, before.2, after.2
@@ -124,11 +133,19 @@ pub async fn init_main(bootargs: String) {
             let st = run_command(&words).await;
             last = report(&st);
             if leakcheck {
-                // Let exiting tasks finish (their futures drop what they hold) first.
+                // Let exiting tasks finish (their futures drop what they hold, maybe on other
+                // harts) and harts drop the address spaces they still have loaded first.
+                let t0 = crate::time::ticks();
+                while super::thread::LIVE_THREADS.load(core::sync::atomic::Ordering::Relaxed) != 0
+                    && crate::time::ticks() - t0 < crate::time::ns_to_ticks(2_000_000_000)
+                {
+                    crate::exec::yield_now().await;
+                }
+                crate::smp::reclaim_dead_mms().await;
                 for _ in 0..4 {
                     crate::exec::yield_now().await;
                 }
-                leak_check(before, line);
+                leak_check(before, line).await;
             }
         }
         if counters {

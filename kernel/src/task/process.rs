@@ -135,6 +135,8 @@ pub struct Process {
     status: Mutex<Option<ExitStatus>>,
     /// Set when the process became a zombie.
     pub exited: Event,
+    /// Set while an execve removes the process's other threads.
+    pub de_thread: core::sync::atomic::AtomicBool,
     /// CPU time (page faults and context switches are not counted yet: rusage has times only).
     pub times: Mutex<Times>,
 }
@@ -168,6 +170,7 @@ impl Process {
             group_status: Mutex::new(None),
             status: Mutex::new(None),
             exited: Event::default(),
+            de_thread: core::sync::atomic::AtomicBool::new(false),
             times: Mutex::new(Times::default()),
         });
         PROCS.lock().insert(pid, p.clone());
@@ -204,11 +207,18 @@ impl Process {
         *self.status.lock()
     }
 
-    /// A thread joins the process.
+    /// A thread joins the process. If the process is ending (exit_group, a fatal signal) or
+    /// an execve is removing its other threads, the newcomer is told to exit at once: the
+    /// sibling that created it may run on another hart and have missed that moment.
     pub fn add_thread(&self, t: Arc<Thread>) {
         THREADS.fetch_add(1, Ordering::Relaxed);
         let mut ts = self.threads.lock();
         user_tasks_add(self.cred.lock().uid.r, 1);
+        // (Under the threads lock: exit_group and execve collect the threads under it after
+        // raising their flag, so either they see this thread or this sees their flag.)
+        if self.group_status.lock().is_some() || self.de_thread.load(Ordering::SeqCst) {
+            t.request_exit();
+        }
         ts.insert(t.tid(), t);
     }
 
@@ -297,6 +307,14 @@ pub fn find(pid: usize) -> Option<Arc<Process>> {
     PROCS.lock().get(&pid).cloned()
 }
 
+/// Look a thread up by tid (any process).
+pub fn find_thread(tid: usize) -> Option<Arc<Thread>> {
+    if let Some(t) = find(tid).and_then(|p| p.threads.lock().get(&tid).cloned()) {
+        return Some(t);
+    }
+    all().into_iter().find_map(|p| p.threads.lock().get(&tid).cloned())
+}
+
 /// Every process (for process-group operations).
 pub fn all() -> Vec<Arc<Process>> {
     PROCS.lock().values().cloned().collect()
@@ -320,7 +338,9 @@ pub struct Image {
 pub fn load_program(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, u32> {
     let image = match fs::initrd_file(path) {
         Some(i) => i,
-        None => return Err(if fs::initrd_is_dir(path) { errno::EACCES } else { errno::ENOENT }),
+        None => {
+            return Err(if fs::initrd_is_dir(path) { errno::EACCES } else { errno::ENOENT });
+        }
     };
     let plan = velox_loader::plan(image, config::PIE_BASE).map_err(|_| errno::ENOEXEC)?;
     if plan.interp.is_some() {

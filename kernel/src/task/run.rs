@@ -26,7 +26,7 @@ pub const SIGSEGV: u8 = 11;
 
 /// Start a user thread: its task runs `thread_main`.
 pub fn start(t: Arc<Thread>) {
-    crate::exec::spawn(thread_task(t));
+    crate::exec::spawn_thread(t.clone(), thread_task(t));
 }
 
 /// The task spawned for a user thread: `thread_main`, with the thread recorded as the hart's
@@ -68,7 +68,9 @@ pub async fn thread_main(t: Arc<Thread>) {
         if t.is_exiting() {
             break;
         }
-        let Some((scause, stval)) = enter(&t) else { continue };
+        let Some((scause, stval)) = enter(&t) else {
+            continue;
+        };
         match trap::classify(scause) {
             Cause::Syscall => syscall::dispatch_slow(&t, arena.as_mut()).await,
             Cause::Timer => {
@@ -80,6 +82,18 @@ pub async fn thread_main(t: Arc<Thread>) {
                 check_cpu_limit(&t);
                 crate::exec::yield_now().await;
                 crate::time::start_slice();
+            }
+            Cause::Ipi => {
+                // (The fast path acknowledged it already; a no-fastpath build comes here.)
+                if cfg!(feature = "no-fastpath") {
+                    let _ = crate::smp::on_ipi();
+                }
+                // Wake-up preemption (a task was queued here while this thread ran), or this
+                // thread's affinity moved it away (the scheduler puts it on an allowed hart).
+                if crate::exec::has_ready() || !t.allowed_on(crate::smp::me()) {
+                    crate::exec::yield_now().await;
+                    crate::time::start_slice();
+                }
             }
             Cause::PageFault(access) => {
                 if !user_fault(&t, stval, access).await {
@@ -139,13 +153,26 @@ fn enter(t: &Thread) -> Option<(usize, usize)> {
         t.request_exit();
         return None;
     }
+    // Publish where the thread runs before the last look at `exiting` (see Thread::kick).
+    t.running_on.store(crate::smp::me() as u32 + 1, Ordering::Relaxed);
+    core::sync::atomic::fence(Ordering::SeqCst);
+    if t.is_exiting() {
+        t.running_on.store(0, Ordering::Relaxed);
+        return None;
+    }
     let t0 = crate::time::ticks();
     t.run_start.store(t0, Ordering::Relaxed);
     let mut ctx = t.ctx();
     hal::cpu::sync_icache();
+    // Everything that runs on this hart until run_user returns is the trap fast path (and
+    // interrupts it takes): `smp::in_fast_path()` tells code it calls not to wait.
+    let h = crate::smp::this();
+    h.in_fast.store(true, Ordering::Relaxed);
     hal::trap::run_user(&mut ctx);
+    h.in_fast.store(false, Ordering::Relaxed);
     let r = (ctx.scause, ctx.stval);
     drop(ctx);
+    t.running_on.store(0, Ordering::Relaxed);
     t.run_start.store(0, Ordering::Relaxed);
     t.user_ticks.fetch_add(crate::time::ticks() - t0, Ordering::Relaxed);
     Some(r)
@@ -155,12 +182,17 @@ fn enter(t: &Thread) -> Option<(usize, usize)> {
 /// frame is left, the OOM killer picks a victim and the fault is retried while the victim's
 /// memory comes back; if the victim is this process, or nothing frees memory, it dies.
 async fn user_fault(t: &Thread, addr: usize, access: Access) -> bool {
-    for _ in 0..64 {
+    // At least 64 tries and 2 seconds: victims on other harts take a while to die.
+    let t0 = crate::time::ticks();
+    let mut tries = 0;
+    while tries < 64 || crate::time::ticks() - t0 < crate::time::ns_to_ticks(2_000_000_000) {
+        tries += 1;
         let Some(mm) = t.mm() else { return false };
-        let r = mm.space.lock().handle_fault(addr, access);
+        // Park rather than spin while another hart holds the address space (a fork copying it).
+        let r = mm.space.lock_async().await.handle_fault(addr, access);
         drop(mm);
         match r {
-            Fault::Mapped => return true,
+            Fault::Mapped | Fault::Busy => return true,
             Fault::Denied => return false,
             Fault::NoMemory => {
                 // (kill_for reports what it kills on the console.)
@@ -175,7 +207,7 @@ async fn user_fault(t: &Thread, addr: usize, access: Access) -> bool {
         }
     }
     // Memory never came back: this process goes (SIGKILL, as an OOM kill), not SIGSEGV.
-    velox_hal::println!("[velox] out of memory: pid {} still has no frame after 64 tries: killed", t.process.pid);
+    velox_hal::println!("[velox] out of memory: pid {} still has no frame after {tries} tries: killed", t.process.pid);
     t.process.exit_group(ExitStatus::Signaled(g::SIGKILL as u8));
     true
 }
@@ -208,7 +240,7 @@ pub fn release_user_state(t: &Thread) {
         }
         let ctid = t.clear_child_tid.load(Ordering::Relaxed);
         // Memory nobody else uses goes away with this thread: skip the write nobody could see.
-        let shared = t.mm().is_some_and(|mm| Arc::strong_count(&mm) > 2);
+        let shared = t.mm().is_some_and(|mm| mm.users() > 1);
         if ctid != 0 && shared {
             if uaccess::write(ctid, &0u32).is_ok() {
                 if let Ok(k) = futex::key_for(t, ctid, false) {
@@ -224,11 +256,15 @@ pub fn release_user_state(t: &Thread) {
 /// Walk the thread's robust-futex list (set_robust_list) and mark every futex it still owns
 /// as FUTEX_OWNER_DIED, waking one waiter of each, as Linux does.
 fn release_robust_list(t: &Thread, head: usize) {
-    let Ok(h) = uaccess::read::<[usize; 3]>(head) else { return };
+    let Ok(h) = uaccess::read::<[usize; 3]>(head) else {
+        return;
+    };
     let (mut entry, offset, pending) = (h[0], h[1] as isize, h[2]);
     let mut limit = 2048;
     while entry != head && entry != 0 && limit > 0 {
-        let Ok(next) = uaccess::read::<usize>(entry) else { return };
+        let Ok(next) = uaccess::read::<usize>(entry) else {
+            return;
+        };
         if entry != pending {
             owner_died(t, entry.wrapping_add_signed(offset));
         }
@@ -241,13 +277,22 @@ fn release_robust_list(t: &Thread, head: usize) {
 }
 
 fn owner_died(t: &Thread, uaddr: usize) {
-    let Ok(v) = futex::read_word(uaddr) else { return };
+    let Ok(v) = futex::read_word(uaddr) else {
+        return;
+    };
     if v & g::FUTEX_TID_MASK != t.tid() as u32 {
         return;
     }
-    let new = (v & g::FUTEX_WAITERS) | g::FUTEX_OWNER_DIED;
-    if uaccess::write(uaddr, &new).is_err() {
-        return;
+    // Compare-and-swap, as Linux: other harts' threads may be changing the word right now
+    // (setting FUTEX_WAITERS); retry on their change, give up if the owner changed.
+    let mut v = v;
+    loop {
+        let new = (v & g::FUTEX_WAITERS) | g::FUTEX_OWNER_DIED;
+        match velox_hal::user::cmpxchg_user(uaddr, v, new) {
+            Ok(found) if found == v => break,
+            Ok(found) if found & g::FUTEX_TID_MASK == t.tid() as u32 => v = found,
+            _ => return,
+        }
     }
     if v & g::FUTEX_WAITERS != 0 {
         if let Ok(k) = futex::key_for(t, uaddr, false) {

@@ -4,7 +4,7 @@
 use super::Process;
 use crate::mm::aspace::Mm;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::task::Waker;
 use velox_exec::sync::{Mutex, MutexGuard};
 use velox_hal::trap::UserContext;
@@ -34,7 +34,7 @@ pub struct Thread {
     /// Set when the thread must leave its loop (exit, exit_group, fatal signal, execve).
     pub exiting: AtomicBool,
     /// Exit code given to `exit` (the process status if this is the last thread).
-    pub exit_code: AtomicUsize,
+    pub exit_code: AtomicU32,
     /// Set by a futex wake; consumed by the waiting future.
     pub futex_woken: AtomicBool,
     /// Set when the thread execs or exits: a parent that cloned it with CLONE_VFORK waits.
@@ -47,6 +47,11 @@ pub struct Thread {
     /// When the current poll of the thread's future, and its current stay in user mode, began.
     pub poll_start: AtomicU64,
     pub run_start: AtomicU64,
+    /// 1 + the index of the hart running this thread in user mode (0: not in user mode),
+    /// so a request to exit can kick it out with an IPI.
+    pub running_on: AtomicU32,
+    /// The harts this thread may run on (bit per hart index; sched_setaffinity).
+    pub affinity: AtomicU32,
 }
 
 /// Thread records alive (not yet dropped), for the leak check.
@@ -55,6 +60,9 @@ pub static LIVE_THREADS: AtomicUsize = AtomicUsize::new(0);
 impl Drop for Thread {
     fn drop(&mut self) {
         LIVE_THREADS.fetch_sub(1, Ordering::Relaxed);
+        if let Some(m) = self.mm.get_mut().take() {
+            m.detach();
+        }
     }
 }
 
@@ -62,6 +70,7 @@ impl Thread {
     /// A thread of `process` running in `mm` that will start with `ctx`.
     pub fn new(tid: usize, process: Arc<Process>, mm: Arc<Mm>, ctx: UserContext) -> Arc<Thread> {
         LIVE_THREADS.fetch_add(1, Ordering::Relaxed);
+        mm.attach();
         Arc::new(Thread {
             tid: AtomicUsize::new(tid),
             process,
@@ -73,7 +82,7 @@ impl Thread {
             set_child_tid: AtomicUsize::new(0),
             robust_list: AtomicUsize::new(0),
             exiting: AtomicBool::new(false),
-            exit_code: AtomicUsize::new(0),
+            exit_code: AtomicU32::new(0),
             futex_woken: AtomicBool::new(false),
             vfork_done: crate::exec::Event::default(),
             waker: spin::Once::new(),
@@ -81,6 +90,8 @@ impl Thread {
             user_ticks: AtomicU64::new(0),
             poll_start: AtomicU64::new(0),
             run_start: AtomicU64::new(0),
+            running_on: AtomicU32::new(0),
+            affinity: AtomicU32::new(u32::MAX),
         })
     }
 
@@ -130,20 +141,33 @@ impl Thread {
         let mut slot = self.mm.lock();
         self.mm_root.store(mm.as_ref().map_or(0, |m| m.root()), Ordering::Relaxed);
         self.mm_id.store(mm.as_ref().map_or(0, |m| m.id), Ordering::Relaxed);
-        core::mem::replace(&mut *slot, mm)
+        if let Some(m) = &mm {
+            m.attach();
+        }
+        let old = core::mem::replace(&mut *slot, mm);
+        if let Some(m) = &old {
+            m.detach();
+        }
+        old
     }
 
     /// Make the thread's address space the active one on this hart; false if it has none.
     /// When `satp` already holds its root (the usual case: the same thread again, or a
     /// sibling) nothing is locked: the root cannot be stale, since it changes together with
-    /// `mm` under the lock, and an address space switches `satp` away when it is freed.
+    /// `mm` under the lock, and a hart keeps the address space it has loaded alive.
     #[inline(always)]
     pub fn activate_mm(&self) -> bool {
         let root = self.mm_root.load(Ordering::Relaxed);
         if root != 0 && velox_hal::cpu::current_page_table() == root {
             return true;
         }
-        self.with_mm(|mm| mm.activate()).is_some()
+        match self.mm() {
+            Some(mm) => {
+                crate::smp::load_mm(&mm);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The id of the thread's address space (0 after exit), for private futex keys.
@@ -169,8 +193,21 @@ impl Thread {
 
     /// Ask the thread to leave its loop at the next opportunity, and wake it if it sleeps.
     pub fn request_exit(&self) {
-        self.exiting.store(true, Ordering::Release);
+        self.exiting.store(true, Ordering::SeqCst);
         self.wake();
+        self.kick();
+    }
+
+    /// If the thread runs in user mode on another hart, interrupt it (an IPI) so it sees what
+    /// changed (an exit request). Pairs with the fence in `run::enter` between publishing
+    /// `running_on` and the last look at `exiting`: either the thread sees the request before
+    /// entering user mode, or this sees it there and sends the IPI.
+    pub fn kick(&self) {
+        core::sync::atomic::fence(Ordering::SeqCst);
+        let on = self.running_on.load(Ordering::Relaxed);
+        if on != 0 && on as usize - 1 != crate::smp::me() {
+            crate::smp::send_ipi(1 << (on - 1));
+        }
     }
 
     /// (user, total) CPU ticks so far, including the running stretch if this is the thread
@@ -186,6 +223,12 @@ impl Thread {
             }
         }
         (user, total.max(user))
+    }
+
+    /// True if the thread may run on hart `h` (its affinity mask allows it).
+    #[inline(always)]
+    pub fn allowed_on(&self, h: usize) -> bool {
+        self.affinity.load(Ordering::Relaxed) & (1 << h) != 0
     }
 
     /// True once the thread was asked to exit.

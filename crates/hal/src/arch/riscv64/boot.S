@@ -42,9 +42,38 @@ _start:
     addi    t2, t2, 8
     j       3b
 4:  csrw    sscratch, zero
+    la      tp, BOOT_LOCAL              # the boot hart is hart index 0 (see cpu::hart_index)
     call    velox_hal_rust_start
 5:  wfi
     j       5b
+
+# Entry of the other harts (SBI HSM hart_start): a0 = hart id, a1 = the (virtual) address of
+# the hart's record, whose first word is its index (the opaque argument), MMU off. Same boot
+# page table (which maps the upper half too), then this hart's stack slot, in the upper half.
+    .globl _start_secondary
+_start_secondary:
+    la      t0, __boot_pt
+    srli    t0, t0, 12
+    li      t1, 8 << 60
+    or      t0, t0, t1
+    sfence.vma
+    csrw    satp, t0
+    sfence.vma
+    mv      tp, a1
+    ld      t2, 0(a1)                   # the hart index
+    li      t0, 0xffffffc000000000
+    la      sp, __stacks_start
+    addi    t2, t2, 1
+    slli    t2, t2, 18                  # top of slot a1 (256 KiB slots)
+    add     sp, sp, t2
+    add     sp, sp, t0
+    la      t1, 6f
+    add     t1, t1, t0
+    jr      t1
+6:  csrw    sscratch, zero
+    call    velox_hal_secondary_start
+7:  wfi
+    j       7b
 
     .section .data.bootpt
     .balign 4096

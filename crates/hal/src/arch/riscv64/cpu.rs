@@ -1,26 +1,97 @@
 //! CPU control: CSRs the kernel needs, interrupt enable/disable, time, fences.
 
+use crate::boot::MAX_HARTS;
 use core::arch::asm;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// Set when the kernel wrote memory that user mode may execute (a loaded segment, a page
-/// made executable, a copied code page): the next entry to user mode runs `fence.i` first.
-static ICACHE_STALE: AtomicBool = AtomicBool::new(false);
-
-/// Note that code pages were written (or remapped executable) since the last `fence.i`.
+/// This hart's index (0 = the boot hart, then in the order the kernel started them).
+///
+/// In the kernel `tp` points at the hart's record, whose first word is its index: the kernel
+/// installs its own record with [`set_hart_local`] (boot.S starts the boot hart on
+/// `BOOT_LOCAL`, secondaries on the record passed to `boot::start_hart`). The trap entry
+/// reloads `tp`, since user code owns it.
 #[inline(always)]
-pub fn note_code_written() {
-    ICACHE_STALE.store(true, Ordering::Relaxed);
+pub fn hart_index() -> usize {
+    let i: usize;
+    // SAFETY: tp always points at a hart record whose first word is the index (see above);
+    // records are statics, never freed.
+    unsafe { asm!("ld {0}, 0(tp)", out(reg) i, options(nostack, preserves_flags, readonly)) };
+    i & (MAX_HARTS - 1)
 }
 
-/// Make instruction fetches see earlier stores if code was written (called before entering
-/// user mode). One hart today; SMP needs a remote fence.i (SBI) on the harts running the mm.
+/// The address in `tp`: this hart's record (see [`hart_index`]).
+#[inline(always)]
+pub fn hart_local() -> usize {
+    let p: usize;
+    // SAFETY: reads tp, no memory access.
+    unsafe { asm!("mv {0}, tp", out(reg) p, options(nomem, nostack, preserves_flags)) };
+    p
+}
+
+/// The boot hart's record until the kernel installs its own: index 0.
+#[unsafe(no_mangle)]
+static BOOT_LOCAL: usize = 0;
+
+/// Point `tp` at this hart's record.
+///
+/// # Safety
+/// `rec` must be the address of a `'static` record that starts with this hart's index (a
+/// `usize`) and that every later `tp` user expects; it must never be freed.
+pub unsafe fn set_hart_local(rec: usize) {
+    // SAFETY: the caller guarantees the record; tp is not used by compiled Rust code.
+    unsafe { asm!("mv tp, {0}", in(reg) rec, options(nomem, nostack, preserves_flags)) };
+}
+
+/// Bumped when the kernel writes memory that user mode may execute (a loaded segment, a page
+/// made executable, a copied code page).
+static CODE_GEN: AtomicUsize = AtomicUsize::new(1);
+/// The `CODE_GEN` each hart last ran `fence.i` at.
+static FENCED_GEN: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
+
+/// Note that code pages were written (or remapped executable): every hart runs `fence.i`
+/// before it next enters user mode.
+#[inline(always)]
+pub fn note_code_written() {
+    CODE_GEN.fetch_add(1, Ordering::Release);
+}
+
+/// Make instruction fetches see earlier stores if code was written since this hart last
+/// synchronised (called before entering user mode). Harts already in user mode are reached
+/// by `riscv_flush_icache`, as on Linux.
 #[inline(always)]
 pub fn sync_icache() {
-    if ICACHE_STALE.load(Ordering::Relaxed) {
-        ICACHE_STALE.store(false, Ordering::Relaxed);
+    let g = CODE_GEN.load(Ordering::Acquire);
+    let mine = &FENCED_GEN[hart_index()];
+    if mine.load(Ordering::Relaxed) != g {
+        mine.store(g, Ordering::Relaxed);
         fence_i();
     }
+}
+
+/// Supervisor software interrupt (IPI) pending bit in `sip`/`sie`.
+const SSI: usize = 1 << 1;
+
+/// Enable the supervisor software interrupt (IPIs from other harts).
+pub fn enable_soft_interrupt() {
+    // SAFETY: sets sie.SSIE; the trap vector is installed before this is called.
+    unsafe { asm!("csrs sie, {0}", in(reg) SSI) };
+}
+
+/// Acknowledge an IPI (clear sip.SSIP).
+#[inline(always)]
+pub fn clear_soft_interrupt() {
+    // SAFETY: clears this hart's pending software interrupt; no memory effects.
+    unsafe { asm!("csrc sip, {0}", in(reg) SSI) };
+}
+
+/// Send an IPI to the harts whose *hart ids* are in `mask` (bit i = hart id i).
+pub fn send_ipi(mask: usize) {
+    let _ = sbi_rt::send_ipi(sbi_rt::HartMask::from_mask_base(mask, 0));
+}
+
+/// Run `fence.i` on the harts whose ids are in `mask` (riscv_flush_icache).
+pub fn remote_fence_i(mask: usize) {
+    let _ = sbi_rt::remote_fence_i(sbi_rt::HartMask::from_mask_base(mask, 0));
 }
 
 /// `fence.i`: order this hart's earlier stores before its later instruction fetches.

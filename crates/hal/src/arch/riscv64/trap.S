@@ -41,6 +41,7 @@ __trap_entry:
     sd      t1, CTX_SEPC(sp)
     mv      a0, sp
     ld      sp, 0(a0)                   # the kernel sp recorded by __run_user
+    ld      tp, 13*8(sp)                # the kernel tp (hart record), saved there by __run_user
     addi    sp, sp, -16
     sd      a0, 0(sp)
     call    velox_fast_path             # extern "C" fn(&mut UserContext) -> usize (0 = slow)
@@ -120,6 +121,7 @@ __run_user:
     sd      s9, 10*8(sp)
     sd      s10, 11*8(sp)
     sd      s11, 12*8(sp)
+    sd      tp, 13*8(sp)                # the hart record, for the trap entry (user code owns tp)
     sd      sp, 0(a0)
     csrw    sscratch, a0
     ld      t0, CTX_SEPC(a0)
@@ -160,11 +162,24 @@ __run_user:
 # ---- traps taken in supervisor mode (interrupts while idle, faults in user copies, bugs) ----
 __kernel_trap_swapped:
     csrrw   sp, sscratch, sp            # sp = kernel sp, sscratch = 0
-    # Stack-overflow check: if the frame would reach the guard page, switch to the emergency stack.
+    # Stack-overflow check: if the frame would reach this hart's guard page, switch to the
+    # hart's emergency stack. tp = this hart's record, whose first word is the hart index;
+    # hart i's stack slot is 256 KiB above hart 0's, so sp is moved into hart 0's slot for the
+    # comparison and back.
     csrw    sscratch, t0
+    ld      t0, 0(tp)
+    slli    t0, t0, 18
+    sub     sp, sp, t0
     la      t0, __boot_stack_bottom + KFRAME + 64
-    bgeu    sp, t0, 1f                  # (the emergency stack lies above the boot stack)
-    la      sp, __emergency_stack_top
+    bltu    sp, t0, 2f                  # (emergency stacks lie above every stack slot)
+    ld      t0, 0(tp)
+    slli    t0, t0, 18
+    add     sp, sp, t0
+    j       1f
+2:  la      sp, __emergency_stacks + 16384
+    ld      t0, 0(tp)
+    slli    t0, t0, 14
+    add     sp, sp, t0
 1:  csrr    t0, sscratch
     csrw    sscratch, zero
     addi    sp, sp, -KFRAME
@@ -289,6 +304,48 @@ __fill_user:
     j       __fill_user
 9:  li      a0, 0
     ret
+
+# fn __amo_user(op: usize, uaddr: *mut u32, val: u32, old: *mut u32) -> usize: one atomic
+# read-modify-write of a user word (futex WAKE_OP): op 0 swap, 1 add, 2 or, 3 and, 4 xor.
+# Stores the old value at `old`; same fault contract as __copy_user.
+    .option push
+    .option arch, +a
+    .globl __amo_user
+__amo_user:
+    li      t0, 1
+    beq     a0, t0, 2f
+    li      t0, 2
+    beq     a0, t0, 3f
+    li      t0, 3
+    beq     a0, t0, 4f
+    li      t0, 4
+    beq     a0, t0, 5f
+    amoswap.w.aqrl t1, a2, (a1)
+    j       8f
+2:  amoadd.w.aqrl t1, a2, (a1)
+    j       8f
+3:  amoor.w.aqrl t1, a2, (a1)
+    j       8f
+4:  amoand.w.aqrl t1, a2, (a1)
+    j       8f
+5:  amoxor.w.aqrl t1, a2, (a1)
+8:  sw      t1, 0(a3)
+    li      a0, 0
+    ret
+
+# fn __cmpxchg_user(uaddr: *mut u32, expected: u32, new: u32, old: *mut u32) -> usize:
+# compare-and-swap of a user word (robust futex release). Stores the value found at `old`.
+    .globl __cmpxchg_user
+__cmpxchg_user:
+    addiw   a1, a1, 0                   # lr.w sign-extends: compare like with like
+1:  lr.w.aqrl t1, (a0)
+    bne     t1, a1, 2f
+    sc.w.aqrl t2, a2, (a0)
+    bnez    t2, 1b
+2:  sw      t1, 0(a3)
+    li      a0, 0
+    ret
+    .option pop
     .globl __fill_user_end
 __fill_user_end:
 

@@ -67,13 +67,23 @@ impl UserContext {
 
 impl Drop for UserContext {
     fn drop(&mut self) {
-        let me = self as *mut _ as usize;
-        let _ = FP_OWNER.compare_exchange(me, 0, Ordering::Relaxed, Ordering::Relaxed);
+        disown_fp(self as *mut _ as usize, usize::MAX);
     }
 }
 
-/// Whose FP registers are live in the hart's FP register file (address of a UserContext).
-static FP_OWNER: AtomicUsize = AtomicUsize::new(0);
+/// Per hart: whose FP registers are live in its register file (address of a UserContext).
+/// A context is the owner on at most one hart: loading it on one takes it off the others
+/// (their registers may be older than what it saves from here on).
+static FP_OWNER: [AtomicUsize; crate::boot::MAX_HARTS] = [const { AtomicUsize::new(0) }; crate::boot::MAX_HARTS];
+
+/// Forget that context `me` is loaded on any hart but `keep`.
+fn disown_fp(me: usize, keep: usize) {
+    for (h, o) in FP_OWNER.iter().enumerate() {
+        if h != keep {
+            let _ = o.compare_exchange(me, 0, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+}
 
 const SSTATUS_SPP: usize = 1 << 8;
 const SSTATUS_FS: usize = 3 << 13;
@@ -91,11 +101,13 @@ pub fn run_user(ctx: &mut UserContext) {
     // buffer for __fp_restore; `__run_user` saves and restores all callee-saved kernel
     // registers and returns normally with the user's state stored in `ctx`, which stays
     // exclusively borrowed (and so pinned) for the whole call.
+    let hart = super::cpu::hart_index();
     unsafe {
-        if FP_OWNER.load(Ordering::Relaxed) != me {
+        if FP_OWNER[hart].load(Ordering::Relaxed) != me {
             asm!("csrs sstatus, {0}", in(reg) FS_INITIAL);
             __fp_restore(ctx.f.as_deref().unwrap_or(&FP_ZERO).as_ptr());
-            FP_OWNER.store(me, Ordering::Relaxed);
+            FP_OWNER[hart].store(me, Ordering::Relaxed);
+            disown_fp(me, hart);
         }
         asm!("csrc sstatus, {0}", "csrs sstatus, {1}", in(reg) SSTATUS_SPP | SSTATUS_FS, in(reg) FS_CLEAN);
         __run_user(ctx);
@@ -202,7 +214,7 @@ extern "C" fn velox_hal_kernel_trap(frame: &mut KernelFrame) {
     }
     let layout = super::boot::kernel_layout();
     let sp = frame.x[2];
-    if (layout.stack_guard..layout.stack_bottom).contains(&stval) || sp >= layout.end {
+    if layout.is_stack_guard(stval) || sp >= layout.end {
         panic!(
             "kernel stack overflow: scause={scause:#x} ({}) stval={stval:#x} sepc={:#x}",
             cause_name(scause),

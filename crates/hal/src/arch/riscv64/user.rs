@@ -5,6 +5,18 @@ use super::USER_END;
 unsafe extern "C" {
     fn __copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
     fn __fill_user(dst: *mut u8, len: usize) -> usize;
+    fn __amo_user(op: usize, uaddr: *mut u32, val: u32, old: *mut u32) -> usize;
+    fn __cmpxchg_user(uaddr: *mut u32, expected: u32, new: u32, old: *mut u32) -> usize;
+}
+
+/// An atomic read-modify-write on a user word ([`atomic_user`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtomicOp {
+    Swap = 0,
+    Add = 1,
+    Or = 2,
+    And = 3,
+    Xor = 4,
 }
 
 /// A user access touched memory that is not (or may not be) mapped for it: EFAULT.
@@ -47,6 +59,38 @@ pub fn zero_user(dst: usize, len: usize) -> Result<(), Fault> {
     // SAFETY: user-half range (checked); faults are fixed up as in `copy_to_user`.
     match unsafe { __fill_user(dst as *mut u8, len) } {
         0 => Ok(()),
+        _ => Err(Fault),
+    }
+}
+
+fn check_word(va: usize) -> Result<(), Fault> {
+    if va % 4 != 0 {
+        return Err(Fault);
+    }
+    check(va, 4)
+}
+
+/// Atomically apply `op` with `val` to the user word at `va` (4-byte aligned); returns the
+/// old value. Other harts' user code sees it as one atomic instruction (futex WAKE_OP).
+pub fn atomic_user(va: usize, op: AtomicOp, val: u32) -> Result<u32, Fault> {
+    check_word(va)?;
+    let mut old = 0u32;
+    // SAFETY: aligned word in the user half (checked); faults are fixed up as in `copy_to_user`;
+    // `old` is a kernel local.
+    match unsafe { __amo_user(op as usize, va as *mut u32, val, &mut old) } {
+        0 => Ok(old),
+        _ => Err(Fault),
+    }
+}
+
+/// Atomically replace the user word at `va` by `new` if it holds `expected`; returns the
+/// value found (equal to `expected` on success).
+pub fn cmpxchg_user(va: usize, expected: u32, new: u32) -> Result<u32, Fault> {
+    check_word(va)?;
+    let mut old = 0u32;
+    // SAFETY: as in `atomic_user`.
+    match unsafe { __cmpxchg_user(va as *mut u32, expected, new, &mut old) } {
+        0 => Ok(old),
         _ => Err(Fault),
     }
 }
