@@ -4,7 +4,8 @@
 # table and writes it to docs/benchmarks.md.   BENCH_SCALE (default 1) scales iterations.
 # The no-fastpath run skips max_threads (a memory measurement that does not depend on the trap
 # path, and the longest bench on Velox); the fast-path-share boots skip boot_to_main and
-# max_threads. Every command run is recorded in build/bench-results/commands.txt.
+# max_threads. Every command run is recorded in build/bench-results/commands.txt. Then the SMP
+# benchmarks (scripts/bench-smp.sh: wall-clock scaling on 1 and 2 harts, docs/benchmarks-smp.md).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -45,3 +46,5 @@ done
 wall=$(( $(date +%s) - start ))
 echo "bench: total wall ${wall} s" >&2
 python3 scripts/bench-report.py --md docs/benchmarks.md --wall "$wall"
+# SMP: Velox and Linux on 1 and 2 harts, wall clock (docs/benchmarks-smp.md).
+rec "scripts/bench-smp.sh 3"; scripts/bench-smp.sh 3 > /dev/null

@@ -48,6 +48,9 @@ pub struct Hart {
     /// fast path calls must not wait (for a lock another hart may hold long, for a shootdown)
     /// but answer "take the slow path".
     pub in_fast: AtomicBool,
+    /// Frames and page tables an unmap frees after its shootdown (`mm::aspace`).
+    pub defer_frames: Mutex<[usize; DEFER_BATCH]>,
+    pub defer_tables: Mutex<[usize; DEFER_BATCH]>,
     /// Its ready queue (`exec`).
     pub queue: crate::exec::RunQueue,
     /// Its timer, deadlines and time slice (`time`).
@@ -71,12 +74,17 @@ impl Hart {
             reclaim: AtomicBool::new(false),
             resched: AtomicBool::new(false),
             in_fast: AtomicBool::new(false),
+            defer_frames: Mutex::new([0; DEFER_BATCH]),
+            defer_tables: Mutex::new([0; DEFER_BATCH]),
             queue: crate::exec::RunQueue::NEW,
             time: crate::time::HartTime::NEW,
             counters: crate::trap::Counters::NEW,
         }
     }
 }
+
+/// Frames freed per TLB shootdown at most (an unmap of more shoots down once per batch).
+pub const DEFER_BATCH: usize = 64;
 
 /// Every hart's record, by hart index.
 pub static HARTS: [Hart; MAX_HARTS] =
@@ -149,11 +157,15 @@ pub fn start_secondaries(hartids: &[usize], want: usize) {
         // SAFETY: a static record that starts with its index, as `start_hart` requires.
         let started = unsafe { hal::boot::start_hart(id, &HARTS[index] as *const Hart as usize) };
         if started {
-            // Wait until it is up (it only sets up its CSRs and page table).
+            // Wait until it is up (it only sets up its CSRs and page table), sleeping in wfi
+            // between looks: under QEMU's icount mode the harts share one host thread, and a
+            // spinning boot hart would keep the starting one from running.
             let t0 = hal::cpu::time();
             while !HARTS[index].online.load(Ordering::Acquire) && hal::cpu::time() - t0 < 100_000_000 {
-                core::hint::spin_loop();
+                hal::sbi::set_timer(hal::cpu::time() + 10_000);
+                hal::cpu::wait_for_interrupt();
             }
+            hal::sbi::set_timer(u64::MAX);
             if HARTS[index].online.load(Ordering::Acquire) {
                 index += 1;
                 continue;

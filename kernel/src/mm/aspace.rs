@@ -171,10 +171,9 @@ impl Drop for SpaceGuard<'_> {
         drop(self.g.take());
         // Waiters raise the flag after registering: lower it, then wake everyone registered
         // (one that registers later raises it again for the next release, or finds the lock free).
-        // (The fence orders the unlock before the look at the flag: without it both sides
-        // could miss each other's store.)
-        core::sync::atomic::fence(Ordering::SeqCst);
-        if self.l.parked.load(Ordering::Relaxed) && self.l.parked.swap(false, Ordering::SeqCst) {
+        // (A sequentially consistent swap orders the unlock before the look at the flag:
+        // with plain loads both sides could miss each other's store.)
+        if self.l.parked.swap(false, Ordering::SeqCst) {
             self.l.waiters.wake_all();
         }
     }
@@ -250,17 +249,21 @@ fn allows(f: PteFlags, access: Access) -> bool {
 /// Frames (or page tables) taken out of an address space, freed only once every hart that has
 /// it loaded flushed its TLB: until then another hart may still reach them through a stale
 /// entry, and the frame allocator is global (another process could be handed them). A full
-/// batch is flushed and freed on the spot, so a huge unmap costs one shootdown per batch.
+/// batch is flushed and freed on the spot, so a huge unmap costs one shootdown per batch. The
+/// batch lives in the hart's record (no 512-byte array to zero on every unmap).
 struct Deferred {
     root: usize,
-    items: [usize; 64],
+    items: MutexGuard<'static, [usize; crate::smp::DEFER_BATCH]>,
     n: usize,
     tables: bool,
 }
 
 impl Deferred {
     fn new(root: usize, tables: bool) -> Self {
-        Deferred { root, items: [0; 64], n: 0, tables }
+        let h = crate::smp::this();
+        // (Only this hart uses its buffers, one unmap at a time: never contended.)
+        let items = if tables { h.defer_tables.lock() } else { h.defer_frames.lock() };
+        Deferred { root, items, n: 0, tables }
     }
 
     /// Queue `pa`, whose entry the caller's walk is clearing: a full batch first frees what
