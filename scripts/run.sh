@@ -48,14 +48,20 @@ fi
 out=$work/serial.log
 "${q[@]}" < /dev/null > "$out" 2>&1 &
 qpid=$!
-tail --pid=$qpid -n +1 -f "$out" 2>/dev/null | sed -u -n '/^Velox /,$p' &
-tpid=$!
+# Live output for a person at a terminal; scripts (stdout not a terminal) get the whole serial
+# output from the banner on once QEMU is done: the live tail could lose all of it when QEMU
+# finished within about a second (seen as an empty stdout about once in 20 short boots).
+tpid=""
+if [ -t 1 ]; then
+    tail --pid=$qpid -n +1 -f "$out" 2>/dev/null | sed -u -n '/^Velox /,$p' &
+    tpid=$!
+fi
 rc=0
 if ! timeout "$tmo" tail --pid=$qpid -f /dev/null; then
     echo "run.sh: timeout after ${tmo}s" >&2; rc=124
 fi
 kill $qpid 2>/dev/null || true; wait $qpid 2>/dev/null || true; qpid=""
-wait $tpid 2>/dev/null || true
+if [ -n "$tpid" ]; then wait $tpid 2>/dev/null || true; else sed -n '/^Velox /,$p' "$out"; fi
 [ -n "$log" ] && cp "$out" "$log"
 if [ $rc = 0 ]; then
     st=$(tr -d '\r' < "$out" | sed -n 's/^\[velox\] poweroff status=\([0-9]*\)$/\1/p' | tail -1)

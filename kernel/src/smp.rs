@@ -108,6 +108,10 @@ pub fn this() -> &'static Hart {
     }
 }
 
+/// What code called from the trap fast path answers (in place of an errno) when it would have
+/// to wait: the handler turns it into "take the slow path".
+pub const BUSY: u32 = 4095;
+
 /// True on the trap fast path (see `Hart::in_fast`).
 #[inline(always)]
 pub fn in_fast_path() -> bool {

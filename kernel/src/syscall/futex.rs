@@ -174,7 +174,7 @@ pub fn futex_fast(t: &Thread, c: &UserContext) -> Fast {
             }
         }
         _ => match sync_op(t, &r) {
-            Err(futex::BUSY) => Fast::Slow, // the address space is locked: the async half waits
+            Err(crate::smp::BUSY) => Fast::Slow, // the address space is locked: the async half waits
             r => Fast::Done(to_ret(r)),
         },
     }

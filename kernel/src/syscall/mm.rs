@@ -1,6 +1,7 @@
 //! Memory system calls: brk, mmap (anonymous, private or shared), munmap, mprotect, madvise.
 
 use super::{Fast, err, ret};
+use crate::smp::BUSY;
 use crate::task::Thread;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
@@ -8,10 +9,6 @@ use velox_hal::USER_END;
 use velox_hal::trap::UserContext;
 use velox_mm::vma::{Backing, Prot};
 use velox_mm::{PAGE_SIZE, page_ceil};
-
-/// Internal "error" of a handler that found the address space locked by another hart: the
-/// trap fast path does not wait for it (see [`slow_if_busy`]).
-const BUSY: u32 = 4095;
 
 fn with_aspace<R>(t: &Thread, f: impl FnOnce(&mut crate::mm::aspace::AddrSpace) -> Result<R, u32>) -> Result<R, u32> {
     // (Borrowed under the thread's mm lock: none of these calls copies user memory.)

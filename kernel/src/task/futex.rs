@@ -37,9 +37,6 @@ fn bucket(k: &Key) -> &'static Mutex<Vec<Waiter>> {
     &TABLE[(h >> 58) % BUCKETS]
 }
 
-/// What `key_for` answers on the trap fast path when the address space is locked.
-pub const BUSY: u32 = 4095;
-
 /// The key of the futex word at `uaddr` for thread `t`. `private` is FUTEX_PRIVATE_FLAG; a
 /// shared futex in a MAP_SHARED area is keyed by its physical page.
 pub fn key_for(t: &Thread, uaddr: usize, private: bool) -> Result<Key, u32> {
@@ -55,7 +52,7 @@ pub fn key_for(t: &Thread, uaddr: usize, private: bool) -> Result<Key, u32> {
     let mm = t.mm().ok_or(errno::EFAULT)?;
     // The trap fast path does not wait for the address space (a fork may hold it): EAGAIN,
     // which the fast futex handler turns into "take the slow path".
-    let mut sp = if crate::smp::in_fast_path() { mm.space.try_lock().ok_or(BUSY)? } else { mm.space.lock() };
+    let mut sp = if crate::smp::in_fast_path() { mm.space.try_lock().ok_or(crate::smp::BUSY)? } else { mm.space.lock() };
     let v = sp.vmas.find(uaddr).copied().ok_or(errno::EFAULT)?;
     if v.backing == Backing::Shared {
         return sp.resolve(uaddr).map(|pa| Key::Shared { pa }).ok_or(errno::EFAULT);

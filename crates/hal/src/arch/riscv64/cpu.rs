@@ -29,6 +29,7 @@ pub fn hart_local() -> usize {
 }
 
 /// The boot hart's record until the kernel installs its own: index 0.
+// SAFETY: a unique symbol name, referenced only by boot.S (`la tp, BOOT_LOCAL`).
 #[unsafe(no_mangle)]
 static BOOT_LOCAL: usize = 0;
 
