@@ -12,6 +12,8 @@ case $variant in
     *) echo "unknown kernel variant $variant" >&2; exit 2 ;;
 esac
 cd "$ROOT"
+# The vDSO image the kernel embeds (build/vdso.so; rebuilt only when vdso/ changed).
+"$ROOT/scripts/build-vdso.sh"
 # Each variant gets its own target dir so switching variants does not rebuild everything.
 $CARGO kbuild -q --target-dir "$ROOT/target/$variant" "${feat[@]}"
 cp "$ROOT/target/$variant/riscv64imac-unknown-none-elf/release/velox" "$BUILD/velox-$variant.elf"

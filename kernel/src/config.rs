@@ -8,6 +8,11 @@ pub const USER_STACK_TOP: usize = 0x3f_ffff_f000;
 pub const USER_STACK_SIZE: usize = 8 << 20;
 /// mmap areas are placed top-down below this address (under the stack's reserve).
 pub const MMAP_TOP: usize = USER_STACK_TOP - USER_STACK_SIZE - 0x10_0000;
+/// The vDSO's data page (`[vvar]`, read-only) and right above it the vDSO image (`[vdso]`,
+/// read+exec): fixed, in the gap between MMAP_TOP and the stack's reserve (a guard page above
+/// MMAP_TOP), so automatic mmap placement never reaches them.
+pub const VVAR_ADDR: usize = MMAP_TOP + 0x1000;
+pub const VDSO_ADDR: usize = VVAR_ADDR + 0x1000;
 /// Lowest address mmap picks on its own.
 pub const MMAP_BOTTOM: usize = 0x10_0000;
 /// Load bias for position-independent executables.

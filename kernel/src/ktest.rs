@@ -23,6 +23,7 @@ const TESTS: &[(&str, TestFn)] = &[
     ("thread_future_size", thread_future_size),
     ("arena_holds_every_handler", arena_holds_every_handler),
     ("kernel_mappings_not_wx", kernel_mappings_not_wx),
+    ("vdso_frames_shared_never_written", vdso_frames_shared_never_written),
     #[cfg(feature = "ktest-fail-demo")]
     ("deliberate_failure", || Err("this test fails on purpose".into())),
 ];
@@ -121,6 +122,44 @@ fn kernel_mappings_not_wx() -> Result<(), String> {
 }
 
 #[allow(unconditional_recursion)]
+/// The vDSO's frames: each mapping (new space, fork) holds a reference, a write after
+/// mprotect(PROT_WRITE) goes to a private copy, and unmapping or dropping gives every reference
+/// back without ever freeing the frames.
+fn vdso_frames_shared_never_written() -> Result<(), String> {
+    use crate::config::{VDSO_ADDR, VVAR_ADDR};
+    use crate::mm::frame_refs;
+    let (data, text) = crate::vdso::frames();
+    let refs = || (frame_refs(data), frame_refs(text[0]));
+    let snapshot = |pa: usize| {
+        let mut b = [0u8; 64];
+        hal::mem::read_phys(pa, &mut b);
+        b
+    };
+    let (r0, d0, t0) = (refs(), snapshot(data), snapshot(text[0]));
+    check(r0.0 >= 1 && r0.1 >= 1, || format!("vDSO frames have {r0:?} references"))?;
+    check(hal::mem::read_u64(data + 8) == crate::time::timebase(), || "data page lacks the timebase".into())?;
+    let (free0, _) = crate::mm::frame_stats();
+    {
+        let mut a = AddrSpace::new().ok_or("no memory")?;
+        crate::vdso::map(&mut a).map_err(|e| format!("map {e}"))?;
+        check(refs() == (r0.0 + 1, r0.1 + 1), || format!("after map: {:?}, before {r0:?}", refs()))?;
+        let mut b = a.fork().ok_or("fork failed")?;
+        check(refs() == (r0.0 + 2, r0.1 + 2), || format!("after fork: {:?}, before {r0:?}", refs()))?;
+        let rwx = Prot(Prot::READ | Prot::WRITE | Prot::EXEC);
+        b.protect(VDSO_ADDR, VDSO_ADDR + 4096, rwx).map_err(|e| format!("protect {e}"))?;
+        b.write_bytes(VDSO_ADDR, b"XXXXXXXX").map_err(|e| format!("write_bytes {e}"))?;
+        a.protect(VVAR_ADDR, VVAR_ADDR + 4096, Prot(Prot::READ | Prot::WRITE)).map_err(|e| format!("protect {e}"))?;
+        a.write_bytes(VVAR_ADDR, b"XXXXXXXX").map_err(|e| format!("write_bytes {e}"))?;
+        check(refs() == (r0.0 + 1, r0.1 + 1), || format!("after the private copies: {:?}, before {r0:?}", refs()))?;
+        check(snapshot(data) == d0 && snapshot(text[0]) == t0, || "a user mapping wrote a shared vDSO frame".into())?;
+        b.unmap(VVAR_ADDR, VDSO_ADDR + text.len() * 4096);
+        a.unmap(VDSO_ADDR, VDSO_ADDR + 4096);
+        check(refs() == r0, || format!("after unmap: {:?}, before {r0:?}", refs()))?;
+    }
+    check(refs() == r0, || format!("after drop: {:?}, before {r0:?}", refs()))?;
+    check(crate::mm::frame_stats().0 == free0, || format!("{} frames leaked", free0 - crate::mm::frame_stats().0))
+}
+
 fn recurse(n: usize) -> usize {
     let buf = core::hint::black_box([n; 64]);
     recurse(n + 1) + buf[3]

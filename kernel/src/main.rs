@@ -20,6 +20,7 @@ mod syscall;
 mod task;
 mod time;
 mod trap;
+mod vdso;
 
 use hal::println;
 use velox_hal as hal;
@@ -39,6 +40,7 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     console::init_logger(&info.bootargs);
     trap::init();
     time::init(info.timebase);
+    vdso::init();
     smp::start_secondaries(&info.hartids, info.harts);
     boot::print_banner(hartid, &info);
     dev::init(&info);

@@ -48,6 +48,10 @@ pub struct Hart {
     /// fast path calls must not wait (for a lock another hart may hold long, for a shootdown)
     /// but answer "take the slow path".
     pub in_fast: AtomicBool,
+    /// When the current poll of the running thread's future, and its current stay in user
+    /// mode (0: not in user mode), began (ticks): only the thread on this hart has them.
+    pub poll_start: AtomicU64,
+    pub run_start: AtomicU64,
     /// Frames and page tables an unmap frees after its shootdown (`mm::aspace`).
     pub defer_frames: Mutex<[usize; DEFER_BATCH]>,
     pub defer_tables: Mutex<[usize; DEFER_BATCH]>,
@@ -74,6 +78,8 @@ impl Hart {
             reclaim: AtomicBool::new(false),
             resched: AtomicBool::new(false),
             in_fast: AtomicBool::new(false),
+            poll_start: AtomicU64::new(0),
+            run_start: AtomicU64::new(0),
             defer_frames: Mutex::new([0; DEFER_BATCH]),
             defer_tables: Mutex::new([0; DEFER_BATCH]),
             queue: crate::exec::RunQueue::NEW,

@@ -50,8 +50,10 @@ pub fn init(timebase: u64) {
     init_hart();
 }
 
-/// Enable this hart's timer interrupt, with nothing programmed.
+/// Enable this hart's timer interrupt, with nothing programmed; let user mode read the `time`
+/// CSR (the vDSO's clocks, as on Linux).
 pub fn init_hart() {
+    hal::cpu::allow_user_time();
     hal::cpu::enable_timer_interrupt();
     hal::sbi::set_timer(u64::MAX);
 }
@@ -67,6 +69,16 @@ pub fn ticks() -> u64 {
 pub fn ticks_to_ns(t: u64) -> u64 {
     let tb = TIMEBASE.load(Ordering::Relaxed);
     ((t as u128) * 1_000_000_000 / tb as u128) as u64
+}
+
+/// Ticks per second of the `time` CSR.
+pub fn timebase() -> u64 {
+    TIMEBASE.load(Ordering::Relaxed)
+}
+
+/// CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns (the vDSO's data page carries it).
+pub fn realtime_offset_ns() -> u64 {
+    REALTIME_OFFSET_NS.load(Ordering::Relaxed)
 }
 
 /// Convert nanoseconds to ticks (rounded up).

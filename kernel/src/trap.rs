@@ -24,8 +24,15 @@ pub enum Cause {
     Illegal,
     Misaligned,
     Breakpoint,
+    /// Not a hardware cause: the fast path finished the trap but a signal is pending, so the
+    /// thread goes through the slow path to have it delivered (`SCAUSE_SIGNAL`).
+    Signal,
     Other,
 }
+
+/// The `scause` value the fast path records for [`Cause::Signal`] (an interrupt code no
+/// hardware uses).
+pub const SCAUSE_SIGNAL: usize = INTERRUPT | 0x3f;
 
 const INTERRUPT: usize = 1 << 63;
 
@@ -36,6 +43,7 @@ pub fn classify(scause: usize) -> Cause {
         return match scause & 0xff {
             5 => Cause::Timer,
             1 => Cause::Ipi,
+            0x3f => Cause::Signal,
             _ => Cause::Other,
         };
     }
@@ -109,7 +117,11 @@ pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> usize {
         if scause == 8 {
             let nr = ctx.syscall_nr();
             if let Some(Some(f)) = syscall::FAST.get(nr) {
-                if let Some(Fast::Done(v)) = current::with(|t| t.map(|t| f(t, ctx))) {
+                // A signal already pending takes the slow path, which runs the call and then
+                // delivers. (One raised while the handler runs, by another hart or by the
+                // handler itself unblocking one, comes with an interrupt that is taken right
+                // after the return to user mode: see `Thread::kick`, `rt_sigprocmask`.)
+                if let Some(Fast::Done(v)) = current::with(|t| t.filter(|t| !t.signal_pending()).map(|t| f(t, ctx))) {
                     ctx.set_ret(v as usize);
                     ctx.sepc += 4;
                     bump(&counters().fast_syscall[nr]);
@@ -118,6 +130,11 @@ pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> usize {
             }
         } else if fast_other(scause) {
             bump(&counters().fast_other[other_index(scause)]);
+            // A page fault resolved while a signal arrived: deliver it now.
+            if current::with(|t| t.is_some_and(|t| t.signal_pending())) {
+                ctx.scause = SCAUSE_SIGNAL;
+                return 0;
+            }
             return 1;
         }
     }
@@ -151,10 +168,10 @@ fn fast_other(scause: usize) -> bool {
     }
 }
 
-/// The running thread must leave user mode: it is told to exit, or its affinity no longer
-/// allows this hart (sched_setaffinity from another thread kicks it).
+/// The running thread must leave user mode: it is told to exit, a signal is pending for it,
+/// or its affinity no longer allows this hart (sched_setaffinity from another thread kicks it).
 fn current_must_leave() -> bool {
-    current::with(|t| t.is_some_and(|t| t.is_exiting() || !t.allowed_on(crate::smp::me())))
+    current::with(|t| t.is_some_and(|t| t.is_exiting() || t.signal_pending() || !t.allowed_on(crate::smp::me())))
 }
 
 fn kernel_interrupt(code: usize) {

@@ -863,20 +863,24 @@ static const struct sc velox_calls[] = {
     {SYS_setresuid, "nnn"},  {SYS_setresgid, "nnn"},     {SYS_getresuid, "ppp"},      {SYS_getresgid, "ppp"},
     {SYS_setfsuid, "n"},     {SYS_setfsgid, "n"},        {SYS_getgroups, "np"},       {SYS_setgroups, "nr"},
     {SYS_riscv_flush_icache, "aaF"},
+    /* signals and timers (issue 16) */
+    {SYS_sigaltstack, "rp"}, {SYS_rt_sigpending, "pl"},  {SYS_rt_sigtimedwait, "rptl"}, {SYS_rt_sigqueueinfo, "isr"},
+    {SYS_rt_tgsigqueueinfo, "iisr"}, {SYS_setitimer, "npp"}, {SYS_getitimer, "np"},  {SYS_getcpu, "ppp"},
+    {SYS_timer_create, "cpp"}, {SYS_timer_settime, "nFpp"}, {SYS_timer_gettime, "np"}, {SYS_timer_getoverrun, "n"},
+    {SYS_timer_delete, "n"}, {SYS_restart_syscall, ""},
 };
 
 /* Other Linux calls Velox may grow (today: ENOSYS). */
 static const struct sc other_calls[] = {
     {SYS_getcwd, "pl"},      {SYS_chdir, "P"},           {SYS_fchdir, "f"},           {SYS_getdents64, "fpl"},
-    {SYS_faccessat, "dPnF"}, {SYS_statx, "dPFnp"},       {SYS_sigaltstack, "rp"},     {SYS_umask, "n"},
-    {SYS_prctl, "nxxxx"},    {SYS_setitimer, "npp"},     {SYS_getitimer, "np"},       {SYS_rt_sigpending, "pl"},
-    {SYS_rt_sigtimedwait, "rptl"}, {SYS_rt_sigqueueinfo, "isr"}, {SYS_getrlimit, "Rp"}, {SYS_setrlimit, "RT"},
+    {SYS_faccessat, "dPnF"}, {SYS_statx, "dPFnp"},       {SYS_umask, "n"},
+    {SYS_prctl, "nxxxx"},    {SYS_getrlimit, "Rp"},      {SYS_setrlimit, "RT"},
     {SYS_sendfile, "ffpl"},  {SYS_preadv, "fvno"},       {SYS_pwritev, "fvno"},       {SYS_mremap, "allFa"},
     {SYS_msync, "alF"},      {SYS_mincore, "alp"},       {SYS_mlock, "al"},           {SYS_munlock, "al"},
     {SYS_memfd_create, "PF"}, {SYS_eventfd2, "nF"},      {SYS_epoll_create1, "F"},    {SYS_epoll_ctl, "fnfr"},
     {SYS_epoll_pwait, "fpntrl"}, {SYS_close_range, "ffF"}, {SYS_ftruncate, "fo"},     {SYS_fsync, "f"},
     {SYS_unlinkat, "dPF"},   {SYS_mkdirat, "dPn"},       {SYS_renameat2, "dPdPF"},    {SYS_fstatfs, "fp"},
-    {SYS_statfs, "Pp"},      {SYS_getcpu, "ppp"},        {SYS_membarrier, "nFn"},     {258 /* riscv_hwprobe */, "plnpF"},
+    {SYS_statfs, "Pp"},      {SYS_membarrier, "nFn"},     {258 /* riscv_hwprobe */, "plnpF"},
     {SYS_riscv_flush_icache, "aaF"}, {SYS_sched_getparam, "ip"}, {SYS_sched_getscheduler, "i"},
     {SYS_sched_get_priority_max, "n"}, {SYS_sched_rr_get_interval, "ip"}, {SYS_getpriority, "ni"},
     {SYS_setpriority, "nin"}, {SYS_getresuid, "ppp"},    {SYS_getgroups, "np"},       {SYS_socket, "nnn"},
@@ -885,8 +889,8 @@ static const struct sc other_calls[] = {
     {SYS_pidfd_open, "iF"},  {SYS_openat2, "dPpl"},      {SYS_rseq, "plnn"},          {SYS_readahead, "fol"},
     {SYS_fadvise64, "foln"}, {SYS_fallocate, "fnoo"},    {SYS_flock, "fn"},           {SYS_fchmod, "fn"},
     {SYS_utimensat, "dPpF"}, {SYS_syncfs, "f"},          {SYS_personality, "n"},      {SYS_execveat, "dPAAF"},
-    {SYS_process_vm_readv, "ivnvnF"}, {SYS_process_vm_writev, "ivnvnF"}, {SYS_timer_create, "cpp"},
-    {SYS_rt_tgsigqueueinfo, "iisr"}, {SYS_pidfd_send_signal, "fsrF"}, {SYS_setuid, "n"}, {SYS_setresgid, "nnn"},
+    {SYS_process_vm_readv, "ivnvnF"}, {SYS_process_vm_writev, "ivnvnF"},
+    {SYS_pidfd_send_signal, "fsrF"}, {SYS_setuid, "n"}, {SYS_setresgid, "nnn"},
 };
 
 /* Never made (harm beyond the child, or pointless danger): always redrawn. */
@@ -1167,8 +1171,12 @@ static int sanitize(u64 nr, u64 *a, int *use_clone)
     case SYS_process_vm_writev:
         a[0] = mypid;
         return 1;
-    case SYS_setitimer:
     case SYS_timer_create:
+        /* Its signal may be a stop signal (SIGTSTP...): strict mode must not stop. */
+        if (strict)
+            return 0;
+        /* fall through */
+    case SYS_setitimer:
     case SYS_prctl:
     case SYS_personality:
     case SYS_rseq:
@@ -1249,6 +1257,15 @@ static int sanitize(u64 nr, u64 *a, int *use_clone)
                 esig = 0;
             }
         }
+        /* An exit signal other than SIGCHLD reaches this child when the clone ends: one whose
+         * default action stops it (SIGTTIN...) would stop it, which strict mode forbids. */
+        if (strict && esig != 0 && esig != SIGCHLD) {
+            if (nr == SYS_clone)
+                a[0] = (a[0] & ~0xffULL) | SIGCHLD;
+            else if (in_rw(a[0] + 32, 8))
+                *(u64 *)(a[0] + 32) = SIGCHLD;
+            esig = SIGCHLD;
+        }
         if (esig != 0 && esig != SIGCHLD)
             pre_flags |= F_SELFSIG;
         nclones++;
@@ -1260,6 +1277,9 @@ static int sanitize(u64 nr, u64 *a, int *use_clone)
             /* read-only data or code as a sigaction: handler would be code bytes; use ours */
             a[1] = gen_sigaction();
         }
+        /* A handler at a random address runs (and may crash) when any signal comes. */
+        if (a[1])
+            pre_flags |= F_SELFSIG | F_MAYCRASH;
         return 1;
     case SYS_rt_sigsuspend:
         if (blk_strict)

@@ -54,6 +54,93 @@ abi! {
     }
 }
 
+abi! {
+    /// The kernel's `struct sigaction` on riscv64 (no `sa_restorer`: handlers return through
+    /// the vDSO): handler, flags, mask.
+    pub struct KSigaction { pub handler: u64, pub flags: u64, pub mask: u64 }
+    /// `stack_t` (sigaltstack, `uc_stack`).
+    pub struct StackT { pub ss_sp: u64, pub ss_flags: i32, pub _pad: i32, pub ss_size: u64 }
+    /// `siginfo_t`: 128 bytes. The union after `code` starts at byte 16; `f` holds it as
+    /// words (see the accessors for the fields each kind of signal uses).
+    pub struct SigInfo { pub signo: i32, pub errno: i32, pub code: i32, pub _pad: i32, pub f: [u64; 14] }
+    /// `struct itimerval` (setitimer, getitimer).
+    pub struct Itimerval { pub interval: Timeval, pub value: Timeval }
+    /// `struct itimerspec` (timer_settime, timer_gettime).
+    pub struct Itimerspec { pub interval: Timespec, pub value: Timespec }
+    /// `struct sigevent` as timer_create reads it (64 bytes): value, signo, notify, then the
+    /// union whose first int is the target thread id for SIGEV_THREAD_ID.
+    pub struct Sigevent { pub value: u64, pub signo: i32, pub notify: i32, pub tid: i32, pub _pad: i32, pub _rest: [u64; 5] }
+}
+
+impl SigInfo {
+    /// A siginfo with signal number and code, every field zero.
+    pub fn new(signo: i32, code: i32) -> SigInfo {
+        SigInfo { signo, code, ..Default::default() }
+    }
+    /// Sender's pid and uid (`si_pid`, `si_uid`: kill, tkill, sigqueue, SIGCHLD).
+    pub fn with_sender(mut self, pid: u32, uid: u32) -> SigInfo {
+        self.f[0] = pid as u64 | (uid as u64) << 32;
+        self
+    }
+    /// `si_value` (sigqueue, timers) at byte 24.
+    pub fn with_value(mut self, v: u64) -> SigInfo {
+        self.f[1] = v;
+        self
+    }
+    /// `si_addr` (faults) at byte 16.
+    pub fn with_addr(mut self, a: u64) -> SigInfo {
+        self.f[0] = a;
+        self
+    }
+    /// SIGCHLD's `si_status`, `si_utime`, `si_stime` (bytes 24, 32, 40).
+    pub fn with_child(mut self, status: i32, utime: u64, stime: u64) -> SigInfo {
+        self.f[1] = status as u32 as u64;
+        self.f[2] = utime;
+        self.f[3] = stime;
+        self
+    }
+    /// POSIX timer fields: `si_timerid`, `si_overrun` (bytes 16, 20) and `si_value`.
+    pub fn with_timer(mut self, id: i32, overrun: i32, v: u64) -> SigInfo {
+        self.f[0] = id as u32 as u64 | (overrun as u32 as u64) << 32;
+        self.f[1] = v;
+        self
+    }
+    /// `si_pid` (first int of the union).
+    pub fn pid(&self) -> u32 {
+        self.f[0] as u32
+    }
+}
+
+/// `struct ucontext` as the riscv64 kernel writes it in a signal frame: 176 bytes of header
+/// (flags, link, stack, an 8-byte mask and 120 unused bytes, padding to 16), then
+/// `struct sigcontext`: pc and x1..x31, then the 528-byte FP union (f0..f31, fcsr; the
+/// extension header at its end stays zero: no vector state).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct UContext {
+    pub flags: u64,
+    pub link: u64,
+    pub stack: StackT,
+    pub sigmask: u64,
+    pub _unused: [u64; 15],
+    pub _align: u64,
+    /// pc, then x1..x31.
+    pub regs: [u64; 32],
+    pub fpregs: [u64; 32],
+    pub fcsr: u32,
+    pub _fpad: u32,
+    pub _frest: [u64; 33],
+}
+
+/// The riscv64 `struct rt_sigframe` (siginfo then ucontext): what a handler finds on its
+/// stack, 1088 bytes, 16-byte aligned.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct SigFrame {
+    pub info: SigInfo,
+    pub uc: UContext,
+}
+
 /// `struct new_utsname` (uname): six NUL-padded 65-byte fields.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
@@ -96,6 +183,22 @@ mod tests {
         assert_eq!(size_of::<Pollfd>(), 8);
         assert_eq!(size_of::<Iovec>(), 16);
         assert_eq!(size_of::<Timespec>(), 16);
+        assert_eq!(size_of::<SigInfo>(), 128);
+        assert_eq!(size_of::<StackT>(), 24);
+        assert_eq!(size_of::<KSigaction>(), 24);
+        assert_eq!(size_of::<Sigevent>(), 64);
+        assert_eq!(offset_of!(UContext, sigmask), 40);
+        assert_eq!(offset_of!(UContext, regs), 176);
+        assert_eq!(offset_of!(UContext, fpregs), 176 + 256);
+        assert_eq!(offset_of!(UContext, fcsr), 176 + 512);
+        assert_eq!(size_of::<UContext>(), 176 + 256 + 528);
+        assert_eq!(size_of::<SigFrame>(), 1088);
+        assert_eq!(offset_of!(SigFrame, uc), 128);
+        let i = SigInfo::new(10, -6).with_sender(7, 1000).with_value(0x55);
+        let b = i.as_bytes();
+        assert_eq!(&b[16..20], &7u32.to_le_bytes());
+        assert_eq!(&b[20..24], &1000u32.to_le_bytes());
+        assert_eq!(&b[24..32], &0x55u64.to_le_bytes());
     }
 
     #[test]

@@ -124,6 +124,95 @@ pub fn plan(image: &[u8], bias: usize) -> Result<Plan, LoadError> {
     })
 }
 
+/// Find the dynamic symbol `name` of the ELF shared object `image` (a vDSO) as glibc finds
+/// vDSO symbols: through the program headers (PT_DYNAMIC, then DT_SYMTAB, DT_STRTAB, and DT_HASH
+/// for the number of symbols), never the section headers. With `version`, the symbol's version
+/// (DT_VERSYM, DT_VERDEF) must have that name. Returns the symbol's value, the address relative
+/// to where the image's first byte is mapped when it is linked at 0, as vDSOs are. Only defined
+/// functions and untyped symbols of global or weak binding count. `None` for a malformed image.
+pub fn dynamic_symbol(image: &[u8], name: &[u8], version: Option<&[u8]>) -> Option<usize> {
+    let u16_at = |o: usize| Some(u16::from_le_bytes(image.get(o..o.checked_add(2)?)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(image.get(o..o.checked_add(4)?)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(image.get(o..o.checked_add(8)?)?.try_into().ok()?));
+    if image.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let (phoff, phent, phnum) = (u64_at(32)? as usize, u16_at(54)? as usize, u16_at(56)? as usize);
+    // (Offsets computed below start inside the image, so adding small constants cannot overflow.)
+    if phoff > image.len() {
+        return None;
+    }
+    let ph = |i: usize| phoff.checked_add(i.checked_mul(phent)?);
+    // File offset of `len` bytes at address `va`, inside a PT_LOAD's file bytes.
+    let off = |va: u64, len: u64| -> Option<usize> {
+        (0..phnum).find_map(|i| {
+            let p = ph(i)?;
+            let (vaddr, offset, filesz) = (u64_at(p + 16)?, u64_at(p + 8)?, u64_at(p + 32)?);
+            let inside = u32_at(p)? == abi::PT_LOAD && va >= vaddr && va.checked_add(len)? <= vaddr.checked_add(filesz)?;
+            let o = va.checked_sub(vaddr)?.checked_add(offset)? as usize;
+            (inside && o.checked_add(len as usize)? <= image.len()).then_some(o)
+        })
+    };
+    let dynamic = (0..phnum).find_map(|i| (u32_at(ph(i)?)? == abi::PT_DYNAMIC).then(|| u64_at(ph(i)? + 8)).flatten())? as usize;
+    if dynamic > image.len() {
+        return None;
+    }
+    let (mut symtab, mut strtab, mut strsz, mut hash, mut versym, mut verdef) = (None, None, 0u64, None, None, None);
+    for d in (dynamic..).step_by(16).take(1024) {
+        let (tag, val) = (u64_at(d)? as i64, u64_at(d + 8)?);
+        match tag {
+            abi::DT_NULL => break,
+            abi::DT_SYMTAB => symtab = Some(val),
+            abi::DT_STRTAB => strtab = Some(val),
+            abi::DT_STRSZ => strsz = val,
+            abi::DT_HASH => hash = Some(val),
+            abi::DT_VERSYM => versym = Some(val),
+            abi::DT_VERDEF => verdef = Some(val),
+            _ => {}
+        }
+    }
+    let strtab = off(strtab?, strsz)?;
+    let str_at = |o: u32| -> Option<&[u8]> {
+        let s = image.get(strtab.checked_add(o as usize)?..strtab.checked_add(strsz as usize)?)?;
+        Some(&s[..s.iter().position(|&b| b == 0)?])
+    };
+    let nsyms = u32_at(off(hash?, 8)? + 4)? as u64; // nchain: one chain entry per symbol
+    let symtab = off(symtab?, nsyms.checked_mul(24)?)?;
+    let versym = match versym {
+        Some(v) => Some(off(v, nsyms * 2)?),
+        None => None,
+    };
+    for i in 1..nsyms as usize {
+        let s = symtab + i * 24;
+        let (info, shndx, value) = (*image.get(s + 4)?, u16_at(s + 6)?, u64_at(s + 8)?);
+        let (bind, kind) = (info >> 4, info & 0xf);
+        let wanted = shndx != abi::SHN_UNDEF
+            && matches!(bind, abi::STB_GLOBAL | abi::STB_WEAK)
+            && matches!(kind, abi::STT_FUNC | abi::STT_NOTYPE);
+        if !wanted || str_at(u32_at(s)?)? != name {
+            continue;
+        }
+        let Some(want) = version else { return Some(value as usize) };
+        // The version index of the symbol, then the definition with that index.
+        let ndx = u16_at(versym? + i * 2)? & 0x7fff;
+        let mut vd = off(verdef?, 20)?;
+        for _ in 0..1024 {
+            if u16_at(vd + 4)? == ndx {
+                let aux = vd.checked_add(u32_at(vd + 12)? as usize)?;
+                if str_at(u32_at(aux)?)? == want {
+                    return Some(value as usize);
+                }
+                break;
+            }
+            match u32_at(vd + 16)? {
+                0 => break,
+                next => vd = vd.checked_add(next as usize).filter(|&v| v < image.len())?,
+            }
+        }
+    }
+    None
+}
+
 /// Auxiliary vector keys (Linux's `linux/auxvec.h`, through `linux-raw-sys`).
 pub mod auxv {
     pub use linux_raw_sys::auxvec::{
@@ -262,6 +351,107 @@ mod tests {
     fn rejects_non_elf() {
         assert_eq!(plan(b"#!/bin/sh\n", 0), Err(LoadError::NotExecutable));
         assert_eq!(plan(&[0x7f, b'E', b'L', b'F', 2, 1, 1], 0), Err(LoadError::NotExecutable));
+    }
+
+    /// A minimal shared object linked at 0: one PT_LOAD over the file, PT_DYNAMIC, symbols
+    /// `foo` (defined, version V_1) and `bar` (undefined), DT_HASH, DT_VERSYM, DT_VERDEF.
+    fn tiny_dso() -> Vec<u8> {
+        let mut f = vec![0u8; 0x400];
+        let put = |f: &mut Vec<u8>, o: usize, b: &[u8]| f[o..o + b.len()].copy_from_slice(b);
+        let p16 = |f: &mut Vec<u8>, o: usize, v: u16| put(f, o, &v.to_le_bytes());
+        let p32 = |f: &mut Vec<u8>, o: usize, v: u32| put(f, o, &v.to_le_bytes());
+        let p64 = |f: &mut Vec<u8>, o: usize, v: u64| put(f, o, &v.to_le_bytes());
+        put(&mut f, 0, b"\x7fELF\x02\x01\x01");
+        p16(&mut f, 16, 3); // ET_DYN
+        p16(&mut f, 18, 243);
+        p64(&mut f, 32, 64); // phoff
+        p16(&mut f, 54, 56);
+        p16(&mut f, 56, 2);
+        // PT_LOAD over the whole file, then PT_DYNAMIC at 0x100.
+        p32(&mut f, 64, 1);
+        p32(&mut f, 68, 5);
+        p64(&mut f, 64 + 32, 0x400);
+        p64(&mut f, 64 + 40, 0x400);
+        p32(&mut f, 120, 2);
+        p64(&mut f, 120 + 8, 0x100);
+        p64(&mut f, 120 + 16, 0x100);
+        p64(&mut f, 120 + 32, 0x70);
+        let dynamic: [(i64, u64); 7] = [
+            (abi::DT_SYMTAB, 0x280),
+            (abi::DT_STRTAB, 0x200),
+            (abi::DT_STRSZ, 0x20),
+            (abi::DT_HASH, 0x240),
+            (abi::DT_VERSYM, 0x300),
+            (abi::DT_VERDEF, 0x320),
+            (abi::DT_NULL, 0),
+        ];
+        for (i, (t, v)) in dynamic.iter().enumerate() {
+            p64(&mut f, 0x100 + i * 16, *t as u64);
+            p64(&mut f, 0x108 + i * 16, *v);
+        }
+        put(&mut f, 0x200, b"\0foo\0bar\0V_1\0base\0");
+        p32(&mut f, 0x240, 1); // nbucket
+        p32(&mut f, 0x244, 3); // nchain = symbols
+        // Symbols 1 (foo: FUNC GLOBAL, section 5, 0x1234) and 2 (bar: undefined).
+        p32(&mut f, 0x298, 1);
+        f[0x298 + 4] = (abi::STB_GLOBAL << 4) | abi::STT_FUNC;
+        p16(&mut f, 0x298 + 6, 5);
+        p64(&mut f, 0x298 + 8, 0x1234);
+        p32(&mut f, 0x2b0, 5);
+        f[0x2b0 + 4] = (abi::STB_GLOBAL << 4) | abi::STT_FUNC;
+        p16(&mut f, 0x302, 2); // versym: foo has version index 2
+        p16(&mut f, 0x304, 1);
+        // Verdef 1 (the file, "base"), then verdef 2 ("V_1"), each with one aux right after.
+        for (at, ndx, name, next) in [(0x320, 1u16, 13u32, 28u32), (0x33c, 2, 9, 0)] {
+            p16(&mut f, at, 1);
+            p16(&mut f, at + 4, ndx);
+            p16(&mut f, at + 6, 1);
+            p32(&mut f, at + 12, 20);
+            p32(&mut f, at + 16, next);
+            p32(&mut f, at + 20, name);
+        }
+        f
+    }
+
+    #[test]
+    fn finds_versioned_dynamic_symbols() {
+        let f = tiny_dso();
+        assert_eq!(dynamic_symbol(&f, b"foo", Some(b"V_1")), Some(0x1234));
+        assert_eq!(dynamic_symbol(&f, b"foo", None), Some(0x1234));
+        assert_eq!(dynamic_symbol(&f, b"foo", Some(b"V_2")), None);
+        assert_eq!(dynamic_symbol(&f, b"foo", Some(b"base")), None);
+        assert_eq!(dynamic_symbol(&f, b"bar", None), None, "undefined symbols do not count");
+        assert_eq!(dynamic_symbol(&f, b"fo", None), None);
+        // Truncated or corrupted images give None, never a panic.
+        for n in 0..f.len() {
+            let _ = dynamic_symbol(&f[..n], b"foo", Some(b"V_1"));
+        }
+        for i in 0..f.len() {
+            let mut g = f.clone();
+            g[i] ^= 0xff;
+            let _ = dynamic_symbol(&g, b"foo", Some(b"V_1"));
+        }
+    }
+
+    /// The real vDSO (build/vdso.so, built by scripts/build-vdso.sh before the host tests in
+    /// `make test`): its five symbols under LINUX_4.15, inside its text.
+    #[test]
+    fn finds_the_vdso_symbols() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../build/vdso.so");
+        let Ok(f) = std::fs::read(path) else {
+            eprintln!("{path} not built: skipped");
+            return;
+        };
+        let syms = ["__vdso_rt_sigreturn", "__vdso_clock_gettime", "__vdso_gettimeofday", "__vdso_clock_getres", "__vdso_getcpu"];
+        for s in syms {
+            let v = dynamic_symbol(&f, s.as_bytes(), Some(b"LINUX_4.15")).unwrap_or_else(|| panic!("{s} missing"));
+            assert!(v > 0 && v < f.len(), "{s} at {v:#x}");
+        }
+        let sr = dynamic_symbol(&f, b"__vdso_rt_sigreturn", None).unwrap();
+        // li a7, 139; ecall
+        assert_eq!(&f[sr..sr + 8], &[0x93, 0x08, 0xb0, 0x08, 0x73, 0x00, 0x00, 0x00]);
+        assert_eq!(dynamic_symbol(&f, b"__vdso_clock_gettime", Some(b"LINUX_2.6")), None);
+        assert_eq!(dynamic_symbol(&f, b"_vdso_data", None), None, "internal symbols stay local");
     }
 
     #[test]

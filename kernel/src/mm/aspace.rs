@@ -507,6 +507,29 @@ impl AddrSpace {
         if self.vmas.insert(Vma { start, end, prot, backing }) { Ok(()) } else { Err(errno::ENOMEM) }
     }
 
+    /// Map `frames`, which the kernel owns and keeps (the vDSO's), at `start` with `prot`, as a
+    /// new area of a space no hart has loaded yet. Each page takes a reference to its frame, so
+    /// munmap, exit and fork count it like any shared page and the kernel's own reference keeps
+    /// the frame from ever being freed; the entries are copy-on-write, so a write after
+    /// mprotect(PROT_WRITE) lands in a private copy, never in the shared frame.
+    /// ENOMEM (nothing added) if the range is taken or a frame has too many references.
+    pub fn map_kernel_frames(&mut self, start: usize, frames: &[usize], prot: Prot) -> Result<(), u32> {
+        let end = start + frames.len() * PAGE_SIZE;
+        self.add_area(start, end, prot, Backing::Eager)?;
+        let flags = cow_flags(pte_flags(prot));
+        for (i, &pa) in frames.iter().enumerate() {
+            let ok = share_frame(pa);
+            if !ok || self.pt.map(&mut KernelPhys, start + i * PAGE_SIZE, pa, flags, 0).is_err() {
+                if ok {
+                    free_frame(pa);
+                }
+                self.unmap(start, end); // drops the references taken so far
+                return Err(errno::ENOMEM);
+            }
+        }
+        Ok(())
+    }
+
     /// Copy `data` to user address `va` of this (possibly inactive) address space, creating
     /// pages as needed. Used by the loader before the process first runs.
     pub fn write_bytes(&mut self, mut va: usize, mut data: &[u8]) -> Result<(), u32> {

@@ -9,7 +9,7 @@ use super::{Args, Fast, err, ret, uaccess};
 use crate::fs::pipe::{Io, Pipe};
 use crate::fs::{Bytes, FileKind, FileRef, OpenFile};
 use crate::task::Thread;
-use crate::task::process::ExitStatus;
+use crate::task::signal;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
@@ -135,38 +135,43 @@ fn try_write(f: &OpenFile, buf: usize, len: usize, all: bool) -> Io {
     }
 }
 
+/// ERESTARTSYS as an errno-style value: a wait a signal interrupted (`err(RESTART)` gives
+/// the restart code the dispatcher settles).
+const RESTART: u32 = (-signal::ERESTARTSYS) as u32;
+
 /// Park until `f` may be readable, or (with `write = Some(len)`) until a write of `len` bytes
-/// can make progress.
-async fn wait_ready(f: &OpenFile, write: Option<usize>) {
+/// can make progress. `Err(RESTART)` if a signal for `t` ends the wait first. (The signal
+/// check sits in the queue's condition: no wrapper future around the wait.)
+async fn wait_ready(t: &Thread, f: &OpenFile, write: Option<usize>) -> Result<(), u32> {
+    let stop = || if t.signal_pending() || t.is_exiting() { Some(Err(RESTART)) } else { None };
     match &f.kind {
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) => {
             let p: &Pipe = p;
             match write {
-                Some(len) => p.write_wait.wait_until(|| p.can_write(len).then_some(())).await,
+                Some(len) => p.write_wait.wait_until(|| if p.can_write(len) { Some(Ok(())) } else { stop() }).await,
                 None => {
                     p.read_wait
                         .wait_until(|| {
                             let (r, _, hup, _) = p.poll_state();
-                            (r || hup).then_some(())
+                            if r || hup { Some(Ok(())) } else { stop() }
                         })
                         .await
                 }
             }
         }
         // The console has no interrupt yet: poll it every 10 ms.
-        _ => crate::time::sleep_until(crate::time::ticks() + crate::time::ns_to_ticks(10_000_000)).await,
+        _ => {
+            let tick = crate::time::sleep_until(crate::time::ticks() + crate::time::ns_to_ticks(10_000_000));
+            signal::interruptible(t, tick).await.map_err(|_| RESTART)
+        }
     }
 }
 
-/// EPIPE: a process whose SIGPIPE is at its default action dies of it, as on Linux. (Caught
-/// SIGPIPE is not delivered until signals exist; the write still fails with EPIPE.)
+/// EPIPE: the writing thread also gets SIGPIPE (its default action ends the process; a
+/// handler runs before the write returns EPIPE), as on Linux.
 fn sigpipe(t: &Thread) {
-    let sig = g::SIGPIPE as usize;
-    let dfl = t.process.sigactions.lock()[sig - 1][0] == 0;
-    let blocked = *t.process.sigmask.lock() & (1 << (sig - 1)) != 0;
-    if dfl && !blocked {
-        t.process.exit_group(ExitStatus::Signaled(sig as u8));
-    }
+    let info = velox_abi::SigInfo::new(g::SIGPIPE as i32, g::SI_USER as i32).with_sender(t.process.pid as u32, t.process.cred.lock().uid.r);
+    let _ = signal::send_thread(t, info);
 }
 
 pub fn read_fast(t: &Thread, c: &UserContext) -> Fast {
@@ -221,7 +226,11 @@ pub async fn read(t: Arc<Thread>, a: Args) -> isize {
             Io::Done(n) => return n as isize,
             Io::Err(e) => return err(e),
             Io::WouldBlock if f.nonblocking() => return err(errno::EAGAIN),
-            Io::WouldBlock => wait_ready(&f, None).await,
+            Io::WouldBlock => {
+                if let Err(e) = wait_ready(&t, &f, None).await {
+                    return err(e);
+                }
+            }
         }
     }
 }
@@ -265,7 +274,12 @@ async fn write_all(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Result<u
             Io::WouldBlock if f.nonblocking() => {
                 return if done > 0 { Ok(done) } else { Err(errno::EAGAIN) };
             }
-            Io::WouldBlock => wait_ready(f, Some(len - done)).await,
+            Io::WouldBlock => {
+                // Interrupted: what was written so far, or a restart if nothing was.
+                if let Err(e) = wait_ready(t, f, Some(len - done)).await {
+                    return if done > 0 { Ok(done) } else { Err(e) };
+                }
+            }
             Io::Err(e) => {
                 if e == errno::EPIPE {
                     sigpipe(t);
@@ -389,7 +403,11 @@ pub async fn readv(t: Arc<Thread>, a: Args) -> isize {
         }
         let r = loop {
             match try_read(&f, base, len) {
-                Io::WouldBlock if total == 0 && !f.nonblocking() => wait_ready(&f, None).await,
+                Io::WouldBlock if total == 0 && !f.nonblocking() => {
+                    if let Err(e) = wait_ready(&t, &f, None).await {
+                        break Err(e);
+                    }
+                }
                 Io::WouldBlock if total == 0 => break Err(errno::EAGAIN),
                 Io::WouldBlock => break Ok(0),
                 Io::Done(n) => break Ok(n),

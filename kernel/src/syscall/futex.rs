@@ -5,7 +5,7 @@
 //! (EAGAIN); only a WAIT that really sleeps goes to the async handler.
 
 use super::{Args, Fast, err, uaccess};
-use crate::task::Thread;
+use crate::task::{Thread, signal};
 use crate::task::futex::{self, Key};
 use crate::time;
 use alloc::sync::Arc;
@@ -211,10 +211,17 @@ pub async fn futex(t: Arc<Thread>, a: Args) -> isize {
                 let bitset = wait_args(&r)?;
                 let k = key(&t, r.uaddr, &r)?;
                 let d = deadline(&r)?;
-                futex::wait(t.clone(), k, r.uaddr, r.val, bitset, d).await
+                // A signal ends the wait: restarted per SA_RESTART without a timeout, EINTR
+                // after a handler with one (Linux restarts those through a restart block;
+                // here a restart re-reads the original timeout).
+                let restart = if d.is_some() { signal::ERESTARTNOHAND } else { signal::ERESTARTSYS };
+                match futex::wait(t.clone(), k, r.uaddr, r.val, bitset, d).await {
+                    Err(futex::INTERRUPTED) => Ok(restart),
+                    r => r.map(|_| 0),
+                }
             };
             match res.await {
-                Ok(()) => 0,
+                Ok(v) => v,
                 Err(e) => err(e),
             }
         }

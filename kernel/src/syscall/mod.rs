@@ -6,7 +6,7 @@
 //! thread's arena. A call may have both: the fast handler finishes the common case and
 //! returns `Fast::Slow` when it would block, and the async one does the whole call (it alone
 //! runs in a `no-fastpath` build). One file per family: process, cred, futex, time, fs, poll,
-//! mm, signal, sys.
+//! mm, signal, timer, sys.
 
 pub mod cred;
 pub mod fs;
@@ -17,6 +17,7 @@ pub mod process;
 pub mod signal;
 pub mod sys;
 pub mod time;
+pub mod timer;
 pub mod uaccess;
 
 use crate::task::Thread;
@@ -156,6 +157,8 @@ tables! {
         __NR_riscv_flush_icache => mm::riscv_flush_icache,
         __NR_rt_sigaction => signal::rt_sigaction,
         __NR_rt_sigprocmask => signal::rt_sigprocmask,
+        __NR_rt_sigpending => signal::rt_sigpending,
+        __NR_sigaltstack => signal::sigaltstack,
         __NR_uname => sys::uname,
         __NR_getrandom => sys::getrandom,
         __NR_sysinfo => sys::sysinfo,
@@ -188,6 +191,18 @@ tables! {
         __NR_kill => signal::kill,
         __NR_tkill => signal::tkill,
         __NR_tgkill => signal::tgkill,
+        __NR_rt_sigtimedwait => signal::rt_sigtimedwait,
+        __NR_rt_sigqueueinfo => signal::rt_sigqueueinfo,
+        __NR_rt_tgsigqueueinfo => signal::rt_tgsigqueueinfo,
+        __NR_rt_sigreturn => signal::rt_sigreturn,
+        __NR_restart_syscall => signal::restart_syscall,
+        __NR_getitimer => timer::getitimer,
+        __NR_setitimer => timer::setitimer,
+        __NR_timer_create => timer::timer_create,
+        __NR_timer_settime => timer::timer_settime,
+        __NR_timer_gettime => timer::timer_gettime,
+        __NR_timer_getoverrun => timer::timer_getoverrun,
+        __NR_timer_delete => timer::timer_delete,
         __NR_getrandom => sys::getrandom_async,
     }
 }
@@ -206,7 +221,10 @@ fn enosys(t: &Thread, n: usize) -> isize {
 
 /// Handle the syscall that left the fast path: async handler in the arena, or a fast handler
 /// called directly (no-fastpath builds, or a fast handler that declined and has no async twin).
-pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) {
+/// A handler interrupted by a signal returns one of the restart codes: a0 gets EINTR for now
+/// and the code goes back to the thread's loop, which restarts the call or keeps the EINTR
+/// when it delivers the signal (`task::signal::handle`).
+pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) -> Option<crate::task::signal::Restart> {
     let (n, args) = {
         let mut c = t.ctx();
         c.sepc += 4;
@@ -238,7 +256,13 @@ pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) {
     } else {
         enosys(t, n)
     };
-    if !t.is_exiting() {
-        t.ctx().set_ret(r as usize);
+    if t.is_exiting() {
+        return None;
     }
+    if crate::task::signal::is_restart(r) && n != nr::__NR_rt_sigreturn as usize {
+        t.ctx().set_ret(err(errno::EINTR) as usize);
+        return Some(crate::task::signal::Restart { code: r, a0: args.0[0] });
+    }
+    t.ctx().set_ret(r as usize);
+    None
 }

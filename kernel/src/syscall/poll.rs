@@ -4,7 +4,7 @@
 
 use super::{Args, err, uaccess};
 use crate::fs::{FileKind, FileRef};
-use crate::task::Thread;
+use crate::task::{Thread, signal};
 use crate::time;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -67,16 +67,44 @@ fn write_remaining(ptr: usize, d: Option<u64>) {
     }
 }
 
-/// Wait until `check` reports something ready (returns `Some`) or `d` passes (`None`).
-async fn wait_ready<T>(t: &Thread, d: Option<u64>, mut check: impl FnMut(Option<&Context<'_>>, &mut bool) -> Option<T>) -> Option<T> {
+/// The temporary signal mask of ppoll/pselect6 (`ptr` 0: none): installed for the wait,
+/// remembered for after a handler.
+fn install_mask(t: &Thread, ptr: usize, size: usize) -> Result<bool, u32> {
+    if ptr == 0 {
+        return Ok(false);
+    }
+    if size != 8 {
+        return Err(errno::EINVAL);
+    }
+    let m: u64 = uaccess::read(ptr)?;
+    super::signal::suspend_with(t, m);
+    Ok(true)
+}
+
+/// After the wait: unless a signal interrupted it (then the mask comes back after the
+/// handler, from its frame), put the caller's mask back now.
+fn restore_mask(t: &Thread, installed: bool, interrupted: bool) {
+    if installed && !interrupted {
+        if let Some(m) = t.sig_state(|s| s.saved_mask.take()) {
+            signal::set_mask(t, m);
+        }
+    }
+}
+
+/// Wait until `check` reports something ready (`Some(Some)`), `d` passes (`Some(None)`) or a
+/// signal interrupts (`None`).
+async fn wait_ready<T>(t: &Thread, d: Option<u64>, mut check: impl FnMut(Option<&Context<'_>>, &mut bool) -> Option<T>) -> Option<Option<T>> {
     let mut timer = time::Timer::new();
     core::future::poll_fn(|cx| {
         let mut console = false;
         if let Some(v) = check(Some(cx), &mut console) {
-            return Poll::Ready(Some(v));
+            return Poll::Ready(Some(Some(v)));
         }
         let now = time::ticks();
-        if d.is_some_and(|d| now >= d) || t.is_exiting() {
+        if d.is_some_and(|d| now >= d) {
+            return Poll::Ready(Some(None));
+        }
+        if t.is_exiting() || t.signal_pending() {
             return Poll::Ready(None);
         }
         // One entry: the deadline, or the console's 10 ms re-check if that comes first.
@@ -89,8 +117,8 @@ async fn wait_ready<T>(t: &Thread, d: Option<u64>, mut check: impl FnMut(Option<
     .await
 }
 
-/// ppoll(fds, nfds, timeout, sigmask, sigsetsize). The signal mask is ignored until signals
-/// are delivered.
+/// ppoll(fds, nfds, timeout, sigmask, sigsetsize): EINTR when a signal's handler runs
+/// (never restarted, as Linux's ERESTARTNOHAND), with the time left written back.
 pub async fn ppoll(t: Arc<Thread>, a: Args) -> isize {
     // nfds is an `unsigned int` in Linux: the upper half of the register is ignored.
     let (ptr, nfds, tmo) = (a.0[0], a.0[1] as u32 as usize, a.0[2]);
@@ -119,6 +147,10 @@ pub async fn ppoll(t: Arc<Thread>, a: Args) -> isize {
         Ok(d) => d,
         Err(e) => return err(e),
     };
+    let installed = match install_mask(&t, a.0[3], a.0[4]) {
+        Ok(i) => i,
+        Err(e) => return err(e),
+    };
     let files: Vec<Option<FileRef>> = {
         let fds = t.process.fds.lock();
         let mut v = Vec::new();
@@ -145,8 +177,13 @@ pub async fn ppoll(t: Arc<Thread>, a: Args) -> isize {
         }
         (n > 0).then_some(n)
     })
-    .await
-    .unwrap_or(0);
+    .await;
+    restore_mask(&t, installed, n.is_none());
+    let Some(n) = n else {
+        write_remaining(tmo, d);
+        return signal::ERESTARTNOHAND;
+    };
+    let n = n.unwrap_or(0);
     for (i, p) in pfds.iter_mut().enumerate() {
         p.revents = rev[i] as i16;
         if let Err(e) = uaccess::write(ptr + i * size_of::<velox_abi::Pollfd>(), p) {
@@ -220,6 +257,11 @@ pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
         Ok(v) => v,
         Err(e) => return err(e),
     };
+    // The sixth argument points at { const sigset_t *ss; size_t ss_len }.
+    let installed = match (if a.0[5] != 0 { uaccess::read::<[usize; 2]>(a.0[5]) } else { Ok([0, 0]) }).and_then(|[ss, len]| install_mask(&t, ss, len)) {
+        Ok(i) => i,
+        Err(e) => return err(e),
+    };
     let n = wait_ready(&t, d, |cx, console| {
         let mut n = 0;
         for (fd, f) in files.iter().enumerate() {
@@ -237,8 +279,13 @@ pub async fn pselect6(t: Arc<Thread>, a: Args) -> isize {
         }
         (n > 0).then_some(n)
     })
-    .await
-    .unwrap_or(0);
+    .await;
+    restore_mask(&t, installed, n.is_none());
+    let Some(n) = n else {
+        write_remaining(tmo, d);
+        return signal::ERESTARTNOHAND;
+    };
+    let n = n.unwrap_or(0);
     for (k, ptr) in [rp, wp, ep].into_iter().enumerate() {
         if ptr != 0 {
             for (i, w) in out[k * words..(k + 1) * words].iter().enumerate() {

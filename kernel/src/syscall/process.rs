@@ -5,7 +5,7 @@ use super::{Args, Fast, err, ret, uaccess};
 use crate::config;
 use crate::mm::aspace::Mm;
 use crate::task::process::{self, ExitStatus, Process};
-use crate::task::{Thread, run};
+use crate::task::{Thread, run, signal};
 use crate::time;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -133,6 +133,8 @@ struct CloneReq {
     parent_tid: usize,
     tls: usize,
     child_tid: usize,
+    /// The signal the parent gets when the child process ends (fork: SIGCHLD).
+    exit_signal: u8,
 }
 
 const NAMESPACES: u64 = (g::CLONE_NEWNS | g::CLONE_NEWCGROUP | g::CLONE_NEWUTS | g::CLONE_NEWIPC | g::CLONE_NEWUSER | g::CLONE_NEWPID | g::CLONE_NEWNET) as u64;
@@ -205,6 +207,18 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
         c.affinity.store(t.affinity.load(Ordering::Relaxed), Ordering::Relaxed); // inherited, as Linux
         c
     };
+    // The signal mask is inherited; the alternate stack only by a child with its own memory
+    // (or a vfork child, which runs on the parent's stack), as Linux.
+    child.sigmask.store(t.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
+    if !has(f, g::CLONE_VM) || has(f, g::CLONE_VFORK) {
+        let alt = t.sig.lock().as_ref().map(|s| s.altstack);
+        if let Some(a) = alt {
+            child.sig_state(|s| s.altstack = a);
+        }
+    }
+    if !has(f, g::CLONE_THREAD) {
+        child.process.exit_signal.store(r.exit_signal, Ordering::Relaxed);
+    }
     if has(f, g::CLONE_PARENT_SETTID) {
         // Written in the parent's memory (the same memory for CLONE_VM).
         let _ = uaccess::write(r.parent_tid, &(child.tid() as u32));
@@ -236,7 +250,11 @@ async fn clone_common(t: Arc<Thread>, r: CloneReq) -> isize {
 
 /// clone(flags, stack, parent_tid, tls, child_tid) (riscv64 argument order).
 pub async fn clone(t: Arc<Thread>, a: Args) -> isize {
-    let r = CloneReq { flags: a.0[0] as u64 & !0xff, stack: a.0[1], parent_tid: a.0[2], tls: a.0[3], child_tid: a.0[4] };
+    let exit_signal = (a.0[0] & 0xff) as u8;
+    if exit_signal > 64 {
+        return err(errno::EINVAL);
+    }
+    let r = CloneReq { flags: a.0[0] as u64 & !0xff, stack: a.0[1], parent_tid: a.0[2], tls: a.0[3], child_tid: a.0[4], exit_signal };
     if has(a.0[0] as u64, g::CLONE_PIDFD) {
         return err(errno::EINVAL);
     }
@@ -282,7 +300,7 @@ pub async fn clone3(t: Arc<Thread>, a: Args) -> isize {
         return err(errno::EINVAL);
     }
     let sp = if stack != 0 { (stack + stack_size) as usize } else { 0 };
-    clone_common(t, CloneReq { flags, stack: sp, parent_tid: parent_tid as usize, tls: tls as usize, child_tid: child_tid as usize }).await
+    clone_common(t, CloneReq { flags, stack: sp, parent_tid: parent_tid as usize, tls: tls as usize, child_tid: child_tid as usize, exit_signal: exit_signal as u8 }).await
 }
 
 /// Does child `c` match wait4's `pid` argument for parent `p`?
@@ -299,15 +317,33 @@ enum Found {
     NoChild,
     Running,
     Zombie(Arc<Process>),
+    /// Stopped by this signal, not yet reported (WUNTRACED / WSTOPPED).
+    Stopped(Arc<Process>, u8),
+    /// Continued, not yet reported (WCONTINUED).
+    Continued(Arc<Process>),
 }
 
-fn find_child(p: &Process, pid: isize) -> Found {
+/// The first child matching `pid` with something to report: an exit (if `exited`), a stop
+/// (WUNTRACED/WSTOPPED in `options`) or a continue (WCONTINUED).
+fn find_child(p: &Process, pid: isize, options: u32, exited: bool) -> Found {
     let kids = p.children.lock();
     let mut any = false;
     for c in kids.iter().filter(|c| matches(p, c, pid)) {
         any = true;
         if c.exit_status().is_some() {
-            return Found::Zombie(c.clone());
+            if exited {
+                return Found::Zombie(c.clone());
+            }
+            continue;
+        }
+        let ps = c.sig.lock();
+        if options & g::WUNTRACED != 0 {
+            if let Some(s) = ps.stop_report {
+                return Found::Stopped(c.clone(), s);
+            }
+        }
+        if options & g::WCONTINUED != 0 && ps.cont_report {
+            return Found::Continued(c.clone());
         }
     }
     if any { Found::Running } else { Found::NoChild }
@@ -339,18 +375,31 @@ fn rusage(user: u64, cpu: u64) -> velox_abi::Rusage {
     }
 }
 
-/// Wait for a child matching `pid` to become a zombie (or `None` with WNOHANG).
-async fn wait_child(t: &Thread, pid: isize, nohang: bool) -> Result<Option<Arc<Process>>, u32> {
+/// Wait for a child matching `pid` to have something to report (`None` with WNOHANG). A
+/// signal interrupts the wait (restarted per SA_RESTART).
+async fn wait_child(t: &Thread, pid: isize, options: u32, exited: bool) -> Result<Option<Found>, isize> {
     let p = &t.process;
     loop {
-        match find_child(p, pid) {
-            Found::NoChild => return Err(errno::ECHILD),
-            Found::Zombie(c) => return Ok(Some(c)),
-            Found::Running if nohang => return Ok(None),
+        match find_child(p, pid, options, exited) {
+            Found::NoChild => return Err(err(errno::ECHILD)),
+            Found::Running if options & g::WNOHANG != 0 => return Ok(None),
             Found::Running => {
-                p.child_event.wait_until(|| (!matches!(find_child(p, pid), Found::Running)).then_some(())).await;
+                let w = p.child_event.wait_until(|| (!matches!(find_child(p, pid, options, exited), Found::Running)).then_some(()));
+                if signal::interruptible(t, w).await.is_err() {
+                    return Err(signal::ERESTARTSYS);
+                }
             }
+            f => return Ok(Some(f)),
         }
+    }
+}
+
+/// Consume a stop or continue report (unless WNOWAIT).
+fn consume(f: &Found) {
+    match f {
+        Found::Stopped(c, _) => c.sig.lock().stop_report = None,
+        Found::Continued(c) => c.sig.lock().cont_report = false,
+        _ => {}
     }
 }
 
@@ -360,12 +409,17 @@ pub async fn wait4(t: Arc<Thread>, a: Args) -> isize {
     if options & !(g::WNOHANG | g::WUNTRACED | g::WCONTINUED | g::__WNOTHREAD | g::__WCLONE | g::__WALL) != 0 {
         return err(errno::EINVAL);
     }
-    let c = match wait_child(&t, pid, options & g::WNOHANG != 0).await {
-        Ok(Some(c)) => c,
+    let f = match wait_child(&t, pid, options, true).await {
+        Ok(Some(f)) => f,
         Ok(None) => return 0,
-        Err(e) => return err(e),
+        Err(e) => return e,
     };
-    let st = c.exit_status().map_or(0, |s| s.wait_status());
+    let (c, st) = match &f {
+        Found::Zombie(c) => (c.clone(), c.exit_status().map_or(0, |s| s.wait_status())),
+        Found::Stopped(c, s) => (c.clone(), (*s as u32) << 8 | 0x7f),
+        Found::Continued(c) => (c.clone(), 0xffff),
+        _ => return err(errno::ECHILD),
+    };
     if wstatus != 0 {
         if let Err(e) = uaccess::write(wstatus, &st) {
             return err(e);
@@ -377,7 +431,10 @@ pub async fn wait4(t: Arc<Thread>, a: Args) -> isize {
             return err(e);
         }
     }
-    c.reap_into(&t.process);
+    match f {
+        Found::Zombie(_) => c.reap_into(&t.process),
+        other => consume(&other),
+    }
     c.pid as isize
 }
 
@@ -400,34 +457,41 @@ pub async fn waitid(t: Arc<Thread>, a: Args) -> isize {
         }
         _ => return err(errno::EINVAL),
     };
-    if options & g::WEXITED == 0 {
-        // Only stop/continue events were asked for; there are none without signals.
-        return if options & g::WNOHANG != 0 { 0 } else { err(errno::ECHILD) };
-    }
-    let c = match wait_child(&t, pid, options & g::WNOHANG != 0).await {
-        Ok(c) => c,
-        Err(e) => return err(e),
+    // (WSTOPPED is WUNTRACED's bit.)
+    let f = match wait_child(&t, pid, options, options & g::WEXITED != 0).await {
+        Ok(f) => f,
+        Err(e) => return e,
     };
     // siginfo_t: signo, errno, code, then (at 16) pid, uid, status.
-    let mut info = [0u32; 32];
-    if let Some(c) = &c {
-        let (code, status) = match c.exit_status() {
-            Some(ExitStatus::Signaled(s)) => (g::CLD_KILLED, s as u32),
-            Some(ExitStatus::Exited(x)) => (g::CLD_EXITED, x as u32),
-            None => (g::CLD_EXITED, 0),
-        };
-        info[0] = g::SIGCHLD;
-        info[2] = code;
-        info[4] = c.pid as u32;
-        info[6] = status;
-    }
+    let mut info = velox_abi::SigInfo::default();
+    let child = match &f {
+        Some(Found::Zombie(c)) => {
+            let (code, status) = match c.exit_status() {
+                Some(ExitStatus::Signaled(s)) => (g::CLD_KILLED, s as i32),
+                Some(ExitStatus::Exited(x)) => (g::CLD_EXITED, x as i32),
+                None => (g::CLD_EXITED, 0),
+            };
+            info = velox_abi::SigInfo::new(g::SIGCHLD as i32, code as i32).with_sender(c.pid as u32, c.cred.lock().uid.r).with_child(status, 0, 0);
+            Some(c.clone())
+        }
+        Some(Found::Stopped(c, s)) => {
+            info = velox_abi::SigInfo::new(g::SIGCHLD as i32, g::CLD_STOPPED as i32).with_sender(c.pid as u32, c.cred.lock().uid.r).with_child(*s as i32, 0, 0);
+            Some(c.clone())
+        }
+        Some(Found::Continued(c)) => {
+            info = velox_abi::SigInfo::new(g::SIGCHLD as i32, g::CLD_CONTINUED as i32)
+                .with_sender(c.pid as u32, c.cred.lock().uid.r)
+                .with_child(g::SIGCONT as i32, 0, 0);
+            Some(c.clone())
+        }
+        _ => None,
+    };
     if infop != 0 {
-        let bytes: Vec<u8> = info.iter().flat_map(|w| w.to_le_bytes()).collect();
-        if let Err(e) = uaccess::write_bytes(infop, &bytes) {
+        if let Err(e) = uaccess::write(infop, &info) {
             return err(e);
         }
     }
-    if let Some(c) = c {
+    if let (Some(c), Some(f)) = (child, f) {
         if ru != 0 {
             let tm = *c.times.lock();
             if let Err(e) = uaccess::write(ru, &rusage(tm.user + tm.child_user, tm.cpu + tm.child_cpu)) {
@@ -435,7 +499,10 @@ pub async fn waitid(t: Arc<Thread>, a: Args) -> isize {
             }
         }
         if options & g::WNOWAIT == 0 {
-            c.reap_into(&t.process);
+            match f {
+                Found::Zombie(_) => c.reap_into(&t.process),
+                other => consume(&other),
+            }
         }
     }
     0
@@ -520,10 +587,13 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
     *t.ctx() = UserContext::new(img.entry, img.sp);
     let closing = p.fds.lock().take_cloexec();
     drop(closing);
-    for act in p.sigactions.lock().iter_mut() {
-        if act[0] != 1 {
-            // SIG_IGN stays ignored; handlers return to SIG_DFL.
-            *act = [0; 4];
+    signal::exec_reset(&t);
+    // POSIX timers do not survive execve (interval timers do).
+    {
+        let mut ts = p.timers.lock();
+        let ids: Vec<i32> = ts.posix.keys().copied().collect();
+        for id in ids {
+            crate::task::timers::delete(&mut ts, id);
         }
     }
     *p.exe.lock() = path;

@@ -1,32 +1,69 @@
-//! Signal system calls. Dispositions and the mask are recorded; delivery comes with the signals issue.
+//! Signal system calls: dispositions, masks, sending (kill, tkill, tgkill, sigqueue), waiting
+//! (sigsuspend, sigtimedwait), the alternate stack, sigreturn and restart_syscall. Delivery
+//! itself is in `task::signal`.
 
 use super::{Args, Fast, err, ret, uaccess};
-use alloc::sync::Arc;
+use crate::task::process::{self, Process};
+use crate::task::signal::{self as sig, SIG_DFL, SIG_IGN};
 use crate::task::Thread;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
+use velox_abi::{KSigaction, SigInfo, StackT};
 use velox_hal::trap::UserContext;
+use velox_signal::{NSIG, UNBLOCKABLE, bit};
 
 const SIGSET_SIZE: usize = 8;
 
-/// rt_sigaction(sig, act, oact, sigsetsize): records the disposition (struct sigaction on
-/// riscv64: handler, flags, restorer-less mask, 4 words as the kernel sees it).
+/// The sa_flags bits Linux keeps (UAPI_SA_FLAGS; riscv64 has no SA_RESTORER): unknown bits
+/// are cleared, so programs can probe for support.
+const UAPI_SA_FLAGS: u64 = (g::SA_NOCLDSTOP
+    | g::SA_NOCLDWAIT
+    | g::SA_SIGINFO
+    | g::SA_ONSTACK
+    | g::SA_RESTART
+    | g::SA_NODEFER
+    | g::SA_RESETHAND
+    | g::SA_EXPOSE_TAGBITS) as u64;
+
+/// rt_sigaction(sig, act, oact, sigsetsize). Checks in Linux's order: the set size, reading
+/// `act`, the signal number, then writing `oact`.
 pub fn rt_sigaction(t: &Thread, c: &UserContext) -> Fast {
-    let (sig, act, oact, size) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3));
+    let (s, act, oact, size) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3));
     Fast::Done(ret((|| {
-        if size != SIGSET_SIZE || !(1..=64).contains(&sig) {
+        if size != SIGSET_SIZE {
             return Err(errno::EINVAL);
         }
-        let new = if act != 0 { Some(uaccess::read::<[usize; 4]>(act)?) } else { None };
-        if new.is_some() && (sig == g::SIGKILL as usize || sig == g::SIGSTOP as usize) {
+        let new = if act != 0 { Some(uaccess::read::<KSigaction>(act)?) } else { None };
+        if !(1..=NSIG).contains(&s) || (new.is_some() && bit(s) & UNBLOCKABLE != 0) {
             return Err(errno::EINVAL);
         }
-        let old = t.process.sigactions.lock()[sig - 1];
+        let p = &t.process;
+        let old = {
+            let mut ps = p.sig.lock();
+            let old = ps.actions[s - 1];
+            if let Some(mut n) = new {
+                n.mask &= !UNBLOCKABLE;
+                n.flags &= UAPI_SA_FLAGS;
+                ps.actions[s - 1] = n;
+                // POSIX: setting a pending signal to be ignored discards it, blocked or not.
+                let ignored = n.handler == SIG_IGN
+                    || (n.handler == SIG_DFL && matches!(velox_signal::default_action(s), velox_signal::Default::Ignore | velox_signal::Default::Continue));
+                if ignored {
+                    ps.pending.discard(bit(s));
+                    for th in p.threads.lock().values() {
+                        if let Some(ts) = th.sig.lock().as_mut() {
+                            ts.pending.discard(bit(s));
+                        }
+                    }
+                }
+            }
+            old
+        };
         if oact != 0 {
             uaccess::write(oact, &old)?;
-        }
-        if let Some(n) = new {
-            t.process.sigactions.lock()[sig - 1] = n;
         }
         Ok(0)
     })()))
@@ -40,16 +77,22 @@ pub fn rt_sigprocmask(t: &Thread, c: &UserContext) -> Fast {
     }
     Fast::Done(ret((|| {
         let new = if set != 0 { Some(uaccess::read::<u64>(set)?) } else { None };
-        let old = *t.process.sigmask.lock();
+        let old = t.sigmask.load(Ordering::Relaxed);
         if let Some(n) = new {
-            let unblockable = (1u64 << (g::SIGKILL - 1)) | (1u64 << (g::SIGSTOP - 1));
             let m = match how {
                 g::SIG_BLOCK => old | n,
                 g::SIG_UNBLOCK => old & !n,
                 g::SIG_SETMASK => n,
                 _ => return Err(errno::EINVAL),
             };
-            *t.process.sigmask.lock() = m & !unblockable;
+            if m & !UNBLOCKABLE != old {
+                sig::set_mask(t, m);
+                // Unblocked a pending signal: the fast path checked before this ran, so an
+                // interrupt makes the thread leave user mode at once to take it.
+                if t.signal_pending() {
+                    velox_hal::cpu::raise_soft_interrupt();
+                }
+            }
         }
         if oset != 0 {
             uaccess::write(oset, &old)?;
@@ -58,133 +101,277 @@ pub fn rt_sigprocmask(t: &Thread, c: &UserContext) -> Fast {
     })()))
 }
 
-/// rt_sigsuspend (what glibc's pause() calls on riscv64): sleeps until a signal arrives;
-/// without signal delivery, until the thread is told to exit (exit_group, a fatal signal).
-/// The mask is checked as Linux does (size 8, readable) before sleeping.
-pub async fn rt_sigsuspend(_t: Arc<Thread>, a: Args) -> isize {
+/// The signals pending for thread `t` (its own and its process's).
+fn pending_set(t: &Thread) -> u64 {
+    let ps = t.process.sig.lock();
+    let own = t.sig.lock().as_ref().map_or(0, |s| s.pending.set());
+    own | ps.pending.set()
+}
+
+/// rt_sigpending(set, sigsetsize): pending signals that are blocked.
+pub fn rt_sigpending(t: &Thread, c: &UserContext) -> Fast {
+    let (set, size) = (c.arg(0), c.arg(1));
+    if size > SIGSET_SIZE {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    let v = pending_set(t) & t.sigmask.load(Ordering::Relaxed);
+    Fast::Done(ret(uaccess::write_bytes(set, &v.to_le_bytes()[..size]).map(|_| 0)))
+}
+
+/// rt_sigsuspend(mask, sigsetsize): wait for a signal with a temporary mask. Always EINTR
+/// after a handler ran (the old mask comes back after it, from the frame).
+pub async fn rt_sigsuspend(t: Arc<Thread>, a: Args) -> isize {
     if a.0[1] != SIGSET_SIZE {
         return err(errno::EINVAL);
     }
-    if let Err(e) = uaccess::read::<u64>(a.0[0]) {
-        return err(e);
-    }
-    core::future::pending::<()>().await;
-    err(errno::EINTR)
+    let m = match uaccess::read::<u64>(a.0[0]) {
+        Ok(m) => m,
+        Err(e) => return err(e),
+    };
+    suspend_with(&t, m);
+    let _ = sig::interruptible(&t, core::future::pending::<()>()).await;
+    sig::ERESTARTNOHAND
 }
 
-/// What a signal does to a process that has not caught it.
-#[derive(PartialEq, Eq)]
-enum Action {
-    Terminate,
-    Ignore,
-    /// A handler or a stop: needs delivery, which comes with the signals issue.
-    Unsupported,
+/// Install a temporary mask, remembering the current one for after the handler.
+pub fn suspend_with(t: &Thread, m: u64) {
+    let old = t.sigmask.load(Ordering::Relaxed);
+    t.sig_state(|s| s.saved_mask = Some(old));
+    sig::set_mask(t, m);
 }
 
-fn action(p: &crate::task::process::Process, sig: usize) -> Action {
-    const SIG_DFL: usize = 0;
-    const SIG_IGN: usize = 1;
-    if sig == g::SIGKILL as usize {
-        return Action::Terminate;
-    }
-    let handler = p.sigactions.lock()[sig - 1][0];
-    let blocked = *p.sigmask.lock() & (1 << (sig - 1)) != 0;
-    let default_ignore = [g::SIGCHLD, g::SIGURG, g::SIGWINCH, g::SIGCONT].iter().any(|&s| s as usize == sig);
-    let default_stop = [g::SIGSTOP, g::SIGTSTP, g::SIGTTIN, g::SIGTTOU].iter().any(|&s| s as usize == sig);
-    match handler {
-        SIG_IGN => Action::Ignore,
-        SIG_DFL if default_ignore => Action::Ignore,
-        SIG_DFL if !default_stop && !blocked => Action::Terminate,
-        _ => Action::Unsupported,
-    }
+/// Take a pending signal of `set` for `t` (its own first), if any.
+fn take_from(t: &Thread, set: u64) -> Option<SigInfo> {
+    let mut ps = t.process.sig.lock();
+    let blocked = !set;
+    let mut tg = t.sig.lock();
+    let own = tg.as_mut().and_then(|ts| ts.pending.next(blocked).and_then(|s| ts.pending.take(s)));
+    own.or_else(|| ps.pending.next(blocked).and_then(|s| ps.pending.take(s)))
 }
 
-/// Send `sig` (1..=64; 0 only checks) to process `p`. Until signal delivery exists, only
-/// actions that need no delivery are carried out: terminate (SIGKILL, or a default action of
-/// terminate/core on an unblocked signal) and ignore; anything else is ENOSYS, not a fake 0.
-fn send(p: &crate::task::process::Process, sig: usize) -> Result<(), u32> {
-    if sig == 0 || p.exit_status().is_some() {
-        return Ok(());
-    }
-    match action(p, sig) {
-        Action::Terminate => p.exit_group(crate::task::process::ExitStatus::Signaled(sig as u8)),
-        Action::Ignore => {}
-        Action::Unsupported => {
-            static WARNED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-            if !WARNED.swap(true, core::sync::atomic::Ordering::Relaxed) {
-                log::warn!("signal {sig} to pid {}: delivery to a handler (or a stop) is not implemented yet: ENOSYS (said once)", p.pid);
-            }
-            return Err(errno::ENOSYS);
-        }
-    }
-    Ok(())
-}
-
-/// kill(pid, sig): a process (pid > 0), the caller's group (0), every process but init and
-/// the caller (-1), or group -pid.
-pub async fn kill(t: Arc<Thread>, a: Args) -> isize {
-    let (pid, sig) = (a.0[0] as i32, a.0[1]);
-    if sig > 64 {
+/// rt_sigtimedwait(set, info, timeout, sigsetsize): take a signal of `set` (blocked, as a
+/// rule) without running its handler; EAGAIN at the timeout, EINTR if another signal's
+/// handler must run.
+pub async fn rt_sigtimedwait(t: Arc<Thread>, a: Args) -> isize {
+    let (set, info, timeout, size) = (a.0[0], a.0[1], a.0[2], a.0[3]);
+    if size != SIGSET_SIZE {
         return err(errno::EINVAL);
     }
-    use crate::task::process;
-    let targets: alloc::vec::Vec<_> = match pid {
-        p if p > 0 => process::find(p as usize).filter(|p| p.pid != 1 || sig == 0).into_iter().collect(),
-        -1 => process::all().into_iter().filter(|p| p.pid > 1 && p.pid != t.process.pid).collect(),
-        _ => {
-            let g = if pid == 0 { t.process.pgid.load(core::sync::atomic::Ordering::Relaxed) } else { pid.unsigned_abs() as usize };
-            process::all().into_iter().filter(|p| p.pgid.load(core::sync::atomic::Ordering::Relaxed) == g).collect()
+    let set = match uaccess::read::<u64>(set) {
+        Ok(s) => s & !UNBLOCKABLE,
+        Err(e) => return err(e),
+    };
+    let deadline = if timeout != 0 {
+        match super::time::read_ts(timeout) {
+            Ok(ns) => Some(crate::time::ticks().saturating_add(crate::time::ns_to_ticks(ns))),
+            Err(e) => return err(e),
+        }
+    } else {
+        None
+    };
+    let got = match take_from(&t, set) {
+        Some(i) => Some(i),
+        None if deadline.is_some_and(|d| d <= crate::time::ticks()) => None,
+        None => {
+            // Wait with the set unblocked, so its signals wake this thread (and not another).
+            let old = t.sigmask.load(Ordering::Relaxed);
+            t.sig_state(|s| s.waiting_for = set);
+            sig::set_mask(&t, old & !set);
+            let w = async {
+                match deadline {
+                    Some(d) => crate::time::sleep_until(d).await,
+                    None => core::future::pending::<()>().await,
+                }
+            };
+            let _ = sig::interruptible(&t, w).await;
+            t.sig_state(|s| s.waiting_for = 0);
+            sig::set_mask(&t, old);
+            let got = take_from(&t, set);
+            if got.is_none() && t.signal_pending() {
+                return err(errno::EINTR);
+            }
+            got
         }
     };
-    // Zombies still exist (a signal to one succeeds and does nothing), as on Linux.
+    let Some(mut i) = got else { return err(errno::EAGAIN) };
+    crate::task::timers::taken(&t.process, &mut i);
+    // Another thread may have taken part of what woke us: look again on the way out.
+    sig::recalc(&t);
+    if info != 0 {
+        if let Err(e) = uaccess::write(info, &i) {
+            return err(e);
+        }
+    }
+    i.signo as isize
+}
+
+/// EPERM unless the caller may signal `p`: its credentials (kill_ok_by_cred), or SIGCONT
+/// within the caller's session.
+fn permitted(t: &Thread, p: &Process, s: usize) -> Result<(), u32> {
+    let me = *t.process.cred.lock();
+    let same_session = p.sid.load(Ordering::Relaxed) == t.process.sid.load(Ordering::Relaxed);
+    if me.may_signal(&p.cred.lock()) || (s == g::SIGCONT as usize && same_session) { Ok(()) } else { Err(errno::EPERM) }
+}
+
+/// The siginfo of a plain kill/tkill from `t`.
+fn user_info(t: &Thread, s: usize, code: i32) -> SigInfo {
+    SigInfo::new(s as i32, code).with_sender(t.process.pid as u32, t.process.cred.lock().uid.r)
+}
+
+/// Deliver `info` (or only check, for signal 0) to each of `targets`; ESRCH if there are
+/// none, EPERM if the caller may signal none of them.
+fn kill_all(t: &Thread, targets: Vec<Arc<Process>>, s: usize, info: SigInfo) -> isize {
     if targets.is_empty() {
         return err(errno::ESRCH);
     }
-    let me = *t.process.cred.lock();
-    let allowed: alloc::vec::Vec<_> = targets.into_iter().filter(|p| me.may_signal(&p.cred.lock())).collect();
-    if allowed.is_empty() {
-        return err(errno::EPERM);
-    }
-    let mut r = Ok(());
-    for p in allowed {
-        if let Err(e) = send(&p, sig) {
-            r = Err(e);
+    // Success if any target got it; otherwise the last error (Linux's kill_pgrp_info).
+    let (mut any, mut last) = (false, errno::EPERM);
+    for p in targets {
+        let r = permitted(t, &p, s).and_then(|_| if s == 0 { Ok(()) } else { sig::send_process(&p, info) });
+        match r {
+            Ok(()) => any = true,
+            Err(e) => last = e,
         }
     }
-    ret(r.map(|_| 0))
+    if any { 0 } else { err(last) }
 }
 
-/// The process whose thread has id `tid`.
-fn thread_process(tid: usize) -> Option<Arc<crate::task::process::Process>> {
-    crate::task::process::all().into_iter().find(|p| p.threads.lock().contains_key(&tid))
+/// The processes `pid` names for kill: one (pid > 0), the caller's group (0), every process
+/// but init and the caller (-1), or group -pid. Zombies count (a signal to one is accepted).
+fn kill_targets(t: &Thread, pid: i32) -> Vec<Arc<Process>> {
+    match pid {
+        p if p > 0 => process::find(p as usize).filter(|p| p.pid != 1).into_iter().collect(),
+        -1 => process::all().into_iter().filter(|p| p.pid > 1 && p.pid != t.process.pid).collect(),
+        _ => {
+            let g = if pid == 0 { t.process.pgid.load(Ordering::Relaxed) } else { pid.unsigned_abs() as usize };
+            process::all().into_iter().filter(|p| p.pid > 1 && p.pgid.load(Ordering::Relaxed) == g).collect()
+        }
+    }
 }
 
-/// tkill(tid, sig). The action is process-wide (a fatal signal ends the whole process).
-pub async fn tkill(t: Arc<Thread>, a: Args) -> isize {
-    let (tid, sig) = (a.0[0] as i32, a.0[1]);
-    if tid <= 0 || sig > 64 {
+/// kill(pid, sig).
+pub async fn kill(t: Arc<Thread>, a: Args) -> isize {
+    let (pid, s) = (a.0[0] as i32, a.0[1]);
+    if pid == i32::MIN {
+        return err(errno::ESRCH);
+    }
+    // (Linux looks the target up before it checks the signal number.)
+    let targets = kill_targets(&t, pid);
+    if s > NSIG && !targets.is_empty() {
         return err(errno::EINVAL);
     }
-    match thread_process(tid as usize) {
-        Some(p) => ret(permitted(&t, &p).and_then(|_| send(&p, sig)).map(|_| 0)),
-        None => err(errno::ESRCH),
-    }
+    let info = user_info(&t, s.min(NSIG), g::SI_USER as i32);
+    kill_all(&t, targets, s, info)
 }
 
-/// EPERM unless the caller may signal `p` (its credentials, as Linux's kill_ok_by_cred).
-fn permitted(t: &Thread, p: &crate::task::process::Process) -> Result<(), u32> {
-    let me = *t.process.cred.lock();
-    if me.may_signal(&p.cred.lock()) { Ok(()) } else { Err(errno::EPERM) }
+/// The thread `tid` (of process `tgid` unless 0), for tkill/tgkill/rt_tgsigqueueinfo.
+fn find_thread(tgid: usize, tid: usize) -> Option<Arc<Thread>> {
+    let th = process::find_thread(tid)?;
+    (tgid == 0 || th.process.pid == tgid).then_some(th)
+}
+
+fn send_to_thread(t: &Thread, tgid: i32, tid: i32, s: usize, info: SigInfo) -> isize {
+    if tid <= 0 || tgid < 0 {
+        return err(errno::EINVAL);
+    }
+    let Some(th) = find_thread(tgid as usize, tid as usize) else { return err(errno::ESRCH) };
+    if s > NSIG {
+        return err(errno::EINVAL);
+    }
+    if let Err(e) = permitted(t, &th.process, s) {
+        return err(e);
+    }
+    if s == 0 {
+        return 0;
+    }
+    ret(sig::send_thread(&th, info).map(|_| 0))
+}
+
+/// tkill(tid, sig).
+pub async fn tkill(t: Arc<Thread>, a: Args) -> isize {
+    let (tid, s) = (a.0[0] as i32, a.0[1]);
+    let info = user_info(&t, s.min(NSIG), g::SI_TKILL);
+    send_to_thread(&t, 0, tid, s, info)
 }
 
 /// tgkill(tgid, tid, sig).
 pub async fn tgkill(t: Arc<Thread>, a: Args) -> isize {
-    let (tgid, tid, sig) = (a.0[0] as i32, a.0[1] as i32, a.0[2]);
-    if tgid <= 0 || tid <= 0 || sig > 64 {
+    let (tgid, tid, s) = (a.0[0] as i32, a.0[1] as i32, a.0[2]);
+    if tgid <= 0 {
         return err(errno::EINVAL);
     }
-    match thread_process(tid as usize).filter(|p| p.pid == tgid as usize) {
-        Some(p) => ret(permitted(&t, &p).and_then(|_| send(&p, sig)).map(|_| 0)),
-        None => err(errno::ESRCH),
+    let info = user_info(&t, s.min(NSIG), g::SI_TKILL);
+    send_to_thread(&t, tgid, tid, s, info)
+}
+
+/// The siginfo a sigqueue caller supplies: EPERM if it claims to come from the kernel (or
+/// tkill) while going to another process, as Linux.
+fn queued_info(t: &Thread, target_pid: usize, s: usize, uinfo: usize) -> Result<SigInfo, u32> {
+    let mut i: SigInfo = uaccess::read(uinfo)?;
+    if (i.code >= 0 || i.code == g::SI_TKILL) && target_pid != t.process.pid {
+        return Err(errno::EPERM);
     }
+    i.signo = s as i32;
+    Ok(i)
+}
+
+/// rt_sigqueueinfo(pid, sig, info).
+pub async fn rt_sigqueueinfo(t: Arc<Thread>, a: Args) -> isize {
+    let (pid, s, uinfo) = (a.0[0] as i32, a.0[1], a.0[2]);
+    let info = match queued_info(&t, pid.max(0) as usize, s.min(NSIG), uinfo) {
+        Ok(i) => i,
+        Err(e) => return err(e),
+    };
+    let targets: Vec<_> = if pid > 0 { process::find(pid as usize).into_iter().collect() } else { Vec::new() };
+    if s > NSIG && !targets.is_empty() {
+        return err(errno::EINVAL);
+    }
+    kill_all(&t, targets, s, info)
+}
+
+/// rt_tgsigqueueinfo(tgid, tid, sig, info).
+pub async fn rt_tgsigqueueinfo(t: Arc<Thread>, a: Args) -> isize {
+    let (tgid, tid, s, uinfo) = (a.0[0] as i32, a.0[1] as i32, a.0[2], a.0[3]);
+    if tgid <= 0 || tid <= 0 {
+        return err(errno::EINVAL);
+    }
+    let info = match queued_info(&t, tgid as usize, s.min(NSIG), uinfo) {
+        Ok(i) => i,
+        Err(e) => return err(e),
+    };
+    send_to_thread(&t, tgid, tid, s, info)
+}
+
+/// sigaltstack(ss, oss).
+pub fn sigaltstack(t: &Thread, c: &UserContext) -> Fast {
+    let (ss, oss) = (c.arg(0), c.arg(1));
+    let sp = c.x[2] as u64;
+    Fast::Done(ret((|| {
+        let new = if ss != 0 { Some(uaccess::read::<StackT>(ss)?) } else { None };
+        let old = t.sig.lock().as_ref().map_or(crate::task::signal::ThreadSig::default().altstack, |s| s.altstack);
+        let on = sig::sas_flags(&old, sp) == g::SS_ONSTACK as i32;
+        if let Some(n) = new {
+            if on {
+                return Err(errno::EPERM);
+            }
+            t.sig_state(|s| sig::set_altstack(s, &n))?;
+        }
+        if oss != 0 {
+            let mut o = old;
+            o.ss_flags = sig::sas_flags(&old, sp) | (old.ss_flags & g::SS_AUTODISARM as i32);
+            uaccess::write(oss, &o)?;
+        }
+        Ok(0)
+    })()))
+}
+
+/// rt_sigreturn: back from a handler (the vDSO's trampoline calls it).
+pub async fn rt_sigreturn(t: Arc<Thread>, _a: Args) -> isize {
+    sig::sigreturn(&t)
+}
+
+/// restart_syscall: continue an interrupted relative sleep until its original deadline.
+pub async fn restart_syscall(t: Arc<Thread>, _a: Args) -> isize {
+    let Some((d, rem)) = t.sig_state(|s| s.restart_deadline.take()) else { return err(errno::EINTR) };
+    super::time::sleep_or_restart(&t, d, rem).await
 }

@@ -1,7 +1,7 @@
 //! Clocks and sleeping.
 
 use super::{Args, Fast, err, uaccess};
-use crate::task::Thread;
+use crate::task::{Thread, signal};
 use crate::time as clock;
 use alloc::sync::Arc;
 use linux_raw_sys::errno;
@@ -59,7 +59,7 @@ pub fn gettimeofday(_: &Thread, c: &UserContext) -> Fast {
     Fast::Done(0)
 }
 
-fn read_ts(va: usize) -> Result<u64, u32> {
+pub(crate) fn read_ts(va: usize) -> Result<u64, u32> {
     let t: velox_abi::Timespec = uaccess::read(va)?;
     if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
         return Err(errno::EINVAL);
@@ -67,24 +67,34 @@ fn read_ts(va: usize) -> Result<u64, u32> {
     Ok((t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64))
 }
 
-async fn sleep_ns(ns: u64) {
-    let deadline = clock::ticks().saturating_add(clock::ns_to_ticks(ns));
-    clock::sleep_until(deadline).await;
+/// Sleep until `deadline` (ticks). A signal interrupts: the time left goes to `rem` (if not
+/// 0) and the call returns ERESTART_RESTARTBLOCK, so that it fails with EINTR if a handler
+/// runs, or continues to the same deadline through restart_syscall if none does.
+pub(crate) async fn sleep_or_restart(t: &Thread, deadline: u64, rem: usize) -> isize {
+    if signal::interruptible(t, clock::sleep_until(deadline)).await.is_ok() {
+        return 0;
+    }
+    if rem != 0 {
+        let left = clock::ticks_to_ns(deadline.saturating_sub(clock::ticks()));
+        if let Err(e) = uaccess::write(rem, &ts(left)) {
+            return err(e);
+        }
+    }
+    t.sig_state(|s| s.restart_deadline = Some((deadline, rem)));
+    signal::ERESTART_RESTARTBLOCK
 }
 
-/// nanosleep(req, rem). Not interruptible until signals exist, so `rem` is never written.
-pub async fn nanosleep(_t: Arc<Thread>, a: Args) -> isize {
+/// nanosleep(req, rem).
+pub async fn nanosleep(t: Arc<Thread>, a: Args) -> isize {
     match read_ts(a.0[0]) {
-        Ok(ns) => {
-            sleep_ns(ns).await;
-            0
-        }
+        Ok(ns) => sleep_or_restart(&t, clock::ticks().saturating_add(clock::ns_to_ticks(ns)), a.0[1]).await,
         Err(e) => err(e),
     }
 }
 
 /// clock_nanosleep(clock, flags, req, rem), relative or TIMER_ABSTIME. (The C library turns
-/// the negative errno into the positive return value POSIX specifies.)
+/// the negative errno into the positive return value POSIX specifies.) An absolute sleep a
+/// signal interrupts is restarted unless a handler ran (ERESTARTNOHAND), as Linux.
 pub async fn clock_nanosleep(t: Arc<Thread>, a: Args) -> isize {
     let (id, flags) = (a.0[0] as u32, a.0[1] as u32);
     let Some(now) = now_ns(&t, id) else { return err(errno::EINVAL) };
@@ -98,7 +108,12 @@ pub async fn clock_nanosleep(t: Arc<Thread>, a: Args) -> isize {
         Ok(v) => v,
         Err(e) => return err(e),
     };
-    let rel = if flags & g::TIMER_ABSTIME != 0 { req.saturating_sub(now) } else { req };
-    sleep_ns(rel).await;
-    0
+    if flags & g::TIMER_ABSTIME != 0 {
+        let d = clock::ticks().saturating_add(clock::ns_to_ticks(req.saturating_sub(now)));
+        return match signal::interruptible(&t, clock::sleep_until(d)).await {
+            Ok(()) => 0,
+            Err(()) => signal::ERESTARTNOHAND,
+        };
+    }
+    sleep_or_restart(&t, clock::ticks().saturating_add(clock::ns_to_ticks(req)), a.0[3]).await
 }

@@ -153,8 +153,12 @@ pub fn requeue(from: Key, to: Key, n_wake: i32, n_requeue: i32, cmp: Option<(usi
     Ok(woken + moved)
 }
 
+/// The error of a wait a signal interrupted (the caller turns it into a restart code).
+pub const INTERRUPTED: u32 = 512;
+
 /// Queue `t` on `key` if the word at `uaddr` still holds `val` (EAGAIN otherwise), then
-/// wait until woken or until `deadline` (ticks; ETIMEDOUT).
+/// wait until woken, until `deadline` (ticks; ETIMEDOUT) or until a signal is pending
+/// (INTERRUPTED).
 pub async fn wait(t: Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32, deadline: Option<u64>) -> Result<(), u32> {
     {
         let mut q = bucket(&key).lock();
@@ -171,6 +175,9 @@ pub async fn wait(t: Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32,
     core::future::poll_fn(|cx| {
         if t.futex_woken.load(Ordering::Acquire) {
             return Poll::Ready(Ok(()));
+        }
+        if t.signal_pending() {
+            return Poll::Ready(Err(INTERRUPTED));
         }
         if let Some(d) = deadline {
             if crate::time::ticks() >= d {

@@ -115,9 +115,16 @@ pub struct Process {
     pub sid: AtomicUsize,
     pub exe: Mutex<Vec<u8>>,
     pub fds: Mutex<FdTable>,
-    /// Recorded rt_sigaction dispositions (64 signals x 4 words: handler, flags, restorer, mask).
-    pub sigactions: Mutex<[[usize; 4]; 64]>,
-    pub sigmask: Mutex<u64>,
+    /// Dispositions, process-wide pending signals and the stopped state (`task::signal`).
+    pub sig: Mutex<super::signal::ProcSig>,
+    /// Woken when the process continues (SIGCONT) after a stop.
+    pub stop_wait: WaitQueue,
+    /// The signal the parent gets when this process ends (clone's exit signal; 0: none).
+    pub exit_signal: core::sync::atomic::AtomicU8,
+    /// Interval timers and POSIX timers (`task::timers`).
+    pub timers: Mutex<super::timers::Timers>,
+    /// Set while ITIMER_VIRTUAL or ITIMER_PROF is armed (checked when a time slice ends).
+    pub cpu_timers: core::sync::atomic::AtomicBool,
     pub limits: Mutex<Limits>,
     /// User and group ids (per process: glibc changes them in every thread at once anyway).
     /// Change them only through [`Process::set_cred`], which keeps the per-user task counts.
@@ -159,8 +166,11 @@ impl Process {
             sid: AtomicUsize::new(parent.map_or(pid, |p| p.sid.load(Ordering::Relaxed))),
             exe: Mutex::new(exe),
             fds: Mutex::new(fds),
-            sigactions: Mutex::new(parent.map_or([[0; 4]; 64], |p| *p.sigactions.lock())),
-            sigmask: Mutex::new(parent.map_or(0, |p| *p.sigmask.lock())),
+            sig: Mutex::new(parent.map_or_else(super::signal::ProcSig::new, |p| p.sig.lock().fork())),
+            stop_wait: WaitQueue::new(),
+            exit_signal: core::sync::atomic::AtomicU8::new(g::SIGCHLD as u8),
+            timers: Mutex::new(super::timers::Timers::default()),
+            cpu_timers: core::sync::atomic::AtomicBool::new(false),
             limits: Mutex::new(parent.map_or_else(default_limits, |p| *p.limits.lock())),
             cred: Mutex::new(parent.map_or(velox_cred::Cred::ROOT, |p| *p.cred.lock())),
             threads: Mutex::new(BTreeMap::new()),
@@ -263,6 +273,8 @@ impl Process {
             return;
         }
         let st = self.group_status.lock().unwrap_or(ExitStatus::Exited(t.exit_code.load(Ordering::Relaxed) as u8));
+        self.timers.lock().cancel_all();
+        self.cpu_timers.store(false, Ordering::Relaxed);
         // Drop the descriptors outside the lock (closing a pipe end wakes its peers).
         let fds = core::mem::take(&mut *self.fds.lock());
         drop(fds);
@@ -271,9 +283,39 @@ impl Process {
         self.exited.set();
         let parent = PROCS.lock().get(&self.ppid()).cloned();
         match parent {
-            Some(par) if par.pid != 1 => par.child_event.wake_all(),
+            Some(par) if par.pid != 1 => {
+                self.notify_exit(&par, st);
+                par.child_event.wake_all();
+            }
             // The kernel's init reaps at once (run_command keeps its own reference).
             _ => self.reap_into(&init_process()),
+        }
+    }
+
+    /// Send the parent this process's exit signal (SIGCHLD with CLD_EXITED or CLD_KILLED);
+    /// a parent that ignores SIGCHLD (or set SA_NOCLDWAIT) has the child reaped at once.
+    fn notify_exit(&self, par: &Process, st: ExitStatus) {
+        use super::signal::SIG_IGN;
+        let es = self.exit_signal.load(Ordering::Relaxed) as usize;
+        let (ign, nocldwait) = {
+            let a = par.sig.lock().actions[g::SIGCHLD as usize - 1];
+            (a.handler == SIG_IGN, a.flags & g::SA_NOCLDWAIT as u64 != 0)
+        };
+        let sigchld = es == g::SIGCHLD as usize;
+        if es != 0 && !(sigchld && ign) {
+            let (code, status) = match st {
+                ExitStatus::Exited(c) => (g::CLD_EXITED, c as i32),
+                ExitStatus::Signaled(s) => (g::CLD_KILLED, s as i32),
+            };
+            let tm = *self.times.lock();
+            let clk = |t: u64| crate::time::ticks_to_ns(t) / 10_000_000;
+            let info = velox_abi::SigInfo::new(es as i32, code as i32)
+                .with_sender(self.pid as u32, self.cred.lock().uid.r)
+                .with_child(status, clk(tm.user), clk(tm.cpu.saturating_sub(tm.user)));
+            let _ = super::signal::send_process(par, info);
+        }
+        if sigchld && (ign || nocldwait) {
+            self.reap_into(par);
         }
     }
 
@@ -367,7 +409,9 @@ pub fn load_program(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image
     a.brk = brk;
     let stack_top = config::USER_STACK_TOP;
     a.add_area(stack_top - config::USER_STACK_SIZE, stack_top, Prot(Prot::READ | Prot::WRITE), Backing::Anon)?;
+    crate::vdso::map(&mut a)?;
     let aux = [
+        (key(at::AT_SYSINFO_EHDR), crate::vdso::base() as u64),
         (key(at::AT_PHDR), plan.phdr as u64),
         (key(at::AT_PHENT), plan.phent as u64),
         (key(at::AT_PHNUM), plan.phnum as u64),

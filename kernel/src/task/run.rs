@@ -5,7 +5,7 @@
 //! future lives in the thread's arena, not inside this future, which keeps this one small.
 
 use super::process::ExitStatus;
-use super::{Thread, current, futex};
+use super::{Thread, current, futex, signal};
 use crate::mm::aspace::{Access, Fault};
 use crate::syscall::{self, uaccess};
 use crate::trap::{self, Cause};
@@ -41,7 +41,7 @@ pub async fn thread_task(t: Arc<Thread>) {
             t.activate_mm();
             crate::time::ensure_slice();
             let t0 = crate::time::ticks();
-            t.poll_start.store(t0, Ordering::Relaxed);
+            crate::smp::this().poll_start.store(t0, Ordering::Relaxed);
             let r = fut.as_mut().poll(cx);
             t.cpu_ticks.fetch_add(crate::time::ticks() - t0, Ordering::Relaxed);
             r
@@ -60,6 +60,8 @@ pub async fn thread_main(t: Arc<Thread>) {
         let _ = uaccess::write(ctid, &(t.tid() as u32));
     }
     crate::time::start_slice();
+    // An interrupted system call's restart code, settled on the way back to user mode.
+    let mut restart: Option<signal::Restart> = None;
     loop {
         if crate::mm::oom::PENDING.load(Ordering::Relaxed) {
             crate::mm::oom::PENDING.store(false, Ordering::Relaxed);
@@ -68,11 +70,19 @@ pub async fn thread_main(t: Arc<Thread>) {
         if t.is_exiting() {
             break;
         }
+        if restart.is_some() || t.signal_pending() {
+            if signal::handle(&t, &mut restart) {
+                signal::wait_continued(&t).await;
+            }
+            continue;
+        }
         let Some((scause, stval)) = enter(&t) else {
             continue;
         };
         match trap::classify(scause) {
-            Cause::Syscall => syscall::dispatch_slow(&t, arena.as_mut()).await,
+            Cause::Syscall => restart = syscall::dispatch_slow(&t, arena.as_mut()).await,
+            // The fast path finished its trap but a signal is pending (the loop delivers it).
+            Cause::Signal => {}
             Cause::Timer => {
                 // (The fast path already did this when it declined; a no-fastpath build comes
                 // here for every tick.)
@@ -96,14 +106,15 @@ pub async fn thread_main(t: Arc<Thread>) {
                 }
             }
             Cause::PageFault(access) => {
-                if !user_fault(&t, stval, access).await {
-                    kill(&t, SIGSEGV, "page fault");
+                if let Err(code) = user_fault(&t, stval, access).await {
+                    fault(&t, SIGSEGV, code, stval, "page fault");
                 }
             }
-            Cause::AccessFault => kill(&t, SIGSEGV, "access fault"),
-            Cause::Illegal => kill(&t, SIGILL, "illegal instruction"),
-            Cause::Misaligned => kill(&t, SIGBUS, "misaligned access"),
-            Cause::Breakpoint => kill(&t, SIGTRAP, "breakpoint"),
+            // (Linux riscv64 reports these at the faulting pc.)
+            Cause::AccessFault => fault(&t, SIGSEGV, g::SEGV_ACCERR, pc(&t), "access fault"),
+            Cause::Illegal => fault(&t, SIGILL, g::ILL_ILLOPC, pc(&t), "illegal instruction"),
+            Cause::Misaligned => fault(&t, SIGBUS, g::BUS_ADRALN, pc(&t), "misaligned access"),
+            Cause::Breakpoint => fault(&t, SIGTRAP, TRAP_BRKPT, pc(&t), "breakpoint"),
             Cause::Other => {
                 log::warn!("pid {}: unexpected trap scause={scause:#x}", t.process.pid);
             }
@@ -114,15 +125,20 @@ pub async fn thread_main(t: Arc<Thread>) {
     exit_cleanup(&t);
 }
 
-/// True if the running thread's process has a finite RLIMIT_CPU (asked once per time slice).
+/// True if the running thread's process has a finite RLIMIT_CPU or a CPU-time itimer (asked
+/// once per time slice: the slow path checks them).
 pub fn cpu_limited() -> bool {
-    current::with(|t| t.is_some_and(|t| t.process.limits.lock()[g::RLIMIT_CPU as usize].0 != u64::MAX))
+    current::with(|t| {
+        t.is_some_and(|t| t.process.cpu_timers.load(Ordering::Relaxed) || t.process.limits.lock()[g::RLIMIT_CPU as usize].0 != u64::MAX)
+    })
 }
 
 /// RLIMIT_CPU, checked when a time slice ends: past the soft limit the process gets SIGXCPU
 /// (its default action ends it; handlers come with signal delivery), past the hard one SIGKILL.
+#[inline(never)]
 fn check_cpu_limit(t: &Thread) {
     const SIGXCPU: u8 = g::SIGXCPU as u8;
+    super::timers::check_cpu(&t.process);
     let (soft, hard) = t.process.limits.lock()[g::RLIMIT_CPU as usize];
     if soft == u64::MAX && hard == u64::MAX {
         return;
@@ -130,14 +146,14 @@ fn check_cpu_limit(t: &Thread) {
     let dead = t.process.times.lock().cpu;
     let live: u64 = t.process.threads.lock().values().map(|th| th.cpu_times().1).sum();
     let secs = crate::time::ticks_to_ns(dead + live) / 1_000_000_000;
-    // As Linux: a limit of 0 acts as 1 second; SIGXCPU ignored (or caught: no delivery yet)
-    // leaves the process to the hard limit.
+    // As Linux: a limit of 0 acts as 1 second; SIGXCPU ignored or caught leaves the process
+    // to the hard limit.
     let (soft, hard) = (soft.max(1), hard.max(1));
-    let xcpu_default = t.process.sigactions.lock()[SIGXCPU as usize - 1][0] == 0;
     if secs >= hard {
         kill(t, g::SIGKILL as u8, "RLIMIT_CPU hard limit");
-    } else if secs >= soft && xcpu_default {
-        kill(t, SIGXCPU, "RLIMIT_CPU soft limit");
+    } else if secs >= soft {
+        // Once per slice while over the soft limit (Linux: once per second).
+        let _ = signal::send_process(&t.process, velox_abi::SigInfo::new(SIGXCPU as i32, g::SI_KERNEL as i32));
     }
 }
 
@@ -156,24 +172,24 @@ fn enter(t: &Thread) -> Option<(usize, usize)> {
     // Publish where the thread runs before the last look at `exiting` (see Thread::kick).
     t.running_on.store(crate::smp::me() as u32 + 1, Ordering::Relaxed);
     core::sync::atomic::fence(Ordering::SeqCst);
-    if t.is_exiting() {
+    if t.is_exiting() || t.signal_pending() {
         t.running_on.store(0, Ordering::Relaxed);
         return None;
     }
     let t0 = crate::time::ticks();
-    t.run_start.store(t0, Ordering::Relaxed);
     let mut ctx = t.ctx();
     hal::cpu::sync_icache();
     // Everything that runs on this hart until run_user returns is the trap fast path (and
     // interrupts it takes): `smp::in_fast_path()` tells code it calls not to wait.
     let h = crate::smp::this();
+    h.run_start.store(t0, Ordering::Relaxed);
     h.in_fast.store(true, Ordering::Relaxed);
     hal::trap::run_user(&mut ctx);
     h.in_fast.store(false, Ordering::Relaxed);
     let r = (ctx.scause, ctx.stval);
     drop(ctx);
     t.running_on.store(0, Ordering::Relaxed);
-    t.run_start.store(0, Ordering::Relaxed);
+    h.run_start.store(0, Ordering::Relaxed);
     t.user_ticks.fetch_add(crate::time::ticks() - t0, Ordering::Relaxed);
     Some(r)
 }
@@ -181,35 +197,58 @@ fn enter(t: &Thread) -> Option<(usize, usize)> {
 /// Resolve a user page fault on the slow path (the fast path already tried once). When no
 /// frame is left, the OOM killer picks a victim and the fault is retried while the victim's
 /// memory comes back; if the victim is this process, or nothing frees memory, it dies.
-async fn user_fault(t: &Thread, addr: usize, access: Access) -> bool {
+/// `Err(si_code)` for a fault that is the program's: SEGV_ACCERR where an area is mapped
+/// without the right, else SEGV_MAPERR.
+async fn user_fault(t: &Thread, addr: usize, access: Access) -> Result<(), u32> {
     // At least 64 tries and 2 seconds: victims on other harts take a while to die.
     let t0 = crate::time::ticks();
     let mut tries = 0;
     while tries < 64 || crate::time::ticks() - t0 < crate::time::ns_to_ticks(2_000_000_000) {
         tries += 1;
-        let Some(mm) = t.mm() else { return false };
+        let Some(mm) = t.mm() else { return Err(g::SEGV_MAPERR) };
         // Park rather than spin while another hart holds the address space (a fork copying it).
-        let r = mm.space.lock_async().await.handle_fault(addr, access);
+        let (r, mapped) = {
+            let mut a = mm.space.lock_async().await;
+            let r = a.handle_fault(addr, access);
+            (r, r == Fault::Denied && a.vmas.find(addr).is_some())
+        };
         drop(mm);
         match r {
-            Fault::Mapped | Fault::Busy => return true,
-            Fault::Denied => return false,
+            Fault::Mapped | Fault::Busy => return Ok(()),
+            Fault::Denied => return Err(if mapped { g::SEGV_ACCERR } else { g::SEGV_MAPERR }),
             Fault::NoMemory => {
                 // (kill_for reports what it kills on the console.)
                 if !crate::mm::oom::kill_for(t) {
-                    return true; // this process was chosen: it is exiting
+                    return Ok(()); // this process was chosen: it is exiting
                 }
                 crate::exec::yield_now().await;
             }
         }
         if t.is_exiting() {
-            return true;
+            return Ok(());
         }
     }
     // Memory never came back: this process goes (SIGKILL, as an OOM kill), not SIGSEGV.
     velox_hal::println!("[velox] out of memory: pid {} still has no frame after {tries} tries: killed", t.process.pid);
     t.process.exit_group(ExitStatus::Signaled(g::SIGKILL as u8));
-    true
+    Ok(())
+}
+
+/// TRAP_BRKPT (si_code of SIGTRAP for ebreak).
+const TRAP_BRKPT: u32 = 1;
+
+fn pc(t: &Thread) -> usize {
+    t.ctx().sepc
+}
+
+/// Raise a fault signal in the thread (its handler runs, or the process dies of it).
+#[inline(never)]
+fn fault(t: &Thread, sig: u8, code: u32, addr: usize, why: &str) {
+    let has_handler = t.process.sig.lock().actions[sig as usize - 1].handler > signal::SIG_IGN;
+    if !has_handler {
+        log::info!("pid {}: {} at pc={:#x} addr={:#x}: signal {}", t.process.pid, why, pc(t), addr, sig);
+    }
+    signal::force(t, signal::fault_info(sig as usize, code, addr));
 }
 
 /// End the thread's process with a fatal signal.

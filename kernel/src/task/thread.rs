@@ -44,14 +44,20 @@ pub struct Thread {
     /// CPU time consumed: in total (every poll of the thread's future) and in user mode (ticks).
     pub cpu_ticks: AtomicU64,
     pub user_ticks: AtomicU64,
-    /// When the current poll of the thread's future, and its current stay in user mode, began.
-    pub poll_start: AtomicU64,
-    pub run_start: AtomicU64,
     /// 1 + the index of the hart running this thread in user mode (0: not in user mode),
     /// so a request to exit can kick it out with an IPI.
     pub running_on: AtomicU32,
     /// The harts this thread may run on (bit per hart index; sched_setaffinity).
     pub affinity: AtomicU32,
+    /// Blocked signals (rt_sigprocmask), one bit per signal.
+    pub sigmask: AtomicU64,
+    /// Set when a signal may be deliverable to this thread (or its process is stopping): the
+    /// trap fast path's one check on the way back to user mode. Raised by senders after
+    /// queueing; cleared under the process's signal lock by the thread when nothing is left.
+    pub sig_pending: AtomicBool,
+    /// Signals sent to this thread alone, its alternate stack and sigsuspend's saved mask:
+    /// allocated at first use (most threads never need it).
+    pub sig: Mutex<Option<alloc::boxed::Box<super::signal::ThreadSig>>>,
 }
 
 /// Thread records alive (not yet dropped), for the leak check.
@@ -88,10 +94,11 @@ impl Thread {
             waker: spin::Once::new(),
             cpu_ticks: AtomicU64::new(0),
             user_ticks: AtomicU64::new(0),
-            poll_start: AtomicU64::new(0),
-            run_start: AtomicU64::new(0),
             running_on: AtomicU32::new(0),
             affinity: AtomicU32::new(u32::MAX),
+            sigmask: AtomicU64::new(0),
+            sig_pending: AtomicBool::new(false),
+            sig: Mutex::new(None),
         })
     }
 
@@ -216,8 +223,9 @@ impl Thread {
         let (mut user, mut total) = (self.user_ticks.load(Ordering::Relaxed), self.cpu_ticks.load(Ordering::Relaxed));
         if super::current::with(|c| c.is_some_and(|c| core::ptr::eq(c, self))) {
             let now = crate::time::ticks();
-            total += now - self.poll_start.load(Ordering::Relaxed);
-            let rs = self.run_start.load(Ordering::Relaxed);
+            let h = crate::smp::this();
+            total += now - h.poll_start.load(Ordering::Relaxed);
+            let rs = h.run_start.load(Ordering::Relaxed);
             if rs != 0 {
                 user += now - rs;
             }
@@ -231,9 +239,25 @@ impl Thread {
         self.affinity.load(Ordering::Relaxed) & (1 << h) != 0
     }
 
+    /// Run `f` on the thread's own signal state, allocating it at first use.
+    pub fn sig_state<R>(&self, f: impl FnOnce(&mut super::signal::ThreadSig) -> R) -> R {
+        let mut g = self.sig.lock();
+        f(g.get_or_insert_with(Default::default))
+    }
+
+    /// True if a signal may be waiting for this thread (the fast path's check).
+    #[inline(always)]
+    pub fn signal_pending(&self) -> bool {
+        self.sig_pending.load(Ordering::Relaxed)
+    }
+
     /// True once the thread was asked to exit.
     #[inline(always)]
     pub fn is_exiting(&self) -> bool {
         self.exiting.load(Ordering::Acquire)
     }
 }
+
+// With its Arc header the record must stay in the heap's 512-byte size class (thread memory
+// is one of the benchmarks).
+const _: () = assert!(size_of::<Thread>() <= 496, "Thread outgrew its 512-byte heap block");

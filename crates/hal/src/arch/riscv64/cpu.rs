@@ -85,6 +85,15 @@ pub fn clear_soft_interrupt() {
     unsafe { asm!("csrc sip, {0}", in(reg) SSI) };
 }
 
+/// Raise a software interrupt on this hart (sip.SSIP): taken as soon as interrupts are on
+/// again, e.g. right after the return to user mode.
+#[inline(always)]
+pub fn raise_soft_interrupt() {
+    // SAFETY: sets this hart's pending software interrupt bit (S-mode may write SSIP); the
+    // handler clears it; no memory effects.
+    unsafe { asm!("csrs sip, {0}", in(reg) SSI) };
+}
+
 /// Send an IPI to the harts whose *hart ids* are in `mask` (bit i = hart id i).
 pub fn send_ipi(mask: usize) {
     let _ = sbi_rt::send_ipi(sbi_rt::HartMask::from_mask_base(mask, 0));
@@ -106,6 +115,13 @@ pub fn fence_i() {
 #[inline(always)]
 pub fn time() -> u64 {
     riscv::register::time::read64()
+}
+
+/// Let user mode read the `time` CSR (`rdtime`, for the vDSO): scounteren.TM on this hart, as
+/// Linux sets it. (The firmware lets S-mode read it: mcounteren.TM.)
+pub fn allow_user_time() {
+    // SAFETY: sets scounteren.TM only: whether U-mode `rdtime` traps; no memory effects.
+    unsafe { asm!("csrs scounteren, {0}", in(reg) 1usize << 1) };
 }
 
 /// Wait for an interrupt (`wfi`).

@@ -65,6 +65,18 @@ impl UserContext {
     }
 }
 
+impl UserContext {
+    /// Replace the FP registers and fcsr (sigreturn): the new values are loaded at the next
+    /// entry to user mode on whichever hart runs the thread.
+    pub fn set_fp(&mut self, f: &[u64; 33]) {
+        match self.f.as_deref_mut() {
+            Some(b) => *b = *f,
+            None => self.f = Some(alloc::boxed::Box::new(*f)),
+        }
+        disown_fp(self as *mut _ as usize, usize::MAX);
+    }
+}
+
 impl Drop for UserContext {
     fn drop(&mut self) {
         disown_fp(self as *mut _ as usize, usize::MAX);

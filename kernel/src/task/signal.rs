@@ -1,0 +1,603 @@
+//! Signal state and delivery: sending (process- and thread-directed), the stop/continue group
+//! state, building the frame a handler runs on, syscall restart, and forced fault signals.
+//!
+//! Lock order: a process's `sig`, then a thread's `sig`, then its `ctx`. Senders queue under
+//! the locks and raise the target's `sig_pending` after; the target clears the flag under its
+//! process's `sig` lock when it finds nothing deliverable, so no signal is missed.
+
+use super::process::{ExitStatus, Process};
+use super::Thread;
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+use linux_raw_sys::errno;
+use linux_raw_sys::general as g;
+use velox_abi::{KSigaction, SigFrame, SigInfo, StackT, UContext};
+use velox_hal::trap::UserContext;
+use velox_signal::{self as sig, Default as Dfl, Pending, bit, default_action};
+
+/// `sa_handler` values.
+pub const SIG_DFL: u64 = 0;
+pub const SIG_IGN: u64 = 1;
+
+/// Linux's internal "restart the syscall" codes (never seen by user space).
+pub const ERESTARTSYS: isize = -512;
+pub const ERESTARTNOINTR: isize = -513;
+pub const ERESTARTNOHAND: isize = -514;
+pub const ERESTART_RESTARTBLOCK: isize = -516;
+
+/// True for one of the restart codes above.
+#[inline]
+pub fn is_restart(r: isize) -> bool {
+    matches!(r, ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK)
+}
+
+/// A process's signal state.
+pub struct ProcSig {
+    /// Dispositions, shared by the threads (CLONE_SIGHAND).
+    pub actions: [KSigaction; 64],
+    /// Signals sent to the process as a whole.
+    pub pending: Pending,
+    /// Set while the process is stopped (SIGSTOP, SIGTSTP...) until SIGCONT or SIGKILL.
+    pub stopped: bool,
+    /// A stop (its signal) or a continue not yet reported to the parent's wait
+    /// (WUNTRACED / WCONTINUED).
+    pub stop_report: Option<u8>,
+    pub cont_report: bool,
+}
+
+impl ProcSig {
+    /// Default dispositions, nothing pending.
+    pub const fn new() -> ProcSig {
+        ProcSig {
+            actions: [KSigaction { handler: 0, flags: 0, mask: 0 }; 64],
+            pending: Pending::new(),
+            stopped: false,
+            stop_report: None,
+            cont_report: false,
+        }
+    }
+
+    /// A child's copy (fork): same dispositions, nothing pending, running.
+    pub fn fork(&self) -> ProcSig {
+        ProcSig { actions: self.actions, ..ProcSig::new() }
+    }
+
+    /// True if `sig` sent now would be discarded (ignored, explicitly or by default).
+    fn ignored(&self, s: usize) -> bool {
+        let h = self.actions[s - 1].handler;
+        h == SIG_IGN || (h == SIG_DFL && matches!(default_action(s), Dfl::Ignore | Dfl::Continue))
+    }
+}
+
+/// The per-thread part that is allocated at first use.
+pub struct ThreadSig {
+    /// Signals sent to this thread (tkill, tgkill, faults, SIGPIPE).
+    pub pending: Pending,
+    /// sigaltstack (ss_flags SS_DISABLE when none).
+    pub altstack: StackT,
+    /// The mask to restore after a handler when a call (sigsuspend, ppoll, pselect) ran with
+    /// a temporary one.
+    pub saved_mask: Option<u64>,
+    /// The set a sigtimedwait waits for: unblocked while it waits, but still "blocked" for the
+    /// rule that drops ignored signals (Linux's real_blocked), so the wait can take them.
+    pub waiting_for: u64,
+    /// An interrupted relative sleep, for restart_syscall: its absolute deadline (ticks) and
+    /// where to write the time left (0: nowhere).
+    pub restart_deadline: Option<(u64, usize)>,
+}
+
+impl Default for ThreadSig {
+    fn default() -> Self {
+        ThreadSig {
+            pending: Pending::new(),
+            altstack: StackT { ss_sp: 0, ss_flags: g::SS_DISABLE as i32, _pad: 0, ss_size: 0 },
+            saved_mask: None,
+            waiting_for: 0,
+            restart_deadline: None,
+        }
+    }
+}
+
+/// Most signals queued per thread or process (RLIMIT_SIGPENDING's default).
+fn queue_limit(p: &Process) -> usize {
+    p.limits.lock()[g::RLIMIT_SIGPENDING as usize].0.min(1 << 16) as usize
+}
+
+/// A thread wants `s`: not blocked, not exiting.
+fn wants(t: &Thread, s: usize) -> bool {
+    t.sigmask.load(Ordering::Relaxed) & bit(s) == 0 && !t.is_exiting()
+}
+
+/// Tell `t` to look at its signals: raise the flag, wake it if it sleeps, interrupt it if it
+/// runs in user mode on another hart.
+pub fn notify(t: &Thread) {
+    t.sig_pending.store(true, Ordering::SeqCst);
+    t.wake();
+    t.kick();
+}
+
+/// Remove `mask` from every pending set of `p` (process and threads).
+fn discard_all(p: &Process, ps: &mut ProcSig, mask: u64) {
+    ps.pending.discard(mask);
+    for t in p.threads.lock().values() {
+        if let Some(ts) = t.sig.lock().as_mut() {
+            ts.pending.discard(mask);
+        }
+    }
+}
+
+/// Send a signal to process `p` (kill): one of its threads that does not block it takes it.
+pub fn send_process(p: &Process, info: SigInfo) -> Result<(), u32> {
+    send(p, None, info)
+}
+
+/// Send a signal to thread `t` (tgkill, SIGPIPE).
+pub fn send_thread(t: &Thread, info: SigInfo) -> Result<(), u32> {
+    send(&t.process, Some(t), info)
+}
+
+fn send(p: &Process, target: Option<&Thread>, info: SigInfo) -> Result<(), u32> {
+    let s = info.signo as usize;
+    if !(1..=sig::NSIG).contains(&s) {
+        return Err(errno::EINVAL);
+    }
+    if p.exit_status().is_some() || p.is_exiting() {
+        return Ok(()); // a zombie or a dying process: accepted, nothing happens
+    }
+    if s == sig::SIGKILL {
+        p.exit_group(ExitStatus::Signaled(s as u8));
+        return Ok(());
+    }
+    let limit = queue_limit(p);
+    let mut resumed = false;
+    let r = queue(p, target, info, limit, &mut resumed);
+    // A stopped process continues only after SIGCONT is queued: it must find the signal
+    // when it unblocks it.
+    if resumed {
+        p.stop_wait.wake_all();
+        notify_parent(p, g::CLD_CONTINUED as i32, g::SIGCONT as i32);
+    }
+    r
+}
+
+/// The locked part of [`send`]: stop/continue side effects, the ignore rule, queueing, and
+/// picking the thread that takes the signal.
+fn queue(p: &Process, target: Option<&Thread>, info: SigInfo, limit: usize, resumed: &mut bool) -> Result<(), u32> {
+    let s = info.signo as usize;
+    let ps = &mut *p.sig.lock();
+    // Stop and continue signals cancel each other at once (prepare_signal).
+    if bit(s) & sig::STOP != 0 {
+        discard_all(p, ps, bit(sig::SIGCONT));
+    } else if s == sig::SIGCONT {
+        discard_all(p, ps, sig::STOP);
+        if ps.stopped {
+            ps.stopped = false;
+            ps.stop_report = None;
+            ps.cont_report = true;
+            *resumed = true;
+        }
+    }
+    // A signal nobody blocks and the process ignores is dropped; a blocked one is kept (the
+    // disposition may change before it is unblocked).
+    let blocked_by = |t: &Thread| {
+        t.sigmask.load(Ordering::Relaxed) & bit(s) != 0 || t.sig.lock().as_ref().is_some_and(|ts| ts.waiting_for & bit(s) != 0)
+    };
+    let blocked = match target {
+        Some(t) => blocked_by(t),
+        None => p.threads.lock().values().all(|t| blocked_by(t)),
+    };
+    if ps.ignored(s) && !blocked {
+        return Ok(());
+    }
+    let added = match target {
+        Some(t) => t.sig_state(|ts| ts.pending.add(info, limit)),
+        None => ps.pending.add(info, limit),
+    };
+    match added {
+        Err(_) => return Err(errno::EAGAIN),
+        Ok(false) => return Ok(()), // coalesced with the one already pending
+        Ok(true) => {}
+    }
+    // Pick the thread that will take it (complete_signal).
+    let chosen: Option<Arc<Thread>> = match target {
+        Some(t) => wants(t, s).then(|| p.threads.lock().get(&t.tid()).cloned()).flatten(),
+        None => {
+            let ts = p.threads.lock();
+            let me = super::current::with(|c| c.map(|c| c.tid()));
+            me.and_then(|m| ts.get(&m).filter(|t| wants(t, s)).cloned())
+                .or_else(|| ts.get(&p.pid).filter(|t| wants(t, s)).cloned())
+                .or_else(|| ts.values().find(|t| wants(t, s)).cloned())
+        }
+    };
+    let Some(t) = chosen else { return Ok(()) };
+    // A fatal signal (default action terminate, no handler) ends the whole group now, as
+    // Linux's complete_signal does, without waiting for a thread to dequeue it.
+    // (Not while the thread waits for it in sigtimedwait: that takes it instead.)
+    let waited = t.sig.lock().as_ref().is_some_and(|ts| ts.waiting_for & bit(s) != 0);
+    let fatal = ps.actions[s - 1].handler == SIG_DFL && matches!(default_action(s), Dfl::Term | Dfl::Core) && !waited;
+    if fatal {
+        p.exit_group(ExitStatus::Signaled(s as u8));
+    } else {
+        notify(&t);
+    }
+    Ok(())
+}
+
+/// A fault or a kernel-detected condition raises `info` in thread `t` itself (SIGSEGV,
+/// SIGBUS, SIGILL, SIGTRAP). If the thread blocks or ignores it, the disposition goes back to
+/// the default, so the process dies instead of looping on the fault (force_sig_info).
+pub fn force(t: &Thread, info: SigInfo) {
+    let s = info.signo as usize;
+    let p = &t.process;
+    {
+        let mut ps = p.sig.lock();
+        let blocked = t.sigmask.load(Ordering::Relaxed) & bit(s) != 0;
+        let act = &mut ps.actions[s - 1];
+        if blocked || act.handler == SIG_IGN {
+            act.handler = SIG_DFL;
+            if blocked {
+                t.sigmask.fetch_and(!bit(s), Ordering::Relaxed);
+            }
+        }
+        // (A full queue cannot refuse it: standard signals are recorded in the set anyway.)
+        let _ = t.sig_state(|ts| ts.pending.add(info, usize::MAX));
+    }
+    notify(t);
+}
+
+/// Re-evaluate `t.sig_pending` after its mask changed: raise it if something it no longer
+/// blocks is pending (the process's or its own).
+pub fn recalc(t: &Thread) {
+    let p = &t.process;
+    let ps = p.sig.lock();
+    let mask = t.sigmask.load(Ordering::Relaxed);
+    let own = t.sig.lock().as_ref().map_or(0, |ts| ts.pending.set());
+    if (own | ps.pending.set()) & !mask != 0 || ps.stopped {
+        t.sig_pending.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Set the thread's mask (SIGKILL and SIGSTOP are never blocked) and re-evaluate its flag.
+pub fn set_mask(t: &Thread, m: u64) {
+    t.sigmask.store(m & !sig::UNBLOCKABLE, Ordering::Relaxed);
+    recalc(t);
+}
+
+/// What the interrupted system call asked for, if it returned a restart code: decided when
+/// the thread next heads for user mode.
+#[derive(Clone, Copy, Debug)]
+pub struct Restart {
+    pub code: isize,
+    /// The call's first argument (a0 before the call overwrote it).
+    pub a0: usize,
+}
+
+/// Apply a pending restart to the registers: `handler` holds the flags of the handler about
+/// to run, `None` if none runs.
+fn apply_restart(ctx: &mut UserContext, r: Restart, handler: Option<u64>) {
+    let restart = match (r.code, handler) {
+        (ERESTARTNOHAND | ERESTART_RESTARTBLOCK, Some(_)) => false,
+        (ERESTARTSYS, Some(f)) => f & g::SA_RESTART as u64 != 0,
+        _ => true,
+    };
+    if restart {
+        if r.code == ERESTART_RESTARTBLOCK {
+            ctx.x[17] = g::__NR_restart_syscall as usize;
+        }
+        ctx.x[10] = r.a0;
+        ctx.sepc -= 4;
+    } else {
+        ctx.x[10] = -(errno::EINTR as isize) as usize;
+    }
+}
+
+/// The thread's work on its way to user mode: take pending signals in order and act on each
+/// (ignore, stop the process, end it, or run a handler), and settle an interrupted system
+/// call (restart it or let it fail with EINTR). Called when `sig_pending` is set or the
+/// last call returned a restart code. Returns true if the process is stopped: the caller
+/// waits for it to continue ([`wait_continued`]) and calls again (`restart` is kept until
+/// it is settled).
+///
+/// (Synchronous, so the thread's future does not grow by a state machine that only the rare
+/// stop needs: that costs every slow system call a few instructions; not inlined, for the
+/// same reason.)
+#[inline(never)]
+pub fn handle(t: &Thread, restart: &mut Option<Restart>) -> bool {
+    let p = &t.process;
+    loop {
+        if t.is_exiting() {
+            return false;
+        }
+        if p.sig.lock().stopped {
+            return true;
+        }
+        let picked = {
+            let mut ps = p.sig.lock();
+            let mask = t.sigmask.load(Ordering::Relaxed);
+            let mut tg = t.sig.lock();
+            let own = tg.as_mut().and_then(|ts| ts.pending.next(mask).and_then(|s| ts.pending.take(s)));
+            let got = own.or_else(|| ps.pending.next(mask).and_then(|s| ps.pending.take(s)));
+            match got {
+                Some(info) => {
+                    let s = info.signo as usize;
+                    let act = ps.actions[s - 1];
+                    if act.handler > SIG_IGN && act.flags & g::SA_RESETHAND as u64 != 0 {
+                        ps.actions[s - 1].handler = SIG_DFL;
+                    }
+                    Some((info, act))
+                }
+                None => {
+                    // Nothing deliverable. A temporary mask (sigsuspend) ends here too: the
+                    // old mask comes back, and what it no longer blocks is looked at again.
+                    if let Some(m) = tg.as_mut().and_then(|ts| ts.saved_mask.take()) {
+                        t.sigmask.store(m, Ordering::Relaxed);
+                        drop(tg);
+                        drop(ps);
+                        continue;
+                    }
+                    t.sig_pending.store(false, Ordering::SeqCst);
+                    None
+                }
+            }
+        };
+        let Some((mut info, act)) = picked else {
+            if let Some(r) = restart.take() {
+                apply_restart(&mut t.ctx(), r, None);
+            }
+            return false;
+        };
+        super::timers::taken(p, &mut info);
+        let s = info.signo as usize;
+        match act.handler {
+            SIG_IGN => continue,
+            SIG_DFL => match default_action(s) {
+                Dfl::Ignore | Dfl::Continue => continue,
+                Dfl::Stop => {
+                    // Terminal stops are discarded in an orphaned process group (nobody
+                    // could continue it); SIGSTOP always stops.
+                    if s != sig::SIGSTOP && pgrp_orphaned(p) {
+                        continue;
+                    }
+                    group_stop(t, s);
+                    continue;
+                }
+                Dfl::Term | Dfl::Core => {
+                    p.exit_group(ExitStatus::Signaled(s as u8));
+                    return false;
+                }
+            },
+            _ => {
+                if let Some(r) = restart.take() {
+                    apply_restart(&mut t.ctx(), r, Some(act.flags));
+                }
+                if setup_frame(t, &info, &act).is_err() {
+                    force_sigsegv(t, s);
+                    continue;
+                }
+                return false;
+            }
+        }
+    }
+}
+
+/// Park until the stopped process continues (SIGCONT) or the thread must exit.
+pub async fn wait_continued(t: &Thread) {
+    let p = &t.process;
+    p.stop_wait.wait_until(|| (!p.sig.lock().stopped || t.is_exiting()).then_some(())).await;
+}
+
+/// True if `p`'s process group is orphaned: no member has a parent in another group of the
+/// same session (POSIX; Linux's is_current_pgrp_orphaned).
+fn pgrp_orphaned(p: &Process) -> bool {
+    let pgid = p.pgid.load(Ordering::Relaxed);
+    let sid = p.sid.load(Ordering::Relaxed);
+    let all = super::process::all();
+    !all.iter().filter(|m| m.pgid.load(Ordering::Relaxed) == pgid && m.exit_status().is_none()).any(|m| {
+        all.iter().any(|par| par.pid == m.ppid() && par.pgid.load(Ordering::Relaxed) != pgid && par.sid.load(Ordering::Relaxed) == sid)
+    })
+}
+
+/// Stop the whole process (a stop signal at its default action): every thread parks in
+/// `handle` until SIGCONT or SIGKILL; the parent hears of it (SIGCHLD, wait's WUNTRACED).
+fn group_stop(t: &Thread, s: usize) {
+    let p = &t.process;
+    let first = {
+        let mut ps = p.sig.lock();
+        let first = !ps.stopped;
+        ps.stopped = true;
+        ps.stop_report = Some(s as u8);
+        ps.cont_report = false;
+        first
+    };
+    for other in p.threads.lock().values() {
+        if !core::ptr::eq(&**other, t) {
+            notify(other);
+        }
+    }
+    if first {
+        notify_parent(p, g::CLD_STOPPED as i32, s as i32);
+    }
+}
+
+/// Tell `child`'s parent that it stopped or continued (SIGCHLD unless the parent asked for
+/// SA_NOCLDSTOP; its waiters are woken either way).
+fn notify_parent(child: &Process, code: i32, status: i32) {
+    let Some(parent) = super::process::find(child.ppid()) else { return };
+    let nocldstop = parent.sig.lock().actions[sig::SIGCHLD - 1].flags & g::SA_NOCLDSTOP as u64 != 0;
+    if !nocldstop {
+        let uid = child.cred.lock().uid.r;
+        let _ = send_process(&parent, SigInfo::new(sig::SIGCHLD as i32, code).with_sender(child.pid as u32, uid).with_child(status, 0, 0));
+    }
+    parent.child_event.wake_all();
+}
+
+/// The handler for a bad frame: SIGSEGV, at its default action if it was SIGSEGV's own
+/// handler that could not be set up (force_sigsegv).
+fn force_sigsegv(t: &Thread, s: usize) {
+    if s == sig::SIGSEGV {
+        t.process.sig.lock().actions[sig::SIGSEGV - 1].handler = SIG_DFL;
+    }
+    force(t, SigInfo::new(sig::SIGSEGV as i32, g::SI_KERNEL as i32));
+}
+
+/// SS_ONSTACK if `sp` is on the alternate stack `a`, SS_DISABLE if there is none, else 0.
+pub fn sas_flags(a: &StackT, sp: u64) -> i32 {
+    if a.ss_size == 0 || a.ss_flags & g::SS_DISABLE as i32 != 0 {
+        g::SS_DISABLE as i32
+    } else if sp > a.ss_sp && sp - a.ss_sp <= a.ss_size {
+        g::SS_ONSTACK as i32
+    } else {
+        0
+    }
+}
+
+/// Build the riscv64 rt_sigframe on the user stack (or the alternate stack) and point the
+/// registers at the handler: a0 = signal, a1 = &siginfo, a2 = &ucontext, ra = the vDSO's
+/// sigreturn, with the handler's mask in force.
+fn setup_frame(t: &Thread, info: &SigInfo, act: &KSigaction) -> Result<(), u32> {
+    let s = info.signo as usize;
+    let (alt, saved) = t.sig_state(|ts| (ts.altstack, ts.saved_mask.take()));
+    let mask = t.sigmask.load(Ordering::Relaxed);
+    let mut ctx = t.ctx();
+    let user_sp = ctx.x[2] as u64;
+    let flags = sas_flags(&alt, user_sp);
+    let mut sp = user_sp;
+    if act.flags & g::SA_ONSTACK as u64 != 0 && flags == 0 {
+        sp = alt.ss_sp + alt.ss_size;
+    }
+    let size = size_of::<SigFrame>() as u64;
+    let frame_at = sp.wrapping_sub(size) & !15;
+    // A frame that would run off the alternate stack is a fatal error, not an overflow.
+    if sas_flags(&alt, sp) == g::SS_ONSTACK as i32 && sas_flags(&alt, frame_at + 1) != g::SS_ONSTACK as i32 {
+        return Err(errno::EFAULT);
+    }
+    let mut regs = [0u64; 32];
+    regs[0] = ctx.sepc as u64;
+    for i in 1..32 {
+        regs[i] = ctx.x[i] as u64;
+    }
+    let mut uc = UContext {
+        flags: 0,
+        link: 0,
+        // (The configured stack and flags, as Linux's __save_altstack: never SS_ONSTACK.)
+        stack: alt,
+        sigmask: saved.unwrap_or(mask),
+        _unused: [0; 15],
+        _align: 0,
+        regs,
+        fpregs: [0; 32],
+        fcsr: 0,
+        _fpad: 0,
+        _frest: [0; 33],
+    };
+    if let Some(f) = ctx.f.as_deref() {
+        uc.fpregs.copy_from_slice(&f[..32]);
+        uc.fcsr = f[32] as u32;
+    }
+    let frame = SigFrame { info: *info, uc };
+    crate::syscall::uaccess::write(frame_at as usize, &frame)?;
+    if alt.ss_flags as u32 & g::SS_AUTODISARM != 0 {
+        t.sig_state(|ts| ts.altstack = ThreadSig::default().altstack);
+    }
+    ctx.x[10] = s;
+    ctx.x[11] = frame_at as usize;
+    ctx.x[12] = frame_at as usize + core::mem::offset_of!(SigFrame, uc);
+    ctx.x[2] = frame_at as usize;
+    ctx.x[1] = crate::vdso::sigreturn_addr();
+    ctx.sepc = act.handler as usize;
+    drop(ctx);
+    let mut m = mask | act.mask;
+    if act.flags & g::SA_NODEFER as u64 == 0 {
+        m |= bit(s);
+    }
+    t.sigmask.store(m & !sig::UNBLOCKABLE, Ordering::Relaxed);
+    Ok(())
+}
+
+/// rt_sigreturn: restore what the frame at the user's sp holds (registers, FP state, mask,
+/// alternate stack). A frame that cannot be read kills with SIGSEGV. Returns a0's value.
+pub fn sigreturn(t: &Thread) -> isize {
+    let sp = t.ctx().x[2];
+    let Ok(frame) = crate::syscall::uaccess::read::<SigFrame>(sp) else {
+        force(t, SigInfo::new(sig::SIGSEGV as i32, g::SI_KERNEL as i32));
+        return t.ctx().x[10] as isize;
+    };
+    let uc = &frame.uc;
+    {
+        let mut ctx = t.ctx();
+        ctx.sepc = uc.regs[0] as usize;
+        for i in 1..32 {
+            ctx.x[i] = uc.regs[i] as usize;
+        }
+        let mut f = [0u64; 33];
+        f[..32].copy_from_slice(&uc.fpregs);
+        f[32] = uc.fcsr as u64;
+        ctx.set_fp(&f);
+    }
+    set_mask(t, uc.sigmask);
+    // restore_altstack: applied unless we are still on the alternate stack (errors ignored).
+    let cur = t.ctx().x[2] as u64;
+    t.sig_state(|ts| {
+        if sas_flags(&ts.altstack, cur) != g::SS_ONSTACK as i32 {
+            let _ = set_altstack(ts, &uc.stack);
+        }
+    });
+    t.ctx().x[10] as isize
+}
+
+/// sigaltstack's checks and update (the caller checked that the thread is not on it).
+pub fn set_altstack(ts: &mut ThreadSig, ss: &StackT) -> Result<(), u32> {
+    let mode = ss.ss_flags as u32 & !g::SS_AUTODISARM;
+    if mode != 0 && mode != g::SS_DISABLE && mode != g::SS_ONSTACK {
+        return Err(errno::EINVAL);
+    }
+    if mode == g::SS_DISABLE {
+        ts.altstack = StackT { ss_sp: 0, ss_flags: g::SS_DISABLE as i32, _pad: 0, ss_size: 0 };
+        return Ok(());
+    }
+    if ss.ss_size < g::MINSIGSTKSZ as u64 {
+        return Err(errno::ENOMEM);
+    }
+    ts.altstack = StackT { ss_sp: ss.ss_sp, ss_flags: (ss.ss_flags as u32 & g::SS_AUTODISARM) as i32, _pad: 0, ss_size: ss.ss_size };
+    Ok(())
+}
+
+/// Wait for `fut`, unless a signal is (or becomes) pending for `t`: then `Err(())` and the
+/// future is dropped (taking it off whatever it waited on). A result ready at the same time
+/// as a signal wins, as in Linux where a completed wait is not interrupted.
+pub async fn interruptible<F: core::future::Future>(t: &Thread, fut: F) -> Result<F::Output, ()> {
+    let mut fut = core::pin::pin!(fut);
+    core::future::poll_fn(|cx| {
+        if let core::task::Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return core::task::Poll::Ready(Ok(v));
+        }
+        if t.signal_pending() || t.is_exiting() {
+            return core::task::Poll::Ready(Err(()));
+        }
+        core::task::Poll::Pending
+    })
+    .await
+}
+
+/// The fault signals of user traps, as Linux riscv64 reports them.
+pub fn fault_info(s: usize, code: u32, addr: usize) -> SigInfo {
+    SigInfo::new(s as i32, code as i32).with_addr(addr as u64)
+}
+
+/// execve: caught signals go back to their default action (ignored ones stay ignored), flags
+/// and handler masks are cleared, the alternate stack is dropped. The mask and pending
+/// signals stay.
+pub fn exec_reset(t: &Thread) {
+    for a in t.process.sig.lock().actions.iter_mut() {
+        if a.handler != SIG_IGN {
+            a.handler = SIG_DFL;
+        }
+        a.flags = 0;
+        a.mask = 0;
+    }
+    if let Some(ts) = t.sig.lock().as_mut() {
+        ts.altstack = ThreadSig::default().altstack;
+        ts.saved_mask = None;
+        ts.restart_deadline = None;
+    }
+}
