@@ -118,9 +118,10 @@ pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> usize {
             let nr = ctx.syscall_nr();
             if let Some(Some(f)) = syscall::FAST.get(nr) {
                 // A signal already pending takes the slow path, which runs the call and then
-                // delivers. (One raised while the handler runs, by another hart or by the
-                // handler itself unblocking one, comes with an interrupt that is taken right
-                // after the return to user mode: see `Thread::kick`, `rt_sigprocmask`.)
+                // delivers. One raised while the handler runs comes with an interrupt taken
+                // right after the return to user mode: an IPI from another hart, or this
+                // hart's own software interrupt when the handler signalled its own thread
+                // (`Thread::kick`, `syscall::done_checking_signals`).
                 if let Some(Fast::Done(v)) = current::with(|t| t.filter(|t| !t.signal_pending()).map(|t| f(t, ctx))) {
                     ctx.set_ret(v as usize);
                     ctx.sepc += 4;

@@ -60,9 +60,11 @@ abi! {
     pub struct KSigaction { pub handler: u64, pub flags: u64, pub mask: u64 }
     /// `stack_t` (sigaltstack, `uc_stack`).
     pub struct StackT { pub ss_sp: u64, pub ss_flags: i32, pub _pad: i32, pub ss_size: u64 }
-    /// `siginfo_t`: 128 bytes. The union after `code` starts at byte 16; `f` holds it as
-    /// words (see the accessors for the fields each kind of signal uses).
-    pub struct SigInfo { pub signo: i32, pub errno: i32, pub code: i32, pub _pad: i32, pub f: [u64; 14] }
+    /// The kernel's `siginfo` (Linux's `kernel_siginfo`): the first 48 bytes of the user's
+    /// 128-byte `siginfo_t`, which is this followed by zeros. The union after `code` starts
+    /// at byte 16; `f` holds it as words (see the accessors for the fields each kind of
+    /// signal uses). Small enough that queueing and moving one costs a few register moves.
+    pub struct SigInfo { pub signo: i32, pub errno: i32, pub code: i32, pub _pad: i32, pub f: [u64; 4] }
     /// `struct itimerval` (setitimer, getitimer).
     pub struct Itimerval { pub interval: Timeval, pub value: Timeval }
     /// `struct itimerspec` (timer_settime, timer_gettime).
@@ -71,6 +73,9 @@ abi! {
     /// union whose first int is the target thread id for SIGEV_THREAD_ID.
     pub struct Sigevent { pub value: u64, pub signo: i32, pub notify: i32, pub tid: i32, pub _pad: i32, pub _rest: [u64; 5] }
 }
+
+/// Size of the user's `siginfo_t`; bytes past `size_of::<SigInfo>()` are zero.
+pub const SIGINFO_USER_SIZE: usize = 128;
 
 impl SigInfo {
     /// A siginfo with signal number and code, every field zero.
@@ -138,6 +143,8 @@ pub struct UContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct SigFrame {
     pub info: SigInfo,
+    /// The rest of the user's 128-byte siginfo_t (zero).
+    pub _info_rest: [u64; 10],
     pub uc: UContext,
 }
 
@@ -183,7 +190,7 @@ mod tests {
         assert_eq!(size_of::<Pollfd>(), 8);
         assert_eq!(size_of::<Iovec>(), 16);
         assert_eq!(size_of::<Timespec>(), 16);
-        assert_eq!(size_of::<SigInfo>(), 128);
+        assert_eq!(size_of::<SigInfo>(), 48);
         assert_eq!(size_of::<StackT>(), 24);
         assert_eq!(size_of::<KSigaction>(), 24);
         assert_eq!(size_of::<Sigevent>(), 64);

@@ -121,14 +121,14 @@ impl Pending {
     /// siginfos are queued already. A standard signal is never refused: past the limit (or
     /// without heap) it is recorded in the set with a minimal siginfo made at dequeue time,
     /// as Linux does.
-    pub fn add(&mut self, info: SigInfo, limit: usize) -> Result<bool, Full> {
+    pub fn add(&mut self, info: &SigInfo, limit: usize) -> Result<bool, Full> {
         let sig = info.signo as usize;
         if !is_rt(sig) && self.set & bit(sig) != 0 {
             return Ok(false);
         }
         let room = self.queue.len() < limit && self.queue.try_reserve(1).is_ok();
         if room {
-            self.queue.push_back(info);
+            self.queue.push_back(*info);
         } else if is_rt(sig) {
             return Err(Full);
         }
@@ -162,6 +162,27 @@ impl Pending {
             self.set &= !bit(sig);
         }
         Some(info)
+    }
+
+    /// Take the signal to deliver next among those not in `blocked` ([`Pending::next`]) into
+    /// `out`; false if there is none. (Fills the caller's siginfo in place.)
+    pub fn take_next(&mut self, blocked: u64, out: &mut SigInfo) -> bool {
+        let Some(sig) = self.next(blocked) else { return false };
+        // The usual case: it is the oldest queued one.
+        if self.queue.front().is_some_and(|i| i.signo as usize == sig) {
+            *out = self.queue.pop_front().unwrap_or_default();
+            if !self.queue.iter().any(|i| i.signo as usize == sig) {
+                self.set &= !bit(sig);
+            }
+            return true;
+        }
+        match self.take(sig) {
+            Some(i) => {
+                *out = i;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Discard every pending signal in `mask` (a disposition set to ignore, SIGCONT
@@ -198,8 +219,8 @@ mod tests {
     #[test]
     fn standard_signals_coalesce() {
         let mut p = Pending::new();
-        assert_eq!(p.add(si(SIGUSR1, 1), 100), Ok(true));
-        assert_eq!(p.add(si(SIGUSR1, 2), 100), Ok(false));
+        assert_eq!(p.add(&si(SIGUSR1, 1), 100), Ok(true));
+        assert_eq!(p.add(&si(SIGUSR1, 2), 100), Ok(false));
         assert_eq!(p.take(SIGUSR1).unwrap().f[1], 1);
         assert_eq!(p.take(SIGUSR1), None);
         assert_eq!(p.set(), 0);
@@ -209,7 +230,7 @@ mod tests {
     fn rt_signals_queue_in_order() {
         let mut p = Pending::new();
         for v in 0..5 {
-            assert_eq!(p.add(si(SIGRTMIN + 2, v), 100), Ok(true));
+            assert_eq!(p.add(&si(SIGRTMIN + 2, v), 100), Ok(true));
         }
         for v in 0..5 {
             assert!(p.has(SIGRTMIN + 2));
@@ -221,9 +242,9 @@ mod tests {
     #[test]
     fn rt_limit_refuses_standard_does_not() {
         let mut p = Pending::new();
-        assert_eq!(p.add(si(SIGRTMIN, 0), 1), Ok(true));
-        assert_eq!(p.add(si(SIGRTMIN, 1), 1), Err(Full));
-        assert_eq!(p.add(si(SIGUSR2, 0), 1), Ok(true));
+        assert_eq!(p.add(&si(SIGRTMIN, 0), 1), Ok(true));
+        assert_eq!(p.add(&si(SIGRTMIN, 1), 1), Err(Full));
+        assert_eq!(p.add(&si(SIGUSR2, 0), 1), Ok(true));
         assert!(p.has(SIGUSR2));
         let i = p.take(SIGUSR2).unwrap();
         assert_eq!((i.signo, i.code), (SIGUSR2 as i32, 0));
@@ -232,21 +253,42 @@ mod tests {
     #[test]
     fn order_synchronous_then_lowest() {
         let mut p = Pending::new();
-        p.add(si(SIGTERM, 0), 10).unwrap();
-        p.add(si(SIGUSR1, 0), 10).unwrap();
+        p.add(&si(SIGTERM, 0), 10).unwrap();
+        p.add(&si(SIGUSR1, 0), 10).unwrap();
         assert_eq!(p.next(0), Some(SIGUSR1));
-        p.add(si(SIGSEGV, 0), 10).unwrap();
+        p.add(&si(SIGSEGV, 0), 10).unwrap();
         assert_eq!(p.next(0), Some(SIGSEGV));
         assert_eq!(p.next(bit(SIGSEGV) | bit(SIGUSR1)), Some(SIGTERM));
         assert_eq!(p.next(u64::MAX), None);
     }
 
     #[test]
+    fn take_next_in_place() {
+        let mut p = Pending::new();
+        let mut out = SigInfo::default();
+        assert!(!p.take_next(0, &mut out));
+        p.add(&si(SIGTERM, 1), 10).unwrap();
+        p.add(&si(SIGUSR1, 2), 10).unwrap();
+        p.add(&si(SIGRTMIN, 3), 10).unwrap();
+        p.add(&si(SIGRTMIN, 4), 10).unwrap();
+        assert!(p.take_next(0, &mut out));
+        assert_eq!((out.signo as usize, out.f[1]), (SIGUSR1, 2));
+        assert!(p.take_next(0, &mut out));
+        assert_eq!((out.signo as usize, out.f[1]), (SIGTERM, 1));
+        assert!(p.take_next(0, &mut out));
+        assert_eq!((out.signo as usize, out.f[1]), (SIGRTMIN, 3));
+        assert!(p.has(SIGRTMIN));
+        assert!(p.take_next(0, &mut out));
+        assert_eq!(out.f[1], 4);
+        assert_eq!(p.set(), 0);
+    }
+
+    #[test]
     fn discard_mask() {
         let mut p = Pending::new();
-        p.add(si(SIGSTOP, 0), 10).unwrap();
-        p.add(si(SIGTSTP, 0), 10).unwrap();
-        p.add(si(SIGRTMIN, 0), 10).unwrap();
+        p.add(&si(SIGSTOP, 0), 10).unwrap();
+        p.add(&si(SIGTSTP, 0), 10).unwrap();
+        p.add(&si(SIGRTMIN, 0), 10).unwrap();
         p.discard(STOP);
         assert_eq!(p.set(), bit(SIGRTMIN));
         assert_eq!(p.queued(), 1);

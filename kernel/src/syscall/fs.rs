@@ -171,7 +171,7 @@ async fn wait_ready(t: &Thread, f: &OpenFile, write: Option<usize>) -> Result<()
 /// handler runs before the write returns EPIPE), as on Linux.
 fn sigpipe(t: &Thread) {
     let info = velox_abi::SigInfo::new(g::SIGPIPE as i32, g::SI_USER as i32).with_sender(t.process.pid as u32, t.process.cred.lock().uid.r);
-    let _ = signal::send_thread(t, info);
+    let _ = signal::send_thread(t, &info);
 }
 
 pub fn read_fast(t: &Thread, c: &UserContext) -> Fast {

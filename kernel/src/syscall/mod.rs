@@ -159,6 +159,9 @@ tables! {
         __NR_rt_sigprocmask => signal::rt_sigprocmask,
         __NR_rt_sigpending => signal::rt_sigpending,
         __NR_sigaltstack => signal::sigaltstack,
+        __NR_kill => signal::kill,
+        __NR_tkill => signal::tkill,
+        __NR_tgkill => signal::tgkill,
         __NR_uname => sys::uname,
         __NR_getrandom => sys::getrandom,
         __NR_sysinfo => sys::sysinfo,
@@ -188,9 +191,6 @@ tables! {
         __NR_ppoll => poll::ppoll,
         __NR_pselect6 => poll::pselect6,
         __NR_rt_sigsuspend => signal::rt_sigsuspend,
-        __NR_kill => signal::kill,
-        __NR_tkill => signal::tkill,
-        __NR_tgkill => signal::tgkill,
         __NR_rt_sigtimedwait => signal::rt_sigtimedwait,
         __NR_rt_sigqueueinfo => signal::rt_sigqueueinfo,
         __NR_rt_tgsigqueueinfo => signal::rt_tgsigqueueinfo,
@@ -265,4 +265,16 @@ pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) -
     }
     t.ctx().set_ret(r as usize);
     None
+}
+
+/// `Done(v)` for a fast handler that may have signalled its own thread (kill of itself,
+/// sigprocmask unblocking a pending signal): when it did, a software interrupt taken right
+/// after the return to user mode brings the thread back to have the signal delivered (the
+/// fast path checks the flag before handlers run, so that getpid and friends pay nothing).
+#[inline]
+pub fn done_checking_signals(t: &Thread, v: isize) -> Fast {
+    if t.signal_pending() || t.is_exiting() {
+        velox_hal::cpu::raise_soft_interrupt();
+    }
+    Fast::Done(v)
 }

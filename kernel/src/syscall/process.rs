@@ -487,7 +487,7 @@ pub async fn waitid(t: Arc<Thread>, a: Args) -> isize {
         _ => None,
     };
     if infop != 0 {
-        if let Err(e) = uaccess::write(infop, &info) {
+        if let Err(e) = uaccess::write_siginfo(infop, &info) {
             return err(e);
         }
     }

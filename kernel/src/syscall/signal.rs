@@ -32,41 +32,55 @@ const UAPI_SA_FLAGS: u64 = (g::SA_NOCLDSTOP
 /// `act`, the signal number, then writing `oact`.
 pub fn rt_sigaction(t: &Thread, c: &UserContext) -> Fast {
     let (s, act, oact, size) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3));
-    Fast::Done(ret((|| {
-        if size != SIGSET_SIZE {
-            return Err(errno::EINVAL);
+    if size != SIGSET_SIZE {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    let new = if act != 0 {
+        match uaccess::read::<KSigaction>(act) {
+            Ok(n) => Some(n),
+            Err(e) => return Fast::Done(err(e)),
         }
-        let new = if act != 0 { Some(uaccess::read::<KSigaction>(act)?) } else { None };
-        if !(1..=NSIG).contains(&s) || (new.is_some() && bit(s) & UNBLOCKABLE != 0) {
-            return Err(errno::EINVAL);
-        }
-        let p = &t.process;
-        let old = {
-            let mut ps = p.sig.lock();
-            let old = ps.actions[s - 1];
-            if let Some(mut n) = new {
-                n.mask &= !UNBLOCKABLE;
-                n.flags &= UAPI_SA_FLAGS;
-                ps.actions[s - 1] = n;
-                // POSIX: setting a pending signal to be ignored discards it, blocked or not.
-                let ignored = n.handler == SIG_IGN
-                    || (n.handler == SIG_DFL && matches!(velox_signal::default_action(s), velox_signal::Default::Ignore | velox_signal::Default::Continue));
-                if ignored {
-                    ps.pending.discard(bit(s));
-                    for th in p.threads.lock().values() {
-                        if let Some(ts) = th.sig.lock().as_mut() {
-                            ts.pending.discard(bit(s));
-                        }
-                    }
-                }
+    } else {
+        None
+    };
+    if !(1..=NSIG).contains(&s) || (new.is_some() && bit(s) & UNBLOCKABLE != 0) {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    let p = &t.process;
+    let old = {
+        let mut ps = p.sig.lock();
+        let old = ps.actions[s - 1];
+        if let Some(mut n) = new {
+            n.mask &= !UNBLOCKABLE;
+            n.flags &= UAPI_SA_FLAGS;
+            ps.actions[s - 1] = n;
+            // POSIX: setting a pending signal to be ignored discards it, blocked or not.
+            let ignored = n.handler == SIG_IGN
+                || (n.handler == SIG_DFL && matches!(velox_signal::default_action(s), velox_signal::Default::Ignore | velox_signal::Default::Continue));
+            if ignored {
+                discard_everywhere(p, &mut ps, s);
             }
-            old
-        };
-        if oact != 0 {
-            uaccess::write(oact, &old)?;
         }
-        Ok(0)
-    })()))
+        old
+    };
+    if oact != 0 {
+        if let Err(e) = uaccess::write(oact, &old) {
+            return Fast::Done(err(e));
+        }
+    }
+    Fast::Done(0)
+}
+
+/// Drop pending instances of `s` from the process and every thread (it is now ignored).
+#[cold]
+#[inline(never)]
+fn discard_everywhere(p: &Process, ps: &mut crate::task::signal::ProcSig, s: usize) {
+    ps.pending.discard(bit(s));
+    for th in p.threads.lock().values() {
+        if let Some(ts) = th.sig.lock().as_mut() {
+            ts.pending.discard(bit(s));
+        }
+    }
 }
 
 /// rt_sigprocmask(how, set, oset, sigsetsize).
@@ -75,7 +89,7 @@ pub fn rt_sigprocmask(t: &Thread, c: &UserContext) -> Fast {
     if size != SIGSET_SIZE {
         return Fast::Done(err(errno::EINVAL));
     }
-    Fast::Done(ret((|| {
+    let r = (|| {
         let new = if set != 0 { Some(uaccess::read::<u64>(set)?) } else { None };
         let old = t.sigmask.load(Ordering::Relaxed);
         if let Some(n) = new {
@@ -87,18 +101,15 @@ pub fn rt_sigprocmask(t: &Thread, c: &UserContext) -> Fast {
             };
             if m & !UNBLOCKABLE != old {
                 sig::set_mask(t, m);
-                // Unblocked a pending signal: the fast path checked before this ran, so an
-                // interrupt makes the thread leave user mode at once to take it.
-                if t.signal_pending() {
-                    velox_hal::cpu::raise_soft_interrupt();
-                }
             }
         }
         if oset != 0 {
             uaccess::write(oset, &old)?;
         }
         Ok(0)
-    })()))
+    })();
+    // (Unblocking a pending signal delivers it before the return to user mode.)
+    super::done_checking_signals(t, ret(r))
 }
 
 /// The signals pending for thread `t` (its own and its process's).
@@ -198,7 +209,7 @@ pub async fn rt_sigtimedwait(t: Arc<Thread>, a: Args) -> isize {
     // Another thread may have taken part of what woke us: look again on the way out.
     sig::recalc(&t);
     if info != 0 {
-        if let Err(e) = uaccess::write(info, &i) {
+        if let Err(e) = uaccess::write_siginfo(info, &i) {
             return err(e);
         }
     }
@@ -227,7 +238,7 @@ fn kill_all(t: &Thread, targets: Vec<Arc<Process>>, s: usize, info: SigInfo) -> 
     // Success if any target got it; otherwise the last error (Linux's kill_pgrp_info).
     let (mut any, mut last) = (false, errno::EPERM);
     for p in targets {
-        let r = permitted(t, &p, s).and_then(|_| if s == 0 { Ok(()) } else { sig::send_process(&p, info) });
+        let r = permitted(t, &p, s).and_then(|_| if s == 0 { Ok(()) } else { sig::send_process(&p, &info) });
         match r {
             Ok(()) => any = true,
             Err(e) => last = e,
@@ -249,19 +260,40 @@ fn kill_targets(t: &Thread, pid: i32) -> Vec<Arc<Process>> {
     }
 }
 
-/// kill(pid, sig).
-pub async fn kill(t: Arc<Thread>, a: Args) -> isize {
-    let (pid, s) = (a.0[0] as i32, a.0[1]);
+/// kill(pid, sig). Synchronous (it never waits), so it runs on the trap fast path; a signal
+/// for the caller itself interrupts the return to user mode (`Thread::kick`).
+pub fn kill(t: &Thread, c: &UserContext) -> Fast {
+    super::done_checking_signals(t, kill_impl(t, c.arg(0) as i32, c.arg(1)))
+}
+
+fn kill_impl(t: &Thread, pid: i32, s: usize) -> isize {
     if pid == i32::MIN {
         return err(errno::ESRCH);
     }
-    // (Linux looks the target up before it checks the signal number.)
-    let targets = kill_targets(&t, pid);
+    // One process (the common case): no list of targets.
+    if pid > 0 {
+        // (Itself: no look-up; a process may always signal itself.)
+        if pid as usize == t.process.pid {
+            if s > NSIG {
+                return err(errno::EINVAL);
+            }
+            let r = if s == 0 { Ok(()) } else { sig::send_process(&t.process, &user_info(t, s, g::SI_USER as i32)) };
+            return ret(r.map(|_| 0));
+        }
+        let Some(p) = process::find(pid as usize).filter(|p| p.pid != 1) else { return err(errno::ESRCH) };
+        // (Linux looks the target up before it checks the signal number.)
+        if s > NSIG {
+            return err(errno::EINVAL);
+        }
+        let r = permitted(t, &p, s).and_then(|_| if s == 0 { Ok(()) } else { sig::send_process(&p, &user_info(t, s, g::SI_USER as i32)) });
+        return ret(r.map(|_| 0));
+    }
+    let targets = kill_targets(t, pid);
     if s > NSIG && !targets.is_empty() {
         return err(errno::EINVAL);
     }
-    let info = user_info(&t, s.min(NSIG), g::SI_USER as i32);
-    kill_all(&t, targets, s, info)
+    let info = user_info(t, s.min(NSIG), g::SI_USER as i32);
+    kill_all(t, targets, s, info)
 }
 
 /// The thread `tid` (of process `tgid` unless 0), for tkill/tgkill/rt_tgsigqueueinfo.
@@ -284,30 +316,53 @@ fn send_to_thread(t: &Thread, tgid: i32, tid: i32, s: usize, info: SigInfo) -> i
     if s == 0 {
         return 0;
     }
-    ret(sig::send_thread(&th, info).map(|_| 0))
+    ret(sig::send_thread(&th, &info).map(|_| 0))
 }
 
-/// tkill(tid, sig).
-pub async fn tkill(t: Arc<Thread>, a: Args) -> isize {
-    let (tid, s) = (a.0[0] as i32, a.0[1]);
-    let info = user_info(&t, s.min(NSIG), g::SI_TKILL);
-    send_to_thread(&t, 0, tid, s, info)
+/// tkill(tid, sig) (synchronous, like kill).
+pub fn tkill(t: &Thread, c: &UserContext) -> Fast {
+    let (tid, s) = (c.arg(0) as i32, c.arg(1));
+    let info = user_info(t, s.min(NSIG), g::SI_TKILL);
+    super::done_checking_signals(t, send_to_thread(t, 0, tid, s, info))
 }
 
-/// tgkill(tgid, tid, sig).
-pub async fn tgkill(t: Arc<Thread>, a: Args) -> isize {
-    let (tgid, tid, s) = (a.0[0] as i32, a.0[1] as i32, a.0[2]);
+/// tgkill(tgid, tid, sig) (synchronous, like kill).
+pub fn tgkill(t: &Thread, c: &UserContext) -> Fast {
+    let (tgid, tid, s) = (c.arg(0) as i32, c.arg(1) as i32, c.arg(2));
     if tgid <= 0 {
-        return err(errno::EINVAL);
+        return Fast::Done(err(errno::EINVAL));
     }
-    let info = user_info(&t, s.min(NSIG), g::SI_TKILL);
-    send_to_thread(&t, tgid, tid, s, info)
+    let info = user_info(t, s.min(NSIG), g::SI_TKILL);
+    super::done_checking_signals(t, send_to_thread(t, tgid, tid, s, info))
+}
+
+/// True if Linux knows the layout of a siginfo with this signal and code (known_siginfo_layout):
+/// then only the kernel's 48 bytes matter; otherwise the rest must be zero.
+fn known_layout(s: usize, code: i32) -> bool {
+    const MAX: [(usize, i32); 8] = [
+        (g::SIGILL as usize, 11),
+        (g::SIGFPE as usize, 15),
+        (g::SIGSEGV as usize, 10),
+        (g::SIGBUS as usize, 5),
+        (g::SIGTRAP as usize, 6),
+        (g::SIGCHLD as usize, 6),
+        (g::SIGPOLL as usize, 6),
+        (g::SIGSYS as usize, 1),
+    ];
+    code <= 0 || code == g::SI_KERNEL as i32 || MAX.iter().any(|&(sig, max)| sig == s && code <= max)
 }
 
 /// The siginfo a sigqueue caller supplies: EPERM if it claims to come from the kernel (or
-/// tkill) while going to another process, as Linux.
+/// tkill) while going to another process, as Linux; E2BIG if its layout is unknown and it
+/// uses bytes the kernel would drop.
 fn queued_info(t: &Thread, target_pid: usize, s: usize, uinfo: usize) -> Result<SigInfo, u32> {
-    let mut i: SigInfo = uaccess::read(uinfo)?;
+    let mut raw = [0u8; velox_abi::SIGINFO_USER_SIZE];
+    uaccess::read_bytes(uinfo, &mut raw)?;
+    let (head, rest) = raw.split_at(size_of::<SigInfo>());
+    let mut i = <SigInfo as zerocopy::FromBytes>::read_from_bytes(head).map_err(|_| errno::EINVAL)?;
+    if !known_layout(s, i.code) && rest.iter().any(|&b| b != 0) {
+        return Err(errno::E2BIG);
+    }
     if (i.code >= 0 || i.code == g::SI_TKILL) && target_pid != t.process.pid {
         return Err(errno::EPERM);
     }

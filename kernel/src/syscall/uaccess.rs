@@ -84,3 +84,12 @@ pub fn read_cstr(va: usize, max: usize) -> Result<Vec<u8>, u32> {
         at += n;
     }
 }
+
+/// Write a siginfo as the user's 128-byte `siginfo_t`: the kernel's 48 bytes, then zeros
+/// (Linux's copy_siginfo_to_user).
+pub fn write_siginfo(va: usize, i: &velox_abi::SigInfo) -> Result<(), u32> {
+    const REST: usize = velox_abi::SIGINFO_USER_SIZE - size_of::<velox_abi::SigInfo>();
+    static ZERO: [u8; REST] = [0; REST];
+    write(va, i)?;
+    write_bytes(va.wrapping_add(size_of::<velox_abi::SigInfo>()), &ZERO)
+}

@@ -312,7 +312,7 @@ impl Process {
             let info = velox_abi::SigInfo::new(es as i32, code as i32)
                 .with_sender(self.pid as u32, self.cred.lock().uid.r)
                 .with_child(status, clk(tm.user), clk(tm.cpu.saturating_sub(tm.user)));
-            let _ = super::signal::send_process(par, info);
+            let _ = super::signal::send_process(par, &info);
         }
         if sigchld && (ign || nocldwait) {
             self.reap_into(par);

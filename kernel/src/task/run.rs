@@ -153,7 +153,7 @@ fn check_cpu_limit(t: &Thread) {
         kill(t, g::SIGKILL as u8, "RLIMIT_CPU hard limit");
     } else if secs >= soft {
         // Once per slice while over the soft limit (Linux: once per second).
-        let _ = signal::send_process(&t.process, velox_abi::SigInfo::new(SIGXCPU as i32, g::SI_KERNEL as i32));
+        let _ = signal::send_process(&t.process, &velox_abi::SigInfo::new(SIGXCPU as i32, g::SI_KERNEL as i32));
     }
 }
 

@@ -43,6 +43,11 @@ pub struct ProcSig {
     /// (WUNTRACED / WCONTINUED).
     pub stop_report: Option<u8>,
     pub cont_report: bool,
+    /// The signal of the stop in progress, the threads parked in it so far, and whether the
+    /// parent was told (when the last thread parked, as Linux's group stop).
+    stop_sig: u8,
+    parked: usize,
+    stop_notified: bool,
 }
 
 impl ProcSig {
@@ -54,6 +59,9 @@ impl ProcSig {
             stopped: false,
             stop_report: None,
             cont_report: false,
+            stop_sig: 0,
+            parked: 0,
+            stop_notified: false,
         }
     }
 
@@ -127,16 +135,16 @@ fn discard_all(p: &Process, ps: &mut ProcSig, mask: u64) {
 }
 
 /// Send a signal to process `p` (kill): one of its threads that does not block it takes it.
-pub fn send_process(p: &Process, info: SigInfo) -> Result<(), u32> {
+pub fn send_process(p: &Process, info: &SigInfo) -> Result<(), u32> {
     send(p, None, info)
 }
 
 /// Send a signal to thread `t` (tgkill, SIGPIPE).
-pub fn send_thread(t: &Thread, info: SigInfo) -> Result<(), u32> {
+pub fn send_thread(t: &Thread, info: &SigInfo) -> Result<(), u32> {
     send(&t.process, Some(t), info)
 }
 
-fn send(p: &Process, target: Option<&Thread>, info: SigInfo) -> Result<(), u32> {
+fn send(p: &Process, target: Option<&Thread>, info: &SigInfo) -> Result<(), u32> {
     let s = info.signo as usize;
     if !(1..=sig::NSIG).contains(&s) {
         return Err(errno::EINVAL);
@@ -149,12 +157,14 @@ fn send(p: &Process, target: Option<&Thread>, info: SigInfo) -> Result<(), u32> 
         return Ok(());
     }
     let limit = queue_limit(p);
-    let mut resumed = false;
+    let mut resumed = (false, false);
     let r = queue(p, target, info, limit, &mut resumed);
     // A stopped process continues only after SIGCONT is queued: it must find the signal
-    // when it unblocks it.
-    if resumed {
+    // when it unblocks it. The parent hears of it if it heard of the stop.
+    if resumed.0 {
         p.stop_wait.wake_all();
+    }
+    if resumed.1 {
         notify_parent(p, g::CLD_CONTINUED as i32, g::SIGCONT as i32);
     }
     r
@@ -162,7 +172,7 @@ fn send(p: &Process, target: Option<&Thread>, info: SigInfo) -> Result<(), u32> 
 
 /// The locked part of [`send`]: stop/continue side effects, the ignore rule, queueing, and
 /// picking the thread that takes the signal.
-fn queue(p: &Process, target: Option<&Thread>, info: SigInfo, limit: usize, resumed: &mut bool) -> Result<(), u32> {
+fn queue(p: &Process, target: Option<&Thread>, info: &SigInfo, limit: usize, resumed: &mut (bool, bool)) -> Result<(), u32> {
     let s = info.signo as usize;
     let ps = &mut *p.sig.lock();
     // Stop and continue signals cancel each other at once (prepare_signal).
@@ -173,8 +183,10 @@ fn queue(p: &Process, target: Option<&Thread>, info: SigInfo, limit: usize, resu
         if ps.stopped {
             ps.stopped = false;
             ps.stop_report = None;
-            ps.cont_report = true;
-            *resumed = true;
+            // (Reported only for a stop the parent heard of.)
+            ps.cont_report = ps.stop_notified;
+            *resumed = (true, ps.stop_notified);
+            ps.stop_notified = false;
         }
     }
     // A signal nobody blocks and the process ignores is dropped; a blocked one is kept (the
@@ -182,12 +194,14 @@ fn queue(p: &Process, target: Option<&Thread>, info: SigInfo, limit: usize, resu
     let blocked_by = |t: &Thread| {
         t.sigmask.load(Ordering::Relaxed) & bit(s) != 0 || t.sig.lock().as_ref().is_some_and(|ts| ts.waiting_for & bit(s) != 0)
     };
-    let blocked = match target {
-        Some(t) => blocked_by(t),
-        None => p.threads.lock().values().all(|t| blocked_by(t)),
-    };
-    if ps.ignored(s) && !blocked {
-        return Ok(());
+    if ps.ignored(s) {
+        let blocked = match target {
+            Some(t) => blocked_by(t),
+            None => p.threads.lock().values().all(|t| blocked_by(t)),
+        };
+        if !blocked {
+            return Ok(());
+        }
     }
     let added = match target {
         Some(t) => t.sig_state(|ts| ts.pending.add(info, limit)),
@@ -199,26 +213,37 @@ fn queue(p: &Process, target: Option<&Thread>, info: SigInfo, limit: usize, resu
         Ok(true) => {}
     }
     // Pick the thread that will take it (complete_signal).
-    let chosen: Option<Arc<Thread>> = match target {
-        Some(t) => wants(t, s).then(|| p.threads.lock().get(&t.tid()).cloned()).flatten(),
-        None => {
-            let ts = p.threads.lock();
-            let me = super::current::with(|c| c.map(|c| c.tid()));
-            me.and_then(|m| ts.get(&m).filter(|t| wants(t, s)).cloned())
-                .or_else(|| ts.get(&p.pid).filter(|t| wants(t, s)).cloned())
-                .or_else(|| ts.values().find(|t| wants(t, s)).cloned())
+    // The caller itself when it wants it (kill of its own process: no look-up, no reference
+    // count), else the main thread, else any.
+    let me_wants = super::current::with(|c| c.is_some_and(|c| core::ptr::eq(&*c.process, p) && wants(c, s) && target.is_none_or(|t| core::ptr::eq(t, c))));
+    let chosen: Option<Arc<Thread>> = if me_wants {
+        None
+    } else {
+        match target {
+            Some(t) => wants(t, s).then(|| p.threads.lock().get(&t.tid()).cloned()).flatten(),
+            None => {
+                let ts = p.threads.lock();
+                ts.get(&p.pid).filter(|t| wants(t, s)).cloned().or_else(|| ts.values().find(|t| wants(t, s)).cloned())
+            }
         }
     };
-    let Some(t) = chosen else { return Ok(()) };
+    if chosen.is_none() && !me_wants {
+        return Ok(());
+    }
     // A fatal signal (default action terminate, no handler) ends the whole group now, as
     // Linux's complete_signal does, without waiting for a thread to dequeue it.
-    // (Not while the thread waits for it in sigtimedwait: that takes it instead.)
-    let waited = t.sig.lock().as_ref().is_some_and(|ts| ts.waiting_for & bit(s) != 0);
-    let fatal = ps.actions[s - 1].handler == SIG_DFL && matches!(default_action(s), Dfl::Term | Dfl::Core) && !waited;
-    if fatal {
-        p.exit_group(ExitStatus::Signaled(s as u8));
-    } else {
-        notify(&t);
+    let fatal = ps.actions[s - 1].handler == SIG_DFL && matches!(default_action(s), Dfl::Term | Dfl::Core);
+    let deliver = |t: &Thread| {
+        // (Not fatal while the thread waits for it in sigtimedwait: that takes it instead.)
+        if fatal && !t.sig.lock().as_ref().is_some_and(|ts| ts.waiting_for & bit(s) != 0) {
+            p.exit_group(ExitStatus::Signaled(s as u8));
+        } else {
+            notify(t);
+        }
+    };
+    match chosen {
+        Some(t) => deliver(&t),
+        None => super::current::with(|c| c.map(deliver)).unwrap_or(()),
     }
     Ok(())
 }
@@ -240,7 +265,7 @@ pub fn force(t: &Thread, info: SigInfo) {
             }
         }
         // (A full queue cannot refuse it: standard signals are recorded in the set anyway.)
-        let _ = t.sig_state(|ts| ts.pending.add(info, usize::MAX));
+        let _ = t.sig_state(|ts| ts.pending.add(&info, usize::MAX));
     }
     notify(t);
 }
@@ -311,41 +336,39 @@ pub fn handle(t: &Thread, restart: &mut Option<Restart>) -> bool {
         if p.sig.lock().stopped {
             return true;
         }
-        let picked = {
+        // (Filled in place under the locks: moving a siginfo around costs a copy each time.)
+        let mut info = SigInfo::default();
+        let mut act = KSigaction::default();
+        let found = {
             let mut ps = p.sig.lock();
             let mask = t.sigmask.load(Ordering::Relaxed);
             let mut tg = t.sig.lock();
-            let own = tg.as_mut().and_then(|ts| ts.pending.next(mask).and_then(|s| ts.pending.take(s)));
-            let got = own.or_else(|| ps.pending.next(mask).and_then(|s| ps.pending.take(s)));
-            match got {
-                Some(info) => {
-                    let s = info.signo as usize;
-                    let act = ps.actions[s - 1];
-                    if act.handler > SIG_IGN && act.flags & g::SA_RESETHAND as u64 != 0 {
-                        ps.actions[s - 1].handler = SIG_DFL;
-                    }
-                    Some((info, act))
+            let found = tg.as_mut().is_some_and(|ts| ts.pending.take_next(mask, &mut info)) || ps.pending.take_next(mask, &mut info);
+            if found {
+                let s = info.signo as usize;
+                act = ps.actions[s - 1];
+                if act.handler > SIG_IGN && act.flags & g::SA_RESETHAND as u64 != 0 {
+                    ps.actions[s - 1].handler = SIG_DFL;
                 }
-                None => {
-                    // Nothing deliverable. A temporary mask (sigsuspend) ends here too: the
-                    // old mask comes back, and what it no longer blocks is looked at again.
-                    if let Some(m) = tg.as_mut().and_then(|ts| ts.saved_mask.take()) {
-                        t.sigmask.store(m, Ordering::Relaxed);
-                        drop(tg);
-                        drop(ps);
-                        continue;
-                    }
-                    t.sig_pending.store(false, Ordering::SeqCst);
-                    None
+            } else {
+                // Nothing deliverable. A temporary mask (sigsuspend) ends here too: the old
+                // mask comes back, and what it no longer blocks is looked at again.
+                if let Some(m) = tg.as_mut().and_then(|ts| ts.saved_mask.take()) {
+                    t.sigmask.store(m, Ordering::Relaxed);
+                    drop(tg);
+                    drop(ps);
+                    continue;
                 }
+                t.sig_pending.store(false, Ordering::SeqCst);
             }
+            found
         };
-        let Some((mut info, act)) = picked else {
+        if !found {
             if let Some(r) = restart.take() {
                 apply_restart(&mut t.ctx(), r, None);
             }
             return false;
-        };
+        }
         super::timers::taken(p, &mut info);
         let s = info.signo as usize;
         match act.handler {
@@ -380,10 +403,32 @@ pub fn handle(t: &Thread, restart: &mut Option<Restart>) -> bool {
     }
 }
 
-/// Park until the stopped process continues (SIGCONT) or the thread must exit.
+/// Park until the stopped process continues (SIGCONT) or the thread must exit. The last
+/// thread to park completes the stop: the parent hears of it then (SIGCHLD, WUNTRACED), once
+/// no thread of the process runs any more.
 pub async fn wait_continued(t: &Thread) {
     let p = &t.process;
+    let complete = {
+        let mut ps = p.sig.lock();
+        if !ps.stopped {
+            return;
+        }
+        ps.parked += 1;
+        let all = ps.parked >= p.threads.lock().values().filter(|x| !x.is_exiting()).count();
+        if all && !ps.stop_notified {
+            ps.stop_notified = true;
+            ps.stop_report = Some(ps.stop_sig);
+            Some(ps.stop_sig)
+        } else {
+            None
+        }
+    };
+    if let Some(s) = complete {
+        notify_parent(p, g::CLD_STOPPED as i32, s as i32);
+    }
     p.stop_wait.wait_until(|| (!p.sig.lock().stopped || t.is_exiting()).then_some(())).await;
+    let mut ps = p.sig.lock();
+    ps.parked = ps.parked.saturating_sub(1);
 }
 
 /// True if `p`'s process group is orphaned: no member has a parent in another group of the
@@ -401,23 +446,22 @@ fn pgrp_orphaned(p: &Process) -> bool {
 /// `handle` until SIGCONT or SIGKILL; the parent hears of it (SIGCHLD, wait's WUNTRACED).
 fn group_stop(t: &Thread, s: usize) {
     let p = &t.process;
-    let first = {
+    {
         let mut ps = p.sig.lock();
-        let first = !ps.stopped;
-        ps.stopped = true;
-        ps.stop_report = Some(s as u8);
-        ps.cont_report = false;
-        first
-    };
+        if !ps.stopped {
+            ps.stopped = true;
+            ps.stop_sig = s as u8;
+            ps.stop_notified = false;
+            ps.cont_report = false;
+        }
+    }
     for other in p.threads.lock().values() {
         if !core::ptr::eq(&**other, t) {
             notify(other);
         }
     }
-    if first {
-        notify_parent(p, g::CLD_STOPPED as i32, s as i32);
-    }
 }
+
 
 /// Tell `child`'s parent that it stopped or continued (SIGCHLD unless the parent asked for
 /// SA_NOCLDSTOP; its waiters are woken either way).
@@ -426,7 +470,7 @@ fn notify_parent(child: &Process, code: i32, status: i32) {
     let nocldstop = parent.sig.lock().actions[sig::SIGCHLD - 1].flags & g::SA_NOCLDSTOP as u64 != 0;
     if !nocldstop {
         let uid = child.cred.lock().uid.r;
-        let _ = send_process(&parent, SigInfo::new(sig::SIGCHLD as i32, code).with_sender(child.pid as u32, uid).with_child(status, 0, 0));
+        let _ = send_process(&parent, &SigInfo::new(sig::SIGCHLD as i32, code).with_sender(child.pid as u32, uid).with_child(status, 0, 0));
     }
     parent.child_event.wake_all();
 }
@@ -451,58 +495,78 @@ pub fn sas_flags(a: &StackT, sp: u64) -> i32 {
     }
 }
 
+/// Byte offsets in the riscv64 rt_sigframe (checked against the ABI struct below).
+const UC: usize = velox_abi::SIGINFO_USER_SIZE;
+const UC_HDR: usize = 48;
+const UC_REGS: usize = UC + 176;
+const UC_FP: usize = UC_REGS + 256;
+/// The extension header at the end of the FP union (END_MAGIC, size 0: no vector state).
+const UC_END_HDR: usize = UC_FP + 520;
+const _: () = {
+    assert!(core::mem::offset_of!(SigFrame, uc) == UC);
+    assert!(core::mem::offset_of!(UContext, regs) == UC_REGS - UC);
+    assert!(core::mem::offset_of!(UContext, fpregs) == UC_FP - UC);
+    assert!(core::mem::offset_of!(UContext, _align) + 8 == UC_REGS - UC);
+    assert!(size_of::<SigFrame>() == UC_FP + 528);
+};
+
+/// The first 48 bytes of the ucontext: flags, link, stack, the 8-byte signal mask.
+#[derive(Clone, Copy, zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::Immutable, zerocopy::KnownLayout)]
+#[repr(C)]
+struct UcHeader {
+    flags: u64,
+    link: u64,
+    stack: StackT,
+    sigmask: u64,
+}
+const _: () = assert!(size_of::<UcHeader>() == UC_HDR && core::mem::offset_of!(UContext, _unused) == UC_HDR);
+
+/// FP state of a thread that never used the FPU, as a frame holds it.
+static FP_ZERO: [u64; 33] = [0; 33];
+
 /// Build the riscv64 rt_sigframe on the user stack (or the alternate stack) and point the
 /// registers at the handler: a0 = signal, a1 = &siginfo, a2 = &ucontext, ra = the vDSO's
-/// sigreturn, with the handler's mask in force.
+/// sigreturn, with the handler's mask in force. As Linux's setup_rt_frame, only the fields
+/// that mean something are written (siginfo, the ucontext header, the registers, the FP
+/// state and its end marker), each straight from where the kernel keeps it.
 fn setup_frame(t: &Thread, info: &SigInfo, act: &KSigaction) -> Result<(), u32> {
+    use zerocopy::IntoBytes;
     let s = info.signo as usize;
     let (alt, saved) = t.sig_state(|ts| (ts.altstack, ts.saved_mask.take()));
     let mask = t.sigmask.load(Ordering::Relaxed);
     let mut ctx = t.ctx();
     let user_sp = ctx.x[2] as u64;
-    let flags = sas_flags(&alt, user_sp);
     let mut sp = user_sp;
-    if act.flags & g::SA_ONSTACK as u64 != 0 && flags == 0 {
+    if act.flags & g::SA_ONSTACK as u64 != 0 && sas_flags(&alt, user_sp) == 0 {
         sp = alt.ss_sp + alt.ss_size;
     }
-    let size = size_of::<SigFrame>() as u64;
-    let frame_at = sp.wrapping_sub(size) & !15;
+    let frame_at = sp.wrapping_sub(size_of::<SigFrame>() as u64) & !15;
     // A frame that would run off the alternate stack is a fatal error, not an overflow.
     if sas_flags(&alt, sp) == g::SS_ONSTACK as i32 && sas_flags(&alt, frame_at + 1) != g::SS_ONSTACK as i32 {
         return Err(errno::EFAULT);
     }
-    let mut regs = [0u64; 32];
-    regs[0] = ctx.sepc as u64;
-    for i in 1..32 {
-        regs[i] = ctx.x[i] as u64;
-    }
-    let mut uc = UContext {
-        flags: 0,
-        link: 0,
-        // (The configured stack and flags, as Linux's __save_altstack: never SS_ONSTACK.)
-        stack: alt,
-        sigmask: saved.unwrap_or(mask),
-        _unused: [0; 15],
-        _align: 0,
-        regs,
-        fpregs: [0; 32],
-        fcsr: 0,
-        _fpad: 0,
-        _frest: [0; 33],
-    };
-    if let Some(f) = ctx.f.as_deref() {
-        uc.fpregs.copy_from_slice(&f[..32]);
-        uc.fcsr = f[32] as u32;
-    }
-    let frame = SigFrame { info: *info, uc };
-    crate::syscall::uaccess::write(frame_at as usize, &frame)?;
+    let at = frame_at as usize;
+    let put = |off: usize, b: &[u8]| velox_hal::user::copy_to_user(at.wrapping_add(off), b).map_err(|_| errno::EFAULT);
+    // (The configured stack and flags, as Linux's __save_altstack: never SS_ONSTACK.)
+    let hdr = UcHeader { flags: 0, link: 0, stack: alt, sigmask: saved.unwrap_or(mask) };
+    put(0, info.as_bytes())?;
+    static INFO_REST: [u8; velox_abi::SIGINFO_USER_SIZE - size_of::<SigInfo>()] = [0; velox_abi::SIGINFO_USER_SIZE - size_of::<SigInfo>()];
+    put(size_of::<SigInfo>(), &INFO_REST)?;
+    put(UC, hdr.as_bytes())?;
+    // pc, then x1..x31: one copy, through x[0] (the kernel sp slot, which means nothing
+    // until the next entry to user mode rewrites it).
+    ctx.x[0] = ctx.sepc;
+    put(UC_REGS, ctx.x.as_bytes())?;
+    // f0..f31, then fcsr in the low half of the next word (the upper half, padding, is 0).
+    put(UC_FP, ctx.f.as_deref().unwrap_or(&FP_ZERO).as_bytes())?;
+    put(UC_END_HDR, 0u64.as_bytes())?;
     if alt.ss_flags as u32 & g::SS_AUTODISARM != 0 {
         t.sig_state(|ts| ts.altstack = ThreadSig::default().altstack);
     }
     ctx.x[10] = s;
-    ctx.x[11] = frame_at as usize;
-    ctx.x[12] = frame_at as usize + core::mem::offset_of!(SigFrame, uc);
-    ctx.x[2] = frame_at as usize;
+    ctx.x[11] = at;
+    ctx.x[12] = at + UC;
+    ctx.x[2] = at;
     ctx.x[1] = crate::vdso::sigreturn_addr();
     ctx.sepc = act.handler as usize;
     drop(ctx);
@@ -517,31 +581,44 @@ fn setup_frame(t: &Thread, info: &SigInfo, act: &KSigaction) -> Result<(), u32> 
 /// rt_sigreturn: restore what the frame at the user's sp holds (registers, FP state, mask,
 /// alternate stack). A frame that cannot be read kills with SIGSEGV. Returns a0's value.
 pub fn sigreturn(t: &Thread) -> isize {
-    let sp = t.ctx().x[2];
-    let Ok(frame) = crate::syscall::uaccess::read::<SigFrame>(sp) else {
+    use zerocopy::{FromZeros, IntoBytes};
+    let mut ctx = t.ctx();
+    let at = ctx.x[2];
+    let get = |off: usize, b: &mut [u8]| velox_hal::user::copy_from_user(b, at.wrapping_add(off));
+    let mut hdr = UcHeader::new_zeroed();
+    // (The registers go straight into the context, the pc through x[0], the kernel sp slot
+    // that the next entry to user mode rewrites; a frame that faults half-way kills the
+    // thread with SIGSEGV anyway, as on Linux.)
+    let mut ok = get(UC, hdr.as_mut_bytes()).and_then(|_| get(UC_REGS, ctx.x.as_mut_bytes()));
+    // The FP state: reloaded only if the handler changed it (usually it did not).
+    let fp_at = at.wrapping_add(UC_FP);
+    match ok.and_then(|_| velox_hal::user::user_words_differ(fp_at, ctx.f.as_deref().unwrap_or(&FP_ZERO), 0xffff_ffff)) {
+        Ok(true) => {
+            let mut fp = [0u64; 33];
+            ok = velox_hal::user::copy_from_user(fp.as_mut_bytes(), fp_at);
+            fp[32] &= 0xffff_ffff; // fcsr is a 32-bit field
+            ctx.set_fp(&fp);
+        }
+        Ok(false) => {}
+        Err(e) => ok = Err(e),
+    }
+    if ok.is_err() {
+        drop(ctx);
         force(t, SigInfo::new(sig::SIGSEGV as i32, g::SI_KERNEL as i32));
         return t.ctx().x[10] as isize;
-    };
-    let uc = &frame.uc;
-    {
-        let mut ctx = t.ctx();
-        ctx.sepc = uc.regs[0] as usize;
-        for i in 1..32 {
-            ctx.x[i] = uc.regs[i] as usize;
-        }
-        let mut f = [0u64; 33];
-        f[..32].copy_from_slice(&uc.fpregs);
-        f[32] = uc.fcsr as u64;
-        ctx.set_fp(&f);
     }
-    set_mask(t, uc.sigmask);
+    ctx.sepc = ctx.x[0];
+    drop(ctx);
+    set_mask(t, hdr.sigmask);
     // restore_altstack: applied unless we are still on the alternate stack (errors ignored).
     let cur = t.ctx().x[2] as u64;
-    t.sig_state(|ts| {
-        if sas_flags(&ts.altstack, cur) != g::SS_ONSTACK as i32 {
-            let _ = set_altstack(ts, &uc.stack);
-        }
-    });
+    if hdr.stack != ThreadSig::default().altstack || t.sig.lock().is_some() {
+        t.sig_state(|ts| {
+            if sas_flags(&ts.altstack, cur) != g::SS_ONSTACK as i32 {
+                let _ = set_altstack(ts, &hdr.stack);
+            }
+        });
+    }
     t.ctx().x[10] as isize
 }
 

@@ -209,11 +209,19 @@ impl Thread {
     /// changed (an exit request). Pairs with the fence in `run::enter` between publishing
     /// `running_on` and the last look at `exiting`: either the thread sees the request before
     /// entering user mode, or this sees it there and sends the IPI.
+    ///
+    /// If it "runs in user mode" on this very hart, this is its own trap fast path (a fast
+    /// handler such as kill signalling its caller): a software interrupt, taken right after
+    /// the return to user mode, brings it back to the kernel at once.
     pub fn kick(&self) {
         core::sync::atomic::fence(Ordering::SeqCst);
         let on = self.running_on.load(Ordering::Relaxed);
-        if on != 0 && on as usize - 1 != crate::smp::me() {
-            crate::smp::send_ipi(1 << (on - 1));
+        if on != 0 {
+            if on as usize - 1 != crate::smp::me() {
+                crate::smp::send_ipi(1 << (on - 1));
+            } else {
+                velox_hal::cpu::raise_soft_interrupt();
+            }
         }
     }
 

@@ -240,11 +240,11 @@ fn fire(p: &Arc<Process>, w: Which, arming: u64) -> bool {
             Which::Posix(id) => {
                 let tid = p.timers.lock().posix.get(&id).filter(|t| t.notify.kind == g::SIGEV_THREAD_ID as i32).map(|t| t.notify.tid);
                 match tid.and_then(|tid| p.threads.lock().get(&tid).cloned()) {
-                    Some(th) => signal::send_thread(&th, info),
-                    None => signal::send_process(p, info),
+                    Some(th) => signal::send_thread(&th, &info),
+                    None => signal::send_process(p, &info),
                 }
             }
-            Which::Real => signal::send_process(p, info),
+            Which::Real => signal::send_process(p, &info),
         };
         if r.is_err() {
             if let Which::Posix(id) = w {
@@ -295,7 +295,7 @@ pub fn check_cpu(p: &Arc<Process>) {
     }
     for (i, s) in [(0, g::SIGVTALRM), (1, g::SIGPROF)] {
         if due[i] {
-            let _ = signal::send_process(p, SigInfo::new(s as i32, g::SI_KERNEL as i32));
+            let _ = signal::send_process(p, &SigInfo::new(s as i32, g::SI_KERNEL as i32));
         }
     }
 }

@@ -53,6 +53,25 @@ pub fn copy_from_user(dst: &mut [u8], src: usize) -> Result<(), Fault> {
     }
 }
 
+/// True if the `N` words of user memory at `src` differ from `cur` (the last word compared
+/// under `last_mask`). Reads into a buffer that is neither zeroed nor moved: a hot path's
+/// check (has a signal handler changed the FP state in its frame?).
+pub fn user_words_differ<const N: usize>(src: usize, cur: &[u64; N], last_mask: u64) -> Result<bool, Fault> {
+    check(src, N * 8)?;
+    let mut buf = core::mem::MaybeUninit::<[u64; N]>::uninit();
+    // SAFETY: as in `copy_from_user`; `buf` is an exclusive kernel buffer of N * 8 bytes.
+    // `__copy_user` returns 0 only after writing every one of them, so the array is
+    // initialised when it is read; on a fault it is never read (it is plain data).
+    let b = unsafe {
+        if __copy_user(buf.as_mut_ptr() as *mut u8, src as *const u8, N * 8) != 0 {
+            return Err(Fault);
+        }
+        buf.assume_init_ref()
+    };
+    let n = N.saturating_sub(1);
+    Ok(b[..n].iter().zip(&cur[..n]).any(|(x, y)| x != y) || N > 0 && b[n] & last_mask != cur[n] & last_mask)
+}
+
 /// Zero `len` bytes of user memory at `dst`.
 pub fn zero_user(dst: usize, len: usize) -> Result<(), Fault> {
     check(dst, len)?;
