@@ -18,7 +18,6 @@ TMO=${BENCH_SMOKE_TIMEOUT:-120}
 # bench -> why Velox cannot run it yet. Remove an entry when the kernel gains the feature
 # (a listed bench that prints a number counts as ok and is reported as "now runs").
 declare -A KNOWN_UNSUPPORTED=(
-    [signal_deliver]="no signal delivery yet: kill(self, SIGUSR1) returns 0 but the handler never runs"
 )
 
 RES=$BUILD/bench-results; mkdir -p "$RES"

@@ -124,13 +124,16 @@ fn program(slice_end: u64) {
     hal::sbi::set_timer(next.min(slice_end));
 }
 
-fn expire() {
+/// Fire due deadlines; true if any waker was woken.
+fn expire() -> bool {
     let now = ticks();
     let h = here();
     let mut due = alloc::vec::Vec::new();
+    let mut any = false;
     {
         let mut q = h.timers.lock();
         q.expire(now, |w| {
+            any = true;
             // (No heap for the list: wake under the lock; a wake only queues the task.)
             if due.try_reserve(1).is_ok() { due.push(w) } else { w.wake() }
         });
@@ -139,6 +142,7 @@ fn expire() {
     for w in due {
         w.wake();
     }
+    any
 }
 
 /// Fire due deadlines from the executor loop: the kernel runs with interrupts off outside the
@@ -147,7 +151,7 @@ fn expire() {
 #[inline(always)]
 pub fn expire_due() {
     if ticks() >= here().next_deadline.load(Ordering::Relaxed) {
-        expire();
+        let _ = expire();
     }
 }
 
@@ -155,14 +159,16 @@ pub fn expire_due() {
 /// lasts, or nobody else is ready), false if it should yield. Runs on the trap fast path.
 pub fn on_user_timer_irq() -> bool {
     TIMER_IRQS.fetch_add(1, Ordering::Relaxed);
-    expire();
+    // A deadline woke a task here (a sleeper, a timer's signal task): the thread yields to
+    // it now rather than at the end of its slice (wake-up preemption, as for IPIs).
+    let woke = expire() && crate::exec::has_ready();
     let now = ticks();
     let h = here();
     let mut end = h.slice_end.load(Ordering::Relaxed);
-    if now >= end {
+    if woke || now >= end {
         // The thread yields when others are ready, and also once per slice when its process has
         // a CPU-time limit (the slow path checks RLIMIT_CPU when a slice ends).
-        if crate::exec::has_ready() || crate::task::run::cpu_limited() {
+        if woke || crate::exec::has_ready() || crate::task::run::cpu_limited() {
             // Whoever runs next starts a fresh slice (`ensure_slice`).
             h.slice_end.store(u64::MAX, Ordering::Relaxed);
             hal::sbi::set_timer(u64::MAX);
@@ -179,7 +185,7 @@ pub fn on_user_timer_irq() -> bool {
 pub fn on_kernel_timer_irq() {
     TIMER_IRQS.fetch_add(1, Ordering::Relaxed);
     hal::sbi::set_timer(u64::MAX);
-    expire();
+    let _ = expire();
 }
 
 /// Program the timer for the next deadline before idling.

@@ -188,11 +188,23 @@ impl Pending {
     /// Discard every pending signal in `mask` (a disposition set to ignore, SIGCONT
     /// discarding stops, a stop discarding SIGCONT).
     pub fn discard(&mut self, mask: u64) {
+        self.discard_each(mask, |_| {});
+    }
+
+    /// As [`Pending::discard`], calling `f` on each queued siginfo it removes (the kernel
+    /// re-arms the timers whose signals go).
+    pub fn discard_each(&mut self, mask: u64, mut f: impl FnMut(&SigInfo)) {
         if self.set & mask == 0 {
             return;
         }
         self.set &= !mask;
-        self.queue.retain(|i| bit(i.signo as usize) & mask == 0);
+        self.queue.retain(|i| {
+            let keep = bit(i.signo as usize) & mask == 0;
+            if !keep {
+                f(i);
+            }
+            keep
+        });
     }
 
     /// Discard everything (fork's child starts with nothing pending).

@@ -196,29 +196,28 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
     if has(f, g::CLONE_SETTLS) {
         ctx.x[4] = r.tls;
     }
+    // What the child inherits, set before it becomes visible to signal senders: the mask and
+    // affinity; the alternate stack only with its own memory (or as a vfork child, which
+    // runs on the parent's stack), as Linux.
+    let inherit = |c: &Thread| {
+        c.affinity.store(t.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
+        c.sigmask.store(t.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
+        if !has(f, g::CLONE_VM) || has(f, g::CLONE_VFORK) {
+            let alt = t.sig.lock().as_ref().map(|s| s.altstack);
+            if let Some(a) = alt {
+                c.sig_state(|s| s.altstack = a);
+            }
+        }
+    };
     let child = if has(f, g::CLONE_THREAD) {
         let c = Thread::new(process::alloc_id(), t.process.clone(), mm, ctx);
-        c.affinity.store(t.affinity.load(Ordering::Relaxed), Ordering::Relaxed); // inherited, as Linux
+        inherit(&c);
         t.process.add_thread(c.clone());
         c
     } else {
         let parent = if has(f, g::CLONE_PARENT) { process::find(t.process.ppid()).unwrap_or_else(process::init_process) } else { t.process.clone() };
-        let c = process::fork_process(&t.process, &parent, mm, ctx)?;
-        c.affinity.store(t.affinity.load(Ordering::Relaxed), Ordering::Relaxed); // inherited, as Linux
-        c
+        process::fork_process(&t.process, &parent, mm, ctx, r.exit_signal, inherit)?
     };
-    // The signal mask is inherited; the alternate stack only by a child with its own memory
-    // (or a vfork child, which runs on the parent's stack), as Linux.
-    child.sigmask.store(t.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
-    if !has(f, g::CLONE_VM) || has(f, g::CLONE_VFORK) {
-        let alt = t.sig.lock().as_ref().map(|s| s.altstack);
-        if let Some(a) = alt {
-            child.sig_state(|s| s.altstack = a);
-        }
-    }
-    if !has(f, g::CLONE_THREAD) {
-        child.process.exit_signal.store(r.exit_signal, Ordering::Relaxed);
-    }
     if has(f, g::CLONE_PARENT_SETTID) {
         // Written in the parent's memory (the same memory for CLONE_VM).
         let _ = uaccess::write(r.parent_tid, &(child.tid() as u32));

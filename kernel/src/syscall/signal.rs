@@ -47,6 +47,7 @@ pub fn rt_sigaction(t: &Thread, c: &UserContext) -> Fast {
         return Fast::Done(err(errno::EINVAL));
     }
     let p = &t.process;
+    let mut lost = Vec::new();
     let old = {
         let mut ps = p.sig.lock();
         let old = ps.actions[s - 1];
@@ -58,29 +59,20 @@ pub fn rt_sigaction(t: &Thread, c: &UserContext) -> Fast {
             let ignored = n.handler == SIG_IGN
                 || (n.handler == SIG_DFL && matches!(velox_signal::default_action(s), velox_signal::Default::Ignore | velox_signal::Default::Continue));
             if ignored {
-                discard_everywhere(p, &mut ps, s);
+                sig::discard_all(p, &mut ps, bit(s), &mut lost);
             }
         }
         old
     };
+    if !lost.is_empty() {
+        crate::task::timers::discarded(p, &lost);
+    }
     if oact != 0 {
         if let Err(e) = uaccess::write(oact, &old) {
             return Fast::Done(err(e));
         }
     }
     Fast::Done(0)
-}
-
-/// Drop pending instances of `s` from the process and every thread (it is now ignored).
-#[cold]
-#[inline(never)]
-fn discard_everywhere(p: &Process, ps: &mut crate::task::signal::ProcSig, s: usize) {
-    ps.pending.discard(bit(s));
-    for th in p.threads.lock().values() {
-        if let Some(ts) = th.sig.lock().as_mut() {
-            ts.pending.discard(bit(s));
-        }
-    }
 }
 
 /// rt_sigprocmask(how, set, oset, sigsetsize).
@@ -205,7 +197,10 @@ pub async fn rt_sigtimedwait(t: Arc<Thread>, a: Args) -> isize {
         }
     };
     let Some(mut i) = got else { return err(errno::EAGAIN) };
-    crate::task::timers::taken(&t.process, &mut i);
+    if !crate::task::timers::taken(&t.process, &mut i) {
+        // A stale timer signal, dropped: wait again (the restart does).
+        return sig::ERESTARTNOHAND;
+    }
     // Another thread may have taken part of what woke us: look again on the way out.
     sig::recalc(&t);
     if info != 0 {
@@ -238,7 +233,7 @@ fn kill_all(t: &Thread, targets: Vec<Arc<Process>>, s: usize, info: SigInfo) -> 
     // Success if any target got it; otherwise the last error (Linux's kill_pgrp_info).
     let (mut any, mut last) = (false, errno::EPERM);
     for p in targets {
-        let r = permitted(t, &p, s).and_then(|_| if s == 0 { Ok(()) } else { sig::send_process(&p, &info) });
+        let r = permitted(t, &p, s).and_then(|_| if s == 0 { Ok(()) } else { sig::send_process(&p, &info).map(|_| ()) });
         match r {
             Ok(()) => any = true,
             Err(e) => last = e,
@@ -277,15 +272,20 @@ fn kill_impl(t: &Thread, pid: i32, s: usize) -> isize {
             if s > NSIG {
                 return err(errno::EINVAL);
             }
-            let r = if s == 0 { Ok(()) } else { sig::send_process(&t.process, &user_info(t, s, g::SI_USER as i32)) };
+            let r = if s == 0 { Ok(()) } else { sig::send_process(&t.process, &user_info(t, s, g::SI_USER as i32)).map(|_| ()) };
             return ret(r.map(|_| 0));
         }
-        let Some(p) = process::find(pid as usize).filter(|p| p.pid != 1) else { return err(errno::ESRCH) };
+        // (A thread id names its process too, as on Linux.)
+        let Some(p) = process::find(pid as usize).or_else(|| process::find_thread(pid as usize).map(|th| th.process.clone())) else {
+            return err(errno::ESRCH);
+        };
         // (Linux looks the target up before it checks the signal number.)
         if s > NSIG {
             return err(errno::EINVAL);
         }
-        let r = permitted(t, &p, s).and_then(|_| if s == 0 { Ok(()) } else { sig::send_process(&p, &user_info(t, s, g::SI_USER as i32)) });
+        // The kernel's init takes no signals (it has no handlers: Linux's unkillable init).
+        let r = permitted(t, &p, s)
+            .and_then(|_| if s == 0 || p.pid == 1 { Ok(()) } else { sig::send_process(&p, &user_info(t, s, g::SI_USER as i32)).map(|_| ()) });
         return ret(r.map(|_| 0));
     }
     let targets = kill_targets(t, pid);
@@ -352,10 +352,9 @@ fn known_layout(s: usize, code: i32) -> bool {
     code <= 0 || code == g::SI_KERNEL as i32 || MAX.iter().any(|&(sig, max)| sig == s && code <= max)
 }
 
-/// The siginfo a sigqueue caller supplies: EPERM if it claims to come from the kernel (or
-/// tkill) while going to another process, as Linux; E2BIG if its layout is unknown and it
-/// uses bytes the kernel would drop.
-fn queued_info(t: &Thread, target_pid: usize, s: usize, uinfo: usize) -> Result<SigInfo, u32> {
+/// The siginfo a sigqueue caller supplies: E2BIG if its layout is unknown and it uses bytes
+/// the kernel would drop.
+fn read_queued_info(s: usize, uinfo: usize) -> Result<SigInfo, u32> {
     let mut raw = [0u8; velox_abi::SIGINFO_USER_SIZE];
     uaccess::read_bytes(uinfo, &mut raw)?;
     let (head, rest) = raw.split_at(size_of::<SigInfo>());
@@ -363,17 +362,24 @@ fn queued_info(t: &Thread, target_pid: usize, s: usize, uinfo: usize) -> Result<
     if !known_layout(s, i.code) && rest.iter().any(|&b| b != 0) {
         return Err(errno::E2BIG);
     }
-    if (i.code >= 0 || i.code == g::SI_TKILL) && target_pid != t.process.pid {
+    i.signo = s as i32;
+    i._pad = 0; // (never a kernel timer's mark)
+    Ok(i)
+}
+
+/// EPERM if a queued siginfo claims to come from the kernel (or tkill) while going to
+/// someone else than the caller (`same`), as Linux.
+fn check_queued(i: &SigInfo, same: bool) -> Result<(), u32> {
+    if (i.code >= 0 || i.code == g::SI_TKILL) && !same {
         return Err(errno::EPERM);
     }
-    i.signo = s as i32;
-    Ok(i)
+    Ok(())
 }
 
 /// rt_sigqueueinfo(pid, sig, info).
 pub async fn rt_sigqueueinfo(t: Arc<Thread>, a: Args) -> isize {
     let (pid, s, uinfo) = (a.0[0] as i32, a.0[1], a.0[2]);
-    let info = match queued_info(&t, pid.max(0) as usize, s.min(NSIG), uinfo) {
+    let info = match read_queued_info(s.min(NSIG), uinfo).and_then(|i| check_queued(&i, pid as usize == t.process.pid).map(|_| i)) {
         Ok(i) => i,
         Err(e) => return err(e),
     };
@@ -387,13 +393,18 @@ pub async fn rt_sigqueueinfo(t: Arc<Thread>, a: Args) -> isize {
 /// rt_tgsigqueueinfo(tgid, tid, sig, info).
 pub async fn rt_tgsigqueueinfo(t: Arc<Thread>, a: Args) -> isize {
     let (tgid, tid, s, uinfo) = (a.0[0] as i32, a.0[1] as i32, a.0[2], a.0[3]);
-    if tgid <= 0 || tid <= 0 {
-        return err(errno::EINVAL);
-    }
-    let info = match queued_info(&t, tgid as usize, s.min(NSIG), uinfo) {
+    // (Linux copies the siginfo before it looks at the ids; the EPERM rule compares the
+    // target thread with the caller thread.)
+    let info = match read_queued_info(s.min(NSIG), uinfo) {
         Ok(i) => i,
         Err(e) => return err(e),
     };
+    if tgid <= 0 || tid <= 0 {
+        return err(errno::EINVAL);
+    }
+    if let Err(e) = check_queued(&info, tid as usize == t.tid()) {
+        return err(e);
+    }
     send_to_thread(&t, tgid, tid, s, info)
 }
 

@@ -116,10 +116,11 @@ pub async fn setitimer(t: Arc<Thread>, a: Args) -> isize {
     0
 }
 
-/// Clocks a POSIX timer may run on here.
+/// Clocks a POSIX timer may run on here (Linux: the coarse and raw clocks have no timers).
 fn timer_clock_ok(id: u32) -> Result<(), u32> {
     match id {
-        g::CLOCK_REALTIME | g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME => Ok(()),
+        g::CLOCK_REALTIME | g::CLOCK_MONOTONIC | g::CLOCK_BOOTTIME | g::CLOCK_TAI => Ok(()),
+        g::CLOCK_MONOTONIC_RAW | g::CLOCK_REALTIME_COARSE | g::CLOCK_MONOTONIC_COARSE => Err(errno::EOPNOTSUPP),
         // (CPU-time POSIX timers are not implemented: refuse rather than never fire.)
         g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID => Err(errno::EOPNOTSUPP),
         _ => Err(errno::EINVAL),
@@ -143,6 +144,10 @@ pub async fn timer_create(t: Arc<Thread>, a: Args) -> isize {
     } else {
         None
     };
+    // (Each timer costs heap, and an armed one a task: refused near the heap's reserve.)
+    if crate::mm::heap_free() < crate::config::HEAP_RESERVE {
+        return err(errno::EAGAIN);
+    }
     let mut ts = t.process.timers.lock();
     if ts.posix.len() >= MAX_TIMERS {
         return err(errno::EAGAIN);
@@ -155,7 +160,8 @@ pub async fn timer_create(t: Arc<Thread>, a: Args) -> isize {
             let sig_ok = (1..=64).contains(&e.signo);
             match kind as u32 {
                 g::SIGEV_NONE => Notify { kind, signo: 0, value: e.value, tid: 0 },
-                g::SIGEV_SIGNAL if sig_ok => Notify { kind, signo: e.signo, value: e.value, tid: 0 },
+                // (SIGEV_THREAD is the C library's business: to the kernel it is a signal.)
+                g::SIGEV_SIGNAL | g::SIGEV_THREAD if sig_ok => Notify { kind: g::SIGEV_SIGNAL as i32, signo: e.signo, value: e.value, tid: 0 },
                 x if x == g::SIGEV_THREAD_ID && sig_ok => {
                     // The thread must belong to the caller's process.
                     if !t.process.threads.lock().contains_key(&(e.tid as usize)) || e.tid <= 0 {
@@ -179,6 +185,9 @@ pub async fn timer_create(t: Arc<Thread>, a: Args) -> isize {
 /// timer_settime(id, flags, new, old).
 pub async fn timer_settime(t: Arc<Thread>, a: Args) -> isize {
     let (id, flags, new, old) = (a.0[0] as i32, a.0[1] as u32, a.0[2], a.0[3]);
+    if new == 0 {
+        return err(errno::EINVAL);
+    }
     let nv = match uaccess::read::<Itimerspec>(new) {
         Ok(v) => v,
         Err(e) => return err(e),
@@ -188,11 +197,14 @@ pub async fn timer_settime(t: Arc<Thread>, a: Args) -> isize {
         (Err(e), _) | (_, Err(e)) => return err(e),
     };
     let Some(clock) = t.process.timers.lock().posix.get(&id).map(|p| p.clock) else { return err(errno::EINVAL) };
+    if value != 0 && crate::mm::heap_free() < crate::config::HEAP_RESERVE {
+        return err(errno::EAGAIN); // (arming spawns a task)
+    }
     let now = time::ticks();
     let deadline = if value == 0 {
         None
     } else if flags & g::TIMER_ABSTIME != 0 {
-        let clock_now = if clock == g::CLOCK_REALTIME { time::realtime_ns() } else { time::monotonic_ns() };
+        let clock_now = if matches!(clock, g::CLOCK_REALTIME | g::CLOCK_TAI) { time::realtime_ns() } else { time::monotonic_ns() };
         Some(now.saturating_add(time::ns_to_ticks(value.saturating_sub(clock_now))))
     } else {
         Some(now.saturating_add(time::ns_to_ticks(value)))
@@ -208,7 +220,7 @@ pub async fn timer_settime(t: Arc<Thread>, a: Args) -> isize {
 
 /// timer_gettime(id, curr).
 pub async fn timer_gettime(t: Arc<Thread>, a: Args) -> isize {
-    let Some(v) = t.process.timers.lock().posix.get(&(a.0[0] as i32)).map(|p| timers::remaining(&p.slot)) else {
+    let Some(v) = t.process.timers.lock().posix.get(&(a.0[0] as i32)).map(|p| p.remaining()) else {
         return err(errno::EINVAL);
     };
     match uaccess::write(a.0[1], &Itimerspec { interval: ticks_ts(v.1), value: ticks_ts(v.0) }) {

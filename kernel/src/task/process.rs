@@ -263,6 +263,10 @@ impl Process {
         };
         THREADS.fetch_sub(1, Ordering::Relaxed);
         t.vfork_done.set();
+        if !last {
+            // Process-wide signals this thread may have been told about go to another.
+            super::signal::retarget(self, u64::MAX, None);
+        }
         {
             let mut tm = self.times.lock();
             tm.user += t.user_ticks.load(Ordering::Relaxed);
@@ -453,12 +457,23 @@ pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<
 /// thread runs in `mm` with `ctx`. Descriptors and dispositions are copied.
 /// `caller` is the process that forked: the child is its copy (descriptors, credentials,
 /// limits, dispositions), whoever `parent` is (the caller, or its parent for CLONE_PARENT).
-pub fn fork_process(caller: &Arc<Process>, parent: &Arc<Process>, mm: Arc<Mm>, ctx: UserContext) -> Result<Arc<Thread>, u32> {
+/// `exit_signal` is what the parent gets when it ends; `inherit` sets up the first thread
+/// (mask, affinity...) before anyone can see it.
+pub fn fork_process(
+    caller: &Arc<Process>,
+    parent: &Arc<Process>,
+    mm: Arc<Mm>,
+    ctx: UserContext,
+    exit_signal: u8,
+    inherit: impl FnOnce(&Thread),
+) -> Result<Arc<Thread>, u32> {
     let fds = caller.fds.lock().try_clone()?;
     let pid = alloc_id();
     let p = Process::new_like(pid, Some(parent), Some(caller), caller.exe.lock().clone(), fds);
-    parent.children.lock().push(p.clone());
+    p.exit_signal.store(exit_signal, Ordering::Relaxed);
     let t = Thread::new(pid, p.clone(), mm, ctx);
+    inherit(&t);
     p.add_thread(t.clone());
+    parent.children.lock().push(p.clone());
     Ok(t)
 }

@@ -70,6 +70,11 @@ pub async fn thread_main(t: Arc<Thread>) {
         if t.is_exiting() {
             break;
         }
+        // CPU-time itimers are checked on every trip through here, not only at slice ends:
+        // a thread that sleeps often may never finish a slice.
+        if t.process.cpu_timers.load(Ordering::Relaxed) {
+            super::timers::check_cpu(&t.process);
+        }
         if restart.is_some() || t.signal_pending() {
             if signal::handle(&t, &mut restart) {
                 signal::wait_continued(&t).await;

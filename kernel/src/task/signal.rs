@@ -48,6 +48,9 @@ pub struct ProcSig {
     stop_sig: u8,
     parked: usize,
     stop_notified: bool,
+    /// Bumped by every SIGCONT: a stop signal taken before a SIGCONT that arrives before the
+    /// stop is carried out does not stop the process (Linux's JOBCTL_STOP_DEQUEUED).
+    cont_seq: u64,
 }
 
 impl ProcSig {
@@ -62,6 +65,7 @@ impl ProcSig {
             stop_sig: 0,
             parked: 0,
             stop_notified: false,
+            cont_seq: 0,
         }
     }
 
@@ -124,41 +128,56 @@ pub fn notify(t: &Thread) {
     t.kick();
 }
 
-/// Remove `mask` from every pending set of `p` (process and threads).
-fn discard_all(p: &Process, ps: &mut ProcSig, mask: u64) {
-    ps.pending.discard(mask);
+/// Remove `mask` from every pending set of `p` (process and threads). Timer signals among
+/// them are added to `lost` (their timers are told once the locks are dropped:
+/// [`super::timers::discarded`]).
+pub fn discard_all(p: &Process, ps: &mut ProcSig, mask: u64, lost: &mut alloc::vec::Vec<SigInfo>) {
+    let mut keep = |i: &SigInfo| {
+        if super::timers::is_timer_signal(i) && lost.try_reserve(1).is_ok() {
+            lost.push(*i);
+        }
+    };
+    ps.pending.discard_each(mask, &mut keep);
     for t in p.threads.lock().values() {
         if let Some(ts) = t.sig.lock().as_mut() {
-            ts.pending.discard(mask);
+            ts.pending.discard_each(mask, &mut keep);
         }
     }
 }
 
 /// Send a signal to process `p` (kill): one of its threads that does not block it takes it.
-pub fn send_process(p: &Process, info: &SigInfo) -> Result<(), u32> {
+/// `Ok(true)` if it is now pending as a new signal; `Ok(false)` if it was accepted but
+/// dropped (ignored, coalesced with a pending one, or acted on at once: SIGKILL, a zombie).
+pub fn send_process(p: &Process, info: &SigInfo) -> Result<bool, u32> {
     send(p, None, info)
 }
 
-/// Send a signal to thread `t` (tgkill, SIGPIPE).
-pub fn send_thread(t: &Thread, info: &SigInfo) -> Result<(), u32> {
+/// Send a signal to thread `t` (tgkill, SIGPIPE); as [`send_process`].
+pub fn send_thread(t: &Thread, info: &SigInfo) -> Result<bool, u32> {
     send(&t.process, Some(t), info)
 }
 
-fn send(p: &Process, target: Option<&Thread>, info: &SigInfo) -> Result<(), u32> {
+fn send(p: &Process, target: Option<&Thread>, info: &SigInfo) -> Result<bool, u32> {
     let s = info.signo as usize;
     if !(1..=sig::NSIG).contains(&s) {
         return Err(errno::EINVAL);
     }
     if p.exit_status().is_some() || p.is_exiting() {
-        return Ok(()); // a zombie or a dying process: accepted, nothing happens
+        return Ok(false); // a zombie or a dying process: accepted, nothing happens
     }
     if s == sig::SIGKILL {
         p.exit_group(ExitStatus::Signaled(s as u8));
-        return Ok(());
+        return Ok(false);
     }
-    let limit = queue_limit(p);
+    // (A kernel heap near its reserve queues no more siginfos: real-time signals get EAGAIN,
+    // standard ones are still recorded in the pending set.)
+    let limit = if crate::mm::heap_free() < crate::config::HEAP_RESERVE { 0 } else { queue_limit(p) };
     let mut resumed = (false, false);
-    let r = queue(p, target, info, limit, &mut resumed);
+    let mut lost = alloc::vec::Vec::new();
+    let r = queue(p, target, info, limit, &mut resumed, &mut lost);
+    if !lost.is_empty() {
+        super::timers::discarded(p, &lost);
+    }
     // A stopped process continues only after SIGCONT is queued: it must find the signal
     // when it unblocks it. The parent hears of it if it heard of the stop.
     if resumed.0 {
@@ -172,14 +191,23 @@ fn send(p: &Process, target: Option<&Thread>, info: &SigInfo) -> Result<(), u32>
 
 /// The locked part of [`send`]: stop/continue side effects, the ignore rule, queueing, and
 /// picking the thread that takes the signal.
-fn queue(p: &Process, target: Option<&Thread>, info: &SigInfo, limit: usize, resumed: &mut (bool, bool)) -> Result<(), u32> {
+fn queue(
+    p: &Process,
+    target: Option<&Thread>,
+    info: &SigInfo,
+    limit: usize,
+    resumed: &mut (bool, bool),
+    lost: &mut alloc::vec::Vec<SigInfo>,
+) -> Result<bool, u32> {
     let s = info.signo as usize;
     let ps = &mut *p.sig.lock();
     // Stop and continue signals cancel each other at once (prepare_signal).
     if bit(s) & sig::STOP != 0 {
-        discard_all(p, ps, bit(sig::SIGCONT));
+        discard_all(p, ps, bit(sig::SIGCONT), lost);
     } else if s == sig::SIGCONT {
-        discard_all(p, ps, sig::STOP);
+        discard_all(p, ps, sig::STOP, lost);
+        // (A stop dequeued but not yet carried out is cancelled: see `group_stop`.)
+        ps.cont_seq = ps.cont_seq.wrapping_add(1);
         if ps.stopped {
             ps.stopped = false;
             ps.stop_report = None;
@@ -200,7 +228,7 @@ fn queue(p: &Process, target: Option<&Thread>, info: &SigInfo, limit: usize, res
             None => p.threads.lock().values().all(|t| blocked_by(t)),
         };
         if !blocked {
-            return Ok(());
+            return Ok(false);
         }
     }
     let added = match target {
@@ -209,7 +237,7 @@ fn queue(p: &Process, target: Option<&Thread>, info: &SigInfo, limit: usize, res
     };
     match added {
         Err(_) => return Err(errno::EAGAIN),
-        Ok(false) => return Ok(()), // coalesced with the one already pending
+        Ok(false) => return Ok(false), // coalesced with the one already pending
         Ok(true) => {}
     }
     // Pick the thread that will take it (complete_signal).
@@ -228,7 +256,7 @@ fn queue(p: &Process, target: Option<&Thread>, info: &SigInfo, limit: usize, res
         }
     };
     if chosen.is_none() && !me_wants {
-        return Ok(());
+        return Ok(true);
     }
     // A fatal signal (default action terminate, no handler) ends the whole group now, as
     // Linux's complete_signal does, without waiting for a thread to dequeue it.
@@ -245,7 +273,7 @@ fn queue(p: &Process, target: Option<&Thread>, info: &SigInfo, limit: usize, res
         Some(t) => deliver(&t),
         None => super::current::with(|c| c.map(deliver)).unwrap_or(()),
     }
-    Ok(())
+    Ok(true)
 }
 
 /// A fault or a kernel-detected condition raises `info` in thread `t` itself (SIGSEGV,
@@ -283,9 +311,32 @@ pub fn recalc(t: &Thread) {
 }
 
 /// Set the thread's mask (SIGKILL and SIGSTOP are never blocked) and re-evaluate its flag.
+/// Process-wide signals it now blocks go to another thread that wants them.
 pub fn set_mask(t: &Thread, m: u64) {
-    t.sigmask.store(m & !sig::UNBLOCKABLE, Ordering::Relaxed);
+    let old = t.sigmask.swap(m & !sig::UNBLOCKABLE, Ordering::Relaxed);
     recalc(t);
+    let newly_blocked = m & !old;
+    if newly_blocked != 0 {
+        retarget(&t.process, newly_blocked, Some(t));
+    }
+}
+
+/// Process-wide pending signals in `mask` that `leaving` (a thread now blocking them, or
+/// exiting) may have been told about: tell a thread that wants them (Linux's
+/// retarget_shared_pending).
+pub fn retarget(p: &Process, mask: u64, leaving: Option<&Thread>) {
+    let mut todo = p.sig.lock().pending.set() & mask;
+    if todo == 0 {
+        return;
+    }
+    let ts = p.threads.lock();
+    while todo != 0 {
+        let s = todo.trailing_zeros() as usize + 1;
+        todo &= todo - 1;
+        if let Some(t) = ts.values().find(|t| !leaving.is_some_and(|l| core::ptr::eq(&***t, l)) && wants(t, s)) {
+            notify(t);
+        }
+    }
 }
 
 /// What the interrupted system call asked for, if it returned a restart code: decided when
@@ -339,17 +390,22 @@ pub fn handle(t: &Thread, restart: &mut Option<Restart>) -> bool {
         // (Filled in place under the locks: moving a siginfo around costs a copy each time.)
         let mut info = SigInfo::default();
         let mut act = KSigaction::default();
+        let cont_seq;
         let found = {
             let mut ps = p.sig.lock();
             let mask = t.sigmask.load(Ordering::Relaxed);
             let mut tg = t.sig.lock();
             let found = tg.as_mut().is_some_and(|ts| ts.pending.take_next(mask, &mut info)) || ps.pending.take_next(mask, &mut info);
+            cont_seq = ps.cont_seq;
             if found {
                 let s = info.signo as usize;
                 act = ps.actions[s - 1];
                 if act.handler > SIG_IGN && act.flags & g::SA_RESETHAND as u64 != 0 {
                     ps.actions[s - 1].handler = SIG_DFL;
                 }
+            } else if ps.stopped {
+                // A group stop began since the look above: park with the others.
+                return true;
             } else {
                 // Nothing deliverable. A temporary mask (sigsuspend) ends here too: the old
                 // mask comes back, and what it no longer blocks is looked at again.
@@ -369,7 +425,9 @@ pub fn handle(t: &Thread, restart: &mut Option<Restart>) -> bool {
             }
             return false;
         }
-        super::timers::taken(p, &mut info);
+        if !super::timers::taken(p, &mut info) {
+            continue; // a stale timer signal (its timer was re-armed or deleted)
+        }
         let s = info.signo as usize;
         match act.handler {
             SIG_IGN => continue,
@@ -381,7 +439,7 @@ pub fn handle(t: &Thread, restart: &mut Option<Restart>) -> bool {
                     if s != sig::SIGSTOP && pgrp_orphaned(p) {
                         continue;
                     }
-                    group_stop(t, s);
+                    group_stop(t, s, cont_seq);
                     continue;
                 }
                 Dfl::Term | Dfl::Core => {
@@ -444,10 +502,13 @@ fn pgrp_orphaned(p: &Process) -> bool {
 
 /// Stop the whole process (a stop signal at its default action): every thread parks in
 /// `handle` until SIGCONT or SIGKILL; the parent hears of it (SIGCHLD, wait's WUNTRACED).
-fn group_stop(t: &Thread, s: usize) {
+fn group_stop(t: &Thread, s: usize, cont_seq: u64) {
     let p = &t.process;
     {
         let mut ps = p.sig.lock();
+        if ps.cont_seq != cont_seq {
+            return; // a SIGCONT came after the stop signal was taken: it cancels it
+        }
         if !ps.stopped {
             ps.stopped = true;
             ps.stop_sig = s as u8;

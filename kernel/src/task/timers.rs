@@ -1,9 +1,15 @@
 //! Process timers: setitimer's ITIMER_REAL and the POSIX timers (timer_create) fire their
 //! signal from a kernel task that sleeps until the deadline; ITIMER_VIRTUAL and ITIMER_PROF
-//! are checked against the process's CPU time when a time slice ends.
+//! are checked against the process's CPU time (at slice ends and slow-path trips).
 //!
-//! Lock order: a process's `timers`, then (never the other way) nothing else: signals are
-//! sent after the lock is dropped, so the signal code may call back in here.
+//! As Linux, a periodic timer whose signal is queued does not fire again until the signal
+//! is taken: it is re-armed then, and the periods missed meanwhile are its overrun count
+//! (timer_getoverrun, si_overrun). So a 1 ns interval cannot keep a hart busy; a signal the
+//! process ignores (dropped) re-arms the timer at most once per millisecond. SIGEV_NONE
+//! timers run no task at all: timer_gettime computes where they are.
+//!
+//! Lock order: a process's `timers`, then its `threads` (timer_create); signals are sent with
+//! no timer lock held, so the signal code may call back in here (`taken`).
 
 use super::Process;
 use super::signal;
@@ -15,14 +21,26 @@ use core::task::{Poll, Waker};
 use linux_raw_sys::general as g;
 use velox_abi::SigInfo;
 
+/// Marks (in the siginfo's padding word, which user space never sees: it is cleared when the
+/// signal is taken) of a signal a timer sent, so a look-alike from rt_sigqueueinfo is not
+/// taken for it.
+const MARK_POSIX: i32 = 1;
+const MARK_REAL: i32 = 2;
+
+/// A timer whose signal was dropped (ignored) fires again no sooner than this.
+const DROPPED_GAP_NS: u64 = 1_000_000;
+
 /// A clock-driven timer: armed while `deadline` is set, re-armed by `interval` (ticks).
 #[derive(Default)]
 pub struct Slot {
     pub deadline: Option<u64>,
     pub interval: u64,
-    /// Bumped by every re-arm or disarm: the task of an older arming sees it and ends.
+    /// Bumped by every re-arm or disarm: the task of an older arming sees it and ends, and a
+    /// signal sent by an older arming is dropped when taken.
     arming: u64,
-    /// The task sleeping for this slot (woken to notice a change of `arming`).
+    /// Its signal is queued and not yet taken: the timer waits for that.
+    queued: bool,
+    /// The task sleeping for this slot (woken to notice a change).
     waker: Option<Waker>,
 }
 
@@ -30,10 +48,21 @@ impl Slot {
     /// Disarm, and make the old task end now rather than at its deadline.
     fn cancel(&mut self) {
         self.deadline = None;
+        self.queued = false;
         self.arming += 1;
+        self.wake();
+    }
+
+    fn wake(&mut self) {
         if let Some(w) = self.waker.take() {
             w.wake();
         }
+    }
+
+    /// The deadline after `d` for a periodic timer at `now`, and the periods missed.
+    fn next_after(&self, d: u64, now: u64) -> (u64, u64) {
+        let missed = now.saturating_sub(d) / self.interval.max(1);
+        (d.saturating_add(self.interval.saturating_mul(missed + 1)), missed)
     }
 }
 
@@ -61,9 +90,6 @@ pub struct Posix {
     pub clock: u32,
     pub slot: Slot,
     pub notify: Notify,
-    /// Its signal is queued and not yet taken: expiries meanwhile count as overruns.
-    queued: bool,
-    overrun: u32,
     /// The overrun count reported with the last signal taken (timer_getoverrun).
     pub last_overrun: u32,
 }
@@ -71,7 +97,26 @@ pub struct Posix {
 impl Posix {
     /// A disarmed timer on `clock`.
     pub fn new(clock: u32, notify: Notify) -> Posix {
-        Posix { clock, slot: Slot::default(), notify, queued: false, overrun: 0, last_overrun: 0 }
+        Posix { clock, slot: Slot::default(), notify, last_overrun: 0 }
+    }
+
+    /// (time left, interval) in ticks; SIGEV_NONE timers run no task, so where a periodic
+    /// one is is computed here.
+    pub fn remaining(&self) -> (u64, u64) {
+        let s = &self.slot;
+        match s.deadline {
+            Some(d) if self.notify.kind == g::SIGEV_NONE as i32 => {
+                let now = time::ticks();
+                if now < d {
+                    (d - now, s.interval)
+                } else if s.interval > 0 {
+                    (s.interval - (now - d) % s.interval, s.interval)
+                } else {
+                    (0, 0)
+                }
+            }
+            _ => remaining(s),
+        }
     }
 }
 
@@ -89,6 +134,8 @@ pub struct Timers {
     pub virt: CpuTimer,
     pub prof: CpuTimer,
     pub posix: BTreeMap<i32, Posix>,
+    /// The next POSIX timer id to try (ids are not reused at once, as Linux).
+    next_id: i32,
 }
 
 impl Timers {
@@ -110,9 +157,16 @@ impl Timers {
         self.prof = CpuTimer::default();
     }
 
-    /// A free POSIX timer id (the lowest, as Linux hands them out from 0).
-    pub fn free_id(&self) -> Option<i32> {
-        (0..i32::MAX).find(|i| !self.posix.contains_key(i))
+    /// A free POSIX timer id: the next one in turn (wrapping), skipping ids in use.
+    pub fn free_id(&mut self) -> Option<i32> {
+        for _ in 0..=self.posix.len() {
+            let id = self.next_id;
+            self.next_id = if id == i32::MAX { 0 } else { id + 1 };
+            if !self.posix.contains_key(&id) {
+                return Some(id);
+            }
+        }
+        None
     }
 }
 
@@ -157,14 +211,16 @@ pub fn remaining(s: &Slot) -> (u64, u64) {
 pub fn set_posix(p: &Arc<Process>, id: i32, deadline: Option<u64>, interval: u64) -> Option<(u64, u64)> {
     let mut ts = p.timers.lock();
     let t = ts.posix.get_mut(&id)?;
-    let old = remaining(&t.slot);
+    let old = t.remaining();
     t.slot.cancel();
     t.slot.interval = interval;
-    t.overrun = 0;
+    t.last_overrun = 0;
     if let Some(d) = deadline {
         t.slot.deadline = Some(d);
-        let arming = t.slot.arming;
-        start(p, Which::Posix(id), arming);
+        if t.notify.kind != g::SIGEV_NONE as i32 {
+            let arming = t.slot.arming;
+            start(p, Which::Posix(id), arming);
+        }
     }
     Some(old)
 }
@@ -173,104 +229,145 @@ fn start(p: &Arc<Process>, w: Which, arming: u64) {
     crate::exec::spawn(run(Arc::downgrade(p), w, arming));
 }
 
-/// The task of one arming: sleep to the deadline, fire, re-arm by the interval; end when the
-/// slot is re-armed, disarmed or the process is gone.
+/// The task of one arming: sleep to the deadline, fire; while the signal is queued, wait for
+/// it to be taken (which re-arms); end when the slot is re-armed, disarmed or the process is
+/// gone.
 async fn run(p: Weak<Process>, w: Which, arming: u64) {
     let mut timer = time::Timer::new();
     loop {
-        let fired = core::future::poll_fn(|cx| {
+        let fire_now = core::future::poll_fn(|cx| {
             let Some(p) = p.upgrade() else { return Poll::Ready(false) };
             let mut ts = p.timers.lock();
             let Some(s) = ts.slot(w).filter(|s| s.arming == arming) else { return Poll::Ready(false) };
             let Some(d) = s.deadline else { return Poll::Ready(false) };
-            if time::ticks() >= d {
+            if !s.queued && time::ticks() >= d {
                 return Poll::Ready(true);
             }
             if s.waker.as_ref().is_none_or(|x| !x.will_wake(cx.waker())) {
                 s.waker = Some(cx.waker().clone());
             }
+            let queued = s.queued;
             drop(ts);
-            timer.arm(d, cx.waker());
+            if !queued {
+                timer.arm(d, cx.waker());
+            }
             Poll::Pending
         })
         .await;
-        let Some(p) = p.upgrade().filter(|_| fired) else { return };
-        if !fire(&p, w, arming) {
-            return;
-        }
+        let Some(p) = p.upgrade().filter(|_| fire_now) else { return };
+        fire(&p, w, arming);
+        drop(p);
+        // Other tasks run between two expiries, whatever the interval.
+        crate::exec::yield_now().await;
     }
 }
 
-/// One expiry: send the signal (or count an overrun), re-arm. False once the slot is done.
-fn fire(p: &Arc<Process>, w: Which, arming: u64) -> bool {
-    let now = time::ticks();
-    let send = {
+/// One expiry: send the signal; if it is queued, the timer waits for it to be taken, else
+/// it is re-armed (one-shot: disarmed).
+fn fire(p: &Arc<Process>, w: Which, arming: u64) {
+    let (info, tid) = {
         let mut ts = p.timers.lock();
-        let Some(s) = ts.slot(w).filter(|s| s.arming == arming) else { return false };
-        let Some(d) = s.deadline else { return false };
-        // Expiries missed while late (a periodic timer faster than we ran) are overruns.
-        let mut missed = 0u64;
-        if s.interval > 0 {
-            let next = d + s.interval;
-            missed = if now >= next { (now - next) / s.interval + 1 } else { 0 };
-            s.deadline = Some(next + missed * s.interval);
-        } else {
-            s.deadline = None;
-            s.waker = None;
-        }
+        let Some(s) = ts.slot(w).filter(|s| s.arming == arming) else { return };
+        // (Marked queued before it is sent: it may be taken on another hart at once.)
+        s.queued = true;
         match w {
-            Which::Real => Some(SigInfo::new(g::SIGALRM as i32, g::SI_KERNEL as i32)),
+            Which::Real => (SigInfo { _pad: MARK_REAL, ..SigInfo::new(g::SIGALRM as i32, g::SI_KERNEL as i32) }, None),
             Which::Posix(id) => {
-                let t = ts.posix.get_mut(&id).expect("slot exists");
-                if t.notify.kind == g::SIGEV_NONE as i32 {
-                    None
-                } else if t.queued {
-                    t.overrun = t.overrun.saturating_add(1 + missed as u32);
-                    None
-                } else {
-                    t.queued = true;
-                    t.overrun = t.overrun.saturating_add(missed as u32);
-                    Some(SigInfo::new(t.notify.signo, g::SI_TIMER).with_timer(id, 0, t.notify.value))
-                }
+                let Some(t) = ts.posix.get(&id) else { return };
+                let mut i = SigInfo::new(t.notify.signo, g::SI_TIMER).with_timer(id, 0, t.notify.value);
+                i._pad = MARK_POSIX;
+                i.f[2] = arming;
+                let tid = (t.notify.kind == g::SIGEV_THREAD_ID as i32).then_some(t.notify.tid);
+                (i, tid)
             }
         }
     };
-    if let Some(info) = send {
-        let r = match w {
-            Which::Posix(id) => {
-                let tid = p.timers.lock().posix.get(&id).filter(|t| t.notify.kind == g::SIGEV_THREAD_ID as i32).map(|t| t.notify.tid);
-                match tid.and_then(|tid| p.threads.lock().get(&tid).cloned()) {
-                    Some(th) => signal::send_thread(&th, &info),
-                    None => signal::send_process(p, &info),
-                }
-            }
-            Which::Real => signal::send_process(p, &info),
-        };
-        if r.is_err() {
-            if let Which::Posix(id) = w {
-                if let Some(t) = p.timers.lock().posix.get_mut(&id) {
-                    t.queued = false;
-                }
-            }
-        }
+    let r = match tid.and_then(|tid| p.threads.lock().get(&tid).cloned()) {
+        Some(th) => signal::send_thread(&th, &info),
+        None => signal::send_process(p, &info),
+    };
+    if r == Ok(true) {
+        return; // re-armed when taken
     }
+    // Not queued (ignored, coalesced, refused): re-arm now, at most once per millisecond.
+    let now = time::ticks();
     let mut ts = p.timers.lock();
-    ts.slot(w).is_some_and(|s| s.arming == arming && s.deadline.is_some())
+    let Some(s) = ts.slot(w).filter(|s| s.arming == arming) else { return };
+    s.queued = false;
+    let Some(d) = s.deadline else { return };
+    if s.interval == 0 {
+        s.deadline = None;
+    } else {
+        let (next, _) = s.next_after(d, now);
+        s.deadline = Some(next.max(now.saturating_add(time::ns_to_ticks(DROPPED_GAP_NS))));
+    }
 }
 
-/// A POSIX timer's signal was taken (delivered or sigwaited): report its overruns in the
-/// siginfo and let the next expiry queue a fresh signal.
-pub fn taken(p: &Process, info: &mut SigInfo) {
-    if info.code != g::SI_TIMER {
-        return;
+/// Timer signals discarded while pending (their signal became ignored): their timers go on
+/// as if the signals had been taken.
+pub fn discarded(p: &Process, infos: &[SigInfo]) {
+    for i in infos {
+        let mut i = *i;
+        let _ = taken(p, &mut i);
     }
-    let id = info.f[0] as u32 as i32;
-    if let Some(t) = p.timers.lock().posix.get_mut(&id) {
-        t.queued = false;
-        t.last_overrun = t.overrun;
-        t.overrun = 0;
+}
+
+/// True if `i` is a signal a timer sent (it carries the kernel's mark).
+pub fn is_timer_signal(i: &SigInfo) -> bool {
+    i._pad != 0
+}
+
+/// A signal is being taken (delivered or sigwaited). If a timer sent it: re-arm the timer
+/// (periods missed since it fired are the overrun count, reported in `si_overrun`) and
+/// clear the mark. False if the signal must be dropped: its timer was re-armed, disarmed or
+/// deleted since it was sent (as Linux).
+pub fn taken(p: &Process, info: &mut SigInfo) -> bool {
+    let mark = info._pad;
+    if mark == 0 {
+        return true;
+    }
+    info._pad = 0;
+    let now = time::ticks();
+    let mut ts = p.timers.lock();
+    let (s, id) = match mark {
+        MARK_REAL => (&mut ts.real, None),
+        _ => {
+            let id = info.f[0] as u32 as i32;
+            match ts.posix.get_mut(&id) {
+                Some(t) if t.slot.arming == info.f[2] => (&mut t.slot, Some(id)),
+                _ => return false,
+            }
+        }
+    };
+    info.f[2] = 0;
+    if !s.queued {
+        return mark == MARK_REAL; // (a stale SIGALRM is still a SIGALRM)
+    }
+    s.queued = false;
+    let mut missed = 0;
+    if let Some(d) = s.deadline {
+        if s.interval == 0 {
+            s.deadline = None;
+        } else {
+            let (next, m) = s.next_after(d, now);
+            s.deadline = Some(next);
+            missed = m;
+        }
+    }
+    s.wake();
+    // The timer's task must run soon to arm the next deadline: have the thread taking the
+    // signal (which runs here, on this hart) yield to it right after its return to user mode,
+    // rather than at the end of its time slice (as a wake-up IPI from another hart would).
+    if s.interval > 0 {
+        crate::smp::this().resched.store(true, Ordering::Relaxed);
+        velox_hal::cpu::raise_soft_interrupt();
+    }
+    if let Some(id) = id {
+        let t = ts.posix.get_mut(&id).expect("looked up above");
+        t.last_overrun = missed.min(i32::MAX as u64) as u32;
         *info = info.with_timer(id, t.last_overrun as i32, info.f[1]);
     }
+    true
 }
 
 /// At a time slice's end: fire ITIMER_VIRTUAL / ITIMER_PROF if the process's CPU time has
