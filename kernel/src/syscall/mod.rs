@@ -221,10 +221,10 @@ fn enosys(t: &Thread, n: usize) -> isize {
 
 /// Handle the syscall that left the fast path: async handler in the arena, or a fast handler
 /// called directly (no-fastpath builds, or a fast handler that declined and has no async twin).
-/// A handler interrupted by a signal returns one of the restart codes: a0 gets EINTR for now
-/// and the code goes back to the thread's loop, which restarts the call or keeps the EINTR
-/// when it delivers the signal (`task::signal::handle`).
-pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) -> Option<crate::task::signal::Restart> {
+/// A handler interrupted by a signal returns one of the restart codes: it goes back to the
+/// thread's loop, which restarts the call or makes it fail with EINTR when it delivers the
+/// signal (`task::signal::handle`).
+pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) -> crate::task::signal::Restart {
     let (n, args) = {
         let mut c = t.ctx();
         c.sepc += 4;
@@ -257,14 +257,15 @@ pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) -
         enosys(t, n)
     };
     if t.is_exiting() {
-        return None;
+        return crate::task::signal::Restart::NONE;
     }
+    // A restart code leaves a0 as it was (the call's first argument): the restart needs it,
+    // and EINTR is written there only if the call is not restarted.
     if crate::task::signal::is_restart(r) && n != nr::__NR_rt_sigreturn as usize {
-        t.ctx().set_ret(err(errno::EINTR) as usize);
-        return Some(crate::task::signal::Restart { code: r, a0: args.0[0] });
+        return crate::task::signal::Restart(r as i32);
     }
     t.ctx().set_ret(r as usize);
-    None
+    crate::task::signal::Restart::NONE
 }
 
 /// `Done(v)` for a fast handler that may have signalled its own thread (kill of itself,

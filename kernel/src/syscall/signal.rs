@@ -47,7 +47,6 @@ pub fn rt_sigaction(t: &Thread, c: &UserContext) -> Fast {
         return Fast::Done(err(errno::EINVAL));
     }
     let p = &t.process;
-    let mut lost = Vec::new();
     let old = {
         let mut ps = p.sig.lock();
         let old = ps.actions[s - 1];
@@ -59,20 +58,30 @@ pub fn rt_sigaction(t: &Thread, c: &UserContext) -> Fast {
             let ignored = n.handler == SIG_IGN
                 || (n.handler == SIG_DFL && matches!(velox_signal::default_action(s), velox_signal::Default::Ignore | velox_signal::Default::Continue));
             if ignored {
-                sig::discard_all(p, &mut ps, bit(s), &mut lost);
+                discard_ignored(p, ps, s);
             }
         }
         old
     };
-    if !lost.is_empty() {
-        crate::task::timers::discarded(p, &lost);
-    }
     if oact != 0 {
         if let Err(e) = uaccess::write(oact, &old) {
             return Fast::Done(err(e));
         }
     }
     Fast::Done(0)
+}
+
+/// `s` is now ignored: drop its pending instances everywhere (their timers go on), then let
+/// go of the lock. Out of line: rare, and kept off sigaction's common path.
+#[cold]
+#[inline(never)]
+fn discard_ignored(p: &Process, mut ps: velox_exec::sync::MutexGuard<'_, crate::task::signal::ProcSig>, s: usize) {
+    let mut lost = Vec::new();
+    sig::discard_all(p, &mut ps, bit(s), &mut lost);
+    drop(ps);
+    if !lost.is_empty() {
+        crate::task::timers::discarded(p, &lost);
+    }
 }
 
 /// rt_sigprocmask(how, set, oset, sigsetsize).

@@ -149,7 +149,7 @@ pub async fn timer_create(t: Arc<Thread>, a: Args) -> isize {
         return err(errno::EAGAIN);
     }
     let mut ts = t.process.timers.lock();
-    if ts.posix.len() >= MAX_TIMERS {
+    if ts.posix.len() >= MAX_TIMERS || timers::POSIX_TIMERS.load(Ordering::Relaxed) >= timers::MAX_POSIX_TIMERS {
         return err(errno::EAGAIN);
     }
     let Some(id) = ts.free_id() else { return err(errno::EAGAIN) };
@@ -174,6 +174,7 @@ pub async fn timer_create(t: Arc<Thread>, a: Args) -> isize {
         }
     };
     ts.posix.insert(id, Posix::new(clock, notify));
+    timers::POSIX_TIMERS.fetch_add(1, Ordering::Relaxed);
     drop(ts);
     if let Err(e) = uaccess::write(idp, &id) {
         timers::delete(&mut t.process.timers.lock(), id);

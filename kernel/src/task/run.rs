@@ -61,7 +61,7 @@ pub async fn thread_main(t: Arc<Thread>) {
     }
     crate::time::start_slice();
     // An interrupted system call's restart code, settled on the way back to user mode.
-    let mut restart: Option<signal::Restart> = None;
+    let mut restart = signal::Restart::NONE;
     loop {
         if crate::mm::oom::PENDING.load(Ordering::Relaxed) {
             crate::mm::oom::PENDING.store(false, Ordering::Relaxed);

@@ -339,28 +339,35 @@ pub fn retarget(p: &Process, mask: u64, leaving: Option<&Thread>) {
     }
 }
 
-/// What the interrupted system call asked for, if it returned a restart code: decided when
-/// the thread next heads for user mode.
-#[derive(Clone, Copy, Debug)]
-pub struct Restart {
-    pub code: isize,
-    /// The call's first argument (a0 before the call overwrote it).
-    pub a0: usize,
+/// What the interrupted system call asked for: one of the restart codes, or none (0). Its
+/// first argument is still in a0. Small, as it lives in every thread's future.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restart(pub i32);
+
+impl Restart {
+    pub const NONE: Restart = Restart(0);
+
+    /// True if a call is waiting to be restarted or failed.
+    #[inline(always)]
+    pub fn is_some(self) -> bool {
+        self.0 != 0
+    }
 }
 
-/// Apply a pending restart to the registers: `handler` holds the flags of the handler about
-/// to run, `None` if none runs.
+/// Settle an interrupted call in the registers: `handler` holds the flags of the handler
+/// about to run, `None` if none runs. Restarting re-executes the `ecall` with a0 untouched;
+/// otherwise a0 becomes EINTR.
 fn apply_restart(ctx: &mut UserContext, r: Restart, handler: Option<u64>) {
-    let restart = match (r.code, handler) {
+    let code = r.0 as isize;
+    let restart = match (code, handler) {
         (ERESTARTNOHAND | ERESTART_RESTARTBLOCK, Some(_)) => false,
         (ERESTARTSYS, Some(f)) => f & g::SA_RESTART as u64 != 0,
         _ => true,
     };
     if restart {
-        if r.code == ERESTART_RESTARTBLOCK {
+        if code == ERESTART_RESTARTBLOCK {
             ctx.x[17] = g::__NR_restart_syscall as usize;
         }
-        ctx.x[10] = r.a0;
         ctx.sepc -= 4;
     } else {
         ctx.x[10] = -(errno::EINTR as isize) as usize;
@@ -378,7 +385,7 @@ fn apply_restart(ctx: &mut UserContext, r: Restart, handler: Option<u64>) {
 /// stop needs: that costs every slow system call a few instructions; not inlined, for the
 /// same reason.)
 #[inline(never)]
-pub fn handle(t: &Thread, restart: &mut Option<Restart>) -> bool {
+pub fn handle(t: &Thread, restart: &mut Restart) -> bool {
     let p = &t.process;
     loop {
         if t.is_exiting() {
@@ -420,8 +427,8 @@ pub fn handle(t: &Thread, restart: &mut Option<Restart>) -> bool {
             found
         };
         if !found {
-            if let Some(r) = restart.take() {
-                apply_restart(&mut t.ctx(), r, None);
+            if restart.is_some() {
+                apply_restart(&mut t.ctx(), core::mem::replace(restart, Restart::NONE), None);
             }
             return false;
         }
@@ -448,8 +455,8 @@ pub fn handle(t: &Thread, restart: &mut Option<Restart>) -> bool {
                 }
             },
             _ => {
-                if let Some(r) = restart.take() {
-                    apply_restart(&mut t.ctx(), r, Some(act.flags));
+                if restart.is_some() {
+                    apply_restart(&mut t.ctx(), core::mem::replace(restart, Restart::NONE), Some(act.flags));
                 }
                 if setup_frame(t, &info, &act).is_err() {
                     force_sigsegv(t, s);

@@ -120,6 +120,12 @@ impl Posix {
     }
 }
 
+/// POSIX timers in existence, kernel-wide, and their cap: each may have a task and queue
+/// entries, and a ready queue must be able to hold every armed one (Linux bounds them by
+/// RLIMIT_SIGPENDING per user).
+pub static POSIX_TIMERS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+pub const MAX_POSIX_TIMERS: usize = 32768;
+
 /// Which clock-driven timer a task serves.
 #[derive(Clone, Copy)]
 enum Which {
@@ -152,6 +158,7 @@ impl Timers {
         for p in self.posix.values_mut() {
             p.slot.cancel();
         }
+        POSIX_TIMERS.fetch_sub(self.posix.len(), Ordering::Relaxed);
         self.posix.clear();
         self.virt = CpuTimer::default();
         self.prof = CpuTimer::default();
@@ -175,6 +182,7 @@ pub fn delete(ts: &mut Timers, id: i32) -> bool {
     match ts.posix.remove(&id) {
         Some(mut t) => {
             t.slot.cancel();
+            POSIX_TIMERS.fetch_sub(1, Ordering::Relaxed);
             true
         }
         None => false,
