@@ -91,6 +91,18 @@ pub const fn is_rt(sig: usize) -> bool {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Full;
 
+/// What [`Pending::add`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Newly pending, with its siginfo queued.
+    Queued,
+    /// A standard signal already pending: this one is merged into it.
+    Coalesced,
+    /// Newly pending, but the queue had no room: only the set records it (its siginfo will
+    /// be a minimal one).
+    SetOnly,
+}
+
 /// Signals pending for a thread or a process: the set, plus one siginfo per pending standard
 /// signal and one per queued real-time signal, in arrival order.
 #[derive(Debug, Default)]
@@ -116,24 +128,26 @@ impl Pending {
         self.queue.len()
     }
 
-    /// Add a signal. A standard signal already pending is coalesced (the new one is dropped:
-    /// returns `Ok(false)`); a real-time signal queues behind earlier ones unless `limit`
-    /// siginfos are queued already. A standard signal is never refused: past the limit (or
-    /// without heap) it is recorded in the set with a minimal siginfo made at dequeue time,
-    /// as Linux does.
-    pub fn add(&mut self, info: &SigInfo, limit: usize) -> Result<bool, Full> {
+    /// Add a signal. A standard signal already pending is coalesced (the new one is dropped);
+    /// a real-time signal queues behind earlier ones unless `limit` siginfos are queued
+    /// already. A standard signal is never refused: past the limit (or without heap) it is
+    /// recorded in the set with a minimal siginfo made at dequeue time, as Linux does.
+    pub fn add(&mut self, info: &SigInfo, limit: usize) -> Result<Added, Full> {
         let sig = info.signo as usize;
         if !is_rt(sig) && self.set & bit(sig) != 0 {
-            return Ok(false);
+            return Ok(Added::Coalesced);
         }
         let room = self.queue.len() < limit && self.queue.try_reserve(1).is_ok();
         if room {
             self.queue.push_back(*info);
+            self.set |= bit(sig);
+            Ok(Added::Queued)
         } else if is_rt(sig) {
-            return Err(Full);
+            Err(Full)
+        } else {
+            self.set |= bit(sig);
+            Ok(Added::SetOnly)
         }
-        self.set |= bit(sig);
-        Ok(true)
     }
 
     /// The signal to deliver next among those not in `blocked`: synchronous ones (faults)
@@ -231,8 +245,8 @@ mod tests {
     #[test]
     fn standard_signals_coalesce() {
         let mut p = Pending::new();
-        assert_eq!(p.add(&si(SIGUSR1, 1), 100), Ok(true));
-        assert_eq!(p.add(&si(SIGUSR1, 2), 100), Ok(false));
+        assert_eq!(p.add(&si(SIGUSR1, 1), 100), Ok(Added::Queued));
+        assert_eq!(p.add(&si(SIGUSR1, 2), 100), Ok(Added::Coalesced));
         assert_eq!(p.take(SIGUSR1).unwrap().f[1], 1);
         assert_eq!(p.take(SIGUSR1), None);
         assert_eq!(p.set(), 0);
@@ -242,7 +256,7 @@ mod tests {
     fn rt_signals_queue_in_order() {
         let mut p = Pending::new();
         for v in 0..5 {
-            assert_eq!(p.add(&si(SIGRTMIN + 2, v), 100), Ok(true));
+            assert_eq!(p.add(&si(SIGRTMIN + 2, v), 100), Ok(Added::Queued));
         }
         for v in 0..5 {
             assert!(p.has(SIGRTMIN + 2));
@@ -254,9 +268,9 @@ mod tests {
     #[test]
     fn rt_limit_refuses_standard_does_not() {
         let mut p = Pending::new();
-        assert_eq!(p.add(&si(SIGRTMIN, 0), 1), Ok(true));
+        assert_eq!(p.add(&si(SIGRTMIN, 0), 1), Ok(Added::Queued));
         assert_eq!(p.add(&si(SIGRTMIN, 1), 1), Err(Full));
-        assert_eq!(p.add(&si(SIGUSR2, 0), 1), Ok(true));
+        assert_eq!(p.add(&si(SIGUSR2, 0), 1), Ok(Added::SetOnly));
         assert!(p.has(SIGUSR2));
         let i = p.take(SIGUSR2).unwrap();
         assert_eq!((i.signo, i.code), (SIGUSR2 as i32, 0));

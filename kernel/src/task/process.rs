@@ -229,7 +229,13 @@ impl Process {
         if self.group_status.lock().is_some() || self.de_thread.load(Ordering::SeqCst) {
             t.request_exit();
         }
-        ts.insert(t.tid(), t);
+        ts.insert(t.tid(), t.clone());
+        drop(ts);
+        // A newcomer during a group stop stops too (a stop that began after the insert
+        // notified it with the others).
+        if self.sig.lock().stopped {
+            super::signal::notify(&t);
+        }
     }
 
     /// Apply `f` to the credentials; a change of real uid moves this process's threads to
@@ -264,8 +270,10 @@ impl Process {
         THREADS.fetch_sub(1, Ordering::Relaxed);
         t.vfork_done.set();
         if !last {
-            // Process-wide signals this thread may have been told about go to another.
+            // Process-wide signals this thread may have been told about go to another; a
+            // stop that waited for this thread may be complete now.
             super::signal::retarget(self, u64::MAX, None);
+            super::signal::stop_check(self);
         }
         {
             let mut tm = self.times.lock();

@@ -171,7 +171,13 @@ fn send(p: &Process, target: Option<&Thread>, info: &SigInfo) -> Result<bool, u3
     }
     // (A kernel heap near its reserve queues no more siginfos: real-time signals get EAGAIN,
     // standard ones are still recorded in the pending set.)
-    let limit = if crate::mm::heap_free() < crate::config::HEAP_RESERVE { 0 } else { queue_limit(p) };
+    let limit = if crate::mm::heap_free() < crate::config::HEAP_RESERVE {
+        0
+    } else if super::timers::is_timer_signal(info) {
+        usize::MAX // (a timer's one pending signal: Linux preallocates it)
+    } else {
+        queue_limit(p)
+    };
     let mut resumed = (false, false);
     let mut lost = alloc::vec::Vec::new();
     let r = queue(p, target, info, limit, &mut resumed, &mut lost);
@@ -235,11 +241,14 @@ fn queue(
         Some(t) => t.sig_state(|ts| ts.pending.add(info, limit)),
         None => ps.pending.add(info, limit),
     };
-    match added {
+    // (Recorded without its siginfo counts as "not queued" for the caller: a timer then
+    // re-arms at once instead of waiting for a siginfo that will not carry its mark.)
+    let queued = match added {
         Err(_) => return Err(errno::EAGAIN),
-        Ok(false) => return Ok(false), // coalesced with the one already pending
-        Ok(true) => {}
-    }
+        Ok(velox_signal::Added::Coalesced) => return Ok(false), // merged with the pending one
+        Ok(velox_signal::Added::Queued) => true,
+        Ok(velox_signal::Added::SetOnly) => false,
+    };
     // Pick the thread that will take it (complete_signal).
     // The caller itself when it wants it (kill of its own process: no look-up, no reference
     // count), else the main thread, else any.
@@ -256,7 +265,7 @@ fn queue(
         }
     };
     if chosen.is_none() && !me_wants {
-        return Ok(true);
+        return Ok(queued);
     }
     // A fatal signal (default action terminate, no handler) ends the whole group now, as
     // Linux's complete_signal does, without waiting for a thread to dequeue it.
@@ -273,7 +282,7 @@ fn queue(
         Some(t) => deliver(&t),
         None => super::current::with(|c| c.map(deliver)).unwrap_or(()),
     }
-    Ok(true)
+    Ok(queued)
 }
 
 /// A fault or a kernel-detected condition raises `info` in thread `t` itself (SIGSEGV,
@@ -465,6 +474,28 @@ pub fn handle(t: &Thread, restart: &mut Restart) -> bool {
                 return false;
             }
         }
+    }
+}
+
+/// A thread left a stopping process (it exited): if every remaining thread is parked, the
+/// stop is complete and the parent hears of it.
+pub fn stop_check(p: &Process) {
+    let complete = {
+        let mut ps = p.sig.lock();
+        if !ps.stopped || ps.stop_notified {
+            return;
+        }
+        let live = p.threads.lock().values().filter(|x| !x.is_exiting()).count();
+        if ps.parked >= live {
+            ps.stop_notified = true;
+            ps.stop_report = Some(ps.stop_sig);
+            Some(ps.stop_sig)
+        } else {
+            None
+        }
+    };
+    if let Some(s) = complete {
+        notify_parent(p, g::CLD_STOPPED as i32, s as i32);
     }
 }
 

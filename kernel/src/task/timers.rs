@@ -204,8 +204,19 @@ pub fn set_real(p: &Arc<Process>, value: u64, interval: u64) -> (u64, u64) {
     old
 }
 
-/// (time left, interval) of a clock-driven slot, in ticks.
+/// (time left, interval) of a clock-driven slot, in ticks. While its signal waits to be
+/// taken, a one-shot timer reads as expired and a periodic one as at its next period.
 pub fn remaining(s: &Slot) -> (u64, u64) {
+    if s.queued {
+        return match s.deadline {
+            Some(d) if s.interval > 0 => {
+                let now = time::ticks();
+                let (next, _) = s.next_after(d, now);
+                (next.saturating_sub(now).max(1), s.interval)
+            }
+            _ => (0, s.interval),
+        };
+    }
     match s.deadline {
         // (A timer due but not yet fired reports a tiny remainder rather than 0, which
         // would read as "disarmed".)
@@ -330,9 +341,14 @@ pub fn is_timer_signal(i: &SigInfo) -> bool {
 /// clear the mark. False if the signal must be dropped: its timer was re-armed, disarmed or
 /// deleted since it was sent (as Linux).
 pub fn taken(p: &Process, info: &mut SigInfo) -> bool {
-    let mark = info._pad;
+    let mut mark = info._pad;
     if mark == 0 {
-        return true;
+        // A SIGALRM without the mark (recorded without its siginfo, or sent by kill) still
+        // lets ITIMER_REAL go on, as Linux re-arms it on any SIGALRM.
+        if info.signo as u32 != g::SIGALRM || !p.timers.lock().real.queued {
+            return true;
+        }
+        mark = MARK_REAL;
     }
     info._pad = 0;
     let now = time::ticks();
@@ -343,7 +359,13 @@ pub fn taken(p: &Process, info: &mut SigInfo) -> bool {
             let id = info.f[0] as u32 as i32;
             match ts.posix.get_mut(&id) {
                 Some(t) if t.slot.arming == info.f[2] => (&mut t.slot, Some(id)),
-                _ => return false,
+                // Sent by an older arming. A real-time one is dropped (the new arming queues
+                // its own); a standard one may carry the new arming's expiry merged into it,
+                // so it is delivered.
+                _ => {
+                    info.f[2] = 0;
+                    return !velox_signal::is_rt(info.signo as usize);
+                }
             }
         }
     };
