@@ -60,7 +60,11 @@ pub fn gettimeofday(_: &Thread, c: &UserContext) -> Fast {
 }
 
 pub(crate) fn read_ts(va: usize) -> Result<u64, u32> {
-    let t: velox_abi::Timespec = uaccess::read(va)?;
+    ts_ns(&uaccess::read(va)?)
+}
+
+/// A timespec as nanoseconds; EINVAL for a negative or out-of-range one.
+pub(crate) fn ts_ns(t: &velox_abi::Timespec) -> Result<u64, u32> {
     if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) {
         return Err(errno::EINVAL);
     }

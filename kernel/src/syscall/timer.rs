@@ -1,6 +1,7 @@
 //! Timer system calls: setitimer/getitimer (alarm is setitimer in the C library) and the
 //! POSIX timers timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete.
 
+use super::time::ts_ns;
 use super::{Args, err, uaccess};
 use crate::task::Thread;
 use crate::task::timers::{self, CpuTimer, Notify, Posix};
@@ -22,13 +23,6 @@ fn ticks_tv(t: u64) -> Timeval {
     // Rounded up to the microsecond, so an armed timer never reads as 0.
     let us = time::ticks_to_ns(t).div_ceil(1000);
     Timeval { tv_sec: (us / 1_000_000) as i64, tv_usec: (us % 1_000_000) as i64 }
-}
-
-fn ts_ns(v: &Timespec) -> Result<u64, u32> {
-    if v.tv_sec < 0 || !(0..1_000_000_000).contains(&v.tv_nsec) {
-        return Err(errno::EINVAL);
-    }
-    Ok((v.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(v.tv_nsec as u64))
 }
 
 fn ticks_ts(t: u64) -> Timespec {

@@ -480,23 +480,21 @@ pub fn handle(t: &Thread, restart: &mut Restart) -> bool {
 /// A thread left a stopping process (it exited): if every remaining thread is parked, the
 /// stop is complete and the parent hears of it.
 pub fn stop_check(p: &Process) {
-    let complete = {
-        let mut ps = p.sig.lock();
-        if !ps.stopped || ps.stop_notified {
-            return;
-        }
-        let live = p.threads.lock().values().filter(|x| !x.is_exiting()).count();
-        if ps.parked >= live {
-            ps.stop_notified = true;
-            ps.stop_report = Some(ps.stop_sig);
-            Some(ps.stop_sig)
-        } else {
-            None
-        }
-    };
+    let complete = complete_stop(p, &mut p.sig.lock());
     if let Some(s) = complete {
         notify_parent(p, g::CLD_STOPPED as i32, s as i32);
     }
+}
+
+/// The stop's signal if the stop in progress is now complete (every live thread parked and
+/// the parent not told yet); marks it reported.
+fn complete_stop(p: &Process, ps: &mut ProcSig) -> Option<u8> {
+    if !ps.stopped || ps.stop_notified || ps.parked < p.threads.lock().values().filter(|x| !x.is_exiting()).count() {
+        return None;
+    }
+    ps.stop_notified = true;
+    ps.stop_report = Some(ps.stop_sig);
+    Some(ps.stop_sig)
 }
 
 /// Park until the stopped process continues (SIGCONT) or the thread must exit. The last
@@ -510,14 +508,7 @@ pub async fn wait_continued(t: &Thread) {
             return;
         }
         ps.parked += 1;
-        let all = ps.parked >= p.threads.lock().values().filter(|x| !x.is_exiting()).count();
-        if all && !ps.stop_notified {
-            ps.stop_notified = true;
-            ps.stop_report = Some(ps.stop_sig);
-            Some(ps.stop_sig)
-        } else {
-            None
-        }
+        complete_stop(p, &mut ps)
     };
     if let Some(s) = complete {
         notify_parent(p, g::CLD_STOPPED as i32, s as i32);
