@@ -2,14 +2,15 @@
 # Run Velox's user test programs on real Linux (Debian's riscv64 kernel) in QEMU: the reference
 # for what a test must print and how it must end.
 #
-#   scripts/linux-run.sh [-s SMP] [-t TIMEOUT_S] [-T CMD_TIMEOUT_S] [-l LOG] [-f FILE] ['CMD' ...]
+#   scripts/linux-run.sh [-s SMP] [-t TIMEOUT_S] [-T CMD_TIMEOUT_S] [-l LOG] [-f FILE] [-e DIR] ['CMD' ...]
 #
 # Each CMD is a command line as in tests/user-tests.txt ("signal basic"); a trailing
 # " | status=N" / " | signal=N" (as in that file) is the expected ending and is checked.
 # -f FILE adds the command lines of FILE (blank and '#' lines skipped; e.g. tests/user-tests.txt).
 # -s SMP: harts (default 1). -t: limit for the whole QEMU run (default 600 s). -T: limit per
 # command (default 60 s; a command still running then is killed with SIGKILL: "exit signal=9").
-# -l LOG: also save the full serial output there.
+# -l LOG: also save the full serial output there. -e DIR: copy DIR's contents over the initramfs
+# at / (as run.sh -e does for Velox; scripts/test-busybox.sh passes Velox's whole root tree).
 #
 # The initramfs (build/linux-run/initramfs.cpio.gz) holds build/user/* in /bin (as Velox's RAM
 # disk does), busybox at /sbin/busybox, the command list at /etc/velox/cmd, and /init: a small
@@ -34,11 +35,11 @@ BUILD=$ROOT/build
 LNX=$BUILD/bench-linux
 OUT=$BUILD/linux-run
 SELF=$ROOT/scripts/linux-run.sh
-smp=1; tmo=600; ctmo=60; log=""; lines=()
+smp=1; tmo=600; ctmo=60; log=""; lines=(); extra=()
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SELF" >&2; exit 2; }
-while getopts "s:t:T:l:f:h" o; do
+while getopts "s:t:T:l:f:e:h" o; do
     case $o in
-        s) smp=$OPTARG ;; t) tmo=$OPTARG ;; T) ctmo=$OPTARG ;; l) log=$OPTARG ;;
+        s) smp=$OPTARG ;; t) tmo=$OPTARG ;; T) ctmo=$OPTARG ;; l) log=$OPTARG ;; e) extra+=("$OPTARG") ;;
         f) while IFS= read -r l || [ -n "$l" ]; do
                case $l in ''|'#'*) continue ;; esac
                lines+=("$l")
@@ -270,6 +271,7 @@ cp -a "$BUILD"/user/. "$rfs"/bin/
 rm -f "$rfs"/bin/*.tmp
 cp "$LNX"/busybox "$rfs"/sbin/busybox
 cp "$OUT"/init "$rfs"/init
+for d in "${extra[@]}"; do cp -a "$d"/. "$rfs"/; done
 cmds=(); exps=()
 for l in "${lines[@]}"; do
     if [[ $l == *" | "* ]]; then cmds+=("${l%% | *}"); exps+=("${l##* | }")

@@ -39,7 +39,7 @@ pub async fn monitor() {
         match cmd.as_slice() {
             b"help" => println!("ls | mem | counters | poweroff | PROGRAM [ARGS]: run /bin/PROGRAM (or a path) and wait"),
             b"ls" => {
-                for p in crate::fs::initrd_paths() {
+                for p in crate::fs::vfs::list(b"/bin").unwrap_or_default() {
                     println!("{}", String::from_utf8_lossy(&p));
                 }
             }

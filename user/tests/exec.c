@@ -18,7 +18,10 @@
  *                       to execve
  *   execve_enoent     - nonexistent path -> ENOENT
  *   execve_dir        - a directory ("/") -> EACCES
- *   execve_text       - a text file (/etc/velox/cmd; Velox only) -> ENOEXEC
+ *   execve_text       - an executable text file without "#!" -> ENOEXEC
+ *   execve_noexec     - a file without execute permission -> EACCES
+ *   execve_script     - a "#!" script runs its interpreter with one optional
+ *                       argument, then the script path, then the arguments
  *   execve_efault_path, execve_efault_argv, execve_efault_argv_elem,
  *   execve_efault_envp - bad pointers -> EFAULT
  *                       (raw syscall: glibc's prototype makes GCC reject them)
@@ -40,6 +43,7 @@
 #include <stdlib.h>
 #include <sys/auxv.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -250,10 +254,42 @@ static void test_exec_errors(void)
     char *av[] = {(char *)self, "exit77", NULL};
     EXPECT_ERR("execve_enoent", execve("/nonexistent/velox-no-such-file", av, test_env), ENOENT);
     EXPECT_ERR("execve_dir", execve("/", av, test_env), EACCES);
-    if (velox)
-        EXPECT_ERR("execve_text", execve("/etc/velox/cmd", av, test_env), ENOEXEC);
-    else
-        printf("INFO execve_text skipped (Velox only: /etc/velox/cmd)\n");
+    {
+        const char *txt = "/tmp/velox-exec-text";
+        int fd = open(txt, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+        if (fd < 0 || write(fd, "hello\n", 6) != 6 || close(fd) != 0)
+            fail("execve_text", "cannot create %s: %s", txt, strerror(errno));
+        else
+            EXPECT_ERR("execve_text", execve(txt, av, test_env), ENOEXEC);
+        chmod(txt, 0644);
+        EXPECT_ERR("execve_noexec", execve(txt, av, test_env), EACCES);
+        unlink(txt);
+    }
+    {
+        /* A script whose interpreter is this program: it sees
+         * {self, "scriptarg", script, "x"} and exits 78 when they are right. */
+        const char *sc = "/tmp/velox-exec-script";
+        char line[300];
+        snprintf(line, sizeof line, "#!%s  scriptarg \n", self);
+        int fd = open(sc, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+        if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line) || close(fd) != 0) {
+            fail("execve_script", "cannot create %s: %s", sc, strerror(errno));
+        } else {
+            pid_t pid = fork();
+            if (pid == 0) {
+                char *sav[] = {"ignored", "x", NULL};
+                execve(sc, sav, test_env);
+                _exit(200 + errno);
+            }
+            int st = 0;
+            waitpid(pid, &st, 0);
+            if (WIFEXITED(st) && WEXITSTATUS(st) == 78)
+                pass("execve_script");
+            else
+                fail("execve_script", "status %#x, want exit 78", st);
+        }
+        unlink(sc);
+    }
     EXPECT_ERR("execve_efault_path", syscall(SYS_execve, 16L, av, test_env), EFAULT);
     EXPECT_ERR("execve_efault_argv", syscall(SYS_execve, self, 16L, test_env), EFAULT);
     char *bad_elem[] = {(char *)self, (char *)16, NULL};
@@ -405,6 +441,8 @@ int main(int argc, char **argv, char **envp)
             return mode_threaded(argc, argv);
         if (strcmp(argv[1], "exit77") == 0)
             return 77;
+        if (strcmp(argv[1], "scriptarg") == 0)
+            return argc == 4 && strcmp(argv[2], "/tmp/velox-exec-script") == 0 && strcmp(argv[3], "x") == 0 ? 78 : 79;
     }
     t_init();
     struct utsname u;

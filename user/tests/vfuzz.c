@@ -1,7 +1,7 @@
 /* vfuzz: Velox's own system-call fuzzer (issue 14).
  *
  *   vfuzz [-s SEED] [-n CALLS] [-t SECONDS] [-d DEADLINE_MS] [-b BATCH] [-k CHILD]
- *         [-x SUBSEED] [-v] [-B] [-p PERMILLE] [-C] [-L] [-X NR,NR...]
+ *         [-x SUBSEED] [-v] [-B] [-p PERMILLE] [-C] [-L] [-R] [-X NR,NR...]
  *
  * The parent forks one child after another; each child (its own process group) makes a batch
  * of random system calls (200..2000, or -b) and exits. Numbers come mostly from the calls Velox
@@ -48,10 +48,16 @@
  * `vfuzz: memfree_before=B memfree_after=A` (kB, /proc/meminfo), then `PASS vfuzz` or
  * `FAIL vfuzz ...`; exit status 0 on success.
  *
+ * Sandbox: each child works in its own directory /tmp/vfuzz.PID (its cwd) and runs as
+ * nobody (uid/gid 65534) unless -R keeps root, so it cannot rewrite the root file system the
+ * later tests run from; the harness removes the directory after the child.
+ *
  * Not for a real Linux machine as root (it would fuzz unlinkat/truncate with real paths):
  * on a kernel whose uname release lacks "velox" it refuses to run unless -L is given. */
 #include "t.h"
 #include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +65,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -257,6 +264,7 @@ static int opt_verbose;
 static int opt_strict;
 static int opt_block_pm = 10;
 static int opt_console;
+static int opt_root; /* -R: children stay root, outside a sandbox */
 static int have_kill;
 static u64 opt_exclude[16]; /* -X: syscall numbers never made */
 static int n_exclude;
@@ -1594,6 +1602,14 @@ static int touches_arena(u64 nr, const u64 *a)
     return 0;
 }
 
+/* nftw callback: remove everything below a child's sandbox, then the sandbox. */
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+    (void)st, (void)type, (void)f;
+    remove(path);
+    return 0;
+}
+
 static void child_main(u64 subseed, int idx)
 {
     rs = subseed;
@@ -1635,6 +1651,15 @@ static void child_main(u64 subseed, int idx)
         if (!opt_console) {
             dup2(fd_null, 1);
             dup2(fd_null, 2);
+        }
+    }
+    if (!opt_root) {
+        char dir[64];
+        snprintf(dir, sizeof dir, "/tmp/vfuzz.%ld", mypid);
+        if (mkdir(dir, 0777) != 0 || chown(dir, 65534, 65534) != 0 || chdir(dir) != 0 || setgroups(0, NULL) != 0 ||
+            setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) {
+            sh->flags |= F_RESOURCE;
+            child_exit(97);
         }
     }
     int init_fds[] = {fd_null, fd_zero, fd_file, fd_dir, p1[0], p1[1], p2[0], p2[1], meminfo, bindir, p3[1]};
@@ -1793,7 +1818,7 @@ int main(int argc, char **argv)
     t_init();
     int seed_given = 0, linux_ok = 0;
     int o;
-    while ((o = getopt(argc, argv, "s:n:t:d:b:k:x:vBp:CLX:h")) != -1) {
+    while ((o = getopt(argc, argv, "s:n:t:d:b:k:x:vBp:CLRX:h")) != -1) {
         switch (o) {
         case 's': opt_seed = strtoull(optarg, NULL, 0); seed_given = 1; break;
         case 'n': opt_calls = strtoull(optarg, NULL, 0); break;
@@ -1807,6 +1832,7 @@ int main(int argc, char **argv)
         case 'p': opt_block_pm = (int)strtol(optarg, NULL, 0); break;
         case 'C': opt_console = 1; break;
         case 'L': linux_ok = 1; break;
+        case 'R': opt_root = 1; break;
         case 'X':
             for (char *t = strtok(optarg, ","); t && n_exclude < (int)NELEM(opt_exclude); t = strtok(NULL, ","))
                 opt_exclude[n_exclude++] = strtoull(t, NULL, 0);
@@ -1918,6 +1944,11 @@ int main(int argc, char **argv)
         /* tasks created with CLONE_PARENT are ours to reap */
         while (wait4(-1, NULL, WNOHANG | __WALL, NULL) > 0)
             strays++;
+        if (!opt_root) {
+            char dir[64];
+            snprintf(dir, sizeof dir, "/tmp/vfuzz.%ld", pid);
+            nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        }
         if (done) {
             u64 f = s->flags;
             u64 last = s->started ? s->ring[(s->started - 1) % RING].nr : ~0ULL;

@@ -33,6 +33,24 @@ abi! {
     pub struct Iovec { pub iov_base: usize, pub iov_len: usize }
     /// `struct pollfd` (ppoll).
     pub struct Pollfd { pub fd: i32, pub events: i16, pub revents: i16 }
+    /// `struct statx_timestamp`.
+    pub struct StatxTimestamp { pub tv_sec: i64, pub tv_nsec: u32, pub __reserved: i32 }
+    /// `struct statx` (statx), 256 bytes.
+    pub struct Statx {
+        pub stx_mask: u32, pub stx_blksize: u32, pub stx_attributes: u64, pub stx_nlink: u32,
+        pub stx_uid: u32, pub stx_gid: u32, pub stx_mode: u16, pub __spare0: u16, pub stx_ino: u64,
+        pub stx_size: u64, pub stx_blocks: u64, pub stx_attributes_mask: u64,
+        pub stx_atime: StatxTimestamp, pub stx_btime: StatxTimestamp, pub stx_ctime: StatxTimestamp,
+        pub stx_mtime: StatxTimestamp, pub stx_rdev_major: u32, pub stx_rdev_minor: u32,
+        pub stx_dev_major: u32, pub stx_dev_minor: u32, pub stx_mnt_id: u64,
+        pub stx_dio_mem_align: u32, pub stx_dio_offset_align: u32, pub __spare3: [u64; 12],
+    }
+    /// `struct statfs` (statfs, fstatfs) on 64-bit Linux.
+    pub struct Statfs {
+        pub f_type: i64, pub f_bsize: i64, pub f_blocks: u64, pub f_bfree: u64, pub f_bavail: u64,
+        pub f_files: u64, pub f_ffree: u64, pub f_fsid: [i32; 2], pub f_namelen: i64,
+        pub f_frsize: i64, pub f_flags: i64, pub f_spare: [i64; 4],
+    }
     /// `struct winsize` (TIOCGWINSZ).
     pub struct Winsize { pub ws_row: u16, pub ws_col: u16, pub ws_xpixel: u16, pub ws_ypixel: u16 }
     /// `struct termios` (TCGETS/TCSETS; the kernel's, without the speed fields).
@@ -186,6 +204,10 @@ mod tests {
         assert_eq!(offset_of!(Stat, st_mtime), 88);
         assert_eq!(size_of::<Rusage>(), 144);
         assert_eq!(size_of::<Termios>(), 36);
+        assert_eq!(size_of::<Statx>(), 256);
+        assert_eq!(offset_of!(Statx, stx_mtime), 112);
+        assert_eq!(offset_of!(Statx, stx_mnt_id), 144);
+        assert_eq!(size_of::<Statfs>(), 120);
         assert_eq!(size_of::<Utsname>(), 390);
         assert_eq!(size_of::<Pollfd>(), 8);
         assert_eq!(size_of::<Iovec>(), 16);

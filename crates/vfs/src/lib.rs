@@ -1,8 +1,18 @@
-//! File-system logic without hardware: for now the initial RAM disk (cpio "newc" archive, as
-//! made by `cpio -H newc`) and path normalisation. Tested on the host.
+//! File-system logic without hardware: the inode interface ([`node`]), tmpfs ([`tmpfs`]), the
+//! mount table and path walk ([`path`]), and the initial RAM disk reader (cpio "newc", as made
+//! by `cpio -H newc`). Tested on the host.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
+
+pub mod node;
+pub mod path;
+pub mod tmpfs;
+#[cfg(test)]
+mod tests_fs;
+
+pub use node::*;
+pub use path::{FileSystem, Loc, Mount, Mounts, StatFs, Walker};
 
 use alloc::vec::Vec;
 
@@ -13,14 +23,13 @@ pub struct CpioEntry<'a> {
     pub name: &'a [u8],
     /// st_mode (file type and permissions).
     pub mode: u32,
+    /// Modification time (seconds since the epoch).
+    pub mtime: u64,
+    /// Device number of a device node (Linux's encoding, see [`makedev`]).
+    pub rdev: u64,
     pub data: &'a [u8],
 }
 
-/// S_IFMT and friends.
-pub const S_IFMT: u32 = 0o170000;
-pub const S_IFDIR: u32 = 0o040000;
-pub const S_IFREG: u32 = 0o100000;
-pub const S_IFLNK: u32 = 0o120000;
 
 /// The archive is malformed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +54,8 @@ pub fn parse_cpio(data: &[u8]) -> Result<Vec<CpioEntry<'_>>, BadArchive> {
             return Err(BadArchive);
         }
         let mode = hex(&h[14..22])? as u32;
+        let mtime = hex(&h[46..54])? as u64;
+        let rdev = makedev(hex(&h[78..86])? as u32, hex(&h[86..94])? as u32);
         let filesize = hex(&h[54..62])?;
         let namesize = hex(&h[94..102])?;
         let name_start = off + 110;
@@ -63,7 +74,7 @@ pub fn parse_cpio(data: &[u8]) -> Result<Vec<CpioEntry<'_>>, BadArchive> {
         if n.is_empty() || n == b"." {
             continue;
         }
-        out.push(CpioEntry { name: n, mode, data: body });
+        out.push(CpioEntry { name: n, mode, mtime, rdev, data: body });
     }
 }
 

@@ -1,10 +1,12 @@
-//! Files: open file descriptions, the descriptor table, pipes, and the initial RAM disk (a
-//! cpio archive from the boot loader).
+//! Files: open file descriptions, the descriptor table, pipes, and the file tree (the VFS
+//! over tmpfs, devtmpfs, procfs; see `vfs`).
 
+pub mod devfs;
 pub mod pipe;
+pub mod proc;
+pub mod vfs;
 
 use crate::boot::BootInfo;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -12,6 +14,7 @@ use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
 use pipe::Pipe;
 use velox_hal as hal;
+use velox_vfs::Loc;
 
 /// What an open file is.
 pub enum FileKind {
@@ -21,28 +24,24 @@ pub enum FileKind {
     Null,
     /// /dev/zero.
     Zero,
-    /// A read-only file whose bytes the kernel holds (a RAM-disk file, a /proc file).
-    Bytes(Bytes),
-    /// A directory (its absolute path); listing it arrives with the VFS.
-    Dir(Vec<u8>),
+    /// /dev/full.
+    Full,
+    /// /dev/random and /dev/urandom.
+    Random,
+    /// A file of the tree (regular file, directory, or an O_PATH location).
+    Node(Node),
     PipeRead(Arc<Pipe>),
+    /// A FIFO opened O_RDWR: both ends in one description.
+    PipeBoth(Arc<Pipe>),
     PipeWrite(Arc<Pipe>),
 }
 
-/// Contents of a read-only file.
-pub enum Bytes {
-    Static(&'static [u8]),
-    Owned(Vec<u8>),
-}
-
-impl Bytes {
-    /// The file's bytes.
-    pub fn get(&self) -> &[u8] {
-        match self {
-            Bytes::Static(b) => b,
-            Bytes::Owned(v) => v,
-        }
-    }
+/// An open file of the tree: where it is and the path it was opened by (/proc/self/fd).
+pub struct Node {
+    pub loc: Loc,
+    pub path: Vec<u8>,
+    /// Opened with O_PATH: a location only (no reading, writing or listing).
+    pub path_only: bool,
 }
 
 /// An open file description: shared by dup'ed and inherited descriptors.
@@ -79,12 +78,35 @@ impl OpenFile {
     pub fn writable(&self) -> bool {
         self.flags.load(Ordering::Relaxed) & g::O_ACCMODE != g::O_RDONLY
     }
+    /// What /proc/<pid>/fd/N shows for it.
+    pub fn describe(&self) -> Vec<u8> {
+        match &self.kind {
+            FileKind::Node(n) => n.path.clone(),
+            FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::PipeBoth(_) => alloc::format!("pipe:[{}]", self.ino).into_bytes(),
+            FileKind::Console => b"/dev/console".to_vec(),
+            FileKind::Null => b"/dev/null".to_vec(),
+            FileKind::Zero => b"/dev/zero".to_vec(),
+            FileKind::Full => b"/dev/full".to_vec(),
+            FileKind::Random => b"/dev/urandom".to_vec(),
+        }
+    }
+    /// Its place in the tree, if it has one.
+    pub fn location(&self) -> Option<Loc> {
+        match &self.kind {
+            FileKind::Node(n) => Some(n.loc.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl Drop for OpenFile {
     fn drop(&mut self) {
         match &self.kind {
             FileKind::PipeRead(p) => p.close_read(),
+            FileKind::PipeBoth(p) => {
+                p.close_read();
+                p.close_write();
+            }
             FileKind::PipeWrite(p) => p.close_write(),
             _ => {}
         }
@@ -246,120 +268,8 @@ pub fn cpus_online() -> Vec<u8> {
     }
 }
 
-struct Initrd {
-    files: BTreeMap<Vec<u8>, (u32, &'static [u8])>,
-}
-
-static INITRD: spin::Once<Initrd> = spin::Once::new();
-
-/// Index the initial RAM disk, if the boot loader gave one.
+/// Set up the file tree from the boot loader's RAM disk.
 pub fn init(info: &BootInfo) {
-    let mut files = BTreeMap::new();
-    if let Some((s, e)) = info.initrd {
-        let data = hal::mem::phys_slice(s, e - s);
-        match velox_vfs::parse_cpio(data) {
-            Ok(entries) => {
-                for en in entries {
-                    let mut p = Vec::from(&b"/"[..]);
-                    p.extend_from_slice(en.name);
-                    files.insert(p, (en.mode, en.data));
-                }
-            }
-            Err(_) => log::error!("initrd is not a cpio newc archive; ignoring it"),
-        }
-    }
-    INITRD.call_once(|| Initrd { files });
-}
-
-/// Contents of a regular file in the RAM disk (symbolic links followed).
-pub fn initrd_file(path: &[u8]) -> Option<&'static [u8]> {
-    let fs = INITRD.get()?;
-    let mut p = velox_vfs::normalize(b"/", path);
-    for _ in 0..8 {
-        let (mode, data) = *fs.files.get(&p)?;
-        match mode & velox_vfs::S_IFMT {
-            velox_vfs::S_IFREG => return Some(data),
-            velox_vfs::S_IFLNK => {
-                let dir = &p[..p.iter().rposition(|&c| c == b'/').unwrap_or(0).max(1)];
-                p = velox_vfs::normalize(dir, data);
-            }
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// True if `path` names a directory of the RAM disk.
-pub fn initrd_is_dir(path: &[u8]) -> bool {
-    let p = velox_vfs::normalize(b"/", path);
-    initrd_stat(&p).is_some_and(|(m, _)| m & velox_vfs::S_IFMT == velox_vfs::S_IFDIR)
-}
-
-/// Resolve `raw` (relative paths from `cwd`) to a normalized absolute path the way a lookup
-/// walks it: every component that something follows (another name, `.`, `..` or a trailing
-/// slash) must be a directory: ENOTDIR if it is a file, ENOENT if it is missing. So
-/// `/bin/sh/` and `/bin/sh/..` fail as on Linux instead of naming `/bin/sh` and `/bin`.
-pub fn resolve(cwd: &[u8], raw: &[u8]) -> Result<Vec<u8>, u32> {
-    let mut cur: Vec<u8> = if raw.first() == Some(&b'/') { b"/".to_vec() } else { velox_vfs::normalize(b"/", cwd) };
-    for (i, part) in raw.split(|&c| c == b'/').enumerate() {
-        if i == 0 && raw.first() == Some(&b'/') {
-            continue; // the empty name before the leading slash
-        }
-        if !is_dir(&cur) {
-            return Err(if exists(&cur) { linux_raw_sys::errno::ENOTDIR } else { linux_raw_sys::errno::ENOENT });
-        }
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                let cut = cur.iter().rposition(|&c| c == b'/').unwrap_or(0);
-                cur.truncate(cut.max(1));
-            }
-            name => {
-                if cur.len() > 1 {
-                    cur.push(b'/');
-                }
-                cur.try_reserve(name.len()).map_err(|_| linux_raw_sys::errno::ENOMEM)?;
-                cur.extend_from_slice(name);
-            }
-        }
-    }
-    Ok(cur)
-}
-
-/// Directories outside the RAM disk.
-const DEVICE_DIRS: [&[u8]; 6] = [b"/dev", b"/proc", b"/sys", b"/sys/devices", b"/sys/devices/system", b"/sys/devices/system/cpu"];
-/// Files outside the RAM disk.
-const DEVICE_FILES: [&[u8]; 8] = [
-    b"/dev/null",
-    b"/dev/zero",
-    b"/dev/console",
-    b"/dev/tty",
-    b"/proc/meminfo",
-    b"/proc/cpuinfo",
-    b"/sys/devices/system/cpu/online",
-    b"/sys/devices/system/cpu/possible",
-];
-
-/// A directory, or a symbolic link (not followed in the middle of a path yet: the later
-/// look-up decides, so this check never turns a missing file into ENOTDIR).
-fn is_dir(p: &[u8]) -> bool {
-    DEVICE_DIRS.contains(&p)
-        || initrd_stat(p).is_some_and(|(m, _)| matches!(m & velox_vfs::S_IFMT, velox_vfs::S_IFDIR | velox_vfs::S_IFLNK))
-}
-
-fn exists(p: &[u8]) -> bool {
-    DEVICE_FILES.contains(&p) || initrd_stat(p).is_some()
-}
-
-/// (mode, size) of a RAM-disk path.
-pub fn initrd_stat(path: &[u8]) -> Option<(u32, usize)> {
-    if path == b"/" {
-        return Some((velox_vfs::S_IFDIR | 0o755, 0));
-    }
-    INITRD.get()?.files.get(path).map(|(m, d)| (*m, d.len()))
-}
-
-/// Every path in the RAM disk (for the monitor's `ls`).
-pub fn initrd_paths() -> Vec<Vec<u8>> {
-    INITRD.get().map(|f| f.files.keys().cloned().collect()).unwrap_or_default()
+    let data = info.initrd.map(|(s, e)| hal::mem::phys_slice(s, e - s));
+    vfs::init(data);
 }

@@ -28,8 +28,12 @@ struct Ring {
     buf: Box<[u8]>,
     head: usize,
     len: usize,
-    readers_open: bool,
-    writers_open: bool,
+    /// Open read and write ends (open file descriptions).
+    readers: u32,
+    writers: u32,
+    /// Ends ever opened (a FIFO opener waits for the other side to have opened).
+    r_total: u32,
+    w_total: u32,
 }
 
 /// A pipe shared by its read end and its write end.
@@ -44,18 +48,43 @@ pub struct Pipe {
 impl Pipe {
     /// A new empty pipe with both ends open (the caller checked the heap has room).
     pub fn new() -> Pipe {
+        Self::with_ends(1, 1)
+    }
+
+    fn with_ends(r: u32, w: u32) -> Pipe {
         Pipe {
-            ring: Mutex::new(Ring { buf: vec![0u8; PIPE_CAPACITY].into_boxed_slice(), head: 0, len: 0, readers_open: true, writers_open: true }),
+            ring: Mutex::new(Ring { buf: vec![0u8; PIPE_CAPACITY].into_boxed_slice(), head: 0, len: 0, readers: r, writers: w, r_total: r, w_total: w }),
             read_wait: WaitQueue::new(),
             write_wait: WaitQueue::new(),
         }
+    }
+
+    /// Another end was opened (a FIFO open); wakes openers waiting for it.
+    pub fn open_end(&self, read: bool) {
+        let mut r = self.ring.lock();
+        if read {
+            r.readers += 1;
+            r.r_total = r.r_total.wrapping_add(1);
+        } else {
+            r.writers += 1;
+            r.w_total = r.w_total.wrapping_add(1);
+        }
+        drop(r);
+        self.read_wait.wake_all();
+        self.write_wait.wake_all();
+    }
+
+    /// (readers, writers, readers ever, writers ever).
+    pub fn ends(&self) -> (u32, u32, u32, u32) {
+        let r = self.ring.lock();
+        (r.readers, r.writers, r.r_total, r.w_total)
     }
 
     /// Read up to `len` bytes into user memory at `buf`.
     pub fn try_read(&self, buf: usize, len: usize) -> Io {
         let mut r = self.ring.lock();
         if r.len == 0 {
-            return if r.writers_open { Io::WouldBlock } else { Io::Done(0) };
+            return if r.writers > 0 { Io::WouldBlock } else { Io::Done(0) };
         }
         let n = len.min(r.len);
         let first = n.min(PIPE_CAPACITY - r.head);
@@ -76,7 +105,7 @@ impl Pipe {
     /// if `all` is set, else as many as fit.
     pub fn try_write(&self, buf: usize, len: usize, all: bool) -> Io {
         let mut r = self.ring.lock();
-        if !r.readers_open {
+        if r.readers == 0 {
             return Io::Err(errno::EPIPE);
         }
         let space = PIPE_CAPACITY - r.len;
@@ -101,25 +130,29 @@ impl Pipe {
     /// Writable means room for an atomic write (PIPE_BUF), as Linux's page slots behave.
     pub fn poll_state(&self) -> (bool, bool, bool, bool) {
         let r = self.ring.lock();
-        (r.len > 0, PIPE_CAPACITY - r.len >= PIPE_BUF && r.readers_open, !r.writers_open, !r.readers_open)
+        (r.len > 0, PIPE_CAPACITY - r.len >= PIPE_BUF && r.readers > 0, r.writers == 0, r.readers == 0)
     }
 
     /// True once a write of `len` bytes can make progress (or fail: no readers).
     pub fn can_write(&self, len: usize) -> bool {
         let r = self.ring.lock();
         let need = if len <= PIPE_BUF { len } else { 1 };
-        !r.readers_open || PIPE_CAPACITY - r.len >= need
+        r.readers == 0 || PIPE_CAPACITY - r.len >= need
     }
 
     /// The read end was closed (its last descriptor).
     pub fn close_read(&self) {
-        self.ring.lock().readers_open = false;
+        let mut r = self.ring.lock();
+        r.readers = r.readers.saturating_sub(1);
+        drop(r);
         self.write_wait.wake_all();
     }
 
     /// The write end was closed.
     pub fn close_write(&self) {
-        self.ring.lock().writers_open = false;
+        let mut r = self.ring.lock();
+        r.writers = r.writers.saturating_sub(1);
+        drop(r);
         self.read_wait.wake_all();
     }
 
@@ -127,4 +160,79 @@ impl Pipe {
     pub fn available(&self) -> usize {
         self.ring.lock().len
     }
+}
+
+/// FIFOs by inode: the pipe their openers share while any end is open.
+static FIFOS: Mutex<alloc::collections::BTreeMap<(u64, u64), alloc::sync::Weak<Pipe>>> = Mutex::new(alloc::collections::BTreeMap::new());
+
+/// The pipe of FIFO `loc` (made on its first open).
+fn fifo_pipe(loc: &velox_vfs::Loc) -> Result<alloc::sync::Arc<Pipe>, u32> {
+    let mut m = FIFOS.lock();
+    m.retain(|_, w| w.strong_count() > 0);
+    let id = loc.inode.id();
+    if let Some(p) = m.get(&id).and_then(|w| w.upgrade()) {
+        return Ok(p);
+    }
+    if crate::mm::heap_free() < crate::config::HEAP_RESERVE + PIPE_CAPACITY {
+        return Err(errno::ENFILE);
+    }
+    let p = alloc::sync::Arc::new(Pipe::with_ends(0, 0));
+    m.insert(id, alloc::sync::Arc::downgrade(&p));
+    Ok(p)
+}
+
+/// Open FIFO `loc` without waiting: `Err(EAGAIN)` if the open has to wait for the other
+/// side (the async openat does that wait), ENXIO for a non-blocking writer without readers.
+pub fn open_fifo(_t: &crate::task::Thread, loc: &velox_vfs::Loc, flags: u32) -> Result<crate::fs::FileRef, u32> {
+    use linux_raw_sys::general as g;
+    let p = fifo_pipe(loc)?;
+    let (readers, writers, _, _) = p.ends();
+    let nb = flags & g::O_NONBLOCK != 0;
+    let keep = flags & (g::O_NONBLOCK | g::O_ACCMODE);
+    match flags & g::O_ACCMODE {
+        g::O_RDONLY if nb || writers > 0 => {
+            p.open_end(true);
+            Ok(super::OpenFile::new(super::FileKind::PipeRead(p), keep))
+        }
+        g::O_WRONLY if readers > 0 => {
+            p.open_end(false);
+            Ok(super::OpenFile::new(super::FileKind::PipeWrite(p), keep))
+        }
+        g::O_WRONLY if nb => Err(errno::ENXIO),
+        g::O_RDWR => {
+            // Both ends in one description (Linux allows it; it never blocks).
+            p.open_end(true);
+            p.open_end(false);
+            Ok(super::OpenFile::new(super::FileKind::PipeBoth(p), keep))
+        }
+        _ => Err(errno::EAGAIN),
+    }
+}
+
+/// Open FIFO `loc`, waiting for the other side (the async openat). `Err(RESTART)`-style
+/// errors come from `interrupted` when a signal ends the wait.
+pub async fn open_fifo_wait(t: &crate::task::Thread, loc: &velox_vfs::Loc, flags: u32) -> Result<crate::fs::FileRef, u32> {
+    use linux_raw_sys::general as g;
+    let p = fifo_pipe(loc)?;
+    let read = flags & g::O_ACCMODE == g::O_RDONLY;
+    let (_, _, r0, w0) = p.ends();
+    p.open_end(read);
+    let keep = flags & (g::O_NONBLOCK | g::O_ACCMODE);
+    // The end is counted from here on: the description owns it (dropping it closes it).
+    let f = super::OpenFile::new(if read { super::FileKind::PipeRead(p.clone()) } else { super::FileKind::PipeWrite(p.clone()) }, keep);
+    let q = if read { &p.read_wait } else { &p.write_wait };
+    q.wait_until(|| {
+        let (r, w, rt, wt) = p.ends();
+        // The other side is open, or opened (and maybe closed again) since we came.
+        let ready = if read { w > 0 || wt != w0 } else { r > 0 || rt != r0 };
+        if ready {
+            Some(Ok(()))
+        } else if t.signal_pending() || t.is_exiting() {
+            Some(Err((-crate::task::signal::ERESTARTSYS) as u32))
+        } else {
+            None
+        }
+    })
+    .await?;
+    Ok(f)
 }

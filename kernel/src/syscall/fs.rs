@@ -1,5 +1,5 @@
-//! File-descriptor system calls: openat, read, write, writev, lseek, ioctl, stat, close, dup,
-//! dup3, fcntl, pipe2, readlinkat.
+//! File-descriptor system calls: read, write, readv, writev, pread64, pwrite64, lseek, ioctl,
+//! close, dup, dup3, fcntl, pipe2. (Path calls are in `path`, stat calls in `stat`.)
 //!
 //! Reads and writes try once without blocking (`try_read`/`try_write`); the fast handlers
 //! finish when that attempt completes the call, and the async handlers loop, parking the
@@ -7,7 +7,7 @@
 
 use super::{Args, Fast, err, ret, uaccess};
 use crate::fs::pipe::{Io, Pipe};
-use crate::fs::{Bytes, FileKind, FileRef, OpenFile};
+use crate::fs::{FileKind, FileRef, Node, OpenFile};
 use crate::task::Thread;
 use crate::task::signal;
 use alloc::sync::Arc;
@@ -28,7 +28,7 @@ pub fn file(t: &Thread, fd: usize) -> Result<FileRef, u32> {
     t.process.fds.lock().get(fd).cloned().ok_or(errno::EBADF)
 }
 
-fn nofile(t: &Thread) -> usize {
+pub fn nofile(t: &Thread) -> usize {
     t.process.limits.lock()[g::RLIMIT_NOFILE as usize].0.min(1 << 20) as usize
 }
 
@@ -68,26 +68,65 @@ fn try_read(f: &OpenFile, buf: usize, len: usize) -> Io {
             }
         }
         FileKind::Null => Io::Done(0),
-        FileKind::Zero => zero_read(buf, len.min(STEP_BYTES)),
-        FileKind::Bytes(b) => {
-            let data = b.get();
-            let pos = f.pos.load(Ordering::Relaxed).min(data.len());
-            let n = len.min(data.len() - pos);
-            match uaccess::write_bytes(buf, &data[pos..pos + n]) {
-                Ok(()) => {
-                    f.pos.store(pos + n, Ordering::Relaxed);
-                    Io::Done(n)
+        FileKind::Zero | FileKind::Full => zero_read(buf, len.min(STEP_BYTES)),
+        FileKind::Random => random_read(buf, len.min(STEP_BYTES)),
+        FileKind::Node(n) => {
+            let pos = f.pos.load(Ordering::Relaxed);
+            match node_read(n, pos as u64, buf, len) {
+                Ok(k) => {
+                    f.pos.store(pos + k, Ordering::Relaxed);
+                    Io::Done(k)
                 }
                 Err(e) => Io::Err(e),
             }
         }
-        FileKind::Dir(_) => Io::Err(errno::EISDIR),
-        FileKind::PipeRead(p) => p.try_read(buf, len),
+        FileKind::PipeRead(p) | FileKind::PipeBoth(p) => p.try_read(buf, len),
         FileKind::PipeWrite(_) => Io::Err(errno::EBADF),
     }
 }
 
-/// Write `len` bytes from user `buf` to the console.
+/// Read from a file of the tree at `off` into user memory.
+pub fn node_read(n: &Node, off: u64, buf: usize, len: usize) -> Result<usize, u32> {
+    if n.path_only {
+        return Err(errno::EBADF);
+    }
+    let mut at = buf;
+    n.loc.inode.read_at(off, len, &mut |b| {
+        hal::user::copy_to_user(at, b).map_err(|_| errno::EFAULT)?;
+        at += b.len();
+        Ok(())
+    })
+}
+
+/// Write user memory to a file of the tree at `off` (its end with `append`); returns the
+/// bytes written and the offset after them.
+pub fn node_write(n: &Node, off: u64, buf: usize, len: usize, append: bool) -> Result<(usize, u64), u32> {
+    if n.path_only {
+        return Err(errno::EBADF);
+    }
+    let mut at = buf;
+    n.loc.inode.write_at(off, len, append, &mut |b| {
+        hal::user::copy_from_user(b, at).map_err(|_| errno::EFAULT)?;
+        at += b.len();
+        Ok(())
+    })
+}
+
+/// /dev/urandom: bytes from the kernel's generator, in 256-byte pieces.
+fn random_read(buf: usize, len: usize) -> Io {
+    let mut tmp = [0u8; 256];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(tmp.len());
+        crate::syscall::sys::fill_random(&mut tmp[..n]);
+        if uaccess::write_bytes(buf + done, &tmp[..n]).is_err() {
+            return if done > 0 { Io::Done(done) } else { Io::Err(errno::EFAULT) };
+        }
+        done += n;
+    }
+    Io::Done(done)
+}
+
 /// Most bytes one step of a read or write moves for devices that never block (/dev/zero,
 /// the console): the kernel runs with interrupts off, so a 2 GiB request is done in steps
 /// with a yield between them (the async handlers loop; see `read`/`write_all`), never as one
@@ -129,9 +168,20 @@ fn try_write(f: &OpenFile, buf: usize, len: usize, all: bool) -> Io {
     }
     match &f.kind {
         FileKind::Console => console_write(buf, len),
-        FileKind::Null | FileKind::Zero => Io::Done(len),
-        FileKind::PipeWrite(p) => p.try_write(buf, len, all),
-        FileKind::Bytes(_) | FileKind::Dir(_) | FileKind::PipeRead(_) => Io::Err(errno::EBADF),
+        FileKind::Null | FileKind::Zero | FileKind::Random => Io::Done(len),
+        FileKind::Full => Io::Err(errno::ENOSPC),
+        FileKind::PipeWrite(p) | FileKind::PipeBoth(p) => p.try_write(buf, len, all),
+        FileKind::Node(n) => {
+            let append = f.flags.load(Ordering::Relaxed) & g::O_APPEND != 0;
+            match node_write(n, f.pos.load(Ordering::Relaxed) as u64, buf, len, append) {
+                Ok((k, end)) => {
+                    f.pos.store(end as usize, Ordering::Relaxed);
+                    Io::Done(k)
+                }
+                Err(e) => Io::Err(e),
+            }
+        }
+        FileKind::PipeRead(_) => Io::Err(errno::EBADF),
     }
 }
 
@@ -145,7 +195,7 @@ const RESTART: u32 = (-signal::ERESTARTSYS) as u32;
 async fn wait_ready(t: &Thread, f: &OpenFile, write: Option<usize>) -> Result<(), u32> {
     let stop = || if t.signal_pending() || t.is_exiting() { Some(Err(RESTART)) } else { None };
     match &f.kind {
-        FileKind::PipeRead(p) | FileKind::PipeWrite(p) => {
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) | FileKind::PipeBoth(p) => {
             let p: &Pipe = p;
             match write {
                 Some(len) => p.write_wait.wait_until(|| if p.can_write(len) { Some(Ok(())) } else { stop() }).await,
@@ -184,7 +234,7 @@ pub fn read_fast(t: &Thread, c: &UserContext) -> Fast {
     if len == 0 {
         return Fast::Done(if f.readable() { 0 } else { err(errno::EBADF) });
     }
-    if len > STEP_BYTES && matches!(f.kind, FileKind::Zero) {
+    if len > STEP_BYTES && matches!(f.kind, FileKind::Zero | FileKind::Full | FileKind::Random | FileKind::Node(_)) {
         return Fast::Slow; // in steps, with yields (`read`)
     }
     match try_read(&f, buf, len) {
@@ -206,11 +256,12 @@ pub async fn read(t: Arc<Thread>, a: Args) -> isize {
     if len == 0 {
         return if f.readable() { 0 } else { err(errno::EBADF) };
     }
-    if matches!(f.kind, FileKind::Zero) && f.readable() {
-        // /dev/zero fills any length: step by step, yielding between steps.
+    if matches!(f.kind, FileKind::Zero | FileKind::Full | FileKind::Random | FileKind::Node(_)) && f.readable() {
+        // Devices and files fill any length: step by step, yielding between steps.
         let mut done = 0;
         while done < len {
-            match try_read(&f, buf + done, len - done) {
+            match try_read(&f, buf + done, (len - done).min(STEP_BYTES)) {
+                Io::Done(0) => break, // end of file
                 Io::Done(n) => done += n,
                 Io::Err(e) => return if done > 0 { done as isize } else { err(e) },
                 Io::WouldBlock => break,
@@ -242,7 +293,7 @@ pub fn write_fast(t: &Thread, c: &UserContext) -> Fast {
         Err(e) => return Fast::Done(err(e)),
     };
     let len = len.min(MAX_RW_COUNT);
-    if len > STEP_BYTES && matches!(f.kind, FileKind::Console) {
+    if len > STEP_BYTES && matches!(f.kind, FileKind::Console | FileKind::Node(_)) {
         return Fast::Slow; // in steps, with yields (`write_all`)
     }
     match try_write(&f, buf, len, true) {
@@ -260,14 +311,15 @@ pub fn write_fast(t: &Thread, c: &UserContext) -> Fast {
 /// Write all of `[buf, buf+len)` (blocking) or what fits (O_NONBLOCK); bytes written.
 async fn write_all(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Result<usize, u32> {
     let mut done = 0;
+    let step = if matches!(f.kind, FileKind::Node(_)) { STEP_BYTES } else { usize::MAX };
     loop {
-        match try_write(f, buf + done, len - done, false) {
+        match try_write(f, buf + done, (len - done).min(step), false) {
             Io::Done(n) => {
                 done += n;
                 if done == len {
                     return Ok(done);
                 }
-                if matches!(f.kind, FileKind::Console) {
+                if matches!(f.kind, FileKind::Console | FileKind::Node(_)) {
                     crate::exec::yield_now().await; // a long console write goes in steps
                 }
             }
@@ -443,19 +495,13 @@ pub fn pread64(t: &Thread, c: &UserContext) -> Fast {
         }
         let len = len.min(MAX_RW_COUNT);
         match &f.kind {
-            FileKind::Bytes(b) => {
-                let data = b.get();
-                let pos = (off as usize).min(data.len());
-                let n = len.min(data.len() - pos);
-                uaccess::write_bytes(buf, &data[pos..pos + n]).map(|_| n as isize)
-            }
+            FileKind::Node(n) => node_read(n, off as u64, buf, len).map(|k| k as isize),
             FileKind::Null => Ok(0),
             // (At most one step: pread has no async twin, so a longer one returns a short count.)
             FileKind::Zero => match zero_read(buf, len.min(STEP_BYTES)) {
                 Io::Done(n) => Ok(n as isize),
                 _ => Err(errno::EFAULT),
             },
-            FileKind::Dir(_) => Err(errno::EISDIR),
             _ => Err(errno::ESPIPE),
         }
     })()))
@@ -475,8 +521,13 @@ pub fn pwrite64(t: &Thread, c: &UserContext) -> Fast {
         }
         let len = len.min(MAX_RW_COUNT);
         match &f.kind {
-            FileKind::Null | FileKind::Zero => Ok(len as isize),
-            FileKind::Bytes(_) | FileKind::Dir(_) => Err(errno::EBADF),
+            FileKind::Null | FileKind::Zero | FileKind::Random => Ok(len as isize),
+            FileKind::Full => Err(errno::ENOSPC),
+            // (pwrite ignores O_APPEND on Linux only without it: with O_APPEND it appends.)
+            FileKind::Node(n) => {
+                let append = f.flags.load(Ordering::Relaxed) & g::O_APPEND != 0;
+                node_write(n, off as u64, buf, len, append).map(|r| r.0 as isize)
+            }
             _ => Err(errno::ESPIPE),
         }
     })()))
@@ -487,14 +538,26 @@ pub fn lseek(t: &Thread, c: &UserContext) -> Fast {
     Fast::Done(ret((|| {
         let f = file(t, fd)?;
         let size = match &f.kind {
-            FileKind::Bytes(b) => b.get().len() as i64,
-            FileKind::Null | FileKind::Zero | FileKind::Dir(_) => 0,
+            FileKind::Node(n) if n.path_only => return Err(errno::EBADF),
+            FileKind::Node(n) if n.loc.inode.kind() == velox_vfs::FileType::Regular => n.loc.inode.stat().size as i64,
+            FileKind::Null | FileKind::Zero | FileKind::Full | FileKind::Random | FileKind::Node(_) => 0,
             _ => return Err(errno::ESPIPE),
         };
+        let cur = f.pos.load(Ordering::Relaxed) as i64;
         let base = match whence {
             g::SEEK_SET => 0,
-            g::SEEK_CUR => f.pos.load(Ordering::Relaxed) as i64,
+            g::SEEK_CUR => cur,
             g::SEEK_END => size,
+            // tmpfs has holes, but reports data everywhere before the end (as Linux's simple
+            // implementation for file systems without SEEK_HOLE support does).
+            g::SEEK_DATA | g::SEEK_HOLE => {
+                if off < 0 || off >= size {
+                    return Err(errno::ENXIO);
+                }
+                let new = if whence == g::SEEK_DATA { off } else { size };
+                f.pos.store(new as usize, Ordering::Relaxed);
+                return Ok(new as isize);
+            }
             _ => return Err(errno::EINVAL),
         };
         let new = base.checked_add(off).filter(|&p| p >= 0).ok_or(errno::EINVAL)?;
@@ -521,163 +584,10 @@ pub fn ioctl(t: &Thread, c: &UserContext) -> Fast {
             }
             _ => Err(errno::ENOTTY),
         },
-        FileKind::PipeRead(p) | FileKind::PipeWrite(p) if req == ioctl::FIONREAD => {
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) | FileKind::PipeBoth(p) if req == ioctl::FIONREAD => {
             uaccess::write(arg, &(p.available() as u32)).map(|_| 0)
         }
         _ => Err(errno::ENOTTY),
-    })()))
-}
-
-fn empty_stat() -> velox_abi::Stat {
-    velox_abi::Stat {
-        st_dev: 0,
-        st_ino: 0,
-        st_mode: 0,
-        st_nlink: 1,
-        st_uid: 0,
-        st_gid: 0,
-        st_rdev: 0,
-        __pad1: 0,
-        st_size: 0,
-        st_blksize: 4096,
-        __pad2: 0,
-        st_blocks: 0,
-        st_atime: 0,
-        st_atime_nsec: 0,
-        st_mtime: 0,
-        st_mtime_nsec: 0,
-        st_ctime: 0,
-        st_ctime_nsec: 0,
-        __unused4: 0,
-        __unused5: 0,
-    }
-}
-
-fn stat_of(f: &OpenFile) -> velox_abi::Stat {
-    let mut s = empty_stat();
-    s.st_ino = f.ino as u64;
-    match &f.kind {
-        FileKind::Console => {
-            s.st_mode = g::S_IFCHR | 0o620;
-            s.st_rdev = (5 << 8) | 1; // /dev/console
-            s.st_blksize = 1024;
-        }
-        FileKind::Null => {
-            s.st_mode = g::S_IFCHR | 0o666;
-            s.st_rdev = (1 << 8) | 3;
-        }
-        FileKind::Zero => {
-            s.st_mode = g::S_IFCHR | 0o666;
-            s.st_rdev = (1 << 8) | 5;
-        }
-        FileKind::Bytes(b) => {
-            s.st_mode = g::S_IFREG | 0o444;
-            s.st_size = b.get().len() as i64;
-            s.st_blocks = b.get().len().div_ceil(512) as i64;
-        }
-        FileKind::Dir(_) => s.st_mode = g::S_IFDIR | 0o755,
-        FileKind::PipeRead(_) | FileKind::PipeWrite(_) => s.st_mode = g::S_IFIFO | 0o600,
-    }
-    s
-}
-
-pub fn fstat(t: &Thread, c: &UserContext) -> Fast {
-    Fast::Done(ret(file(t, c.arg(0)).and_then(|f| uaccess::write(c.arg(1), &stat_of(&f)).map(|_| 0))))
-}
-
-/// What a path names (no file systems yet: the RAM disk, a few devices, /proc/meminfo).
-fn lookup(path: &[u8]) -> Result<FileKind, u32> {
-    Ok(match path {
-        b"/dev/null" => FileKind::Null,
-        b"/dev/zero" => FileKind::Zero,
-        b"/dev/console" | b"/dev/tty" => FileKind::Console,
-        b"/proc/meminfo" => FileKind::Bytes(Bytes::Owned(crate::fs::meminfo())),
-        b"/proc/cpuinfo" => FileKind::Bytes(Bytes::Owned(crate::fs::cpuinfo())),
-        b"/sys/devices/system/cpu/online" | b"/sys/devices/system/cpu/possible" => FileKind::Bytes(Bytes::Owned(crate::fs::cpus_online())),
-        b"/dev" | b"/proc" | b"/sys" | b"/sys/devices" | b"/sys/devices/system" | b"/sys/devices/system/cpu" => {
-            FileKind::Dir(path.to_vec())
-        }
-        _ => {
-            if let Some(data) = crate::fs::initrd_file(path) {
-                FileKind::Bytes(Bytes::Static(data))
-            } else if crate::fs::initrd_is_dir(path) {
-                FileKind::Dir(path.to_vec())
-            } else {
-                return Err(errno::ENOENT);
-            }
-        }
-    })
-}
-
-/// The absolute path a `*at` call names (relative paths are taken from `/` until there is a
-/// working directory; a non-directory `dirfd` with a relative path is ENOTDIR).
-fn at_path(t: &Thread, dirfd: i32, p: &[u8]) -> Result<Vec<u8>, u32> {
-    if p.is_empty() {
-        return Err(errno::ENOENT);
-    }
-    if p[0] != b'/' && dirfd != g::AT_FDCWD {
-        let f = file(t, dirfd as usize)?;
-        if let FileKind::Dir(d) = &f.kind {
-            return crate::fs::resolve(d, p);
-        }
-        return Err(errno::ENOTDIR);
-    }
-    crate::fs::resolve(b"/", p)
-}
-
-/// openat(dirfd, path, flags, mode): read-only RAM-disk files and directories, /dev/null,
-/// /dev/zero, /dev/console, /proc/meminfo. Creating or writing files is EROFS.
-pub fn openat(t: &Thread, c: &UserContext) -> Fast {
-    let (dirfd, path, flags) = (c.arg(0) as i32, c.arg(1), c.arg(2) as u32);
-    Fast::Done(ret((|| {
-        let p = uaccess::read_cstr(path, 4095)?;
-        let full = at_path(t, dirfd, &p)?;
-        let kind = match lookup(&full) {
-            Ok(k) => {
-                if flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0 {
-                    return Err(errno::EEXIST);
-                }
-                k
-            }
-            Err(errno::ENOENT) if flags & g::O_CREAT != 0 => return Err(errno::EROFS),
-            Err(e) => return Err(e),
-        };
-        let acc = flags & g::O_ACCMODE;
-        match &kind {
-            FileKind::Dir(_) if acc != g::O_RDONLY => return Err(errno::EISDIR),
-            FileKind::Dir(_) => {}
-            _ if flags & g::O_DIRECTORY != 0 => return Err(errno::ENOTDIR),
-            FileKind::Bytes(_) if acc != g::O_RDONLY || flags & g::O_TRUNC != 0 => {
-                return Err(errno::EROFS);
-            }
-            _ => {}
-        }
-        let keep = g::O_ACCMODE | g::O_NONBLOCK | g::O_APPEND | g::O_DIRECT | g::O_NOATIME | g::O_LARGEFILE;
-        let f = OpenFile::new(kind, flags & keep);
-        let lim = nofile(t);
-        t.process.fds.lock().insert(f, flags & g::O_CLOEXEC != 0, 0, lim).map(|fd| fd as isize)
-    })()))
-}
-
-/// newfstatat: `AT_EMPTY_PATH` on a descriptor, or a path.
-pub fn newfstatat(t: &Thread, c: &UserContext) -> Fast {
-    let (dirfd, path, buf, flags) = (c.arg(0) as i32, c.arg(1), c.arg(2), c.arg(3) as u32);
-    Fast::Done(ret((|| {
-        let p = uaccess::read_cstr(path, 4095)?;
-        if p.is_empty() {
-            if flags & g::AT_EMPTY_PATH == 0 {
-                return Err(errno::ENOENT);
-            }
-            let f = file(t, dirfd as usize)?;
-            return uaccess::write(buf, &stat_of(&f)).map(|_| 0);
-        }
-        let full = at_path(t, dirfd, &p)?;
-        let f = OpenFile::new(lookup(&full)?, g::O_RDONLY);
-        let mut s = stat_of(&f);
-        if let Some((mode, _)) = crate::fs::initrd_stat(&full) {
-            s.st_mode = mode;
-        }
-        uaccess::write(buf, &s).map(|_| 0)
     })()))
 }
 
@@ -751,7 +661,7 @@ pub fn fcntl(t: &Thread, c: &UserContext) -> Fast {
             Ok(0)
         }
         g::F_GETPIPE_SZ => match entry.file.kind {
-            FileKind::PipeRead(_) | FileKind::PipeWrite(_) => Ok(crate::fs::pipe::PIPE_CAPACITY as isize),
+            FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::PipeBoth(_) => Ok(crate::fs::pipe::PIPE_CAPACITY as isize),
             _ => Err(errno::EBADF),
         },
         _ => Err(errno::EINVAL),
@@ -791,22 +701,5 @@ pub fn pipe2(t: &Thread, c: &UserContext) -> Fast {
             return Err(e);
         }
         Ok(0)
-    })()))
-}
-
-/// readlinkat: only `/proc/self/exe` exists until procfs does.
-pub fn readlinkat(t: &Thread, c: &UserContext) -> Fast {
-    let (path, buf, size) = (c.arg(1), c.arg(2), c.arg(3) as isize);
-    Fast::Done(ret((|| {
-        if size <= 0 {
-            return Err(errno::EINVAL);
-        }
-        let p = uaccess::read_cstr(path, 4095)?;
-        if p != b"/proc/self/exe" {
-            return Err(errno::ENOENT);
-        }
-        let exe = t.process.exe.lock().clone();
-        let n = exe.len().min(size as usize);
-        uaccess::write_bytes(buf, &exe[..n]).map(|_| n as isize)
     })()))
 }

@@ -9,12 +9,15 @@
 //! mm, signal, timer, sys.
 
 pub mod cred;
+pub mod dir;
 pub mod fs;
 pub mod futex;
 pub mod mm;
+pub mod path;
 pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod stat;
 pub mod sys;
 pub mod time;
 pub mod timer;
@@ -136,14 +139,43 @@ tables! {
         __NR_read => fs::read_fast,
         __NR_write => fs::write_fast,
         __NR_writev => fs::writev_fast,
-        __NR_openat => fs::openat,
+        __NR_openat => path::openat,
+        __NR_mkdirat => path::mkdirat,
+        __NR_mknodat => path::mknodat,
+        __NR_symlinkat => path::symlinkat,
+        __NR_unlinkat => path::unlinkat,
+        __NR_renameat2 => path::renameat2,
+        __NR_linkat => path::linkat,
+        __NR_faccessat => path::faccessat,
+        __NR_faccessat2 => path::faccessat2,
+        __NR_fchmod => path::fchmod,
+        __NR_fchmodat => path::fchmodat,
+        __NR_fchown => path::fchown,
+        __NR_fchownat => path::fchownat,
+        __NR_utimensat => path::utimensat,
+        __NR_truncate => path::truncate,
+        __NR_ftruncate => path::ftruncate,
+        __NR_fallocate => path::fallocate,
+        __NR_umask => path::umask,
+        __NR_sync => path::sync,
+        __NR_fsync => path::fsync,
+        __NR_fdatasync => path::fsync,
+        __NR_syncfs => path::syncfs,
+        __NR_getdents64 => dir::getdents64,
+        __NR_getcwd => dir::getcwd,
+        __NR_chdir => dir::chdir,
+        __NR_fchdir => dir::fchdir,
+        __NR_chroot => dir::chroot,
+        __NR_statx => stat::statx,
+        __NR_statfs => stat::statfs,
+        __NR_fstatfs => stat::fstatfs,
         __NR_lseek => fs::lseek,
         __NR_pread64 => fs::pread64,
         __NR_pwrite64 => fs::pwrite64,
         __NR_ioctl => fs::ioctl,
-        __NR_readlinkat => fs::readlinkat,
-        __NR_newfstatat => fs::newfstatat,
-        __NR_fstat => fs::fstat,
+        __NR_readlinkat => path::readlinkat,
+        __NR_newfstatat => stat::newfstatat,
+        __NR_fstat => stat::fstat,
         __NR_close => fs::close,
         __NR_dup => fs::dup,
         __NR_dup3 => fs::dup3,
@@ -188,6 +220,7 @@ tables! {
         __NR_write => fs::write,
         __NR_writev => fs::writev,
         __NR_readv => fs::readv,
+        __NR_openat => path::openat_async,
         __NR_ppoll => poll::ppoll,
         __NR_pselect6 => poll::pselect6,
         __NR_rt_sigsuspend => signal::rt_sigsuspend,

@@ -37,6 +37,14 @@ fn readiness(f: &FileRef, cx: Option<&Context<'_>>, console_tick: &mut bool) -> 
             let (_, w, _, e) = p.poll_state();
             (if w { POLLOUT | POLLWRNORM } else { 0 }) | if e { POLLERR } else { 0 }
         }
+        FileKind::PipeBoth(p) => {
+            if let Some(cx) = cx {
+                p.read_wait.register(cx);
+                p.write_wait.register(cx);
+            }
+            let (r, w, _, _) = p.poll_state();
+            (if r { POLLIN | POLLRDNORM } else { 0 }) | if w { POLLOUT | POLLWRNORM } else { 0 }
+        }
         FileKind::Console => {
             *console_tick = true;
             POLLOUT | POLLWRNORM | if crate::fs::console_readable() { POLLIN | POLLRDNORM } else { 0 }

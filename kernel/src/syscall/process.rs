@@ -538,10 +538,7 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
     let (path, argv, envp) = (a.0[0], a.0[1], a.0[2]);
     let path = match uaccess::read_cstr(path, 4095) {
         Ok(p) if p.is_empty() => return err(errno::ENOENT),
-        Ok(p) => match crate::fs::resolve(b"/", &p) {
-            Ok(p) => p,
-            Err(e) => return err(e),
-        },
+        Ok(p) => p,
         Err(e) => return err(e),
     };
     let mut budget = config::ARG_MAX;
@@ -553,15 +550,18 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
         Ok(v) => v,
         Err(e) => return err(e),
     };
-    let img = {
+    let mut img = {
         let av: Vec<&[u8]> = argv.iter().map(|s| s.as_slice()).collect();
         let ev: Vec<&[u8]> = envp.iter().map(|s| s.as_slice()).collect();
-        match process::load_program(&path, &av, &ev) {
+        let ctx = t.process.fs.lock().clone();
+        let cred = *t.process.cred.lock();
+        match process::load_program(&ctx, &cred, &path, &av, &ev) {
             Ok(i) => i,
             Err(e) => return err(e),
         }
     };
-    drop((argv, envp));
+    drop((argv, envp, path));
+    let img_exe = core::mem::take(&mut img.exe);
     // Point of no return: the other threads go, then the image is replaced.
     let p = t.process.clone();
     // (A sibling on another hart may be creating a thread right now: `add_thread` sees the
@@ -595,7 +595,7 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
             crate::task::timers::delete(&mut ts, id);
         }
     }
-    *p.exe.lock() = path;
+    *p.exe.lock() = img_exe;
     t.vfork_done.set();
     0
 }

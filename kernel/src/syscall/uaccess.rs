@@ -27,6 +27,8 @@ same_layout!(
     velox_abi::Stat = g::stat,
     velox_abi::Rusage = g::rusage,
     velox_abi::Utsname = linux_raw_sys::system::new_utsname,
+    velox_abi::Statx = g::statx,
+    velox_abi::Statfs = g::statfs,
 );
 const _: () = {
     use core::mem::offset_of;
@@ -35,6 +37,8 @@ const _: () = {
     assert!(offset_of!(velox_abi::Stat, st_ctime_nsec) == offset_of!(g::stat, st_ctime_nsec));
     assert!(offset_of!(velox_abi::Rusage, ru_nivcsw) == offset_of!(g::rusage, ru_nivcsw));
     assert!(offset_of!(velox_abi::Termios, c_cc) == offset_of!(g::termios, c_cc));
+    assert!(offset_of!(velox_abi::Statx, stx_mnt_id) == offset_of!(g::statx, stx_mnt_id));
+    assert!(offset_of!(velox_abi::Statfs, f_namelen) == offset_of!(g::statfs, f_namelen));
 };
 
 /// Copy `v` to user address `va`.

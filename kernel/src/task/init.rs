@@ -83,7 +83,9 @@ pub fn report(st: &Result<ExitStatus, u32>) -> i32 {
 /// buckets) are not counted: they are bounded caches, not objects a workload left behind.
 fn memory_state() -> (usize, usize, usize) {
     let tables = crate::exec::queue_bytes() + super::futex::table_bytes();
-    (crate::mm::frame_stats().0, crate::mm::heap_used() - tables, crate::time::pending_timers())
+    // Frames holding files a command left in tmpfs are in use, not leaked.
+    let files = crate::fs::vfs::FILE_FRAMES.load(core::sync::atomic::Ordering::Relaxed);
+    (crate::mm::frame_stats().0 + files, crate::mm::heap_used() - tables, crate::time::pending_timers())
 }
 
 /// Heap growth a command may leave behind: one-time lazy set-up (the first process's
@@ -123,8 +125,8 @@ pub async fn init_main(bootargs: String) {
     let counters = bootargs.split_whitespace().any(|a| a == "velox.counters");
     let leakcheck = bootargs.split_whitespace().any(|a| a == "velox.leakcheck");
     if bootargs.split_whitespace().any(|a| a == "velox.cmd") {
-        let script = crate::fs::initrd_file(b"/etc/velox/cmd").unwrap_or(b"");
-        let text = core::str::from_utf8(script).unwrap_or("");
+        let script = crate::fs::vfs::read_file(b"/etc/velox/cmd").unwrap_or_default();
+        let text = core::str::from_utf8(&script).unwrap_or("");
         let mut last = 0;
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             println!("[velox] run: {line}");

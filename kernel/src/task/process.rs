@@ -4,6 +4,7 @@
 use super::Thread;
 use crate::config;
 use crate::exec::{Event, WaitQueue};
+use crate::fs::vfs::FsCtx;
 use crate::fs::{self, FdTable};
 use crate::mm::aspace::{AddrSpace, Mm};
 use alloc::collections::BTreeMap;
@@ -115,6 +116,8 @@ pub struct Process {
     pub sid: AtomicUsize,
     pub exe: Mutex<Vec<u8>>,
     pub fds: Mutex<FdTable>,
+    /// Root, working directory and umask (shared with CLONE_FS).
+    pub fs: Arc<Mutex<fs::vfs::FsCtx>>,
     /// Dispositions, process-wide pending signals and the stopped state (`task::signal`).
     pub sig: Mutex<super::signal::ProcSig>,
     /// Woken when the process continues (SIGCONT) after a stop.
@@ -166,6 +169,7 @@ impl Process {
             sid: AtomicUsize::new(parent.map_or(pid, |p| p.sid.load(Ordering::Relaxed))),
             exe: Mutex::new(exe),
             fds: Mutex::new(fds),
+            fs: Arc::new(Mutex::new(parent.map_or_else(fs::vfs::FsCtx::initial, |p| p.fs.lock().clone()))),
             sig: Mutex::new(parent.map_or_else(super::signal::ProcSig::new, |p| p.sig.lock().fork())),
             stop_wait: WaitQueue::new(),
             exit_signal: core::sync::atomic::AtomicU8::new(g::SIGCHLD as u8),
@@ -210,6 +214,11 @@ impl Process {
     /// True once exit_group (or a fatal signal) ended the process, even if threads remain.
     pub fn is_exiting(&self) -> bool {
         self.group_status.lock().is_some()
+    }
+
+    /// True once the process is a zombie.
+    pub fn is_zombie(&self) -> bool {
+        self.status.lock().is_some()
     }
 
     /// How the process ended, once it is a zombie.
@@ -382,20 +391,103 @@ pub fn init_process() -> Arc<Process> {
 
 /// A loaded program: its address space, entry point and initial stack pointer.
 pub struct Image {
+    /// The program's absolute path (/proc/self/exe).
+    pub exe: Vec<u8>,
     pub space: AddrSpace,
     pub entry: usize,
     pub sp: usize,
 }
 
-/// Load the static executable at `path` (absolute) with `argv`/`envp` into a new address
-/// space. Errors are Linux errno values (ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM).
-pub fn load_program(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, u32> {
-    let image = match fs::initrd_file(path) {
-        Some(i) => i,
-        None => {
-            return Err(if fs::initrd_is_dir(path) { errno::EACCES } else { errno::ENOENT });
-        }
+/// Most `#!` interpreters one execve goes through (Linux allows 4 levels past the script).
+const MAX_INTERP_DEPTH: usize = 4;
+
+/// Load the program at `path` (walked from `ctx` with `cred`'s rights) with `argv`/`envp`
+/// into a new address space; `#!` scripts run their interpreter. Errors are Linux errno values
+/// (ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ELOOP).
+pub fn load_program(ctx: &FsCtx, cred: &velox_cred::Cred, path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, u32> {
+    load_at_depth(ctx, cred, path, argv, envp, 0)
+}
+
+/// Contents of an executable file: the RAM disk's bytes in place, or a copy.
+enum Contents {
+    Static(&'static [u8]),
+    Owned(Vec<u8>),
+}
+
+fn read_all(l: &velox_vfs::Loc) -> Result<Contents, u32> {
+    if let Some(b) = l.inode.static_bytes() {
+        return Ok(Contents::Static(b));
+    }
+    let size = l.inode.stat().size as usize;
+    if size > crate::mm::heap_free().saturating_sub(config::HEAP_RESERVE) / 2 {
+        return Err(errno::ENOMEM);
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(size).map_err(|_| errno::ENOMEM)?;
+    l.inode.read_at(0, size, &mut |b| {
+        v.extend_from_slice(b);
+        Ok(())
+    })?;
+    Ok(Contents::Owned(v))
+}
+
+fn load_at_depth(ctx: &FsCtx, cred: &velox_cred::Cred, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], depth: usize) -> Result<Image, u32> {
+    let loc = fs::vfs::walk(ctx, cred, &ctx.cwd, path, true)?;
+    let st = loc.inode.stat();
+    if loc.inode.kind() != velox_vfs::FileType::Regular || !velox_vfs::may(&st, &fs::vfs::who_of(cred), velox_vfs::MAY_EXEC) {
+        return Err(errno::EACCES);
+    }
+    let contents = read_all(&loc)?;
+    let image: &[u8] = match &contents {
+        Contents::Static(b) => b,
+        Contents::Owned(v) => v,
     };
+    if image.starts_with(b"#!") {
+        if depth >= MAX_INTERP_DEPTH {
+            return Err(errno::ELOOP);
+        }
+        // The first line (Linux reads 256 bytes): interpreter, then one optional argument
+        // (the rest of the line, trimmed).
+        let head = &image[2..image.len().min(256)];
+        let line = match head.iter().position(|&c| c == b'\n') {
+            Some(i) => &head[..i],
+            None => head,
+        };
+        let trim = |s: &[u8]| -> Vec<u8> {
+            let s: &[u8] = &s[s.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(s.len())..];
+            s[..s.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(0, |i| i + 1)].to_vec()
+        };
+        let line = trim(line);
+        if line.is_empty() {
+            return Err(errno::ENOEXEC);
+        }
+        let split = line.iter().position(|c| c.is_ascii_whitespace()).unwrap_or(line.len());
+        let interp = line[..split].to_vec();
+        let arg = trim(&line[split..]);
+        let mut av: Vec<&[u8]> = Vec::new();
+        av.try_reserve(argv.len() + 2).map_err(|_| errno::ENOMEM)?;
+        av.push(&interp);
+        if !arg.is_empty() {
+            av.push(&arg);
+        }
+        av.push(path);
+        av.extend(argv.iter().skip(1).copied());
+        drop(contents);
+        return load_at_depth(ctx, cred, &interp, &av, envp, depth + 1);
+    }
+    let exe = if path.first() == Some(&b'/') {
+        velox_vfs::normalize(b"/", path)
+    } else {
+        let cwd = fs::vfs::path_of(ctx, &ctx.cwd).unwrap_or_else(|_| b"/".to_vec());
+        velox_vfs::normalize(&cwd, path)
+    };
+    let mut img = load_elf(image, argv, envp, &exe)?;
+    img.exe = exe;
+    Ok(img)
+}
+
+/// Map a static ELF image.
+fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8]) -> Result<Image, u32> {
     let plan = velox_loader::plan(image, config::PIE_BASE).map_err(|_| errno::ENOEXEC)?;
     if plan.interp.is_some() {
         return Err(errno::ENOEXEC); // dynamic linking arrives with its own issue
@@ -443,16 +535,16 @@ pub fn load_program(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image
     crate::syscall::sys::fill_random(&mut random);
     let img = velox_loader::build_stack(stack_top, argv, envp, &aux, random, path, config::ARG_MAX).ok_or(errno::E2BIG)?;
     a.write_bytes(img.sp, &img.bytes)?;
-    Ok(Image { space: a, entry: plan.entry, sp: img.sp })
+    Ok(Image { exe: Vec::new(), space: a, entry: plan.entry, sp: img.sp })
 }
 
 /// Create a process (child of the kernel's init) running the executable at `path` with
 /// `argv`/`envp`; returns its first thread, ready to be spawned.
 pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Thread>, u32> {
-    let img = load_program(path, argv, envp)?;
+    let img = load_program(&FsCtx::initial(), &velox_cred::Cred::ROOT, path, argv, envp)?;
     let init = init_process();
     let pid = alloc_id();
-    let p = Process::new(pid, Some(&init), path.to_vec(), FdTable::with_console());
+    let p = Process::new(pid, Some(&init), img.exe.clone(), FdTable::with_console());
     p.pgid.store(pid, Ordering::Relaxed);
     p.sid.store(pid, Ordering::Relaxed);
     init.children.lock().push(p.clone());

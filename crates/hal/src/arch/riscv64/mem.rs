@@ -339,3 +339,36 @@ pub unsafe fn boot_dtb(pa: usize) -> Option<&'static [u8]> {
         Some(core::slice::from_raw_parts(va as *const u8, size))
     }
 }
+
+/// Exclusive access to one pool frame's bytes (a tmpfs page): whoever holds the `FrameBuf`
+/// owns the frame's contents (the caller frees the frame after dropping it).
+pub struct FrameBuf(usize);
+
+impl FrameBuf {
+    /// Take the bytes of pool frame `pa`, which the caller just allocated and maps nowhere
+    /// (panics for a page-table frame or memory outside the pool).
+    pub fn new(pa: usize) -> FrameBuf {
+        check_data(pa, PAGE_SIZE);
+        FrameBuf(pa)
+    }
+    /// The frame's physical address.
+    pub fn pa(&self) -> usize {
+        self.0
+    }
+}
+
+impl core::ops::Deref for FrameBuf {
+    type Target = [u8; PAGE_SIZE];
+    fn deref(&self) -> &[u8; PAGE_SIZE] {
+        // SAFETY: `new` checked the frame is pool data memory; the allocator handed it to the
+        // `FrameBuf`'s owner alone, so no other Rust reference to it exists.
+        unsafe { &*(phys_to_virt(self.0) as *const [u8; PAGE_SIZE]) }
+    }
+}
+
+impl core::ops::DerefMut for FrameBuf {
+    fn deref_mut(&mut self) -> &mut [u8; PAGE_SIZE] {
+        // SAFETY: as in `deref`; `&mut self` makes this the only access.
+        unsafe { &mut *(phys_to_virt(self.0) as *mut [u8; PAGE_SIZE]) }
+    }
+}

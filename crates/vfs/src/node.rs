@@ -1,0 +1,311 @@
+//! The inode interface every file system implements, and the plain types it speaks in.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+use linux_raw_sys::errno as e;
+
+/// A Linux errno value (positive).
+pub type Errno = u32;
+/// Result of a file-system operation.
+pub type VResult<T> = Result<T, Errno>;
+
+/// Longest name of one directory entry (NAME_MAX).
+pub const NAME_MAX: usize = 255;
+/// Longest path a call accepts, NUL included (PATH_MAX).
+pub const PATH_MAX: usize = 4096;
+
+/// File type bits of `st_mode`.
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFSOCK: u32 = 0o140000;
+pub const S_IFLNK: u32 = 0o120000;
+pub const S_IFREG: u32 = 0o100000;
+pub const S_IFBLK: u32 = 0o060000;
+pub const S_IFDIR: u32 = 0o040000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFIFO: u32 = 0o010000;
+pub const S_ISUID: u32 = 0o4000;
+pub const S_ISGID: u32 = 0o2000;
+pub const S_ISVTX: u32 = 0o1000;
+
+/// What an inode is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileType {
+    Regular,
+    Dir,
+    Symlink,
+    Char,
+    Block,
+    Fifo,
+    Socket,
+}
+
+impl FileType {
+    /// The type encoded in `mode`'s S_IFMT bits.
+    pub fn from_mode(mode: u32) -> Option<FileType> {
+        Some(match mode & S_IFMT {
+            S_IFREG => FileType::Regular,
+            S_IFDIR => FileType::Dir,
+            S_IFLNK => FileType::Symlink,
+            S_IFCHR => FileType::Char,
+            S_IFBLK => FileType::Block,
+            S_IFIFO => FileType::Fifo,
+            S_IFSOCK => FileType::Socket,
+            _ => return None,
+        })
+    }
+    /// The S_IFMT bits.
+    pub fn mode_bits(self) -> u32 {
+        match self {
+            FileType::Regular => S_IFREG,
+            FileType::Dir => S_IFDIR,
+            FileType::Symlink => S_IFLNK,
+            FileType::Char => S_IFCHR,
+            FileType::Block => S_IFBLK,
+            FileType::Fifo => S_IFIFO,
+            FileType::Socket => S_IFSOCK,
+        }
+    }
+    /// The `d_type` getdents64 reports (DT_REG ...).
+    pub fn dirent_type(self) -> u8 {
+        match self {
+            FileType::Fifo => 1,
+            FileType::Char => 2,
+            FileType::Dir => 4,
+            FileType::Block => 6,
+            FileType::Regular => 8,
+            FileType::Symlink => 10,
+            FileType::Socket => 12,
+        }
+    }
+}
+
+/// A time stamp.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Time {
+    pub sec: i64,
+    pub nsec: u32,
+}
+
+/// An inode's attributes (what stat reports, in the file system's terms).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    /// Type and permission bits.
+    pub mode: u32,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: u64,
+    /// 512-byte blocks allocated.
+    pub blocks: u64,
+    pub blksize: u32,
+    pub atime: Time,
+    pub mtime: Time,
+    pub ctime: Time,
+}
+
+/// Attribute changes (chmod, chown, utimensat); `None` leaves a field alone. The change time
+/// is set by the file system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SetAttr {
+    /// Permission bits (the type bits are ignored).
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub atime: Option<Time>,
+    pub mtime: Option<Time>,
+}
+
+/// What `create` makes.
+#[derive(Debug, Clone, Copy)]
+pub struct NewNode<'a> {
+    pub kind: FileType,
+    /// Permission bits (umask already applied).
+    pub perm: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Device number of a character or block device node.
+    pub rdev: u64,
+    /// A symbolic link's target.
+    pub target: &'a [u8],
+}
+
+/// One entry a directory listing hands out.
+#[derive(Debug, Clone, Copy)]
+pub struct DirEntry<'a> {
+    pub name: &'a [u8],
+    pub ino: u64,
+    pub kind: FileType,
+    /// The position to continue from after this entry (getdents64's `d_off`).
+    pub next: u64,
+}
+
+/// rename flags (RENAME_NOREPLACE, RENAME_EXCHANGE).
+pub const RENAME_NOREPLACE: u32 = 1;
+pub const RENAME_EXCHANGE: u32 = 2;
+pub const RENAME_WHITEOUT: u32 = 4;
+
+/// A file-system object. Every operation has a default that says "not supported here" with
+/// the errno Linux gives, so a file system implements what its objects are.
+///
+/// Lock order: a directory's lock before its children's; two directories of a rename in
+/// inode-number order under the file system's rename lock. Data callbacks (`read_at`'s sink,
+/// `write_at`'s source) run with the inode's data lock held: they copy to or from user
+/// memory and may fault, so no fault handler may take an inode lock.
+pub trait Inode: Send + Sync + Any {
+    /// (device, inode number), without locking: identity for mount points and hard links.
+    fn id(&self) -> (u64, u64);
+    /// The object's type (fixed for its life).
+    fn kind(&self) -> FileType;
+    /// Its attributes.
+    fn stat(&self) -> Stat;
+    /// Change attributes.
+    fn setattr(&self, _a: &SetAttr) -> VResult<()> {
+        Err(e::EPERM)
+    }
+    /// The entry `name` of this directory (never "." or "..": the path walk handles those,
+    /// except that ".." is asked of directories that are not a mount's root).
+    fn lookup(&self, _name: &[u8]) -> VResult<Arc<dyn Inode>> {
+        Err(e::ENOTDIR)
+    }
+    /// Create `name` in this directory; EEXIST if it exists.
+    fn create(&self, _name: &[u8], _n: &NewNode) -> VResult<Arc<dyn Inode>> {
+        Err(if self.kind() == FileType::Dir { e::EPERM } else { e::ENOTDIR })
+    }
+    /// A hard link `name` to `target` (not a directory) in this directory.
+    fn link(&self, _name: &[u8], _target: &Arc<dyn Inode>) -> VResult<()> {
+        Err(if self.kind() == FileType::Dir { e::EPERM } else { e::ENOTDIR })
+    }
+    /// Remove `name`: with `dir`, an empty directory (rmdir), else a non-directory (unlink).
+    fn unlink(&self, _name: &[u8], _dir: bool) -> VResult<()> {
+        Err(if self.kind() == FileType::Dir { e::EPERM } else { e::ENOTDIR })
+    }
+    /// Move `old` in this directory to `new` in `to` (a directory of the same file system).
+    fn rename(&self, _old: &[u8], _to: &Arc<dyn Inode>, _new: &[u8], _flags: u32) -> VResult<()> {
+        Err(if self.kind() == FileType::Dir { e::EPERM } else { e::ENOTDIR })
+    }
+    /// List entries from position `pos` ("." and ".." included, at 0 and 1), handing each to
+    /// `sink` until it returns false.
+    fn readdir(&self, _pos: u64, _sink: &mut dyn FnMut(&DirEntry) -> bool) -> VResult<()> {
+        Err(e::ENOTDIR)
+    }
+    /// Read up to `len` bytes at `off`, handing them to `sink` in pieces; the bytes read (a
+    /// `sink` error after some bytes ends the read there; before any, it is the result).
+    fn read_at(&self, _off: u64, _len: usize, _sink: &mut dyn FnMut(&[u8]) -> VResult<()>) -> VResult<usize> {
+        Err(if self.kind() == FileType::Dir { e::EISDIR } else { e::EINVAL })
+    }
+    /// Write `len` bytes at `off` (at the end with `append`), which `src` fills piece by
+    /// piece; returns (bytes written, offset after them).
+    fn write_at(&self, _off: u64, _len: usize, _append: bool, _src: &mut dyn FnMut(&mut [u8]) -> VResult<()>) -> VResult<(usize, u64)> {
+        Err(if self.kind() == FileType::Dir { e::EISDIR } else { e::EINVAL })
+    }
+    /// Set the size (truncate, ftruncate, O_TRUNC).
+    fn truncate(&self, _size: u64) -> VResult<()> {
+        Err(if self.kind() == FileType::Dir { e::EISDIR } else { e::EINVAL })
+    }
+    /// Reserve space (fallocate mode 0 / FALLOC_FL_KEEP_SIZE).
+    fn allocate(&self, _off: u64, _len: u64, _keep_size: bool) -> VResult<()> {
+        Err(e::EOPNOTSUPP)
+    }
+    /// A symbolic link's target.
+    fn readlink(&self) -> VResult<Vec<u8>> {
+        Err(e::EINVAL)
+    }
+    /// For the path walk of /proc/<pid>/{cwd,exe,fd/N}: a "magic link" that resolves to a
+    /// location by itself instead of through its text.
+    fn magic_link(&self) -> Option<crate::path::Loc> {
+        None
+    }
+    /// This directory's name in its parent, if the file system keeps it (getcwd's fast path).
+    fn name_hint(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// The whole contents, if they sit in memory that lives forever (exec maps them without
+    /// a copy).
+    fn static_bytes(&self) -> Option<&'static [u8]> {
+        None
+    }
+    /// Flush to storage (fsync).
+    fn sync(&self) -> VResult<()> {
+        Ok(())
+    }
+    /// For downcasting to the file system's own type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A shared inode.
+pub type InodeRef = Arc<dyn Inode>;
+
+/// Who is asking, for permission checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'a> {
+    /// File-system uid and gid.
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: &'a [u32],
+}
+
+impl Who<'_> {
+    /// Root.
+    pub const ROOT: Who<'static> = Who { uid: 0, gid: 0, groups: &[] };
+
+    /// Is `gid` one of this caller's groups?
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.gid == gid || self.groups.contains(&gid)
+    }
+}
+
+/// Access bits for [`may`].
+pub const MAY_EXEC: u32 = 1;
+pub const MAY_WRITE: u32 = 2;
+pub const MAY_READ: u32 = 4;
+
+/// Linux's `generic_permission`: owner, group, then other bits; root passes read and write
+/// always and execute if anyone may execute (or the object is a directory).
+pub fn may(st: &Stat, who: &Who, mask: u32) -> bool {
+    if who.uid == 0 {
+        if mask & MAY_EXEC == 0 || st.mode & S_IFMT == S_IFDIR {
+            return true;
+        }
+        return st.mode & 0o111 != 0;
+    }
+    let bits = if who.uid == st.uid {
+        (st.mode >> 6) & 7
+    } else if who.in_group(st.gid) {
+        (st.mode >> 3) & 7
+    } else {
+        st.mode & 7
+    };
+    bits & mask == mask
+}
+
+/// May `who` remove or rename entry `child` of directory `dir`? (Write and search on the
+/// directory; with the sticky bit, only the owner of the entry or of the directory, or root.)
+pub fn may_delete(dir: &Stat, child: &Stat, who: &Who) -> Result<(), Errno> {
+    if !may(dir, who, MAY_WRITE | MAY_EXEC) {
+        return Err(e::EACCES);
+    }
+    if dir.mode & S_ISVTX != 0 && who.uid != 0 && who.uid != child.uid && who.uid != dir.uid {
+        return Err(e::EPERM);
+    }
+    Ok(())
+}
+
+/// Check one name component: ENAMETOOLONG past NAME_MAX.
+pub fn check_name(name: &[u8]) -> VResult<()> {
+    if name.len() > NAME_MAX { Err(e::ENAMETOOLONG) } else { Ok(()) }
+}
+
+/// Linux's device number encoding of (major, minor).
+pub const fn makedev(major: u32, minor: u32) -> u64 {
+    let (ma, mi) = (major as u64, minor as u64);
+    ((ma & 0xfff) << 8) | (mi & 0xff) | ((mi & !0xff) << 12) | ((ma & !0xfff) << 32)
+}
+
+/// (major, minor) of a device number.
+pub const fn dev_split(dev: u64) -> (u32, u32) {
+    ((((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32, ((dev & 0xff) | ((dev >> 12) & !0xff)) as u32)
+}

@@ -1,0 +1,806 @@
+//! tmpfs: a file system whose files live in memory pages (from a [`PageStore`]), with files
+//! that start out as read-only bytes (the initial RAM disk) and are copied on first write.
+
+use crate::node::*;
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use linux_raw_sys::errno as e;
+use velox_exec::sync::Mutex;
+
+/// Bytes per page of file data.
+pub const PAGE: usize = 4096;
+
+/// Where file pages come from: the kernel hands out physical frames, the host tests boxes.
+pub trait PageStore: Send + Sync + 'static {
+    /// One page; given back when dropped.
+    type Page: Send + Sync + core::ops::DerefMut<Target = [u8; PAGE]>;
+    /// A zeroed page, or `None` when memory is short (the write gets ENOSPC).
+    fn alloc_zeroed(&self) -> Option<Self::Page>;
+    /// The current time (for time stamps).
+    fn now(&self) -> Time;
+}
+
+/// One tmpfs instance.
+pub struct TmpFs<S: PageStore> {
+    dev: u64,
+    next_ino: AtomicU64,
+    store: S,
+    /// Serializes renames that move directories (the ancestry check must see a still tree).
+    rename_lock: Mutex<()>,
+    /// Pages in use and the limit (`size=` of the mount, in pages).
+    pages: AtomicUsize,
+    max_pages: usize,
+    /// Inodes alive and the limit.
+    inodes: AtomicUsize,
+    max_inodes: usize,
+    root: spin::Once<Arc<TmpInode<S>>>,
+}
+
+struct Meta {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    nlink: u32,
+    rdev: u64,
+    atime: Time,
+    mtime: Time,
+    ctime: Time,
+}
+
+struct FileData<P> {
+    size: u64,
+    /// The file's pages; `None` is a hole (reads as zeros).
+    pages: Vec<Option<P>>,
+    /// Contents still in the RAM disk (not copied yet): valid while `pages` is empty.
+    base: Option<&'static [u8]>,
+}
+
+struct DirData<S: PageStore> {
+    /// Entries by position (the readdir cookie: positions only grow, so a listing that
+    /// runs while entries come and go neither repeats nor skips the ones that stay).
+    by_pos: BTreeMap<u64, (Vec<u8>, Arc<TmpInode<S>>)>,
+    by_name: BTreeMap<Vec<u8>, u64>,
+    next_pos: u64,
+    /// Removed (rmdir): no entries may be added.
+    dead: bool,
+}
+
+/// Where a directory hangs in the tree (a leaf lock: nothing else is locked after it).
+struct Link<S: PageStore> {
+    parent: Weak<TmpInode<S>>,
+    /// This directory's name in its parent (getcwd).
+    name: Vec<u8>,
+}
+
+enum Body<S: PageStore> {
+    File(Mutex<FileData<S::Page>>),
+    Dir(Mutex<DirData<S>>),
+    Symlink(Vec<u8>),
+    Special,
+}
+
+/// A tmpfs inode.
+pub struct TmpInode<S: PageStore> {
+    /// This inode's own `Arc` (for handing itself out as a parent or entry).
+    me: Weak<TmpInode<S>>,
+    fs: Arc<TmpFs<S>>,
+    /// Directories: the parent and the name there (changed only by rename, under the file
+    /// system's rename lock).
+    link: Mutex<Link<S>>,
+    ino: u64,
+    kind: FileType,
+    meta: Mutex<Meta>,
+    body: Body<S>,
+}
+
+/// First position of a real entry ("." is 0 and ".." is 1).
+const FIRST_POS: u64 = 2;
+
+impl<S: PageStore> TmpFs<S> {
+    /// A new tmpfs with device number `dev`, at most `max_pages` pages of data and
+    /// `max_inodes` inodes; its root directory has mode `root_mode`.
+    pub fn new(dev: u64, store: S, max_pages: usize, max_inodes: usize, root_mode: u32) -> Arc<TmpFs<S>> {
+        let fs = Arc::new(TmpFs {
+            dev,
+            next_ino: AtomicU64::new(1),
+            store,
+            rename_lock: Mutex::new(()),
+            pages: AtomicUsize::new(0),
+            max_pages,
+            inodes: AtomicUsize::new(0),
+            max_inodes,
+            root: spin::Once::new(),
+        });
+        let n = NewNode { kind: FileType::Dir, perm: root_mode & 0o7777, uid: 0, gid: 0, rdev: 0, target: b"" };
+        let root = TmpInode::new(&fs, &n, Weak::new(), b"").expect("tmpfs root");
+        fs.root.call_once(|| root);
+        fs
+    }
+    /// The root directory.
+    pub fn root(&self) -> InodeRef {
+        self.root.get().expect("tmpfs root").clone()
+    }
+    /// Pages of file data in use.
+    pub fn pages_used(&self) -> usize {
+        self.pages.load(Ordering::Relaxed)
+    }
+    /// (pages used, page limit, inodes used, inode limit) for statfs.
+    pub fn usage(&self) -> (usize, usize, usize, usize) {
+        (self.pages.load(Ordering::Relaxed), self.max_pages, self.inodes.load(Ordering::Relaxed), self.max_inodes)
+    }
+    fn alloc_page(&self) -> VResult<S::Page> {
+        if self.pages.fetch_add(1, Ordering::Relaxed) >= self.max_pages {
+            self.pages.fetch_sub(1, Ordering::Relaxed);
+            return Err(e::ENOSPC);
+        }
+        self.store.alloc_zeroed().ok_or_else(|| {
+            self.pages.fetch_sub(1, Ordering::Relaxed);
+            e::ENOSPC
+        })
+    }
+    fn free_pages(&self, n: usize) {
+        self.pages.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+impl<S: PageStore> TmpInode<S> {
+    fn new(fs: &Arc<TmpFs<S>>, n: &NewNode, parent: Weak<TmpInode<S>>, name: &[u8]) -> VResult<Arc<TmpInode<S>>> {
+        if fs.inodes.fetch_add(1, Ordering::Relaxed) >= fs.max_inodes {
+            fs.inodes.fetch_sub(1, Ordering::Relaxed);
+            return Err(e::ENOSPC);
+        }
+        let now = fs.store.now();
+        let body = match n.kind {
+            FileType::Regular => Body::File(Mutex::new(FileData { size: 0, pages: Vec::new(), base: None })),
+            FileType::Dir => Body::Dir(Mutex::new(DirData { by_pos: BTreeMap::new(), by_name: BTreeMap::new(), next_pos: FIRST_POS, dead: false })),
+            FileType::Symlink => Body::Symlink(n.target.to_vec()),
+            _ => Body::Special,
+        };
+        let perm = if n.kind == FileType::Symlink { 0o777 } else { n.perm & 0o7777 };
+        let link = Mutex::new(Link { parent, name: if n.kind == FileType::Dir { name.to_vec() } else { Vec::new() } });
+        Ok(Arc::new_cyclic(|me| TmpInode {
+            me: me.clone(),
+            link,
+            fs: fs.clone(),
+            ino: fs.next_ino.fetch_add(1, Ordering::Relaxed),
+            kind: n.kind,
+            meta: Mutex::new(Meta {
+                mode: n.kind.mode_bits() | perm,
+                uid: n.uid,
+                gid: n.gid,
+                nlink: if n.kind == FileType::Dir { 2 } else { 1 },
+                rdev: n.rdev,
+                atime: now,
+                mtime: now,
+                ctime: now,
+            }),
+            body,
+        }))
+    }
+
+    fn dir(&self) -> VResult<&Mutex<DirData<S>>> {
+        match &self.body {
+            Body::Dir(d) => Ok(d),
+            _ => Err(e::ENOTDIR),
+        }
+    }
+
+    fn file(&self) -> VResult<&Mutex<FileData<S::Page>>> {
+        match &self.body {
+            Body::File(f) => Ok(f),
+            Body::Dir(_) => Err(e::EISDIR),
+            _ => Err(e::EINVAL),
+        }
+    }
+
+    /// Set a regular file's contents to bytes that live forever (the RAM disk's), without a
+    /// copy: they are copied into pages on the first write.
+    pub fn set_static(&self, data: &'static [u8]) -> VResult<()> {
+        let mut f = self.file()?.lock();
+        let n = f.pages.iter().filter(|p| p.is_some()).count();
+        f.pages.clear();
+        self.fs.free_pages(n);
+        f.base = Some(data);
+        f.size = data.len() as u64;
+        Ok(())
+    }
+
+    fn touch(&self, m: bool, c: bool) {
+        let now = self.fs.store.now();
+        let mut meta = self.meta.lock();
+        if m {
+            meta.mtime = now;
+        }
+        if c {
+            meta.ctime = now;
+        }
+    }
+
+    /// Downcast another inode to this file system's type (EXDEV if it is not one of ours).
+    fn same_fs<'a>(&self, other: &'a InodeRef) -> VResult<&'a TmpInode<S>> {
+        match other.as_any().downcast_ref::<TmpInode<S>>() {
+            Some(t) if Arc::ptr_eq(&t.fs, &self.fs) => Ok(t),
+            _ => Err(e::EXDEV),
+        }
+    }
+
+    fn add_entry(d: &mut DirData<S>, name: &[u8], node: Arc<TmpInode<S>>) {
+        let pos = d.next_pos;
+        d.next_pos += 1;
+        d.by_name.insert(name.to_vec(), pos);
+        d.by_pos.insert(pos, (name.to_vec(), node));
+    }
+
+    fn remove_entry(d: &mut DirData<S>, name: &[u8]) -> Option<Arc<TmpInode<S>>> {
+        let pos = d.by_name.remove(name)?;
+        d.by_pos.remove(&pos).map(|(_, n)| n)
+    }
+
+    fn get_entry(d: &DirData<S>, name: &[u8]) -> Option<Arc<TmpInode<S>>> {
+        d.by_name.get(name).and_then(|p| d.by_pos.get(p)).map(|(_, n)| n.clone())
+    }
+
+    fn is_empty_dir(&self) -> bool {
+        match &self.body {
+            Body::Dir(d) => d.lock().by_pos.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Bring the RAM-disk contents into pages (before the first change).
+    fn materialize(&self, f: &mut FileData<S::Page>) -> VResult<()> {
+        let Some(base) = f.base else { return Ok(()) };
+        let n = base.len().div_ceil(PAGE);
+        let mut pages = Vec::new();
+        pages.try_reserve_exact(n).map_err(|_| e::ENOSPC)?;
+        for i in 0..n {
+            let mut p = match self.fs.alloc_page() {
+                Ok(p) => p,
+                Err(err) => {
+                    self.fs.free_pages(pages.len());
+                    return Err(err);
+                }
+            };
+            let chunk = &base[i * PAGE..((i + 1) * PAGE).min(base.len())];
+            p[..chunk.len()].copy_from_slice(chunk);
+            pages.push(Some(p));
+        }
+        f.pages = pages;
+        f.base = None;
+        Ok(())
+    }
+
+    fn set_size(&self, f: &mut FileData<S::Page>, size: u64) -> VResult<()> {
+        if f.base.is_some() {
+            if size == 0 {
+                f.base = None;
+                f.size = 0;
+                return Ok(());
+            }
+            self.materialize(f)?;
+        }
+        let keep = (size as usize).div_ceil(PAGE);
+        if keep < f.pages.len() {
+            let freed = f.pages[keep..].iter().filter(|p| p.is_some()).count();
+            f.pages.truncate(keep);
+            self.fs.free_pages(freed);
+        }
+        // Zero the tail of the last kept page past the new size, so growing later reads zeros.
+        if size < f.size && size as usize % PAGE != 0 {
+            if let Some(Some(p)) = f.pages.get_mut(size as usize / PAGE) {
+                p[size as usize % PAGE..].fill(0);
+            }
+        }
+        f.size = size;
+        Ok(())
+    }
+}
+
+/// Largest file size tmpfs accepts (MAX_LFS_FILESIZE).
+const MAX_SIZE: u64 = i64::MAX as u64;
+
+impl<S: PageStore> Inode for TmpInode<S> {
+    fn id(&self) -> (u64, u64) {
+        (self.fs.dev, self.ino)
+    }
+    fn kind(&self) -> FileType {
+        self.kind
+    }
+    fn stat(&self) -> Stat {
+        let (size, blocks) = match &self.body {
+            Body::File(f) => {
+                let f = f.lock();
+                let pages = if f.base.is_some() { f.size.div_ceil(PAGE as u64) } else { f.pages.iter().filter(|p| p.is_some()).count() as u64 };
+                (f.size, pages * (PAGE as u64 / 512))
+            }
+            Body::Dir(d) => (((d.lock().by_pos.len() + 2) * 20) as u64, 0),
+            Body::Symlink(t) => (t.len() as u64, 0),
+            Body::Special => (0, 0),
+        };
+        let m = self.meta.lock();
+        Stat {
+            dev: self.fs.dev,
+            ino: self.ino,
+            mode: m.mode,
+            nlink: m.nlink,
+            uid: m.uid,
+            gid: m.gid,
+            rdev: m.rdev,
+            size,
+            blocks,
+            blksize: PAGE as u32,
+            atime: m.atime,
+            mtime: m.mtime,
+            ctime: m.ctime,
+        }
+    }
+    fn setattr(&self, a: &SetAttr) -> VResult<()> {
+        let now = self.fs.store.now();
+        let mut m = self.meta.lock();
+        if let Some(mode) = a.mode {
+            m.mode = (m.mode & S_IFMT) | (mode & 0o7777);
+        }
+        if let Some(u) = a.uid {
+            m.uid = u;
+        }
+        if let Some(g) = a.gid {
+            m.gid = g;
+        }
+        if let Some(t) = a.atime {
+            m.atime = t;
+        }
+        if let Some(t) = a.mtime {
+            m.mtime = t;
+        }
+        m.ctime = now;
+        Ok(())
+    }
+    fn lookup(&self, name: &[u8]) -> VResult<InodeRef> {
+        if name == b".." {
+            self.dir()?;
+            return Ok(self.parent());
+        }
+        let d = self.dir()?.lock();
+        Self::get_entry(&d, name).map(|n| n as InodeRef).ok_or(e::ENOENT)
+    }
+    fn create(&self, name: &[u8], n: &NewNode) -> VResult<InodeRef> {
+        check_name(name)?;
+        let mut d = self.dir()?.lock();
+        if d.dead {
+            return Err(e::ENOENT);
+        }
+        if d.by_name.contains_key(name) {
+            return Err(e::EEXIST);
+        }
+        let node = TmpInode::new(&self.fs, n, self.me.clone(), name)?;
+        Self::add_entry(&mut d, name, node.clone());
+        drop(d);
+        if n.kind == FileType::Dir {
+            self.meta.lock().nlink += 1;
+        }
+        self.touch(true, true);
+        Ok(node)
+    }
+    fn link(&self, name: &[u8], target: &InodeRef) -> VResult<()> {
+        check_name(name)?;
+        let t = self.same_fs(target)?;
+        if t.kind == FileType::Dir {
+            return Err(e::EPERM);
+        }
+        let node = t.arc();
+        let mut d = self.dir()?.lock();
+        if d.dead {
+            return Err(e::ENOENT);
+        }
+        if d.by_name.contains_key(name) {
+            return Err(e::EEXIST);
+        }
+        {
+            let mut m = t.meta.lock();
+            if m.nlink == 0 {
+                return Err(e::ENOENT); // linkat of an unlinked open file (without O_TMPFILE)
+            }
+            m.nlink += 1;
+            m.ctime = self.fs.store.now();
+        }
+        Self::add_entry(&mut d, name, node);
+        drop(d);
+        self.touch(true, true);
+        Ok(())
+    }
+    fn unlink(&self, name: &[u8], dir: bool) -> VResult<()> {
+        let mut d = self.dir()?.lock();
+        let node = Self::get_entry(&d, name).ok_or(e::ENOENT)?;
+        match (dir, node.kind == FileType::Dir) {
+            (true, false) => return Err(e::ENOTDIR),
+            (false, true) => return Err(e::EISDIR),
+            (true, true) => {
+                // The child's lock after the parent's (lock order).
+                let mut cd = node.dir()?.lock();
+                if !cd.by_pos.is_empty() {
+                    return Err(e::ENOTEMPTY);
+                }
+                cd.dead = true;
+            }
+            (false, false) => {}
+        }
+        Self::remove_entry(&mut d, name);
+        drop(d);
+        let now = self.fs.store.now();
+        {
+            let mut m = node.meta.lock();
+            m.nlink = if dir { 0 } else { m.nlink.saturating_sub(1) };
+            m.ctime = now;
+        }
+        if dir {
+            let mut m = self.meta.lock();
+            m.nlink = m.nlink.saturating_sub(1);
+        }
+        self.touch(true, true);
+        Ok(())
+    }
+    fn rename(&self, old: &[u8], to: &InodeRef, new: &[u8], flags: u32) -> VResult<()> {
+        check_name(new)?;
+        let to = self.same_fs(to)?;
+        self.dir()?;
+        to.dir()?;
+        // Parent links change only under this lock, so the ancestry checks below see a
+        // still tree; they run before the directories are locked (they lock leaf `link`s only).
+        let _g = self.fs.rename_lock.lock();
+        let same = core::ptr::eq(self, to);
+        let (node, target) = {
+            let (node, target) = if same {
+                let d = self.dir()?.lock();
+                (Self::get_entry(&d, old), Self::get_entry(&d, new))
+            } else {
+                (Self::get_entry(&self.dir()?.lock(), old), Self::get_entry(&to.dir()?.lock(), new))
+            };
+            (node.ok_or(e::ENOENT)?, target)
+        };
+        if flags & RENAME_EXCHANGE != 0 && target.is_none() {
+            return Err(e::ENOENT);
+        }
+        if !same {
+            // A directory may not move into itself or below itself.
+            if node.kind == FileType::Dir && to.is_below(&node) {
+                return Err(e::EINVAL);
+            }
+            if flags & RENAME_EXCHANGE != 0 {
+                let t = target.as_ref().expect("target");
+                if t.kind == FileType::Dir && self.is_below(t) {
+                    return Err(e::EINVAL);
+                }
+            }
+        }
+        if let Some(t) = &target {
+            if Arc::ptr_eq(t, &node) {
+                return Ok(()); // two names of one inode: nothing to do (as Linux)
+            }
+            if flags & RENAME_NOREPLACE != 0 {
+                return Err(e::EEXIST);
+            }
+            if flags & RENAME_EXCHANGE == 0 {
+                Self::check_replace(&node, t)?;
+            }
+        }
+        // Lock both directories, an ancestor before its descendant (rmdir locks a parent, then
+        // the child), one if they are the same; then check that nothing changed in between (a
+        // racing unlink or create).
+        let (mut ga, mut gb);
+        let (src, dst): (&mut DirData<S>, Option<&mut DirData<S>>) = if same {
+            ga = self.dir()?.lock();
+            (&mut ga, None)
+        } else if to.is_below(self) {
+            ga = self.dir()?.lock();
+            gb = to.dir()?.lock();
+            (&mut ga, Some(&mut gb))
+        } else {
+            gb = to.dir()?.lock();
+            ga = self.dir()?.lock();
+            (&mut ga, Some(&mut gb))
+        };
+        let unchanged = |d: &DirData<S>, name: &[u8], want: Option<&Arc<TmpInode<S>>>| match (Self::get_entry(d, name), want) {
+            (Some(x), Some(w)) => Arc::ptr_eq(&x, w),
+            (None, None) => true,
+            _ => false,
+        };
+        let dst_ok = match &dst {
+            Some(d) => !d.dead && unchanged(d, new, target.as_ref()),
+            None => unchanged(src, new, target.as_ref()),
+        };
+        if src.dead || !unchanged(src, old, Some(&node)) || !dst_ok {
+            return Err(e::ENOENT);
+        }
+        if flags & RENAME_EXCHANGE != 0 {
+            let t = target.expect("target");
+            let sp = *src.by_name.get(old).expect("entry");
+            let dst = match dst {
+                Some(d) => d,
+                None => &mut *src,
+            };
+            let dp = *dst.by_name.get(new).expect("entry");
+            dst.by_pos.get_mut(&dp).expect("entry").1 = node.clone();
+            src.by_pos.get_mut(&sp).expect("entry").1 = t.clone();
+            node.set_link(to, new);
+            t.set_link(self, old);
+            if !same {
+                let dirs = (node.kind == FileType::Dir) as i32 - (t.kind == FileType::Dir) as i32;
+                self.adjust_nlink(-dirs);
+                to.adjust_nlink(dirs);
+            }
+            t.touch(false, true);
+        } else {
+            Self::remove_entry(src, old);
+            let dst = match dst {
+                Some(d) => d,
+                None => &mut *src,
+            };
+            if let Some(t) = Self::remove_entry(dst, new) {
+                Self::drop_replaced(&t, to);
+            }
+            Self::add_entry(dst, new, node.clone());
+            node.set_link(to, new);
+            if node.kind == FileType::Dir && !same {
+                self.adjust_nlink(-1);
+                to.adjust_nlink(1);
+            }
+        }
+        drop(ga);
+        node.touch(false, true);
+        self.touch(true, true);
+        if !same {
+            to.touch(true, true);
+        }
+        Ok(())
+    }
+    fn readdir(&self, pos: u64, sink: &mut dyn FnMut(&DirEntry) -> bool) -> VResult<()> {
+        let d = self.dir()?.lock();
+        let mut pos = pos;
+        if pos == 0 {
+            if !sink(&DirEntry { name: b".", ino: self.ino, kind: FileType::Dir, next: 1 }) {
+                return Ok(());
+            }
+            pos = 1;
+        }
+        if pos == 1 {
+            let pino = self.parent().ino;
+            if !sink(&DirEntry { name: b"..", ino: pino, kind: FileType::Dir, next: FIRST_POS }) {
+                return Ok(());
+            }
+            pos = FIRST_POS;
+        }
+        for (&p, (name, node)) in d.by_pos.range(pos..) {
+            if !sink(&DirEntry { name, ino: node.ino, kind: node.kind, next: p + 1 }) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    fn read_at(&self, off: u64, len: usize, sink: &mut dyn FnMut(&[u8]) -> VResult<()>) -> VResult<usize> {
+        let fl = self.file()?;
+        let mut done = 0usize;
+        static ZERO: [u8; PAGE] = [0; PAGE];
+        loop {
+            // One page per lock hold: a long read does not keep writers (and other harts)
+            // waiting for its whole length.
+            let f = fl.lock();
+            let pos = off + done as u64;
+            if done >= len || pos >= f.size {
+                break;
+            }
+            let pi = (pos / PAGE as u64) as usize;
+            let po = (pos % PAGE as u64) as usize;
+            let n = (len - done).min(PAGE - po).min((f.size - pos) as usize);
+            let r = if let Some(base) = f.base {
+                sink(&base[pos as usize..pos as usize + n])
+            } else {
+                match f.pages.get(pi) {
+                    Some(Some(p)) => sink(&p[po..po + n]),
+                    _ => sink(&ZERO[..n]),
+                }
+            };
+            drop(f);
+            if let Err(err) = r {
+                if done == 0 {
+                    return Err(err);
+                }
+                break;
+            }
+            done += n;
+        }
+        self.meta.lock().atime = self.fs.store.now();
+        Ok(done)
+    }
+    fn write_at(&self, off: u64, len: usize, append: bool, src: &mut dyn FnMut(&mut [u8]) -> VResult<()>) -> VResult<(usize, u64)> {
+        let fl = self.file()?;
+        let mut f = fl.lock();
+        let start = if append { f.size } else { off };
+        if start.checked_add(len as u64).is_none_or(|end| end > MAX_SIZE) {
+            return Err(e::EFBIG);
+        }
+        self.materialize(&mut f)?;
+        let mut done = 0usize;
+        let mut result = Ok(());
+        while done < len {
+            let pos = start + done as u64;
+            let pi = (pos / PAGE as u64) as usize;
+            let po = (pos % PAGE as u64) as usize;
+            let n = (len - done).min(PAGE - po);
+            if f.pages.len() <= pi {
+                let have = f.pages.len();
+                if f.pages.try_reserve(pi + 1 - have).is_err() {
+                    result = Err(e::ENOSPC);
+                    break;
+                }
+                f.pages.resize_with(pi + 1, || None);
+            }
+            if f.pages[pi].is_none() {
+                match self.fs.alloc_page() {
+                    Ok(p) => f.pages[pi] = Some(p),
+                    Err(err) => {
+                        result = Err(err);
+                        break;
+                    }
+                }
+            }
+            let page = f.pages[pi].as_mut().expect("page");
+            if let Err(err) = src(&mut page[po..po + n]) {
+                result = Err(err);
+                break;
+            }
+            done += n;
+            if pos + n as u64 > f.size {
+                f.size = pos + n as u64;
+            }
+        }
+        drop(f);
+        if done == 0 {
+            result?;
+        }
+        if done > 0 {
+            self.touch(true, true);
+        }
+        Ok((done, start + done as u64))
+    }
+    fn truncate(&self, size: u64) -> VResult<()> {
+        if size > MAX_SIZE {
+            return Err(e::EFBIG);
+        }
+        let mut f = self.file()?.lock();
+        self.set_size(&mut f, size)?;
+        drop(f);
+        self.touch(true, true);
+        Ok(())
+    }
+    fn allocate(&self, off: u64, len: u64, keep_size: bool) -> VResult<()> {
+        let end = off.checked_add(len).filter(|&e| e <= MAX_SIZE).ok_or(e::EFBIG)?;
+        let mut f = self.file()?.lock();
+        self.materialize(&mut f)?;
+        let first = (off / PAGE as u64) as usize;
+        let last = end.div_ceil(PAGE as u64) as usize;
+        if f.pages.len() < last {
+            let have = f.pages.len();
+            f.pages.try_reserve(last - have).map_err(|_| e::ENOSPC)?;
+            f.pages.resize_with(last, || None);
+        }
+        for i in first..last {
+            if f.pages[i].is_none() {
+                f.pages[i] = Some(self.fs.alloc_page()?);
+            }
+        }
+        if !keep_size && end > f.size {
+            f.size = end;
+        }
+        Ok(())
+    }
+    fn readlink(&self) -> VResult<Vec<u8>> {
+        match &self.body {
+            Body::Symlink(t) => Ok(t.clone()),
+            _ => Err(e::EINVAL),
+        }
+    }
+    fn name_hint(&self) -> Option<Vec<u8>> {
+        (self.kind == FileType::Dir).then(|| self.link.lock().name.clone())
+    }
+    fn static_bytes(&self) -> Option<&'static [u8]> {
+        match &self.body {
+            Body::File(f) => f.lock().base,
+            _ => None,
+        }
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl<S: PageStore> TmpInode<S> {
+    /// This inode's `Arc`.
+    fn arc(&self) -> Arc<TmpInode<S>> {
+        self.me.upgrade().expect("a live inode has an Arc")
+    }
+    /// The parent directory (the root is its own parent).
+    fn parent(&self) -> Arc<TmpInode<S>> {
+        self.link.lock().parent.upgrade().unwrap_or_else(|| self.fs.root.get().expect("root").clone())
+    }
+    /// Is this directory `anc` or below it? (Under the rename lock.)
+    fn is_below(&self, anc: &TmpInode<S>) -> bool {
+        let mut cur = self.arc();
+        loop {
+            if core::ptr::eq(&*cur, anc) {
+                return true;
+            }
+            let up = match cur.link.lock().parent.upgrade() {
+                Some(p) => p,
+                None => return false,
+            };
+            cur = up;
+        }
+    }
+    /// A directory moved: record its new parent and name.
+    fn set_link(&self, parent: &TmpInode<S>, name: &[u8]) {
+        if self.kind == FileType::Dir {
+            let mut l = self.link.lock();
+            l.parent = parent.me.clone();
+            l.name = name.to_vec();
+        }
+    }
+    /// May `node` replace `target`? (A directory only an empty directory, a file only a
+    /// non-directory.)
+    fn check_replace(node: &TmpInode<S>, target: &TmpInode<S>) -> VResult<()> {
+        match (node.kind == FileType::Dir, target.kind == FileType::Dir) {
+            (true, false) => Err(e::ENOTDIR),
+            (false, true) => Err(e::EISDIR),
+            (true, true) if !target.is_empty_dir() => Err(e::ENOTEMPTY),
+            _ => Ok(()),
+        }
+    }
+    /// A rename replaced `t` in `dir`: one link fewer (a directory dies).
+    fn drop_replaced(t: &TmpInode<S>, dir: &TmpInode<S>) {
+        if t.kind == FileType::Dir {
+            if let Body::Dir(d) = &t.body {
+                d.lock().dead = true;
+            }
+            t.meta.lock().nlink = 0;
+            dir.adjust_nlink(-1);
+        } else {
+            let mut m = t.meta.lock();
+            m.nlink = m.nlink.saturating_sub(1);
+        }
+    }
+    fn adjust_nlink(&self, d: i32) {
+        let mut m = self.meta.lock();
+        m.nlink = m.nlink.saturating_add_signed(d);
+    }
+}
+
+impl<S: PageStore> Drop for TmpInode<S> {
+    fn drop(&mut self) {
+        self.fs.inodes.fetch_sub(1, Ordering::Relaxed);
+        if let Body::File(f) = &mut self.body {
+            let n = f.get_mut().pages.iter().filter(|p| p.is_some()).count();
+            self.fs.free_pages(n);
+        }
+    }
+}
+
+impl<S: PageStore> crate::path::FileSystem for TmpFs<S> {
+    fn name(&self) -> &'static str {
+        "tmpfs"
+    }
+    fn statfs(&self) -> crate::path::StatFs {
+        let (used, max, inodes, max_inodes) = self.usage();
+        crate::path::StatFs {
+            magic: 0x0102_1994,
+            bsize: PAGE as u64,
+            blocks: max as u64,
+            bfree: max.saturating_sub(used) as u64,
+            bavail: max.saturating_sub(used) as u64,
+            files: max_inodes as u64,
+            ffree: max_inodes.saturating_sub(inodes) as u64,
+            namelen: NAME_MAX as u64,
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The kernel's file tree: the root tmpfs filled from the RAM disk, /dev, /proc and /sys, the
+//! mount table, and path walks on behalf of a process (its root, cwd and credentials).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use linux_raw_sys::errno;
+use velox_hal as hal;
+use velox_vfs::tmpfs::{PAGE, PageStore, TmpFs, TmpInode};
+use velox_vfs::{FileSystem, FileType, InodeRef, Loc, Mounts, NewNode, Time, VResult, Walker, Who};
+
+/// tmpfs pages are frames from the frame allocator.
+pub struct Pages;
+
+/// One tmpfs page: a frame, freed when the page is dropped.
+pub struct TmpPage(hal::mem::FrameBuf);
+
+impl core::ops::Deref for TmpPage {
+    type Target = [u8; PAGE];
+    fn deref(&self) -> &[u8; PAGE] {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for TmpPage {
+    fn deref_mut(&mut self) -> &mut [u8; PAGE] {
+        &mut self.0
+    }
+}
+
+impl Drop for TmpPage {
+    fn drop(&mut self) {
+        FILE_FRAMES.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+        crate::mm::free_frame(self.0.pa());
+    }
+}
+
+/// Frames holding file data in tmpfs instances (memory in use by files, not leaked).
+pub static FILE_FRAMES: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+impl PageStore for Pages {
+    type Page = TmpPage;
+    fn alloc_zeroed(&self) -> Option<TmpPage> {
+        // Files never take the last frames: the kernel and running programs need them more
+        // (a full tmpfs is ENOSPC, not an out-of-memory kill).
+        if crate::mm::frame_stats().0 < crate::config::FRAME_RESERVE * 2 {
+            return None;
+        }
+        let pa = crate::mm::alloc_frame_zeroed()?;
+        FILE_FRAMES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        Some(TmpPage(hal::mem::FrameBuf::new(pa)))
+    }
+    fn now(&self) -> Time {
+        now()
+    }
+}
+
+/// The wall-clock time for time stamps.
+pub fn now() -> Time {
+    let ns = crate::time::realtime_ns();
+    Time { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as u32 }
+}
+
+/// The kernel's tmpfs type.
+pub type Tmp = TmpFs<Pages>;
+
+/// The mount table (one namespace).
+pub static MOUNTS: Mounts = Mounts::new();
+static ROOT: spin::Once<Loc> = spin::Once::new();
+static NEXT_DEV: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+/// A fresh anonymous device number (minor numbers of major 0, as Linux gives tmpfs and proc).
+pub fn new_dev() -> u64 {
+    NEXT_DEV.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+}
+
+/// The root of the tree.
+pub fn root() -> Loc {
+    ROOT.get().expect("vfs::init").clone()
+}
+
+/// A new tmpfs (half of memory at most, as Linux's default `size=50%`).
+pub fn new_tmpfs(mode: u32) -> Arc<Tmp> {
+    let total = crate::mm::frame_stats().1;
+    TmpFs::new(new_dev(), Pages, total / 2, total / 2, mode)
+}
+
+/// A process's place in the tree: root, working directory, umask (shared by CLONE_FS).
+#[derive(Clone)]
+pub struct FsCtx {
+    pub root: Loc,
+    pub cwd: Loc,
+    pub umask: u32,
+}
+
+impl FsCtx {
+    /// Root and cwd at the tree's root, umask 022.
+    pub fn initial() -> FsCtx {
+        let r = root();
+        FsCtx { cwd: r.clone(), root: r, umask: 0o022 }
+    }
+}
+
+fn node(kind: FileType, perm: u32) -> NewNode<'static> {
+    NewNode { kind, perm, uid: 0, gid: 0, rdev: 0, target: b"" }
+}
+
+/// Create (or find) directory `name` in `dir`.
+fn mkdir_in(dir: &InodeRef, name: &[u8], perm: u32) -> VResult<InodeRef> {
+    match dir.create(name, &node(FileType::Dir, perm)) {
+        Err(e) if e == errno::EEXIST => {
+            let d = dir.lookup(name)?;
+            if d.kind() != FileType::Dir {
+                return Err(errno::ENOTDIR);
+            }
+            Ok(d)
+        }
+        r => r,
+    }
+}
+
+/// Set up the tree: the RAM disk's contents in the root tmpfs, devtmpfs at /dev, proc at
+/// /proc, a small sysfs at /sys, and /tmp.
+pub fn init(initrd: Option<&'static [u8]>) {
+    let fs = new_tmpfs(0o755);
+    let mnt = MOUNTS.add(fs.clone(), fs.root(), None, b"rootfs", 0).expect("root mount");
+    let root = Loc { mnt, inode: fs.root() };
+    if let Some(data) = initrd {
+        match velox_vfs::parse_cpio(data) {
+            Ok(entries) => {
+                for en in entries {
+                    if let Err(e) = unpack(&root.inode, &en) {
+                        log::warn!("initrd: {}: errno {e}", core::str::from_utf8(en.name).unwrap_or("?"));
+                    }
+                }
+            }
+            Err(_) => log::error!("initrd is not a cpio newc archive; ignoring it"),
+        }
+    }
+    ROOT.call_once(|| root.clone());
+    for (d, perm) in [(&b"dev"[..], 0o755), (b"proc", 0o555), (b"sys", 0o555), (b"tmp", 0o1777), (b"root", 0o700)] {
+        if let Err(e) = mkdir_in(&root.inode, d, perm) {
+            log::warn!("cannot create /{}: errno {e}", core::str::from_utf8(d).unwrap_or("?"));
+        }
+    }
+    let at = |p: &[u8]| -> Loc { walker_root().walk(&root, p, true).expect("boot directory") };
+    // /dev: a tmpfs with the device nodes (devtmpfs).
+    let dev = new_tmpfs(0o755);
+    super::devfs::populate(&dev.root());
+    MOUNTS.add(DevTmpFs::wrap(dev.clone()), dev.root(), Some(&at(b"/dev")), b"devtmpfs", 0).expect("/dev");
+    let (pfs, proot) = super::proc::new();
+    MOUNTS.add(pfs, proot, Some(&at(b"/proc")), b"proc", 0).expect("/proc");
+    let sys = new_tmpfs(0o555);
+    populate_sys(&sys.root());
+    MOUNTS.add(SysFs::wrap(sys.clone()), sys.root(), Some(&at(b"/sys")), b"sysfs", 0).expect("/sys");
+}
+
+fn walker_root() -> Walker<'static> {
+    Walker { root: ROOT.get().expect("root"), mounts: &MOUNTS, who: Who::ROOT }
+}
+
+/// Put one RAM-disk entry into the tree (missing parent directories are created).
+fn unpack(root: &InodeRef, en: &velox_vfs::CpioEntry<'static>) -> VResult<()> {
+    let (dir_path, name, _) = velox_vfs::path::split_last(en.name);
+    let mut dir = root.clone();
+    for part in dir_path.split(|&c| c == b'/').filter(|p| !p.is_empty()) {
+        dir = mkdir_in(&dir, part, 0o755)?;
+    }
+    let perm = en.mode & 0o7777;
+    let t = Time { sec: en.mtime as i64, nsec: 0 };
+    let times = velox_vfs::SetAttr { atime: Some(t), mtime: Some(t), ..Default::default() };
+    let kind = FileType::from_mode(en.mode).ok_or(errno::EINVAL)?;
+    let n = match kind {
+        FileType::Dir => {
+            let d = mkdir_in(&dir, name, perm)?;
+            d.setattr(&velox_vfs::SetAttr { mode: Some(perm), ..times })?;
+            return Ok(());
+        }
+        FileType::Regular => {
+            let f = dir.create(name, &node(kind, perm))?;
+            f.as_any().downcast_ref::<TmpInode<Pages>>().ok_or(errno::EINVAL)?.set_static(en.data)?;
+            f
+        }
+        FileType::Symlink => dir.create(name, &NewNode { target: en.data, ..node(kind, 0o777) })?,
+        _ => dir.create(name, &NewNode { rdev: en.rdev, ..node(kind, perm) })?,
+    };
+    n.setattr(&times)
+}
+
+/// /sys: the files glibc and busybox read (the online CPUs).
+fn populate_sys(root: &InodeRef) {
+    let cpus: &'static [u8] = alloc::boxed::Box::leak(super::cpus_online().into_boxed_slice());
+    let r = (|| -> VResult<()> {
+        let mut d = root.clone();
+        for p in [&b"devices"[..], b"system", b"cpu"] {
+            d = mkdir_in(&d, p, 0o755)?;
+        }
+        for f in [&b"online"[..], b"possible"] {
+            let i = d.create(f, &node(FileType::Regular, 0o444))?;
+            i.as_any().downcast_ref::<TmpInode<Pages>>().ok_or(errno::EINVAL)?.set_static(cpus)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = r {
+        log::warn!("/sys: errno {e}");
+    }
+}
+
+/// A tmpfs that reports another file-system name (devtmpfs, sysfs).
+macro_rules! renamed_tmpfs {
+    ($name:ident, $text:literal, $magic:expr) => {
+        /// A tmpfs shown under another name.
+        pub struct $name(Arc<Tmp>);
+        impl $name {
+            /// Wrap a tmpfs.
+            pub fn wrap(fs: Arc<Tmp>) -> Arc<dyn FileSystem> {
+                Arc::new($name(fs))
+            }
+        }
+        impl FileSystem for $name {
+            fn name(&self) -> &'static str {
+                $text
+            }
+            fn statfs(&self) -> velox_vfs::StatFs {
+                velox_vfs::StatFs { magic: $magic, ..self.0.statfs() }
+            }
+        }
+    };
+}
+renamed_tmpfs!(DevTmpFs, "devtmpfs", 0x0102_1994);
+renamed_tmpfs!(SysFs, "sysfs", 0x6265_6572);
+
+/// The caller's view for permission checks.
+pub fn who_of(c: &velox_cred::Cred) -> Who<'static> {
+    Who { uid: c.uid.fs, gid: c.gid.fs, groups: &[] }
+}
+
+/// Walk `path` for a thread: from its root, relative to `start` (its cwd or a directory
+/// descriptor's location).
+pub fn walk(ctx: &FsCtx, cred: &velox_cred::Cred, start: &Loc, path: &[u8], follow: bool) -> VResult<Loc> {
+    Walker { root: &ctx.root, mounts: &MOUNTS, who: who_of(cred) }.walk(start, path, follow)
+}
+
+/// Every path component's parent walk (create, remove, rename).
+pub fn walk_parent<'p>(ctx: &FsCtx, cred: &velox_cred::Cred, start: &Loc, path: &'p [u8]) -> VResult<(Loc, &'p [u8], bool)> {
+    Walker { root: &ctx.root, mounts: &MOUNTS, who: who_of(cred) }.walk_parent(start, path)
+}
+
+/// The path of directory `l` seen from `ctx`'s root.
+pub fn path_of(ctx: &FsCtx, l: &Loc) -> VResult<Vec<u8>> {
+    Walker { root: &ctx.root, mounts: &MOUNTS, who: Who::ROOT }.path_of(l)
+}
+
+/// The whole contents of the file at absolute `path` (for the kernel's own use: init's
+/// command list).
+pub fn read_file(path: &[u8]) -> VResult<Vec<u8>> {
+    let l = walker_root().walk(&root(), path, true)?;
+    let mut v = Vec::new();
+    l.inode.read_at(0, usize::MAX, &mut |b| {
+        v.try_reserve(b.len()).map_err(|_| errno::ENOMEM)?;
+        v.extend_from_slice(b);
+        Ok(())
+    })?;
+    Ok(v)
+}
+
+/// Every path under `dir` (for the monitor's `ls`).
+pub fn list(dir: &[u8]) -> VResult<Vec<Vec<u8>>> {
+    let l = walker_root().walk(&root(), dir, true)?;
+    let mut out = Vec::new();
+    l.inode.readdir(2, &mut |d| {
+        out.push(d.name.to_vec());
+        true
+    })?;
+    Ok(out)
+}
