@@ -14,6 +14,8 @@ pub struct BootInfo {
     pub hartids: Vec<usize>,
     pub timebase: u64,
     pub uart: Option<usize>,
+    /// The UART's interrupt source at the PLIC.
+    pub uart_irq: Option<u32>,
     pub plic: Option<usize>,
     pub virtio: Vec<(usize, usize)>,
     pub initrd: Option<(usize, usize)>,
@@ -68,7 +70,9 @@ pub fn parse(e: &EarlyInfo) -> BootInfo {
     let chosen = fdt.chosen();
     info.bootargs = chosen.bootargs().unwrap_or("").into();
     let reg0 = |n: &fdt::node::FdtNode| n.reg().and_then(|mut r| r.next()).map(|r| (r.starting_address as usize, r.size.unwrap_or(0)));
-    info.uart = fdt.find_compatible(&["ns16550a", "ns16550"]).and_then(|n| reg0(&n)).map(|r| r.0);
+    let uart = fdt.find_compatible(&["ns16550a", "ns16550"]);
+    info.uart = uart.as_ref().and_then(reg0).map(|r| r.0);
+    info.uart_irq = uart.and_then(|n| n.interrupts()?.next()).map(|i| i as u32);
     info.plic = fdt.find_compatible(&["riscv,plic0", "sifive,plic-1.0.0"]).and_then(|n| reg0(&n)).map(|r| r.0);
     for n in fdt.all_nodes() {
         if n.compatible().is_some_and(|c| c.all().any(|s| s == "virtio,mmio")) {

@@ -44,6 +44,7 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     smp::start_secondaries(&info.hartids, info.harts);
     boot::print_banner(hartid, &info);
     dev::init(&info);
+    dev::tty::init(info.plic, info.uart_irq, hartid);
     dev::rng::init(&info.bootargs);
     fs::init(&info);
     #[cfg(feature = "ktest")]

@@ -2,30 +2,12 @@
 
 use crate::task::init::{report, run_command, split_words};
 use alloc::string::String;
-use velox_hal as hal;
 use velox_hal::{print, println};
 
+/// A line from the console terminal (its line discipline echoes and edits; ^D gives "").
 async fn read_line() -> String {
-    let mut line = String::new();
-    loop {
-        match hal::console::try_read_byte() {
-            Some(b'\r' | b'\n') => {
-                println!();
-                return line;
-            }
-            Some(0x7f | 0x08) => {
-                if line.pop().is_some() {
-                    print!("\x08 \x08");
-                }
-            }
-            Some(b) if b.is_ascii() && !b.is_ascii_control() => {
-                line.push(b as char);
-                hal::console::write_bytes(&[b]);
-            }
-            Some(_) => {}
-            None => crate::time::sleep_until(crate::time::ticks() + crate::time::ns_to_ticks(10_000_000)).await,
-        }
-    }
+    let line = crate::dev::tty::CONSOLE.kernel_read_line().await;
+    String::from_utf8_lossy(&line).trim_end_matches('\n').into()
 }
 
 /// Read and run commands until `poweroff`.

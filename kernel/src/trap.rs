@@ -35,6 +35,8 @@ pub enum Cause {
 pub const SCAUSE_SIGNAL: usize = INTERRUPT | 0x3f;
 
 const INTERRUPT: usize = 1 << 63;
+/// The supervisor external interrupt (the PLIC: the UART's input).
+const EXTERNAL: usize = INTERRUPT | 9;
 
 /// Decode `scause`.
 #[inline(always)]
@@ -113,6 +115,9 @@ pub fn count_slow(scause: usize, nr: usize) {
 #[unsafe(no_mangle)]
 pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> usize {
     let scause = hal::cpu::scause();
+    if scause == EXTERNAL {
+        return external_irq(ctx);
+    }
     if !cfg!(feature = "no-fastpath") {
         if scause == 8 {
             let nr = ctx.syscall_nr();
@@ -144,6 +149,24 @@ pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> usize {
     if scause != 8 {
         count_slow(scause, 0);
     }
+    0
+}
+
+/// An external interrupt in user mode (also in no-fastpath builds: the device must be
+/// served). It finishes here unless it woke a task that should run now (wake-up preemption,
+/// as for timers and IPIs) or the thread must leave user mode (a ^C for its own group); then
+/// the slow path takes it as an IPI (it has no external cause): yield if a task is ready,
+/// deliver signals.
+#[inline(never)]
+fn external_irq(ctx: &mut UserContext) -> usize {
+    let woke = crate::dev::on_external_irq() && crate::exec::has_ready();
+    if !cfg!(feature = "no-fastpath") && !woke && !current_must_leave() {
+        bump(&counters().fast_other[other_index(EXTERNAL)]);
+        return 1;
+    }
+    count_slow(EXTERNAL, 0);
+    ctx.scause = INTERRUPT | 1;
+    ctx.stval = 0;
     0
 }
 
@@ -181,6 +204,9 @@ fn kernel_interrupt(code: usize) {
         1 => {
             // (In the kernel: the executor loop picks the queued task up anyway.)
             let _ = crate::smp::on_ipi();
+        }
+        9 => {
+            let _ = crate::dev::on_external_irq();
         }
         _ => {}
     }

@@ -51,6 +51,11 @@ abi! {
         pub f_files: u64, pub f_ffree: u64, pub f_fsid: [i32; 2], pub f_namelen: i64,
         pub f_frsize: i64, pub f_flags: i64, pub f_spare: [i64; 4],
     }
+    /// `struct termios2` (TCGETS2/TCSETS2: termios with the line speeds, which glibc 2.42
+    /// and later use for tcgetattr/tcsetattr).
+    pub struct Termios2 { pub c_iflag: u32, pub c_oflag: u32, pub c_cflag: u32, pub c_lflag: u32, pub c_line: u8, pub c_cc: [u8; 19], pub c_ispeed: u32, pub c_ospeed: u32 }
+    /// `struct flock` (fcntl F_GETLK/F_SETLK) on 64-bit Linux.
+    pub struct Flock { pub l_type: i16, pub l_whence: i16, pub __pad: i32, pub l_start: i64, pub l_len: i64, pub l_pid: i32, pub __pad2: i32 }
     /// `struct winsize` (TIOCGWINSZ).
     pub struct Winsize { pub ws_row: u16, pub ws_col: u16, pub ws_xpixel: u16, pub ws_ypixel: u16 }
     /// `struct termios` (TCGETS/TCSETS; the kernel's, without the speed fields).
@@ -204,6 +209,9 @@ mod tests {
         assert_eq!(offset_of!(Stat, st_mtime), 88);
         assert_eq!(size_of::<Rusage>(), 144);
         assert_eq!(size_of::<Termios>(), 36);
+        assert_eq!(size_of::<Termios2>(), 44);
+        assert_eq!(size_of::<Flock>(), 32);
+        assert_eq!(offset_of!(Flock, l_pid), 24);
         assert_eq!(size_of::<Statx>(), 256);
         assert_eq!(offset_of!(Statx, stx_mtime), 112);
         assert_eq!(offset_of!(Statx, stx_mnt_id), 144);

@@ -5,6 +5,7 @@
 
 extern crate alloc;
 
+pub mod lock;
 pub mod node;
 pub mod path;
 pub mod tmpfs;

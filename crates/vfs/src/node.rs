@@ -210,6 +210,15 @@ pub trait Inode: Send + Sync + Any {
     fn allocate(&self, _off: u64, _len: u64, _keep_size: bool) -> VResult<()> {
         Err(e::EOPNOTSUPP)
     }
+    /// SEEK_DATA (`hole` false) or SEEK_HOLE from `off`: ENXIO at or past the end. The
+    /// default sees the whole file as data (Linux's generic rule).
+    fn seek_data(&self, off: u64, hole: bool) -> VResult<u64> {
+        let size = self.stat().size;
+        if off >= size {
+            return Err(e::ENXIO);
+        }
+        Ok(if hole { size } else { off })
+    }
     /// A symbolic link's target.
     fn readlink(&self) -> VResult<Vec<u8>> {
         Err(e::EINVAL)

@@ -313,7 +313,7 @@ impl Walker<'_> {
 }
 
 /// The name under which directory `dir` holds inode number `ino` (a scan).
-fn find_name(dir: &InodeRef, ino: u64) -> VResult<Vec<u8>> {
+pub fn find_name(dir: &InodeRef, ino: u64) -> VResult<Vec<u8>> {
     let mut found = None;
     dir.readdir(2, &mut |d| {
         if d.ino == ino && d.name != b"." && d.name != b".." {

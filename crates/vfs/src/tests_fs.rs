@@ -283,3 +283,33 @@ fn permissions() {
     assert_eq!(may_delete(&sticky.stat(), &theirs.stat(), &user), Err(e::EPERM));
     assert_eq!(may_delete(&sticky.stat(), &theirs.stat(), &Who { uid: 1, gid: 1, groups: &[] }), Ok(()));
 }
+
+#[test]
+fn sparse_files_and_seek() {
+    let (t, _m, root) = fs(100);
+    let f = root.inode.create(b"s", &node(FileType::Regular)).unwrap();
+    let mb = 1u64 << 20;
+    write(&f, 4 * mb, &[1u8; PAGE]).unwrap();
+    f.truncate(8 * mb).unwrap();
+    assert_eq!(f.seek_data(0, false), Ok(4 * mb));
+    assert_eq!(f.seek_data(0, true), Ok(0));
+    assert_eq!(f.seek_data(4 * mb, true), Ok(4 * mb + PAGE as u64));
+    assert_eq!(f.seek_data(4 * mb + PAGE as u64, false), Err(e::ENXIO));
+    assert_eq!(f.seek_data(8 * mb - 1, true), Ok(8 * mb - 1));
+    assert_eq!(f.seek_data(8 * mb, true), Err(e::ENXIO));
+    // A write a terabyte out takes one page.
+    write(&f, 1 << 40, b"end").unwrap();
+    assert_eq!(f.stat().size, (1 << 40) + 3);
+    assert_eq!(t.pages_used(), 2);
+}
+
+#[test]
+fn fallocate_is_all_or_nothing() {
+    let (t, _m, root) = fs(4);
+    let f = root.inode.create(b"f", &node(FileType::Regular)).unwrap();
+    assert_eq!(f.allocate(0, 8 * PAGE as u64, false), Err(e::ENOSPC));
+    assert_eq!(t.pages_used(), 0);
+    assert_eq!(f.stat().size, 0);
+    f.allocate(0, 2 * PAGE as u64, false).unwrap();
+    assert_eq!((t.pages_used(), f.stat().size), (2, 2 * PAGE as u64));
+}

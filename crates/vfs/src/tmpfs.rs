@@ -52,8 +52,8 @@ struct Meta {
 
 struct FileData<P> {
     size: u64,
-    /// The file's pages; `None` is a hole (reads as zeros).
-    pages: Vec<Option<P>>,
+    /// The file's pages by index; a missing index is a hole (reads as zeros).
+    pages: BTreeMap<u64, P>,
     /// Contents still in the RAM disk (not copied yet): valid while `pages` is empty.
     base: Option<&'static [u8]>,
 }
@@ -154,7 +154,7 @@ impl<S: PageStore> TmpInode<S> {
         }
         let now = fs.store.now();
         let body = match n.kind {
-            FileType::Regular => Body::File(Mutex::new(FileData { size: 0, pages: Vec::new(), base: None })),
+            FileType::Regular => Body::File(Mutex::new(FileData { size: 0, pages: BTreeMap::new(), base: None })),
             FileType::Dir => Body::Dir(Mutex::new(DirData { by_pos: BTreeMap::new(), by_name: BTreeMap::new(), next_pos: FIRST_POS, dead: false })),
             FileType::Symlink => Body::Symlink(n.target.to_vec()),
             _ => Body::Special,
@@ -200,7 +200,7 @@ impl<S: PageStore> TmpInode<S> {
     /// copy: they are copied into pages on the first write.
     pub fn set_static(&self, data: &'static [u8]) -> VResult<()> {
         let mut f = self.file()?.lock();
-        let n = f.pages.iter().filter(|p| p.is_some()).count();
+        let n = f.pages.len();
         f.pages.clear();
         self.fs.free_pages(n);
         f.base = Some(data);
@@ -254,8 +254,7 @@ impl<S: PageStore> TmpInode<S> {
     fn materialize(&self, f: &mut FileData<S::Page>) -> VResult<()> {
         let Some(base) = f.base else { return Ok(()) };
         let n = base.len().div_ceil(PAGE);
-        let mut pages = Vec::new();
-        pages.try_reserve_exact(n).map_err(|_| e::ENOSPC)?;
+        let mut pages = BTreeMap::new();
         for i in 0..n {
             let mut p = match self.fs.alloc_page() {
                 Ok(p) => p,
@@ -266,7 +265,7 @@ impl<S: PageStore> TmpInode<S> {
             };
             let chunk = &base[i * PAGE..((i + 1) * PAGE).min(base.len())];
             p[..chunk.len()].copy_from_slice(chunk);
-            pages.push(Some(p));
+            pages.insert(i as u64, p);
         }
         f.pages = pages;
         f.base = None;
@@ -282,15 +281,13 @@ impl<S: PageStore> TmpInode<S> {
             }
             self.materialize(f)?;
         }
-        let keep = (size as usize).div_ceil(PAGE);
-        if keep < f.pages.len() {
-            let freed = f.pages[keep..].iter().filter(|p| p.is_some()).count();
-            f.pages.truncate(keep);
-            self.fs.free_pages(freed);
-        }
+        let keep = size.div_ceil(PAGE as u64);
+        let gone = f.pages.split_off(&keep);
+        self.fs.free_pages(gone.len());
+        drop(gone);
         // Zero the tail of the last kept page past the new size, so growing later reads zeros.
-        if size < f.size && size as usize % PAGE != 0 {
-            if let Some(Some(p)) = f.pages.get_mut(size as usize / PAGE) {
+        if size < f.size && size % PAGE as u64 != 0 {
+            if let Some(p) = f.pages.get_mut(&(size / PAGE as u64)) {
                 p[size as usize % PAGE..].fill(0);
             }
         }
@@ -313,7 +310,7 @@ impl<S: PageStore> Inode for TmpInode<S> {
         let (size, blocks) = match &self.body {
             Body::File(f) => {
                 let f = f.lock();
-                let pages = if f.base.is_some() { f.size.div_ceil(PAGE as u64) } else { f.pages.iter().filter(|p| p.is_some()).count() as u64 };
+                let pages = if f.base.is_some() { f.size.div_ceil(PAGE as u64) } else { f.pages.len() as u64 };
                 (f.size, pages * (PAGE as u64 / 512))
             }
             Body::Dir(d) => (((d.lock().by_pos.len() + 2) * 20) as u64, 0),
@@ -597,9 +594,9 @@ impl<S: PageStore> Inode for TmpInode<S> {
             let r = if let Some(base) = f.base {
                 sink(&base[pos as usize..pos as usize + n])
             } else {
-                match f.pages.get(pi) {
-                    Some(Some(p)) => sink(&p[po..po + n]),
-                    _ => sink(&ZERO[..n]),
+                match f.pages.get(&(pi as u64)) {
+                    Some(p) => sink(&p[po..po + n]),
+                    None => sink(&ZERO[..n]),
                 }
             };
             drop(f);
@@ -629,24 +626,19 @@ impl<S: PageStore> Inode for TmpInode<S> {
             let pi = (pos / PAGE as u64) as usize;
             let po = (pos % PAGE as u64) as usize;
             let n = (len - done).min(PAGE - po);
-            if f.pages.len() <= pi {
-                let have = f.pages.len();
-                if f.pages.try_reserve(pi + 1 - have).is_err() {
-                    result = Err(e::ENOSPC);
-                    break;
-                }
-                f.pages.resize_with(pi + 1, || None);
-            }
-            if f.pages[pi].is_none() {
+            let pi = pi as u64;
+            if !f.pages.contains_key(&pi) {
                 match self.fs.alloc_page() {
-                    Ok(p) => f.pages[pi] = Some(p),
+                    Ok(p) => {
+                        f.pages.insert(pi, p);
+                    }
                     Err(err) => {
                         result = Err(err);
                         break;
                     }
                 }
             }
-            let page = f.pages[pi].as_mut().expect("page");
+            let page = f.pages.get_mut(&pi).expect("page");
             if let Err(err) = src(&mut page[po..po + n]) {
                 result = Err(err);
                 break;
@@ -679,22 +671,58 @@ impl<S: PageStore> Inode for TmpInode<S> {
         let end = off.checked_add(len).filter(|&e| e <= MAX_SIZE).ok_or(e::EFBIG)?;
         let mut f = self.file()?.lock();
         self.materialize(&mut f)?;
-        let first = (off / PAGE as u64) as usize;
-        let last = end.div_ceil(PAGE as u64) as usize;
-        if f.pages.len() < last {
-            let have = f.pages.len();
-            f.pages.try_reserve(last - have).map_err(|_| e::ENOSPC)?;
-            f.pages.resize_with(last, || None);
-        }
+        let first = off / PAGE as u64;
+        let last = end.div_ceil(PAGE as u64);
+        let mut added = Vec::new();
         for i in first..last {
-            if f.pages[i].is_none() {
-                f.pages[i] = Some(self.fs.alloc_page()?);
+            if f.pages.contains_key(&i) {
+                continue;
+            }
+            match self.fs.alloc_page() {
+                Ok(p) => {
+                    f.pages.insert(i, p);
+                    added.push(i);
+                }
+                Err(err) => {
+                    // All or nothing: give back what this call took.
+                    for i in &added {
+                        f.pages.remove(i);
+                    }
+                    self.fs.free_pages(added.len());
+                    return Err(err);
+                }
             }
         }
         if !keep_size && end > f.size {
             f.size = end;
         }
         Ok(())
+    }
+    fn seek_data(&self, off: u64, hole: bool) -> VResult<u64> {
+        let f = self.file()?.lock();
+        if off >= f.size {
+            return Err(e::ENXIO);
+        }
+        if f.base.is_some() {
+            return Ok(if hole { f.size } else { off });
+        }
+        let pg = PAGE as u64;
+        let mut pi = off / pg;
+        if hole {
+            // The first page index at or after `off`'s page that has no page.
+            for (&i, _) in f.pages.range(pi..) {
+                if i != pi {
+                    break;
+                }
+                pi += 1;
+            }
+            Ok((pi * pg).max(off).min(f.size))
+        } else {
+            match f.pages.range(pi..).next() {
+                Some((&i, _)) if i * pg < f.size => Ok((i * pg).max(off)),
+                _ => Err(e::ENXIO),
+            }
+        }
     }
     fn readlink(&self) -> VResult<Vec<u8>> {
         match &self.body {
@@ -780,7 +808,7 @@ impl<S: PageStore> Drop for TmpInode<S> {
     fn drop(&mut self) {
         self.fs.inodes.fetch_sub(1, Ordering::Relaxed);
         if let Body::File(f) = &mut self.body {
-            let n = f.get_mut().pages.iter().filter(|p| p.is_some()).count();
+            let n = f.get_mut().pages.len();
             self.fs.free_pages(n);
         }
     }

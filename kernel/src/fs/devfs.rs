@@ -29,14 +29,29 @@ pub fn populate(root: &InodeRef) {
     let _ = root.create(b"pts", &NewNode { kind: FileType::Dir, perm: 0o755, ..base });
 }
 
-/// What opening character device `rdev` gives; ENXIO for a device Velox does not have.
-pub fn open_char(rdev: u64) -> Result<FileKind, u32> {
+/// What opening character device `rdev` with `flags` gives; ENXIO for a device Velox does
+/// not have, and for /dev/tty without a controlling terminal. Opening the serial line (not
+/// /dev/console, never a controlling terminal on Linux) may make it the session's
+/// controlling terminal.
+pub fn open_char(t: &crate::task::Thread, rdev: u64, flags: u32) -> Result<FileKind, u32> {
+    use linux_raw_sys::general as g;
+    let tty = crate::dev::tty::console();
     Ok(match velox_vfs::dev_split(rdev) {
+        (5, 0) => {
+            if !tty.is_ctty_of(t) {
+                return Err(errno::ENXIO);
+            }
+            FileKind::Console
+        }
+        (5, 1) => FileKind::Console,
+        (4, 64) => {
+            tty.on_open(t, flags & g::O_NOCTTY != 0 || flags & g::O_ACCMODE == g::O_WRONLY);
+            FileKind::Console
+        }
         (1, 3) => FileKind::Null,
         (1, 5) => FileKind::Zero,
         (1, 7) => FileKind::Full,
         (1, 8) | (1, 9) => FileKind::Random,
-        (5, 0) | (5, 1) | (4, 64) => FileKind::Console,
         _ => return Err(errno::ENXIO),
     })
 }

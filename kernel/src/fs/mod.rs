@@ -2,6 +2,7 @@
 //! over tmpfs, devtmpfs, procfs; see `vfs`).
 
 pub mod devfs;
+pub mod locks;
 pub mod pipe;
 pub mod proc;
 pub mod vfs;
@@ -34,6 +35,41 @@ pub enum FileKind {
     /// A FIFO opened O_RDWR: both ends in one description.
     PipeBoth(Arc<Pipe>),
     PipeWrite(Arc<Pipe>),
+}
+
+impl Node {
+    /// Its path now, as /proc/<pid>/fd shows it: directories by their place in the tree,
+    /// other files by the path they were opened by, followed to a new name in the same
+    /// directory after a rename, with " (deleted)" once unlinked.
+    pub fn describe(&self) -> Vec<u8> {
+        use velox_vfs::FileType;
+        if self.loc.inode.kind() == FileType::Dir {
+            if let Ok(p) = vfs::path_of(&vfs::FsCtx::initial(), &self.loc) {
+                return p;
+            }
+        }
+        if self.loc.inode.kind() != FileType::Dir && self.loc.inode.stat().nlink == 0 {
+            let mut p = self.path.clone();
+            p.extend_from_slice(b" (deleted)");
+            return p;
+        }
+        let (dir, name, _) = velox_vfs::path::split_last(&self.path);
+        let id = self.loc.inode.id();
+        if let Ok(d) = vfs::lookup_root(if dir.is_empty() { b"/" } else { dir }) {
+            if d.inode.lookup(name).is_ok_and(|i| i.id() == id) {
+                return self.path.clone();
+            }
+            if let Ok(now) = velox_vfs::path::find_name(&d.inode, id.1) {
+                let mut p = dir.to_vec();
+                if p.last() != Some(&b'/') {
+                    p.push(b'/');
+                }
+                p.extend_from_slice(&now);
+                return p;
+            }
+        }
+        self.path.clone()
+    }
 }
 
 /// An open file of the tree: where it is and the path it was opened by (/proc/self/fd).
@@ -81,7 +117,7 @@ impl OpenFile {
     /// What /proc/<pid>/fd/N shows for it.
     pub fn describe(&self) -> Vec<u8> {
         match &self.kind {
-            FileKind::Node(n) => n.path.clone(),
+            FileKind::Node(n) => n.describe(),
             FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::PipeBoth(_) => alloc::format!("pipe:[{}]", self.ino).into_bytes(),
             FileKind::Console => b"/dev/console".to_vec(),
             FileKind::Null => b"/dev/null".to_vec(),
@@ -102,6 +138,8 @@ impl OpenFile {
 impl Drop for OpenFile {
     fn drop(&mut self) {
         match &self.kind {
+            // flock and OFD locks belong to the description: they go with it.
+            FileKind::Node(n) => locks::release(n.loc.inode.id(), self as *const OpenFile as usize as u64),
             FileKind::PipeRead(p) => p.close_read(),
             FileKind::PipeBoth(p) => {
                 p.close_read();
@@ -205,23 +243,6 @@ impl FdTable {
     pub fn len(&self) -> usize {
         self.fds.len()
     }
-}
-
-/// A console byte read ahead by poll (readiness) and not consumed yet.
-static CONSOLE_AHEAD: velox_exec::sync::Mutex<Option<u8>> = velox_exec::sync::Mutex::new(None);
-
-/// Next byte typed on the console, if any.
-pub fn console_read_byte() -> Option<u8> {
-    CONSOLE_AHEAD.lock().take().or_else(hal::console::try_read_byte)
-}
-
-/// True if a console read would return at once.
-pub fn console_readable() -> bool {
-    let mut a = CONSOLE_AHEAD.lock();
-    if a.is_none() {
-        *a = hal::console::try_read_byte();
-    }
-    a.is_some()
 }
 
 /// The text of /proc/meminfo (the fields Linux has that Velox can fill).

@@ -126,6 +126,27 @@ impl Pipe {
         Io::Done(n)
     }
 
+    /// Write kernel bytes (sendfile): as many as fit, at least all of a PIPE_BUF-sized piece.
+    pub fn try_write_kernel(&self, data: &[u8]) -> Io {
+        let mut r = self.ring.lock();
+        if r.readers == 0 {
+            return Io::Err(errno::EPIPE);
+        }
+        let space = PIPE_CAPACITY - r.len;
+        if space == 0 || (data.len() <= PIPE_BUF && space < data.len()) {
+            return Io::WouldBlock;
+        }
+        let n = data.len().min(space);
+        let tail = (r.head + r.len) % PIPE_CAPACITY;
+        let first = n.min(PIPE_CAPACITY - tail);
+        r.buf[tail..tail + first].copy_from_slice(&data[..first]);
+        r.buf[..n - first].copy_from_slice(&data[first..n]);
+        r.len += n;
+        drop(r);
+        self.read_wait.wake_all();
+        Io::Done(n)
+    }
+
     /// (readable, writable, hung up for readers, error for writers) as poll sees the pipe.
     /// Writable means room for an atomic write (PIPE_BUF), as Linux's page slots behave.
     pub fn poll_state(&self) -> (bool, bool, bool, bool) {

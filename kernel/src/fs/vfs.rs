@@ -143,15 +143,64 @@ pub fn init(initrd: Option<&'static [u8]>) {
         }
     }
     let at = |p: &[u8]| -> Loc { walker_root().walk(&root, p, true).expect("boot directory") };
-    // /dev: a tmpfs with the device nodes (devtmpfs).
-    let dev = new_tmpfs(0o755);
-    super::devfs::populate(&dev.root());
-    MOUNTS.add(DevTmpFs::wrap(dev.clone()), dev.root(), Some(&at(b"/dev")), b"devtmpfs", 0).expect("/dev");
-    let (pfs, proot) = super::proc::new();
-    MOUNTS.add(pfs, proot, Some(&at(b"/proc")), b"proc", 0).expect("/proc");
-    let sys = new_tmpfs(0o555);
-    populate_sys(&sys.root());
-    MOUNTS.add(SysFs::wrap(sys.clone()), sys.root(), Some(&at(b"/sys")), b"sysfs", 0).expect("/sys");
+    for (dir, fstype) in [(&b"/dev"[..], &b"devtmpfs"[..]), (b"/proc", b"proc"), (b"/sys", b"sysfs")] {
+        let (fs, root_inode) = make_fs(fstype, b"").expect("boot file system");
+        MOUNTS.add(fs, root_inode, Some(&at(dir)), fstype, 0).expect("boot mount");
+    }
+}
+
+/// A new instance of file system `fstype` (tmpfs, proc, devtmpfs, sysfs) with mount options
+/// `data` (tmpfs: `mode=`, `size=` in bytes with k/m/g or `%` of memory, `nr_inodes=`).
+pub fn make_fs(fstype: &[u8], data: &[u8]) -> VResult<(Arc<dyn FileSystem>, InodeRef)> {
+    match fstype {
+        b"tmpfs" | b"ramfs" => {
+            let total = crate::mm::frame_stats().1;
+            let (mut mode, mut pages, mut inodes) = (0o1777, total / 2, total / 2);
+            for opt in data.split(|&c| c == b',').filter(|o| !o.is_empty()) {
+                let (k, v) = match opt.iter().position(|&c| c == b'=') {
+                    Some(i) => (&opt[..i], &opt[i + 1..]),
+                    None => (opt, &b""[..]),
+                };
+                let num = |v: &[u8], radix: u32| -> VResult<u64> {
+                    core::str::from_utf8(v).ok().and_then(|s| u64::from_str_radix(s, radix).ok()).ok_or(errno::EINVAL)
+                };
+                match k {
+                    b"mode" => mode = num(v, 8)? as u32 & 0o7777,
+                    b"size" => {
+                        let (digits, unit) = match v.last() {
+                            Some(b'k' | b'K') => (&v[..v.len() - 1], 1u64 << 10),
+                            Some(b'm' | b'M') => (&v[..v.len() - 1], 1 << 20),
+                            Some(b'g' | b'G') => (&v[..v.len() - 1], 1 << 30),
+                            Some(b'%') => (&v[..v.len() - 1], 0),
+                            _ => (v, 1),
+                        };
+                        let n = num(digits, 10)?;
+                        pages = if unit == 0 { (total as u64 * n.min(100) / 100) as usize } else { (n.saturating_mul(unit)).div_ceil(PAGE as u64) as usize };
+                    }
+                    b"nr_inodes" => inodes = num(v, 10)? as usize,
+                    b"uid" | b"gid" | b"huge" | b"mpol" | b"noswap" => {}
+                    _ => return Err(errno::EINVAL),
+                }
+            }
+            let fs = TmpFs::new(new_dev(), Pages, pages, inodes.max(1), mode);
+            let root = fs.root();
+            Ok((fs, root))
+        }
+        b"devtmpfs" => {
+            let dev = new_tmpfs(0o755);
+            super::devfs::populate(&dev.root());
+            let root = dev.root();
+            Ok((DevTmpFs::wrap(dev), root))
+        }
+        b"proc" => Ok(super::proc::new()),
+        b"sysfs" => {
+            let sys = new_tmpfs(0o555);
+            populate_sys(&sys.root());
+            let root = sys.root();
+            Ok((SysFs::wrap(sys), root))
+        }
+        _ => Err(errno::ENODEV),
+    }
 }
 
 fn walker_root() -> Walker<'static> {
@@ -221,7 +270,8 @@ macro_rules! renamed_tmpfs {
                 $text
             }
             fn statfs(&self) -> velox_vfs::StatFs {
-                velox_vfs::StatFs { magic: $magic, ..self.0.statfs() }
+                let s = velox_vfs::StatFs { magic: $magic, ..self.0.statfs() };
+                if $text == "sysfs" { SysFs::no_blocks(s) } else { s }
             }
         }
     };
@@ -229,20 +279,27 @@ macro_rules! renamed_tmpfs {
 renamed_tmpfs!(DevTmpFs, "devtmpfs", 0x0102_1994);
 renamed_tmpfs!(SysFs, "sysfs", 0x6265_6572);
 
-/// The caller's view for permission checks.
-pub fn who_of(c: &velox_cred::Cred) -> Who<'static> {
-    Who { uid: c.uid.fs, gid: c.gid.fs, groups: &[] }
+impl SysFs {
+    /// sysfs reports no blocks (df leaves it out), as Linux's.
+    fn no_blocks(s: velox_vfs::StatFs) -> velox_vfs::StatFs {
+        velox_vfs::StatFs { blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, ..s }
+    }
+}
+
+/// The caller's view for permission checks: file-system ids and supplementary groups.
+pub fn who_of<'a>(c: &velox_cred::Cred, groups: &'a [u32]) -> Who<'a> {
+    Who { uid: c.uid.fs, gid: c.gid.fs, groups }
 }
 
 /// Walk `path` for a thread: from its root, relative to `start` (its cwd or a directory
 /// descriptor's location).
-pub fn walk(ctx: &FsCtx, cred: &velox_cred::Cred, start: &Loc, path: &[u8], follow: bool) -> VResult<Loc> {
-    Walker { root: &ctx.root, mounts: &MOUNTS, who: who_of(cred) }.walk(start, path, follow)
+pub fn walk(ctx: &FsCtx, who: &Who, start: &Loc, path: &[u8], follow: bool) -> VResult<Loc> {
+    Walker { root: &ctx.root, mounts: &MOUNTS, who: *who }.walk(start, path, follow)
 }
 
 /// Every path component's parent walk (create, remove, rename).
-pub fn walk_parent<'p>(ctx: &FsCtx, cred: &velox_cred::Cred, start: &Loc, path: &'p [u8]) -> VResult<(Loc, &'p [u8], bool)> {
-    Walker { root: &ctx.root, mounts: &MOUNTS, who: who_of(cred) }.walk_parent(start, path)
+pub fn walk_parent<'p>(ctx: &FsCtx, who: &Who, start: &Loc, path: &'p [u8]) -> VResult<(Loc, &'p [u8], bool)> {
+    Walker { root: &ctx.root, mounts: &MOUNTS, who: *who }.walk_parent(start, path)
 }
 
 /// The path of directory `l` seen from `ctx`'s root.
@@ -272,4 +329,9 @@ pub fn list(dir: &[u8]) -> VResult<Vec<Vec<u8>>> {
         true
     })?;
     Ok(out)
+}
+
+/// The location of absolute `path`, walked as root from the tree's root.
+pub fn lookup_root(path: &[u8]) -> VResult<Loc> {
+    walker_root().walk(&root(), path, true)
 }

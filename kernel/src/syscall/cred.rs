@@ -82,23 +82,46 @@ pub fn setfsgid(t: &Thread, c: &UserContext) -> Fast {
     Fast::Done(t.process.set_cred(|cr| cr.setfsgid(id(c, 0))) as isize)
 }
 
-/// getgroups(size, list): no supplementary groups are kept, so the list is empty.
-pub fn getgroups(_t: &Thread, c: &UserContext) -> Fast {
-    Fast::Done(if (c.arg(0) as i32) < 0 { err(errno::EINVAL) } else { 0 })
+/// getgroups(size, list): the supplementary groups; size 0 asks for the count, a smaller
+/// size than the count is EINVAL.
+pub fn getgroups(t: &Thread, c: &UserContext) -> Fast {
+    let (size, list) = (c.arg(0) as i32, c.arg(1));
+    if size < 0 {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    let g = t.process.groups.lock().clone();
+    if size == 0 {
+        return Fast::Done(g.len() as isize);
+    }
+    if (size as usize) < g.len() {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    let bytes: alloc::vec::Vec<u8> = g.iter().flat_map(|x| x.to_ne_bytes()).collect();
+    Fast::Done(match crate::syscall::uaccess::write_bytes(list, &bytes) {
+        Ok(()) => g.len() as isize,
+        Err(e) => err(e),
+    })
 }
 
-/// setgroups(size, list): only the empty list can be kept (EPERM without privilege,
-/// EINVAL for a negative or oversized count); a non-empty list is ENOSYS until groups are.
+/// setgroups(size, list): privileged only (EPERM); EINVAL past NGROUPS_MAX (65536).
 pub fn setgroups(t: &Thread, c: &UserContext) -> Fast {
     const NGROUPS_MAX: usize = 65536;
-    let n = c.arg(0);
-    Fast::Done(if !cred(t).privileged() {
-        err(errno::EPERM)
-    } else if n > NGROUPS_MAX {
-        err(errno::EINVAL)
-    } else if n == 0 {
-        0
-    } else {
-        err(errno::ENOSYS)
-    })
+    let (n, list) = (c.arg(0), c.arg(1));
+    if !cred(t).privileged() {
+        return Fast::Done(err(errno::EPERM));
+    }
+    if n > NGROUPS_MAX {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    if crate::mm::heap_free() < crate::config::HEAP_RESERVE + n * 8 {
+        return Fast::Done(err(errno::ENOMEM));
+    }
+    let mut bytes = alloc::vec![0u8; n * 4];
+    if let Err(e) = crate::syscall::uaccess::read_bytes(list, &mut bytes) {
+        return Fast::Done(err(e));
+    }
+    let mut g: alloc::vec::Vec<u32> = bytes.chunks_exact(4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect();
+    g.sort_unstable();
+    *t.process.groups.lock() = alloc::sync::Arc::new(g);
+    Fast::Done(0)
 }

@@ -7,6 +7,7 @@
 
 use super::{Args, Fast, err, ret, uaccess};
 use crate::fs::pipe::{Io, Pipe};
+use crate::dev::tty;
 use crate::fs::{FileKind, FileRef, Node, OpenFile};
 use crate::task::Thread;
 use crate::task::signal;
@@ -41,32 +42,13 @@ fn check_range(buf: usize, len: usize) -> Result<(), u32> {
 }
 
 /// One non-blocking read attempt.
-fn try_read(f: &OpenFile, buf: usize, len: usize) -> Io {
+fn try_read(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Io {
     if !f.readable() {
         return Io::Err(errno::EBADF);
     }
     match &f.kind {
-        FileKind::Console => {
-            let mut tmp = [0u8; 128];
-            let mut n = 0;
-            while n < len.min(tmp.len()) {
-                match crate::fs::console_read_byte() {
-                    Some(b) => {
-                        tmp[n] = if b == b'\r' { b'\n' } else { b };
-                        n += 1;
-                    }
-                    None => break,
-                }
-            }
-            if n == 0 {
-                return Io::WouldBlock;
-            }
-            hal::console::write_bytes(&tmp[..n]); // echo, as a cooked tty would
-            match uaccess::write_bytes(buf, &tmp[..n]) {
-                Ok(()) => Io::Done(n),
-                Err(e) => Io::Err(e),
-            }
-        }
+        FileKind::Console if f.nonblocking() => tty::console().try_read_nonblock(t, buf, len),
+        FileKind::Console => tty::console().try_read(t, buf, len),
         FileKind::Null => Io::Done(0),
         FileKind::Zero | FileKind::Full => zero_read(buf, len.min(STEP_BYTES)),
         FileKind::Random => random_read(buf, len.min(STEP_BYTES)),
@@ -146,28 +128,13 @@ fn zero_read(buf: usize, len: usize) -> Io {
     Io::Done(done)
 }
 
-fn console_write(buf: usize, len: usize) -> Io {
-    let len = len.min(STEP_BYTES);
-    let mut chunk = [0u8; 256];
-    let mut done = 0;
-    while done < len {
-        let n = (len - done).min(chunk.len());
-        if uaccess::read_bytes(buf + done, &mut chunk[..n]).is_err() {
-            return if done > 0 { Io::Done(done) } else { Io::Err(errno::EFAULT) };
-        }
-        hal::console::write_bytes(&chunk[..n]);
-        done += n;
-    }
-    Io::Done(done)
-}
-
 /// One non-blocking write attempt; with `all`, a pipe takes everything or nothing.
-fn try_write(f: &OpenFile, buf: usize, len: usize, all: bool) -> Io {
+fn try_write(t: &Thread, f: &OpenFile, buf: usize, len: usize, all: bool) -> Io {
     if !f.writable() {
         return Io::Err(errno::EBADF);
     }
     match &f.kind {
-        FileKind::Console => console_write(buf, len),
+        FileKind::Console => tty::console().write(t, buf, len),
         FileKind::Null | FileKind::Zero | FileKind::Random => Io::Done(len),
         FileKind::Full => Io::Err(errno::ENOSPC),
         FileKind::PipeWrite(p) | FileKind::PipeBoth(p) => p.try_write(buf, len, all),
@@ -209,7 +176,10 @@ async fn wait_ready(t: &Thread, f: &OpenFile, write: Option<usize>) -> Result<()
                 }
             }
         }
-        // The console has no interrupt yet: poll it every 10 ms.
+        FileKind::Console => match write {
+            Some(_) => tty::console().wait_writable(t).await,
+            None => tty::console().wait_readable(t).await,
+        },
         _ => {
             let tick = crate::time::sleep_until(crate::time::ticks() + crate::time::ns_to_ticks(10_000_000));
             signal::interruptible(t, tick).await.map_err(|_| RESTART)
@@ -237,8 +207,10 @@ pub fn read_fast(t: &Thread, c: &UserContext) -> Fast {
     if len > STEP_BYTES && matches!(f.kind, FileKind::Zero | FileKind::Full | FileKind::Random | FileKind::Node(_)) {
         return Fast::Slow; // in steps, with yields (`read`)
     }
-    match try_read(&f, buf, len) {
+    match try_read(&t, &f, buf, len) {
         Io::Done(n) => Fast::Done(n as isize),
+        // A background read from the terminal (SIGTTIN sent): the slow path settles it.
+        Io::Err(tty::RESTART) => Fast::Slow,
         Io::Err(e) => Fast::Done(err(e)),
         Io::WouldBlock if f.nonblocking() => Fast::Done(err(errno::EAGAIN)),
         Io::WouldBlock => Fast::Slow,
@@ -260,7 +232,7 @@ pub async fn read(t: Arc<Thread>, a: Args) -> isize {
         // Devices and files fill any length: step by step, yielding between steps.
         let mut done = 0;
         while done < len {
-            match try_read(&f, buf + done, (len - done).min(STEP_BYTES)) {
+            match try_read(&t, &f, buf + done, (len - done).min(STEP_BYTES)) {
                 Io::Done(0) => break, // end of file
                 Io::Done(n) => done += n,
                 Io::Err(e) => return if done > 0 { done as isize } else { err(e) },
@@ -273,7 +245,7 @@ pub async fn read(t: Arc<Thread>, a: Args) -> isize {
         return done as isize;
     }
     loop {
-        match try_read(&f, buf, len) {
+        match try_read(&t, &f, buf, len) {
             Io::Done(n) => return n as isize,
             Io::Err(e) => return err(e),
             Io::WouldBlock if f.nonblocking() => return err(errno::EAGAIN),
@@ -296,11 +268,12 @@ pub fn write_fast(t: &Thread, c: &UserContext) -> Fast {
     if len > STEP_BYTES && matches!(f.kind, FileKind::Console | FileKind::Node(_)) {
         return Fast::Slow; // in steps, with yields (`write_all`)
     }
-    match try_write(&f, buf, len, true) {
+    match try_write(t, &f, buf, len, true) {
         Io::Done(n) => Fast::Done(n as isize),
         Io::Err(errno::EPIPE) => Fast::Slow, // may end the process: the slow path does that
+        Io::Err(tty::RESTART) => Fast::Slow, // a background write (SIGTTOU sent)
         Io::Err(e) => Fast::Done(err(e)),
-        Io::WouldBlock if f.nonblocking() => match try_write(&f, buf, len, false) {
+        Io::WouldBlock if f.nonblocking() => match try_write(t, &f, buf, len, false) {
             Io::Done(n) => Fast::Done(n as isize),
             _ => Fast::Done(err(errno::EAGAIN)),
         },
@@ -313,7 +286,7 @@ async fn write_all(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Result<u
     let mut done = 0;
     let step = if matches!(f.kind, FileKind::Node(_)) { STEP_BYTES } else { usize::MAX };
     loop {
-        match try_write(f, buf + done, (len - done).min(step), false) {
+        match try_write(t, f, buf + done, (len - done).min(step), false) {
             Io::Done(n) => {
                 done += n;
                 if done == len {
@@ -371,14 +344,14 @@ fn read_iov(iov: usize, cnt: usize) -> Result<Vec<(usize, usize)>, u32> {
     Ok(v)
 }
 
-/// writev on the fast path: the console and /dev/null (pipes take the async path).
+/// writev on the fast path: files and devices (pipes and the terminal take the async path).
 pub fn writev_fast(t: &Thread, c: &UserContext) -> Fast {
     let (fd, iov, cnt) = (c.arg(0), c.arg(1), c.arg(2));
     let f = match file(t, fd) {
         Ok(f) => f,
         Err(e) => return Fast::Done(err(e)),
     };
-    if matches!(f.kind, FileKind::PipeWrite(_)) {
+    if matches!(f.kind, FileKind::PipeWrite(_) | FileKind::PipeBoth(_) | FileKind::Console) {
         return Fast::Slow;
     }
     let v = match read_iov(iov, cnt) {
@@ -390,7 +363,7 @@ pub fn writev_fast(t: &Thread, c: &UserContext) -> Fast {
         if len == 0 {
             continue;
         }
-        let r = check_range(base, len).map_err(|e| e).map(|_| try_write(&f, base, len, false));
+        let r = check_range(base, len).map_err(|e| e).map(|_| try_write(t, &f, base, len, false));
         match r {
             Ok(Io::Done(n)) => total += n,
             Ok(Io::Err(e)) | Err(e) if total == 0 => return Fast::Done(err(e)),
@@ -454,7 +427,7 @@ pub async fn readv(t: Arc<Thread>, a: Args) -> isize {
             return if total > 0 { total as isize } else { err(e) };
         }
         let r = loop {
-            match try_read(&f, base, len) {
+            match try_read(&t, &f, base, len) {
                 Io::WouldBlock if total == 0 && !f.nonblocking() => {
                     if let Err(e) = wait_ready(&t, &f, None).await {
                         break Err(e);
@@ -548,13 +521,12 @@ pub fn lseek(t: &Thread, c: &UserContext) -> Fast {
             g::SEEK_SET => 0,
             g::SEEK_CUR => cur,
             g::SEEK_END => size,
-            // tmpfs has holes, but reports data everywhere before the end (as Linux's simple
-            // implementation for file systems without SEEK_HOLE support does).
             g::SEEK_DATA | g::SEEK_HOLE => {
-                if off < 0 || off >= size {
+                let FileKind::Node(n) = &f.kind else { return Err(errno::ENXIO) };
+                if off < 0 {
                     return Err(errno::ENXIO);
                 }
-                let new = if whence == g::SEEK_DATA { off } else { size };
+                let new = n.loc.inode.seek_data(off as u64, whence == g::SEEK_HOLE)? as i64;
                 f.pos.store(new as usize, Ordering::Relaxed);
                 return Ok(new as isize);
             }
@@ -566,33 +538,68 @@ pub fn lseek(t: &Thread, c: &UserContext) -> Fast {
     })()))
 }
 
-/// Linux's default termios for a serial console (stty sane, 38400 baud, 8 bits).
-fn console_termios() -> velox_abi::Termios {
-    let mut cc = [0u8; 19];
-    cc[..17].copy_from_slice(&[3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0]);
-    velox_abi::Termios { c_iflag: 0o2400, c_oflag: 0o5, c_cflag: 0o277, c_lflag: 0o105073, c_line: 0, c_cc: cc }
+/// ioctl(fd, request, arg): the terminal's requests (termios, window size, job control),
+/// FIONREAD on pipes, and FIONBIO/FIOCLEX/FIONCLEX on any descriptor.
+pub fn ioctl(t: &Thread, c: &UserContext) -> Fast {
+    match ioctl_common(t, c.arg(0), c.arg(1) as u32, c.arg(2)) {
+        // A background process changing the terminal (SIGTTOU sent): the slow path settles it.
+        r if r == err(tty::RESTART) => Fast::Slow,
+        r => Fast::Done(r),
+    }
 }
 
-pub fn ioctl(t: &Thread, c: &UserContext) -> Fast {
-    let (fd, req, arg) = (c.arg(0), c.arg(1) as u32, c.arg(2));
-    Fast::Done(ret((|| match &file(t, fd)?.kind {
-        FileKind::Console => match req {
-            ioctl::TCGETS => uaccess::write(arg, &console_termios()).map(|_| 0),
-            ioctl::TCSETS | ioctl::TCSETSW | ioctl::TCSETSF => uaccess::read::<velox_abi::Termios>(arg).map(|_| 0),
-            ioctl::TIOCGWINSZ => {
-                uaccess::write(arg, &velox_abi::Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 }).map(|_| 0)
-            }
-            _ => Err(errno::ENOTTY),
-        },
-        FileKind::PipeRead(p) | FileKind::PipeWrite(p) | FileKind::PipeBoth(p) if req == ioctl::FIONREAD => {
-            uaccess::write(arg, &(p.available() as u32)).map(|_| 0)
+/// ioctl when it has to stop for job control.
+pub async fn ioctl_async(t: Arc<Thread>, a: Args) -> isize {
+    ioctl_common(&t, a.0[0], a.0[1] as u32, a.0[2])
+}
+
+fn ioctl_common(t: &Thread, fd: usize, req: u32, arg: usize) -> isize {
+    let f = match file(t, fd) {
+        Ok(f) => f,
+        Err(e) => return err(e),
+    };
+    match req {
+        ioctl::FIONBIO => {
+            return ret(uaccess::read::<i32>(arg).map(|on| {
+                if on != 0 {
+                    f.flags.fetch_or(g::O_NONBLOCK, Ordering::Relaxed);
+                } else {
+                    f.flags.fetch_and(!g::O_NONBLOCK, Ordering::Relaxed);
+                }
+                0
+            }));
         }
-        _ => Err(errno::ENOTTY),
-    })()))
+        ioctl::FIOCLEX | ioctl::FIONCLEX => {
+            let mut fds = t.process.fds.lock();
+            return match fds.entry_mut(fd) {
+                Some(e) => {
+                    e.cloexec = req == ioctl::FIOCLEX;
+                    0
+                }
+                None => err(errno::EBADF),
+            };
+        }
+        _ => {}
+    }
+    match &f.kind {
+        FileKind::Console => tty::console().ioctl(t, req, arg),
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) | FileKind::PipeBoth(p) if req == ioctl::FIONREAD => {
+            ret(uaccess::write(arg, &(p.available() as u32)).map(|_| 0))
+        }
+        FileKind::Node(n) if req == ioctl::FIONREAD && n.loc.inode.kind() == velox_vfs::FileType::Regular => {
+            let size = n.loc.inode.stat().size as usize;
+            let left = size.saturating_sub(f.pos.load(Ordering::Relaxed)).min(i32::MAX as usize);
+            ret(uaccess::write(arg, &(left as i32)).map(|_| 0))
+        }
+        _ => err(errno::ENOTTY),
+    }
 }
 
 pub fn close(t: &Thread, c: &UserContext) -> Fast {
     let f = t.process.fds.lock().take(c.arg(0));
+    if let Some(f) = &f {
+        crate::fs::locks::on_close(t.process.pid, &f.file);
+    }
     // Dropped outside the table lock: closing a pipe end wakes its peer.
     Fast::Done(if f.is_some() { 0 } else { err(errno::EBADF) })
 }
@@ -624,6 +631,9 @@ pub fn dup3(t: &Thread, c: &UserContext) -> Fast {
     };
     match replaced {
         Ok(old) => {
+            if let Some(o) = &old {
+                crate::fs::locks::on_close(t.process.pid, &o.file);
+            }
             drop(old);
             Fast::Done(new as isize)
         }
@@ -633,6 +643,12 @@ pub fn dup3(t: &Thread, c: &UserContext) -> Fast {
 
 pub fn fcntl(t: &Thread, c: &UserContext) -> Fast {
     let (fd, cmd, arg) = (c.arg(0), c.arg(1) as u32, c.arg(2));
+    if super::lock::is_lock_cmd(cmd) {
+        return match super::lock::fcntl_lock(t, fd, cmd, arg) {
+            Some(v) => Fast::Done(v),
+            None => Fast::Slow, // F_SETLKW must wait
+        };
+    }
     let lim = nofile(t);
     let mut fds = t.process.fds.lock();
     let Some(entry) = fds.entry_mut(fd) else {
@@ -702,4 +718,195 @@ pub fn pipe2(t: &Thread, c: &UserContext) -> Fast {
         }
         Ok(0)
     })()))
+}
+
+/// preadv(fd, iov, cnt, pos): positional vectored read of a file (ESPIPE for pipes and
+/// terminals).
+pub fn preadv(t: &Thread, c: &UserContext) -> Fast {
+    Fast::Done(ret(rw_vec_at(t, c.arg(0), c.arg(1), c.arg(2), c.arg(3) as i64, 0, false, false)))
+}
+
+/// pwritev(fd, iov, cnt, pos).
+pub fn pwritev(t: &Thread, c: &UserContext) -> Fast {
+    Fast::Done(ret(rw_vec_at(t, c.arg(0), c.arg(1), c.arg(2), c.arg(3) as i64, 0, true, false)))
+}
+
+/// preadv2(fd, iov, cnt, pos_l, pos_h, flags): pos -1 reads at the file position (as readv).
+pub fn preadv2(t: &Thread, c: &UserContext) -> Fast {
+    if c.arg(3) as i64 == -1 {
+        return Fast::Slow; // readv's path (it may block)
+    }
+    Fast::Done(ret(rw_vec_at(t, c.arg(0), c.arg(1), c.arg(2), c.arg(3) as i64, c.arg(5) as u32, false, true)))
+}
+
+/// pwritev2(fd, iov, cnt, pos_l, pos_h, flags).
+pub fn pwritev2(t: &Thread, c: &UserContext) -> Fast {
+    if c.arg(3) as i64 == -1 {
+        return Fast::Slow;
+    }
+    Fast::Done(ret(rw_vec_at(t, c.arg(0), c.arg(1), c.arg(2), c.arg(3) as i64, c.arg(5) as u32, true, true)))
+}
+
+/// preadv2/pwritev2 at the file position: readv/writev after checking the flags.
+pub async fn rwv2_async(t: Arc<Thread>, a: Args) -> isize {
+    let flags = a.0[5] as u32;
+    if flags & !(g::RWF_HIPRI | g::RWF_DSYNC | g::RWF_SYNC | g::RWF_NOWAIT | g::RWF_APPEND) != 0 {
+        return err(errno::EOPNOTSUPP);
+    }
+    let nr = t.ctx().syscall_nr();
+    if nr == g::__NR_pwritev2 as usize { writev(t, a).await } else { readv(t, a).await }
+}
+
+fn rw_vec_at(t: &Thread, fd: usize, iov: usize, cnt: usize, off: i64, flags: u32, write: bool, v2: bool) -> Result<isize, u32> {
+    if v2 && flags & !(g::RWF_HIPRI | g::RWF_DSYNC | g::RWF_SYNC | g::RWF_NOWAIT | g::RWF_APPEND) != 0 {
+        return Err(errno::EOPNOTSUPP);
+    }
+    let f = file(t, fd)?;
+    if if write { !f.writable() } else { !f.readable() } {
+        return Err(errno::EBADF);
+    }
+    let v = read_iov(iov, cnt)?;
+    if off < 0 {
+        return Err(errno::EINVAL);
+    }
+    let n = match &f.kind {
+        FileKind::Node(n) => n,
+        FileKind::Null if !write => return Ok(0),
+        FileKind::Null | FileKind::Zero | FileKind::Random if write => return Ok(v.iter().map(|e| e.1).sum::<usize>() as isize),
+        _ => return Err(errno::ESPIPE),
+    };
+    let append = write && (f.flags.load(Ordering::Relaxed) & g::O_APPEND != 0 || flags & g::RWF_APPEND != 0);
+    let mut total = 0usize;
+    for (base, len) in v {
+        if len == 0 {
+            continue;
+        }
+        let pos = off as u64 + total as u64;
+        let r = check_range(base, len).and_then(|_| if write { node_write(n, pos, base, len, append).map(|r| r.0) } else { node_read(n, pos, base, len) });
+        match r {
+            Ok(k) => {
+                total += k;
+                if k < len {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(total as isize)
+}
+
+/// sendfile(out_fd, in_fd, offset, count): from a file of the tree (at `*offset`, updated,
+/// or at its position) to a file or a pipe, through a kernel buffer in 64 KiB steps. Other
+/// destinations (the terminal) are EINVAL, which programs answer by falling back to
+/// read/write (Linux can send to any descriptor).
+pub async fn sendfile(t: Arc<Thread>, a: Args) -> isize {
+    let (out_fd, in_fd, offp, count) = (a.0[0], a.0[1], a.0[2], a.0[3]);
+    ret(send_file(&t, out_fd, in_fd, offp, count).await)
+}
+
+async fn send_file(t: &Thread, out_fd: usize, in_fd: usize, offp: usize, count: usize) -> Result<isize, u32> {
+    let (inf, outf) = (file(t, in_fd)?, file(t, out_fd)?);
+    if !inf.readable() || !outf.writable() {
+        return Err(errno::EBADF);
+    }
+    let src = match &inf.kind {
+        FileKind::Node(n) if !n.path_only && n.loc.inode.kind() == velox_vfs::FileType::Regular => n.loc.inode.clone(),
+        _ => return Err(errno::EINVAL),
+    };
+    if outf.flags.load(Ordering::Relaxed) & g::O_APPEND != 0 && matches!(outf.kind, FileKind::Node(_)) {
+        return Err(errno::EINVAL);
+    }
+    let mut pos: u64 = if offp != 0 {
+        let o: i64 = uaccess::read(offp)?;
+        if o < 0 {
+            return Err(errno::EINVAL);
+        }
+        o as u64
+    } else {
+        inf.pos.load(Ordering::Relaxed) as u64
+    };
+    let count = count.min(MAX_RW_COUNT);
+    let mut buf: Vec<u8> = Vec::new();
+    buf.try_reserve_exact(count.min(STEP_BYTES)).map_err(|_| errno::ENOMEM)?;
+    let mut done = 0usize;
+    let mut result = Ok(());
+    while done < count {
+        buf.clear();
+        let want = (count - done).min(STEP_BYTES);
+        src.read_at(pos, want, &mut |b| {
+            buf.extend_from_slice(b);
+            Ok(())
+        })?;
+        if buf.is_empty() {
+            break; // end of file
+        }
+        let wrote = match &outf.kind {
+            FileKind::Node(n) if !n.path_only && n.loc.inode.kind() == velox_vfs::FileType::Regular => {
+                let mut at = 0;
+                let start = outf.pos.load(Ordering::Relaxed) as u64;
+                match n.loc.inode.write_at(start, buf.len(), false, &mut |d| {
+                    d.copy_from_slice(&buf[at..at + d.len()]);
+                    at += d.len();
+                    Ok(())
+                }) {
+                    Ok((k, end)) => {
+                        outf.pos.store(end as usize, Ordering::Relaxed);
+                        Ok(k)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            FileKind::Null => Ok(buf.len()),
+            FileKind::PipeWrite(p) | FileKind::PipeBoth(p) => {
+                let p = p.clone();
+                let mut sent = 0;
+                loop {
+                    match p.try_write_kernel(&buf[sent..]) {
+                        Io::Done(k) => {
+                            sent += k;
+                            if sent == buf.len() {
+                                break Ok(sent);
+                            }
+                        }
+                        Io::Err(e) => break if sent > 0 { Ok(sent) } else { Err(e) },
+                        Io::WouldBlock if outf.nonblocking() => break if sent > 0 { Ok(sent) } else { Err(errno::EAGAIN) },
+                        Io::WouldBlock => {
+                            if let Err(e) = wait_ready(t, &outf, Some(1)).await {
+                                break if sent > 0 { Ok(sent) } else { Err(e) };
+                            }
+                        }
+                    }
+                }
+            }
+            _ => Err(errno::EINVAL),
+        };
+        match wrote {
+            Ok(k) => {
+                done += k;
+                pos += k as u64;
+                if k < buf.len() {
+                    break;
+                }
+            }
+            Err(e) => {
+                if e == errno::EPIPE {
+                    sigpipe(t);
+                }
+                result = Err(e);
+                break;
+            }
+        }
+        crate::exec::yield_now().await;
+    }
+    if offp != 0 {
+        uaccess::write(offp, &(pos as i64))?;
+    } else {
+        inf.pos.store(pos as usize, Ordering::Relaxed);
+    }
+    if done == 0 {
+        result?;
+    }
+    Ok(done as isize)
 }

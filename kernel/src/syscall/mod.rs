@@ -12,7 +12,9 @@ pub mod cred;
 pub mod dir;
 pub mod fs;
 pub mod futex;
+pub mod lock;
 pub mod mm;
+pub mod mount;
 pub mod path;
 pub mod poll;
 pub mod process;
@@ -132,6 +134,7 @@ tables! {
         __NR_sched_getaffinity => process::sched_getaffinity,
         __NR_sched_setaffinity => process::sched_setaffinity,
         __NR_getcpu => process::getcpu,
+        __NR_prctl => process::prctl,
         __NR_futex => futex::futex_fast,
         __NR_clock_gettime => time::clock_gettime,
         __NR_clock_getres => time::clock_getres,
@@ -172,6 +175,10 @@ tables! {
         __NR_lseek => fs::lseek,
         __NR_pread64 => fs::pread64,
         __NR_pwrite64 => fs::pwrite64,
+        __NR_preadv => fs::preadv,
+        __NR_pwritev => fs::pwritev,
+        __NR_preadv2 => fs::preadv2,
+        __NR_pwritev2 => fs::pwritev2,
         __NR_ioctl => fs::ioctl,
         __NR_readlinkat => path::readlinkat,
         __NR_newfstatat => stat::newfstatat,
@@ -180,6 +187,7 @@ tables! {
         __NR_dup => fs::dup,
         __NR_dup3 => fs::dup3,
         __NR_fcntl => fs::fcntl,
+        __NR_flock => lock::flock,
         __NR_pipe2 => fs::pipe2,
         __NR_brk => mm::brk,
         __NR_mmap => mm::mmap,
@@ -195,6 +203,10 @@ tables! {
         __NR_tkill => signal::tkill,
         __NR_tgkill => signal::tgkill,
         __NR_uname => sys::uname,
+        __NR_sethostname => sys::sethostname,
+        __NR_mount => mount::mount,
+        __NR_umount2 => mount::umount2,
+        __NR_reboot => sys::reboot,
         __NR_getrandom => sys::getrandom,
         __NR_sysinfo => sys::sysinfo,
     }
@@ -221,6 +233,12 @@ tables! {
         __NR_writev => fs::writev,
         __NR_readv => fs::readv,
         __NR_openat => path::openat_async,
+        __NR_ioctl => fs::ioctl_async,
+        __NR_preadv2 => fs::rwv2_async,
+        __NR_pwritev2 => fs::rwv2_async,
+        __NR_sendfile => fs::sendfile,
+        __NR_fcntl => lock::fcntl_async,
+        __NR_flock => lock::flock_async,
         __NR_ppoll => poll::ppoll,
         __NR_pselect6 => poll::pselect6,
         __NR_rt_sigsuspend => signal::rt_sigsuspend,

@@ -22,16 +22,17 @@ pub fn user_path(ptr: usize) -> Result<Vec<u8>, u32> {
 pub struct Caller {
     pub ctx: FsCtx,
     pub cred: velox_cred::Cred,
+    pub groups: alloc::sync::Arc<Vec<u32>>,
 }
 
 impl Caller {
     /// Snapshot of `t`'s root, cwd, umask and credentials.
     pub fn of(t: &Thread) -> Caller {
-        Caller { ctx: t.process.fs.lock().clone(), cred: *t.process.cred.lock() }
+        Caller { ctx: t.process.fs.lock().clone(), cred: *t.process.cred.lock(), groups: t.process.groups.lock().clone() }
     }
     /// The view for permission checks.
-    pub fn who(&self) -> Who<'static> {
-        vfs::who_of(&self.cred)
+    pub fn who(&self) -> Who<'_> {
+        vfs::who_of(&self.cred, &self.groups)
     }
     /// Where a `*at` call starts: the cwd for AT_FDCWD or an absolute path, else the
     /// directory open at `dirfd` (EBADF, ENOTDIR).
@@ -65,12 +66,12 @@ impl Caller {
             return file(t, dirfd as usize)?.location().ok_or(errno::EBADF);
         }
         let start = self.start(t, dirfd, path)?;
-        vfs::walk(&self.ctx, &self.cred, &start, path, follow)
+        vfs::walk(&self.ctx, &self.who(), &start, path, follow)
     }
     /// The directory and last name for a call that creates or removes (`dirfd`, `path`).
     pub fn parent<'p>(&self, t: &Thread, dirfd: i32, path: &'p [u8]) -> Result<(Loc, &'p [u8], bool), u32> {
         let start = self.start(t, dirfd, path)?;
-        vfs::walk_parent(&self.ctx, &self.cred, &start, path)
+        vfs::walk_parent(&self.ctx, &self.who(), &start, path)
     }
     /// Write and search permission on directory `d` (to add or remove entries).
     fn may_modify(&self, d: &Loc) -> Result<(), u32> {
@@ -138,10 +139,14 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
     if flags & g::O_TMPFILE == g::O_TMPFILE {
         return Err(errno::EOPNOTSUPP);
     }
+    // Linux 6.4 and later: O_CREAT with O_DIRECTORY is EINVAL (it never made a directory).
+    if flags & g::O_CREAT != 0 && flags & g::O_DIRECTORY != 0 {
+        return Err(errno::EINVAL);
+    }
     let start = c.start(t, dirfd, &p)?;
     let follow = flags & g::O_NOFOLLOW == 0 && !(flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0);
     let mut created = false;
-    let loc = match vfs::walk(&c.ctx, &c.cred, &start, &p, follow) {
+    let loc = match vfs::walk(&c.ctx, &c.who(), &start, &p, follow) {
         Ok(l) => {
             if flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0 && flags & g::O_PATH == 0 {
                 return Err(errno::EEXIST);
@@ -149,10 +154,32 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
             l
         }
         Err(errno::ENOENT) if flags & g::O_CREAT != 0 && flags & g::O_PATH == 0 => {
-            let (dir, name, trailing) = c.parent(t, dirfd, &p)?;
+            let (mut dir, name, trailing) = c.parent(t, dirfd, &p)?;
             if trailing || name.is_empty() || name == b"." || name == b".." {
                 return Err(errno::EISDIR);
             }
+            // A dangling symbolic link as the last name: create its target (when following).
+            let mut name = name.to_vec();
+            let mut hops = 0;
+            while follow {
+                match dir.inode.lookup(&name) {
+                    Ok(i) if i.kind() == FileType::Symlink => {
+                        hops += 1;
+                        if hops > velox_vfs::path::MAX_LINKS {
+                            return Err(errno::ELOOP);
+                        }
+                        let target = i.readlink()?;
+                        let (d2, n2, tr) = vfs::walk_parent(&c.ctx, &c.who(), &dir, &target)?;
+                        if tr || n2.is_empty() || n2 == b"." || n2 == b".." {
+                            return Err(errno::EISDIR);
+                        }
+                        name = n2.to_vec();
+                        dir = d2;
+                    }
+                    _ => break,
+                }
+            }
+            let name = &name[..];
             c.may_modify(&dir)?;
             let (uid, gid) = c.owner(&dir);
             let perm = mode & 0o7777 & !c.ctx.umask;
@@ -207,7 +234,7 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
             }
             FileKind::Node(Node { loc, path: path_rec, path_only: false })
         }
-        FileType::Char => crate::fs::devfs::open_char(loc.inode.stat().rdev)?,
+        FileType::Char => crate::fs::devfs::open_char(t, loc.inode.stat().rdev, flags)?,
         FileType::Fifo => {
             return match crate::fs::pipe::open_fifo(t, &loc, flags) {
                 Ok(f) => install(t, f, flags).map(Ok),
@@ -396,6 +423,10 @@ pub fn linkat(t: &Thread, ctx: &UserContext) -> Fast {
             return Err(errno::EEXIST);
         }
         if trailing {
+            return Err(errno::ENOENT);
+        }
+        // proc refuses new names at lookup, before the cross-mount check (Linux's order).
+        if dir.mnt.fs.name() == "proc" {
             return Err(errno::ENOENT);
         }
         if !core::ptr::eq(src.mnt.as_ref(), dir.mnt.as_ref()) {
@@ -629,8 +660,9 @@ pub fn ftruncate(t: &Thread, ctx: &UserContext) -> Fast {
             FileKind::Node(_) => return Err(errno::EBADF),
             _ => return Err(errno::EINVAL),
         };
+        // Not open for writing, or not a regular file: EINVAL (as Linux's do_sys_ftruncate).
         if !f.writable() || l.inode.kind() != FileType::Regular {
-            return Err(if l.inode.kind() == FileType::Dir || !f.writable() { errno::EBADF } else { errno::EINVAL });
+            return Err(errno::EINVAL);
         }
         l.inode.truncate(len as u64)?;
         Ok(0)

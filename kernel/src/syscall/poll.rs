@@ -46,8 +46,13 @@ fn readiness(f: &FileRef, cx: Option<&Context<'_>>, console_tick: &mut bool) -> 
             (if r { POLLIN | POLLRDNORM } else { 0 }) | if w { POLLOUT | POLLWRNORM } else { 0 }
         }
         FileKind::Console => {
-            *console_tick = true;
-            POLLOUT | POLLWRNORM | if crate::fs::console_readable() { POLLIN | POLLRDNORM } else { 0 }
+            let tty = crate::dev::tty::console();
+            if let Some(cx) = cx {
+                tty.read_wait.register(cx);
+                tty.write_wait.register(cx);
+            }
+            let _ = console_tick;
+            (if tty.poll_readable() { POLLIN | POLLRDNORM } else { 0 }) | if tty.poll_writable() { POLLOUT | POLLWRNORM } else { 0 }
         }
         _ => POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM,
     }

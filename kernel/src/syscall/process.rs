@@ -121,6 +121,66 @@ pub async fn exit_group(t: Arc<Thread>, a: Args) -> isize {
 }
 
 /// sched_yield: let every other ready task run once.
+/// prctl(option, ...): the name (PR_SET_NAME/PR_GET_NAME), the parent-death signal, the
+/// dumpable flag and no_new_privs; other options are EINVAL, as Linux for unknown ones.
+pub fn prctl(t: &Thread, c: &UserContext) -> Fast {
+    const PR_SET_PDEATHSIG: usize = 1;
+    const PR_GET_PDEATHSIG: usize = 2;
+    const PR_GET_DUMPABLE: usize = 3;
+    const PR_SET_DUMPABLE: usize = 4;
+    const PR_SET_NAME: usize = 15;
+    const PR_GET_NAME: usize = 16;
+    const PR_SET_NO_NEW_PRIVS: usize = 38;
+    const PR_GET_NO_NEW_PRIVS: usize = 39;
+    let (opt, a2) = (c.arg(0), c.arg(1));
+    let p = &t.process;
+    Fast::Done(ret(match opt {
+        PR_SET_PDEATHSIG => {
+            if a2 > 64 {
+                Err(errno::EINVAL)
+            } else {
+                p.pdeath_signal.store(a2 as u8, Ordering::Relaxed);
+                Ok(0)
+            }
+        }
+        PR_GET_PDEATHSIG => uaccess::write(a2, &(p.pdeath_signal.load(Ordering::Relaxed) as i32)).map(|_| 0),
+        PR_GET_DUMPABLE => Ok(1),
+        PR_SET_DUMPABLE => {
+            if a2 > 1 {
+                Err(errno::EINVAL)
+            } else {
+                Ok(0)
+            }
+        }
+        PR_SET_NAME => {
+            let mut name = [0u8; 16];
+            // Up to 16 bytes, NUL-terminated or cut at 15 (a fault is EFAULT).
+            uaccess::read_bytes(a2, &mut name[..1]).and_then(|_| {
+                let mut n = 0;
+                while n < 15 {
+                    let mut b = [0u8; 1];
+                    uaccess::read_bytes(a2 + n, &mut b)?;
+                    if b[0] == 0 {
+                        break;
+                    }
+                    name[n] = b[0];
+                    n += 1;
+                }
+                name[n..].fill(0);
+                *p.comm.lock() = name;
+                Ok(0)
+            })
+        }
+        PR_GET_NAME => {
+            let name = *p.comm.lock();
+            uaccess::write_bytes(a2, &name).map(|_| 0)
+        }
+        PR_SET_NO_NEW_PRIVS => if a2 == 1 { Ok(0) } else { Err(errno::EINVAL) },
+        PR_GET_NO_NEW_PRIVS => Ok(0),
+        _ => Err(errno::EINVAL),
+    }))
+}
+
 pub async fn sched_yield(_t: Arc<Thread>, _a: Args) -> isize {
     crate::exec::yield_now().await;
     0
@@ -555,11 +615,13 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
         let ev: Vec<&[u8]> = envp.iter().map(|s| s.as_slice()).collect();
         let ctx = t.process.fs.lock().clone();
         let cred = *t.process.cred.lock();
-        match process::load_program(&ctx, &cred, &path, &av, &ev) {
+        let groups = t.process.groups.lock().clone();
+        match process::load_program(&ctx, &crate::fs::vfs::who_of(&cred, &groups), &path, &av, &ev) {
             Ok(i) => i,
             Err(e) => return err(e),
         }
     };
+    let comm = process::comm_of(&path);
     drop((argv, envp, path));
     let img_exe = core::mem::take(&mut img.exe);
     // Point of no return: the other threads go, then the image is replaced.
@@ -585,6 +647,9 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
     t.set_mm(Some(Arc::new(Mm::new(img.space))));
     *t.ctx() = UserContext::new(img.entry, img.sp);
     let closing = p.fds.lock().take_cloexec();
+    for f in &closing {
+        crate::fs::locks::on_close(p.pid, &f.file);
+    }
     drop(closing);
     signal::exec_reset(&t);
     // POSIX timers do not survive execve (interval timers do).
@@ -595,6 +660,7 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
             crate::task::timers::delete(&mut ts, id);
         }
     }
+    *p.comm.lock() = comm;
     *p.exe.lock() = img_exe;
     t.vfork_done.set();
     0

@@ -15,6 +15,12 @@ fn stat_file(f: &OpenFile) -> Stat {
     if let FileKind::Node(n) = &f.kind {
         return n.loc.inode.stat();
     }
+    // The terminal is /dev/console's node (ttyname compares the two).
+    if matches!(f.kind, FileKind::Console) {
+        if let Ok(l) = crate::fs::vfs::lookup_root(b"/dev/console") {
+            return l.inode.stat();
+        }
+    }
     let now = crate::fs::vfs::now();
     let (mode, rdev) = match &f.kind {
         FileKind::Console => (g::S_IFCHR | 0o620, makedev(5, 1)),

@@ -23,10 +23,78 @@ fn field(s: &str) -> [core::ffi::c_char; 65] {
     f
 }
 
+/// The host name (sethostname, uname's nodename, /proc/sys/kernel/hostname).
+pub static HOSTNAME: velox_exec::sync::Mutex<([u8; 64], usize)> = velox_exec::sync::Mutex::new((initial_hostname(), 5));
+
+const fn initial_hostname() -> [u8; 64] {
+    let mut b = [0u8; 64];
+    let name = b"velox";
+    let mut i = 0;
+    while i < name.len() {
+        b[i] = name[i];
+        i += 1;
+    }
+    b
+}
+
+/// The host name's bytes.
+pub fn hostname() -> alloc::vec::Vec<u8> {
+    let h = HOSTNAME.lock();
+    h.0[..h.1].to_vec()
+}
+
+/// sethostname(name, len): root only; EINVAL past 64 bytes.
+pub fn sethostname(t: &Thread, c: &UserContext) -> Fast {
+    let (name, len) = (c.arg(0), c.arg(1));
+    Fast::Done(ret((|| {
+        if !t.process.cred.lock().privileged() {
+            return Err(linux_raw_sys::errno::EPERM);
+        }
+        if len > 64 {
+            return Err(linux_raw_sys::errno::EINVAL);
+        }
+        let mut buf = [0u8; 64];
+        uaccess::read_bytes(name, &mut buf[..len])?;
+        *HOSTNAME.lock() = (buf, len);
+        Ok(0)
+    })()))
+}
+
+/// reboot(magic1, magic2, cmd, arg) with Linux's magic numbers: power off, halt, restart;
+/// Ctrl-Alt-Del on/off are accepted and do nothing (there is no such key).
+pub fn reboot(t: &Thread, c: &UserContext) -> Fast {
+    let (m1, m2, cmd) = (c.arg(0) as u32, c.arg(1) as u32, c.arg(2) as u32);
+    use linux_raw_sys::errno;
+    if !t.process.cred.lock().privileged() {
+        return Fast::Done(err(errno::EPERM));
+    }
+    if m1 != 0xfee1_dead || ![672274793, 85072278, 369367448, 537993216].contains(&m2) {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    match cmd {
+        0x4321_fedc | 0xcdef_0123 => {
+            velox_hal::println!("[velox] reboot: power down");
+            velox_hal::sbi::shutdown(false)
+        }
+        0x0123_4567 => {
+            velox_hal::println!("[velox] reboot: restarting system");
+            velox_hal::sbi::reboot()
+        }
+        0x89ab_cdef | 0 => Fast::Done(0),
+        _ => Fast::Done(err(errno::EINVAL)),
+    }
+}
+
 pub fn uname(_: &Thread, c: &UserContext) -> Fast {
+    let h = HOSTNAME.lock();
+    let mut nodename = [0 as core::ffi::c_char; 65];
+    for (d, b) in nodename.iter_mut().zip(&h.0[..h.1]) {
+        *d = *b as core::ffi::c_char;
+    }
+    drop(h);
     let u = velox_abi::Utsname {
         sysname: field("Linux"),
-        nodename: field("velox"),
+        nodename,
         release: field("6.6.0-velox"),
         version: field(concat!("#1 Velox ", env!("CARGO_PKG_VERSION"))),
         machine: field("riscv64"),

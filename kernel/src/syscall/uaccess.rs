@@ -24,6 +24,8 @@ same_layout!(
     velox_abi::Pollfd = g::pollfd,
     velox_abi::Winsize = g::winsize,
     velox_abi::Termios = g::termios,
+    velox_abi::Termios2 = g::termios2,
+    velox_abi::Flock = g::flock,
     velox_abi::Stat = g::stat,
     velox_abi::Rusage = g::rusage,
     velox_abi::Utsname = linux_raw_sys::system::new_utsname,

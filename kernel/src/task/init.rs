@@ -1,9 +1,12 @@
-//! The first kernel task: runs the command list from the RAM disk, or the interactive monitor.
+//! The first kernel task: runs the command list from the RAM disk, or starts /sbin/init.
 //!
 //! With `velox.cmd` on the command line it runs each line of `/etc/velox/cmd` (argv split on
-//! spaces, single and double quotes group) as a process, waits for it, prints
-//! `[velox] exit status=N` or `[velox] exit signal=N`, and powers off with the status of the
-//! last command (failure if non-zero). Without it, the monitor reads commands from the console.
+//! spaces, single and double quotes group; with `velox.sh` the whole line goes to
+//! `/bin/sh -c` instead) as a process, waits for it, prints `[velox] exit status=N` or
+//! `[velox] exit signal=N`, and powers off with the status of the last command (failure if
+//! non-zero). Without it, /sbin/init runs as pid 1 (busybox init reading /etc/inittab), and
+//! the machine powers off when it ends; without /sbin/init (or with `velox.monitor`), the
+//! kernel's monitor reads commands from the console.
 
 use super::process::{ExitStatus, spawn_process};
 use alloc::string::String;
@@ -128,9 +131,10 @@ pub async fn init_main(bootargs: String) {
         let script = crate::fs::vfs::read_file(b"/etc/velox/cmd").unwrap_or_default();
         let text = core::str::from_utf8(&script).unwrap_or("");
         let mut last = 0;
+        let shell = bootargs.split_whitespace().any(|a| a == "velox.sh");
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             println!("[velox] run: {line}");
-            let words = split_words(line);
+            let words = if shell { alloc::vec![b"/bin/sh".to_vec(), b"-c".to_vec(), line.as_bytes().to_vec()] } else { split_words(line) };
             let before = memory_state();
             let st = run_command(&words).await;
             last = report(&st);
@@ -155,6 +159,20 @@ pub async fn init_main(bootargs: String) {
         }
         println!("[velox] poweroff status={last}");
         hal::sbi::shutdown(last != 0);
+    }
+    if !bootargs.split_whitespace().any(|a| a == "velox.monitor") {
+        let envp: [&[u8]; 3] = [b"PATH=/sbin:/usr/sbin:/bin:/usr/bin", b"HOME=/", b"TERM=vt100"];
+        match super::process::spawn_init(b"/sbin/init", &[b"/sbin/init"], &envp) {
+            Ok(t) => {
+                let p = t.process.clone();
+                super::run::start(t);
+                p.exited.wait().await;
+                let st = p.exit_status().unwrap_or(ExitStatus::Exited(255));
+                println!("[velox] init ended: {st:?}");
+                hal::sbi::shutdown(st != ExitStatus::Exited(0));
+            }
+            Err(e) => println!("[velox] cannot start /sbin/init (errno {e}): kernel monitor"),
+        }
     }
     crate::monitor::monitor().await;
     hal::sbi::shutdown(false);

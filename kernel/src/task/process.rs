@@ -115,7 +115,14 @@ pub struct Process {
     pub pgid: AtomicUsize,
     pub sid: AtomicUsize,
     pub exe: Mutex<Vec<u8>>,
+    /// The name ps and /proc/<pid>/comm show (prctl PR_SET_NAME; the program's base name
+    /// after execve), NUL-padded to 16 bytes.
+    pub comm: Mutex<[u8; 16]>,
+    /// Signal sent to this process when its parent ends (prctl PR_SET_PDEATHSIG; 0: none).
+    pub pdeath_signal: core::sync::atomic::AtomicU8,
     pub fds: Mutex<FdTable>,
+    /// Supplementary group ids (setgroups), sorted.
+    pub groups: Mutex<Arc<Vec<u32>>>,
     /// Root, working directory and umask (shared with CLONE_FS).
     pub fs: Arc<Mutex<fs::vfs::FsCtx>>,
     /// Dispositions, process-wide pending signals and the stopped state (`task::signal`).
@@ -149,6 +156,8 @@ pub struct Process {
     pub de_thread: core::sync::atomic::AtomicBool,
     /// CPU time (page faults and context switches are not counted yet: rusage has times only).
     pub times: Mutex<Times>,
+    /// When the process was created (fork, spawn), in ticks: /proc/<pid>/stat's starttime.
+    pub start_ticks: u64,
 }
 
 impl Process {
@@ -167,8 +176,11 @@ impl Process {
             ppid: AtomicUsize::new(ppid),
             pgid: AtomicUsize::new(parent.map_or(pid, |p| p.pgid.load(Ordering::Relaxed))),
             sid: AtomicUsize::new(parent.map_or(pid, |p| p.sid.load(Ordering::Relaxed))),
+            comm: Mutex::new(comm_of(&exe)),
             exe: Mutex::new(exe),
+            pdeath_signal: core::sync::atomic::AtomicU8::new(0),
             fds: Mutex::new(fds),
+            groups: Mutex::new(parent.map_or_else(|| Arc::new(Vec::new()), |p| p.groups.lock().clone())),
             fs: Arc::new(Mutex::new(parent.map_or_else(fs::vfs::FsCtx::initial, |p| p.fs.lock().clone()))),
             sig: Mutex::new(parent.map_or_else(super::signal::ProcSig::new, |p| p.sig.lock().fork())),
             stop_wait: WaitQueue::new(),
@@ -186,6 +198,7 @@ impl Process {
             exited: Event::default(),
             de_thread: core::sync::atomic::AtomicBool::new(false),
             times: Mutex::new(Times::default()),
+            start_ticks: crate::time::ticks(),
         });
         PROCS.lock().insert(pid, p.clone());
         p
@@ -299,12 +312,13 @@ impl Process {
         // Drop the descriptors outside the lock (closing a pipe end wakes its peers).
         let fds = core::mem::take(&mut *self.fds.lock());
         drop(fds);
+        fs::locks::release_process(self.pid);
         self.reparent_children();
         *self.status.lock() = Some(st);
         self.exited.set();
         let parent = PROCS.lock().get(&self.ppid()).cloned();
         match parent {
-            Some(par) if par.pid != 1 => {
+            Some(par) if par.pid != 1 || USER_INIT.load(Ordering::Relaxed) => {
                 self.notify_exit(&par, st);
                 par.child_event.wake_all();
             }
@@ -344,6 +358,11 @@ impl Process {
         let kids = core::mem::take(&mut *self.children.lock());
         let init = init_process();
         for k in kids {
+            let sig = k.pdeath_signal.load(Ordering::Relaxed);
+            if sig != 0 && k.exit_status().is_none() {
+                let info = velox_abi::SigInfo::new(sig as i32, g::SI_USER as i32).with_sender(self.pid as u32, 0);
+                let _ = super::signal::send_process(&k, &info);
+            }
             k.ppid.store(1, Ordering::Relaxed);
             if k.exit_status().is_some() {
                 k.reap_into(&init);
@@ -383,8 +402,38 @@ pub fn all() -> Vec<Arc<Process>> {
     PROCS.lock().values().cloned().collect()
 }
 
+/// The 16-byte comm of a program path: its base name, cut to 15 bytes.
+pub fn comm_of(path: &[u8]) -> [u8; 16] {
+    let base = path.rsplit(|&c| c == b'/').next().unwrap_or(path);
+    let mut c = [0u8; 16];
+    let n = base.len().min(15);
+    c[..n].copy_from_slice(&base[..n]);
+    c
+}
+
+/// Set when pid 1 is a user program (/sbin/init): orphans then become its children, which it
+/// waits for itself, instead of being reaped by the kernel at once.
+pub static USER_INIT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Start the program at `path` as pid 1 (interactive boot): the parent of orphans, whose end
+/// powers the machine off. Must come before any other process exists.
+pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Thread>, u32> {
+    let img = load_program(&FsCtx::initial(), &velox_vfs::Who::ROOT, path, argv, envp)?;
+    if INIT.get().is_some() {
+        return Err(errno::EBUSY);
+    }
+    let p = INIT.call_once(|| Process::new(alloc_id(), None, img.exe.clone(), FdTable::with_console())).clone();
+    *p.comm.lock() = comm_of(path);
+    debug_assert_eq!(p.pid, 1);
+    USER_INIT.store(true, Ordering::Relaxed);
+    let t = Thread::new(p.pid, p.clone(), Arc::new(Mm::new(img.space)), UserContext::new(img.entry, img.sp));
+    p.add_thread(t.clone());
+    Ok(t)
+}
+
 /// The kernel's init process (pid 1): parent of the commands it runs and of orphans, which
-/// it reaps as soon as they exit. It has no user threads.
+/// it reaps as soon as they exit. It has no user threads (unless [`spawn_init`] made pid 1 a
+/// user program).
 pub fn init_process() -> Arc<Process> {
     INIT.call_once(|| Process::new(alloc_id(), None, b"/velox-init".to_vec(), FdTable::default())).clone()
 }
@@ -404,8 +453,8 @@ const MAX_INTERP_DEPTH: usize = 4;
 /// Load the program at `path` (walked from `ctx` with `cred`'s rights) with `argv`/`envp`
 /// into a new address space; `#!` scripts run their interpreter. Errors are Linux errno values
 /// (ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ELOOP).
-pub fn load_program(ctx: &FsCtx, cred: &velox_cred::Cred, path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, u32> {
-    load_at_depth(ctx, cred, path, argv, envp, 0)
+pub fn load_program(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, u32> {
+    load_at_depth(ctx, who, path, argv, envp, 0)
 }
 
 /// Contents of an executable file: the RAM disk's bytes in place, or a copy.
@@ -431,10 +480,10 @@ fn read_all(l: &velox_vfs::Loc) -> Result<Contents, u32> {
     Ok(Contents::Owned(v))
 }
 
-fn load_at_depth(ctx: &FsCtx, cred: &velox_cred::Cred, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], depth: usize) -> Result<Image, u32> {
-    let loc = fs::vfs::walk(ctx, cred, &ctx.cwd, path, true)?;
+fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], depth: usize) -> Result<Image, u32> {
+    let loc = fs::vfs::walk(ctx, who, &ctx.cwd, path, true)?;
     let st = loc.inode.stat();
-    if loc.inode.kind() != velox_vfs::FileType::Regular || !velox_vfs::may(&st, &fs::vfs::who_of(cred), velox_vfs::MAY_EXEC) {
+    if loc.inode.kind() != velox_vfs::FileType::Regular || !velox_vfs::may(&st, who, velox_vfs::MAY_EXEC) {
         return Err(errno::EACCES);
     }
     let contents = read_all(&loc)?;
@@ -473,17 +522,35 @@ fn load_at_depth(ctx: &FsCtx, cred: &velox_cred::Cred, path: &[u8], argv: &[&[u8
         av.push(path);
         av.extend(argv.iter().skip(1).copied());
         drop(contents);
-        return load_at_depth(ctx, cred, &interp, &av, envp, depth + 1);
+        return load_at_depth(ctx, who, &interp, &av, envp, depth + 1);
     }
-    let exe = if path.first() == Some(&b'/') {
-        velox_vfs::normalize(b"/", path)
-    } else {
-        let cwd = fs::vfs::path_of(ctx, &ctx.cwd).unwrap_or_else(|_| b"/".to_vec());
-        velox_vfs::normalize(&cwd, path)
-    };
+    let exe = resolved_path(ctx, who, path).unwrap_or_else(|_| velox_vfs::normalize(b"/", path));
     let mut img = load_elf(image, argv, envp, &exe)?;
     img.exe = exe;
     Ok(img)
+}
+
+/// The absolute path of the file `path` names, symbolic links followed (/proc/self/exe names
+/// the real binary, as on Linux).
+fn resolved_path(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8]) -> Result<Vec<u8>, u32> {
+    let (mut dir, name, _) = fs::vfs::walk_parent(ctx, who, &ctx.cwd, path)?;
+    let mut name = name.to_vec();
+    for _ in 0..velox_vfs::path::MAX_LINKS {
+        let i = dir.inode.lookup(&name)?;
+        if i.kind() != velox_vfs::FileType::Symlink {
+            let mut p = fs::vfs::path_of(ctx, &dir)?;
+            if p.last() != Some(&b'/') {
+                p.push(b'/');
+            }
+            p.extend_from_slice(&name);
+            return Ok(p);
+        }
+        let target = i.readlink()?;
+        let (d2, n2, _) = fs::vfs::walk_parent(ctx, who, &dir, &target)?;
+        name = n2.to_vec();
+        dir = d2;
+    }
+    Err(errno::ELOOP)
 }
 
 /// Map a static ELF image.
@@ -541,10 +608,11 @@ fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8]) -> Result
 /// Create a process (child of the kernel's init) running the executable at `path` with
 /// `argv`/`envp`; returns its first thread, ready to be spawned.
 pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Thread>, u32> {
-    let img = load_program(&FsCtx::initial(), &velox_cred::Cred::ROOT, path, argv, envp)?;
+    let img = load_program(&FsCtx::initial(), &velox_vfs::Who::ROOT, path, argv, envp)?;
     let init = init_process();
     let pid = alloc_id();
     let p = Process::new(pid, Some(&init), img.exe.clone(), FdTable::with_console());
+    *p.comm.lock() = comm_of(path);
     p.pgid.store(pid, Ordering::Relaxed);
     p.sid.store(pid, Ordering::Relaxed);
     init.children.lock().push(p.clone());

@@ -150,6 +150,13 @@ pub fn enable_timer_interrupt() {
     unsafe { riscv::register::sie::set_stimer() };
 }
 
+/// Enable the supervisor external interrupt (the PLIC) on this hart: taken in U-mode always,
+/// in S-mode only when idle, like the timer.
+pub fn enable_external_interrupt() {
+    // SAFETY: sets sie.SEIE; the trap vector is installed before this is called.
+    unsafe { riscv::register::sie::set_sext() };
+}
+
 /// Flush the whole TLB of this hart.
 #[inline(always)]
 pub fn flush_tlb_all() {

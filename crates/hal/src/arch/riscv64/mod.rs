@@ -4,6 +4,7 @@ pub mod boot;
 pub mod console;
 pub mod cpu;
 pub mod mem;
+pub mod plic;
 pub mod sbi;
 pub mod trap;
 pub mod user;

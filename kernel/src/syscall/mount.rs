@@ -1,0 +1,79 @@
+//! Mount system calls: mount (tmpfs, proc, devtmpfs, sysfs; remount) and umount2.
+
+use super::path::{Caller, user_path};
+use super::{Fast, ret, uaccess};
+use crate::fs::vfs;
+use crate::task::Thread;
+use linux_raw_sys::errno;
+use linux_raw_sys::general as g;
+use velox_hal::trap::UserContext;
+use velox_vfs::FileType;
+
+/// Flags that only change how an existing mount behaves (accepted, not enforced yet:
+/// read-only mounts are recorded for statfs and /proc/mounts).
+const KEEP_FLAGS: u32 = g::MS_RDONLY | g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC | g::MS_SYNCHRONOUS | g::MS_NOATIME | g::MS_NODIRATIME | g::MS_RELATIME | g::MS_SILENT | g::MS_STRICTATIME | g::MS_LAZYTIME;
+
+/// mount(source, target, fstype, flags, data).
+pub fn mount(t: &Thread, c: &UserContext) -> Fast {
+    let (src, target, fstype, flags, data) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3) as u32, c.arg(4));
+    Fast::Done(ret((|| {
+        let caller = Caller::of(t);
+        if !caller.cred.privileged() {
+            return Err(errno::EPERM);
+        }
+        let target = user_path(target)?;
+        let at = caller.lookup(t, g::AT_FDCWD, &target, true, false)?;
+        if flags & g::MS_REMOUNT != 0 {
+            // Only the mount's root can be remounted; options are accepted as they are.
+            if !at.is_mount_root() {
+                return Err(errno::EINVAL);
+            }
+            return Ok(0);
+        }
+        if flags & (g::MS_BIND | g::MS_MOVE | g::MS_SHARED | g::MS_PRIVATE | g::MS_SLAVE | g::MS_UNBINDABLE) != 0 {
+            return Err(errno::EINVAL); // bind mounts and propagation are not supported
+        }
+        if flags & !(KEEP_FLAGS | g::MS_MGC_VAL) != 0 && flags & 0xffff_0000 != g::MS_MGC_VAL {
+            return Err(errno::EINVAL);
+        }
+        let fstype = if fstype == 0 { return Err(errno::EFAULT) } else { uaccess::read_cstr(fstype, 255)? };
+        let source = if src == 0 { b"none".to_vec() } else { user_path(src)? };
+        let data = if data == 0 { alloc::vec::Vec::new() } else { uaccess::read_cstr(data, 4095)? };
+        if at.inode.kind() != FileType::Dir {
+            return Err(errno::ENOTDIR);
+        }
+        let (fs, root) = vfs::make_fs(&fstype, &data)?;
+        vfs::MOUNTS.add(fs, root, Some(&at), &source, flags & KEEP_FLAGS)?;
+        Ok(0)
+    })()))
+}
+
+/// umount2(target, flags): MNT_DETACH unmounts even if in use; a busy mount is EBUSY.
+pub fn umount2(t: &Thread, c: &UserContext) -> Fast {
+    let (target, flags) = (c.arg(0), c.arg(1) as u32);
+    Fast::Done(ret((|| {
+        const MNT_FORCE: u32 = 1;
+        const MNT_DETACH: u32 = 2;
+        const MNT_EXPIRE: u32 = 4;
+        const UMOUNT_NOFOLLOW: u32 = 8;
+        if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 || flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0 {
+            return Err(errno::EINVAL);
+        }
+        let caller = Caller::of(t);
+        if !caller.cred.privileged() {
+            return Err(errno::EPERM);
+        }
+        let target = user_path(target)?;
+        let at = caller.lookup(t, g::AT_FDCWD, &target, flags & UMOUNT_NOFOLLOW == 0, false)?;
+        if !at.is_mount_root() {
+            return Err(errno::EINVAL);
+        }
+        let m = at.mnt.clone();
+        // References the caller holds right now: `at`, `m`, and the process's root and cwd
+        // if they are on this mount (a shell in /mnt cannot unmount it: EBUSY, as on Linux).
+        let held = 2;
+        drop(caller);
+        vfs::MOUNTS.remove(&m, flags & MNT_DETACH != 0, held)?;
+        Ok(0)
+    })()))
+}
