@@ -19,12 +19,13 @@ build: setup
 user: setup
 	@scripts/build-user.sh
 
-# make run                  interactive monitor on the console (Ctrl-A X quits QEMU)
-# make run CMD='hello'      run CMD, print its output, exit with its status
+# make run                  boot to busybox sh on the console (exit or poweroff ends QEMU;
+#                           Ctrl-A X quits QEMU at any time)
+# make run CMD='ls | wc -l' run CMD with /bin/sh -c, print its output, exit with its status
 # make run EXTRA=DIR        add DIR's contents to the root file system at /
 # make run SMP=N            boot N harts (default 1)
 run: build
-	@SMP=$(if $(SMP),$(SMP),1) scripts/run.sh $(if $(CMD),-c "$(CMD)") $(if $(EXTRA),-e "$(EXTRA)")
+	@SMP=$(if $(SMP),$(SMP),1) scripts/run.sh $(if $(CMD),-s -c "$(CMD)") $(if $(EXTRA),-e "$(EXTRA)")
 
 test: setup
 	@SMP=$(if $(SMP),$(SMP),4) scripts/test.sh

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Boot Velox in QEMU.
-#   run.sh [-k VARIANT] [-c CMD]... [-e EXTRA_DIR] [-t TIMEOUT_S] [-a KERNEL_ARGS] [-d] [-l LOG]
+#   run.sh [-k VARIANT] [-c CMD]... [-s] [-e EXTRA_DIR] [-t TIMEOUT_S] [-a KERNEL_ARGS] [-d] [-l LOG]
 # SMP=N in the environment boots N harts (default 1).
-# With -c: runs each CMD (argv; /bin is searched) in order, prints the output and exits with the
-# last command's status. Without: interactive monitor on the console. -d: deterministic timing
-# (-icount shift=0, the benchmark mode). -l: also save the serial output to LOG.
+# With -c: runs each CMD (argv split on blanks, quotes group; /bin is searched) in order, prints
+# the output and exits with the last command's status; with -s each CMD goes to `/bin/sh -c`
+# instead (pipes, redirections, VAR=x). Without -c: boots /sbin/init (busybox init: a shell on
+# the console). -d: deterministic timing (-icount shift=0, the benchmark mode). -l: also save
+# the serial output to LOG.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-variant=default; cmds=(); extra=(); tmo=300; kargs=""; det=0; log=""
-while getopts "k:c:e:t:a:dl:" o; do
+variant=default; cmds=(); extra=(); tmo=300; kargs=""; det=0; log=""; shell=0
+while getopts "k:c:e:t:a:dl:s" o; do
     case $o in
-        k) variant=$OPTARG ;; c) cmds+=("$OPTARG") ;; e) extra+=("$OPTARG") ;;
+        k) variant=$OPTARG ;; c) cmds+=("$OPTARG") ;; e) extra+=("$OPTARG") ;; s) shell=1 ;;
         t) tmo=$OPTARG ;; a) kargs=$OPTARG ;; d) det=1 ;; l) log=$OPTARG ;;
         *) exit 2 ;;
     esac
@@ -25,6 +27,7 @@ append="$kargs"
 if [ ${#cmds[@]} -gt 0 ]; then
     printf '%s\n' "${cmds[@]}" > "$work/cmd"
     append="velox.cmd $append"
+    [ $shell = 1 ] && append="velox.sh $append"
     "$ROOT/scripts/mkroot.sh" "$work/root.cpio" "$work/cmd" "${extra[@]}"
 else
     "$ROOT/scripts/mkroot.sh" "$work/root.cpio" - "${extra[@]}"

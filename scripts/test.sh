@@ -85,6 +85,24 @@ slown=$(tr -d '\r' < "$logs/user-nofast.log" | awk '/syscall 172 getpid/{print $
 if [ "${fastn:-0}" -gt 1000000 ] && [ "${slown:-0}" -gt 1000000 ]; then ok; echo "getpid: $fastn fast-path completions (normal), $slown slow-path (no-fastpath)"
 else bad "getpid counters: fast=${fastn:-?} slow=${slown:-?}"; fi
 
+echo "== busybox shell scripts, output compared with Linux's (1 hart and $smp harts)"
+for n in 1 $smp; do
+    bb=$(scripts/test-busybox.sh -k default -s "$n" -l "$logs/busybox-smp$n" 2>&1)
+    grep -E '^(PASS|FAIL) busybox' <<< "$bb" | sed "s/^/[smp$n] /"
+    bbn=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' <<< "$bb" | tail -1)
+    if [ -n "$bbn" ]; then
+        pass=$((pass + ${bbn% *})); fail=$((fail + ${bbn#* }))
+        [ "${bbn#* }" = 0 ] || grep -v '^PASS' <<< "$bb" | head -60
+    else
+        bad "busybox tests on $n harts did not finish"; tail -20 <<< "$bb"
+    fi
+done
+
+echo "== interactive console (typing at busybox sh through the serial line)"
+con=$(scripts/test-console.py -k default -s 1 -l "$logs/console.log" 2>&1); echo "$con"
+pass=$((pass + $(grep -c '^PASS ' <<< "$con"))); fail=$((fail + $(grep -c '^FAIL ' <<< "$con")))
+grep -q '^[0-9]* passed' <<< "$con" || bad "console test did not finish"
+
 echo "== entropy differs across boots (virtio-rng, jitter only) and repeats in det mode"
 ent=$(scripts/entropy-check.sh 2>&1); echo "$ent"
 pass=$((pass + $(grep -c '^PASS ' <<< "$ent"))); fail=$((fail + $(grep -c '^FAIL ' <<< "$ent")))

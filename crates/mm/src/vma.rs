@@ -33,6 +33,27 @@ pub enum Backing {
     /// Anonymous shared memory (MAP_SHARED|MAP_ANONYMOUS): populated at creation and shared,
     /// not copied, by fork.
     Shared,
+    /// A mapping of a file: pages come from the file at fault time. `id` names the address
+    /// space's record of the mapping (file, offset); `shared` is MAP_SHARED (stores reach the
+    /// file, fork shares the pages) as opposed to MAP_PRIVATE (copy-on-write). Pieces of one
+    /// mapping carry the same `id`, so they merge back as their offsets still line up.
+    File { id: u32, shared: bool },
+}
+
+impl Backing {
+    /// True for areas whose pages are shared rather than copied by fork (and whose stores
+    /// other mappings see): MAP_SHARED, anonymous or of a file.
+    pub fn is_shared(self) -> bool {
+        matches!(self, Backing::Shared | Backing::File { shared: true, .. })
+    }
+
+    /// The file mapping record, if this is a file mapping.
+    pub fn file_id(self) -> Option<u32> {
+        match self {
+            Backing::File { id, .. } => Some(id),
+            _ => None,
+        }
+    }
 }
 
 /// One area `[start, end)`.
@@ -267,6 +288,19 @@ mod tests {
         assert_eq!(m.bytes(), 0x3000);
         m.remove(0x1000, 0x2000);
         assert_eq!(m.bytes(), 0x2000);
+        // Pieces of one file mapping merge back; different mappings stay apart.
+        let file = |s: usize, e: usize, id: u32| Vma { start: s, end: e, prot: Prot(1), backing: Backing::File { id, shared: false } };
+        let mut f = VmaMap::new();
+        f.insert(file(0x1000, 0x4000, 1));
+        assert!(f.protect(0x2000, 0x3000, Prot(3)));
+        assert_eq!(f.len(), 3);
+        assert!(f.protect(0x2000, 0x3000, Prot(1)));
+        assert_eq!(f.len(), 1);
+        f.insert(file(0x4000, 0x5000, 2));
+        assert_eq!(f.len(), 2);
+        assert!(Backing::File { id: 2, shared: true }.is_shared() && Backing::Shared.is_shared());
+        assert!(!Backing::File { id: 2, shared: false }.is_shared() && !Backing::Anon.is_shared());
+        assert_eq!(f.find(0x4000).unwrap().backing.file_id(), Some(2));
         // Different rights or backing stay apart.
         m.insert(anon(0x4000, 0x5000, 1));
         m.insert(Vma { start: 0x5000, end: 0x6000, prot: Prot(1), backing: Backing::Shared });

@@ -148,13 +148,40 @@ pub const RENAME_NOREPLACE: u32 = 1;
 pub const RENAME_EXCHANGE: u32 = 2;
 pub const RENAME_WHITEOUT: u32 = 4;
 
+/// How [`Inode::map_pages`] may change the file on the way (memory mappings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapMode {
+    /// Change nothing: holes stay holes, RAM-disk bytes stay where they are.
+    Look,
+    /// Copy RAM-disk contents into pages first (a shared mapping must map the file's own pages).
+    Materialize,
+    /// As `Materialize`, and give holes inside the file a zeroed page (a shared mapping's fault).
+    Create,
+}
+
+/// One page of a file as [`Inode::map_pages`] shows it, valid while the callback runs (the
+/// inode's data lock is held).
+#[derive(Debug, Clone, Copy)]
+pub enum PageView<'a> {
+    /// A page of the file's own memory (the kernel maps its frame).
+    Page(&'a [u8; 4096]),
+    /// The page's bytes in read-only memory that lives forever (the RAM disk): short at the
+    /// end of the file (the rest of the page reads as zeros).
+    Static(&'static [u8]),
+    /// A hole inside the file (reads as zeros).
+    Hole,
+    /// At or past the end of the file: no page (SIGBUS for a mapping).
+    Eof,
+}
+
 /// A file-system object. Every operation has a default that says "not supported here" with
 /// the errno Linux gives, so a file system implements what its objects are.
 ///
 /// Lock order: a directory's lock before its children's; two directories of a rename in
 /// inode-number order under the file system's rename lock. Data callbacks (`read_at`'s sink,
 /// `write_at`'s source) run with the inode's data lock held: they copy to or from user
-/// memory and may fault, so no fault handler may take an inode lock.
+/// memory and may fault, so no fault handler may wait for an inode lock (a fault on a file
+/// mapping only tries it: `map_pages` with `nowait`).
 pub trait Inode: Send + Sync + Any {
     /// (device, inode number), without locking: identity for mount points and hard links.
     fn id(&self) -> (u64, u64);
@@ -240,6 +267,14 @@ pub trait Inode: Send + Sync + Any {
     /// Flush to storage (fsync).
     fn sync(&self) -> VResult<()> {
         Ok(())
+    }
+    /// For memory mappings: show pages `first..first + count` of a regular file to `f`, in
+    /// order, under the file's data lock, until `f` returns false; `mode` says what may
+    /// change first. With `nowait` the lock is only tried (EAGAIN if it is held: a page
+    /// fault holds the address-space lock and must not wait for a lock that a user copy
+    /// holds while it faults). ENODEV where files cannot be mapped.
+    fn map_pages(&self, _first: u64, _count: u64, _mode: MapMode, _nowait: bool, _f: &mut dyn FnMut(u64, PageView) -> bool) -> VResult<()> {
+        Err(e::ENODEV)
     }
     /// For downcasting to the file system's own type.
     fn as_any(&self) -> &dyn Any;

@@ -739,6 +739,41 @@ impl<S: PageStore> Inode for TmpInode<S> {
             _ => None,
         }
     }
+    fn map_pages(&self, first: u64, count: u64, mode: MapMode, nowait: bool, sink: &mut dyn FnMut(u64, PageView) -> bool) -> VResult<()> {
+        let fl = self.file()?;
+        let mut f = if nowait { fl.try_lock().ok_or(e::EAGAIN)? } else { fl.lock() };
+        if mode != MapMode::Look {
+            self.materialize(&mut f)?;
+        }
+        for i in first..first.saturating_add(count) {
+            let pos = i.saturating_mul(PAGE as u64);
+            if pos >= f.size {
+                if !sink(i, PageView::Eof) {
+                    break;
+                }
+                continue;
+            }
+            if let Some(base) = f.base {
+                let (s, end) = (pos as usize, (pos as usize + PAGE).min(base.len()));
+                if !sink(i, PageView::Static(&base[s..end])) {
+                    break;
+                }
+                continue;
+            }
+            if mode == MapMode::Create && !f.pages.contains_key(&i) {
+                let p = self.fs.alloc_page()?;
+                f.pages.insert(i, p);
+            }
+            let view = match f.pages.get(&i) {
+                Some(p) => PageView::Page(&**p),
+                None => PageView::Hole,
+            };
+            if !sink(i, view) {
+                break;
+            }
+        }
+        Ok(())
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -830,5 +865,99 @@ impl<S: PageStore> crate::path::FileSystem for TmpFs<S> {
             ffree: max_inodes.saturating_sub(inodes) as u64,
             namelen: NAME_MAX as u64,
         }
+    }
+}
+
+#[cfg(test)]
+mod map_tests {
+    //! Host tests of `map_pages` (the memory-mapping view of a file).
+    use super::*;
+    use alloc::boxed::Box;
+
+    struct Heap;
+    impl PageStore for Heap {
+        type Page = Box<[u8; PAGE]>;
+        fn alloc_zeroed(&self) -> Option<Self::Page> {
+            Some(Box::new([0; PAGE]))
+        }
+        fn now(&self) -> Time {
+            Time::default()
+        }
+    }
+
+    fn file() -> (Arc<TmpFs<Heap>>, InodeRef) {
+        let fs = TmpFs::new(1, Heap, 100, 100, 0o755);
+        let n = NewNode { kind: FileType::Regular, perm: 0o644, uid: 0, gid: 0, rdev: 0, target: b"" };
+        let f = fs.root().create(b"f", &n).unwrap();
+        (fs, f)
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum V {
+        Page(u8),
+        Static(usize, u8),
+        Hole,
+        Eof,
+    }
+
+    fn views(f: &InodeRef, first: u64, count: u64, mode: MapMode) -> Vec<V> {
+        let mut out = Vec::new();
+        f.map_pages(first, count, mode, false, &mut |_, v| {
+            out.push(match v {
+                PageView::Page(p) => V::Page(p[0]),
+                PageView::Static(b) => V::Static(b.len(), b[0]),
+                PageView::Hole => V::Hole,
+                PageView::Eof => V::Eof,
+            });
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn pages_holes_eof_create() {
+        let (fs, f) = file();
+        f.write_at(0, 1, false, &mut |b| {
+            b.fill(7);
+            Ok(())
+        })
+        .unwrap();
+        f.truncate(2 * PAGE as u64 + 10).unwrap();
+        assert_eq!(views(&f, 0, 4, MapMode::Look), [V::Page(7), V::Hole, V::Hole, V::Eof]);
+        assert_eq!(fs.pages_used(), 1);
+        assert_eq!(views(&f, 1, 3, MapMode::Create), [V::Page(0), V::Page(0), V::Eof]);
+        assert_eq!(fs.pages_used(), 3);
+        // The callback can stop early.
+        let mut n = 0;
+        f.map_pages(0, 10, MapMode::Look, false, &mut |_, _| {
+            n += 1;
+            n < 2
+        })
+        .unwrap();
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn static_bytes_and_materialize() {
+        static DATA: [u8; PAGE + 5] = [9; PAGE + 5];
+        let (fs, f) = file();
+        f.as_any().downcast_ref::<TmpInode<Heap>>().unwrap().set_static(&DATA).unwrap();
+        assert_eq!(views(&f, 0, 3, MapMode::Look), [V::Static(PAGE, 9), V::Static(5, 9), V::Eof]);
+        assert_eq!(fs.pages_used(), 0);
+        assert_eq!(views(&f, 0, 3, MapMode::Materialize), [V::Page(9), V::Page(9), V::Eof]);
+        assert_eq!(fs.pages_used(), 2);
+        assert!(f.static_bytes().is_none());
+    }
+
+    #[test]
+    fn nowait_fails_while_locked_and_not_regular() {
+        let (fs, f) = file();
+        let t = f.as_any().downcast_ref::<TmpInode<Heap>>().unwrap();
+        let g = t.file().unwrap().lock();
+        assert_eq!(f.map_pages(0, 1, MapMode::Look, true, &mut |_, _| true), Err(e::EAGAIN));
+        drop(g);
+        assert_eq!(f.map_pages(0, 1, MapMode::Look, true, &mut |_, _| true), Ok(()));
+        assert_eq!(fs.root().map_pages(0, 1, MapMode::Look, false, &mut |_, _| true), Err(e::EISDIR));
     }
 }

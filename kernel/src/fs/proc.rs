@@ -918,6 +918,8 @@ struct Mem {
     args: Option<Args>,
     /// (start, end, rwx/shared flags, area) of each VM area, when asked for.
     areas: Vec<(Vma, Area)>,
+    /// The file and file offset of each area that maps one (same order as `areas`).
+    files: Vec<Option<(crate::fs::FileRef, u64)>>,
 }
 
 /// The address space of `p` (its first thread's), if it has one.
@@ -948,10 +950,10 @@ fn mem_of(p: &Process, tid: usize, want_args: bool, want_areas: bool) -> Mem {
             m.stack += len;
         } else if v.prot.exec() {
             if kind == Area::Image { m.exe += len } else { m.lib += len }
-        } else if v.prot.write() && v.backing != Backing::Shared {
+        } else if v.prot.write() && !v.backing.is_shared() {
             m.data += len;
         }
-        if v.backing == Backing::Shared {
+        if v.backing.is_shared() {
             m.shared += len;
         }
     }
@@ -964,6 +966,9 @@ fn mem_of(p: &Process, tid: usize, want_args: bool, want_areas: bool) -> Mem {
         m.args = find_args(&mut a);
     }
     if want_areas {
+        // (File references only here: describing a file takes its locks, which must not be
+        // taken under the address space's lock; see mm::filemap.)
+        m.files = areas.iter().map(|(v, _)| a.file_of(v)).collect();
         m.areas = areas;
     }
     m
@@ -1225,15 +1230,25 @@ fn maps_text(p: &Process, tid: usize) -> Vec<u8> {
             .map_or(start - first, |&(off, va)| (off & !(PAGE_SIZE - 1)) + start - (va & !(PAGE_SIZE - 1)).wrapping_add(bias))
     };
     let mut out = Vec::new();
-    for (v, kind) in &m.areas {
+    for (i, (v, kind)) in m.areas.iter().enumerate() {
         let perms = [
             if v.prot.read() { 'r' } else { '-' },
             if v.prot.write() { 'w' } else { '-' },
             if v.prot.exec() { 'x' } else { '-' },
-            if v.backing == Backing::Shared { 's' } else { 'p' },
+            if v.backing.is_shared() { 's' } else { 'p' },
         ];
         let mut l = String::new();
-        let (off, dv, ino) = if *kind == Area::Image { (offset_of(v.start), (maj, min), ino) } else { (0, (0, 0), 0) };
+        let file = m.files.get(i).and_then(|f| f.as_ref());
+        let mut fname = Vec::new();
+        let (off, dv, ino) = if *kind == Area::Image {
+            (offset_of(v.start), (maj, min), ino)
+        } else if let Some((f, off)) = file {
+            fname = f.describe();
+            let (d, i) = f.location().map_or((0, 0), |l| l.inode.id());
+            (*off as usize, velox_vfs::dev_split(d), i)
+        } else {
+            (0, (0, 0), 0)
+        };
         let _ = write!(l, "{:08x}-{:08x} {}{}{}{} {off:08x} {:02x}:{:02x} {ino} ", v.start, v.end, perms[0], perms[1], perms[2], perms[3], dv.0, dv.1);
         let name: &[u8] = match kind {
             Area::Image => &exe,
@@ -1241,7 +1256,7 @@ fn maps_text(p: &Process, tid: usize) -> Vec<u8> {
             Area::Stack => b"[stack]",
             Area::Vvar => b"[vvar]",
             Area::Vdso => b"[vdso]",
-            Area::Anon => b"",
+            Area::Anon => &fname,
         };
         let mut l = l.into_bytes();
         if !name.is_empty() {

@@ -1,6 +1,9 @@
 //! A user address space: a Sv39 page table plus VM areas, with lazy zero-fill page faults.
 
+use super::filemap::{FileMap, Got};
 use super::{KernelPhys, alloc_frame, alloc_frame_zeroed, frame_refs, free_frame, share_frame};
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use crate::config;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::errno;
@@ -191,6 +194,9 @@ pub struct AddrSpace {
     mmap_low: usize,
     /// Counted in [`DEAD_MMS`] (its last thread is gone).
     dead: bool,
+    /// File mappings by the `id` of their areas' `Backing::File` (shared with forked copies).
+    files: BTreeMap<u32, Arc<FileMap>>,
+    next_file_id: u32,
 }
 
 /// The result of resolving a page fault.
@@ -203,8 +209,10 @@ pub enum Fault {
     /// The access is allowed but no frame could be had.
     NoMemory,
     /// Resolving needs other harts to flush their TLBs, which the trap fast path does not
-    /// wait for: take the slow path.
+    /// wait for, or a file's lock that is held: take the slow path / try again.
     Busy,
+    /// A file mapping's page past the end of the file: SIGBUS (EFAULT for a kernel copy).
+    Bus,
 }
 
 /// Leaf flags for a page of an area with rights `p`.
@@ -342,7 +350,7 @@ impl AddrSpace {
         unsafe {
             pt.share_root_entries(&mut m, &super::kernel_page_table(), 256..512)
         };
-        Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP, dead: false })
+        Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP, dead: false, files: BTreeMap::new(), next_file_id: 1 })
     }
 
     /// Resolve a fault at `addr`. `Mapped` only if the page now allows the access, so a retry
@@ -394,6 +402,10 @@ impl AddrSpace {
             hal::cpu::flush_tlb_page(va);
             return Fault::Mapped;
         }
+        if let Backing::File { id, shared } = v.backing {
+            let exec = v.prot.exec();
+            return self.file_fault(va, id, shared, access, flags, exec);
+        }
         let Some(frame) = alloc_frame_zeroed() else {
             return Fault::NoMemory;
         };
@@ -402,6 +414,41 @@ impl AddrSpace {
             return Fault::NoMemory;
         }
         if v.prot.exec() {
+            hal::cpu::note_code_written();
+        }
+        hal::cpu::flush_tlb_page(va);
+        Fault::Mapped
+    }
+
+    /// A fault on an unmapped page of file mapping `id` (see `filemap`).
+    fn file_fault(&mut self, va: usize, id: u32, shared: bool, access: Access, flags: PteFlags, exec: bool) -> Fault {
+        let Some(fm) = self.files.get(&id).cloned() else {
+            return Fault::Denied;
+        };
+        let (pa, leaf) = match fm.page(va) {
+            Got::Frame(pa) if shared => (pa, flags),
+            // A store into a private mapping: a private copy at once.
+            Got::Frame(pa) if access == Access::Write => {
+                let Some(new) = alloc_frame() else {
+                    free_frame(pa);
+                    return Fault::NoMemory;
+                };
+                hal::mem::copy_frame(new, pa);
+                free_frame(pa);
+                (new, flags)
+            }
+            // Else the file's frame, copy-on-write.
+            Got::Frame(pa) => (pa, cow_flags(flags)),
+            Got::Own(pa) => (pa, flags),
+            Got::Bus => return Fault::Bus,
+            Got::Busy => return Fault::Busy,
+            Got::NoMemory => return Fault::NoMemory,
+        };
+        if self.pt.map(&mut KernelPhys, va, pa, leaf, 0).is_err() {
+            free_frame(pa);
+            return Fault::NoMemory;
+        }
+        if exec {
             hal::cpu::note_code_written();
         }
         hal::cpu::flush_tlb_page(va);
@@ -457,6 +504,8 @@ impl AddrSpace {
         child.brk_start = self.brk_start;
         child.brk = self.brk;
         child.mmap_low = self.mmap_low;
+        child.files = self.files.clone();
+        child.next_file_id = self.next_file_id;
         let (vmas, cpt) = (&self.vmas, child.pt);
         // The area of the last page seen: leaves come in address order, so one look-up per area.
         let mut area: Option<Vma> = None;
@@ -464,7 +513,7 @@ impl AddrSpace {
             if !area.is_some_and(|v| v.start <= va && va < v.end) {
                 area = vmas.find(va).copied();
             }
-            let shared = area.is_some_and(|v| v.backing == Backing::Shared);
+            let shared = area.is_some_and(|v| v.backing.is_shared());
             let f = flags_of(pte) - PteFlags::V;
             let new = make_pte(pte_addr(pte), if shared { f } else { cow_flags(f) } | PteFlags::V);
             share_frame(pte_addr(pte)).then_some((new, new))
@@ -540,7 +589,7 @@ impl AddrSpace {
                 Some(_) => {
                     match self.handle_fault(page, Access::Write) {
                         Fault::Mapped => continue,
-                        Fault::Denied | Fault::Busy => return Err(errno::EFAULT),
+                        Fault::Denied | Fault::Busy | Fault::Bus => return Err(errno::EFAULT),
                         Fault::NoMemory => return Err(errno::ENOMEM),
                     }
                 }
@@ -591,7 +640,8 @@ impl AddrSpace {
         while va < end {
             let v = self.vmas.find(va).copied().ok_or(errno::ENOMEM)?;
             let stop = v.end.min(end);
-            if v.backing == Backing::Anon {
+            // (File pages come back from the file at the next fault, as on Linux.)
+            if v.backing == Backing::Anon || v.backing.file_id().is_some() {
                 // Freed after the shootdown (when `frees` flushes, at the latest when dropped).
                 let mut frees = Deferred::new(self.pt.root(), false);
                 self.pt.for_each_leaf_in(&mut KernelPhys, va, stop, &mut |_, pte| {
@@ -606,7 +656,11 @@ impl AddrSpace {
 
     /// Unmap `[start, end)`: drop areas and free their frames.
     pub fn unmap(&mut self, start: usize, end: usize) {
+        let mut files = alloc::vec::Vec::new();
         for v in self.vmas.remove(start, end) {
+            if let Some(id) = v.backing.file_id() {
+                files.push(id);
+            }
             // Frames and tables are freed only after every hart with this table loaded
             // flushed (when a batch fills, and when it is dropped at the end of the area).
             let mut frees = Deferred::new(self.pt.root(), false);
@@ -624,6 +678,12 @@ impl AddrSpace {
                 frees.flush();
             }
         }
+        // A file mapping whose last piece went: its record (and snapshot) goes too.
+        for id in files {
+            if !self.vmas.iter().any(|v| v.backing.file_id() == Some(id)) {
+                self.files.remove(&id);
+            }
+        }
         // Let mmap reuse the space right above its last placement when that is freed.
         if start <= self.mmap_low && self.mmap_low < end {
             self.mmap_low = end.min(config::MMAP_TOP);
@@ -636,6 +696,10 @@ impl AddrSpace {
         // A split in the middle of an area adds up to two areas.
         if self.vmas.len() + 2 > MAX_MAP_COUNT || super::heap_low() {
             return Err(errno::ENOMEM);
+        }
+        // A shared file mapping becomes writable only if its file is open for writing.
+        if prot.write() && self.shared_read_only_in(start, end) {
+            return Err(errno::EACCES);
         }
         if !self.vmas.protect(start, end, prot) {
             return Err(errno::ENOMEM);
@@ -655,6 +719,42 @@ impl AddrSpace {
             self.flush_tlb(); // after the entries changed
         }
         Ok(())
+    }
+
+    /// True if a MAP_SHARED mapping of a file not open for writing meets `[start, end)`.
+    fn shared_read_only_in(&self, start: usize, end: usize) -> bool {
+        let mut va = start;
+        while let Some(v) = self.vmas.find(va).filter(|_| va < end) {
+            if let Backing::File { id, shared: true } = v.backing {
+                if self.files.get(&id).is_some_and(|f| !f.may_write) {
+                    return true;
+                }
+            }
+            va = v.end;
+        }
+        false
+    }
+
+    /// Add a file mapping `[start, end)` with rights `prot` (ENOMEM as `add_area`).
+    pub fn add_file_area(&mut self, start: usize, end: usize, prot: Prot, mut fm: FileMap) -> Result<(), u32> {
+        let mut id = self.next_file_id;
+        while id == 0 || self.files.contains_key(&id) {
+            id = id.wrapping_add(1);
+        }
+        self.next_file_id = id.wrapping_add(1);
+        fm.start = start;
+        let shared = fm.shared;
+        self.add_area(start, end, prot, Backing::File { id, shared })?;
+        self.files.insert(id, Arc::new(fm));
+        Ok(())
+    }
+
+    /// For /proc/<pid>/maps: the open file an area maps and the file offset of its start
+    /// (its path is `file.describe()`, its device and inode `Node::loc.inode.id()`).
+    #[allow(dead_code)] // (for fs/proc.rs)
+    pub fn file_of(&self, v: &Vma) -> Option<(crate::fs::FileRef, u64)> {
+        let fm = self.files.get(&v.backing.file_id()?)?;
+        Some((fm.file.clone(), fm.offset_of(v.start)))
     }
 
     /// Pick an address for an mmap of `len` bytes (top-down below the stack).

@@ -1,6 +1,7 @@
 //! Kernel memory: the heap, the frame allocator, the kernel page table; user address spaces in [`aspace`].
 
 pub mod aspace;
+pub mod filemap;
 pub mod heap;
 pub mod oom;
 

@@ -1,4 +1,5 @@
-//! Memory system calls: brk, mmap (anonymous, private or shared), munmap, mprotect, madvise.
+//! Memory system calls: brk, mmap (anonymous or of a file, private or shared; see
+//! `mm::filemap` for file mappings), munmap, mprotect, madvise, msync.
 
 use super::{Fast, err, ret};
 use crate::smp::BUSY;
@@ -98,17 +99,14 @@ fn mmap_locked(t: &Thread, c: &UserContext) -> Fast {
         if prot & !(g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC) != 0 {
             return Err(errno::EINVAL);
         }
-        if flags & g::MAP_ANONYMOUS == 0 {
-            // File mappings arrive with the VFS; until then every descriptor is the console.
-            return Err(if t.process.fds.lock().get(fd as usize).is_some() { errno::ENODEV } else { errno::EBADF });
-        }
         let len = page_ceil(len).ok_or(errno::ENOMEM)?;
+        let file = if flags & g::MAP_ANONYMOUS == 0 { map_file(t, fd, off, len, prot, kind != g::MAP_PRIVATE)? } else { None };
         let as_lim = rlimit(t, g::RLIMIT_AS);
         let fixed = flags & g::MAP_FIXED != 0;
         let noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
         let data_lim = rlimit(t, g::RLIMIT_DATA);
         // Linux's data_vm: private writable memory (here: private writable anonymous areas).
-        let is_data = |v: &velox_mm::vma::Vma| v.backing == Backing::Anon && v.prot.write();
+        let is_data = |v: &velox_mm::vma::Vma| matches!(v.backing, Backing::Anon | Backing::File { shared: false, .. }) && v.prot.write();
         let new_data = kind == g::MAP_PRIVATE && prot & g::PROT_WRITE != 0;
         with_aspace(t, |a| {
             // RLIMIT_AS and RLIMIT_DATA, counting what a MAP_FIXED replacement takes away, and
@@ -142,7 +140,9 @@ fn mmap_locked(t: &Thread, c: &UserContext) -> Fast {
             if (as_lim != u64::MAX || (new_data && data_lim != u64::MAX)) && !limits_ok(a, start) {
                 return Err(errno::ENOMEM);
             }
-            if kind == g::MAP_PRIVATE {
+            if let Some(fm) = file {
+                a.add_file_area(start, start + len, Prot(prot), fm)?;
+            } else if kind == g::MAP_PRIVATE {
                 a.add_area(start, start + len, Prot(prot), Backing::Anon)?;
             } else {
                 // Shared anonymous memory is populated now, so that fork shares every page
@@ -160,6 +160,69 @@ fn mmap_locked(t: &Thread, c: &UserContext) -> Fast {
             Ok(start as isize)
         })
     })()))
+}
+
+/// The checks of mmap on descriptor `fd`, in Linux's order, and the mapping's record (`None`:
+/// /dev/zero, which maps anonymous memory). Runs before the address-space lock is taken: the
+/// record's snapshot takes the file's lock (see `mm::filemap`'s lock order).
+fn map_file(t: &Thread, fd: i32, off: usize, len: usize, prot: u32, shared: bool) -> Result<Option<crate::mm::filemap::FileMap>, u32> {
+    use crate::fs::FileKind;
+    let file = t.process.fds.lock().get(fd as usize).cloned().ok_or(errno::EBADF)?;
+    if (off / PAGE_SIZE).checked_add(len / PAGE_SIZE).is_none_or(|e| e > (u64::MAX / PAGE_SIZE as u64) as usize) {
+        return Err(errno::EOVERFLOW);
+    }
+    if let FileKind::Node(n) = &file.kind {
+        if n.path_only {
+            return Err(errno::EBADF);
+        }
+    }
+    // MAP_SHARED with PROT_WRITE needs a writable descriptor; every mapping a readable one.
+    if shared && prot & g::PROT_WRITE != 0 && !file.writable() {
+        return Err(errno::EACCES);
+    }
+    if !file.readable() {
+        return Err(errno::EACCES);
+    }
+    let inode = match &file.kind {
+        FileKind::Zero => return Ok(None),
+        FileKind::Node(n) if n.loc.inode.kind() == velox_vfs::FileType::Regular => n.loc.inode.clone(),
+        // Directories, pipes, the console, other devices: no mmap.
+        _ => return Err(errno::ENODEV),
+    };
+    let may_write = file.writable();
+    // On the trap fast path the file's lock is only tried (BUSY: the async path waits).
+    let fast = crate::smp::in_fast_path();
+    match crate::mm::filemap::FileMap::new(file, inode, off as u64, len, shared, may_write, fast) {
+        Err(e) if e == errno::EAGAIN => Err(BUSY),
+        r => r.map(Some),
+    }
+}
+
+/// msync(addr, len, flags): file pages are the file's own memory, so there is nothing to
+/// write back; the arguments are checked as Linux does (EINVAL, ENOMEM for unmapped parts).
+pub fn msync(t: &Thread, c: &UserContext) -> Fast {
+    slow_if_busy(msync_locked(t, c))
+}
+
+fn msync_locked(t: &Thread, c: &UserContext) -> Fast {
+    let (addr, len, flags) = (c.arg(0), c.arg(1), c.arg(2) as u32);
+    let known = g::MS_ASYNC | g::MS_SYNC | g::MS_INVALIDATE;
+    if addr % PAGE_SIZE != 0 || flags & !known != 0 || flags & (g::MS_ASYNC | g::MS_SYNC) == (g::MS_ASYNC | g::MS_SYNC) {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    let Some(end) = page_ceil(len).and_then(|l| addr.checked_add(l)) else {
+        return Fast::Done(err(errno::ENOMEM));
+    };
+    Fast::Done(ret(with_aspace(t, |a| {
+        let mut va = addr;
+        while va < end {
+            match a.vmas.find(va) {
+                Some(v) => va = v.end,
+                None => return Err(errno::ENOMEM),
+            }
+        }
+        Ok(0)
+    })))
 }
 
 pub fn munmap(t: &Thread, c: &UserContext) -> Fast {

@@ -276,7 +276,7 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
         c
     } else {
         let parent = if has(f, g::CLONE_PARENT) { process::find(t.process.ppid()).unwrap_or_else(process::init_process) } else { t.process.clone() };
-        process::fork_process(&t.process, &parent, mm, ctx, r.exit_signal, inherit)?
+        process::fork_process(&t.process, &parent, mm, ctx, r.exit_signal, (has(f, g::CLONE_FILES), has(f, g::CLONE_FS)), inherit)?
     };
     if has(f, g::CLONE_PARENT_SETTID) {
         // Written in the parent's memory (the same memory for CLONE_VM).
@@ -616,7 +616,8 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
         let ctx = t.process.fs.lock().clone();
         let cred = *t.process.cred.lock();
         let groups = t.process.groups.lock().clone();
-        match process::load_program(&ctx, &crate::fs::vfs::who_of(&cred, &groups), &path, &av, &ev) {
+        let stack = t.process.limits.lock()[g::RLIMIT_STACK as usize].0;
+        match process::load_program(&ctx, &crate::fs::vfs::who_of(&cred, &groups), &path, &av, &ev, stack) {
             Ok(i) => i,
             Err(e) => return err(e),
         }

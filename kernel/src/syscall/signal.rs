@@ -251,6 +251,23 @@ fn kill_all(t: &Thread, targets: Vec<Arc<Process>>, s: usize, info: SigInfo) -> 
     if any { 0 } else { err(last) }
 }
 
+/// Does pid 1 take signal `s` from user space? The kernel's own init never does; a user
+/// init (/sbin/init) takes a signal it catches or blocks (busybox init blocks SIGUSR2 and
+/// the like and collects them with sigtimedwait), never SIGKILL or SIGSTOP, as Linux's
+/// SIGNAL_UNKILLABLE rule.
+fn init_takes(p: &Process, s: usize) -> bool {
+    if !process::USER_INIT.load(Ordering::Relaxed) || s == g::SIGKILL as usize || s == g::SIGSTOP as usize {
+        return false;
+    }
+    if p.sig.lock().actions[s - 1].handler != sig::SIG_DFL {
+        return true;
+    }
+    let bit = 1u64 << (s - 1);
+    // Blocked, or being waited for with sigtimedwait (which unblocks its set meanwhile:
+    // Linux's real_blocked).
+    p.threads.lock().values().any(|th| th.sigmask.load(Ordering::Relaxed) & bit != 0 || th.sig.lock().as_ref().is_some_and(|s| s.waiting_for & bit != 0))
+}
+
 /// The processes `pid` names for kill: one (pid > 0), the caller's group (0), every process
 /// but init and the caller (-1), or group -pid. Zombies count (a signal to one is accepted).
 fn kill_targets(t: &Thread, pid: i32) -> Vec<Arc<Process>> {
@@ -292,9 +309,9 @@ fn kill_impl(t: &Thread, pid: i32, s: usize) -> isize {
         if s > NSIG {
             return err(errno::EINVAL);
         }
-        // The kernel's init takes no signals (it has no handlers: Linux's unkillable init).
+        // Init takes only the signals it asked for (Linux's unkillable init).
         let r = permitted(t, &p, s)
-            .and_then(|_| if s == 0 || p.pid == 1 { Ok(()) } else { sig::send_process(&p, &user_info(t, s, g::SI_USER as i32)).map(|_| ()) });
+            .and_then(|_| if s == 0 || p.pid == 1 && !init_takes(&p, s) { Ok(()) } else { sig::send_process(&p, &user_info(t, s, g::SI_USER as i32)).map(|_| ()) });
         return ret(r.map(|_| 0));
     }
     let targets = kill_targets(t, pid);

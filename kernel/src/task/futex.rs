@@ -9,7 +9,6 @@ use core::sync::atomic::Ordering;
 use core::task::Poll;
 use linux_raw_sys::errno;
 use velox_exec::sync::Mutex;
-use velox_mm::vma::Backing;
 
 /// What identifies a futex: the address space and address for private memory, the physical
 /// address for shared memory (so processes mapping the same page meet).
@@ -54,7 +53,7 @@ pub fn key_for(t: &Thread, uaddr: usize, private: bool) -> Result<Key, u32> {
     // which the fast futex handler turns into "take the slow path".
     let mut sp = if crate::smp::in_fast_path() { mm.space.try_lock().ok_or(crate::smp::BUSY)? } else { mm.space.lock() };
     let v = sp.vmas.find(uaddr).copied().ok_or(errno::EFAULT)?;
-    if v.backing == Backing::Shared {
+    if v.backing.is_shared() {
         return sp.resolve(uaddr).map(|pa| Key::Shared { pa }).ok_or(errno::EFAULT);
     }
     Ok(Key::Private { mm: mm.id, va: uaddr })

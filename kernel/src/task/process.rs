@@ -120,7 +120,8 @@ pub struct Process {
     pub comm: Mutex<[u8; 16]>,
     /// Signal sent to this process when its parent ends (prctl PR_SET_PDEATHSIG; 0: none).
     pub pdeath_signal: core::sync::atomic::AtomicU8,
-    pub fds: Mutex<FdTable>,
+    /// The descriptor table (shared with CLONE_FILES).
+    pub fds: Arc<Mutex<FdTable>>,
     /// Supplementary group ids (setgroups), sorted.
     pub groups: Mutex<Arc<Vec<u32>>>,
     /// Root, working directory and umask (shared with CLONE_FS).
@@ -165,10 +166,12 @@ impl Process {
     /// limits, dispositions, mask) from `parent`, or from `like` when given: a CLONE_PARENT
     /// child belongs to the caller's parent but is a copy of the caller.
     fn new(pid: usize, parent: Option<&Process>, exe: Vec<u8>, fds: FdTable) -> Arc<Process> {
-        Self::new_like(pid, parent, parent, exe, fds)
+        Self::new_like(pid, parent, parent, exe, Arc::new(Mutex::new(fds)), None)
     }
 
-    fn new_like(pid: usize, parent: Option<&Process>, like: Option<&Process>, exe: Vec<u8>, fds: FdTable) -> Arc<Process> {
+    /// `fds` is the new process's descriptor table (a copy, or the caller's for CLONE_FILES);
+    /// `fs` its root/cwd/umask to share (CLONE_FS), else a copy of `like`'s.
+    fn new_like(pid: usize, parent: Option<&Process>, like: Option<&Process>, exe: Vec<u8>, fds: Arc<Mutex<FdTable>>, fs: Option<Arc<Mutex<fs::vfs::FsCtx>>>) -> Arc<Process> {
         let ppid = parent.map_or(0, |p| p.pid);
         let parent = like;
         let p = Arc::new(Process {
@@ -179,9 +182,9 @@ impl Process {
             comm: Mutex::new(comm_of(&exe)),
             exe: Mutex::new(exe),
             pdeath_signal: core::sync::atomic::AtomicU8::new(0),
-            fds: Mutex::new(fds),
+            fds,
             groups: Mutex::new(parent.map_or_else(|| Arc::new(Vec::new()), |p| p.groups.lock().clone())),
-            fs: Arc::new(Mutex::new(parent.map_or_else(fs::vfs::FsCtx::initial, |p| p.fs.lock().clone()))),
+            fs: fs.unwrap_or_else(|| Arc::new(Mutex::new(parent.map_or_else(fs::vfs::FsCtx::initial, |p| p.fs.lock().clone())))),
             sig: Mutex::new(parent.map_or_else(super::signal::ProcSig::new, |p| p.sig.lock().fork())),
             stop_wait: WaitQueue::new(),
             exit_signal: core::sync::atomic::AtomicU8::new(g::SIGCHLD as u8),
@@ -310,32 +313,47 @@ impl Process {
         self.timers.lock().cancel_all();
         self.cpu_timers.store(false, Ordering::Relaxed);
         // Drop the descriptors outside the lock (closing a pipe end wakes its peers).
-        let fds = core::mem::take(&mut *self.fds.lock());
-        drop(fds);
+        // A table shared with another live process (CLONE_FILES) stays with it.
+        if Arc::strong_count(&self.fds) == 1 {
+            let fds = core::mem::take(&mut *self.fds.lock());
+            drop(fds);
+        }
         fs::locks::release_process(self.pid);
         self.reparent_children();
+        let parent = PROCS.lock().get(&self.ppid()).cloned().filter(|par| par.pid != 1 || USER_INIT.load(Ordering::Relaxed));
+        // A parent that ignores SIGCHLD (or set SA_NOCLDWAIT) has the child reaped before its
+        // status is published: a wait4 running on another hart must never see it (ECHILD).
+        if let Some(par) = &parent {
+            if self.autoreaped_by(par) {
+                self.reap_into(par);
+            }
+        }
         *self.status.lock() = Some(st);
         self.exited.set();
-        let parent = PROCS.lock().get(&self.ppid()).cloned();
         match parent {
-            Some(par) if par.pid != 1 || USER_INIT.load(Ordering::Relaxed) => {
+            Some(par) => {
                 self.notify_exit(&par, st);
                 par.child_event.wake_all();
             }
             // The kernel's init reaps at once (run_command keeps its own reference).
-            _ => self.reap_into(&init_process()),
+            None => self.reap_into(&init_process()),
         }
     }
 
-    /// Send the parent this process's exit signal (SIGCHLD with CLD_EXITED or CLD_KILLED);
-    /// a parent that ignores SIGCHLD (or set SA_NOCLDWAIT) has the child reaped at once.
+    /// Does `par` not wait for this child (SIGCHLD as the exit signal, ignored or
+    /// SA_NOCLDWAIT)?
+    fn autoreaped_by(&self, par: &Process) -> bool {
+        let a = par.sig.lock().actions[g::SIGCHLD as usize - 1];
+        self.exit_signal.load(Ordering::Relaxed) as usize == g::SIGCHLD as usize
+            && (a.handler == super::signal::SIG_IGN || a.flags & g::SA_NOCLDWAIT as u64 != 0)
+    }
+
+    /// Send the parent this process's exit signal (SIGCHLD with CLD_EXITED or CLD_KILLED;
+    /// none if SIGCHLD is ignored).
     fn notify_exit(&self, par: &Process, st: ExitStatus) {
         use super::signal::SIG_IGN;
         let es = self.exit_signal.load(Ordering::Relaxed) as usize;
-        let (ign, nocldwait) = {
-            let a = par.sig.lock().actions[g::SIGCHLD as usize - 1];
-            (a.handler == SIG_IGN, a.flags & g::SA_NOCLDWAIT as u64 != 0)
-        };
+        let ign = par.sig.lock().actions[g::SIGCHLD as usize - 1].handler == SIG_IGN;
         let sigchld = es == g::SIGCHLD as usize;
         if es != 0 && !(sigchld && ign) {
             let (code, status) = match st {
@@ -348,9 +366,6 @@ impl Process {
                 .with_sender(self.pid as u32, self.cred.lock().uid.r)
                 .with_child(status, clk(tm.user), clk(tm.cpu.saturating_sub(tm.user)));
             let _ = super::signal::send_process(par, &info);
-        }
-        if sigchld && (ign || nocldwait) {
-            self.reap_into(par);
         }
     }
 
@@ -418,7 +433,7 @@ pub static USER_INIT: core::sync::atomic::AtomicBool = core::sync::atomic::Atomi
 /// Start the program at `path` as pid 1 (interactive boot): the parent of orphans, whose end
 /// powers the machine off. Must come before any other process exists.
 pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Thread>, u32> {
-    let img = load_program(&FsCtx::initial(), &velox_vfs::Who::ROOT, path, argv, envp)?;
+    let img = load_program(&FsCtx::initial(), &velox_vfs::Who::ROOT, path, argv, envp, config::USER_STACK_SIZE as u64)?;
     if INIT.get().is_some() {
         return Err(errno::EBUSY);
     }
@@ -453,8 +468,8 @@ const MAX_INTERP_DEPTH: usize = 4;
 /// Load the program at `path` (walked from `ctx` with `cred`'s rights) with `argv`/`envp`
 /// into a new address space; `#!` scripts run their interpreter. Errors are Linux errno values
 /// (ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ELOOP).
-pub fn load_program(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Image, u32> {
-    load_at_depth(ctx, who, path, argv, envp, 0)
+pub fn load_program(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], stack_limit: u64) -> Result<Image, u32> {
+    load_at_depth(ctx, who, path, argv, envp, stack_limit, 0)
 }
 
 /// Contents of an executable file: the RAM disk's bytes in place, or a copy.
@@ -480,7 +495,7 @@ fn read_all(l: &velox_vfs::Loc) -> Result<Contents, u32> {
     Ok(Contents::Owned(v))
 }
 
-fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], depth: usize) -> Result<Image, u32> {
+fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], stack_limit: u64, depth: usize) -> Result<Image, u32> {
     let loc = fs::vfs::walk(ctx, who, &ctx.cwd, path, true)?;
     let st = loc.inode.stat();
     if loc.inode.kind() != velox_vfs::FileType::Regular || !velox_vfs::may(&st, who, velox_vfs::MAY_EXEC) {
@@ -522,10 +537,10 @@ fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]],
         av.push(path);
         av.extend(argv.iter().skip(1).copied());
         drop(contents);
-        return load_at_depth(ctx, who, &interp, &av, envp, depth + 1);
+        return load_at_depth(ctx, who, &interp, &av, envp, stack_limit, depth + 1);
     }
     let exe = resolved_path(ctx, who, path).unwrap_or_else(|_| velox_vfs::normalize(b"/", path));
-    let mut img = load_elf(image, argv, envp, &exe)?;
+    let mut img = load_elf(image, argv, envp, &exe, stack_limit)?;
     img.exe = exe;
     Ok(img)
 }
@@ -554,7 +569,10 @@ fn resolved_path(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8]) -> Result<Vec<u
 }
 
 /// Map a static ELF image.
-fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8]) -> Result<Image, u32> {
+fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8], stack_limit: u64) -> Result<Image, u32> {
+    // The stack area is RLIMIT_STACK's soft value (at most the 8 MiB the address-space layout
+    // leaves below the top; at least 128 KiB), so a smaller limit makes deep recursion fault.
+    let stack_size = page_ceil((stack_limit.min(config::USER_STACK_SIZE as u64) as usize).max(128 << 10)).unwrap_or(config::USER_STACK_SIZE);
     let plan = velox_loader::plan(image, config::PIE_BASE).map_err(|_| errno::ENOEXEC)?;
     if plan.interp.is_some() {
         return Err(errno::ENOEXEC); // dynamic linking arrives with its own issue
@@ -579,7 +597,7 @@ fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8]) -> Result
     a.brk_start = brk;
     a.brk = brk;
     let stack_top = config::USER_STACK_TOP;
-    a.add_area(stack_top - config::USER_STACK_SIZE, stack_top, Prot(Prot::READ | Prot::WRITE), Backing::Anon)?;
+    a.add_area(stack_top - stack_size, stack_top, Prot(Prot::READ | Prot::WRITE), Backing::Anon)?;
     crate::vdso::map(&mut a)?;
     let aux = [
         (key(at::AT_SYSINFO_EHDR), crate::vdso::base() as u64),
@@ -600,7 +618,7 @@ fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8]) -> Result
     ];
     let mut random = [0u8; 16];
     crate::syscall::sys::fill_random(&mut random);
-    let img = velox_loader::build_stack(stack_top, argv, envp, &aux, random, path, config::ARG_MAX).ok_or(errno::E2BIG)?;
+    let img = velox_loader::build_stack(stack_top, argv, envp, &aux, random, path, config::ARG_MAX.min(stack_size / 4 * 3)).ok_or(errno::E2BIG)?;
     a.write_bytes(img.sp, &img.bytes)?;
     Ok(Image { exe: Vec::new(), space: a, entry: plan.entry, sp: img.sp })
 }
@@ -608,7 +626,7 @@ fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8]) -> Result
 /// Create a process (child of the kernel's init) running the executable at `path` with
 /// `argv`/`envp`; returns its first thread, ready to be spawned.
 pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Thread>, u32> {
-    let img = load_program(&FsCtx::initial(), &velox_vfs::Who::ROOT, path, argv, envp)?;
+    let img = load_program(&FsCtx::initial(), &velox_vfs::Who::ROOT, path, argv, envp, config::USER_STACK_SIZE as u64)?;
     let init = init_process();
     let pid = alloc_id();
     let p = Process::new(pid, Some(&init), img.exe.clone(), FdTable::with_console());
@@ -622,7 +640,8 @@ pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<
 }
 
 /// A new process for fork/clone without CLONE_THREAD: a child of `parent` whose first
-/// thread runs in `mm` with `ctx`. Descriptors and dispositions are copied.
+/// thread runs in `mm` with `ctx`. Descriptors and dispositions are copied, or with `share`
+/// = (CLONE_FILES, CLONE_FS) the descriptor table and the root/cwd/umask are shared.
 /// `caller` is the process that forked: the child is its copy (descriptors, credentials,
 /// limits, dispositions), whoever `parent` is (the caller, or its parent for CLONE_PARENT).
 /// `exit_signal` is what the parent gets when it ends; `inherit` sets up the first thread
@@ -633,11 +652,14 @@ pub fn fork_process(
     mm: Arc<Mm>,
     ctx: UserContext,
     exit_signal: u8,
+    share: (bool, bool),
     inherit: impl FnOnce(&Thread),
 ) -> Result<Arc<Thread>, u32> {
-    let fds = caller.fds.lock().try_clone()?;
+    let (share_files, share_fs) = share;
+    let fds = if share_files { caller.fds.clone() } else { Arc::new(Mutex::new(caller.fds.lock().try_clone()?)) };
+    let fs = share_fs.then(|| caller.fs.clone());
     let pid = alloc_id();
-    let p = Process::new_like(pid, Some(parent), Some(caller), caller.exe.lock().clone(), fds);
+    let p = Process::new_like(pid, Some(parent), Some(caller), caller.exe.lock().clone(), fds, fs);
     p.exit_signal.store(exit_signal, Ordering::Relaxed);
     let t = Thread::new(pid, p.clone(), mm, ctx);
     inherit(&t);

@@ -98,10 +98,14 @@ pub async fn thread_main(t: Arc<Thread>) {
                 crate::exec::yield_now().await;
                 crate::time::start_slice();
             }
-            Cause::Ipi => {
+            Cause::Ipi | Cause::External => {
                 // (The fast path acknowledged it already; a no-fastpath build comes here.)
                 if cfg!(feature = "no-fastpath") {
-                    let _ = crate::smp::on_ipi();
+                    if trap::classify(scause) == Cause::External {
+                        let _ = crate::dev::on_external_irq();
+                    } else {
+                        let _ = crate::smp::on_ipi();
+                    }
                 }
                 // Wake-up preemption (a task was queued here while this thread ran), or this
                 // thread's affinity moved it away (the scheduler puts it on an allowed hart).
@@ -112,7 +116,9 @@ pub async fn thread_main(t: Arc<Thread>) {
             }
             Cause::PageFault(access) => {
                 if let Err(code) = user_fault(&t, stval, access).await {
-                    fault(&t, SIGSEGV, code, stval, "page fault");
+                    // (A file mapping's page past the end of its file: SIGBUS.)
+                    let sig = if code == BUS_ADRERR_FAULT { SIGBUS } else { SIGSEGV };
+                    fault(&t, sig, if sig == SIGBUS { g::BUS_ADRERR } else { code }, stval, "page fault");
                 }
             }
             // (Linux riscv64 reports these at the faulting pc.)
@@ -221,6 +227,7 @@ async fn user_fault(t: &Thread, addr: usize, access: Access) -> Result<(), u32> 
         match r {
             Fault::Mapped | Fault::Busy => return Ok(()),
             Fault::Denied => return Err(if mapped { g::SEGV_ACCERR } else { g::SEGV_MAPERR }),
+            Fault::Bus => return Err(BUS_ADRERR_FAULT),
             Fault::NoMemory => {
                 // (kill_for reports what it kills on the console.)
                 if !crate::mm::oom::kill_for(t) {
@@ -238,6 +245,9 @@ async fn user_fault(t: &Thread, addr: usize, access: Access) -> Result<(), u32> 
     t.process.exit_group(ExitStatus::Signaled(g::SIGKILL as u8));
     Ok(())
 }
+
+/// What `user_fault` answers for SIGBUS (not a SEGV_* code).
+const BUS_ADRERR_FAULT: u32 = u32::MAX;
 
 /// TRAP_BRKPT (si_code of SIGTRAP for ebreak).
 const TRAP_BRKPT: u32 = 1;

@@ -340,8 +340,9 @@ pub unsafe fn boot_dtb(pa: usize) -> Option<&'static [u8]> {
     }
 }
 
-/// Exclusive access to one pool frame's bytes (a tmpfs page): whoever holds the `FrameBuf`
-/// owns the frame's contents (the caller frees the frame after dropping it).
+/// Access to one pool frame's bytes (a tmpfs page): whoever holds the `FrameBuf` owns the
+/// frame's contents for the kernel (the caller frees the frame after dropping it); user
+/// space may share the frame through a MAP_SHARED file mapping.
 pub struct FrameBuf(usize);
 
 impl FrameBuf {
@@ -360,15 +361,19 @@ impl FrameBuf {
 impl core::ops::Deref for FrameBuf {
     type Target = [u8; PAGE_SIZE];
     fn deref(&self) -> &[u8; PAGE_SIZE] {
-        // SAFETY: `new` checked the frame is pool data memory; the allocator handed it to the
-        // `FrameBuf`'s owner alone, so no other Rust reference to it exists.
+        // SAFETY: `new` checked the frame is pool data memory, handed to the `FrameBuf`'s owner
+        // (a tmpfs page) alone: no other Rust reference to it exists. A MAP_SHARED mapping of
+        // the file lets user code on another hart write the same bytes meanwhile, as with any
+        // memory shared with user space; the bytes are plain `u8` with no validity invariant,
+        // the kernel only copies them (a racing user store makes the copy's contents
+        // unspecified, not the kernel unsound), and the reference lives for one copy.
         unsafe { &*(phys_to_virt(self.0) as *const [u8; PAGE_SIZE]) }
     }
 }
 
 impl core::ops::DerefMut for FrameBuf {
     fn deref_mut(&mut self) -> &mut [u8; PAGE_SIZE] {
-        // SAFETY: as in `deref`; `&mut self` makes this the only access.
+        // SAFETY: as in `deref`; `&mut self` makes this the only kernel access.
         unsafe { &mut *(phys_to_virt(self.0) as *mut [u8; PAGE_SIZE]) }
     }
 }
