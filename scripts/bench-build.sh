@@ -7,8 +7,9 @@
 #   build/bench-linux/Image           Debian riscv64 kernel (linux-image-riscv64, suite forky)
 #   build/bench-linux/kernel.version  its version string
 #   build/bench-linux/busybox         Debian busybox-static (riscv64)
-#   build/bench-linux/initramfs.cpio.gz   busybox + vbench (also as /init) + user/bench/init
-#                                     (as /init.sh) + vtrue
+#   build/bench-linux/initramfs.cpio.gz   busybox (the pinned one of scripts/fetch-busybox.sh,
+#                                     as in Velox's root) + vbench (also as /init) +
+#                                     user/bench/init (as /init.sh) + vtrue + /etc/passwd, group
 #   build/apt-riscv64/                private apt configuration/cache for the download
 #
 #   scripts/bench-build.sh            everything
@@ -139,16 +140,25 @@ if [ $PROGS_ONLY = 1 ]; then
     exit 0
 fi
 
-# 4. Linux initramfs: busybox + init + vbench + vtrue --------------------------
+# 4. Linux initramfs: busybox + init + vbench + vtrue + /etc/{passwd,group} ----
 # /init is vbench itself (a symlink): as pid 1 named /init it only notes when
 # its main() began (the boot_to_main bench) and execs "busybox sh /init.sh".
+# busybox is the pinned binary of Velox's root image (scripts/fetch-busybox.sh; it
+# takes build/bench-linux/busybox when that is the same file), so sh_true, sh_loop and
+# ls_1000 run the same /bin/busybox on both kernels; init.sh links the applets into
+# /bin (/bin/sh, /bin/ls -> /bin/busybox, as in Velox's root). /etc/passwd and
+# /etc/group are Velox's (rootfs/etc): ls -l reads them for the owner names.
+BB=$("$ROOT"/scripts/fetch-busybox.sh)
 INITRD=$LNX/initramfs.cpio.gz
-if ! fresh "$INITRD" "$LNX"/busybox "$SRC"/init "$OUT"/vbench "$OUT"/vtrue "$SELF"; then
+if ! fresh "$INITRD" "$BB" "$ROOT"/rootfs/etc/passwd "$ROOT"/rootfs/etc/group "$SRC"/init \
+        "$OUT"/vbench "$OUT"/vtrue "$SELF"; then
     log "initramfs -> build/bench-linux/initramfs.cpio.gz"
     RFS=$LNX/rootfs
     $SUDO rm -rf "$RFS"
-    mkdir -p "$RFS"/{bin,bench,dev,proc,sys,tmp}
-    cp "$LNX"/busybox "$RFS"/bin/busybox
+    mkdir -p "$RFS"/{bin,bench,dev,etc,proc,sys,tmp}
+    cp "$BB" "$RFS"/bin/busybox
+    cp "$ROOT"/rootfs/etc/passwd "$ROOT"/rootfs/etc/group "$RFS"/etc/
+    chmod 644 "$RFS"/etc/passwd "$RFS"/etc/group
     cp "$SRC"/init "$RFS"/init.sh
     chmod 755 "$RFS"/init.sh "$RFS"/bin/busybox
     cp "$OUT"/vbench "$OUT"/vtrue "$RFS"/bench/

@@ -12,7 +12,7 @@ Reads from build/bench-results/ (or --dir DIR):
 Prints a markdown report: floor (a)/(b), the table bench | Linux | Velox |
 Velox/Linux | Velox no-fastpath | fast-path hits %, the figures that are not
 ns/op (boot time, pipe MB/s, bytes per blocked thread, most threads...), the
-goals of issue 8 with met / not met and the gap, and the benches Velox cannot
+goals of issues 8, 16 and 17 with met / not met and the gap, and the benches Velox cannot
 run with the reason. Then one machine-readable line per bench (issue 8's form;
 it replaces issue 4's velox_nofast_ns= with nofast_ns=):
   bench=<name> linux_ns=<a> velox_ns=<b> ratio=<b/a> nofast_ns=<c> fast_hits=<pct>
@@ -152,6 +152,9 @@ def fmt(v, digits=1):
     return "%.*f" % (digits, v)
 
 
+# Benches whose file must be $TMPDIR's on tmpfs on both kernels (file= and fs= compared).
+FILE_BENCHES = ("open_close", "stat", "read_64m", "ls_1000")
+
 # Why Velox cannot run a bench, by bench name (an error not listed here is shown as it is).
 KNOWN_REASONS = {
 }
@@ -225,13 +228,23 @@ def main():
             n, cell(l), cell(v), ratio or DASH, cell(nf), pct if pct is not None else DASH))
         machine.append("bench=%s linux_ns=%s velox_ns=%s ratio=%s nofast_ns=%s fast_hits=%s" % (
             n, mr(l), mr(v), ratio or "na", mr(nf), pct if pct is not None else "na"))
+    # The file benches must measure the same thing on both kernels: a file in $TMPDIR on tmpfs.
+    for n in FILE_BENCHES:
+        l, v = lb.get(n) or {}, vb.get(n) or {}
+        if "error" in l or "error" in v or not l or not v:
+            continue
+        where = lambda d: "%s%s" % (d.get("file", "$TMPDIR"), " (%s)" % d["fs"] if "fs" in d else "")
+        if l.get("file") != v.get("file") or l.get("fs") != v.get("fs") or v.get("fs", "tmpfs") != "tmpfs":
+            notes.append("%s does not measure the same thing: Linux %s, Velox %s" % (n, where(l), where(v)))
     if notes:
         md.append("")
         md += ["Note: " + s for s in notes]
     md.append("")
     md.append("ns/op in QEMU det mode: 1 ns = 1 executed guest instruction (see docs/bench-method.md for "
               "what each bench's op is; for the one-shot benches boot_to_main, thread_kmem and "
-              "max_threads see the next table).")
+              "max_threads see the next table). sh_loop's op is one iteration of the shell loop "
+              "(fork + exec + wait of the tiny program), read_64m's one whole read of the 64 MiB file, "
+              "ls_1000's one `ls -l` of the 1000-file directory.")
 
     # ---- figures that are not ns/op ----
     def both(name, key):
@@ -257,6 +270,18 @@ def main():
                      xl, xv, 1))
     pl, pv = both("mmap_256pages", "ns_per_page")
     rows.append(("mmap_256pages: ns per page (fault + zero + unmap share)", pl, pv, 1))
+    sl, sv = both("sh_loop", "ns_per_run")
+    rows.append(("sh_loop: ns per whole `sh -c` run of the 1000-iteration loop (start-up included)", sl, sv, 0))
+    rl, rv = both("read_64m", "ns_per_mib")
+    rows.append(("read_64m: ns per MiB read from tmpfs (64 KiB reads)", rl, rv, 1))
+    rl, rv = both("read_64m", "mb_per_s")
+    rows.append(("read_64m: MB/s (10^6 bytes/s) read from tmpfs", rl, rv, 1))
+    rl, rv = both("read_64m", "write_ms")
+    rows.append(("read_64m: ms to write the 64 MiB file once (1 MiB writes, pages allocated)", rl, rv, 1))
+    xl, xv = both("ls_1000", "ns_per_entry")
+    rows.append(("ls_1000: ns per directory entry of one `ls -l` (exec, getdents, lstat, format)", xl, xv, 1))
+    xl, xv = both("ls_1000", "create_ns_per_file")
+    rows.append(("ls_1000: ns to create one empty file in tmpfs (open O_CREAT + close, done once)", xl, xv, 0))
     kl, kv = both("thread_kmem", "bytes_per_thread")
     rows.append(("thread_kmem: kernel bytes per blocked thread (Slab + KernelStack + PageTables)", kl, kv, 0))
     fl, fv = both("thread_kmem", "memfree_bytes_per_thread")
@@ -339,6 +364,9 @@ def main():
     ratio_goal("signal_half_linux", "signal_deliver <= 0.5x Linux", "signal_deliver", 0.5)
     ratio_goal("sigaction_half_linux", "sigaction <= 0.5x Linux", "sigaction", 0.5)
     ratio_goal("vdso_le_linux", "clock_gettime through the vDSO (clock_vdso) <= Linux", "clock_vdso", 1.0)
+    # Files on tmpfs (issue 17); the spawn, shell-loop, read and ls benches are "beside Linux".
+    ratio_goal("open_close_half_linux", "open+close on tmpfs (open_close) <= 0.5x Linux", "open_close", 0.5)
+    ratio_goal("stat_half_linux", "stat on tmpfs (stat) <= 0.5x Linux", "stat", 0.5)
     if kv is not None:
         met = kv <= 2048
         add("kmem_2k", "kernel memory per blocked thread <= 2 KiB", "<= 2048 bytes",
@@ -364,7 +392,7 @@ def main():
         add("more_threads", "more threads than Linux (max_threads)", "> Linux", "no number", None, DASH)
 
     md.append("")
-    md.append("### Goals (issue 8)")
+    md.append("### Goals (issue 8; signals and the vDSO: issue 16; tmpfs: issue 17)")
     md.append("")
     md.append("| goal | target | Velox | met? | gap |")
     md.append("|---|---|---|---|---|")

@@ -6,14 +6,16 @@
 #
 #   scripts/bench-smoke.sh
 #
-# Env: BENCH_SMOKE_SCALE (default 0.01), BENCH_SMOKE_TIMEOUT (QEMU seconds, default 120).
-# Needs build/velox-default.elf (built here only when missing) and builds build/bench/vbench
+# Env: BENCH_SMOKE_SCALE (default 0.01), BENCH_SMOKE_TIMEOUT (QEMU seconds, default 120),
+# BENCH_SMOKE_KERNEL (kernel variant, build/velox-VARIANT.elf; default "default").
+# Needs build/velox-$KV.elf (built here only when missing) and builds build/bench/vbench
 # (scripts/bench-build.sh --progs: no Linux download). Log: build/bench-results/smoke-velox.log.
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 SCALE=${BENCH_SMOKE_SCALE:-0.01}
 TMO=${BENCH_SMOKE_TIMEOUT:-120}
+KV=${BENCH_SMOKE_KERNEL:-default}
 
 # bench -> why Velox cannot run it yet. Remove an entry when the kernel gains the feature
 # (a listed bench that prints a number counts as ok and is reported as "now runs").
@@ -29,8 +31,8 @@ finish() { echo "bench-smoke: $ok ok, $failed failed"; [ "$failed" = 0 ]; exit $
 if ! scripts/bench-build.sh --progs > "$RES/smoke-build.log" 2>&1; then
     tail -20 "$RES/smoke-build.log"; bad "scripts/bench-build.sh --progs"; finish
 fi
-if [ ! -f "$BUILD/velox-default.elf" ]; then
-    scripts/build-kernel.sh default || { bad "scripts/build-kernel.sh default"; finish; }
+if [ ! -f "$BUILD/velox-$KV.elf" ]; then
+    scripts/build-kernel.sh "$KV" || { bad "scripts/build-kernel.sh $KV"; finish; }
 fi
 stage=$(mktemp -d "$BUILD/smoke.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
@@ -38,13 +40,13 @@ mkdir -p "$stage/bench"
 cp build/bench/vbench build/bench/vtrue "$stage/bench/"
 
 start=$(date +%s.%N)
-scripts/run.sh -k default -e "$stage" -d -t "$TMO" -l "$LOG" \
+scripts/run.sh -k "$KV" -e "$stage" -d -t "$TMO" -l "$LOG" \
     -c "/bench/vbench list" \
-    -c "/bench/vbench -s $SCALE -t /bench/vtrue -d /tmp -f /bench/vbench all" > /dev/null 2>&1
+    -c "/bench/vbench -s $SCALE -t /bench/vtrue -d /tmp all" > /dev/null 2>&1
 rc=$?
 out=$(tr -d '\r' < "$LOG" 2>/dev/null)
 wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-echo "bench-smoke: Velox, scale $SCALE, QEMU exit $rc, wall ${wall}s, log ${LOG#$ROOT/}"
+echo "bench-smoke: Velox ($KV), scale $SCALE, QEMU exit $rc, wall ${wall}s, log ${LOG#$ROOT/}"
 
 # The bench names come from `vbench list` (first command of the same boot).
 mapfile -t names < <(sed -n '/^\[velox\] run: \/bench\/vbench list$/,/^\[velox\] exit/p' <<< "$out" |

@@ -56,11 +56,14 @@ work=$(mktemp -d "$BUILD/test-busybox.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 [ -n "$logdir" ] && mkdir -p "$logdir"
 
-# extract LOG CMD: the output of command line CMD in serial log LOG
+# extract LOG CMD: the output of command line CMD in serial log LOG. (awk reads the whole
+# log: an early exit would let `tr` die of SIGPIPE, which pipefail turns into a failure, and
+# set -e into the end of this script, when the log outgrows the pipe buffer.)
 extract() {
     tr -d '\r' < "$1" | awk -v c1="[velox] run: $2" -v c2="[linux-run] \$ $2" '
+        done { next }
         !on && ($0 == c1 || $0 == c2) { on = 1; next }
-        on && /^\[velox\] (exit|exec failed)/ { exit }
+        on && /^\[velox\] (exit|exec failed)/ { on = 0; done = 1; next }
         on && /^\[velox\] / { next }
         on && /^\[(ERROR| WARN| INFO|DEBUG|TRACE)\] / { next }
         on && /^\[ *[0-9]+\.[0-9]+\] / { next }

@@ -10,6 +10,12 @@
  *                    PR_SET_PDEATHSIG (a child gets the signal when its parent exits),
  *                    PR_GET_PDEATHSIG, unknown option -> EINVAL
  *   procctl host   - sethostname shows in uname; > 64 bytes -> EINVAL; non-root -> EPERM
+ *   procctl hup    - a session leader that took /dev/ttyS0 as its controlling terminal
+ *                    exits: the terminal's foreground group gets SIGHUP (and SIGCONT)
+ *   procctl fdloop - an fd opened through /proc/self/fd/N/... then dup2'ed over N: resolving
+ *                    /proc/self/fd/N (readlink, stat, open) ends (Velox once recursed until
+ *                    its kernel stack overflowed); /proc/1/cwd and /proc/1/fd/0 of another
+ *                    user's process are EACCES for a non-root caller
  *   procctl mount  - mount a tmpfs on a directory (files there live on it: statfs magic,
  *                    a file created there is gone after umount), umount of a busy mount ->
  *                    EBUSY, of a non-mount -> EINVAL, unknown type -> ENODEV, non-root -> EPERM;
@@ -30,6 +36,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <termios.h>
 
 static char stack[65536] __attribute__((aligned(16)));
 static volatile int child_fd = -1;
@@ -217,6 +224,96 @@ static void mode_mount(void)
     check(WIFEXITED(s) && WEXITSTATUS(s) == 0, "mount_reboot_eperm", "status %#x", s);
 }
 
+static void mode_fdloop(void)
+{
+    mkdir("/tmp/procctl-d", 0755);
+    close(open("/tmp/procctl-d/sub", O_CREAT | O_WRONLY, 0644));
+    int d = open("/tmp/procctl-d", O_RDONLY | O_DIRECTORY);
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d/sub", d);
+    int f = open(p, O_RDONLY);
+    dup2(f, d);
+    snprintf(p, sizeof p, "/proc/self/fd/%d", d);
+    char buf[256];
+    ssize_t n = readlink(p, buf, sizeof buf);
+    struct stat st;
+    int r = stat(p, &st);
+    int o = open(p, O_RDONLY);
+    if (o >= 0)
+        close(o);
+    check(f >= 0 && (n > 0 || errno == ELOOP) && (r == 0 || errno == ELOOP), "proc_fd_loop_ends", "f %d readlink %zd stat %d", f, n, r);
+    close(f);
+    close(d);
+    unlink("/tmp/procctl-d/sub");
+    rmdir("/tmp/procctl-d");
+    pid_t c = fork();
+    if (c == 0) {
+        setresgid(1000, 1000, 1000);
+        setresuid(1000, 1000, 1000);
+        int ok = readlink("/proc/1/cwd", buf, sizeof buf) == -1 && errno == EACCES;
+        ok = ok && readlink("/proc/1/fd/0", buf, sizeof buf) == -1 && (errno == EACCES || errno == ENOENT);
+        ok = ok && chdir("/proc/1/root") == -1 && errno == EACCES;
+        _exit(ok ? 0 : 1);
+    }
+    int s;
+    waitpid(c, &s, 0);
+    check(WIFEXITED(s) && WEXITSTATUS(s) == 0, "proc_links_of_others_eacces", "status %#x", s);
+}
+
+static int hup_pipe = -1;
+static void on_hup(int s)
+{
+    (void)s;
+    write(hup_pipe, "H", 1);
+    _exit(0);
+}
+
+static void mode_hup(void)
+{
+    int pfd[2];
+    pipe(pfd);
+    pid_t a = fork();
+    if (a == 0) {
+        /* A: a new session leader that takes the serial line as its terminal. */
+        setsid();
+        int fd = open("/dev/ttyS0", O_RDWR);
+        if (fd < 0)
+            _exit(3);
+        if (tcgetpgrp(fd) != getpid())
+            _exit(4); /* not our controlling terminal */
+        int go[2];
+        pipe(go);
+        pid_t b = fork();
+        if (b == 0) {
+            /* B: its own group, made the foreground; waits for SIGHUP. */
+            hup_pipe = pfd[1];
+            signal(SIGHUP, on_hup);
+            setpgid(0, 0);
+            write(go[1], "g", 1);
+            alarm(10);
+            for (;;)
+                pause();
+        }
+        char c;
+        read(go[0], &c, 1);
+        signal(SIGTTOU, SIG_IGN);
+        tcsetpgrp(fd, b);
+        _exit(0); /* the leader goes: the terminal hangs up */
+    }
+    close(pfd[1]);
+    int st;
+    waitpid(a, &st, 0);
+    alarm(10);
+    char c = 0;
+    ssize_t n = read(pfd[0], &c, 1);
+    alarm(0);
+    close(pfd[0]);
+    /* B is an orphan now (init reaps it); give it a moment to be gone for the leak check. */
+    usleep(100000);
+    check(WIFEXITED(st) && WEXITSTATUS(st) == 0 && n == 1 && c == 'H', "hup_on_leader_exit", "leader status %#x, read %zd '%c'",
+          st, n, c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "recurse")) {
@@ -240,6 +337,10 @@ int main(int argc, char **argv)
         mode_host();
     else if (!strcmp(argv[1], "mount"))
         mode_mount();
+    else if (!strcmp(argv[1], "hup"))
+        mode_hup();
+    else if (!strcmp(argv[1], "fdloop"))
+        mode_fdloop();
     else {
         fail("mode", "unknown mode %s", argv[1]);
         return 2;

@@ -189,6 +189,11 @@ pub trait Inode: Send + Sync + Any {
     fn kind(&self) -> FileType;
     /// Its attributes.
     fn stat(&self) -> Stat;
+    /// (mode, uid, gid): what permission checks need, cheaper than `stat` (no size).
+    fn perm(&self) -> (u32, u32, u32) {
+        let s = self.stat();
+        (s.mode, s.uid, s.gid)
+    }
     /// Change attributes.
     fn setattr(&self, _a: &SetAttr) -> VResult<()> {
         Err(e::EPERM)
@@ -310,18 +315,24 @@ pub const MAY_READ: u32 = 4;
 /// Linux's `generic_permission`: owner, group, then other bits; root passes read and write
 /// always and execute if anyone may execute (or the object is a directory).
 pub fn may(st: &Stat, who: &Who, mask: u32) -> bool {
+    may_mode((st.mode, st.uid, st.gid), who, mask)
+}
+
+/// [`may`] on an inode's (mode, uid, gid).
+#[inline]
+pub fn may_mode((mode, uid, gid): (u32, u32, u32), who: &Who, mask: u32) -> bool {
     if who.uid == 0 {
-        if mask & MAY_EXEC == 0 || st.mode & S_IFMT == S_IFDIR {
+        if mask & MAY_EXEC == 0 || mode & S_IFMT == S_IFDIR {
             return true;
         }
-        return st.mode & 0o111 != 0;
+        return mode & 0o111 != 0;
     }
-    let bits = if who.uid == st.uid {
-        (st.mode >> 6) & 7
-    } else if who.in_group(st.gid) {
-        (st.mode >> 3) & 7
+    let bits = if who.uid == uid {
+        (mode >> 6) & 7
+    } else if who.in_group(gid) {
+        (mode >> 3) & 7
     } else {
-        st.mode & 7
+        mode & 7
     };
     bits & mask == mask
 }

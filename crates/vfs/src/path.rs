@@ -29,6 +29,9 @@ pub trait FileSystem: Send + Sync {
     fn name(&self) -> &'static str;
     /// Usage figures for statfs.
     fn statfs(&self) -> StatFs;
+    /// The file system was unmounted: drop what it holds for itself (its files then go with
+    /// their last user).
+    fn release(&self) {}
 }
 
 /// A mount: a file system's root attached at a directory of another mount.
@@ -64,6 +67,14 @@ impl Loc {
 /// The mount table.
 pub struct Mounts {
     list: Mutex<Vec<Arc<Mount>>>,
+    /// A 64-bit Bloom filter of the covered directories' ids: the walk asks the table only
+    /// for a directory whose bit is set (almost never), so path walks take no lock for it.
+    points: core::sync::atomic::AtomicU64,
+}
+
+/// The Bloom bit of a directory id.
+fn point_bit((dev, ino): (u64, u64)) -> u64 {
+    1 << ((dev.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ ino).wrapping_mul(0xbf58_476d_1ce4_e5b9) >> 58)
 }
 
 impl Default for Mounts {
@@ -75,7 +86,7 @@ impl Default for Mounts {
 impl Mounts {
     /// An empty table.
     pub const fn new() -> Self {
-        Mounts { list: Mutex::new(Vec::new()) }
+        Mounts { list: Mutex::new(Vec::new()), points: core::sync::atomic::AtomicU64::new(0) }
     }
     /// Mount `fs` (root directory `root`) at `at` (`None`: as the root mount).
     pub fn add(&self, fs: Arc<dyn FileSystem>, root: InodeRef, at: Option<&Loc>, source: &[u8], flags: u32) -> VResult<Arc<Mount>> {
@@ -86,11 +97,17 @@ impl Mounts {
         let mut list = self.list.lock();
         list.try_reserve(1).map_err(|_| e::ENOMEM)?;
         list.push(m.clone());
+        if let Some(l) = at {
+            self.points.fetch_or(point_bit(l.inode.id()), core::sync::atomic::Ordering::Release);
+        }
         Ok(m)
     }
     /// The mount covering `at` (the last one mounted there), if any.
     pub fn mounted_on(&self, at: &Loc) -> Option<Arc<Mount>> {
         let id = at.inode.id();
+        if self.points.load(core::sync::atomic::Ordering::Acquire) & point_bit(id) == 0 {
+            return None;
+        }
         let list = self.list.lock();
         list.iter().rev().find(|m| m.parent.as_ref().is_some_and(|(pm, pi)| Arc::ptr_eq(pm, &at.mnt) && pi.id() == id)).cloned()
     }
@@ -111,6 +128,9 @@ impl Mounts {
             return Err(e::EBUSY);
         }
         list.remove(i);
+        m.fs.release();
+        let bits = list.iter().filter_map(|x| x.parent.as_ref()).fold(0, |b, (_, pi)| b | point_bit(pi.id()));
+        self.points.store(bits, core::sync::atomic::Ordering::Release);
         Ok(())
     }
     /// Every mount, in mount order.
@@ -177,7 +197,7 @@ impl Walker<'_> {
             return Ok((self.root.clone(), b"", trailing));
         }
         check_name(last)?;
-        if !may(&d.inode.stat(), &self.who, MAY_EXEC) {
+        if !may_mode(d.inode.perm(), &self.who, MAY_EXEC) {
             return Err(e::EACCES);
         }
         Ok((d, last, trailing))
@@ -193,7 +213,7 @@ impl Walker<'_> {
                 return Err(e::ENOTDIR);
             }
             check_name(name)?;
-            if !may(&cur.inode.stat(), &self.who, MAY_EXEC) {
+            if !may_mode(cur.inode.perm(), &self.who, MAY_EXEC) {
                 return Err(e::EACCES);
             }
             match name {

@@ -313,3 +313,19 @@ fn fallocate_is_all_or_nothing() {
     f.allocate(0, 2 * PAGE as u64, false).unwrap();
     assert_eq!((t.pages_used(), f.stat().size), (2, 2 * PAGE as u64));
 }
+
+#[test]
+fn unmounted_tmpfs_is_freed() {
+    let (_t, m, root) = fs(10);
+    let mnt = root.inode.create(b"mnt", &node(FileType::Dir)).unwrap();
+    let at = Loc { mnt: root.mnt.clone(), inode: mnt };
+    let other = TmpFs::new(2, Heap, 10, 100, 0o1777);
+    let weak = Arc::downgrade(&other);
+    let om = m.add(other.clone(), other.root(), Some(&at), b"none", 0).unwrap();
+    let f = other.root().create(b"f", &node(FileType::Regular)).unwrap();
+    write(&f, 0, b"data").unwrap();
+    drop((f, other));
+    m.remove(&om, false, 1).unwrap();
+    drop(om);
+    assert!(weak.upgrade().is_none(), "the file system, its files and pages are gone");
+}

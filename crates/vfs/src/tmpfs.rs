@@ -2,6 +2,7 @@
 //! that start out as read-only bytes (the initial RAM disk) and are copied on first write.
 
 use crate::node::*;
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -21,7 +22,17 @@ pub trait PageStore: Send + Sync + 'static {
     fn alloc_zeroed(&self) -> Option<Self::Page>;
     /// The current time (for time stamps).
     fn now(&self) -> Time;
+    /// May tmpfs take `bytes` more of the kernel heap (names, symbolic-link targets, inode
+    /// records)? The kernel says no near its heap reserve: creating then gives ENOSPC, as a
+    /// full tmpfs does, instead of exhausting the heap.
+    fn may_grow(&self, _bytes: usize) -> bool {
+        true
+    }
 }
+
+/// Heap bytes an inode record and its entry take besides the name (an estimate for
+/// `PageStore::may_grow`).
+const INODE_COST: usize = 512;
 
 /// One tmpfs instance.
 pub struct TmpFs<S: PageStore> {
@@ -36,7 +47,10 @@ pub struct TmpFs<S: PageStore> {
     /// Inodes alive and the limit.
     inodes: AtomicUsize,
     max_inodes: usize,
-    root: spin::Once<Arc<TmpInode<S>>>,
+    /// The root directory, held until the file system is unmounted (`release`): every inode
+    /// holds the file system, so a strong root here would keep an unmounted tmpfs, its
+    /// files and their pages, alive forever.
+    root: Mutex<Option<Arc<TmpInode<S>>>>,
 }
 
 struct Meta {
@@ -62,7 +76,10 @@ struct DirData<S: PageStore> {
     /// Entries by position (the readdir cookie: positions only grow, so a listing that
     /// runs while entries come and go neither repeats nor skips the ones that stay).
     by_pos: BTreeMap<u64, (Vec<u8>, Arc<TmpInode<S>>)>,
-    by_name: BTreeMap<Vec<u8>, u64>,
+    /// Entries by name: position and inode (one look-up per path component). (A hash map
+    /// measured slower here: hashing a name costs more than the few comparisons a small
+    /// directory's B-tree needs; stat 2136 -> 2177 det ns.)
+    by_name: BTreeMap<Box<[u8]>, (u64, Arc<TmpInode<S>>)>,
     next_pos: u64,
     /// Removed (rmdir): no entries may be added.
     dead: bool,
@@ -112,16 +129,16 @@ impl<S: PageStore> TmpFs<S> {
             max_pages,
             inodes: AtomicUsize::new(0),
             max_inodes,
-            root: spin::Once::new(),
+            root: Mutex::new(None),
         });
         let n = NewNode { kind: FileType::Dir, perm: root_mode & 0o7777, uid: 0, gid: 0, rdev: 0, target: b"" };
         let root = TmpInode::new(&fs, &n, Weak::new(), b"").expect("tmpfs root");
-        fs.root.call_once(|| root);
+        *fs.root.lock() = Some(root);
         fs
     }
     /// The root directory.
     pub fn root(&self) -> InodeRef {
-        self.root.get().expect("tmpfs root").clone()
+        self.root.lock().clone().expect("tmpfs root (used after unmount)")
     }
     /// Pages of file data in use.
     pub fn pages_used(&self) -> usize {
@@ -148,6 +165,9 @@ impl<S: PageStore> TmpFs<S> {
 
 impl<S: PageStore> TmpInode<S> {
     fn new(fs: &Arc<TmpFs<S>>, n: &NewNode, parent: Weak<TmpInode<S>>, name: &[u8]) -> VResult<Arc<TmpInode<S>>> {
+        if !fs.store.may_grow(INODE_COST + 3 * name.len() + n.target.len()) {
+            return Err(e::ENOSPC);
+        }
         if fs.inodes.fetch_add(1, Ordering::Relaxed) >= fs.max_inodes {
             fs.inodes.fetch_sub(1, Ordering::Relaxed);
             return Err(e::ENOSPC);
@@ -230,17 +250,17 @@ impl<S: PageStore> TmpInode<S> {
     fn add_entry(d: &mut DirData<S>, name: &[u8], node: Arc<TmpInode<S>>) {
         let pos = d.next_pos;
         d.next_pos += 1;
-        d.by_name.insert(name.to_vec(), pos);
+        d.by_name.insert(name.into(), (pos, node.clone()));
         d.by_pos.insert(pos, (name.to_vec(), node));
     }
 
     fn remove_entry(d: &mut DirData<S>, name: &[u8]) -> Option<Arc<TmpInode<S>>> {
-        let pos = d.by_name.remove(name)?;
+        let (pos, _) = d.by_name.remove(name)?;
         d.by_pos.remove(&pos).map(|(_, n)| n)
     }
 
     fn get_entry(d: &DirData<S>, name: &[u8]) -> Option<Arc<TmpInode<S>>> {
-        d.by_name.get(name).and_then(|p| d.by_pos.get(p)).map(|(_, n)| n.clone())
+        d.by_name.get(name).map(|(_, n)| n.clone())
     }
 
     fn is_empty_dir(&self) -> bool {
@@ -334,6 +354,10 @@ impl<S: PageStore> Inode for TmpInode<S> {
             ctime: m.ctime,
         }
     }
+    fn perm(&self) -> (u32, u32, u32) {
+        let m = self.meta.lock();
+        (m.mode, m.uid, m.gid)
+    }
     fn setattr(&self, a: &SetAttr) -> VResult<()> {
         let now = self.fs.store.now();
         let mut m = self.meta.lock();
@@ -383,6 +407,9 @@ impl<S: PageStore> Inode for TmpInode<S> {
     }
     fn link(&self, name: &[u8], target: &InodeRef) -> VResult<()> {
         check_name(name)?;
+        if !self.fs.store.may_grow(INODE_COST / 4 + 2 * name.len()) {
+            return Err(e::ENOSPC);
+        }
         let t = self.same_fs(target)?;
         if t.kind == FileType::Dir {
             return Err(e::EPERM);
@@ -441,6 +468,9 @@ impl<S: PageStore> Inode for TmpInode<S> {
     }
     fn rename(&self, old: &[u8], to: &InodeRef, new: &[u8], flags: u32) -> VResult<()> {
         check_name(new)?;
+        if !self.fs.store.may_grow(INODE_COST / 4 + 2 * new.len()) {
+            return Err(e::ENOSPC);
+        }
         let to = self.same_fs(to)?;
         self.dir()?;
         to.dir()?;
@@ -481,6 +511,11 @@ impl<S: PageStore> Inode for TmpInode<S> {
             }
             if flags & RENAME_EXCHANGE == 0 {
                 Self::check_replace(&node, t)?;
+                // A directory that holds the source (or is it) is not empty; and it must not
+                // be locked below (it is an ancestor of a directory locked already).
+                if t.kind == FileType::Dir && (core::ptr::eq(&**t, self) || self.is_below(t)) {
+                    return Err(e::ENOTEMPTY);
+                }
             }
         }
         // Lock both directories, an ancestor before its descendant (rmdir locks a parent, then
@@ -513,14 +548,16 @@ impl<S: PageStore> Inode for TmpInode<S> {
         }
         if flags & RENAME_EXCHANGE != 0 {
             let t = target.expect("target");
-            let sp = *src.by_name.get(old).expect("entry");
+            let sp = src.by_name.get(old).expect("entry").0;
             let dst = match dst {
                 Some(d) => d,
                 None => &mut *src,
             };
-            let dp = *dst.by_name.get(new).expect("entry");
+            let dp = dst.by_name.get(new).expect("entry").0;
             dst.by_pos.get_mut(&dp).expect("entry").1 = node.clone();
+            dst.by_name.get_mut(new).expect("entry").1 = node.clone();
             src.by_pos.get_mut(&sp).expect("entry").1 = t.clone();
+            src.by_name.get_mut(old).expect("entry").1 = t.clone();
             node.set_link(to, new);
             t.set_link(self, old);
             if !same {
@@ -530,6 +567,18 @@ impl<S: PageStore> Inode for TmpInode<S> {
             }
             t.touch(false, true);
         } else {
+            // The directory being replaced must still be empty now that the parents are
+            // locked (a create in it may have raced the check above); it dies with the
+            // check, under its own lock (parent before child), so nothing is added after.
+            if let Some(t) = &target {
+                if let Body::Dir(td) = &t.body {
+                    let mut td = td.lock();
+                    if !td.by_pos.is_empty() {
+                        return Err(e::ENOTEMPTY);
+                    }
+                    td.dead = true;
+                }
+            }
             Self::remove_entry(src, old);
             let dst = match dst {
                 Some(d) => d,
@@ -786,7 +835,8 @@ impl<S: PageStore> TmpInode<S> {
     }
     /// The parent directory (the root is its own parent).
     fn parent(&self) -> Arc<TmpInode<S>> {
-        self.link.lock().parent.upgrade().unwrap_or_else(|| self.fs.root.get().expect("root").clone())
+        // (The root is its own parent; after an unmount, a directory whose parent is gone too.)
+        self.link.lock().parent.upgrade().or_else(|| self.fs.root.lock().clone()).unwrap_or_else(|| self.arc())
     }
     /// Is this directory `anc` or below it? (Under the rename lock.)
     fn is_below(&self, anc: &TmpInode<S>) -> bool {
@@ -852,6 +902,10 @@ impl<S: PageStore> Drop for TmpInode<S> {
 impl<S: PageStore> crate::path::FileSystem for TmpFs<S> {
     fn name(&self) -> &'static str {
         "tmpfs"
+    }
+    fn release(&self) {
+        let root = self.root.lock().take();
+        drop(root);
     }
     fn statfs(&self) -> crate::path::StatFs {
         let (used, max, inodes, max_inodes) = self.usage();

@@ -215,6 +215,25 @@ impl Tty {
         c.session != 0 && p.sid.load(Ordering::Relaxed) == c.session && !c.detached.contains(&p.pid)
     }
 
+    /// The leader of session `sid` exited: if this is that session's controlling terminal,
+    /// it is hung up: the foreground group gets SIGHUP and SIGCONT and the terminal is free
+    /// (Linux's disassociate_ctty on exit).
+    pub fn session_leader_exit(&self, sid: usize) {
+        let fg = {
+            let mut c = self.ctrl.lock();
+            if c.session != sid {
+                return;
+            }
+            let fg = c.pgrp;
+            c.session = 0;
+            c.pgrp = 0;
+            c.detached.clear();
+            fg
+        };
+        signal_group(fg, g::SIGHUP);
+        signal_group(fg, g::SIGCONT);
+    }
+
     /// True if this is `t`'s process's controlling terminal (for /dev/tty: ENXIO if not).
     pub fn is_ctty_of(&self, t: &Thread) -> bool {
         Self::is_ctty_locked(&mut self.ctrl.lock(), &t.process)

@@ -217,6 +217,11 @@ fn line(s: &str) -> Vec<u8> {
     v
 }
 
+/// Magic links being resolved on each hart (see `link_target`).
+static LINK_DEPTH: [core::sync::atomic::AtomicUsize; crate::smp::MAX_HARTS] = [const { core::sync::atomic::AtomicUsize::new(0) }; crate::smp::MAX_HARTS];
+/// Most magic links resolved inside one another.
+const MAX_LINK_DEPTH: usize = 8;
+
 impl ProcInode {
     fn make(&self, node: Node) -> InodeRef {
         Arc::new(ProcInode { fs: self.fs.clone(), node })
@@ -242,6 +247,34 @@ impl ProcInode {
     }
 
     fn link_target(&self) -> VResult<(Vec<u8>, Option<Loc>)> {
+        // A magic link's text can lead through another magic link (an fd opened through
+        // /proc/self/fd/N, then dup2'ed over N): bound the nesting, or the walks recurse
+        // until the kernel stack runs out.
+        let h = crate::smp::me();
+        if LINK_DEPTH[h].fetch_add(1, core::sync::atomic::Ordering::Relaxed) >= MAX_LINK_DEPTH {
+            LINK_DEPTH[h].fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+            return Err(errno::ELOOP);
+        }
+        let r = self.link_target_inner();
+        LINK_DEPTH[h].fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+        r
+    }
+
+    /// May the caller look through process `p`'s magic links (cwd, root, exe, fd/)? Linux's
+    /// PTRACE_MODE_READ: root, or the same user (real, effective and saved ids all match
+    /// the caller's).
+    fn may_peek(p: &Process) -> VResult<()> {
+        let me = crate::task::current::with(|t| t.map(|t| *t.process.cred.lock()));
+        let Some(me) = me else { return Ok(()) };
+        if me.privileged() {
+            return Ok(());
+        }
+        let them = *p.cred.lock();
+        let same = [them.uid.r, them.uid.e, them.uid.s].iter().all(|&u| u == me.uid.r || u == me.uid.e) && [them.gid.r, them.gid.e, them.gid.s].iter().all(|&g| g == me.gid.r || g == me.gid.e);
+        if same { Ok(()) } else { Err(errno::EACCES) }
+    }
+
+    fn link_target_inner(&self) -> VResult<(Vec<u8>, Option<Loc>)> {
         match self.node {
             Node::SelfLink => Ok((alloc::format!("{}", current_ids().0).into_bytes(), None)),
             Node::ThreadSelf => {
@@ -254,6 +287,7 @@ impl ProcInode {
             },
             Node::Ent(pid, tid, which @ (Ent::Exe | Ent::Cwd | Ent::Root)) => {
                 let p = check(pid, tid)?;
+                Self::may_peek(&p)?;
                 if p.is_zombie() || p.thread_count() == 0 {
                     return Err(errno::ENOENT);
                 }
@@ -270,6 +304,7 @@ impl ProcInode {
             }
             Node::Fd(pid, tid, fd) => {
                 let p = check(pid, tid)?;
+                Self::may_peek(&p)?;
                 let f = p.fds.lock().get(fd).cloned().ok_or(errno::ENOENT)?;
                 Ok((f.describe(), f.location()))
             }
@@ -891,7 +926,7 @@ fn area_of(v: &Vma, a: &AddrSpace) -> Area {
         Area::Vdso
     } else if v.end == config::USER_STACK_TOP {
         Area::Stack
-    } else if v.backing == Backing::Eager && v.end <= a.brk_start {
+    } else if (v.backing == Backing::Eager || v.backing.file_id().is_some() && !v.backing.is_shared()) && v.end <= a.brk_start {
         Area::Image
     } else if a.brk > a.brk_start && v.start >= a.brk_start && v.end <= page_ceil(a.brk).unwrap_or(usize::MAX) {
         Area::Heap
@@ -1240,17 +1275,18 @@ fn maps_text(p: &Process, tid: usize) -> Vec<u8> {
         let mut l = String::new();
         let file = m.files.get(i).and_then(|f| f.as_ref());
         let mut fname = Vec::new();
-        let (off, dv, ino) = if *kind == Area::Image {
-            (offset_of(v.start), (maj, min), ino)
-        } else if let Some((f, off)) = file {
+        let (off, dv, ino) = if let Some((f, off)) = file {
             fname = f.describe();
             let (d, i) = f.location().map_or((0, 0), |l| l.inode.id());
             (*off as usize, velox_vfs::dev_split(d), i)
+        } else if *kind == Area::Image {
+            (offset_of(v.start), (maj, min), ino)
         } else {
             (0, (0, 0), 0)
         };
         let _ = write!(l, "{:08x}-{:08x} {}{}{}{} {off:08x} {:02x}:{:02x} {ino} ", v.start, v.end, perms[0], perms[1], perms[2], perms[3], dv.0, dv.1);
         let name: &[u8] = match kind {
+            Area::Image if file.is_some() => &fname,
             Area::Image => &exe,
             Area::Heap => b"[heap]",
             Area::Stack => b"[stack]",

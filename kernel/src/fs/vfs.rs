@@ -52,6 +52,9 @@ impl PageStore for Pages {
     fn now(&self) -> Time {
         now()
     }
+    fn may_grow(&self, bytes: usize) -> bool {
+        crate::mm::heap_free() > crate::config::HEAP_RESERVE * 2 + bytes
+    }
 }
 
 /// The wall-clock time for time stamps.
@@ -268,6 +271,9 @@ macro_rules! renamed_tmpfs {
         impl FileSystem for $name {
             fn name(&self) -> &'static str {
                 $text
+            }
+            fn release(&self) {
+                self.0.release();
             }
             fn statfs(&self) -> velox_vfs::StatFs {
                 let s = velox_vfs::StatFs { magic: $magic, ..self.0.statfs() };

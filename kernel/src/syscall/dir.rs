@@ -10,7 +10,7 @@ use core::sync::atomic::Ordering;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
 use velox_hal::trap::UserContext;
-use velox_vfs::{FileType, Loc, MAY_EXEC, may};
+use velox_vfs::{FileType, Loc, MAY_EXEC, may_mode};
 
 /// getdents64(fd, dirp, count): `struct linux_dirent64` records from the descriptor's
 /// position; EINVAL if not even one fits.
@@ -82,7 +82,7 @@ fn enterable(c: &Caller, l: &Loc) -> Result<(), u32> {
     if l.inode.kind() != FileType::Dir {
         return Err(errno::ENOTDIR);
     }
-    if !may(&l.inode.stat(), &c.who(), MAY_EXEC) {
+    if !may_mode(l.inode.perm(), &c.who(), MAY_EXEC) {
         return Err(errno::EACCES);
     }
     Ok(())

@@ -517,9 +517,12 @@ pub fn lseek(t: &Thread, c: &UserContext) -> Fast {
             _ => return Err(errno::ESPIPE),
         };
         let cur = f.pos.load(Ordering::Relaxed) as i64;
+        let is_dir = matches!(&f.kind, FileKind::Node(n) if n.loc.inode.kind() == velox_vfs::FileType::Dir);
         let base = match whence {
             g::SEEK_SET => 0,
             g::SEEK_CUR => cur,
+            // (tmpfs directories: only SEEK_SET and SEEK_CUR, as Linux's dcache_dir_lseek.)
+            g::SEEK_END if is_dir => return Err(errno::EINVAL),
             g::SEEK_END => size,
             g::SEEK_DATA | g::SEEK_HOLE => {
                 let FileKind::Node(n) = &f.kind else { return Err(errno::ENXIO) };
@@ -558,6 +561,9 @@ fn ioctl_common(t: &Thread, fd: usize, req: u32, arg: usize) -> isize {
         Ok(f) => f,
         Err(e) => return err(e),
     };
+    if matches!(&f.kind, FileKind::Node(n) if n.path_only) {
+        return err(errno::EBADF); // O_PATH descriptors take no ioctls
+    }
     match req {
         ioctl::FIONBIO => {
             return ret(uaccess::read::<i32>(arg).map(|on| {

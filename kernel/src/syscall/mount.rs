@@ -9,9 +9,11 @@ use linux_raw_sys::general as g;
 use velox_hal::trap::UserContext;
 use velox_vfs::FileType;
 
-/// Flags that only change how an existing mount behaves (accepted, not enforced yet:
-/// read-only mounts are recorded for statfs and /proc/mounts).
-const KEEP_FLAGS: u32 = g::MS_RDONLY | g::MS_NOSUID | g::MS_NODEV | g::MS_NOEXEC | g::MS_SYNCHRONOUS | g::MS_NOATIME | g::MS_NODIRATIME | g::MS_RELATIME | g::MS_SILENT | g::MS_STRICTATIME | g::MS_LAZYTIME;
+/// Flags a new mount accepts: nosuid (Velox has no set-user-id execution, so it holds
+/// anyway), the access-time policies (time stamps are kept as with strictatime: a policy, not
+/// a permission) and MS_SILENT. Read-only, nodev, noexec and synchronous mounts are not
+/// enforced yet, so they are refused (EINVAL) rather than reported as done.
+const KEEP_FLAGS: u32 = g::MS_NOSUID | g::MS_NOATIME | g::MS_NODIRATIME | g::MS_RELATIME | g::MS_SILENT | g::MS_STRICTATIME | g::MS_LAZYTIME;
 
 /// mount(source, target, fstype, flags, data).
 pub fn mount(t: &Thread, c: &UserContext) -> Fast {
@@ -24,11 +26,9 @@ pub fn mount(t: &Thread, c: &UserContext) -> Fast {
         let target = user_path(target)?;
         let at = caller.lookup(t, g::AT_FDCWD, &target, true, false)?;
         if flags & g::MS_REMOUNT != 0 {
-            // Only the mount's root can be remounted; options are accepted as they are.
-            if !at.is_mount_root() {
-                return Err(errno::EINVAL);
-            }
-            return Ok(0);
+            // Changing a mount's flags is not supported (see KEEP_FLAGS): EINVAL, never a
+            // remount that reports success and changes nothing.
+            return Err(errno::EINVAL);
         }
         if flags & (g::MS_BIND | g::MS_MOVE | g::MS_SHARED | g::MS_PRIVATE | g::MS_SLAVE | g::MS_UNBINDABLE) != 0 {
             return Err(errno::EINVAL); // bind mounts and propagation are not supported

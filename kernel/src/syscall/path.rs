@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
 use velox_hal::trap::UserContext;
-use velox_vfs::{FileType, Loc, MAY_EXEC, MAY_READ, MAY_WRITE, NewNode, SetAttr, Time, Who, may, may_delete};
+use velox_vfs::{FileType, Loc, MAY_EXEC, MAY_READ, MAY_WRITE, NewNode, SetAttr, Time, Who, may, may_delete, may_mode};
 
 /// A path argument: EFAULT for a bad pointer, ENAMETOOLONG from PATH_MAX on.
 pub fn user_path(ptr: usize) -> Result<Vec<u8>, u32> {
@@ -22,17 +22,21 @@ pub fn user_path(ptr: usize) -> Result<Vec<u8>, u32> {
 pub struct Caller {
     pub ctx: FsCtx,
     pub cred: velox_cred::Cred,
-    pub groups: alloc::sync::Arc<Vec<u32>>,
+    /// Supplementary groups; not looked up for root (permission checks never need them then,
+    /// and every file-system call pays for the copy).
+    pub groups: Option<alloc::sync::Arc<Vec<u32>>>,
 }
 
 impl Caller {
     /// Snapshot of `t`'s root, cwd, umask and credentials.
     pub fn of(t: &Thread) -> Caller {
-        Caller { ctx: t.process.fs.lock().clone(), cred: *t.process.cred.lock(), groups: t.process.groups.lock().clone() }
+        let cred = *t.process.cred.lock();
+        let groups = (cred.uid.fs != 0 || cred.uid.r != 0).then(|| t.process.groups.lock().clone());
+        Caller { ctx: t.process.fs.lock().clone(), cred, groups }
     }
     /// The view for permission checks.
     pub fn who(&self) -> Who<'_> {
-        vfs::who_of(&self.cred, &self.groups)
+        vfs::who_of(&self.cred, self.groups.as_deref().map_or(&[], |g| g.as_slice()))
     }
     /// Where a `*at` call starts: the cwd for AT_FDCWD or an absolute path, else the
     /// directory open at `dirfd` (EBADF, ENOTDIR).
@@ -65,6 +69,10 @@ impl Caller {
             }
             return file(t, dirfd as usize)?.location().ok_or(errno::EBADF);
         }
+        // (The cwd borrowed, not cloned, in the common cases: one walk per stat and open.)
+        if path[0] == b'/' || dirfd == g::AT_FDCWD {
+            return vfs::walk(&self.ctx, &self.who(), &self.ctx.cwd, path, follow);
+        }
         let start = self.start(t, dirfd, path)?;
         vfs::walk(&self.ctx, &self.who(), &start, path, follow)
     }
@@ -75,7 +83,7 @@ impl Caller {
     }
     /// Write and search permission on directory `d` (to add or remove entries).
     fn may_modify(&self, d: &Loc) -> Result<(), u32> {
-        if may(&d.inode.stat(), &self.who(), MAY_WRITE | MAY_EXEC) { Ok(()) } else { Err(errno::EACCES) }
+        if may_mode(d.inode.perm(), &self.who(), MAY_WRITE | MAY_EXEC) { Ok(()) } else { Err(errno::EACCES) }
     }
     /// A new node's owner: the caller, with the directory's group under a set-gid directory.
     fn owner(&self, dir: &Loc) -> (u32, u32) {
@@ -88,7 +96,9 @@ impl Caller {
 /// The absolute-looking path to remember for an open file.
 fn remembered_path(c: &Caller, start: &Loc, path: &[u8]) -> Vec<u8> {
     if path.first() == Some(&b'/') {
-        return velox_vfs::normalize(b"/", path);
+        // Already clean (no "//", "/." or trailing '/'): as given, without the split-and-join.
+        let clean = !path.windows(2).any(|w| w == b"//" || w == b"/.") && (path.len() == 1 || path.last() != Some(&b'/'));
+        return if clean { path.to_vec() } else { velox_vfs::normalize(b"/", path) };
     }
     let base = vfs::path_of(&c.ctx, start).unwrap_or_else(|_| b"/".to_vec());
     velox_vfs::normalize(&base, path)
@@ -211,7 +221,7 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
     if flags & g::O_DIRECTORY != 0 && kind != FileType::Dir {
         return Err(errno::ENOTDIR);
     }
-    if kind == FileType::Dir && (acc != g::O_RDONLY || flags & g::O_CREAT != 0) {
+    if kind == FileType::Dir && (acc != g::O_RDONLY || flags & (g::O_CREAT | g::O_TRUNC) != 0) {
         return Err(errno::EISDIR);
     }
     if !created {
@@ -222,7 +232,7 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
         if acc != g::O_RDONLY || flags & g::O_TRUNC != 0 {
             want |= MAY_WRITE;
         }
-        if !may(&loc.inode.stat(), &c.who(), want) {
+        if !may_mode(loc.inode.perm(), &c.who(), want) {
             return Err(errno::EACCES);
         }
     }
@@ -329,7 +339,7 @@ pub fn unlinkat(t: &Thread, ctx: &UserContext) -> Fast {
         let rmdir = flags & g::AT_REMOVEDIR != 0;
         let (dir, name, trailing) = c.parent(t, dirfd, &p)?;
         match name {
-            b"" => return Err(errno::EBUSY),
+            b"" => return Err(if rmdir { errno::EBUSY } else { errno::EISDIR }),
             b"." => return Err(if rmdir { errno::EINVAL } else { errno::EISDIR }),
             b".." => return Err(if rmdir { errno::ENOTEMPTY } else { errno::EISDIR }),
             _ => {}
@@ -384,7 +394,7 @@ pub fn renameat2(t: &Thread, ctx: &UserContext) -> Fast {
             Err(_) => c.may_modify(&ndir)?,
         }
         // A directory moving to another parent rewrites its "..": write access to it too.
-        if child.kind() == FileType::Dir && odir.inode.id() != ndir.inode.id() && !may(&child.stat(), &who, MAY_WRITE) {
+        if child.kind() == FileType::Dir && odir.inode.id() != ndir.inode.id() && !may_mode(child.perm(), &who, MAY_WRITE) {
             return Err(errno::EACCES);
         }
         for (d, n) in [(&odir, oname), (&ndir, nname)] {
@@ -442,12 +452,12 @@ pub fn linkat(t: &Thread, ctx: &UserContext) -> Fast {
 pub fn readlinkat(t: &Thread, ctx: &UserContext) -> Fast {
     let (dirfd, path, buf, size) = (ctx.arg(0) as i32, ctx.arg(1), ctx.arg(2), ctx.arg(3) as i32);
     Fast::Done(ret((|| {
-        let p = user_path(path)?;
-        let c = Caller::of(t);
-        let l = c.lookup(t, dirfd, &p, false, true)?;
         if size <= 0 {
             return Err(errno::EINVAL);
         }
+        let p = user_path(path)?;
+        let c = Caller::of(t);
+        let l = c.lookup(t, dirfd, &p, false, true)?;
         let target = l.inode.readlink()?;
         let n = target.len().min(size as usize);
         uaccess::write_bytes(buf, &target[..n]).map(|_| n as isize)
@@ -476,7 +486,7 @@ fn access(t: &Thread, dirfd: i32, path: usize, mode: u32, flags: u32) -> Result<
         c.cred.gid.fs = c.cred.gid.r;
     }
     let l = c.lookup(t, dirfd, &p, flags & g::AT_SYMLINK_NOFOLLOW == 0, flags & g::AT_EMPTY_PATH != 0)?;
-    if mode != 0 && !may(&l.inode.stat(), &c.who(), mode) {
+    if mode != 0 && !may_mode(l.inode.perm(), &c.who(), mode) {
         return Err(errno::EACCES);
     }
     Ok(0)
@@ -600,10 +610,17 @@ pub fn utimensat(t: &Thread, ctx: &UserContext) -> Fast {
         };
         let c = Caller::of(t);
         let l = if path == 0 {
+            // (A NULL path names the descriptor itself: no flags; not an O_PATH one.)
+            if flags != 0 {
+                return Err(errno::EINVAL);
+            }
             if dirfd == g::AT_FDCWD {
                 return Err(errno::EFAULT);
             }
             let f = file(t, dirfd as usize)?;
+            if matches!(&f.kind, FileKind::Node(n) if n.path_only) {
+                return Err(errno::EBADF);
+            }
             f.location().ok_or(errno::EBADF)?
         } else {
             let p = user_path(path)?;
@@ -628,18 +645,18 @@ pub fn utimensat(t: &Thread, ctx: &UserContext) -> Fast {
 pub fn truncate(t: &Thread, ctx: &UserContext) -> Fast {
     Fast::Done(ret((|| {
         let len = ctx.arg(1) as i64;
-        let p = user_path(ctx.arg(0))?;
-        let c = Caller::of(t);
-        let l = c.lookup(t, g::AT_FDCWD, &p, true, false)?;
         if len < 0 {
             return Err(errno::EINVAL);
         }
+        let p = user_path(ctx.arg(0))?;
+        let c = Caller::of(t);
+        let l = c.lookup(t, g::AT_FDCWD, &p, true, false)?;
         match l.inode.kind() {
             FileType::Dir => return Err(errno::EISDIR),
             FileType::Regular => {}
             _ => return Err(errno::EINVAL),
         }
-        if !may(&l.inode.stat(), &c.who(), MAY_WRITE) {
+        if !may_mode(l.inode.perm(), &c.who(), MAY_WRITE) {
             return Err(errno::EACCES);
         }
         l.inode.truncate(len as u64)?;
@@ -720,8 +737,8 @@ pub fn fsync(t: &Thread, ctx: &UserContext) -> Fast {
         match &f.kind {
             FileKind::Node(n) if n.path_only => Err(errno::EBADF),
             FileKind::Node(n) => n.loc.inode.sync().map(|_| 0),
-            FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::PipeBoth(_) => Err(errno::EINVAL),
-            _ => Ok(0),
+            // Pipes, the terminal and the memory devices have no fsync (Linux: EINVAL).
+            _ => Err(errno::EINVAL),
         }
     })()))
 }

@@ -144,11 +144,16 @@ pub fn prctl(t: &Thread, c: &UserContext) -> Fast {
             }
         }
         PR_GET_PDEATHSIG => uaccess::write(a2, &(p.pdeath_signal.load(Ordering::Relaxed) as i32)).map(|_| 0),
-        PR_GET_DUMPABLE => Ok(1),
+        PR_GET_DUMPABLE => Ok((p.prctl_flags.load(Ordering::Relaxed) & 1 == 0) as isize),
         PR_SET_DUMPABLE => {
             if a2 > 1 {
                 Err(errno::EINVAL)
             } else {
+                if a2 == 1 {
+                    p.prctl_flags.fetch_and(!1, Ordering::Relaxed);
+                } else {
+                    p.prctl_flags.fetch_or(1, Ordering::Relaxed);
+                }
                 Ok(0)
             }
         }
@@ -175,8 +180,15 @@ pub fn prctl(t: &Thread, c: &UserContext) -> Fast {
             let name = *p.comm.lock();
             uaccess::write_bytes(a2, &name).map(|_| 0)
         }
-        PR_SET_NO_NEW_PRIVS => if a2 == 1 { Ok(0) } else { Err(errno::EINVAL) },
-        PR_GET_NO_NEW_PRIVS => Ok(0),
+        // (Once set it stays: there is nothing in Velox it would have to refuse yet, since
+        // set-user-id execution does not exist; the flag is kept and inherited as on Linux.)
+        PR_SET_NO_NEW_PRIVS if a2 == 1 && c.arg(2) == 0 && c.arg(3) == 0 && c.arg(4) == 0 => {
+            p.prctl_flags.fetch_or(2, Ordering::Relaxed);
+            Ok(0)
+        }
+        PR_SET_NO_NEW_PRIVS => Err(errno::EINVAL),
+        PR_GET_NO_NEW_PRIVS if c.arg(1) == 0 && c.arg(2) == 0 && c.arg(3) == 0 && c.arg(4) == 0 => Ok(((p.prctl_flags.load(Ordering::Relaxed) >> 1) & 1) as isize),
+        PR_GET_NO_NEW_PRIVS => Err(errno::EINVAL),
         _ => Err(errno::EINVAL),
     }))
 }
@@ -617,7 +629,8 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
         let cred = *t.process.cred.lock();
         let groups = t.process.groups.lock().clone();
         let stack = t.process.limits.lock()[g::RLIMIT_STACK as usize].0;
-        match process::load_program(&ctx, &crate::fs::vfs::who_of(&cred, &groups), &path, &av, &ev, stack) {
+        let ids = [cred.uid.r, cred.uid.e, cred.gid.r, cred.gid.e];
+        match process::load_program(&ctx, &crate::fs::vfs::who_of(&cred, &groups), &path, &av, &ev, stack, ids) {
             Ok(i) => i,
             Err(e) => return err(e),
         }
@@ -653,6 +666,7 @@ pub async fn execve(t: Arc<Thread>, a: Args) -> isize {
     }
     drop(closing);
     signal::exec_reset(&t);
+    p.prctl_flags.fetch_and(!1, Ordering::Relaxed); // dumpable again after exec
     // POSIX timers do not survive execve (interval timers do).
     {
         let mut ts = p.timers.lock();

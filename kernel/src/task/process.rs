@@ -120,6 +120,8 @@ pub struct Process {
     pub comm: Mutex<[u8; 16]>,
     /// Signal sent to this process when its parent ends (prctl PR_SET_PDEATHSIG; 0: none).
     pub pdeath_signal: core::sync::atomic::AtomicU8,
+    /// prctl flags: PR_SET_DUMPABLE (bit 0 = not dumpable), PR_SET_NO_NEW_PRIVS (bit 1).
+    pub prctl_flags: core::sync::atomic::AtomicU8,
     /// The descriptor table (shared with CLONE_FILES).
     pub fds: Arc<Mutex<FdTable>>,
     /// Supplementary group ids (setgroups), sorted.
@@ -182,6 +184,8 @@ impl Process {
             comm: Mutex::new(comm_of(&exe)),
             exe: Mutex::new(exe),
             pdeath_signal: core::sync::atomic::AtomicU8::new(0),
+            // (no_new_privs is inherited by children; dumpable comes back at exec.)
+            prctl_flags: core::sync::atomic::AtomicU8::new(parent.map_or(0, |p| p.prctl_flags.load(Ordering::Relaxed) & 2)),
             fds,
             groups: Mutex::new(parent.map_or_else(|| Arc::new(Vec::new()), |p| p.groups.lock().clone())),
             fs: fs.unwrap_or_else(|| Arc::new(Mutex::new(parent.map_or_else(fs::vfs::FsCtx::initial, |p| p.fs.lock().clone())))),
@@ -319,6 +323,9 @@ impl Process {
             drop(fds);
         }
         fs::locks::release_process(self.pid);
+        if self.sid.load(Ordering::Relaxed) == self.pid {
+            crate::dev::tty::console().session_leader_exit(self.pid);
+        }
         self.reparent_children();
         let parent = PROCS.lock().get(&self.ppid()).cloned().filter(|par| par.pid != 1 || USER_INIT.load(Ordering::Relaxed));
         // A parent that ignores SIGCHLD (or set SA_NOCLDWAIT) has the child reaped before its
@@ -433,7 +440,7 @@ pub static USER_INIT: core::sync::atomic::AtomicBool = core::sync::atomic::Atomi
 /// Start the program at `path` as pid 1 (interactive boot): the parent of orphans, whose end
 /// powers the machine off. Must come before any other process exists.
 pub fn spawn_init(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Thread>, u32> {
-    let img = load_program(&FsCtx::initial(), &velox_vfs::Who::ROOT, path, argv, envp, config::USER_STACK_SIZE as u64)?;
+    let img = load_program(&FsCtx::initial(), &velox_vfs::Who::ROOT, path, argv, envp, config::USER_STACK_SIZE as u64, [0; 4])?;
     if INIT.get().is_some() {
         return Err(errno::EBUSY);
     }
@@ -468,8 +475,8 @@ const MAX_INTERP_DEPTH: usize = 4;
 /// Load the program at `path` (walked from `ctx` with `cred`'s rights) with `argv`/`envp`
 /// into a new address space; `#!` scripts run their interpreter. Errors are Linux errno values
 /// (ENOENT, EACCES, ENOEXEC, E2BIG, ENOMEM, ELOOP).
-pub fn load_program(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], stack_limit: u64) -> Result<Image, u32> {
-    load_at_depth(ctx, who, path, argv, envp, stack_limit, 0)
+pub fn load_program(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], stack_limit: u64, ids: [u32; 4]) -> Result<Image, u32> {
+    load_at_depth(ctx, who, path, argv, envp, (stack_limit, ids), 0)
 }
 
 /// Contents of an executable file: the RAM disk's bytes in place, or a copy.
@@ -495,7 +502,7 @@ fn read_all(l: &velox_vfs::Loc) -> Result<Contents, u32> {
     Ok(Contents::Owned(v))
 }
 
-fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], stack_limit: u64, depth: usize) -> Result<Image, u32> {
+fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], lim: (u64, [u32; 4]), depth: usize) -> Result<Image, u32> {
     let loc = fs::vfs::walk(ctx, who, &ctx.cwd, path, true)?;
     let st = loc.inode.stat();
     if loc.inode.kind() != velox_vfs::FileType::Regular || !velox_vfs::may(&st, who, velox_vfs::MAY_EXEC) {
@@ -537,10 +544,10 @@ fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]],
         av.push(path);
         av.extend(argv.iter().skip(1).copied());
         drop(contents);
-        return load_at_depth(ctx, who, &interp, &av, envp, stack_limit, depth + 1);
+        return load_at_depth(ctx, who, &interp, &av, envp, lim, depth + 1);
     }
     let exe = resolved_path(ctx, who, path).unwrap_or_else(|_| velox_vfs::normalize(b"/", path));
-    let mut img = load_elf(image, argv, envp, &exe, stack_limit)?;
+    let mut img = load_elf(image, Some(&loc), argv, envp, &exe, lim)?;
     img.exe = exe;
     Ok(img)
 }
@@ -569,7 +576,12 @@ fn resolved_path(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8]) -> Result<Vec<u
 }
 
 /// Map a static ELF image.
-fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8], stack_limit: u64) -> Result<Image, u32> {
+/// Map a static ELF image: with `file` (where the image lives), its segments are private
+/// mappings of the file, read page by page at fault time as Linux does (exec of a 1.6 MB
+/// busybox no longer copies all of it); without, or if two segments share a page, copied
+/// eagerly.
+fn load_elf(image: &[u8], file: Option<&velox_vfs::Loc>, argv: &[&[u8]], envp: &[&[u8]], path: &[u8], lim: (u64, [u32; 4])) -> Result<Image, u32> {
+    let (stack_limit, ids) = lim;
     // The stack area is RLIMIT_STACK's soft value (at most the 8 MiB the address-space layout
     // leaves below the top; at least 128 KiB), so a smaller limit makes deep recursion fault.
     let stack_size = page_ceil((stack_limit.min(config::USER_STACK_SIZE as u64) as usize).max(128 << 10)).unwrap_or(config::USER_STACK_SIZE);
@@ -578,7 +590,39 @@ fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8], stack_lim
         return Err(errno::ENOEXEC); // dynamic linking arrives with its own issue
     }
     let mut a = AddrSpace::new().ok_or(errno::ENOMEM)?;
-    for s in &plan.segments {
+    // Lazy only when every segment starts on a page of its own (no page shared by two
+    // segments) and its file offset is congruent to its address (as ELF requires).
+    let lazy = file.filter(|_| {
+        plan.segments.iter().all(|s| s.vaddr % PAGE_SIZE == s.offset % PAGE_SIZE)
+            && plan.segments.windows(2).all(|w| page_ceil(w[0].vaddr + w[0].memsz).is_some_and(|e| e <= page_floor(w[1].vaddr)))
+    });
+    if let Some(loc) = lazy {
+        let fr = fs::OpenFile::new(fs::FileKind::Node(fs::Node { loc: loc.clone(), path: path.to_vec(), path_only: false }), g::O_RDONLY);
+        for s in &plan.segments {
+            let start = page_floor(s.vaddr);
+            let fend = page_ceil(s.vaddr + s.filesz).ok_or(errno::ENOEXEC)?;
+            let mend = page_ceil(s.vaddr + s.memsz).ok_or(errno::ENOEXEC)?;
+            if s.filesz > 0 {
+                let fm = crate::mm::filemap::FileMap::new(fr.clone(), loc.inode.clone(), page_floor(s.offset) as u64, fend - start, false, false, false)?;
+                a.add_file_area(start, fend, Prot(s.prot), fm)?;
+                // bss that starts inside the last file page reads as zero (the file's bytes
+                // there belong to whatever follows the segment): zero that tail in a private
+                // copy of the page, as Linux's padzero.
+                let z = s.vaddr + s.filesz;
+                if s.memsz > s.filesz && z % PAGE_SIZE != 0 {
+                    if a.handle_fault(page_floor(z), crate::mm::aspace::Access::Write) != crate::mm::aspace::Fault::Mapped {
+                        return Err(errno::ENOMEM);
+                    }
+                    static ZEROS: [u8; PAGE_SIZE] = [0; PAGE_SIZE];
+                    a.write_bytes(z, &ZEROS[..fend - z])?;
+                }
+            }
+            if mend > fend.max(start) {
+                a.add_area(fend.max(start), mend, Prot(s.prot), Backing::Anon)?;
+            }
+        }
+    }
+    for s in plan.segments.iter().filter(|_| lazy.is_none()) {
         let start = page_floor(s.vaddr);
         let end = page_ceil(s.vaddr + s.memsz).ok_or(errno::ENOEXEC)?;
         // Adjacent segments may share a page; merge rights into the existing area there.
@@ -608,10 +652,10 @@ fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8], stack_lim
         (key(at::AT_BASE), 0),
         (key(at::AT_FLAGS), 0),
         (key(at::AT_ENTRY), plan.entry as u64),
-        (key(at::AT_UID), 0),
-        (key(at::AT_EUID), 0),
-        (key(at::AT_GID), 0),
-        (key(at::AT_EGID), 0),
+        (key(at::AT_UID), ids[0] as u64),
+        (key(at::AT_EUID), ids[1] as u64),
+        (key(at::AT_GID), ids[2] as u64),
+        (key(at::AT_EGID), ids[3] as u64),
         (key(at::AT_SECURE), 0),
         (key(at::AT_HWCAP), crate::syscall::sys::HWCAP),
         (key(at::AT_CLKTCK), 100),
@@ -626,7 +670,7 @@ fn load_elf(image: &[u8], argv: &[&[u8]], envp: &[&[u8]], path: &[u8], stack_lim
 /// Create a process (child of the kernel's init) running the executable at `path` with
 /// `argv`/`envp`; returns its first thread, ready to be spawned.
 pub fn spawn_process(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Thread>, u32> {
-    let img = load_program(&FsCtx::initial(), &velox_vfs::Who::ROOT, path, argv, envp, config::USER_STACK_SIZE as u64)?;
+    let img = load_program(&FsCtx::initial(), &velox_vfs::Who::ROOT, path, argv, envp, config::USER_STACK_SIZE as u64, [0; 4])?;
     let init = init_process();
     let pid = alloc_id();
     let p = Process::new(pid, Some(&init), img.exe.clone(), FdTable::with_console());
