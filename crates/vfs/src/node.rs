@@ -219,6 +219,30 @@ pub trait Inode: Send + Sync + Any {
     fn rename(&self, _old: &[u8], _to: &Arc<dyn Inode>, _new: &[u8], _flags: u32) -> VResult<()> {
         Err(if self.kind() == FileType::Dir { e::EPERM } else { e::ENOTDIR })
     }
+    /// `unlink`, with `check` run on the entry to be removed where no other call can swap it
+    /// (the permission checks that must see that very inode: the sticky bit). `check` may
+    /// only take leaf locks (`perm`), never this directory's. The default is a plain look-up
+    /// first; file systems with concurrent writers run it under their directory lock.
+    fn unlink_checked(&self, name: &[u8], dir: bool, check: &mut dyn FnMut(&dyn Inode) -> VResult<()>) -> VResult<()> {
+        let c = self.lookup(name)?;
+        check(&*c)?;
+        self.unlink(name, dir)
+    }
+    /// `rename`, with `check(moved, replaced)` run where the two entries cannot change (as for
+    /// `unlink_checked`).
+    fn rename_checked(
+        &self,
+        old: &[u8],
+        to: &Arc<dyn Inode>,
+        new: &[u8],
+        flags: u32,
+        check: &mut dyn FnMut(&dyn Inode, Option<&dyn Inode>) -> VResult<()>,
+    ) -> VResult<()> {
+        let moved = self.lookup(old)?;
+        let victim = to.lookup(new).ok();
+        check(&*moved, victim.as_deref())?;
+        self.rename(old, to, new, flags)
+    }
     /// List entries from position `pos` ("." and ".." included, at 0 and 1), handing each to
     /// `sink` until it returns false.
     fn readdir(&self, _pos: u64, _sink: &mut dyn FnMut(&DirEntry) -> bool) -> VResult<()> {
@@ -340,10 +364,15 @@ pub fn may_mode((mode, uid, gid): (u32, u32, u32), who: &Who, mask: u32) -> bool
 /// May `who` remove or rename entry `child` of directory `dir`? (Write and search on the
 /// directory; with the sticky bit, only the owner of the entry or of the directory, or root.)
 pub fn may_delete(dir: &Stat, child: &Stat, who: &Who) -> Result<(), Errno> {
-    if !may(dir, who, MAY_WRITE | MAY_EXEC) {
+    may_delete_mode((dir.mode, dir.uid, dir.gid), (child.mode, child.uid, child.gid), who)
+}
+
+/// [`may_delete`] on (mode, uid, gid) of the directory and the entry.
+pub fn may_delete_mode(dir: (u32, u32, u32), child: (u32, u32, u32), who: &Who) -> Result<(), Errno> {
+    if !may_mode(dir, who, MAY_WRITE | MAY_EXEC) {
         return Err(e::EACCES);
     }
-    if dir.mode & S_ISVTX != 0 && who.uid != 0 && who.uid != child.uid && who.uid != dir.uid {
+    if dir.0 & S_ISVTX != 0 && who.uid != 0 && who.uid != child.1 && who.uid != dir.1 {
         return Err(e::EPERM);
     }
     Ok(())

@@ -329,3 +329,20 @@ fn unmounted_tmpfs_is_freed() {
     drop(om);
     assert!(weak.upgrade().is_none(), "the file system, its files and pages are gone");
 }
+
+#[test]
+fn checked_unlink_and_rename_see_the_entry_removed() {
+    let (_t, _m, root) = fs(10);
+    let r = &root.inode;
+    r.create(b"mine", &NewNode { uid: 5, ..node(FileType::Regular) }).unwrap();
+    r.create(b"theirs", &NewNode { uid: 6, ..node(FileType::Regular) }).unwrap();
+    let only_mine = |i: &dyn Inode| if i.perm().1 == 5 { Ok(()) } else { Err(e::EPERM) };
+    assert_eq!(r.unlink_checked(b"theirs", false, &mut |i| only_mine(i)), Err(e::EPERM));
+    assert!(r.lookup(b"theirs").is_ok());
+    // A rename whose replaced entry fails the check changes nothing.
+    let res = r.rename_checked(b"mine", r, b"theirs", 0, &mut |_, v| v.map_or(Ok(()), |v| only_mine(v)));
+    assert_eq!(res, Err(e::EPERM));
+    assert!(r.lookup(b"mine").is_ok() && r.lookup(b"theirs").unwrap().perm().1 == 6);
+    r.unlink_checked(b"mine", false, &mut |i| only_mine(i)).unwrap();
+    assert_eq!(r.lookup(b"mine").err(), Some(e::ENOENT));
+}

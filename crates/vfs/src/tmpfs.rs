@@ -436,8 +436,12 @@ impl<S: PageStore> Inode for TmpInode<S> {
         Ok(())
     }
     fn unlink(&self, name: &[u8], dir: bool) -> VResult<()> {
+        self.unlink_checked(name, dir, &mut |_| Ok(()))
+    }
+    fn unlink_checked(&self, name: &[u8], dir: bool, check: &mut dyn FnMut(&dyn Inode) -> VResult<()>) -> VResult<()> {
         let mut d = self.dir()?.lock();
         let node = Self::get_entry(&d, name).ok_or(e::ENOENT)?;
+        check(&*node)?;
         match (dir, node.kind == FileType::Dir) {
             (true, false) => return Err(e::ENOTDIR),
             (false, true) => return Err(e::EISDIR),
@@ -467,6 +471,9 @@ impl<S: PageStore> Inode for TmpInode<S> {
         Ok(())
     }
     fn rename(&self, old: &[u8], to: &InodeRef, new: &[u8], flags: u32) -> VResult<()> {
+        self.rename_checked(old, to, new, flags, &mut |_, _| Ok(()))
+    }
+    fn rename_checked(&self, old: &[u8], to: &InodeRef, new: &[u8], flags: u32, check: &mut dyn FnMut(&dyn Inode, Option<&dyn Inode>) -> VResult<()>) -> VResult<()> {
         check_name(new)?;
         if !self.fs.store.may_grow(INODE_COST / 4 + 2 * new.len()) {
             return Err(e::ENOSPC);
@@ -546,6 +553,8 @@ impl<S: PageStore> Inode for TmpInode<S> {
         if src.dead || !unchanged(src, old, Some(&node)) || !dst_ok {
             return Err(e::ENOENT);
         }
+        // The caller's permission checks, on exactly the entries moved and replaced.
+        check(&*node, target.as_deref().map(|t| t as &dyn Inode))?;
         if flags & RENAME_EXCHANGE != 0 {
             let t = target.expect("target");
             let sp = src.by_name.get(old).expect("entry").0;

@@ -145,10 +145,16 @@ pub fn init(initrd: Option<&'static [u8]>) {
             log::warn!("cannot create /{}: errno {e}", core::str::from_utf8(d).unwrap_or("?"));
         }
     }
-    let at = |p: &[u8]| -> Loc { walker_root().walk(&root, p, true).expect("boot directory") };
+    // (A RAM disk that puts a file where one of these directories goes gets a warning and
+    // goes without that file system, not a panic.)
     for (dir, fstype) in [(&b"/dev"[..], &b"devtmpfs"[..]), (b"/proc", b"proc"), (b"/sys", b"sysfs")] {
-        let (fs, root_inode) = make_fs(fstype, b"").expect("boot file system");
-        MOUNTS.add(fs, root_inode, Some(&at(dir)), fstype, 0).expect("boot mount");
+        let r = walker_root().walk(&root, dir, true).and_then(|at| {
+            let (fs, root_inode) = make_fs(fstype, b"")?;
+            MOUNTS.add(fs, root_inode, Some(&at), fstype, 0)
+        });
+        if let Err(e) = r {
+            log::warn!("cannot mount {} on {}: errno {e}", core::str::from_utf8(fstype).unwrap_or("?"), core::str::from_utf8(dir).unwrap_or("?"));
+        }
     }
 }
 

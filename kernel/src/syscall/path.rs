@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
 use velox_hal::trap::UserContext;
-use velox_vfs::{FileType, Loc, MAY_EXEC, MAY_READ, MAY_WRITE, NewNode, SetAttr, Time, Who, may, may_delete, may_mode};
+use velox_vfs::{FileType, Loc, MAY_EXEC, MAY_READ, MAY_WRITE, NewNode, SetAttr, Time, Who, may, may_delete, may_delete_mode, may_mode};
 
 /// A path argument: EFAULT for a bad pointer, ENAMETOOLONG from PATH_MAX on.
 pub fn user_path(ptr: usize) -> Result<Vec<u8>, u32> {
@@ -355,7 +355,11 @@ pub fn unlinkat(t: &Thread, ctx: &UserContext) -> Fast {
                 return Err(errno::EBUSY);
             }
         }
-        dir.inode.unlink(name, rmdir)?;
+        // The permission check again on the entry actually removed, under the directory's
+        // lock (a file created under the same name since the look-up above must not slip
+        // past the sticky bit).
+        let (dp, who) = (dir.inode.perm(), c.who());
+        dir.inode.unlink_checked(name, rmdir, &mut |victim| may_delete_mode(dp, victim.perm(), &who))?;
         Ok(0)
     })()))
 }
@@ -404,7 +408,21 @@ pub fn renameat2(t: &Thread, ctx: &UserContext) -> Fast {
                 }
             }
         }
-        odir.inode.rename(oname, &ndir.inode, nname, flags)?;
+        // The same checks again on the entries the file system actually moves and replaces,
+        // where they cannot change (see unlinkat).
+        let (odp, ndp, cross) = (odir.inode.perm(), ndir.inode.perm(), odir.inode.id() != ndir.inode.id());
+        odir.inode.rename_checked(oname, &ndir.inode, nname, flags, &mut |moved, victim| {
+            may_delete_mode(odp, moved.perm(), &who)?;
+            match victim {
+                Some(v) => may_delete_mode(ndp, v.perm(), &who)?,
+                None if !may_mode(ndp, &who, MAY_WRITE | MAY_EXEC) => return Err(errno::EACCES),
+                None => {}
+            }
+            if cross && moved.kind() == FileType::Dir && !may_mode(moved.perm(), &who, MAY_WRITE) {
+                return Err(errno::EACCES);
+            }
+            Ok(())
+        })?;
         Ok(0)
     })()))
 }
