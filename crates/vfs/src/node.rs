@@ -11,22 +11,12 @@ pub type Errno = u32;
 pub type VResult<T> = Result<T, Errno>;
 
 /// Longest name of one directory entry (NAME_MAX).
-pub const NAME_MAX: usize = 255;
+pub const NAME_MAX: usize = linux_raw_sys::general::NAME_MAX as usize;
 /// Longest path a call accepts, NUL included (PATH_MAX).
-pub const PATH_MAX: usize = 4096;
+pub const PATH_MAX: usize = linux_raw_sys::general::PATH_MAX as usize;
 
-/// File type bits of `st_mode`.
-pub const S_IFMT: u32 = 0o170000;
-pub const S_IFSOCK: u32 = 0o140000;
-pub const S_IFLNK: u32 = 0o120000;
-pub const S_IFREG: u32 = 0o100000;
-pub const S_IFBLK: u32 = 0o060000;
-pub const S_IFDIR: u32 = 0o040000;
-pub const S_IFCHR: u32 = 0o020000;
-pub const S_IFIFO: u32 = 0o010000;
-pub const S_ISUID: u32 = 0o4000;
-pub const S_ISGID: u32 = 0o2000;
-pub const S_ISVTX: u32 = 0o1000;
+/// File type and mode bits of `st_mode` (Linux's).
+pub use linux_raw_sys::general::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID, S_ISVTX};
 
 /// What an inode is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,10 +133,8 @@ pub struct DirEntry<'a> {
     pub next: u64,
 }
 
-/// rename flags (RENAME_NOREPLACE, RENAME_EXCHANGE).
-pub const RENAME_NOREPLACE: u32 = 1;
-pub const RENAME_EXCHANGE: u32 = 2;
-pub const RENAME_WHITEOUT: u32 = 4;
+/// rename flags.
+pub use linux_raw_sys::general::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
 
 /// How [`Inode::map_pages`] may change the file on the way (memory mappings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

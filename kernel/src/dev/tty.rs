@@ -655,7 +655,7 @@ impl Tty {
                 Ok(0)
             }
             ioctl::TIOCNOTTY => {
-                let fg = {
+                {
                     let mut c = self.ctrl.lock();
                     if !Self::is_ctty_locked(&mut c, p) {
                         return Err(errno::ENOTTY);
@@ -667,16 +667,10 @@ impl Tty {
                         }
                         return Ok(0);
                     }
-                    // The session leader: the session loses its terminal, and the foreground
-                    // group hears of it (disassociate_ctty).
-                    let fg = c.pgrp;
-                    c.session = 0;
-                    c.pgrp = 0;
-                    c.detached.clear();
-                    fg
-                };
-                signal_group(fg, g::SIGHUP);
-                signal_group(fg, g::SIGCONT);
+                }
+                // The session leader: the session loses its terminal and the foreground group
+                // hears of it, as when the leader exits (disassociate_ctty).
+                self.session_leader_exit(p.pid);
                 Ok(0)
             }
             ioctl::TIOCGSID => {

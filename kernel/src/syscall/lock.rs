@@ -14,9 +14,7 @@ use linux_raw_sys::general as g;
 use velox_vfs::lock::Owner;
 
 const RESTART: u32 = (-signal::ERESTARTSYS) as u32;
-const F_OFD_GETLK: u32 = 36;
-const F_OFD_SETLK: u32 = 37;
-const F_OFD_SETLKW: u32 = 38;
+use linux_raw_sys::general::{F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW};
 
 /// Is `cmd` one of fcntl's lock commands?
 pub fn is_lock_cmd(cmd: u32) -> bool {

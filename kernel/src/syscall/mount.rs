@@ -52,10 +52,7 @@ pub fn mount(t: &Thread, c: &UserContext) -> Fast {
 pub fn umount2(t: &Thread, c: &UserContext) -> Fast {
     let (target, flags) = (c.arg(0), c.arg(1) as u32);
     Fast::Done(ret((|| {
-        const MNT_FORCE: u32 = 1;
-        const MNT_DETACH: u32 = 2;
-        const MNT_EXPIRE: u32 = 4;
-        const UMOUNT_NOFOLLOW: u32 = 8;
+        use g::{MNT_DETACH, MNT_EXPIRE, MNT_FORCE, UMOUNT_NOFOLLOW};
         if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 || flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0 {
             return Err(errno::EINVAL);
         }

@@ -725,11 +725,10 @@ pub fn fallocate(t: &Thread, ctx: &UserContext) -> Fast {
             FileType::Regular => {}
             _ => return Err(errno::ENODEV),
         }
-        const KEEP_SIZE: u32 = 1;
-        if mode & !KEEP_SIZE != 0 {
+        if mode & !g::FALLOC_FL_KEEP_SIZE != 0 {
             return Err(errno::EOPNOTSUPP);
         }
-        l.inode.allocate(off as u64, len as u64, mode & KEEP_SIZE != 0)?;
+        l.inode.allocate(off as u64, len as u64, mode & g::FALLOC_FL_KEEP_SIZE != 0)?;
         Ok(0)
     })()))
 }
