@@ -1,30 +1,36 @@
-//! Physical frame allocator: one bit per 4 KiB frame over a contiguous range.
+//! Physical frames: a bitmap allocator over a contiguous range ([`FrameAllocator`]), per-frame
+//! reference counts that need no lock ([`FrameRefs`]) and a small per-hart stack of free
+//! frames in front of the bitmap ([`FrameCache`]).
+//!
+//! The kernel keeps the bitmap under one lock and gives each hart a cache, so page faults and
+//! thread creation on different harts take the shared lock once per batch, not per frame; a
+//! frame's references (copy-on-write sharing) are atomics, so sharing and dropping a shared
+//! frame take no lock at all.
 
 use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 /// Allocates 4 KiB frames from `[base, base + n * 4096)`. Allocation failure is `None`.
+/// Knows only free or not; references are [`FrameRefs`]' business.
 pub struct FrameAllocator {
     base: usize,
     frames: usize,
     bits: Vec<u64>, // 1 = free
     hint: usize,    // word index to start searching from
     free: usize,
-    refs: Vec<u16>, // references to each allocated frame (copy-on-write sharing)
 }
 
 impl FrameAllocator {
     /// Manage the frames of physical range `[start, end)` (rounded inward to pages), all free.
     pub fn new(start: usize, end: usize) -> Self {
-        let base = crate::page_ceil(start).unwrap_or(usize::MAX);
-        let end = crate::page_floor(end);
-        let frames = end.saturating_sub(base) / crate::PAGE_SIZE;
+        let (base, frames) = range_of(start, end);
         let words = frames.div_ceil(64);
         let mut bits = vec![u64::MAX; words];
         if frames % 64 != 0 {
             bits[words - 1] = (1u64 << (frames % 64)) - 1;
         }
-        FrameAllocator { base, frames, bits, hint: 0, free: frames, refs: vec![0; frames] }
+        FrameAllocator { base, frames, bits, hint: 0, free: frames }
     }
 
     /// Mark `[start, end)` as used (reserved: the kernel image, the device tree, the RAM disk).
@@ -56,7 +62,6 @@ impl FrameAllocator {
                 self.bits[w] &= !(1 << b);
                 self.free -= 1;
                 self.hint = w;
-                self.refs[w * 64 + b] = 1;
                 return Some(self.base + (w * 64 + b) * crate::PAGE_SIZE);
             }
         }
@@ -65,7 +70,7 @@ impl FrameAllocator {
 
     /// Allocate `n` physically contiguous frames (DMA rings and buffers); returns the address
     /// of the first. First fit from the bottom of the range; `None` if no run of `n` free
-    /// frames exists (or `n` is 0). Each frame gets one reference, as from [`Self::alloc`].
+    /// frames exists (or `n` is 0).
     pub fn alloc_contig(&mut self, n: usize) -> Option<usize> {
         if n == 0 || n > self.free {
             return None;
@@ -84,7 +89,6 @@ impl FrameAllocator {
                     let first = i + 1 - n;
                     for j in first..=i {
                         self.bits[j / 64] &= !(1 << (j % 64));
-                        self.refs[j] = 1;
                     }
                     self.free -= n;
                     return Some(self.base + first * crate::PAGE_SIZE);
@@ -97,13 +101,6 @@ impl FrameAllocator {
         None
     }
 
-    /// Free `n` contiguous frames from [`Self::alloc_contig`] (drops one reference to each).
-    pub fn dealloc_contig(&mut self, pa: usize, n: usize) {
-        for k in 0..n {
-            self.dealloc(pa + k * crate::PAGE_SIZE);
-        }
-    }
-
     fn index(&self, pa: usize) -> usize {
         assert!(pa >= self.base && pa % crate::PAGE_SIZE == 0, "bad frame {pa:#x}");
         let i = (pa - self.base) / crate::PAGE_SIZE;
@@ -111,41 +108,15 @@ impl FrameAllocator {
         i
     }
 
-    /// Add a reference to an allocated frame (a second mapping of it, copy-on-write).
-    /// Returns false (and changes nothing) if the count would overflow.
-    pub fn share(&mut self, pa: usize) -> bool {
-        let i = self.index(pa);
-        assert!(self.refs[i] > 0, "sharing a free frame {pa:#x}");
-        match self.refs[i].checked_add(1) {
-            Some(n) => {
-                self.refs[i] = n;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// References to the frame at `pa` (0 if free or reserved).
-    pub fn refs(&self, pa: usize) -> u16 {
-        self.refs[self.index(pa)]
-    }
-
-    /// Drop one reference to a frame; it is free again when none remain (returns true then).
-    /// Freeing a frame that is free or outside the range is a kernel bug.
-    pub fn dealloc(&mut self, pa: usize) -> bool {
+    /// Give a frame back. Freeing a frame that is free or outside the range is a kernel bug.
+    pub fn free(&mut self, pa: usize) {
         let i = self.index(pa);
         assert!(self.bits[i / 64] & (1 << (i % 64)) == 0, "double free of frame {pa:#x}");
-        if self.refs[i] > 1 {
-            self.refs[i] -= 1;
-            return false;
-        }
-        self.refs[i] = 0;
         self.bits[i / 64] |= 1 << (i % 64);
         self.free += 1;
         if i / 64 < self.hint {
             self.hint = i / 64;
         }
-        true
     }
 
     /// Number of free frames.
@@ -156,6 +127,144 @@ impl FrameAllocator {
     /// Number of frames managed.
     pub fn total_frames(&self) -> usize {
         self.frames
+    }
+}
+
+fn range_of(start: usize, end: usize) -> (usize, usize) {
+    let base = crate::page_ceil(start).unwrap_or(usize::MAX);
+    let end = crate::page_floor(end);
+    (base, end.saturating_sub(base) / crate::PAGE_SIZE)
+}
+
+/// References to each frame of a range (copy-on-write and shared mappings), one atomic
+/// counter per frame: 0 for a free frame (in the bitmap or in a cache), 1 once allocated.
+/// Counters are 32 bits wide because RISC-V has word AMOs but no 16-bit ones (a 16-bit
+/// atomic is a masked LR/SC loop); they stop at `u16::MAX` references all the same.
+pub struct FrameRefs {
+    base: usize,
+    refs: Vec<AtomicU32>,
+}
+
+impl FrameRefs {
+    /// Counters for the frames of `[start, end)` (same rounding as [`FrameAllocator::new`]).
+    pub fn new(start: usize, end: usize) -> Self {
+        let (base, frames) = range_of(start, end);
+        FrameRefs { base, refs: (0..frames).map(|_| AtomicU32::new(0)).collect() }
+    }
+
+    #[inline]
+    fn at(&self, pa: usize) -> &AtomicU32 {
+        let i = pa.wrapping_sub(self.base) / crate::PAGE_SIZE;
+        assert!(pa % crate::PAGE_SIZE == 0 && i < self.refs.len(), "bad frame {pa:#x}");
+        &self.refs[i]
+    }
+
+    /// A free frame was handed out: its one reference.
+    #[inline]
+    pub fn first(&self, pa: usize) {
+        let r = self.at(pa);
+        let n = r.load(Ordering::Relaxed);
+        assert!(n == 0, "allocated frame {pa:#x} had {n} references");
+        r.store(1, Ordering::Relaxed);
+    }
+
+    /// Add a reference to an allocated frame (a second mapping of it, copy-on-write).
+    /// Returns false (and changes nothing) if the count would overflow.
+    #[inline]
+    pub fn share(&self, pa: usize) -> bool {
+        let r = self.at(pa);
+        let n = r.fetch_add(1, Ordering::Relaxed);
+        assert!(n > 0, "sharing a free frame {pa:#x}");
+        if n >= u16::MAX as u32 {
+            r.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Drop one reference; true when it was the last (the frame is free now and goes back to
+    /// an allocator). Dropping a reference to a free frame is a double free: a kernel bug.
+    #[inline]
+    pub fn put(&self, pa: usize) -> bool {
+        // Release: writes to the frame through this reference happen before whoever frees it
+        // (after the last put) reuses it; Acquire on the last: see every other holder's writes.
+        let n = self.at(pa).fetch_sub(1, Ordering::AcqRel);
+        assert!(n != 0, "double free of frame {pa:#x}");
+        n == 1
+    }
+
+    /// References to the frame at `pa` (0 if free or reserved).
+    #[inline]
+    pub fn get(&self, pa: usize) -> u16 {
+        self.at(pa).load(Ordering::Relaxed) as u16
+    }
+}
+
+/// A small stack of free frames in front of a [`FrameAllocator`] (one per hart): frames move
+/// between the two in batches of `N / 2`.
+pub struct FrameCache<const N: usize> {
+    len: usize,
+    frames: [usize; N],
+}
+
+impl<const N: usize> FrameCache<N> {
+    /// An empty cache.
+    pub const fn new() -> Self {
+        FrameCache { len: 0, frames: [0; N] }
+    }
+
+    /// Frames in the cache.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if the cache holds no frame.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Take a frame (the one freed last: its lines may still be in this hart's cache).
+    #[inline]
+    pub fn pop(&mut self) -> Option<usize> {
+        self.len = self.len.checked_sub(1)?;
+        Some(self.frames[self.len])
+    }
+
+    /// Keep a free frame; false (and nothing kept) when the cache is full: [`Self::spill`]
+    /// first.
+    #[inline]
+    pub fn push(&mut self, pa: usize) -> bool {
+        if self.len == N {
+            return false;
+        }
+        self.frames[self.len] = pa;
+        self.len += 1;
+        true
+    }
+
+    /// Give frames back to `global` until at most `keep` remain (the oldest go first).
+    pub fn spill(&mut self, global: &mut FrameAllocator, keep: usize) {
+        if self.len <= keep {
+            return;
+        }
+        let gone = self.len - keep;
+        for &f in &self.frames[..gone] {
+            global.free(f);
+        }
+        self.frames.copy_within(gone..self.len, 0);
+        self.len = keep;
+    }
+
+    /// Refill from `global` with up to `N / 2` frames; returns how many came.
+    pub fn refill(&mut self, global: &mut FrameAllocator) -> usize {
+        let mut got = 0;
+        while self.len < N / 2 {
+            let Some(f) = global.alloc() else { break };
+            self.frames[self.len] = f;
+            self.len += 1;
+            got += 1;
+        }
+        got
     }
 }
 
@@ -177,10 +286,10 @@ mod tests {
         got.sort();
         got.dedup();
         assert_eq!(got.len(), 100, "no frame handed out twice");
-        a.dealloc(got[37]);
+        a.free(got[37]);
         assert_eq!(a.alloc(), Some(got[37]));
         for f in got {
-            a.dealloc(f);
+            a.free(f);
         }
         assert_eq!(a.free_frames(), 100);
     }
@@ -203,8 +312,8 @@ mod tests {
     fn double_free_is_caught() {
         let mut a = FrameAllocator::new(0, 4 * 4096);
         let f = a.alloc().unwrap();
-        a.dealloc(f);
-        a.dealloc(f);
+        a.free(f);
+        a.free(f);
     }
 
     #[test]
@@ -216,7 +325,7 @@ mod tests {
         let used: Vec<usize> = (0..70).map(|_| a.alloc().unwrap()).collect();
         for &f in &used {
             if f == 3 * 4096 || (10 * 4096..13 * 4096).contains(&f) {
-                a.dealloc(f);
+                a.free(f);
             }
         }
         assert_eq!(a.free_frames(), 200 - 70 + 4);
@@ -225,9 +334,6 @@ mod tests {
         // The next run of 4 starts right after the used block (crosses a word boundary).
         let r = a.alloc_contig(4).unwrap();
         assert_eq!(r, 70 * 4096);
-        for k in 0..4 {
-            assert_eq!(a.refs(r + k * 4096), 1);
-        }
         let big = a.alloc_contig(100).unwrap();
         assert_eq!(big, 74 * 4096);
         assert_eq!(a.free_frames(), 200 - 174);
@@ -235,8 +341,8 @@ mod tests {
         let rest = a.alloc_contig(26).unwrap();
         assert_eq!(a.free_frames(), 0);
         assert_eq!(a.alloc(), None);
-        a.dealloc_contig(big, 100);
-        a.dealloc_contig(rest, 26);
+        (0..100).for_each(|k| a.free(big + k * 4096));
+        (0..26).for_each(|k| a.free(rest + k * 4096));
         assert_eq!(a.free_frames(), 126);
         // Single-frame allocation still finds the freed frames.
         assert!(a.alloc().is_some());
@@ -247,23 +353,80 @@ mod tests {
     fn contiguous_double_free_is_caught() {
         let mut a = FrameAllocator::new(0, 8 * 4096);
         let f = a.alloc_contig(3).unwrap();
-        a.dealloc_contig(f, 3);
-        a.dealloc_contig(f, 3);
+        (0..3).for_each(|k| a.free(f + k * 4096));
+        (0..3).for_each(|k| a.free(f + k * 4096));
     }
 
     #[test]
     fn shared_frames_free_on_last_reference() {
-        let mut a = FrameAllocator::new(0, 4 * 4096);
-        let f = a.alloc().unwrap();
-        assert_eq!(a.refs(f), 1);
-        assert!(a.share(f));
-        assert!(a.share(f));
-        assert_eq!(a.refs(f), 3);
-        assert!(!a.dealloc(f));
-        assert!(!a.dealloc(f));
-        assert_eq!(a.free_frames(), 3);
-        assert!(a.dealloc(f));
-        assert_eq!(a.free_frames(), 4);
-        assert_eq!(a.refs(f), 0);
+        let r = FrameRefs::new(0, 4 * 4096);
+        let f = 2 * 4096;
+        assert_eq!(r.get(f), 0);
+        r.first(f);
+        assert_eq!(r.get(f), 1);
+        assert!(r.share(f));
+        assert!(r.share(f));
+        assert_eq!(r.get(f), 3);
+        assert!(!r.put(f));
+        assert!(!r.put(f));
+        assert!(r.put(f));
+        assert_eq!(r.get(f), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "double free")]
+    fn dropping_a_free_frame_is_caught() {
+        let r = FrameRefs::new(0, 4 * 4096);
+        r.first(0);
+        r.put(0);
+        r.put(0);
+    }
+
+    #[test]
+    fn share_refuses_overflow() {
+        let r = FrameRefs::new(0, 4096);
+        r.first(0);
+        for _ in 1..u16::MAX {
+            assert!(r.share(0));
+        }
+        assert!(!r.share(0));
+        assert_eq!(r.get(0), u16::MAX);
+    }
+
+    #[test]
+    #[should_panic(expected = "bad frame")]
+    fn refs_outside_the_range_are_caught() {
+        FrameRefs::new(0x1000, 0x3000).get(0x3000);
+    }
+
+    #[test]
+    fn cache_batches() {
+        let mut a = FrameAllocator::new(0, 100 * 4096);
+        let mut c = FrameCache::<8>::new();
+        assert_eq!(c.pop(), None);
+        assert_eq!(c.refill(&mut a), 4);
+        assert_eq!((c.len(), a.free_frames()), (4, 96));
+        let f = c.pop().unwrap();
+        assert!(c.push(f));
+        assert_eq!(c.pop(), Some(f), "last freed, first reused");
+        let mut mine = vec![f];
+        while let Some(f) = c.pop() {
+            mine.push(f);
+        }
+        for _ in 0..4 {
+            mine.push(a.alloc().unwrap());
+        }
+        for &f in &mine {
+            assert!(c.push(f));
+        }
+        assert!(!c.push(0x99000), "full");
+        c.spill(&mut a, 4);
+        assert_eq!((c.len(), a.free_frames()), (4, 96));
+        // The newest four stay.
+        assert_eq!(c.pop(), Some(mine[7]));
+        c.spill(&mut a, 0);
+        assert_eq!((c.len(), a.free_frames()), (0, 99));
+        a.free(mine[7]);
+        assert_eq!(a.free_frames(), 100);
     }
 }

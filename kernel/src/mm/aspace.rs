@@ -290,17 +290,18 @@ impl Deferred {
             return;
         }
         crate::smp::flush_tlb_mm(self.root);
+        if !self.tables {
+            super::free_frames(&self.items[..self.n]);
+            self.n = 0;
+            return;
+        }
         for &pa in &self.items[..self.n] {
-            if self.tables {
-                #[allow(unsafe_code)]
-                // SAFETY: queued by `DeferPhys::free_table`, whose caller guaranteed nothing
-                // points to the table any more; no hart's TLB does either now.
-                unsafe {
-                    KernelPhys.free_table(pa)
-                };
-            } else {
-                free_frame(pa);
-            }
+            #[allow(unsafe_code)]
+            // SAFETY: queued by `DeferPhys::free_table`, whose caller guaranteed nothing
+            // points to the table any more; no hart's TLB does either now.
+            unsafe {
+                KernelPhys.free_table(pa)
+            };
         }
         self.n = 0;
     }

@@ -10,13 +10,21 @@ use hal::mem::virt_to_phys;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use velox_exec::sync::Mutex;
 use velox_hal as hal;
-use velox_mm::frame::FrameAllocator;
+use velox_mm::frame::{FrameAllocator, FrameCache, FrameRefs};
 use velox_mm::pt::{PageTable, PhysMem, PteFlags};
 
 #[global_allocator]
 static HEAP: heap::KernelHeap = heap::KernelHeap::new();
 
 static FRAMES: Mutex<Option<FrameAllocator>> = Mutex::new(None);
+/// Every frame's references (no lock: atomics).
+static REFS: spin::Once<FrameRefs> = spin::Once::new();
+/// Free frames kept per hart (by hart index), so page faults and thread creation on different
+/// harts meet at `FRAMES` once per `FRAME_CACHE / 2` frames. Each is locked only by its own
+/// hart, except when another has found nothing anywhere else and takes its frames.
+static FRAME_CACHES: [Mutex<FrameCache<FRAME_CACHE>>; hal::boot::MAX_HARTS] = [const { Mutex::new(FrameCache::new()) }; hal::boot::MAX_HARTS];
+/// Frames in one hart's cache at most (256 KiB).
+const FRAME_CACHE: usize = 64;
 /// Frames currently used as page tables (for /proc/meminfo's PageTables).
 pub static PT_FRAMES: AtomicUsize = AtomicUsize::new(0);
 static HEAP_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -61,9 +69,44 @@ impl PhysMem for KernelPhys {
     }
 }
 
+#[inline(always)]
+fn refs() -> &'static FrameRefs {
+    REFS.get().expect("frame allocator")
+}
+
 /// Allocate a frame (contents undefined). `None` when memory is exhausted.
 pub fn alloc_frame() -> Option<usize> {
-    FRAMES.lock().as_mut()?.alloc()
+    let me = hal::cpu::hart_index();
+    let f = {
+        let mut c = FRAME_CACHES[me].lock();
+        match c.pop() {
+            Some(f) => Some(f),
+            None => {
+                c.refill(FRAMES.lock().as_mut()?);
+                c.pop()
+            }
+        }
+    };
+    let f = f.or_else(|| steal_frame(me))?;
+    refs().first(f);
+    Some(f)
+}
+
+/// The shared allocator is empty: take a frame from another hart's cache.
+#[cold]
+fn steal_frame(me: usize) -> Option<usize> {
+    FRAME_CACHES.iter().enumerate().filter(|&(i, _)| i != me).find_map(|(_, c)| c.lock().pop())
+}
+
+/// Give every hart's cached frames back to the shared allocator (before a contiguous
+/// allocation fails for want of a run the caches hold pieces of).
+fn drain_frame_caches() {
+    for c in &FRAME_CACHES {
+        let mut c = c.lock();
+        if !c.is_empty() {
+            c.spill(FRAMES.lock().as_mut().expect("frame allocator"), 0);
+        }
+    }
 }
 
 /// Allocate a zero-filled frame.
@@ -75,32 +118,60 @@ pub fn alloc_frame_zeroed() -> Option<usize> {
 
 /// Allocate `n` physically contiguous frames (contents undefined): DMA memory for devices.
 pub fn alloc_contig(n: usize) -> Option<usize> {
-    FRAMES.lock().as_mut()?.alloc_contig(n)
+    let got = FRAMES.lock().as_mut()?.alloc_contig(n);
+    let f = got.or_else(|| {
+        drain_frame_caches();
+        FRAMES.lock().as_mut()?.alloc_contig(n)
+    })?;
+    (0..n).for_each(|k| refs().first(f + k * 4096));
+    Some(f)
 }
 
 /// Free `n` contiguous frames from [`alloc_contig`].
 pub fn free_contig(pa: usize, n: usize) {
-    FRAMES.lock().as_mut().expect("frame allocator").dealloc_contig(pa, n);
+    (0..n).for_each(|k| free_frame(pa + k * 4096));
 }
 
 /// Drop one reference to a frame; it returns to the allocator with its last reference.
 pub fn free_frame(pa: usize) {
-    FRAMES.lock().as_mut().expect("frame allocator").dealloc(pa);
+    if !refs().put(pa) {
+        return;
+    }
+    let mut c = FRAME_CACHES[hal::cpu::hart_index()].lock();
+    if !c.push(pa) {
+        c.spill(FRAMES.lock().as_mut().expect("frame allocator"), FRAME_CACHE / 2);
+        c.push(pa);
+    }
+}
+
+/// [`free_frame`] for each of `frames`, taking this hart's cache lock once.
+pub fn free_frames(frames: &[usize]) {
+    let mut c = None;
+    for &pa in frames {
+        if refs().put(pa) {
+            let c = c.get_or_insert_with(|| FRAME_CACHES[hal::cpu::hart_index()].lock());
+            if !c.push(pa) {
+                c.spill(FRAMES.lock().as_mut().expect("frame allocator"), FRAME_CACHE / 2);
+                c.push(pa);
+            }
+        }
+    }
 }
 
 /// Add a reference to an allocated frame (shared by copy-on-write or MAP_SHARED).
 pub fn share_frame(pa: usize) -> bool {
-    FRAMES.lock().as_mut().expect("frame allocator").share(pa)
+    refs().share(pa)
 }
 
 /// References to an allocated frame.
 pub fn frame_refs(pa: usize) -> u16 {
-    FRAMES.lock().as_ref().expect("frame allocator").refs(pa)
+    refs().get(pa)
 }
 
-/// (free, total) frames.
+/// (free, total) frames; frames in the harts' caches count as free.
 pub fn frame_stats() -> (usize, usize) {
-    FRAMES.lock().as_ref().map(|f| (f.free_frames(), f.total_frames())).unwrap_or((0, 0))
+    let cached: usize = FRAME_CACHES.iter().map(|c| c.lock().len()).sum();
+    FRAMES.lock().as_ref().map(|f| (f.free_frames() + cached, f.total_frames())).unwrap_or((0, 0))
 }
 
 /// The kernel's page table (its upper half is shared by every address space).
@@ -158,6 +229,7 @@ pub fn init(info: &EarlyInfo) {
             fa.reserve(s, e);
         }
     }
+    REFS.call_once(|| FrameRefs::new(l.pool.0, l.pool.1));
     *FRAMES.lock() = Some(fa);
     build_kernel_page_table(l.kernel.0, ram_end, l.ktables, &hal::boot::kernel_layout());
     hal::mem::seal_kernel_tables();
