@@ -91,6 +91,8 @@ pub fn print_banner(hartid: usize, info: &BootInfo) {
     println!("Velox {} (riscv64, Sv39, stackless async kernel) on hart {hartid}", env!("CARGO_PKG_VERSION"));
     println!("  memory   {:#x}..{:#x} ({} MiB), {} of {} frames free", info.ram.0, info.ram.1, (info.ram.1 - info.ram.0) >> 20, free, total);
     println!("  harts    {} listed, {} online (max {})", info.harts, crate::smp::online(), crate::smp::MAX_HARTS);
+    let (asid_used, asid_hw) = crate::smp::asid_bits();
+    println!("  asids    {asid_used} bits used ({asid_hw} implemented)");
     println!("  timebase {} Hz", info.timebase);
     println!("  uart     {:#x}  plic {:#x}", info.uart.unwrap_or(0), info.plic.unwrap_or(0));
     println!("  virtio   {} MMIO slots from {:#x}", info.virtio.len(), info.virtio.first().map_or(0, |v| v.0));

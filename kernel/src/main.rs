@@ -33,6 +33,7 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     smp::init_boot_hart(hartid);
     let early = boot::early(dtb_pa);
     mm::init(&early);
+    smp::probe_asid_bits();
     let info = boot::parse(&early);
     if let Some(u) = info.uart {
         hal::console::set_uart_base(u);
@@ -42,6 +43,7 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     time::init(info.timebase);
     vdso::init();
     smp::start_secondaries(&info.hartids, info.harts);
+    smp::init_asids(info.bootargs.split_whitespace().find_map(|a| a.strip_prefix("velox.asid_bits=")).and_then(|v| v.parse().ok()));
     boot::print_banner(hartid, &info);
     dev::init(&info);
     dev::tty::init(info.plic, info.uart_irq, hartid);

@@ -9,7 +9,8 @@
 use crate::mm::aspace::Mm;
 use alloc::sync::Arc;
 use crate::task::Thread;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+use velox_mm::asid;
 use velox_exec::sync::Mutex;
 use velox_hal as hal;
 
@@ -30,6 +31,13 @@ pub struct Hart {
     /// Root of the user page table loaded in `satp` (0: the kernel's own table). Written only
     /// by the hart itself, before it switches; read by shootdowns.
     satp_root: AtomicUsize,
+    /// The ASID generation at which this hart last flushed its whole TLB: it may use an ASID
+    /// of that generation without flushing it; one of another generation takes a full flush
+    /// first. Only the hart itself uses it.
+    asid_gen: AtomicU64,
+    /// Its switches to a user table with ASIDs on, by what they flushed: everything (a
+    /// generation new to the hart), the ASID (stale; first load here), nothing.
+    asid_stats: [AtomicU64; 4],
     /// The address space in `satp`, kept alive while loaded (also after its last thread
     /// exited, until the hart loads another or idles), so no hart ever runs on a freed table.
     loaded: Mutex<Option<Arc<Mm>>>,
@@ -71,6 +79,8 @@ impl Hart {
             hartid: AtomicUsize::new(usize::MAX),
             online: AtomicBool::new(false),
             satp_root: AtomicUsize::new(0),
+            asid_gen: AtomicU64::new(0),
+            asid_stats: [const { AtomicU64::new(0) }; 4],
             loaded: Mutex::new(None),
             tlb_req: AtomicU64::new(0),
             tlb_done: AtomicU64::new(0),
@@ -200,6 +210,7 @@ pub fn release() {
 #[unsafe(no_mangle)]
 fn velox_secondary_main(_hartid: usize, index: usize) -> ! {
     crate::mm::activate_kernel_table();
+    probe_asid_bits();
     crate::time::init_hart();
     hal::cpu::enable_soft_interrupt();
     HARTS[index].online.store(true, Ordering::Release);
@@ -248,18 +259,54 @@ pub fn on_ipi() -> bool {
     h.resched.swap(false, Ordering::Relaxed)
 }
 
-/// Flush the TLB entries of the address space with root `root` on every hart that has it
-/// loaded, this one included, and wait until they did: after this, no hart translates
-/// through an entry removed or weakened before the call (frames may be reused).
-pub fn flush_tlb_mm(root: usize) {
-    hal::cpu::flush_tlb_all();
+/// Flush the TLB entries of address space `tlb` on every hart, this one included: the harts
+/// that have it loaded flush now (an IPI each, and this function waits until they did), the
+/// others that ran it since (ASIDs keep their entries after they switch away) before they
+/// load it again (its `stale` bits). After this, no hart translates through an entry removed
+/// or weakened before the call (frames may be reused).
+///
+/// Order against [`load_mm`] (the store-buffering pattern, a full fence on each side): this
+/// function writes the page tables, fences, reads `ran_on`, sets `stale` for those harts,
+/// fences, then reads every hart's `satp_root`; `load_mm` publishes `satp_root` and its
+/// `ran_on` bit, fences, then reads `stale`. So a hart loading the space meanwhile either is
+/// seen as loaded (and IPI'd) or sees its stale bit (and flushes the ASID before using it),
+/// or (its `ran_on` bit was not seen, its first load of the space) had no entry of it cached
+/// and walks the new tables (it flushes the ASID on a first load too).
+pub fn flush_tlb_mm(tlb: &TlbCtx) {
+    let root = tlb.root;
+    let h = this();
+    let me = h.index;
+    let here = h.satp_root.load(Ordering::Relaxed) == root;
     let n = online();
-    if n == 1 {
-        return;
+    if !ASIDS_ON.load(Ordering::Relaxed) {
+        // Every switch flushes everything: only harts with the table loaded can cache it.
+        hal::cpu::flush_tlb_all();
+        if n == 1 {
+            return;
+        }
+    } else {
+        if here {
+            // satp holds this table (only this hart writes its satp_root and satp), under
+            // the ASID it was loaded with, which is the one to flush even if a rollover gave
+            // the space another since.
+            hal::cpu::flush_tlb_asid(hal::cpu::current_asid());
+        }
+        // Order the page-table writes before reading who ran the space (one hart: nobody
+        // loads it meanwhile).
+        if n > 1 {
+            fence(Ordering::SeqCst);
+        }
+        let ran = tlb.ran_on.load(Ordering::Relaxed) & !(if here { 1 << me } else { 0 });
+        if ran != 0 {
+            // This hart too if it ran the space but has another loaded: its next load flushes.
+            tlb.stale.fetch_or(ran, Ordering::Relaxed);
+        }
+        if n == 1 {
+            return;
+        }
     }
-    let me = me();
-    // Order the page-table writes before reading who has the table loaded (a hart loading
-    // it later walks the new entries after its own satp write and sfence).
+    // Order the page-table writes (and the stale bits) before reading who has the table
+    // loaded (a hart loading it later sees the stale bits, or walks the new entries).
     fence(Ordering::SeqCst);
     let mut wait = [0u64; MAX_HARTS];
     let mut mask = 0;
@@ -286,6 +333,138 @@ pub fn flush_tlb_mm(root: usize) {
 /// TLB shootdowns that had to reach another hart.
 pub static SHOOTDOWNS: AtomicU64 = AtomicU64::new(0);
 
+// ---- ASIDs ----
+//
+// Each address space has a context (`TlbCtx::ctx`): an ASID and the generation it belongs to
+// (`velox_mm::asid`). Within a generation an ASID belongs to one address space and is never
+// given back; when they run out, the allocator starts a new generation and numbering starts
+// again at 1 (0 is the kernel's table). A hart flushes its whole TLB before it first uses a
+// context of a generation other than the one it last flushed at (`Hart::asid_gen`). So an
+// ASID a hart uses without flushing tags only entries of the one address space that holds
+// that ASID in that generation: entries of a freed space, or of one that held the ASID in an
+// older generation, were flushed at that hart's last full flush, or are unreachable (no live
+// space runs under their ASID in this hart's generation).
+//
+// The rollover race: hart A runs space M under (g, 5) while hart B rolls over to g+1 and hands
+// ASID 5 to N. Both run ASID 5 at once, on different harts: TLBs are per hart. B flushed
+// everything before using g+1. A keeps running M under (g, 5) until it switches: M's context
+// is no longer current, so loading M (or anything else of g+1) finds A's `asid_gen` at g and
+// flushes everything first; so A never sees N's entries under 5, nor N M's. Meanwhile
+// shootdowns of M reach A as before (it has M's root loaded: an IPI, and a full flush in
+// `service`), and A's own flushes of M use the ASID in its satp (5), not M's new context. A
+// hart that reads a context as current just before another hart rolls over loads it with
+// its old generation: still correct, by the per-hart generation alone (the global one
+// `ASID_GEN` only saves the allocator's lock).
+//
+// Shootdowns: a hart that switched away from a space keeps its entries (tagged with its ASID),
+// so `flush_tlb_mm` also marks the harts in the space's `ran_on` (harts that loaded it under
+// its current ASID, a superset: bits are never cleared) as `stale`, and `load_mm` flushes the
+// ASID when its stale bit is set (see `flush_tlb_mm` for the ordering). IPI'd harts still
+// flush everything (`service`): a request carries no address space (several are merged), and
+// the target may have switched since.
+
+/// The TLB bookkeeping of one address space (shared by `Mm` and its `AddrSpace`).
+pub struct TlbCtx {
+    /// Root page-table frame (fixed for the life of the address space).
+    root: usize,
+    /// Its ASID context (`velox_mm::asid`), 0 before its first load.
+    ctx: AtomicU64,
+    /// Harts that loaded it (bit = hart index), set by `load_mm` before the satp write.
+    ran_on: AtomicUsize,
+    /// Harts that must flush its ASID before they use it again (set by shootdowns).
+    stale: AtomicUsize,
+}
+
+impl TlbCtx {
+    /// The bookkeeping of a new address space whose root table is at `root`.
+    pub const fn new(root: usize) -> TlbCtx {
+        TlbCtx { root, ctx: AtomicU64::new(0), ran_on: AtomicUsize::new(0), stale: AtomicUsize::new(0) }
+    }
+
+    /// Physical address of the root table.
+    #[inline(always)]
+    pub fn root(&self) -> usize {
+        self.root
+    }
+}
+
+/// True when address spaces run under their own ASIDs (set once all harts are up).
+static ASIDS_ON: AtomicBool = AtomicBool::new(false);
+/// The ASID width every hart implements (the smallest seen); `u32::MAX` until the boot hart
+/// looked.
+static ASID_HW_BITS: AtomicU32 = AtomicU32::new(u32::MAX);
+/// The allocator (a leaf lock: nothing is locked under it).
+static ASIDS: Mutex<asid::AsidAlloc> = Mutex::new(asid::AsidAlloc::new());
+/// The allocator's current generation, read without its lock.
+static ASID_GEN: AtomicU64 = AtomicU64::new(0);
+/// Generations started (rollovers), for `velox.counters`.
+static ASID_ROLLOVERS: AtomicU64 = AtomicU64::new(0);
+/// Fewer ASIDs than this (2^bits - 1 besides the kernel's) and they are not used: every
+/// switch would roll over (Linux wants more than twice the CPUs too).
+const ASID_MIN_BITS: u32 = 5;
+
+/// Note this hart's ASID width (each hart, with the kernel's table loaded, before it runs
+/// user code): the kernel uses the narrowest.
+pub fn probe_asid_bits() {
+    ASID_HW_BITS.fetch_min(hal::cpu::detect_asid_bits(), Ordering::Relaxed);
+}
+
+/// Print the TLB counters (`velox.counters`).
+pub fn print_tlb_counters() {
+    let s: [u64; 4] = core::array::from_fn(|k| HARTS.iter().map(|h| h.asid_stats[k].load(Ordering::Relaxed)).sum());
+    hal::println!(
+        "[velox] tlb: shootdowns {}; ASID switches: full flush {}, stale {}, first {}, no flush {}; rollovers {}",
+        SHOOTDOWNS.load(Ordering::Relaxed),
+        s[0],
+        s[1],
+        s[2],
+        s[3],
+        ASID_ROLLOVERS.load(Ordering::Relaxed)
+    );
+}
+
+/// Turn ASIDs on if every hart has enough bits (after the secondaries are up, before any
+/// address space is loaded). `cap` (the `velox.asid_bits=N` boot option) uses at most N bits,
+/// however few: a test of rollovers.
+pub fn init_asids(cap: Option<u32>) {
+    let hw = ASID_HW_BITS.load(Ordering::Relaxed);
+    let hw = if hw == u32::MAX { 0 } else { hw };
+    let bits = match cap {
+        Some(c) => hw.min(c),
+        None if hw >= ASID_MIN_BITS => hw,
+        None => 0,
+    };
+    let mut a = ASIDS.lock();
+    a.set_bits(bits);
+    ASID_GEN.store(a.generation(), Ordering::Relaxed);
+    ASIDS_ON.store(a.enabled(), Ordering::Release);
+}
+
+/// ASID bits in use (0: off) and implemented (by the narrowest hart).
+pub fn asid_bits() -> (u32, u32) {
+    let max = ASIDS.lock().max();
+    let hw = ASID_HW_BITS.load(Ordering::Relaxed);
+    (usize::BITS - max.leading_zeros(), if hw == u32::MAX { 0 } else { hw })
+}
+
+/// The context `tlb` runs with: its own if of the current generation, else a new one.
+#[inline]
+fn asid_of(tlb: &TlbCtx) -> u64 {
+    let ctx = tlb.ctx.load(Ordering::Relaxed);
+    if asid::ctx_gen(ctx) == ASID_GEN.load(Ordering::Relaxed) {
+        return ctx;
+    }
+    let mut a = ASIDS.lock();
+    // (Read again under the lock: another hart may have given it one meanwhile.)
+    let got = a.get(tlb.ctx.load(Ordering::Relaxed));
+    tlb.ctx.store(got.ctx, Ordering::Relaxed);
+    if got.rolled {
+        ASID_GEN.store(a.generation(), Ordering::Relaxed);
+        ASID_ROLLOVERS.fetch_add(1, Ordering::Relaxed);
+    }
+    got.ctx
+}
+
 /// True if a hart other than this one has the table `root` loaded (the fast path declines
 /// changes that would need a shootdown).
 #[inline]
@@ -298,13 +477,60 @@ pub fn loaded_elsewhere(root: usize) -> bool {
 /// the table cannot be freed under it.
 pub fn load_mm(mm: &Arc<Mm>) {
     let h = this();
-    if h.satp_root.load(Ordering::Relaxed) == mm.root() {
+    let root = mm.root();
+    if h.satp_root.load(Ordering::Relaxed) == root {
         return;
     }
     let mut slot = h.loaded.lock();
-    h.satp_root.store(mm.root(), Ordering::Relaxed);
-    fence(Ordering::SeqCst);
-    crate::mm::aspace::switch_to(mm.root());
+    h.satp_root.store(root, Ordering::Relaxed);
+    if ASIDS_ON.load(Ordering::Relaxed) {
+        let tlb = mm.tlb();
+        let bit = 1usize << h.index;
+        // (A bit once set stays set: no AMO on later loads.)
+        let first = tlb.ran_on.load(Ordering::Relaxed) & bit == 0;
+        if first {
+            tlb.ran_on.fetch_or(bit, Ordering::Relaxed);
+        }
+        // Publish satp_root and ran_on before looking at the stale bits (see flush_tlb_mm).
+        fence(Ordering::SeqCst);
+        let stale = tlb.stale.load(Ordering::Relaxed) & bit != 0;
+        if stale {
+            tlb.stale.fetch_and(!bit, Ordering::Relaxed);
+        }
+        let ctx = asid_of(tlb);
+        let generation = asid::ctx_gen(ctx);
+        let flush = if h.asid_gen.load(Ordering::Relaxed) != generation {
+            // First use of this generation here: entries of its ASIDs cached under earlier
+            // generations (other spaces then) go. (A hart that goes back to an older
+            // generation, its space not having been moved yet, flushes each time: correct.)
+            h.asid_gen.store(generation, Ordering::Relaxed);
+            hal::cpu::TlbFlush::All
+        } else if stale || first {
+            hal::cpu::TlbFlush::Asid
+        } else {
+            hal::cpu::TlbFlush::None
+        };
+        let k = match flush {
+            hal::cpu::TlbFlush::All => 0,
+            hal::cpu::TlbFlush::Asid if stale => 1,
+            hal::cpu::TlbFlush::Asid => 2,
+            hal::cpu::TlbFlush::None => 3,
+        };
+        // (Only this hart writes its counters: a load and a store, no AMO.)
+        h.asid_stats[k].store(h.asid_stats[k].load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        #[allow(unsafe_code)]
+        // SAFETY: every address space's root shares the kernel table's upper half (copied in
+        // `AddrSpace::new`, all global entries), so the kernel stays mapped. The ASID is this
+        // space's alone in its generation; this hart's entries under it are this space's,
+        // cached since its last full flush at this generation, and still allowed unless a
+        // shootdown marked them stale (then they go).
+        unsafe {
+            hal::cpu::switch_page_table(root, asid::ctx_asid(ctx), flush)
+        };
+    } else {
+        fence(Ordering::SeqCst);
+        crate::mm::aspace::switch_to(root);
+    }
     // May free the previous address space (it is no longer loaded here). Under the slot's
     // lock, so the OOM killer, which looks at the slots, sees it until its frames are back.
     drop(slot.replace(mm.clone()));
@@ -318,7 +544,18 @@ pub fn unload_mm() {
         return;
     }
     let mut slot = h.loaded.lock();
-    crate::mm::activate_kernel_table();
+    if ASIDS_ON.load(Ordering::Relaxed) {
+        // No flush: the user space's entries stay tagged with its ASID (its `ran_on` bit for
+        // this hart is set, so shootdowns mark them stale), and ASID 0 has only the kernel's
+        // global entries.
+        #[allow(unsafe_code)]
+        // SAFETY: the kernel's table maps the kernel as every user table's upper half does.
+        unsafe {
+            hal::cpu::switch_page_table(crate::mm::kernel_page_table().root(), 0, hal::cpu::TlbFlush::None)
+        };
+    } else {
+        crate::mm::activate_kernel_table();
+    }
     h.satp_root.store(0, Ordering::Relaxed);
     drop(slot.take()); // (under the lock: see load_mm)
 }

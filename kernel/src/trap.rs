@@ -251,4 +251,5 @@ pub fn print_counters() {
             hal::println!("[velox]   {:<33} {f} / {s}", hal::trap::cause_name(sc));
         }
     }
+    crate::smp::print_tlb_counters();
 }

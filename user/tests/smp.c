@@ -254,7 +254,8 @@ static void mode_forkstorm(void)
           storm_bad, storm_done);
 }
 
-// ---- tlb: a range replaced under readers on other harts must never read old frames ----
+// ---- tlb: a range replaced under readers on other harts must never read old frames, nor
+// under a reader that comes back to a hart it ran on before ----
 #define TLB_PAGES 16
 #define MAGIC 0x5eed0000u
 static volatile uint32_t *region;
@@ -275,6 +276,51 @@ static void *tlb_reader(void *arg)
         atomic_fetch_add(&reads, 1);
     }
     return NULL;
+}
+
+// The migrant: round r (published by the main thread once generation base + r is in place)
+// runs on hart r % ncpu and checks every page.
+#define MIG_ROUNDS 150
+static atomic_int mig_round, mig_done, mig_stale;
+static unsigned mig_base;
+
+static void *tlb_migrant(void *arg)
+{
+    (void)arg;
+    for (int r = 1; r <= MIG_ROUNDS; r++) {
+        while (atomic_load_explicit(&mig_round, memory_order_acquire) < r) sched_yield();
+        pin(r);
+        for (int p = 0; p < TLB_PAGES; p++)
+            if (region[p * 1024] != MAGIC + mig_base + r) atomic_fetch_add(&mig_stale, 1);
+        atomic_store_explicit(&mig_done, r, memory_order_release);
+    }
+    return NULL;
+}
+
+// One pass of the migrant; returns the failed MAP_FIXED replacements.
+static int tlb_migrate(size_t len, unsigned base, int *bad, int *rounds)
+{
+    int bad_map = 0;
+    mig_base = base;
+    atomic_store(&mig_round, 0);
+    atomic_store(&mig_done, 0);
+    atomic_store(&mig_stale, 0);
+    pthread_t th;
+    pthread_create(&th, NULL, tlb_migrant, NULL);
+    for (int r = 1; r <= MIG_ROUNDS; r++) {
+        void *m = mmap((void *)region, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (m != (void *)region) bad_map++;
+        for (int p = 0; p < TLB_PAGES; p++) region[p * 1024] = MAGIC + base + r;
+        atomic_store_explicit(&mig_round, r, memory_order_release);
+        int64_t t0 = mono_ns();
+        while (atomic_load_explicit(&mig_done, memory_order_acquire) < r && mono_ns() - t0 < 5000000000LL) sched_yield();
+        if (atomic_load(&mig_done) < r) break;
+        (*rounds)++;
+    }
+    atomic_store(&mig_round, MIG_ROUNDS); // (let it finish if a round timed out)
+    tjoin(th, NULL, 10000);
+    *bad += atomic_load(&mig_stale);
+    return bad_map;
 }
 
 static void mode_tlb(void)
@@ -307,6 +353,31 @@ static void mode_tlb(void)
     for (int i = 0; i < nr && i < 8; i++) tjoin(th[i], NULL, 10000);
     printf("INFO tlb readers=%d read_rounds=%d stale=%d\n", nr, atomic_load(&reads), atomic_load(&stale));
     check(bad_map == 0 && atomic_load(&stale) == 0, "tlb_no_stale_reads", "stale %d, bad maps %d", stale, bad_map);
+    // A reader that moves from hart to hart, coming back to harts it left, while the range is
+    // replaced between its visits: with ASIDs a hart keeps a space's entries after switching
+    // away from it, so its return must not find the old frames. First alone, then with a
+    // process yielding on every hart, so the harts left switch to another address space in
+    // between (instead of keeping this one loaded and being shot down).
+    int mig_bad = 0, mig_rounds = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        pid_t hogs[8];
+        int nh = pass ? (ncpu < 8 ? ncpu : 8) : 0;
+        for (int i = 0; i < nh; i++) {
+            hogs[i] = fork();
+            if (hogs[i] == 0) {
+                pin(i);
+                for (;;) sched_yield();
+            }
+        }
+        bad_map += tlb_migrate(len, 1000 + 1000 * pass, &mig_bad, &mig_rounds);
+        for (int i = 0; i < nh; i++) {
+            kill(hogs[i], SIGKILL);
+            waitpid(hogs[i], NULL, 0);
+        }
+    }
+    printf("INFO tlb migrant rounds=%d stale=%d\n", mig_rounds, mig_bad);
+    check(bad_map == 0 && mig_bad == 0 && mig_rounds == 2 * MIG_ROUNDS, "tlb_migrant_sees_new_frames",
+          "stale %d, bad maps %d, rounds %d", mig_bad, bad_map, mig_rounds);
     munmap((void *)region, len);
 }
 

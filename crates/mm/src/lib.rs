@@ -4,10 +4,12 @@
 //! - [`pt`]: Sv39 page tables written against the [`pt::PhysMem`] trait, so the same code runs
 //!   on the kernel's direct map and on a host emulator in tests.
 //! - [`vma`]: a process's virtual memory areas (split/merge for mmap, munmap, mprotect, brk).
+//! - [`asid`]: the generation arithmetic of the ASID allocator.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
 
+pub mod asid;
 pub mod frame;
 pub mod pt;
 pub mod vma;

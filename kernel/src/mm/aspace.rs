@@ -5,6 +5,7 @@ use super::{KernelPhys, alloc_frame, alloc_frame_zeroed, frame_refs, free_frame,
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use crate::config;
+use crate::smp::TlbCtx;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use linux_raw_sys::errno;
 use velox_exec::sync::{Mutex, MutexGuard};
@@ -29,8 +30,9 @@ const PRUNE_MIN: usize = 64 * PAGE_SIZE;
 /// space behind a lock. Freed when the last thread using it lets go, and no hart has it loaded.
 pub struct Mm {
     pub id: usize,
-    /// Root page-table frame (fixed for the life of the address space).
-    root: usize,
+    /// Root page-table frame (fixed for the life of the address space), ASID and the harts
+    /// that may cache its translations (shared with the `AddrSpace`).
+    tlb: Arc<TlbCtx>,
     pub space: SpaceLock,
     /// Threads using it. When the last one lets go, the address space is dead: only harts
     /// that still have it loaded keep it (see `smp::load_mm`) until they load another.
@@ -44,7 +46,7 @@ pub static DEAD_MMS: AtomicUsize = AtomicUsize::new(0);
 impl Mm {
     /// Wrap an address space.
     pub fn new(space: AddrSpace) -> Mm {
-        Mm { id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed), root: space.pt.root(), space: SpaceLock::new(space), users: AtomicUsize::new(0) }
+        Mm { id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed), tlb: space.tlb.clone(), space: SpaceLock::new(space), users: AtomicUsize::new(0) }
     }
 
     /// A thread starts using this address space.
@@ -69,14 +71,20 @@ impl Mm {
             self.space.lock().dead = true;
             // Harts that have it loaded (idle ones included) let go of it now, so its memory
             // comes back without waiting for them to load something else.
-            crate::smp::reclaim_root(self.root);
+            crate::smp::reclaim_root(self.tlb.root());
         }
     }
 
     /// Physical address of the root page table.
     #[inline(always)]
     pub fn root(&self) -> usize {
-        self.root
+        self.tlb.root()
+    }
+
+    /// Its TLB bookkeeping (ASID, harts that ran it).
+    #[inline(always)]
+    pub fn tlb(&self) -> &TlbCtx {
+        &self.tlb
     }
 }
 
@@ -185,6 +193,8 @@ impl Drop for SpaceGuard<'_> {
 /// One process's user memory.
 pub struct AddrSpace {
     pt: PageTable,
+    /// The TLB bookkeeping of `pt` (what shootdowns need; shared with the `Mm`).
+    tlb: Arc<TlbCtx>,
     pub vmas: VmaMap,
     /// Start of the heap (end of the loaded image, page aligned).
     pub brk_start: usize,
@@ -259,19 +269,19 @@ fn allows(f: PteFlags, access: Access) -> bool {
 /// entry, and the frame allocator is global (another process could be handed them). A full
 /// batch is flushed and freed on the spot, so a huge unmap costs one shootdown per batch. The
 /// batch lives in the hart's record (no 512-byte array to zero on every unmap).
-struct Deferred {
-    root: usize,
+struct Deferred<'a> {
+    tlb: &'a TlbCtx,
     items: MutexGuard<'static, [usize; crate::smp::DEFER_BATCH]>,
     n: usize,
     tables: bool,
 }
 
-impl Deferred {
-    fn new(root: usize, tables: bool) -> Self {
+impl<'a> Deferred<'a> {
+    fn new(tlb: &'a TlbCtx, tables: bool) -> Self {
         let h = crate::smp::this();
         // (Only this hart uses its buffers, one unmap at a time: never contended.)
         let items = if tables { h.defer_tables.lock() } else { h.defer_frames.lock() };
-        Deferred { root, items, n: 0, tables }
+        Deferred { tlb, items, n: 0, tables }
     }
 
     /// Queue `pa`, whose entry the caller's walk is clearing: a full batch first frees what
@@ -289,7 +299,7 @@ impl Deferred {
         if self.n == 0 {
             return;
         }
-        crate::smp::flush_tlb_mm(self.root);
+        crate::smp::flush_tlb_mm(self.tlb);
         if !self.tables {
             super::free_frames(&self.items[..self.n]);
             self.n = 0;
@@ -307,16 +317,16 @@ impl Deferred {
     }
 }
 
-impl Drop for Deferred {
+impl Drop for Deferred<'_> {
     fn drop(&mut self) {
         self.flush();
     }
 }
 
 /// The kernel's physical memory, with table frees deferred until after a shootdown (prune).
-struct DeferPhys<'a>(&'a mut Deferred);
+struct DeferPhys<'a, 'b>(&'a mut Deferred<'b>);
 
-impl PhysMem for DeferPhys<'_> {
+impl PhysMem for DeferPhys<'_, '_> {
     fn read_pte(&self, table: usize, idx: usize) -> u64 {
         KernelPhys.read_pte(table, idx)
     }
@@ -351,7 +361,8 @@ impl AddrSpace {
         unsafe {
             pt.share_root_entries(&mut m, &super::kernel_page_table(), 256..512)
         };
-        Some(AddrSpace { pt, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP, dead: false, files: BTreeMap::new(), next_file_id: 1 })
+        let tlb = Arc::new(TlbCtx::new(pt.root()));
+        Some(AddrSpace { pt, tlb, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP, dead: false, files: BTreeMap::new(), next_file_id: 1 })
     }
 
     /// Resolve a fault at `addr`. `Mapped` only if the page now allows the access, so a retry
@@ -488,9 +499,10 @@ impl AddrSpace {
         Fault::Mapped
     }
 
-    /// Flush this address space's translations on every hart that has it loaded.
+    /// Flush this address space's translations on every hart that has it loaded (and, with
+    /// ASIDs, make the harts that ran it flush before they load it again).
     fn flush_tlb(&self) {
-        crate::smp::flush_tlb_mm(self.pt.root());
+        crate::smp::flush_tlb_mm(&self.tlb);
     }
 
     /// A copy of this address space for fork: private pages become copy-on-write in both,
@@ -644,7 +656,7 @@ impl AddrSpace {
             // (File pages come back from the file at the next fault, as on Linux.)
             if v.backing == Backing::Anon || v.backing.file_id().is_some() {
                 // Freed after the shootdown (when `frees` flushes, at the latest when dropped).
-                let mut frees = Deferred::new(self.pt.root(), false);
+                let mut frees = Deferred::new(&self.tlb, false);
                 self.pt.for_each_leaf_in(&mut KernelPhys, va, stop, &mut |_, pte| {
                     frees.push(pte_addr(pte));
                     0
@@ -664,7 +676,7 @@ impl AddrSpace {
             }
             // Frames and tables are freed only after every hart with this table loaded
             // flushed (when a batch fills, and when it is dropped at the end of the area).
-            let mut frees = Deferred::new(self.pt.root(), false);
+            let mut frees = Deferred::new(&self.tlb, false);
             let mut any = false;
             self.pt.for_each_leaf_in(&mut KernelPhys, v.start, v.end, &mut |_, pte| {
                 frees.push(pte_addr(pte));
@@ -674,7 +686,7 @@ impl AddrSpace {
             // Empty tables would otherwise pile up (fork and teardown walk them). Checking a
             // table costs 512 reads, so small unmaps skip it; mmap reuses their space.
             if any && v.end - v.start >= PRUNE_MIN {
-                let mut tables = Deferred::new(self.pt.root(), true);
+                let mut tables = Deferred::new(&self.tlb, true);
                 self.pt.prune(&mut DeferPhys(&mut tables), v.start, v.end);
                 frees.flush();
             }
@@ -772,7 +784,8 @@ impl AddrSpace {
     }
 }
 
-/// Load the user table with root `root` in this hart's satp (callers: `smp::load_mm`).
+/// Load the user table with root `root` in this hart's satp under ASID 0, flushing the whole
+/// TLB (`smp::load_mm` when ASIDs are off).
 pub fn switch_to(root: usize) {
     #[allow(unsafe_code)]
     // SAFETY: every address space's root shares the kernel page table's upper-half entries

@@ -157,26 +157,112 @@ pub fn enable_external_interrupt() {
     unsafe { riscv::register::sie::set_sext() };
 }
 
-/// Flush the whole TLB of this hart.
+/// Flush the whole TLB of this hart (every ASID, global entries too).
 #[inline(always)]
 pub fn flush_tlb_all() {
     riscv::asm::sfence_vma_all();
 }
 
-/// Flush one page's translation on this hart.
+/// Flush one page's translation on this hart, for every ASID.
 #[inline(always)]
 pub fn flush_tlb_page(va: usize) {
     riscv::asm::sfence_vma(0, va);
 }
 
-/// Switch this hart to the Sv39 page table whose root is at physical address `root_pa`.
+/// Flush this hart's translations tagged with `asid` (`sfence.vma x0, asid`); global entries
+/// (the kernel's) stay. ASID 0 flushes everything: a register holding 0 would name ASID 0
+/// alone, and ASID 0 is the one every table uses when ASIDs are off.
+#[inline(always)]
+pub fn flush_tlb_asid(asid: usize) {
+    if asid == 0 {
+        flush_tlb_all();
+        return;
+    }
+    // SAFETY: sfence.vma only invalidates address-translation caches; no memory effects.
+    unsafe { asm!("sfence.vma x0, {0}", in(reg) asid, options(nostack, preserves_flags)) };
+}
+
+/// Position of the ASID field in `satp` (RV64).
+const SATP_ASID_SHIFT: usize = 44;
+/// The ASID field's width in RV64 `satp` (an implementation may wire fewer bits).
+const SATP_ASID_BITS: u32 = 16;
+/// `satp` MODE = Sv39.
+const SATP_SV39: usize = 8 << 60;
+/// The PPN field of `satp`.
+const SATP_PPN_MASK: usize = (1 << SATP_ASID_SHIFT) - 1;
+
+/// Number of ASID bits this hart implements (0 to 16): `satp` is written with every ASID bit
+/// set and read back (implemented bits are the low ones, the others read as zero), then
+/// restored and the whole TLB flushed, as Linux's `asids_init`. Run with the kernel's own
+/// table loaded (its entries are all global, so the short stay under ASID 0xffff caches
+/// nothing that outlives the flush).
+pub fn detect_asid_bits() -> u32 {
+    let probed: usize;
+    let all = ((1usize << SATP_ASID_BITS) - 1) << SATP_ASID_SHIFT;
+    // SAFETY: the probe writes the same mode and root with another ASID (the kernel's table,
+    // whose entries are all global, maps the kernel identically under any ASID), and the old
+    // value is back before anything but these instructions runs; the flush drops whatever
+    // was cached under the probe ASID.
+    unsafe {
+        asm!(
+            "csrr {old}, satp",
+            "or {tmp}, {old}, {all}",
+            "csrw satp, {tmp}",
+            "csrr {probed}, satp",
+            "csrw satp, {old}",
+            "sfence.vma",
+            old = out(reg) _,
+            probed = out(reg) probed,
+            tmp = out(reg) _,
+            all = in(reg) all,
+            options(nostack, preserves_flags),
+        )
+    };
+    let asid = (probed >> SATP_ASID_SHIFT) & ((1 << SATP_ASID_BITS) - 1);
+    usize::BITS - asid.leading_zeros()
+}
+
+/// Switch this hart to the Sv39 page table whose root is at physical address `root_pa`, under
+/// ASID 0, and flush the whole TLB.
 ///
 /// # Safety
 /// The table must map the kernel (text, data, stack, direct map) exactly as the current one.
 pub unsafe fn activate_page_table(root_pa: usize) {
-    let satp = (8usize << 60) | (root_pa >> 12);
+    let satp = SATP_SV39 | (root_pa >> 12);
     // SAFETY: the caller guarantees the new table maps everything the kernel is using.
     unsafe { asm!("csrw satp, {0}", "sfence.vma", in(reg) satp) };
+}
+
+/// What [`switch_page_table`] flushes after writing `satp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlbFlush {
+    /// Nothing: the ASID's entries on this hart are known to be current.
+    None,
+    /// The new ASID's entries (`sfence.vma x0, asid`; everything when the ASID is 0).
+    Asid,
+    /// The whole TLB.
+    All,
+}
+
+/// Switch this hart to the Sv39 table at `root_pa` under ASID `asid` (bits above the hart's
+/// ASID width are dropped by the hardware: the caller only passes ASIDs that fit), then flush
+/// as `flush` says.
+///
+/// # Safety
+/// The table must map the kernel exactly as the current one, and the translations cached on
+/// this hart under `asid` that `flush` leaves must be ones of this table that are still
+/// allowed (the caller's ASID bookkeeping).
+#[inline]
+pub unsafe fn switch_page_table(root_pa: usize, asid: usize, flush: TlbFlush) {
+    let satp = SATP_SV39 | (asid << SATP_ASID_SHIFT) | (root_pa >> 12);
+    // SAFETY: the caller guarantees the kernel stays mapped (its entries are global, so valid
+    // under any ASID) and that no stale entry of `asid` survives the flush chosen.
+    unsafe { asm!("csrw satp, {0}", in(reg) satp, options(nostack, preserves_flags)) };
+    match flush {
+        TlbFlush::None => {}
+        TlbFlush::Asid => flush_tlb_asid(asid),
+        TlbFlush::All => flush_tlb_all(),
+    }
 }
 
 /// Physical address of the active page table root.
@@ -185,7 +271,16 @@ pub fn current_page_table() -> usize {
     let satp: usize;
     // SAFETY: reading satp has no side effects.
     unsafe { asm!("csrr {0}, satp", out(reg) satp) };
-    (satp & ((1 << 44) - 1)) << 12
+    (satp & SATP_PPN_MASK) << 12
+}
+
+/// The ASID in this hart's `satp`.
+#[inline(always)]
+pub fn current_asid() -> usize {
+    let satp: usize;
+    // SAFETY: reading satp has no side effects.
+    unsafe { asm!("csrr {0}, satp", out(reg) satp, options(nomem, nostack, preserves_flags)) };
+    (satp >> SATP_ASID_SHIFT) & ((1 << SATP_ASID_BITS) - 1)
 }
 
 /// Read `scause`.
