@@ -2,11 +2,11 @@
 //!
 //! `velox_fast_path` is called by the trampoline with only the caller-saved user registers
 //! saved. It completes what it can (fast syscalls, lazy page faults, timer ticks within the
-//! slice) and returns 1; otherwise it records the cause and returns 0, and the trampoline
-//! saves s0–s11 and returns from `run_user` into the thread's future.
+//! slice) and says so; otherwise it records the cause, and the trampoline saves s0–s11 (and
+//! gp, sepc) and returns from `run_user` into the thread's future.
 
 use crate::mm::aspace::{Access, Fault};
-use crate::syscall::{self, Fast};
+use crate::syscall::{self, FastRet, RET_OTHER, RET_SLOW};
 use crate::task::current;
 use core::sync::atomic::{AtomicU64, Ordering};
 use velox_hal as hal;
@@ -109,45 +109,68 @@ pub fn count_slow(scause: usize, nr: usize) {
     }
 }
 
-/// The fast path. Returns 1 if the trap is complete (return to user), 0 to take the slow path.
+/// Count the system calls the fast path finishes, per number (`velox.counters` on the command
+/// line): off by default, because the count costs 5 of the fast getpid's instructions (a
+/// per-hart counter at an offset past a load's 12-bit reach), and on the fast path it is the
+/// only bookkeeping. Slow system calls and every other trap are always counted.
+pub static COUNT_FAST_SYSCALLS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Count a system call the fast path finished.
+#[inline(always)]
+pub fn count_fast(nr: usize) {
+    bump(&counters().fast_syscall[nr]);
+}
+
+/// The fast path: finish the trap if it can, else record its cause for the slow path (see
+/// `syscall::FastRet` for what the trampoline gets back). A system call ends in a tail call
+/// to its handler's `FAST_ENTRY` wrapper, which writes nothing back: the trampoline puts the
+/// result in a0 and steps `sepc` (kept in its CSR) past the `ecall`.
 #[allow(unsafe_code)]
 // SAFETY: the trampoline in the hardware layer calls this symbol with the running thread's
 // context, which it exclusively owns for the duration of the call.
 #[unsafe(no_mangle)]
-pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> usize {
+pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> FastRet {
     let scause = hal::cpu::scause();
-    if !cfg!(feature = "no-fastpath") {
-        if scause == 8 {
-            let nr = ctx.syscall_nr();
-            if let Some(Some(f)) = syscall::FAST.get(nr) {
-                // A signal already pending takes the slow path, which runs the call and then
-                // delivers. One raised while the handler runs comes with an interrupt taken
-                // right after the return to user mode: an IPI from another hart, or this
-                // hart's own software interrupt when the handler signalled its own thread
-                // (`Thread::kick`, `syscall::done_checking_signals`).
-                if let Some(Fast::Done(v)) = current::with(|t| t.filter(|t| !t.signal_pending()).map(|t| f(t, ctx))) {
-                    ctx.set_ret(v as usize);
-                    ctx.sepc += 4;
-                    bump(&counters().fast_syscall[nr]);
-                    return 1;
-                }
+    if !cfg!(feature = "no-fastpath") && scause == 8 {
+        let nr = ctx.syscall_nr();
+        let p = crate::smp::this().current.load(Ordering::Relaxed);
+        if nr < syscall::NR_MAX && !p.is_null() {
+            // SAFETY: a hart runs user code only inside `current::scope` of that thread
+            // (thread_task's poll), so the slot holds a thread borrowed for all of this trap
+            // (see `current::with`); the reference does not outlive this call.
+            let t = unsafe { &*p };
+            // A signal already pending takes the slow path, which runs the call and then
+            // delivers. One raised while the handler runs comes with an interrupt taken right
+            // after the return to user mode: an IPI from another hart, or this hart's own
+            // software interrupt when the handler signalled its own thread (`Thread::kick`,
+            // `syscall::done_checking_signals`).
+            if !t.signal_pending() {
+                return syscall::FAST_ENTRY[nr](t, ctx, COUNT_FAST_SYSCALLS.load(Ordering::Relaxed));
             }
-        } else if fast_other(scause) {
-            bump(&counters().fast_other[other_index(scause)]);
-            // A page fault resolved while a signal arrived: deliver it now.
-            if current::with(|t| t.is_some_and(|t| t.signal_pending())) {
-                ctx.scause = SCAUSE_SIGNAL;
-                return 0;
-            }
-            return 1;
         }
+    }
+    // (A separate function, so that this one needs no stack frame: both calls are tail calls.)
+    fast_path_rest(ctx, scause)
+}
+
+/// The fast path for everything but a system call it can hand to a fast handler.
+#[inline(never)]
+extern "C" fn fast_path_rest(ctx: &mut UserContext, scause: usize) -> FastRet {
+    if !cfg!(feature = "no-fastpath") && scause != 8 && fast_other(scause) {
+        bump(&counters().fast_other[other_index(scause)]);
+        // A page fault resolved while a signal arrived: deliver it now.
+        if current::with(|t| t.is_some_and(|t| t.signal_pending())) {
+            ctx.scause = SCAUSE_SIGNAL;
+            return FastRet { code: RET_SLOW, val: 0 };
+        }
+        return FastRet { code: RET_OTHER, val: 0 };
     }
     ctx.scause = scause;
     ctx.stval = hal::cpu::stval();
     if scause != 8 {
         count_slow(scause, 0);
     }
-    0
+    FastRet { code: RET_SLOW, val: 0 }
 }
 
 /// Non-syscall traps that can finish synchronously: lazy page faults, timer ticks.

@@ -81,6 +81,7 @@ impl Pipe {
     }
 
     /// Read up to `len` bytes into user memory at `buf`.
+    #[inline]
     pub fn try_read(&self, buf: usize, len: usize) -> Io {
         let mut r = self.ring.lock();
         if r.len == 0 {
@@ -103,6 +104,7 @@ impl Pipe {
 
     /// Write from user memory at `buf`: all `len` bytes if `len <= PIPE_BUF` (atomic) or only
     /// if `all` is set, else as many as fit.
+    #[inline]
     pub fn try_write(&self, buf: usize, len: usize, all: bool) -> Io {
         let mut r = self.ring.lock();
         if r.readers == 0 {

@@ -37,10 +37,11 @@ fn slow_if_busy(r: Fast) -> Fast {
 pub async fn mm_async(t: alloc::sync::Arc<Thread>, _: super::Args) -> isize {
     loop {
         let r = {
-            let c = t.ctx();
-            match super::FAST.get(c.syscall_nr()) {
-                Some(Some(f)) => f(&t, &c),
-                _ => return err(errno::ENOSYS),
+            let mut c = t.ctx();
+            let n = c.syscall_nr();
+            match super::call_fast(n, &t, &mut c) {
+                Some(r) => r,
+                None => return err(errno::ENOSYS),
             }
         };
         match r {

@@ -1,6 +1,6 @@
 //! System calls: two tables indexed by number (DESIGN.md §3) and the slow-path dispatcher.
 //!
-//! `FAST` holds synchronous handlers, `fn(&Thread, &UserContext) -> Fast`, run on the trap
+//! `FAST_ENTRY` holds synchronous handlers, `fn(&Thread, &UserContext) -> Fast` behind C-ABI entries, run on the trap
 //! fast path (or called directly by the slow path in a `no-fastpath` build). `ASYNC` holds
 //! handlers that may block or need the full register file; each places its future in the
 //! thread's arena. A call may have both: the fast handler finishes the common case and
@@ -45,8 +45,57 @@ pub enum Fast {
     Slow,
 }
 
-/// A synchronous handler.
-pub type FastFn = fn(&Thread, &UserContext) -> Fast;
+
+/// What the trap fast path hands back to the trampoline, in a0 and a1 (`trap.S`): `code` is
+/// [`RET_DONE`] (a system call finished, `val` is its result), [`RET_SLOW`] (take the slow
+/// path; the context's `scause`/`stval` say why) or [`RET_OTHER`] (another trap finished).
+#[repr(C)]
+pub struct FastRet {
+    pub code: usize,
+    pub val: isize,
+}
+pub const RET_DONE: usize = 0;
+pub const RET_SLOW: usize = 1;
+pub const RET_OTHER: usize = 2;
+
+/// A fast handler as the trap path calls it: the C ABI with the trampoline's return
+/// convention, so that the fast path ends in a tail call to it (`trap::velox_fast_path`).
+/// Declining, it records the system call as the slow path's cause.
+/// The slow path calls the same entries (`count` false: not counted as fast), so each handler
+/// is compiled once, into its entry; the fast path counts when `velox.counters` asked for it.
+pub type FastEntry = extern "C" fn(&Thread, &mut UserContext, bool) -> FastRet;
+
+/// A fast handler's answer in the trampoline's terms (`FAST_ENTRY`'s wrappers).
+#[inline(always)]
+fn fast_entry_ret(r: Fast, c: &mut UserContext, nr: usize, count: bool) -> FastRet {
+    match r {
+        Fast::Done(v) => {
+            if count {
+                crate::trap::count_fast(nr);
+            }
+            FastRet { code: RET_DONE, val: v }
+        }
+        Fast::Slow => slow_syscall(c),
+    }
+}
+
+/// Run system call `nr`'s fast handler from the slow path (no-fastpath builds, a handler that
+/// declined and has no async twin, the memory calls' async retry): `None` if it has none.
+pub fn call_fast(nr: usize, t: &Thread, c: &mut UserContext) -> Option<Fast> {
+    if !HAS_FAST.get(nr).copied().unwrap_or(false) {
+        return None;
+    }
+    let r = FAST_ENTRY[nr](t, c, false);
+    Some(if r.code == RET_DONE { Fast::Done(r.val) } else { Fast::Slow })
+}
+
+/// The slow path's cause for a system call the fast path did not finish.
+#[inline(always)]
+fn slow_syscall(c: &mut UserContext) -> FastRet {
+    c.scause = 8;
+    c.stval = 0;
+    FastRet { code: RET_SLOW, val: 0 }
+}
 /// An async handler: places its future (which yields the return value) in the arena.
 pub type AsyncFn = fn(Pin<&mut Arena<isize>>, Arc<Thread>, Args);
 
@@ -71,10 +120,26 @@ pub fn ret(r: Result<isize, u32>) -> isize {
 
 macro_rules! tables {
     (fast: { $($fnr:ident => $ff:path),* $(,)? } async: { $($anr:ident => $af:path),* $(,)? }) => {
-        /// Synchronous handlers by syscall number.
-        pub static FAST: [Option<FastFn>; NR_MAX] = {
-            let mut t: [Option<FastFn>; NR_MAX] = [None; NR_MAX];
-            $( t[nr::$fnr as usize] = Some($ff as FastFn); )*
+        /// Which system calls have a synchronous handler.
+        static HAS_FAST: [bool; NR_MAX] = {
+            let mut t = [false; NR_MAX];
+            $( t[nr::$fnr as usize] = true; )*
+            t
+        };
+        /// The fast handlers as the trap path calls them (every number has one: those without
+        /// a fast handler decline).
+        pub static FAST_ENTRY: [FastEntry; NR_MAX] = {
+            extern "C" fn none(_: &Thread, c: &mut UserContext, _: bool) -> FastRet {
+                slow_syscall(c)
+            }
+            let mut t: [FastEntry; NR_MAX] = [none as FastEntry; NR_MAX];
+            $( t[nr::$fnr as usize] = {
+                extern "C" fn entry(t: &Thread, c: &mut UserContext, count: bool) -> FastRet {
+                    let r = $ff(t, c);
+                    fast_entry_ret(r, c, nr::$fnr as usize, count)
+                }
+                entry as FastEntry
+            }; )*
             t
         };
         /// Async handlers by syscall number.
@@ -299,10 +364,12 @@ pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) -
                 err(errno::EINTR)
             }
         }
-    } else if let Some(Some(f)) = FAST.get(n) {
+    } else if let Some(r) = {
         // (Fast handlers use the context they are given and never lock it themselves.)
-        let c = t.ctx();
-        match f(t, &c) {
+        let mut c = t.ctx();
+        call_fast(n, t, &mut c)
+    } {
+        match r {
             Fast::Done(v) => v,
             Fast::Slow => err(errno::EAGAIN),
         }

@@ -126,6 +126,7 @@ async fn leak_check(before: (usize, usize, usize), line: &str) {
 /// The init task.
 pub async fn init_main(bootargs: String) {
     let counters = bootargs.split_whitespace().any(|a| a == "velox.counters");
+    crate::trap::COUNT_FAST_SYSCALLS.store(counters, core::sync::atomic::Ordering::Relaxed);
     let leakcheck = bootargs.split_whitespace().any(|a| a == "velox.leakcheck");
     if bootargs.split_whitespace().any(|a| a == "velox.cmd") {
         let script = crate::fs::vfs::read_file(b"/etc/velox/cmd").unwrap_or_default();

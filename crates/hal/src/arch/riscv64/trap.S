@@ -10,6 +10,9 @@
     .equ CTX_SEPC, 32*8
     .equ KFRAME, 36*8          # kernel trap frame: x0..x31, sepc, sstatus, 2 spare
 
+    .equ RUN_FRAME, 16*8       # __run_user's frame: ra, s0-s11, kernel tp, ctx, 1 spare
+    .equ RUN_CTX, 14*8         # where __run_user keeps the UserContext pointer
+
     .section .text.trap
     .balign 4
     .globl __trap_entry
@@ -17,8 +20,11 @@ __trap_entry:
     csrrw   sp, sscratch, sp
     beqz    sp, __kernel_trap_swapped
     # ---- stage 1: trap from user mode; sp = UserContext. Save only caller-saved registers. ----
+    # gp is not saved here: no kernel code writes it (Rust never allocates gp or tp, and the
+    # kernel-mode trap entry restores what it saves), so the user's gp is still in the register
+    # when the fast path returns; stage 2 saves it for the slow path. (sepc is saved: a user
+    # copy that faults inside the fast path takes a nested trap, which overwrites the CSR.)
     sd      ra, 1*8(sp)
-    sd      gp, 3*8(sp)
     sd      tp, 4*8(sp)
     sd      t0, 5*8(sp)
     sd      t1, 6*8(sp)
@@ -42,38 +48,48 @@ __trap_entry:
     mv      a0, sp
     ld      sp, 0(a0)                   # the kernel sp recorded by __run_user
     ld      tp, 13*8(sp)                # the kernel tp (hart record), saved there by __run_user
-    addi    sp, sp, -16
-    sd      a0, 0(sp)
-    call    velox_fast_path             # extern "C" fn(&mut UserContext) -> usize (0 = slow)
-    mv      t0, a0
-    ld      a0, 0(sp)
-    addi    sp, sp, 16
-    beqz    t0, 1f
-    # ---- fast path completed: restore caller-saved registers and return. s0-s11 untouched. ----
-    csrw    sscratch, a0
-    ld      t1, CTX_SEPC(a0)
-    csrw    sepc, t1
-    ld      ra, 1*8(a0)
-    ld      sp, 2*8(a0)
-    ld      gp, 3*8(a0)
-    ld      tp, 4*8(a0)
-    ld      t0, 5*8(a0)
-    ld      t1, 6*8(a0)
-    ld      t2, 7*8(a0)
-    ld      a1, 11*8(a0)
-    ld      a2, 12*8(a0)
-    ld      a3, 13*8(a0)
-    ld      a4, 14*8(a0)
-    ld      a5, 15*8(a0)
-    ld      a6, 16*8(a0)
-    ld      a7, 17*8(a0)
-    ld      t3, 28*8(a0)
-    ld      t4, 29*8(a0)
-    ld      t5, 30*8(a0)
-    ld      t6, 31*8(a0)
-    ld      a0, 10*8(a0)
+    # extern "C" fn(&mut UserContext) -> (a0, a1): a0 = 0: a system call finished with a1 as
+    # its result; 1: take the slow path; 2: another trap finished (a0 comes from the context).
+    call    velox_fast_path
+    ld      t2, RUN_CTX(sp)             # the context (kept in __run_user's frame)
+    bnez    a0, 2f
+    # ---- fast path completed a system call: skip the ecall, result in a0, restore the other
+    # caller-saved registers and return. s0-s11 and gp were never touched. ----
+    csrw    sscratch, t2
+    ld      t0, CTX_SEPC(t2)
+    addi    t0, t0, 4
+    csrw    sepc, t0
+    mv      a0, a1
+3:  ld      ra, 1*8(t2)
+    ld      sp, 2*8(t2)
+    ld      tp, 4*8(t2)
+    ld      t0, 5*8(t2)
+    ld      t1, 6*8(t2)
+    ld      a1, 11*8(t2)
+    ld      a2, 12*8(t2)
+    ld      a3, 13*8(t2)
+    ld      a4, 14*8(t2)
+    ld      a5, 15*8(t2)
+    ld      a6, 16*8(t2)
+    ld      a7, 17*8(t2)
+    ld      t3, 28*8(t2)
+    ld      t4, 29*8(t2)
+    ld      t5, 30*8(t2)
+    ld      t6, 31*8(t2)
+    ld      t2, 7*8(t2)
     sret
-1:  # ---- stage 2: the fast path declined. Save the user's s0-s11, return from __run_user. ----
+2:  addi    a0, a0, -2
+    bnez    a0, 1f
+    # ---- fast path completed another trap (a page fault, a tick): a0 as it was. ----
+    csrw    sscratch, t2
+    ld      t0, CTX_SEPC(t2)
+    csrw    sepc, t0
+    ld      a0, 10*8(t2)
+    j       3b
+1:  # ---- stage 2: the fast path declined. Save the user's gp and s0-s11, return from
+    # __run_user. ----
+    mv      a0, t2
+    sd      gp, 3*8(a0)
     sd      s0, 8*8(a0)
     sd      s1, 9*8(a0)
     sd      s2, 18*8(a0)
@@ -99,7 +115,7 @@ __trap_entry:
     ld      s9, 10*8(sp)
     ld      s10, 11*8(sp)
     ld      s11, 12*8(sp)
-    addi    sp, sp, 14*8
+    addi    sp, sp, RUN_FRAME
     ret
 
 # fn __run_user(ctx: *mut UserContext): enter user mode as a function call. Saves the kernel's
@@ -107,7 +123,7 @@ __trap_entry:
 # and srets. "Returns" when the fast path declines a trap (stage 2 above).
     .globl __run_user
 __run_user:
-    addi    sp, sp, -14*8
+    addi    sp, sp, -RUN_FRAME
     sd      ra, 0*8(sp)
     sd      s0, 1*8(sp)
     sd      s1, 2*8(sp)
@@ -122,6 +138,7 @@ __run_user:
     sd      s10, 11*8(sp)
     sd      s11, 12*8(sp)
     sd      tp, 13*8(sp)                # the hart record, for the trap entry (user code owns tp)
+    sd      a0, RUN_CTX(sp)             # the context, for the trap exit
     sd      sp, 0(a0)
     csrw    sscratch, a0
     ld      t0, CTX_SEPC(a0)
