@@ -172,14 +172,14 @@ impl FrameRefs {
     /// Returns false (and changes nothing) if the count would overflow.
     #[inline]
     pub fn share(&self, pa: usize) -> bool {
-        let r = self.at(pa);
-        let n = r.fetch_add(1, Ordering::Relaxed);
-        assert!(n > 0, "sharing a free frame {pa:#x}");
-        if n >= u16::MAX as u32 {
-            r.fetch_sub(1, Ordering::Relaxed);
-            return false;
-        }
-        true
+        // A bounded compare-and-swap, never an add undone afterwards: a count briefly above
+        // the cap would read as another value through `get` (a copy-on-write break trusting
+        // "1 reference" must never see one that is not).
+        let r = self.at(pa).fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            assert!(n > 0, "sharing a free frame {pa:#x}");
+            (n < u16::MAX as u32).then_some(n + 1)
+        });
+        r.is_ok()
     }
 
     /// Drop one reference; true when it was the last (the frame is free now and goes back to
@@ -196,7 +196,9 @@ impl FrameRefs {
     /// References to the frame at `pa` (0 if free or reserved).
     #[inline]
     pub fn get(&self, pa: usize) -> u16 {
-        self.at(pa).load(Ordering::Relaxed) as u16
+        // Acquire: a caller that sees 1 and writes the frame in place (copy-on-write) comes
+        // after the other holders' last use (their `put`s are Release).
+        self.at(pa).load(Ordering::Acquire) as u16
     }
 }
 
@@ -390,6 +392,24 @@ mod tests {
             assert!(r.share(0));
         }
         assert!(!r.share(0));
+        assert_eq!(r.get(0), u16::MAX);
+    }
+
+    #[test]
+    fn share_at_the_cap_from_many_threads_never_overshoots() {
+        let r = std::sync::Arc::new(FrameRefs::new(0, 4096));
+        r.first(0);
+        for _ in 1..u16::MAX - 4 {
+            assert!(r.share(0));
+        }
+        let hs: Vec<_> = (0..8)
+            .map(|_| {
+                let r = r.clone();
+                std::thread::spawn(move || (0..1000).filter(|_| r.share(0)).count())
+            })
+            .collect();
+        let won: usize = hs.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(won, 4, "exactly the room left under the cap");
         assert_eq!(r.get(0), u16::MAX);
     }
 

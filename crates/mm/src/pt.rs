@@ -46,6 +46,14 @@ pub trait PhysMem {
     fn leaf_ok(&self, _pa: usize, _size: usize) -> bool {
         true
     }
+    /// Index of the first valid entry of `table` at or after `from`, or 512 if there is none
+    /// (`from` may be 512). The walks skip empty entries with it: a process's tables are
+    /// mostly empty, and one `read_pte` per entry made scanning them the bulk of fork and
+    /// exit. Implementations may read the table in bulk; the result must be what this
+    /// default computes.
+    fn next_valid(&self, table: usize, from: usize) -> usize {
+        (from..512).find(|&i| self.read_pte(table, i) & PteFlags::V.bits() != 0).unwrap_or(512)
+    }
 }
 
 /// Why a mapping could not be made.
@@ -91,6 +99,16 @@ fn canonical(va: usize) -> bool {
     top == 0 || top == -1
 }
 
+/// Where the 4 KiB leaf entry of one virtual address lives (its level-0 table and index), as
+/// [`PageTable::leaf_slot`] found it: a page fault reads the entry and fills it with one walk.
+/// Valid only until the table's structure changes (`prune`, `clear_range`): use it at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeafSlot {
+    root: usize,
+    table: usize,
+    idx: usize,
+}
+
 /// A Sv39 page table, identified by its root frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageTable {
@@ -116,18 +134,22 @@ impl PageTable {
         self.root
     }
 
-    /// Copy root entries `range` from `other` (shares the kernel half between address spaces).
+    /// Copy the valid root entries `range` of `other` into this table (shares the kernel half
+    /// between address spaces). Entries `other` leaves invalid are not touched: this table's
+    /// are expected to be empty there (a fresh root).
     ///
     /// # Safety
     /// `other` is a real page table whose entries in `range` may be shared (the kernel's own,
     /// which never changes after boot), and `self` owns its root.
     pub unsafe fn share_root_entries(&self, mem: &mut impl PhysMem, other: &PageTable, range: core::ops::Range<usize>) {
-        for i in range {
+        let mut i = mem.next_valid(other.root, range.start);
+        while i < range.end {
             let e = mem.read_pte(other.root, i);
             if e != mem.read_pte(self.root, i) {
                 // SAFETY: forwarded from the caller's contract.
                 unsafe { mem.write_pte(self.root, i, e) };
             }
+            i = mem.next_valid(other.root, i + 1);
         }
     }
 
@@ -175,6 +197,49 @@ impl PageTable {
         // SAFETY: `table` is ours; the leaf has R/W/X and a frame `leaf_ok` accepts (checked
         // by `map`, or the caller's contract).
         unsafe { mem.write_pte(table, idx, make_pte(pa, flags | PteFlags::V)) };
+        Ok(())
+    }
+
+    /// The level-0 slot of `va` if the tables above it exist (whatever the entry holds);
+    /// `None` if one is missing, a huge leaf covers `va`, or `va` is not canonical.
+    pub fn leaf_slot(&self, mem: &impl PhysMem, va: usize) -> Option<LeafSlot> {
+        if !canonical(va) {
+            return None;
+        }
+        let mut table = self.root;
+        for l in [2, 1] {
+            let e = mem.read_pte(table, vpn(va, l));
+            if e & PteFlags::V.bits() == 0 || is_leaf(e) {
+                return None;
+            }
+            table = pte_addr(e);
+        }
+        Some(LeafSlot { root: self.root, table, idx: vpn(va, 0) })
+    }
+
+    /// The entry in `slot` (0 if nothing is mapped there).
+    pub fn slot_entry(&self, mem: &impl PhysMem, slot: LeafSlot) -> u64 {
+        assert_eq!(slot.root, self.root, "leaf slot of another page table");
+        mem.read_pte(slot.table, slot.idx)
+    }
+
+    /// `map` of a 4 KiB page into `slot` (from [`leaf_slot`](Self::leaf_slot) of this table,
+    /// with no change to the table's structure since), without walking again.
+    pub fn map_slot(&self, mem: &mut impl PhysMem, slot: LeafSlot, pa: usize, flags: PteFlags) -> Result<(), MapError> {
+        assert_eq!(slot.root, self.root, "leaf slot of another page table");
+        if !mem.leaf_ok(pa, 4096) || !flags.intersects(PteFlags::R | PteFlags::W | PteFlags::X) {
+            return Err(MapError::BadLeaf);
+        }
+        if pa % 4096 != 0 {
+            return Err(MapError::BadAddress);
+        }
+        if mem.read_pte(slot.table, slot.idx) & PteFlags::V.bits() != 0 {
+            return Err(MapError::AlreadyMapped);
+        }
+        // SAFETY: `slot.table` is a level-0 table of ours (found from our root by `leaf_slot`,
+        // and the caller made no structural change since); the leaf has R/W/X and a frame
+        // `leaf_ok` accepts (both checked above).
+        unsafe { mem.write_pte(slot.table, slot.idx, make_pte(pa, flags | PteFlags::V)) };
         Ok(())
     }
 
@@ -243,36 +308,51 @@ impl PageTable {
         const MIB2: usize = 1 << 21;
         let mut va = start;
         while va < end {
-            let e = mem.read_pte(self.root, vpn(va, 2));
-            if e & PteFlags::V.bits() == 0 || is_leaf(e) {
+            // Absent tables are skipped to the next valid entry in one bulk scan.
+            let (i, ni) = (vpn(va, 2), mem.next_valid(self.root, vpn(va, 2)));
+            if ni == 512 {
+                break; // nothing mapped in the rest of the root table
+            }
+            if ni != i {
+                va = va - va % GIB + (ni - i) * GIB;
+                continue;
+            }
+            let e = mem.read_pte(self.root, i);
+            if is_leaf(e) {
                 va = (va / GIB + 1) * GIB;
                 continue;
             }
             let l1 = pte_addr(e);
-            let e1 = mem.read_pte(l1, vpn(va, 1));
-            if e1 & PteFlags::V.bits() == 0 || is_leaf(e1) {
+            let (j, nj) = (vpn(va, 1), mem.next_valid(l1, vpn(va, 1)));
+            if nj != j {
+                va = va - va % MIB2 + (nj - j) * MIB2;
+                continue;
+            }
+            let e1 = mem.read_pte(l1, j);
+            if is_leaf(e1) {
                 va = (va / MIB2 + 1) * MIB2;
                 continue;
             }
             let l0 = pte_addr(e1);
             let stop = end.min((va / MIB2 + 1) * MIB2);
-            while va < stop {
-                let k = vpn(va, 0);
+            // Entries `k0..k1` of this leaf table, valid ones only.
+            let (base, k1) = (va / MIB2 * MIB2, vpn(stop - 1, 0) + 1);
+            let mut k = mem.next_valid(l0, vpn(va, 0));
+            while k < k1 {
                 let e0 = mem.read_pte(l0, k);
-                if e0 & PteFlags::V.bits() != 0 {
-                    let n = f(va, e0);
-                    if n != e0 {
-                        // Only a cleared entry, or a leaf (R/W/X) of the same frame or of one
-                        // `leaf_ok` accepts: never a table pointer or an arbitrary frame.
-                        let ok = n == 0
-                            || (is_leaf(n) && (pte_addr(n) == pte_addr(e0) || mem.leaf_ok(pte_addr(n), 4096)));
-                        assert!(ok, "page-table walk: refused entry {n:#x} for {va:#x}");
-                        // SAFETY: `l0` is ours (reached from our root); `n` was checked above.
-                        unsafe { mem.write_pte(l0, k, n) };
-                    }
+                let at = base + k * 4096;
+                let n = f(at, e0);
+                if n != e0 {
+                    // Only a cleared entry, or a leaf (R/W/X) of the same frame or of one
+                    // `leaf_ok` accepts: never a table pointer or an arbitrary frame.
+                    let ok = n == 0 || (is_leaf(n) && (pte_addr(n) == pte_addr(e0) || mem.leaf_ok(pte_addr(n), 4096)));
+                    assert!(ok, "page-table walk: refused entry {n:#x} for {at:#x}");
+                    // SAFETY: `l0` is ours (reached from our root); `n` was checked above.
+                    unsafe { mem.write_pte(l0, k, n) };
                 }
-                va += 4096;
+                k = mem.next_valid(l0, k + 1);
             }
+            va = stop;
         }
     }
 
@@ -292,7 +372,7 @@ impl PageTable {
                     let e1 = mem.read_pte(l1, j);
                     if e1 & PteFlags::V.bits() != 0 && !is_leaf(e1) {
                         let l0 = pte_addr(e1);
-                        if (0..512).all(|k| mem.read_pte(l0, k) & PteFlags::V.bits() == 0) {
+                        if mem.next_valid(l0, 0) == 512 {
                             // SAFETY: `l1` and `l0` are ours; the entry goes before the table,
                             // which maps nothing and had only this one pointer to it.
                             unsafe {
@@ -303,7 +383,7 @@ impl PageTable {
                         }
                     }
                 }
-                if (0..512).all(|j| mem.read_pte(l1, j) & PteFlags::V.bits() == 0) {
+                if mem.next_valid(l1, 0) == 512 {
                     // SAFETY: as above, for the middle table.
                     unsafe {
                         mem.write_pte(self.root, i, 0);
@@ -330,25 +410,29 @@ impl PageTable {
     /// frame (anything else panics), so no frame is newly exposed.
     pub fn fork_leaves(&self, mem: &mut impl PhysMem, child: &PageTable, f: &mut impl FnMut(usize, u64) -> Option<(u64, u64)>) -> Result<(), MapError> {
         let table = |e: u64| e & PteFlags::V.bits() != 0 && !is_leaf(e);
-        for i in 0..256 {
+        let mut i = mem.next_valid(self.root, 0);
+        while i < 256 {
             let e = mem.read_pte(self.root, i);
+            let i_next = mem.next_valid(self.root, i + 1);
             if !table(e) {
+                i = i_next;
                 continue;
             }
             let l1 = pte_addr(e);
             let mut cl1 = None;
-            for j in 0..512 {
+            let mut j = mem.next_valid(l1, 0);
+            while j < 512 {
                 let e1 = mem.read_pte(l1, j);
+                let j_next = mem.next_valid(l1, j + 1);
                 if !table(e1) {
+                    j = j_next;
                     continue;
                 }
                 let l0 = pte_addr(e1);
                 let mut cl0 = None;
-                for k in 0..512 {
+                let mut k = mem.next_valid(l0, 0);
+                while k < 512 {
                     let e0 = mem.read_pte(l0, k);
-                    if e0 & PteFlags::V.bits() == 0 {
-                        continue;
-                    }
                     let va = (i << 30) | (j << 21) | (k << 12);
                     // The child's tables first: once `f` has run (and, say, taken a reference
                     // to the frame), the child entry must be written.
@@ -381,8 +465,11 @@ impl PageTable {
                         }
                         mem.write_pte(t0, k, c);
                     }
+                    k = mem.next_valid(l0, k + 1);
                 }
+                j = j_next;
             }
+            i = i_next;
         }
         Ok(())
     }
@@ -392,14 +479,19 @@ impl PageTable {
     pub fn count_tables(&self, mem: &impl PhysMem, range: core::ops::Range<usize>) -> usize {
         let table = |e: u64| e & PteFlags::V.bits() != 0 && !is_leaf(e);
         let mut n = 0;
-        for i in range {
+        let mut i = mem.next_valid(self.root, range.start);
+        while i < range.end {
             let e = mem.read_pte(self.root, i);
-            if !table(e) {
-                continue;
+            if table(e) {
+                n += 1;
+                let l1 = pte_addr(e);
+                let mut j = mem.next_valid(l1, 0);
+                while j < 512 {
+                    n += table(mem.read_pte(l1, j)) as usize;
+                    j = mem.next_valid(l1, j + 1);
+                }
             }
-            n += 1;
-            let l1 = pte_addr(e);
-            n += (0..512).filter(|&j| table(mem.read_pte(l1, j))).count();
+            i = mem.next_valid(self.root, i + 1);
         }
         n
     }
@@ -407,25 +499,29 @@ impl PageTable {
     /// Unmap everything reachable from root entries `range`, calling `leaf(pa, flags)` for each
     /// 4 KiB leaf and freeing the intermediate tables; clears those root entries.
     pub fn clear_range(&self, mem: &mut impl PhysMem, range: core::ops::Range<usize>, leaf: &mut impl FnMut(usize, PteFlags)) {
-        for i in range {
+        let mut i = mem.next_valid(self.root, range.start);
+        while i < range.end {
             let e = mem.read_pte(self.root, i);
-            if e & PteFlags::V.bits() == 0 || is_leaf(e) {
+            if is_leaf(e) {
                 // SAFETY: clearing our own root's entry.
                 unsafe { mem.write_pte(self.root, i, 0) };
+                i = mem.next_valid(self.root, i + 1);
                 continue;
             }
             let l1 = pte_addr(e);
-            for j in 0..512 {
+            let mut j = mem.next_valid(l1, 0);
+            while j < 512 {
                 let e1 = mem.read_pte(l1, j);
-                if e1 & PteFlags::V.bits() == 0 || is_leaf(e1) {
+                j = mem.next_valid(l1, j + 1);
+                if is_leaf(e1) {
                     continue;
                 }
                 let l0 = pte_addr(e1);
-                for k in 0..512 {
+                let mut k = mem.next_valid(l0, 0);
+                while k < 512 {
                     let e0 = mem.read_pte(l0, k);
-                    if e0 & PteFlags::V.bits() != 0 {
-                        leaf(pte_addr(e0), pte_flags(e0));
-                    }
+                    leaf(pte_addr(e0), pte_flags(e0));
+                    k = mem.next_valid(l0, k + 1);
                 }
                 // SAFETY: `l0` is ours and only `l1` points to it; `l1` goes next.
                 unsafe { mem.free_table(l0) };
@@ -435,6 +531,7 @@ impl PageTable {
                 mem.write_pte(self.root, i, 0);
                 mem.free_table(l1);
             }
+            i = mem.next_valid(self.root, i + 1);
         }
     }
 }
@@ -532,6 +629,47 @@ mod tests {
             pt.for_each_leaf_in(&mut m, 0, 0x10000, &mut |_, e| e & !0xe);
         }));
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn leaf_slots_read_and_fill_in_one_walk() {
+        let mut m = EmuMem::new(16);
+        let pt = PageTable::new(&mut m).unwrap();
+        let rw = PteFlags::R | PteFlags::W;
+        // No tables yet: no slot.
+        assert_eq!(pt.leaf_slot(&m, 0x40_0000), None);
+        pt.map(&mut m, 0x40_1000, 0x8000_1000, rw, 0).unwrap();
+        // The tables exist now: an empty slot next to the page, filled without a walk.
+        let s = pt.leaf_slot(&m, 0x40_0000).unwrap();
+        assert_eq!(pt.slot_entry(&m, s), 0);
+        pt.map_slot(&mut m, s, 0x8000_0000, rw).unwrap();
+        assert_eq!(pt.translate(&m, 0x40_0123), Some((0x8000_0123, rw | PteFlags::V)));
+        assert_eq!(pt.map_slot(&mut m, s, 0x8000_2000, rw), Err(MapError::AlreadyMapped));
+        let s1 = pt.leaf_slot(&m, 0x40_1000).unwrap();
+        assert_eq!(pte_addr(pt.slot_entry(&m, s1)), 0x8000_1000);
+        // No table pointers, no unaligned frames.
+        let s2 = pt.leaf_slot(&m, 0x40_2000).unwrap();
+        assert_eq!(pt.map_slot(&mut m, s2, 0x8000_2000, PteFlags::U), Err(MapError::BadLeaf));
+        assert_eq!(pt.map_slot(&mut m, s2, 0x8000_2008, rw), Err(MapError::BadAddress));
+        // A huge leaf above: no slot.
+        pt.map(&mut m, 0x4000_0000, 0x8020_0000, rw, 1).unwrap();
+        assert_eq!(pt.leaf_slot(&m, 0x4000_1000), None);
+        assert_eq!(pt.leaf_slot(&m, 1 << 40), None);
+    }
+
+    #[test]
+    fn next_valid_skips_empty_entries() {
+        let mut m = EmuMem::new(16);
+        let pt = PageTable::new(&mut m).unwrap();
+        let r = pt.root();
+        assert_eq!(m.next_valid(r, 0), 512);
+        assert_eq!(m.next_valid(r, 512), 512);
+        pt.map(&mut m, 5 << 30, 0x8000_0000, PteFlags::R, 2).unwrap();
+        pt.map(&mut m, 200 << 30, 0x8000_0000, PteFlags::R, 2).unwrap();
+        assert_eq!(m.next_valid(r, 0), 5);
+        assert_eq!(m.next_valid(r, 5), 5);
+        assert_eq!(m.next_valid(r, 6), 200);
+        assert_eq!(m.next_valid(r, 201), 512);
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct VmaMap {
     map: BTreeMap<usize, Vma>,
     /// Bytes covered by all areas (Linux's total_vm, for RLIMIT_AS).
     bytes: usize,
+    /// The area [`find_cached`](Self::find_cached) found last (page faults come in runs
+    /// within one area); dropped by every change to the map.
+    last: Option<Vma>,
 }
 
 impl VmaMap {
@@ -82,6 +85,17 @@ impl VmaMap {
     /// The area containing `addr`.
     pub fn find(&self, addr: usize) -> Option<&Vma> {
         self.map.range(..=addr).next_back().map(|(_, v)| v).filter(|v| addr < v.end)
+    }
+
+    /// As [`find`](Self::find), remembering the area found: the next look-up inside it costs
+    /// a range comparison instead of a B-tree search (the page-fault path).
+    pub fn find_cached(&mut self, addr: usize) -> Option<Vma> {
+        if let Some(v) = self.last.filter(|v| v.start <= addr && addr < v.end) {
+            return Some(v);
+        }
+        let v = self.find(addr).copied();
+        self.last = v;
+        v
     }
 
     /// True if no area intersects `[start, end)`.
@@ -122,6 +136,7 @@ impl VmaMap {
         if v.start >= v.end || !self.is_free(v.start, v.end) {
             return false;
         }
+        self.last = None;
         self.map.insert(v.start, v);
         self.bytes += v.end - v.start;
         self.merge_around(v.start, v.end);
@@ -130,6 +145,7 @@ impl VmaMap {
 
     /// Merge the areas that overlap or touch `[start, end)` with equal neighbours.
     fn merge_around(&mut self, start: usize, end: usize) {
+        self.last = None;
         // The first area to look at: the one ending at `start` if any, else the one at `start`.
         let mut at = match self.map.range(..start).next_back() {
             Some((&k, v)) if v.end == start => k,
@@ -160,6 +176,7 @@ impl VmaMap {
     /// Remove `[start, end)` from all areas, splitting partial overlaps. Returns the removed
     /// pieces (so the caller can unmap their pages).
     pub fn remove(&mut self, start: usize, end: usize) -> Vec<Vma> {
+        self.last = None;
         let mut removed = Vec::new();
         let keys: Vec<usize> = self
             .map
@@ -187,6 +204,7 @@ impl VmaMap {
     /// Change the rights of `[start, end)`. Fails (changing nothing) unless the whole range is
     /// covered by areas, as Linux's mprotect fails with ENOMEM.
     pub fn protect(&mut self, start: usize, end: usize, prot: Prot) -> bool {
+        self.last = None;
         let mut at = start;
         while at < end {
             match self.find(at) {
@@ -315,6 +333,34 @@ mod tests {
             assert!(r.protect(0x10000 + i * 0x1000, 0x11000 + i * 0x1000, Prot(3)));
             assert_eq!(r.len(), 2);
         }
+    }
+
+    #[test]
+    fn find_cached_follows_changes() {
+        let mut m = VmaMap::new();
+        m.insert(anon(0x1000, 0x3000, 3));
+        assert_eq!(m.find_cached(0x1000), Some(anon(0x1000, 0x3000, 3)));
+        assert_eq!(m.find_cached(0x2fff), Some(anon(0x1000, 0x3000, 3)));
+        assert_eq!(m.find_cached(0x3000), None);
+        assert_eq!(m.find_cached(0x1000), Some(anon(0x1000, 0x3000, 3)));
+        // Every change is seen by the next look-up, not the remembered area.
+        assert!(m.protect(0x2000, 0x3000, Prot(1)));
+        assert_eq!(m.find_cached(0x2000), Some(anon(0x2000, 0x3000, 1)));
+        assert_eq!(m.find_cached(0x1000), Some(anon(0x1000, 0x2000, 3)));
+        m.remove(0x1000, 0x2000);
+        assert_eq!(m.find_cached(0x1000), None);
+        assert_eq!(m.find_cached(0x2000), Some(anon(0x2000, 0x3000, 1)));
+        m.insert(anon(0x3000, 0x4000, 1)); // merges with the remembered area
+        assert_eq!(m.find_cached(0x2000), Some(anon(0x2000, 0x4000, 1)));
+        m.remove(0x2000, 0x4000);
+        assert_eq!(m.find_cached(0x2000), None);
+        // A copy keeps answering from its own areas.
+        m.insert(anon(0x5000, 0x6000, 3));
+        assert!(m.find_cached(0x5000).is_some());
+        let mut c = m.clone();
+        m.remove(0x5000, 0x6000);
+        assert_eq!(m.find_cached(0x5000), None);
+        assert_eq!(c.find_cached(0x5000), Some(anon(0x5000, 0x6000, 3)));
     }
 
     #[test]

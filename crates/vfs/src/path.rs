@@ -103,11 +103,18 @@ impl Mounts {
         Ok(m)
     }
     /// The mount covering `at` (the last one mounted there), if any.
+    #[inline]
     pub fn mounted_on(&self, at: &Loc) -> Option<Arc<Mount>> {
         let id = at.inode.id();
         if self.points.load(core::sync::atomic::Ordering::Acquire) & point_bit(id) == 0 {
             return None;
         }
+        self.mounted_on_slow(at, id)
+    }
+
+    /// [`Mounts::mounted_on`] past the Bloom filter: search the table.
+    #[inline(never)]
+    fn mounted_on_slow(&self, at: &Loc, id: (u64, u64)) -> Option<Arc<Mount>> {
         let list = self.list.lock();
         list.iter().rev().find(|m| m.parent.as_ref().is_some_and(|(pm, pi)| Arc::ptr_eq(pm, &at.mnt) && pi.id() == id)).cloned()
     }
@@ -197,7 +204,7 @@ impl Walker<'_> {
             return Ok((self.root.clone(), b"", trailing));
         }
         check_name(last)?;
-        if !may_mode(d.inode.perm(), &self.who, MAY_EXEC) {
+        if self.who.uid != 0 && !may_mode(d.inode.perm(), &self.who, MAY_EXEC) {
             return Err(e::EACCES);
         }
         Ok((d, last, trailing))
@@ -205,58 +212,93 @@ impl Walker<'_> {
 
     fn walk_inner(&self, start: &Loc, path: &[u8], follow: bool, links: &mut u32) -> VResult<Loc> {
         let mut cur = if path.first() == Some(&b'/') { self.root.clone() } else { start.clone() };
+        // `cur`'s type, carried from the step that found it (one dynamic call per component).
+        let mut kind = cur.inode.kind();
         let trailing = path.last() == Some(&b'/');
-        let mut parts = path.split(|&c| c == b'/').filter(|p| !p.is_empty()).peekable();
-        while let Some(name) = parts.next() {
-            let last = parts.peek().is_none();
-            if cur.inode.kind() != FileType::Dir {
+        // The components, in one pass over the bytes: `at` is past the slashes that follow
+        // the previous one.
+        let n = path.len();
+        let mut at = 0;
+        while at < n && path[at] == b'/' {
+            at += 1;
+        }
+        while at < n {
+            let begin = at;
+            while at < n && path[at] != b'/' {
+                at += 1;
+            }
+            let name = &path[begin..at];
+            while at < n && path[at] == b'/' {
+                at += 1;
+            }
+            let last = at == n;
+            if kind != FileType::Dir {
                 return Err(e::ENOTDIR);
             }
             check_name(name)?;
-            if !may_mode(cur.inode.perm(), &self.who, MAY_EXEC) {
+            // (Root may always search a directory: no need to read its mode.)
+            if self.who.uid != 0 && !may_mode(cur.inode.perm(), &self.who, MAY_EXEC) {
                 return Err(e::EACCES);
             }
             match name {
                 b"." => {}
-                b".." => cur = self.dotdot(&cur)?,
+                b".." => {
+                    cur = self.dotdot(&cur)?;
+                    kind = cur.inode.kind();
+                }
                 _ => {
                     let child = cur.inode.lookup(name)?;
-                    let mut next = self.cross(Loc { mnt: cur.mnt.clone(), inode: child });
-                    if next.inode.kind() == FileType::Symlink && (!last || follow || trailing) {
+                    let ck = child.kind();
+                    if ck == FileType::Symlink && (!last || follow || trailing) {
                         *links += 1;
                         if *links > MAX_LINKS {
                             return Err(e::ELOOP);
                         }
-                        next = match next.inode.magic_link() {
+                        let next = match child.magic_link() {
                             Some(l) => l,
                             None => {
-                                let target = next.inode.readlink()?;
+                                let target = child.readlink()?;
                                 if target.is_empty() {
                                     return Err(e::ENOENT);
                                 }
                                 self.walk_inner(&cur, &target, true, links)?
                             }
                         };
+                        cur = next;
+                        kind = cur.inode.kind();
+                    } else {
+                        // The same mount (the parent's reference moves over), unless a
+                        // directory has something mounted on it.
+                        cur.inode = child;
+                        kind = ck;
+                        if ck == FileType::Dir {
+                            cur = self.cross_dir(cur);
+                        }
                     }
-                    cur = next;
                 }
             }
         }
-        if trailing && cur.inode.kind() != FileType::Dir {
+        if trailing && kind != FileType::Dir {
             return Err(e::ENOTDIR);
         }
         Ok(cur)
     }
 
-    /// Follow mounts stacked on `l`.
-    pub fn cross(&self, mut l: Loc) -> Loc {
-        if l.inode.kind() != FileType::Dir {
-            return l;
-        }
+    /// [`Walker::cross`] for a location known to be a directory.
+    #[inline]
+    fn cross_dir(&self, mut l: Loc) -> Loc {
         while let Some(m) = self.mounts.mounted_on(&l) {
             l = Loc { inode: m.root.clone(), mnt: m };
         }
         l
+    }
+
+    /// Follow mounts stacked on `l`.
+    pub fn cross(&self, l: Loc) -> Loc {
+        if l.inode.kind() != FileType::Dir {
+            return l;
+        }
+        self.cross_dir(l)
     }
 
     /// The parent of directory `cur`: itself at the walker's root, the covered directory's

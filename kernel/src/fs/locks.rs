@@ -51,6 +51,12 @@ pub fn release(id: (u64, u64), owner: u64) {
     }
 }
 
+/// Has any lock been taken since boot? (Until then closing a file need not look.)
+#[inline]
+pub fn in_use() -> bool {
+    USED.load(Ordering::Relaxed)
+}
+
 /// A process ended: drop its POSIX locks everywhere.
 pub fn release_process(pid: usize) {
     if !USED.load(Ordering::Relaxed) {

@@ -48,16 +48,16 @@ impl Node {
                 return p;
             }
         }
+        let mut path = self.opened_by();
         if self.loc.inode.kind() != FileType::Dir && self.loc.inode.stat().nlink == 0 {
-            let mut p = self.path.clone();
-            p.extend_from_slice(b" (deleted)");
-            return p;
+            path.extend_from_slice(b" (deleted)");
+            return path;
         }
-        let (dir, name, _) = velox_vfs::path::split_last(&self.path);
+        let (dir, name, _) = velox_vfs::path::split_last(&path);
         let id = self.loc.inode.id();
         if let Ok(d) = vfs::lookup_root(if dir.is_empty() { b"/" } else { dir }) {
             if d.inode.lookup(name).is_ok_and(|i| i.id() == id) {
-                return self.path.clone();
+                return path;
             }
             if let Ok(now) = velox_vfs::path::find_name(&d.inode, id.1) {
                 let mut p = dir.to_vec();
@@ -68,13 +68,21 @@ impl Node {
                 return p;
             }
         }
-        self.path.clone()
+        path
+    }
+
+    /// The path it was opened by, cleaned up ("//", "." and ".." resolved by name): open
+    /// keeps an absolute path as the caller gave it.
+    fn opened_by(&self) -> Vec<u8> {
+        if self.path.first() == Some(&b'/') { velox_vfs::normalize(b"/", &self.path) } else { self.path.clone() }
     }
 }
 
 /// An open file of the tree: where it is and the path it was opened by (/proc/self/fd).
 pub struct Node {
     pub loc: Loc,
+    /// As opened: an absolute path may still hold "//", "." or ".." ([`Node::describe`]
+    /// resolves them); a relative one was made absolute.
     pub path: Vec<u8>,
     /// Opened with O_PATH: a location only (no reading, writing or listing).
     pub path_only: bool,
@@ -139,7 +147,7 @@ impl Drop for OpenFile {
     fn drop(&mut self) {
         match &self.kind {
             // flock and OFD locks belong to the description: they go with it.
-            FileKind::Node(n) => locks::release(n.loc.inode.id(), self as *const OpenFile as usize as u64),
+            FileKind::Node(n) if locks::in_use() => locks::release(n.loc.inode.id(), self as *const OpenFile as usize as u64),
             FileKind::PipeRead(p) => p.close_read(),
             FileKind::PipeBoth(p) => {
                 p.close_read();
@@ -189,6 +197,11 @@ impl FdTable {
         if i >= limit {
             return Err(errno::EMFILE);
         }
+        // (The slot after the last, with room left by a close: no allocation, nothing to check.)
+        if i == self.fds.len() && i < self.fds.capacity() {
+            self.fds.push(Some(Fd { file, cloexec }));
+            return Ok(i);
+        }
         self.grow(i + 1)?;
         self.fds[i] = Some(Fd { file, cloexec });
         Ok(i)
@@ -197,10 +210,13 @@ impl FdTable {
     fn grow(&mut self, n: usize) -> Result<(), u32> {
         if n > self.fds.len() {
             let more = n - self.fds.len();
-            if crate::mm::heap_free() < crate::config::HEAP_RESERVE + more * size_of::<Option<Fd>>() {
-                return Err(errno::ENOMEM);
+            // (Room left by a close: no allocation, nothing to check. Open-close loops.)
+            if n > self.fds.capacity() {
+                if crate::mm::heap_free() < crate::config::HEAP_RESERVE + more * size_of::<Option<Fd>>() {
+                    return Err(errno::ENOMEM);
+                }
+                self.fds.try_reserve(more).map_err(|_| errno::ENOMEM)?;
             }
-            self.fds.try_reserve(more).map_err(|_| errno::ENOMEM)?;
             self.fds.resize(n, None);
         }
         Ok(())

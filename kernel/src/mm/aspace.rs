@@ -345,6 +345,9 @@ impl PhysMem for DeferPhys<'_, '_> {
     fn leaf_ok(&self, pa: usize, size: usize) -> bool {
         KernelPhys.leaf_ok(pa, size)
     }
+    fn next_valid(&self, table: usize, from: usize) -> usize {
+        KernelPhys.next_valid(table, from)
+    }
 }
 
 /// Most areas an address space may have (Linux's default vm.max_map_count).
@@ -380,7 +383,8 @@ impl AddrSpace {
     }
 
     fn handle_fault_in(&mut self, addr: usize, access: Access, may_wait: bool) -> Fault {
-        let Some(v) = self.vmas.find(addr) else {
+        // (Faults come in runs inside one area: the area map remembers the last one found.)
+        let Some(v) = self.vmas.find_cached(addr) else {
             return Fault::Denied;
         };
         // As Linux on RISC-V: reads need PROT_READ or PROT_WRITE (an exec-only page is not
@@ -395,7 +399,13 @@ impl AddrSpace {
         }
         let flags = pte_flags(v.prot);
         let va = page_floor(addr);
-        if let Some((pa, f)) = self.pt.translate(&KernelPhys, va) {
+        // One walk finds the entry and, when it is empty, where the new page goes.
+        let slot = self.pt.leaf_slot(&KernelPhys, va);
+        let mapped = match slot {
+            Some(s) => Some(self.pt.slot_entry(&KernelPhys, s)).filter(|e| e & PteFlags::V.bits() != 0).map(|e| (pte_addr(e), flags_of(e))),
+            None => self.pt.translate(&KernelPhys, va),
+        };
+        if let Some((pa, f)) = mapped {
             let changes = (access == Access::Write && f.contains(PteFlags::COW)) || !allows(f, access);
             if changes && !may_wait && crate::smp::loaded_elsewhere(self.pt.root()) {
                 return Fault::Busy;
@@ -421,7 +431,11 @@ impl AddrSpace {
         let Some(frame) = alloc_frame_zeroed() else {
             return Fault::NoMemory;
         };
-        if self.pt.map(&mut KernelPhys, va, frame, flags, 0).is_err() {
+        let r = match slot {
+            Some(s) => self.pt.map_slot(&mut KernelPhys, s, frame, flags),
+            None => self.pt.map(&mut KernelPhys, va, frame, flags, 0),
+        };
+        if r.is_err() {
             free_frame(frame);
             return Fault::NoMemory;
         }

@@ -21,10 +21,13 @@ use velox_exec::sync::Mutex;
 const CLASSES: usize = 8; // 16, 32, ..., 2048 bytes
 const MIN_SHIFT: usize = 4;
 const CHUNK: usize = 16 << 10;
-/// Bytes of one class a hart keeps on its own list at most (at least `HART_MIN` objects);
-/// half of that moves to or from the shared list at once.
-const HART_BYTES: usize = 4096;
-const HART_MIN: usize = 8;
+/// Bytes of one class a hart keeps on its own list at most (at least `HART_MIN` objects):
+/// 2 KiB per class (4 KiB for the 2 KiB class), 18 KiB per hart in all, counted as free but
+/// usable only by that hart
+/// (well inside `config::HEAP_RESERVE` on 8 harts); half moves to or from the shared list
+/// at once.
+const HART_BYTES: usize = 2048;
+const HART_MIN: usize = 2;
 
 const fn hart_cap(c: usize) -> usize {
     let n = HART_BYTES >> (c + MIN_SHIFT);
@@ -45,7 +48,9 @@ struct HartLists {
 
 /// A hart's lists, touched only by that hart, and the bytes it handed out minus those it took
 /// back (objects move between harts, so one hart's count may go below zero; the sum is what
-/// is in use), written by that hart and read by all.
+/// is in use), written by that hart and read by all. Cache-line aligned: no two harts' hot
+/// words share a line.
+#[repr(align(64))]
 struct HartCell(core::cell::UnsafeCell<HartLists>, core::sync::atomic::AtomicIsize);
 
 // SAFETY: the lists are only reached through `KernelHeap::mine`, which hands out the calling

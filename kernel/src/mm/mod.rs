@@ -22,7 +22,29 @@ static REFS: spin::Once<FrameRefs> = spin::Once::new();
 /// Free frames kept per hart (by hart index), so page faults and thread creation on different
 /// harts meet at `FRAMES` once per `FRAME_CACHE / 2` frames. Each is locked only by its own
 /// hart, except when another has found nothing anywhere else and takes its frames.
-static FRAME_CACHES: [Mutex<FrameCache<FRAME_CACHE>>; hal::boot::MAX_HARTS] = [const { Mutex::new(FrameCache::new()) }; hal::boot::MAX_HARTS];
+static FRAME_CACHES: [HartFrames; hal::boot::MAX_HARTS] = [const { HartFrames { cache: Mutex::new(FrameCache::new()), taken: core::sync::atomic::AtomicIsize::new(0) } }; hal::boot::MAX_HARTS];
+/// Free frames when the allocator was set up, and all frames: `frame_stats` subtracts what
+/// the harts took since, without taking any lock.
+static FREE_AT_INIT: AtomicUsize = AtomicUsize::new(0);
+static TOTAL_FRAMES: AtomicUsize = AtomicUsize::new(0);
+
+/// One hart's frame cache, and the frames it handed out minus those it took back (frames move
+/// between harts, so one count may go below zero: the sum is what is in use). Written only
+/// by that hart; a line of its own, so harts' counts never share a cache line.
+#[repr(align(64))]
+struct HartFrames {
+    cache: Mutex<FrameCache<FRAME_CACHE>>,
+    taken: core::sync::atomic::AtomicIsize,
+}
+
+impl HartFrames {
+    /// Count frames this hart handed out (n > 0) or got back (n < 0): a load and a store,
+    /// only this hart writes it.
+    #[inline(always)]
+    fn count(&self, n: isize) {
+        self.taken.store(self.taken.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+}
 /// Frames in one hart's cache at most (256 KiB).
 const FRAME_CACHE: usize = 64;
 /// Frames currently used as page tables (for /proc/meminfo's PageTables).
@@ -67,6 +89,14 @@ impl PhysMem for KernelPhys {
     fn leaf_ok(&self, pa: usize, size: usize) -> bool {
         hal::mem::is_data_frame(pa, size)
     }
+    #[inline(always)]
+    fn next_valid(&self, table: usize, from: usize) -> usize {
+        // Dense tables (a touched buffer being unmapped) mostly answer `from` itself: one read.
+        if from < 512 && self.read_pte(table, from) & PteFlags::V.bits() != 0 {
+            return from;
+        }
+        hal::mem::next_valid_pte(table, from)
+    }
 }
 
 #[inline(always)]
@@ -78,7 +108,7 @@ fn refs() -> &'static FrameRefs {
 pub fn alloc_frame() -> Option<usize> {
     let me = hal::cpu::hart_index();
     let f = {
-        let mut c = FRAME_CACHES[me].lock();
+        let mut c = FRAME_CACHES[me].cache.lock();
         match c.pop() {
             Some(f) => Some(f),
             None => {
@@ -89,20 +119,21 @@ pub fn alloc_frame() -> Option<usize> {
     };
     let f = f.or_else(|| steal_frame(me))?;
     refs().first(f);
+    FRAME_CACHES[me].count(1);
     Some(f)
 }
 
 /// The shared allocator is empty: take a frame from another hart's cache.
 #[cold]
 fn steal_frame(me: usize) -> Option<usize> {
-    FRAME_CACHES.iter().enumerate().filter(|&(i, _)| i != me).find_map(|(_, c)| c.lock().pop())
+    FRAME_CACHES.iter().enumerate().filter(|&(i, _)| i != me).find_map(|(_, c)| c.cache.lock().pop())
 }
 
 /// Give every hart's cached frames back to the shared allocator (before a contiguous
 /// allocation fails for want of a run the caches hold pieces of).
 fn drain_frame_caches() {
     for c in &FRAME_CACHES {
-        let mut c = c.lock();
+        let mut c = c.cache.lock();
         if !c.is_empty() {
             c.spill(FRAMES.lock().as_mut().expect("frame allocator"), 0);
         }
@@ -124,6 +155,7 @@ pub fn alloc_contig(n: usize) -> Option<usize> {
         FRAMES.lock().as_mut()?.alloc_contig(n)
     })?;
     (0..n).for_each(|k| refs().first(f + k * 4096));
+    FRAME_CACHES[hal::cpu::hart_index()].count(n as isize);
     Some(f)
 }
 
@@ -137,7 +169,9 @@ pub fn free_frame(pa: usize) {
     if !refs().put(pa) {
         return;
     }
-    let mut c = FRAME_CACHES[hal::cpu::hart_index()].lock();
+    let h = &FRAME_CACHES[hal::cpu::hart_index()];
+    h.count(-1);
+    let mut c = h.cache.lock();
     if !c.push(pa) {
         c.spill(FRAMES.lock().as_mut().expect("frame allocator"), FRAME_CACHE / 2);
         c.push(pa);
@@ -149,7 +183,9 @@ pub fn free_frames(frames: &[usize]) {
     let mut c = None;
     for &pa in frames {
         if refs().put(pa) {
-            let c = c.get_or_insert_with(|| FRAME_CACHES[hal::cpu::hart_index()].lock());
+            let h = &FRAME_CACHES[hal::cpu::hart_index()];
+            h.count(-1);
+            let c = c.get_or_insert_with(|| h.cache.lock());
             if !c.push(pa) {
                 c.spill(FRAMES.lock().as_mut().expect("frame allocator"), FRAME_CACHE / 2);
                 c.push(pa);
@@ -168,10 +204,12 @@ pub fn frame_refs(pa: usize) -> u16 {
     refs().get(pa)
 }
 
-/// (free, total) frames; frames in the harts' caches count as free.
+/// (free, total) frames; frames in the harts' caches count as free. No lock: the harts'
+/// counts are summed (exact when no hart allocates meanwhile; never counts a frame twice).
 pub fn frame_stats() -> (usize, usize) {
-    let cached: usize = FRAME_CACHES.iter().map(|c| c.lock().len()).sum();
-    FRAMES.lock().as_ref().map(|f| (f.free_frames() + cached, f.total_frames())).unwrap_or((0, 0))
+    let taken: isize = FRAME_CACHES.iter().map(|h| h.taken.load(Ordering::Relaxed)).sum();
+    let free = FREE_AT_INIT.load(Ordering::Relaxed) as isize - taken;
+    (free.max(0) as usize, TOTAL_FRAMES.load(Ordering::Relaxed))
 }
 
 /// The kernel's page table (its upper half is shared by every address space).
@@ -230,6 +268,8 @@ pub fn init(info: &EarlyInfo) {
         }
     }
     REFS.call_once(|| FrameRefs::new(l.pool.0, l.pool.1));
+    FREE_AT_INIT.store(fa.free_frames(), Ordering::Relaxed);
+    TOTAL_FRAMES.store(fa.total_frames(), Ordering::Relaxed);
     *FRAMES.lock() = Some(fa);
     build_kernel_page_table(l.kernel.0, ram_end, l.ktables, &hal::boot::kernel_layout());
     hal::mem::seal_kernel_tables();

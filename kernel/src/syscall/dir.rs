@@ -95,7 +95,7 @@ pub fn chdir(t: &Thread, c: &UserContext) -> Fast {
         let caller = Caller::of(t);
         let l = caller.lookup(t, g::AT_FDCWD, &p, true, false)?;
         enterable(&caller, &l)?;
-        let old = core::mem::replace(&mut t.process.fs.lock().cwd, l);
+        let old = core::mem::replace(&mut alloc::sync::Arc::make_mut(&mut t.process.fs.lock()).cwd, l);
         drop(old);
         Ok(0)
     })()))
@@ -107,7 +107,7 @@ pub fn fchdir(t: &Thread, c: &UserContext) -> Fast {
         let f = file(t, c.arg(0))?;
         let l = f.location().ok_or(errno::ENOTDIR)?;
         enterable(&Caller::of(t), &l)?;
-        let old = core::mem::replace(&mut t.process.fs.lock().cwd, l);
+        let old = core::mem::replace(&mut alloc::sync::Arc::make_mut(&mut t.process.fs.lock()).cwd, l);
         drop(old);
         Ok(0)
     })()))
@@ -123,7 +123,7 @@ pub fn chroot(t: &Thread, c: &UserContext) -> Fast {
         if !caller.cred.privileged() {
             return Err(errno::EPERM);
         }
-        let old = core::mem::replace(&mut t.process.fs.lock().root, l);
+        let old = core::mem::replace(&mut alloc::sync::Arc::make_mut(&mut t.process.fs.lock()).root, l);
         drop(old);
         Ok(0)
     })()))

@@ -20,7 +20,8 @@ pub fn user_path(ptr: usize) -> Result<Vec<u8>, u32> {
 
 /// The caller's file-system context and credentials.
 pub struct Caller {
-    pub ctx: FsCtx,
+    /// (Shared with the process until it changes them: one reference count, not four.)
+    pub ctx: alloc::sync::Arc<FsCtx>,
     pub cred: velox_cred::Cred,
     /// Supplementary groups; not looked up for root (permission checks never need them then,
     /// and every file-system call pays for the copy).
@@ -53,6 +54,14 @@ impl Caller {
             return Err(errno::ENOTDIR);
         }
         Ok(l)
+    }
+    /// [`Caller::start`] without copying the cwd in the common cases (AT_FDCWD or an
+    /// absolute path); a directory descriptor's location is kept in `held`.
+    pub fn start_in<'a>(&'a self, t: &Thread, dirfd: i32, path: &[u8], held: &'a mut Option<Loc>) -> Result<&'a Loc, u32> {
+        if path.first() == Some(&b'/') || dirfd == g::AT_FDCWD {
+            return Ok(&self.ctx.cwd);
+        }
+        Ok(held.insert(self.start(t, dirfd, path)?))
     }
     /// What (`dirfd`, `path`) names; with `empty_ok` (AT_EMPTY_PATH) an empty path is the
     /// descriptor's own location.
@@ -93,15 +102,15 @@ impl Caller {
     }
 }
 
-/// The absolute-looking path to remember for an open file.
-fn remembered_path(c: &Caller, start: &Loc, path: &[u8]) -> Vec<u8> {
+/// The path to remember for an open file: an absolute path as given (taken over, not
+/// copied: [`crate::fs::Node::describe`] cleans it up when it is shown, which is rare), a
+/// relative one joined to the start directory's path.
+fn remembered_path(c: &Caller, start: &Loc, path: Vec<u8>) -> Vec<u8> {
     if path.first() == Some(&b'/') {
-        // Already clean (no "//", "/." or trailing '/'): as given, without the split-and-join.
-        let clean = !path.windows(2).any(|w| w == b"//" || w == b"/.") && (path.len() == 1 || path.last() != Some(&b'/'));
-        return if clean { path.to_vec() } else { velox_vfs::normalize(b"/", path) };
+        return path;
     }
     let base = vfs::path_of(&c.ctx, start).unwrap_or_else(|_| b"/".to_vec());
-    velox_vfs::normalize(&base, path)
+    velox_vfs::normalize(&base, &path)
 }
 
 /// openat(dirfd, path, flags, mode).
@@ -153,10 +162,11 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
     if flags & g::O_CREAT != 0 && flags & g::O_DIRECTORY != 0 {
         return Err(errno::EINVAL);
     }
-    let start = c.start(t, dirfd, &p)?;
+    let mut held = None;
+    let start = c.start_in(t, dirfd, &p, &mut held)?;
     let follow = flags & g::O_NOFOLLOW == 0 && !(flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0);
     let mut created = false;
-    let loc = match vfs::walk(&c.ctx, &c.who(), &start, &p, follow) {
+    let loc = match vfs::walk(&c.ctx, &c.who(), start, &p, follow) {
         Ok(l) => {
             if flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0 && flags & g::O_PATH == 0 {
                 return Err(errno::EEXIST);
@@ -207,7 +217,7 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
         Err(e) => return Err(e),
     };
     let kind = loc.inode.kind();
-    let path_rec = remembered_path(&c, &start, &p);
+    let path_rec = remembered_path(&c, start, p);
     if flags & g::O_PATH != 0 {
         if flags & g::O_DIRECTORY != 0 && kind != FileType::Dir {
             return Err(errno::ENOTDIR);
@@ -232,7 +242,8 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
         if acc != g::O_RDONLY || flags & g::O_TRUNC != 0 {
             want |= MAY_WRITE;
         }
-        if !may_mode(loc.inode.perm(), &c.who(), want) {
+        // (Root may read and write anything: no need to read the mode. `want` has no MAY_EXEC.)
+        if c.cred.uid.fs != 0 && !may_mode(loc.inode.perm(), &c.who(), want) {
             return Err(errno::EACCES);
         }
     }
@@ -737,7 +748,10 @@ pub fn fallocate(t: &Thread, ctx: &UserContext) -> Fast {
 pub fn umask(t: &Thread, ctx: &UserContext) -> Fast {
     let mut fs = t.process.fs.lock();
     let old = fs.umask;
-    fs.umask = ctx.arg(0) as u32 & 0o777;
+    let new = ctx.arg(0) as u32 & 0o777;
+    if new != old {
+        alloc::sync::Arc::make_mut(&mut fs).umask = new;
+    }
     Fast::Done(old as isize)
 }
 

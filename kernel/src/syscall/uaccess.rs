@@ -68,27 +68,14 @@ pub fn read_bytes(va: usize, b: &mut [u8]) -> Result<(), u32> {
 }
 
 /// Read a NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond; ENOMEM if the
-/// kernel heap cannot hold it).
+/// kernel heap cannot hold it). One allocation and one copy for most paths: the bytes go
+/// straight from user memory into the vector (a word at a time), never past the NUL's page.
 pub fn read_cstr(va: usize, max: usize) -> Result<Vec<u8>, u32> {
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 64];
-    let mut at = va;
-    loop {
-        // Read up to the end of the page so a string that ends right before an unmapped page works.
-        let n = (4096 - (at & 4095)).min(chunk.len());
-        read_bytes(at, &mut chunk[..n])?;
-        let z = chunk[..n].iter().position(|&c| c == 0);
-        let take = z.unwrap_or(n);
-        if out.len() + take > max {
-            return Err(ENAMETOOLONG);
-        }
-        out.try_reserve(take).map_err(|_| ENOMEM)?;
-        out.extend_from_slice(&chunk[..take]);
-        if z.is_some() {
-            return Ok(out);
-        }
-        at += n;
-    }
+    user::read_user_cstr(va, max).map_err(|e| match e {
+        user::CstrError::Fault => EFAULT,
+        user::CstrError::TooLong => ENAMETOOLONG,
+        user::CstrError::NoMemory => ENOMEM,
+    })
 }
 
 /// Write a siginfo as the user's 128-byte `siginfo_t`: the kernel's 48 bytes, then zeros

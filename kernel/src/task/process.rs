@@ -127,7 +127,8 @@ pub struct Process {
     /// Supplementary group ids (setgroups), sorted.
     pub groups: Mutex<Arc<Vec<u32>>>,
     /// Root, working directory and umask (shared with CLONE_FS).
-    pub fs: Arc<Mutex<fs::vfs::FsCtx>>,
+    /// Copied on write (`Arc::make_mut`): a path call takes a reference, not a copy.
+    pub fs: Arc<Mutex<Arc<fs::vfs::FsCtx>>>,
     /// Dispositions, process-wide pending signals and the stopped state (`task::signal`).
     pub sig: Mutex<super::signal::ProcSig>,
     /// Woken when the process continues (SIGCONT) after a stop.
@@ -173,7 +174,7 @@ impl Process {
 
     /// `fds` is the new process's descriptor table (a copy, or the caller's for CLONE_FILES);
     /// `fs` its root/cwd/umask to share (CLONE_FS), else a copy of `like`'s.
-    fn new_like(pid: usize, parent: Option<&Process>, like: Option<&Process>, exe: Vec<u8>, fds: Arc<Mutex<FdTable>>, fs: Option<Arc<Mutex<fs::vfs::FsCtx>>>) -> Arc<Process> {
+    fn new_like(pid: usize, parent: Option<&Process>, like: Option<&Process>, exe: Vec<u8>, fds: Arc<Mutex<FdTable>>, fs: Option<Arc<Mutex<Arc<fs::vfs::FsCtx>>>>) -> Arc<Process> {
         let ppid = parent.map_or(0, |p| p.pid);
         let parent = like;
         let p = Arc::new(Process {
@@ -188,7 +189,7 @@ impl Process {
             prctl_flags: core::sync::atomic::AtomicU8::new(parent.map_or(0, |p| p.prctl_flags.load(Ordering::Relaxed) & 2)),
             fds,
             groups: Mutex::new(parent.map_or_else(|| Arc::new(Vec::new()), |p| p.groups.lock().clone())),
-            fs: fs.unwrap_or_else(|| Arc::new(Mutex::new(parent.map_or_else(fs::vfs::FsCtx::initial, |p| p.fs.lock().clone())))),
+            fs: fs.unwrap_or_else(|| Arc::new(Mutex::new(parent.map_or_else(|| Arc::new(fs::vfs::FsCtx::initial()), |p| p.fs.lock().clone())))),
             sig: Mutex::new(parent.map_or_else(super::signal::ProcSig::new, |p| p.sig.lock().fork())),
             stop_wait: WaitQueue::new(),
             exit_signal: core::sync::atomic::AtomicU8::new(g::SIGCHLD as u8),

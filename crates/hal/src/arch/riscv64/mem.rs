@@ -258,21 +258,82 @@ fn check_data(pa: usize, len: usize) -> usize {
     va
 }
 
+/// Words per frame.
+const FRAME_WORDS: usize = PAGE_SIZE / 8;
+
 /// Fill the frame at `pa` with zeros.
+///
+/// Whole words, 16 to a loop turn (about 1.1 instructions per word; the generic `memset`
+/// took about 3.8): zeroing is most of an anonymous page fault and of a new page table.
+/// (Volatile stores, so the compiler does not turn the loop back into a `memset` call.)
 pub fn zero_frame(pa: usize) {
     let va = check_data(pa, PAGE_SIZE);
-    // SAFETY: the whole frame is a pool frame and not a page table (checked), so no Rust
-    // object lives in it and no mapping depends on its contents.
-    unsafe { core::ptr::write_bytes(va as *mut u8, 0, PAGE_SIZE) }
+    let p = va as *mut u64;
+    let mut i = 0;
+    while i < FRAME_WORDS {
+        for k in 0..16 {
+            // SAFETY: `i + k` < 512 words: inside the frame, a pool frame that is not a page
+            // table (checked), so no Rust object lives in it and no mapping depends on it; the
+            // frame is page aligned, so every word is aligned.
+            unsafe { p.add(i + k).write_volatile(0) };
+        }
+        i += 16;
+    }
 }
 
 /// Copy the frame at `src` to the frame at `dst`.
+///
+/// Whole words, 8 to a loop turn (about 2.4 instructions per word; the generic `memcpy`
+/// took about 5): a copy-on-write break is mostly this copy.
 pub fn copy_frame(dst: usize, src: usize) {
     let (d, s) = (check_data(dst, PAGE_SIZE), check(src, PAGE_SIZE, false));
     assert_ne!(d, s);
-    // SAFETY: `dst` is a pool frame that is not a page table, `src` a pool frame or boot data
-    // (checked); distinct page-aligned frames, so the ranges do not overlap.
-    unsafe { core::ptr::copy_nonoverlapping(s as *const u8, d as *mut u8, PAGE_SIZE) }
+    let (d, s) = (d as *mut u64, s as *const u64);
+    let mut i = 0;
+    while i < FRAME_WORDS {
+        let mut w = [0u64; 8];
+        for (k, w) in w.iter_mut().enumerate() {
+            // SAFETY: `i + k` < 512 words inside `src`, a pool frame or boot data (checked),
+            // page aligned; read volatile, as the physical accessors do.
+            *w = unsafe { s.add(i + k).read_volatile() };
+        }
+        for (k, w) in w.iter().enumerate() {
+            // SAFETY: inside `dst`, a pool frame that is not a page table (checked) and not
+            // `src` (distinct page-aligned frames), page aligned.
+            unsafe { d.add(i + k).write_volatile(*w) };
+        }
+        i += 8;
+    }
+}
+
+/// Index of the first entry at or after `from` of the page table at `pa` whose valid bit
+/// (bit 0) is set, or 512 if none is (`from` may be 512). Eight entries to a loop turn, their
+/// bits or-ed together (about 2.4 instructions per empty entry instead of a checked
+/// `read_u64` each): the page-table walks of fork, exit and munmap skip empty stretches with it.
+pub fn next_valid_pte(pa: usize, from: usize) -> usize {
+    if from >= FRAME_WORDS {
+        return FRAME_WORDS;
+    }
+    assert!(pa % PAGE_SIZE == 0, "page table not page aligned: {pa:#x}");
+    let p = check(pa, PAGE_SIZE, false) as *const u64;
+    // SAFETY: every index used is < 512 words, inside the frame, which is pool memory or boot
+    // data (checked above) and page aligned; volatile reads, as `read_u64` does.
+    let rd = |i: usize| unsafe { p.add(i).read_volatile() };
+    let mut i = from;
+    while i % 8 != 0 {
+        if rd(i) & 1 != 0 {
+            return i;
+        }
+        i += 1;
+    }
+    while i < FRAME_WORDS {
+        let any = rd(i) | rd(i + 1) | rd(i + 2) | rd(i + 3) | rd(i + 4) | rd(i + 5) | rd(i + 6) | rd(i + 7);
+        if any & 1 != 0 {
+            return (i..i + 8).find(|&k| rd(k) & 1 != 0).unwrap_or(i + 8);
+        }
+        i += 8;
+    }
+    FRAME_WORDS
 }
 
 /// Copy `data` into physical memory at `pa` (within one frame or more, none a page table).

@@ -336,6 +336,45 @@ __fill_user:
 9:  li      a0, 0
     ret
 
+# fn __strncpy_user(dst: *mut u8, src: *const u8, len: usize, copied: *mut usize) -> usize:
+# copy user bytes from `src` up to and including the first NUL, at most `len` bytes; stores
+# at `copied` how many came before the NUL (`len` if none did). Same fault contract as
+# __copy_user. A word at a time while both pointers are aligned: an aligned word never
+# crosses a page, so the bytes read past the NUL are on a page the string itself is on.
+    .globl __strncpy_user
+__strncpy_user:
+    mv      t6, a0
+    or      t0, a0, a1
+    andi    t0, t0, 7
+    bnez    t0, 3f
+    li      t3, 0x0101010101010101
+    slli    t4, t3, 7               # 0x8080...80
+    li      t5, 8
+1:  bltu    a2, t5, 3f
+    ld      t1, 0(a1)
+    sub     t2, t1, t3              # a zero byte sets its top bit in (w - 0x01..) & ~w
+    not     t0, t1
+    and     t2, t2, t0
+    and     t2, t2, t4
+    bnez    t2, 3f                  # a NUL in this word: finish it byte by byte
+    sd      t1, 0(a0)
+    addi    a0, a0, 8
+    addi    a1, a1, 8
+    addi    a2, a2, -8
+    j       1b
+3:  beqz    a2, 8f
+    lbu     t1, 0(a1)
+    sb      t1, 0(a0)
+    beqz    t1, 8f
+    addi    a0, a0, 1
+    addi    a1, a1, 1
+    addi    a2, a2, -1
+    j       3b
+8:  sub     a0, a0, t6
+    sd      a0, 0(a3)
+    li      a0, 0
+    ret
+
 # fn __amo_user(op: usize, uaddr: *mut u32, val: u32, old: *mut u32) -> usize: one atomic
 # read-modify-write of a user word (futex WAKE_OP): op 0 swap, 1 add, 2 or, 3 and, 4 xor.
 # Stores the old value at `old`; same fault contract as __copy_user.

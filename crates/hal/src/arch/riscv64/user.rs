@@ -5,6 +5,7 @@ use super::USER_END;
 unsafe extern "C" {
     fn __copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
     fn __fill_user(dst: *mut u8, len: usize) -> usize;
+    fn __strncpy_user(dst: *mut u8, src: *const u8, len: usize, copied: *mut usize) -> usize;
     fn __amo_user(op: usize, uaddr: *mut u32, val: u32, old: *mut u32) -> usize;
     fn __cmpxchg_user(uaddr: *mut u32, expected: u32, new: u32, old: *mut u32) -> usize;
 }
@@ -50,6 +51,74 @@ pub fn copy_from_user(dst: &mut [u8], src: usize) -> Result<(), Fault> {
     match unsafe { __copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) } {
         0 => Ok(()),
         _ => Err(Fault),
+    }
+}
+
+/// Copy the NUL-terminated user string at `src` into `dst`, at most `dst.len()` bytes
+/// (the NUL included); returns how many bytes came before the NUL: `dst.len()` if none was
+/// among them. Never reads user memory past the NUL's page (a string ending right before an
+/// unmapped page is fine). Only the bytes returned (plus the NUL) are written.
+pub fn strncpy_from_user(dst: &mut [core::mem::MaybeUninit<u8>], src: usize) -> Result<usize, Fault> {
+    // The range check covers the first byte; the copy stops at USER_END at the latest.
+    let len = dst.len().min(USER_END.saturating_sub(src));
+    if src >= USER_END {
+        return Err(Fault);
+    }
+    let mut copied = 0usize;
+    // SAFETY: reads user memory from `src` (below USER_END, and at most up to it: `len` is
+    // clamped) and writes at most `len` bytes to `dst`, an exclusive kernel buffer of at
+    // least that size (writing plain bytes into MaybeUninit storage needs no initialised
+    // contents); a fault is fixed up as in `copy_to_user`; `copied` is a kernel local.
+    match unsafe { __strncpy_user(dst.as_mut_ptr() as *mut u8, src as *const u8, len, &mut copied) } {
+        0 if len < dst.len() && copied == len => Err(Fault), // ran into the end of user space
+        0 => Ok(copied),
+        _ => Err(Fault),
+    }
+}
+
+/// Why [`read_user_cstr`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CstrError {
+    /// A bad pointer (EFAULT).
+    Fault,
+    /// No NUL within `max` bytes (ENAMETOOLONG).
+    TooLong,
+    /// The heap could not hold it (ENOMEM).
+    NoMemory,
+}
+
+/// The NUL-terminated user string at `src` (without the NUL), at most `max` bytes long. One
+/// allocation of 64 bytes and one copy for most strings (a path): the bytes go straight from
+/// user memory into the vector, a word at a time; longer strings double the buffer.
+pub fn read_user_cstr(src: usize, max: usize) -> Result<alloc::vec::Vec<u8>, CstrError> {
+    const FIRST: usize = 64;
+    let layout = core::alloc::Layout::new::<[u8; FIRST]>();
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { alloc::alloc::alloc(layout) };
+    if p.is_null() {
+        return Err(CstrError::NoMemory);
+    }
+    // SAFETY: `p` comes from the global allocator with the layout of FIRST bytes at alignment
+    // 1, exactly what a Vec<u8> of that capacity holds; its length 0 needs no initialised bytes.
+    let mut out = unsafe { alloc::vec::Vec::from_raw_parts(p, 0, FIRST) };
+    let mut cap = FIRST;
+    loop {
+        let len = out.len();
+        let want = cap.min(max + 1);
+        out.try_reserve_exact(want - len).map_err(|_| CstrError::NoMemory)?;
+        let spare = &mut out.spare_capacity_mut()[..want - len];
+        let room = spare.len();
+        let n = strncpy_from_user(spare, src.wrapping_add(len)).map_err(|_| CstrError::Fault)?;
+        // SAFETY: strncpy_from_user wrote (initialised) the first `n` bytes of the spare
+        // capacity, so the first `len + n` bytes of `out` are initialised; `n <= room` fits.
+        unsafe { out.set_len(len + n) };
+        if n < room {
+            return Ok(out);
+        }
+        if out.len() > max {
+            return Err(CstrError::TooLong);
+        }
+        cap *= 2;
     }
 }
 
