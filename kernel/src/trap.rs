@@ -124,7 +124,8 @@ pub fn count_fast(nr: usize) {
 /// The fast path: finish the trap if it can, else record its cause for the slow path (see
 /// `syscall::FastRet` for what the trampoline gets back). A system call ends in a tail call
 /// to its handler's `FAST_ENTRY` wrapper, which writes nothing back: the trampoline puts the
-/// result in a0 and steps `sepc` (kept in its CSR) past the `ecall`.
+/// result in a0 and sets `sepc` to the context's saved one plus 4 (saved on entry: a nested
+/// user-copy fault inside a handler overwrites the CSR).
 #[allow(unsafe_code)]
 // SAFETY: the trampoline in the hardware layer calls this symbol with the running thread's
 // context, which it exclusively owns for the duration of the call.

@@ -26,6 +26,7 @@
  *   execve_efault_envp - bad pointers -> EFAULT
  *                       (raw syscall: glibc's prototype makes GCC reject them)
  *   execve_e2big      - 128 arguments of 128 KiB - 1 (16 MiB total) -> E2BIG
+ *   execve_arg_strlen - one argument of 128 KiB (MAX_ARG_STRLEN counts the NUL) -> E2BIG
  *   cloexec_closed    - after fork + execve, an O_CLOEXEC pipe (both ends) and a
  *                       dup with FD_CLOEXEC set by fcntl are closed (EBADF)
  *   cloexec_kept      - a plain pipe stays open without FD_CLOEXEC and still
@@ -313,6 +314,18 @@ static void test_exec_errors(void)
     EXPECT_ERR("execve_e2big", execve(self, bav, test_env), E2BIG);
     free(bav);
     free(big);
+
+    enum { STRMAX = 128 * 1024 };
+    char *one = malloc(STRMAX + 1);
+    if (!one) {
+        fail("execve_arg_strlen", "malloc failed");
+        return;
+    }
+    memset(one, 'A', STRMAX);
+    one[STRMAX] = 0;
+    char *oav[] = {(char *)self, "exit77", one, NULL};
+    EXPECT_ERR("execve_arg_strlen", execve(self, oav, test_env), E2BIG);
+    free(one);
 }
 
 /* ------------------------------------------------------------ close-on-exec */

@@ -1,5 +1,5 @@
-//! The kernel heap: power-of-two size classes (16 B .. 2 KiB) with O(1) free lists in front of
-//! the buddy allocator.
+//! The kernel heap: size classes (16 B .. 2 KiB, powers of two and 1.5 times them) with O(1)
+//! free lists in front of the buddy allocator.
 //!
 //! `buddy_system_allocator` looks for a freed block's buddy by walking the free list of its
 //! size, so freeing is O(free blocks): with tens of thousands of thread records freed in a row
@@ -7,6 +7,12 @@
 //! now come from 16 KiB chunks cut into equal objects and go back to a per-class LIFO list;
 //! chunks are not returned to the buddy allocator (a class keeps its high-water mark), and the
 //! objects on the free lists are counted as free memory.
+//!
+//! Between two powers of two there is a class of 1.5 times the lower one (48, 96, ..., 1536
+//! bytes), so an object just past a power of two (a 40-byte queue entry, a 300-byte task)
+//! wastes at most a third of its block instead of up to half. An object of a 3·2^k class is
+//! aligned to 2^k (objects are cut from 16 KiB-aligned chunks at multiples of their size), at
+//! least 16: a layout asking for more alignment than 16 takes a power-of-two class.
 //!
 //! Each hart keeps its own short free list per class in front of the shared ones, so harts
 //! allocating and freeing at once do not meet on the heap's lock: objects move between a
@@ -18,19 +24,23 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
 use velox_exec::sync::Mutex;
 
-const CLASSES: usize = 8; // 16, 32, ..., 2048 bytes
+const CLASSES: usize = 14; // 16, 32, 48, 64, 96, ..., 1536, 2048 bytes
 const MIN_SHIFT: usize = 4;
+/// Largest block a class holds.
+const MAX_CLASS: usize = 2048;
+/// Bytes of each class's objects.
+const SIZE: [usize; CLASSES] = [16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048];
 const CHUNK: usize = 16 << 10;
 /// Bytes of one class a hart keeps on its own list at most (at least `HART_MIN` objects):
-/// 2 KiB per class (4 KiB for the 2 KiB class), 18 KiB per hart in all, counted as free but
-/// usable only by that hart
+/// about 2 KiB per class (3 and 4 KiB for the two largest), about 31 KiB per hart in all,
+/// counted as free but usable only by that hart
 /// (well inside `config::HEAP_RESERVE` on 8 harts); half moves to or from the shared list
 /// at once.
 const HART_BYTES: usize = 2048;
 const HART_MIN: usize = 2;
 
 const fn hart_cap(c: usize) -> usize {
-    let n = HART_BYTES >> (c + MIN_SHIFT);
+    let n = HART_BYTES / SIZE[c];
     if n < HART_MIN { HART_MIN } else { n }
 }
 
@@ -112,7 +122,7 @@ impl KernelHeap {
     /// (cutting a new chunk if it is empty) to `h`; false if the heap is exhausted.
     #[cold]
     fn refill(&self, h: &mut HartLists, c: usize) -> bool {
-        let size = 1usize << (c + MIN_SHIFT);
+        let size = SIZE[c];
         let mut s = self.shared.lock();
         for _ in 0..hart_cap(c).div_ceil(2) {
             if s.free[c] == 0 {
@@ -164,35 +174,52 @@ impl KernelHeap {
     }
 }
 
-/// Bytes of heap a block of `n` bytes really takes (every size rounds up to a power of two,
-/// at least 16), as `KernelHeap::used` counts it.
+/// Bytes of heap a block of `n` bytes (alignment at most 16) really takes (its class's size;
+/// past the classes, a power of two), as `KernelHeap::used` counts it.
 pub fn block_bytes(n: usize) -> usize {
-    if n == 0 { 0 } else { n.next_power_of_two().max(1 << MIN_SHIFT) }
+    match n {
+        0 => 0,
+        1..=MAX_CLASS => SIZE[CLASS_OF[(n - 1) >> MIN_SHIFT] as usize],
+        _ => n.next_power_of_two(),
+    }
 }
 
 /// The class of a layout, `None` past the largest. A table lookup: without the Zbb extension
 /// `next_power_of_two` is a software count of leading zeros (about 40 instructions).
 #[inline(always)]
 fn class_of(l: &Layout) -> Option<usize> {
-    let size = l.size().max(l.align());
+    // (A 3·2^k class aligns its objects to 2^k only: more than 16 takes a power of two, the
+    // smallest class at least as large as both the size and the alignment.)
+    let size = if l.align() <= 1 << MIN_SHIFT { l.size() } else { l.size().max(l.align()).next_power_of_two() };
     let i = size.saturating_sub(1) >> MIN_SHIFT;
     (i < CLASS_OF.len()).then(|| CLASS_OF[i] as usize)
 }
 
 /// `CLASS_OF[(size - 1) / 16]`: the class of a block of `size` bytes (1..=2048).
-static CLASS_OF: [u8; (1 << (CLASSES - 1 + MIN_SHIFT)) >> MIN_SHIFT] = {
-    let mut t = [0u8; (1 << (CLASSES - 1 + MIN_SHIFT)) >> MIN_SHIFT];
+static CLASS_OF: [u8; MAX_CLASS >> MIN_SHIFT] = {
+    let mut t = [0u8; MAX_CLASS >> MIN_SHIFT];
     let mut i = 0;
     while i < t.len() {
-        // Blocks of (i * 16, (i + 1) * 16] bytes: the class whose size covers (i + 1) * 16.
+        // Blocks of (i * 16, (i + 1) * 16] bytes: the smallest class that covers (i + 1) * 16.
         let mut c = 0;
-        while (1usize << (c + MIN_SHIFT)) < (i + 1) << MIN_SHIFT {
+        while SIZE[c] < (i + 1) << MIN_SHIFT {
             c += 1;
         }
         t[i] = c as u8;
         i += 1;
     }
     t
+};
+
+// Every class's objects are 16-byte aligned when cut at multiples of their size from a chunk,
+// and a power-of-two class's are aligned to their size.
+const _: () = {
+    let mut c = 0;
+    while c < CLASSES {
+        assert!(SIZE[c] % (1 << MIN_SHIFT) == 0 && CHUNK % SIZE[c].next_power_of_two() == 0);
+        c += 1;
+    }
+    assert!(SIZE[CLASSES - 1] == MAX_CLASS);
 };
 
 // SAFETY: every block handed out is either a buddy block of the requested layout or an object
@@ -218,7 +245,7 @@ unsafe impl GlobalAlloc for KernelHeap {
         // the link.
         h.free[c] = unsafe { (obj as *const usize).read() };
         h.count[c] -= 1;
-        add(used, 1 << (c + MIN_SHIFT));
+        add(used, SIZE[c] as isize);
         obj as *mut u8
     }
 
@@ -233,7 +260,7 @@ unsafe impl GlobalAlloc for KernelHeap {
                 unsafe { (p as *mut usize).write(h.free[c]) };
                 h.free[c] = p as usize;
                 h.count[c] += 1;
-                add(used, -(1 << (c + MIN_SHIFT)));
+                add(used, -(SIZE[c] as isize));
             }
             None => {
                 // SAFETY: `p` came from the buddy allocator with this layout.

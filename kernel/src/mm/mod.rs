@@ -205,11 +205,15 @@ pub fn frame_refs(pa: usize) -> u16 {
 }
 
 /// (free, total) frames; frames in the harts' caches count as free. No lock: the harts'
-/// counts are summed (exact when no hart allocates meanwhile; never counts a frame twice).
+/// counts are summed: exact when no hart allocates meanwhile, approximate (by the frames in
+/// flight) while harts do. Each count is a plain load and store, sound because only its hart
+/// writes it and no interrupt handler allocates or frees frames (kernel code runs with
+/// interrupts off but in the idle loop's wait).
 pub fn frame_stats() -> (usize, usize) {
     let taken: isize = FRAME_CACHES.iter().map(|h| h.taken.load(Ordering::Relaxed)).sum();
     let free = FREE_AT_INIT.load(Ordering::Relaxed) as isize - taken;
-    (free.max(0) as usize, TOTAL_FRAMES.load(Ordering::Relaxed))
+    let total = TOTAL_FRAMES.load(Ordering::Relaxed);
+    ((free.max(0) as usize).min(total), total)
 }
 
 /// The kernel's page table (its upper half is shared by every address space).

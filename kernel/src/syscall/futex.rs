@@ -202,29 +202,85 @@ fn deadline(r: &Req) -> Result<Option<u64>, u32> {
     Ok(Some(time::ns_to_ticks(abs_mono)))
 }
 
-/// The whole futex call (the slow path, and every call in a no-fastpath build).
-pub async fn futex(t: Arc<Thread>, a: Args) -> isize {
-    let r = decode(a.0);
-    match r.cmd {
-        g::FUTEX_WAIT | g::FUTEX_WAIT_BITSET => {
-            let res = async {
+/// The whole futex call (the slow path, and every call in a no-fastpath build). Nothing runs
+/// before the first poll, as with an `async fn`.
+pub fn futex(t: Arc<Thread>, a: Args) -> FutexCall {
+    FutexCall { t, a, queued: None, deadline: None, restart: 0, timer: time::Timer::new() }
+}
+
+/// The future of a futex call, written by hand rather than as an `async fn`: a thread blocked
+/// in a futex wait holds only this (128 bytes: its arguments, the key it is queued on, the
+/// deadline, a timer and the restart code), so it fits the thread's inline arena and the most
+/// common blocking call needs no lent block. Its state is updated in place (no moves).
+pub struct FutexCall {
+    t: Arc<Thread>,
+    a: Args,
+    /// The key the thread is queued on (None before the first poll and once finished).
+    queued: Option<Key>,
+    deadline: Option<u64>,
+    /// What a signal ending the wait returns (a restart code).
+    restart: isize,
+    timer: time::Timer,
+}
+
+impl core::future::Future for FutexCall {
+    type Output = isize;
+
+    fn poll(self: core::pin::Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> core::task::Poll<isize> {
+        use core::task::Poll;
+        // (Every field is Unpin.)
+        let this = self.get_mut();
+        if this.queued.is_none() {
+            let r = decode(this.a.0);
+            if !matches!(r.cmd, g::FUTEX_WAIT | g::FUTEX_WAIT_BITSET) {
+                return Poll::Ready(to_ret(sync_op(&this.t, &r)));
+            }
+            let t = &this.t;
+            let start = || {
                 let bitset = wait_args(&r)?;
-                let k = key(&t, r.uaddr, &r)?;
+                let k = key(t, r.uaddr, &r)?;
                 let d = deadline(&r)?;
-                // A signal ends the wait: restarted per SA_RESTART without a timeout, EINTR
-                // after a handler with one (Linux restarts those through a restart block;
-                // here a restart re-reads the original timeout).
-                let restart = if d.is_some() { signal::ERESTARTNOHAND } else { signal::ERESTARTSYS };
-                match futex::wait(t.clone(), k, r.uaddr, r.val, bitset, d).await {
-                    Err(futex::INTERRUPTED) => Ok(restart),
-                    r => r.map(|_| 0),
-                }
+                futex::enqueue(t, k, r.uaddr, r.val, bitset)?;
+                Ok((k, d))
             };
-            match res.await {
-                Ok(v) => v,
-                Err(e) => err(e),
+            match start() {
+                Ok((k, d)) => {
+                    this.queued = Some(k);
+                    this.deadline = d;
+                    // A signal ends the wait: restarted per SA_RESTART without a timeout, EINTR
+                    // after a handler with one (Linux restarts those through a restart block;
+                    // here a restart re-reads the original timeout).
+                    this.restart = if d.is_some() { signal::ERESTARTNOHAND } else { signal::ERESTARTSYS };
+                }
+                Err(e) => return Poll::Ready(err(e)),
             }
         }
-        _ => to_ret(sync_op(&t, &r)),
+        this.wait(cx)
+    }
+}
+
+impl FutexCall {
+    /// Poll the queued wait; when it ends, leave the queue (if not woken) and give the result.
+    #[inline]
+    fn wait(&mut self, cx: &mut core::task::Context<'_>) -> core::task::Poll<isize> {
+        use core::task::Poll;
+        let v = match futex::poll_wait(&self.t, self.deadline, &mut self.timer, cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(futex::INTERRUPTED)) => self.restart,
+            Poll::Ready(r) => r.map_or_else(err, |_| 0),
+        };
+        if let Some(k) = self.queued.take() {
+            futex::cancel(&self.t, k);
+        }
+        Poll::Ready(v)
+    }
+}
+
+/// A wait abandoned while queued (its thread exits, the call is dropped) leaves the queue.
+impl Drop for FutexCall {
+    fn drop(&mut self) {
+        if let Some(k) = self.queued.take() {
+            futex::cancel(&self.t, k);
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! `FAST_ENTRY` holds synchronous handlers, `fn(&Thread, &UserContext) -> Fast` behind C-ABI entries, run on the trap
 //! fast path (or called directly by the slow path in a `no-fastpath` build). `ASYNC` holds
 //! handlers that may block or need the full register file; each places its future in the
-//! thread's arena. A call may have both: the fast handler finishes the common case and
+//! thread's arena (inline if it is small, else in a block lent from a per-hart pool, see
+//! [`Lent`]). A call may have both: the fast handler finishes the common case and
 //! returns `Fast::Slow` when it would block, and the async one does the whole call (it alone
 //! runs in a `no-fastpath` build). One file per family: process, cred, futex, time, fs, poll,
 //! mm, signal, timer, sys.
@@ -28,10 +29,10 @@ pub mod uaccess;
 use crate::task::Thread;
 use alloc::sync::Arc;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use linux_raw_sys::errno;
 use linux_raw_sys::general as nr;
-use velox_exec::arena::Arena;
+use velox_exec::arena::{ARENA_ALIGN, Arena, BIG_SIZE, Lender, NoBlock};
 use velox_hal::trap::UserContext;
 
 /// Size of the dispatch tables (riscv64 numbers are below 512).
@@ -96,8 +97,78 @@ fn slow_syscall(c: &mut UserContext) -> FastRet {
     c.stval = 0;
     FastRet { code: RET_SLOW, val: 0 }
 }
-/// An async handler: places its future (which yields the return value) in the arena.
-pub type AsyncFn = fn(Pin<&mut Arena<isize>>, Arc<Thread>, Args);
+/// The arena a thread's async handler futures live in (inline in the thread's own future).
+pub type HandlerArena = Arena<isize, Lent>;
+
+/// An async handler: places its future (which yields the return value) in the arena; fails
+/// only if the future needs a lent block and the heap has none.
+pub type AsyncFn = fn(Pin<&mut HandlerArena>, Arc<Thread>, Args) -> Result<(), NoBlock>;
+
+/// The per-hart pool of blocks lent to handler futures too big for a thread's inline arena
+/// (writes, reads, polls, clone, execve: see the ktest's list). A block is held only while
+/// such a handler runs, so a thread blocked in a small call (a futex wait) carries none. Each
+/// hart keeps one free block: the common take and give back are a load and a store (kernel
+/// code runs with interrupts off, and only the hart itself touches its slot); the heap is
+/// asked only when the slot is empty (a block went to sleep with its thread) or full.
+pub struct Lent;
+
+static LENT: [AtomicUsize; velox_hal::boot::MAX_HARTS] = [const { AtomicUsize::new(0) }; velox_hal::boot::MAX_HARTS];
+
+const LENT_LAYOUT: core::alloc::Layout = match core::alloc::Layout::from_size_align(BIG_SIZE, ARENA_ALIGN) {
+    Ok(l) => l,
+    Err(_) => panic!("lent block layout"),
+};
+
+impl Lender for Lent {
+    #[inline]
+    fn lend() -> Option<core::ptr::NonNull<u8>> {
+        let slot = &LENT[velox_hal::cpu::hart_index()];
+        let p = slot.load(Ordering::Relaxed);
+        if p != 0 {
+            slot.store(0, Ordering::Relaxed);
+            return core::ptr::NonNull::new(p as *mut u8);
+        }
+        lend_new()
+    }
+
+    #[inline]
+    #[allow(unsafe_code)]
+    unsafe fn give_back(p: core::ptr::NonNull<u8>) {
+        let slot = &LENT[velox_hal::cpu::hart_index()];
+        if slot.load(Ordering::Relaxed) == 0 {
+            slot.store(p.as_ptr() as usize, Ordering::Relaxed);
+        } else {
+            free_lent(p);
+        }
+    }
+}
+
+/// A new block from the heap (this hart's spare one is out); `None` if the heap is exhausted.
+#[cold]
+#[inline(never)]
+fn lend_new() -> Option<core::ptr::NonNull<u8>> {
+    // SAFETY: a layout of non-zero size; a null answer (heap exhausted) becomes None.
+    #[allow(unsafe_code)]
+    let p = unsafe { alloc::alloc::alloc(LENT_LAYOUT) };
+    core::ptr::NonNull::new(p)
+}
+
+/// Return a block to the heap (this hart already keeps a spare one).
+#[cold]
+#[inline(never)]
+fn free_lent(p: core::ptr::NonNull<u8>) {
+    // SAFETY: `p` came from `Lent::lend`, which allocated it (here or on another hart) with
+    // this layout; its user no longer uses it (`give_back`'s contract).
+    #[allow(unsafe_code)]
+    unsafe {
+        alloc::alloc::dealloc(p.as_ptr(), LENT_LAYOUT)
+    };
+}
+
+/// Heap bytes the harts keep as free lent blocks (a bounded cache: the leak check skips it).
+pub fn lent_pool_bytes() -> usize {
+    LENT.iter().filter(|s| s.load(Ordering::Relaxed) != 0).count() * crate::mm::heap::block_bytes(BIG_SIZE)
+}
 
 /// The six syscall arguments, copied out of the context for async handlers.
 #[derive(Debug, Clone, Copy)]
@@ -145,10 +216,11 @@ macro_rules! tables {
         /// Async handlers by syscall number.
         pub static ASYNC: [Option<AsyncFn>; NR_MAX] = {
             let mut t: [Option<AsyncFn>; NR_MAX] = [None; NR_MAX];
-            $( t[nr::$anr as usize] = Some(|a: Pin<&mut Arena<isize>>, th: Arc<Thread>, args: Args| a.place($af(th, args))); )*
+            $( t[nr::$anr as usize] = Some(|a: Pin<&mut HandlerArena>, th: Arc<Thread>, args: Args| a.place(|| $af(th, args))); )*
             t
         };
-        /// (name, size in bytes) of every async handler's future, as placed in the arena.
+        /// (name, size in bytes) of every async handler's future, as placed in the arena (inline
+        /// up to `ARENA_SIZE` bytes, else in a lent block).
         #[cfg_attr(not(feature = "ktest"), allow(dead_code))]
         pub fn async_future_sizes() -> alloc::vec::Vec<(&'static str, usize)> {
             fn sz<Fut>(_: fn(Arc<Thread>, Args) -> Fut) -> usize {
@@ -342,7 +414,7 @@ fn enosys(t: &Thread, n: usize) -> isize {
 /// A handler interrupted by a signal returns one of the restart codes: it goes back to the
 /// thread's loop, which restarts the call or makes it fail with EINTR when it delivers the
 /// signal (`task::signal::handle`).
-pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) -> crate::task::signal::Restart {
+pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut HandlerArena>) -> crate::task::signal::Restart {
     let (n, args) = {
         let mut c = t.ctx();
         c.sepc += 4;
@@ -350,18 +422,19 @@ pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) -
     };
     crate::trap::count_slow(8, n);
     let r = if let Some(Some(h)) = ASYNC.get(n) {
-        h(arena.as_mut(), t.clone(), args);
-        // A thread told to exit while blocked abandons the call (dropping its future takes it
-        // off whatever queue it waited on).
-        let r = core::future::poll_fn(|cx| {
-            if t.is_exiting() { core::task::Poll::Ready(None) } else { arena.as_mut().poll(cx).map(Some) }
-        })
-        .await;
-        match r {
-            Some(v) => v,
-            None => {
-                arena.as_mut().clear();
-                err(errno::EINTR)
+        if h(arena.as_mut(), t.clone(), args).is_err() {
+            // (Its future needed a lent block and the heap is exhausted.)
+            err(errno::ENOMEM)
+        } else {
+            // A thread told to exit while blocked abandons the call (dropping its future takes
+            // it off whatever queue it waited on).
+            let r = RunHandler { t, arena: arena.as_mut() }.await;
+            match r {
+                Some(v) => v,
+                None => {
+                    arena.as_mut().clear();
+                    err(errno::EINTR)
+                }
             }
         }
     } else if let Some(r) = {
@@ -386,6 +459,23 @@ pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut Arena<isize>>) -
     }
     t.ctx().set_ret(r as usize);
     crate::task::signal::Restart::NONE
+}
+
+/// Polls the handler in the arena until it finishes (`Some(result)`) or the thread is told to
+/// exit (`None`). A named future with an always-inlined `poll` (not a `poll_fn` closure), so
+/// the compiler keeps a thread's whole poll in one function.
+struct RunHandler<'a> {
+    t: &'a Thread,
+    arena: Pin<&'a mut HandlerArena>,
+}
+
+impl core::future::Future for RunHandler<'_> {
+    type Output = Option<isize>;
+
+    #[inline(always)]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> core::task::Poll<Option<isize>> {
+        if self.t.is_exiting() { core::task::Poll::Ready(None) } else { self.arena.as_mut().poll(cx).map(Some) }
+    }
 }
 
 /// `Done(v)` for a fast handler that may have signalled its own thread (kill of itself,

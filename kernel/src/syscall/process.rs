@@ -593,7 +593,8 @@ fn read_strings(ptr: usize, budget: &mut usize) -> Result<Vec<Vec<u8>>, u32> {
         if p == 0 {
             return Ok(out);
         }
-        let s = uaccess::read_cstr(p, MAX_ARG_STRLEN).map_err(|e| if e == errno::ENAMETOOLONG { errno::E2BIG } else { e })?;
+        // (Linux counts the NUL: a string of MAX_ARG_STRLEN characters is E2BIG.)
+        let s = uaccess::read_cstr(p, MAX_ARG_STRLEN - 1).map_err(|e| if e == errno::ENAMETOOLONG { errno::E2BIG } else { e })?;
         let cost = s.len() + 1 + 8;
         if cost > *budget {
             return Err(errno::E2BIG);

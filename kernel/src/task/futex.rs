@@ -18,11 +18,29 @@ pub enum Key {
     Shared { pa: usize },
 }
 
+/// A queued waiter: 32 bytes (the key packed into two words), so that a bucket of N waiters
+/// is one block of N * 32 bytes.
 struct Waiter {
-    key: Key,
+    key: Packed,
     bitset: u32,
     thread: Arc<Thread>,
 }
+
+/// A key in two words: (address-space id, address) for a private futex, (0, physical address)
+/// for a shared one (address-space ids are never 0).
+type Packed = [usize; 2];
+
+impl Key {
+    #[inline(always)]
+    fn packed(self) -> Packed {
+        match self {
+            Key::Private { mm, va } => [mm, va],
+            Key::Shared { pa } => [0, pa],
+        }
+    }
+}
+
+const _: () = assert!(size_of::<Waiter>() == 32);
 
 const BUCKETS: usize = 64;
 static TABLE: [Mutex<Vec<Waiter>>; BUCKETS] = [const { Mutex::new(Vec::new()) }; BUCKETS];
@@ -87,6 +105,7 @@ pub fn wake(key: Key, n: i32, bitset: u32) -> usize {
         return 0;
     }
     let mut woken = 0;
+    let key = key.packed();
     q.retain(|w| {
         if woken < max && w.key == key && w.bitset & bitset != 0 {
             woken += 1;
@@ -126,7 +145,7 @@ pub fn requeue(from: Key, to: Key, n_wake: i32, n_requeue: i32, cmp: Option<(usi
     let mut moving = Vec::new();
     let mut i = 0;
     while i < g1.len() {
-        if g1[i].key != from {
+        if g1[i].key != from.packed() {
             i += 1;
             continue;
         }
@@ -137,7 +156,7 @@ pub fn requeue(from: Key, to: Key, n_wake: i32, n_requeue: i32, cmp: Option<(usi
             woken += 1;
         } else if moved < max_move {
             let mut w = g1.remove(i);
-            w.key = to;
+            w.key = to.packed();
             moving.push(w);
             moved += 1;
         } else {
@@ -155,68 +174,61 @@ pub fn requeue(from: Key, to: Key, n_wake: i32, n_requeue: i32, cmp: Option<(usi
 /// The error of a wait a signal interrupted (the caller turns it into a restart code).
 pub const INTERRUPTED: u32 = 512;
 
-/// Queue `t` on `key` if the word at `uaddr` still holds `val` (EAGAIN otherwise), then
-/// wait until woken, until `deadline` (ticks; ETIMEDOUT) or until a signal is pending
-/// (INTERRUPTED).
-pub async fn wait(t: Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32, deadline: Option<u64>) -> Result<(), u32> {
-    {
-        let mut q = bucket(&key).lock();
-        if read_word(uaddr)? != val {
-            return Err(errno::EAGAIN);
-        }
-        t.futex_woken.store(false, Ordering::Relaxed);
-        // The queue grows with the number of waiters: never let that growth panic the kernel.
-        q.try_reserve(1).map_err(|_| errno::ENOMEM)?;
-        q.push(Waiter { key, bitset, thread: t.clone() });
+/// Queue `t` on `key` if the word at `uaddr` still holds `val` (EAGAIN otherwise). The
+/// caller then waits with [`poll_wait`] and, if it gives up before being woken (timeout,
+/// signal, exit), takes the waiter off its queue with [`cancel`].
+pub fn enqueue(t: &Arc<Thread>, key: Key, uaddr: usize, val: u32, bitset: u32) -> Result<(), u32> {
+    let mut q = bucket(&key).lock();
+    if read_word(uaddr)? != val {
+        return Err(errno::EAGAIN);
     }
-    let _guard = Cancel { t: t.clone(), key };
-    let mut timer = crate::time::Timer::new();
-    core::future::poll_fn(|cx| {
-        if t.futex_woken.load(Ordering::Acquire) {
-            return Poll::Ready(Ok(()));
-        }
-        if t.signal_pending() {
-            return Poll::Ready(Err(INTERRUPTED));
-        }
-        if let Some(d) = deadline {
-            if crate::time::ticks() >= d {
-                return Poll::Ready(Err(errno::ETIMEDOUT));
-            }
-            if !timer.is_armed() {
-                timer.arm(d, cx.waker());
-            }
-        }
-        Poll::Pending
-    })
-    .await
+    t.futex_woken.store(false, Ordering::Relaxed);
+    // The queue grows with the number of waiters: never let that growth panic the kernel.
+    q.try_reserve(1).map_err(|_| errno::ENOMEM)?;
+    q.push(Waiter { key: key.packed(), bitset, thread: t.clone() });
+    Ok(())
 }
 
-/// Takes a waiter that gave up (timeout, exit) off its queue.
-struct Cancel {
-    t: Arc<Thread>,
-    key: Key,
+/// One poll of a queued wait: done when woken, when `deadline` (ticks) passed (ETIMEDOUT)
+/// or when a signal is pending (INTERRUPTED); else `timer` is armed for the deadline.
+#[inline]
+pub fn poll_wait(t: &Thread, deadline: Option<u64>, timer: &mut crate::time::Timer, cx: &mut core::task::Context<'_>) -> Poll<Result<(), u32>> {
+    if t.futex_woken.load(Ordering::Acquire) {
+        return Poll::Ready(Ok(()));
+    }
+    if t.signal_pending() {
+        return Poll::Ready(Err(INTERRUPTED));
+    }
+    if let Some(d) = deadline {
+        if crate::time::ticks() >= d {
+            return Poll::Ready(Err(errno::ETIMEDOUT));
+        }
+        if !timer.is_armed() {
+            timer.arm(d, cx.waker());
+        }
+    }
+    Poll::Pending
 }
 
-impl Drop for Cancel {
-    fn drop(&mut self) {
-        if self.t.futex_woken.load(Ordering::Acquire) {
+/// Take a waiter that gave up (timeout, signal, exit) off its queue; nothing if it was woken.
+pub fn cancel(t: &Thread, key: Key) {
+    if t.futex_woken.load(Ordering::Acquire) {
+        return;
+    }
+    let me = t as *const Thread;
+    let remove = |q: &mut Vec<Waiter>| {
+        let before = q.len();
+        q.retain(|w| !core::ptr::eq(&*w.thread, me));
+        trim(q);
+        before != q.len()
+    };
+    if remove(&mut bucket(&key).lock()) {
+        return;
+    }
+    // Requeued to another key: look everywhere (rare).
+    for b in TABLE.iter() {
+        if remove(&mut b.lock()) {
             return;
-        }
-        let me = &*self.t as *const Thread;
-        let remove = |q: &mut Vec<Waiter>| {
-            let before = q.len();
-            q.retain(|w| !core::ptr::eq(&*w.thread, me));
-            trim(q);
-            before != q.len()
-        };
-        if remove(&mut bucket(&self.key).lock()) {
-            return;
-        }
-        // Requeued to another key: look everywhere (rare).
-        for b in TABLE.iter() {
-            if remove(&mut b.lock()) {
-                return;
-            }
         }
     }
 }

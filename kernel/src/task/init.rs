@@ -83,9 +83,10 @@ pub fn report(st: &Result<ExitStatus, u32>) -> i32 {
 
 /// Kernel memory the leak check compares: (free frames, heap bytes in use, pending timers).
 /// The buffers of two tables that keep their high-water size (the ready queue and the futex
-/// buckets) are not counted: they are bounded caches, not objects a workload left behind.
+/// buckets) and the harts' spare lent arena blocks are not counted: they are bounded caches,
+/// not objects a workload left behind.
 fn memory_state() -> (usize, usize, usize) {
-    let tables = crate::exec::queue_bytes() + super::futex::table_bytes();
+    let tables = crate::exec::queue_bytes() + super::futex::table_bytes() + crate::syscall::lent_pool_bytes();
     // Frames holding files a command left in tmpfs are in use, not leaked.
     let files = crate::fs::vfs::FILE_FRAMES.load(core::sync::atomic::Ordering::Relaxed);
     (crate::mm::frame_stats().0 + files, crate::mm::heap_used() - tables, crate::time::pending_timers())

@@ -2,20 +2,19 @@
 //!
 //! It loops: enter user mode (a function call that returns only when the trap fast path
 //! declined a trap), then handle that trap asynchronously. The running async syscall handler's
-//! future lives in the thread's arena, not inside this future, which keeps this one small.
+//! future lives in the thread's arena: a small buffer inside this future (no allocation of its
+//! own), with a block lent from a per-hart pool for the few handlers that do not fit.
 
 use super::process::ExitStatus;
 use super::{Thread, current, futex, signal};
 use crate::mm::aspace::{Access, Fault};
 use crate::syscall::{self, uaccess};
 use crate::trap::{self, Cause};
-use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::future::Future;
 use core::pin::Pin;
 use core::sync::atomic::Ordering;
 use linux_raw_sys::general as g;
-use velox_exec::arena::Arena;
 use velox_hal as hal;
 
 /// Signal numbers used to end a process on a fatal fault.
@@ -33,27 +32,43 @@ pub fn start(t: Arc<Thread>) {
 /// current one during each poll (the trap path and user-copy fault handling look it up), and
 /// the poll's duration counted as the thread's CPU time.
 pub async fn thread_task(t: Arc<Thread>) {
-    let mut fut = core::pin::pin!(thread_main(t.clone()));
-    core::future::poll_fn(|cx| {
+    let fut = core::pin::pin!(thread_main(t.clone()));
+    Polled { t: &t, fut }.await;
+    t.process.remove_thread(&t);
+}
+
+/// One poll of `thread_main` with the thread as the hart's current one. A named future with
+/// an always-inlined `poll` rather than a `poll_fn` closure: the compiler then keeps the whole
+/// poll of a thread in one function (the task's `run`), with one prologue per poll.
+struct Polled<'a, F> {
+    t: &'a Arc<Thread>,
+    fut: Pin<&'a mut F>,
+}
+
+impl<F: Future<Output = ()>> Future for Polled<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+        let t = self.t;
         t.set_waker(cx.waker());
-        current::scope(&t, || {
+        current::scope(t, || {
             // The thread's kernel code (its async handlers) touches its user memory directly.
             t.activate_mm();
             crate::time::ensure_slice();
             let t0 = crate::time::ticks();
             crate::smp::this().poll_start.store(t0, Ordering::Relaxed);
-            let r = fut.as_mut().poll(cx);
+            let r = self.fut.as_mut().poll(cx);
             t.cpu_ticks.fetch_add(crate::time::ticks() - t0, Ordering::Relaxed);
             r
         })
-    })
-    .await;
-    t.process.remove_thread(&t);
+    }
 }
 
 /// The user thread's whole kernel-side life.
 pub async fn thread_main(t: Arc<Thread>) {
-    let mut arena: Pin<Box<Arena<isize>>> = Box::pin(Arena::new());
+    // (Pinned inside this future, which the task keeps in place.)
+    let mut arena: Pin<&mut syscall::HandlerArena> = core::pin::pin!(syscall::HandlerArena::new());
     let ctid = t.set_child_tid.load(Ordering::Relaxed);
     if ctid != 0 {
         activate(&t);
@@ -174,7 +189,9 @@ fn activate(t: &Thread) -> bool {
 }
 
 /// Run the thread in user mode until the fast path declines a trap; returns (scause, stval),
-/// or `None` if the thread has no address space left (it is told to exit).
+/// or `None` if the thread has no address space left (it is told to exit). (Always inlined:
+/// it is called once, from the thread's loop, on every return from user mode.)
+#[inline(always)]
 fn enter(t: &Thread) -> Option<(usize, usize)> {
     if !activate(t) {
         t.request_exit();

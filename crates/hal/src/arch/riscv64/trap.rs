@@ -5,6 +5,9 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 core::arch::global_asm!(include_str!("trap.S"));
 
+// (trap.S reads and writes only `x`, `sepc`, `scause` and `stval`, at the offsets asserted
+// below; the FP block's pointer after them is Rust's alone.)
+#[allow(improper_ctypes)]
 unsafe extern "C" {
     fn __trap_entry();
     fn __run_user(ctx: *mut UserContext);
@@ -29,13 +32,18 @@ pub struct UserContext {
     pub stval: usize,
     /// f0..f31 and fcsr, saved when the user dirtied them and the thread left the fast path.
     /// Allocated at the thread's first use of the FPU: a thread that never touches it (most
-    /// blocked helper threads) does not carry the 264 bytes.
-    pub f: Option<alloc::boxed::Box<[u64; 33]>>,
+    /// blocked helper threads) does not carry the 264 bytes. Shared copy-on-write: a clone
+    /// (a new thread starts with its creator's FP registers) shares the block until one of
+    /// them saves different values, so threads that never use the FPU after their creator
+    /// did do not carry a copy either.
+    pub f: Option<alloc::sync::Arc<[u64; 33]>>,
 }
 
 const _: () = {
     assert!(core::mem::offset_of!(UserContext, sepc) == 32 * 8);
     assert!(core::mem::offset_of!(UserContext, scause) == 33 * 8);
+    // The shared FP block costs one pointer, as a Box did.
+    assert!(core::mem::size_of::<UserContext>() == 36 * 8);
 };
 
 /// The FP state of a thread that has not used the FPU: all zero.
@@ -69,9 +77,9 @@ impl UserContext {
     /// Replace the FP registers and fcsr (sigreturn): the new values are loaded at the next
     /// entry to user mode on whichever hart runs the thread.
     pub fn set_fp(&mut self, f: &[u64; 33]) {
-        match self.f.as_deref_mut() {
+        match self.f.as_mut().and_then(alloc::sync::Arc::get_mut) {
             Some(b) => *b = *f,
-            None => self.f = Some(alloc::boxed::Box::new(*f)),
+            None => self.f = Some(alloc::sync::Arc::new(*f)),
         }
         disown_fp(self as *mut _ as usize, usize::MAX);
     }
@@ -126,7 +134,9 @@ pub fn run_user(ctx: &mut UserContext) {
         let sstatus: usize;
         asm!("csrr {0}, sstatus", out(reg) sstatus);
         if sstatus & SSTATUS_FS == FS_DIRTY {
-            let f = ctx.f.get_or_insert_with(|| alloc::boxed::Box::new([0; 33]));
+            // A block shared with a clone is copied first (`make_mut`): the other context
+            // keeps the values it shares.
+            let f = alloc::sync::Arc::make_mut(ctx.f.get_or_insert_with(|| alloc::sync::Arc::new([0; 33])));
             __fp_save(f.as_mut_ptr());
         }
     }
