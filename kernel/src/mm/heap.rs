@@ -223,9 +223,10 @@ const _: () = {
 };
 
 // SAFETY: every block handed out is either a buddy block of the requested layout or an object
-// of a size class at least as large and aligned (objects are cut at multiples of their
-// power-of-two size from 16 KiB-aligned chunks); a block is on at most one free list (a
-// hart's or the shared one).
+// of a size class at least as large and aligned (objects are cut at multiples of their size
+// from 16 KiB-aligned chunks: a 2^k class aligns to 2^k, a 3·2^k class to 2^k and at least
+// 16, and `class_of` sends a layout aligned to more than 16 to a power-of-two class); a
+// block is on at most one free list (a hart's or the shared one).
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {

@@ -264,13 +264,18 @@ impl FutexCall {
     #[inline]
     fn wait(&mut self, cx: &mut core::task::Context<'_>) -> core::task::Poll<isize> {
         use core::task::Poll;
-        let v = match futex::poll_wait(&self.t, self.deadline, &mut self.timer, cx) {
+        let mut v = match futex::poll_wait(&self.t, self.deadline, &mut self.timer, cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Err(futex::INTERRUPTED)) => self.restart,
             Poll::Ready(r) => r.map_or_else(err, |_| 0),
         };
         if let Some(k) = self.queued.take() {
-            futex::cancel(&self.t, k);
+            // A wake that took the waiter off while it was timing out or being interrupted
+            // was counted by the waker: the wait succeeded (else that wake-up is lost, and a
+            // pthread_mutex_timedlock unlocker's only wake goes to a waiter that gives up).
+            if !futex::cancel(&self.t, k) {
+                v = 0;
+            }
         }
         Poll::Ready(v)
     }
@@ -280,7 +285,7 @@ impl FutexCall {
 impl Drop for FutexCall {
     fn drop(&mut self) {
         if let Some(k) = self.queued.take() {
-            futex::cancel(&self.t, k);
+            let _ = futex::cancel(&self.t, k);
         }
     }
 }

@@ -147,6 +147,10 @@ impl Lender for Lent {
 #[cold]
 #[inline(never)]
 fn lend_new() -> Option<core::ptr::NonNull<u8>> {
+    // The heap's reserve is for allocations that cannot fail: a block is not taken from it.
+    if crate::mm::heap_low() {
+        return None;
+    }
     // SAFETY: a layout of non-zero size; a null answer (heap exhausted) becomes None.
     #[allow(unsafe_code)]
     let p = unsafe { alloc::alloc::alloc(LENT_LAYOUT) };
@@ -423,7 +427,10 @@ pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut HandlerArena>) -
     crate::trap::count_slow(8, n);
     let r = if let Some(Some(h)) = ASYNC.get(n) {
         if h(arena.as_mut(), t.clone(), args).is_err() {
-            // (Its future needed a lent block and the heap is exhausted.)
+            // Its future needs a lent block and the heap is down to its reserve. (Waiting here
+            // for blocks to come back would make every thread's future bigger: this call fails
+            // at once, with ENOMEM, an errno some of these calls, wait4 or nanosleep, never
+            // return on Linux; docs/threads-processes.md.)
             err(errno::ENOMEM)
         } else {
             // A thread told to exit while blocked abandons the call (dropping its future takes

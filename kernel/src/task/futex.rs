@@ -210,10 +210,12 @@ pub fn poll_wait(t: &Thread, deadline: Option<u64>, timer: &mut crate::time::Tim
     Poll::Pending
 }
 
-/// Take a waiter that gave up (timeout, signal, exit) off its queue; nothing if it was woken.
-pub fn cancel(t: &Thread, key: Key) {
+/// Take a waiter that gave up (timeout, signal, exit) off its queue. False if a waker took it
+/// off first (it was counted as woken: the wait must then report success, as Linux's
+/// futex_wait does when its unqueue finds the waiter gone, or the wake-up is lost).
+pub fn cancel(t: &Thread, key: Key) -> bool {
     if t.futex_woken.load(Ordering::Acquire) {
-        return;
+        return false;
     }
     let me = t as *const Thread;
     let remove = |q: &mut Vec<Waiter>| {
@@ -223,12 +225,13 @@ pub fn cancel(t: &Thread, key: Key) {
         before != q.len()
     };
     if remove(&mut bucket(&key).lock()) {
-        return;
+        return true;
     }
     // Requeued to another key: look everywhere (rare).
     for b in TABLE.iter() {
         if remove(&mut b.lock()) {
-            return;
+            return true;
         }
     }
+    false
 }

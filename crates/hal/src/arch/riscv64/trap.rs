@@ -34,8 +34,8 @@ pub struct UserContext {
     /// Allocated at the thread's first use of the FPU: a thread that never touches it (most
     /// blocked helper threads) does not carry the 264 bytes. Shared copy-on-write: a clone
     /// (a new thread starts with its creator's FP registers) shares the block until one of
-    /// them saves different values, so threads that never use the FPU after their creator
-    /// did do not carry a copy either.
+    /// them saves dirty FP state (any dirty save copies), so threads that never use the FPU
+    /// after their creator did do not carry a copy either.
     pub f: Option<alloc::sync::Arc<[u64; 33]>>,
 }
 
