@@ -134,20 +134,16 @@ pub extern "C" fn velox_fast_path(ctx: &mut UserContext) -> FastRet {
     let scause = hal::cpu::scause();
     if !cfg!(feature = "no-fastpath") && scause == 8 {
         let nr = ctx.syscall_nr();
-        let p = crate::smp::this().current.load(Ordering::Relaxed);
-        if nr < syscall::NR_MAX && !p.is_null() {
-            // SAFETY: a hart runs user code only inside `current::scope` of that thread
-            // (thread_task's poll), so the slot holds a thread borrowed for all of this trap
-            // (see `current::with`); the reference does not outlive this call.
-            let t = unsafe { &*p };
+        if nr < syscall::NR_MAX {
             // A signal already pending takes the slow path, which runs the call and then
             // delivers. One raised while the handler runs comes with an interrupt taken right
             // after the return to user mode: an IPI from another hart, or this hart's own
             // software interrupt when the handler signalled its own thread (`Thread::kick`,
-            // `syscall::done_checking_signals`).
-            if !t.signal_pending() {
-                return syscall::FAST_ENTRY[nr](t, ctx, COUNT_FAST_SYSCALLS.load(Ordering::Relaxed));
-            }
+            // `syscall::done_checking_signals`). Both arms are tail calls.
+            return current::with(|t| match t {
+                Some(t) if !t.signal_pending() => syscall::FAST_ENTRY[nr](t, ctx, COUNT_FAST_SYSCALLS.load(Ordering::Relaxed)),
+                _ => fast_path_rest(ctx, scause),
+            });
         }
     }
     // (A separate function, so that this one needs no stack frame: both calls are tail calls.)

@@ -7,7 +7,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use linux_raw_sys::errno as e;
 
-struct Heap;
+/// Pages on the host heap (the tests' page store, also used by `tmpfs::map_tests`).
+pub(crate) struct Heap;
 impl PageStore for Heap {
     type Page = Box<[u8; PAGE]>;
     fn alloc_zeroed(&self) -> Option<Self::Page> {

@@ -1004,18 +1004,7 @@ impl<S: PageStore> crate::path::FileSystem for TmpFs<S> {
 mod map_tests {
     //! Host tests of `map_pages` (the memory-mapping view of a file).
     use super::*;
-    use alloc::boxed::Box;
-
-    struct Heap;
-    impl PageStore for Heap {
-        type Page = Box<[u8; PAGE]>;
-        fn alloc_zeroed(&self) -> Option<Self::Page> {
-            Some(Box::new([0; PAGE]))
-        }
-        fn now(&self) -> Time {
-            Time::default()
-        }
-    }
+    use crate::tests_fs::Heap;
 
     fn file() -> (Arc<TmpFs<Heap>>, InodeRef) {
         let fs = TmpFs::new(1, Heap, 100, 100, 0o755);

@@ -171,10 +171,15 @@ pub fn free_frame(pa: usize) {
     }
     let h = &FRAME_CACHES[hal::cpu::hart_index()];
     h.count(-1);
-    let mut c = h.cache.lock();
+    keep_free(&mut h.cache.lock(), pa);
+}
+
+/// Put a frame that just became free on a hart's cache, giving half of a full one back first.
+#[inline(always)]
+fn keep_free(c: &mut FrameCache<FRAME_CACHE>, pa: usize) {
     if !c.push(pa) {
         c.spill(FRAMES.lock().as_mut().expect("frame allocator"), FRAME_CACHE / 2);
-        c.push(pa);
+        let _ = c.push(pa);
     }
 }
 
@@ -185,11 +190,7 @@ pub fn free_frames(frames: &[usize]) {
         if refs().put(pa) {
             let h = &FRAME_CACHES[hal::cpu::hart_index()];
             h.count(-1);
-            let c = c.get_or_insert_with(|| h.cache.lock());
-            if !c.push(pa) {
-                c.spill(FRAMES.lock().as_mut().expect("frame allocator"), FRAME_CACHE / 2);
-                c.push(pa);
-            }
+            keep_free(c.get_or_insert_with(|| h.cache.lock()), pa);
         }
     }
 }
