@@ -3,6 +3,8 @@
 
 CMD ?=
 EXTRA ?=
+FRESH ?=
+RAMDISK ?=
 # Harts QEMU boots (make run SMP=4); make test runs the user programs on 1 hart and on SMP
 # harts (4 unless given).
 SMP ?=
@@ -24,8 +26,13 @@ user: setup
 # make run CMD='ls | wc -l' run CMD with /bin/sh -c, print its output, exit with its status
 # make run EXTRA=DIR        add DIR's contents to the root file system at /
 # make run SMP=N            boot N harts (default 1)
+# The root file system is ext4 on a virtio disk, build/rootfs.ext4: made when missing, kept
+# otherwise (what you write there is there at the next `make run`); make run FRESH=1 makes it
+# anew. make run RAMDISK=1 boots with the root in memory instead (nothing kept).
+ROOTFS := build/rootfs.ext4
 run: build
-	@SMP=$(if $(SMP),$(SMP),1) scripts/run.sh $(if $(CMD),-s -c "$(CMD)") $(if $(EXTRA),-e "$(EXTRA)")
+	@if [ -n "$(FRESH)" ] || [ ! -f $(ROOTFS) ]; then echo "making $(ROOTFS)"; scripts/mkdisk.sh $(ROOTFS); fi
+	@SMP=$(if $(SMP),$(SMP),1) scripts/run.sh $(if $(RAMDISK),,-r $(ROOTFS)) $(if $(CMD),-s -c "$(CMD)") $(if $(EXTRA),-e "$(EXTRA)")
 
 test: setup
 	@SMP=$(if $(SMP),$(SMP),4) scripts/test.sh

@@ -15,10 +15,14 @@
 #   - CMDFILE at /etc/velox/cmd, then each EXTRA_DIR at /.
 # Reproducible: the same inputs give the same bytes (sorted names, every mtime 0, owner root
 # except /home/user and what EXTRA_DIRs bring, inode numbers from cpio --reproducible).
+#   mkroot.sh --overlay OUT.cpio CMDFILE|- [EXTRA_DIR...]
+#                       only CMDFILE and the EXTRA_DIRs (the kernel unpacks them over a root
+#                       on disk: run.sh -r)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-asdir=0
+asdir=0; overlay=0
 if [ "${1:-}" = --dir ]; then asdir=1; shift; fi
+if [ "${1:-}" = --overlay ]; then overlay=1; shift; fi
 [ $# -ge 2 ] || { echo "usage: mkroot.sh [--dir] OUT CMDFILE|- [EXTRA_DIR...]" >&2; exit 2; }
 out=$1; cmdfile=$2; shift 2
 if [ $asdir = 1 ]; then
@@ -27,6 +31,12 @@ if [ $asdir = 1 ]; then
 else
     stage=$(mktemp -d "$BUILD/root.XXXXXX")
     trap 'rm -rf "$stage"' EXIT
+fi
+if [ $overlay = 1 ]; then
+    if [ "$cmdfile" != - ]; then mkdir -p "$stage/etc/velox"; cp "$cmdfile" "$stage/etc/velox/cmd"; fi
+    for d in "$@"; do cp -a "$d/." "$stage/"; done
+    (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible) > "$out"
+    exit 0
 fi
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,etc/velox,tmp,root,home/user,proc,dev,sys,mnt,tests}
 chmod 1777 "$stage/tmp"; chmod 700 "$stage/root"

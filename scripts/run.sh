@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # Boot Velox in QEMU.
 #   run.sh [-k VARIANT] [-c CMD]... [-s] [-e EXTRA_DIR] [-t TIMEOUT_S] [-a KERNEL_ARGS] [-d] [-l LOG]
+#          [-b IMAGE]... [-r IMAGE]
 # SMP=N in the environment boots N harts (default 1).
 # With -c: runs each CMD (argv split on blanks, quotes group; /bin is searched) in order, prints
 # the output and exits with the last command's status; with -s each CMD goes to `/bin/sh -c`
 # instead (pipes, redirections, VAR=x). Without -c: boots /sbin/init (busybox init: a shell on
 # the console). -d: deterministic timing (-icount shift=0, the benchmark mode). -l: also save
-# the serial output to LOG.
+# the serial output to LOG. -b: attach a raw disk image as a virtio-blk device (repeatable: the
+# first is /dev/vda, the second vdb, ...; the image is written to). -r: the root file system is
+# the ext4 IMAGE (it becomes /dev/vda, before any -b; `root=/dev/vda`); CMD and EXTRA_DIRs then
+# come in a small RAM disk that the kernel unpacks over that root (so they land in the image).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-variant=default; cmds=(); extra=(); tmo=300; kargs=""; det=0; log=""; shell=0
-while getopts "k:c:e:t:a:dl:s" o; do
+variant=default; cmds=(); extra=(); tmo=300; kargs=""; det=0; log=""; shell=0; disks=(); rootimg=""
+while getopts "k:c:e:t:a:dl:sb:r:" o; do
     case $o in
         k) variant=$OPTARG ;; c) cmds+=("$OPTARG") ;; e) extra+=("$OPTARG") ;; s) shell=1 ;;
         t) tmo=$OPTARG ;; a) kargs=$OPTARG ;; d) det=1 ;; l) log=$OPTARG ;;
+        b) [ -f "$OPTARG" ] || { echo "run.sh: disk image $OPTARG not found" >&2; exit 2; }
+           disks+=("$OPTARG") ;;
+        r) [ -f "$OPTARG" ] || { echo "run.sh: root image $OPTARG not found" >&2; exit 2; }
+           rootimg=$OPTARG ;;
         *) exit 2 ;;
     esac
 done
@@ -24,13 +32,19 @@ qpid=""
 cleanup() { [ -n "$qpid" ] && kill "$qpid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 append="$kargs"
+mk=("$ROOT/scripts/mkroot.sh")
+if [ -n "$rootimg" ]; then
+    disks=("$rootimg" "${disks[@]}")
+    append="root=/dev/vda $append"
+    mk+=(--overlay)
+fi
 if [ ${#cmds[@]} -gt 0 ]; then
     printf '%s\n' "${cmds[@]}" > "$work/cmd"
     append="velox.cmd $append"
     [ $shell = 1 ] && append="velox.sh $append"
-    "$ROOT/scripts/mkroot.sh" "$work/root.cpio" "$work/cmd" "${extra[@]}"
+    "${mk[@]}" "$work/root.cpio" "$work/cmd" "${extra[@]}"
 else
-    "$ROOT/scripts/mkroot.sh" "$work/root.cpio" - "${extra[@]}"
+    "${mk[@]}" "$work/root.cpio" - "${extra[@]}"
 fi
 # Entropy: a virtio-rng device, which the kernel mixes with timer jitter (VELOX_RNG=0 leaves it
 # out: timer jitter only). Deterministic runs (-d, the benchmarks) have no device and pin the
@@ -45,6 +59,12 @@ if [ $det = 1 ]; then
 elif [ "${VELOX_RNG:-1}" != 0 ]; then
     q+=(-device virtio-rng-device)
 fi
+# Disks. QEMU fills the virtio-mmio slots from the highest address down in command-line order
+# (the rng above keeps the top slot), and the kernel names disks in address order: so the last
+# -b goes on the command line first, and the first -b gets the lowest slot, vda.
+for ((i = ${#disks[@]} - 1; i >= 0; i--)); do
+    q+=(-drive "file=${disks[$i]//,/,,},format=raw,if=none,id=hd$i" -device "virtio-blk-device,drive=hd$i")
+done
 if [ ${#cmds[@]} -eq 0 ] && [ -t 0 ]; then
     exec "${q[@]}"
 fi

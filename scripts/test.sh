@@ -107,6 +107,12 @@ echo "== entropy differs across boots (virtio-rng, jitter only) and repeats in d
 ent=$(scripts/entropy-check.sh 2>&1); echo "$ent"
 pass=$((pass + $(grep -c '^PASS ' <<< "$ent"))); fail=$((fail + $(grep -c '^FAIL ' <<< "$ent")))
 
+echo "== ext4 on virtio-blk (root on disk, reboots, power cut, bad disks, e2fsck on the host)"
+e4=$(scripts/test-ext4.sh -k default -l "$logs/ext4" 2>&1)
+grep -E '^(PASS|FAIL) ' <<< "$e4"
+e4n=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' <<< "$e4" | tail -1)
+if [ -n "$e4n" ]; then pass=$((pass + ${e4n% *})); fail=$((fail + ${e4n#* })); else bad "ext4 tests did not finish"; tail -5 <<< "$e4"; fi
+
 echo "== benchmark smoke run (every bench Velox supports prints a number)"
 sm=$(scripts/bench-smoke.sh 2>&1 | tee "$logs/bench-smoke.log" | tail -1)
 echo "$sm"

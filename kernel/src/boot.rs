@@ -17,7 +17,8 @@ pub struct BootInfo {
     /// The UART's interrupt source at the PLIC.
     pub uart_irq: Option<u32>,
     pub plic: Option<usize>,
-    pub virtio: Vec<(usize, usize)>,
+    /// The `virtio,mmio` slots: (base, size, interrupt source at the PLIC), by address.
+    pub virtio: Vec<(usize, usize, Option<u32>)>,
     pub initrd: Option<(usize, usize)>,
     pub bootargs: String,
 }
@@ -77,7 +78,8 @@ pub fn parse(e: &EarlyInfo) -> BootInfo {
     for n in fdt.all_nodes() {
         if n.compatible().is_some_and(|c| c.all().any(|s| s == "virtio,mmio")) {
             if let Some(r) = reg0(&n) {
-                info.virtio.push(r);
+                let irq = n.interrupts().and_then(|mut i| i.next()).map(|i| i as u32);
+                info.virtio.push((r.0, r.1, irq));
             }
         }
     }

@@ -48,12 +48,23 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     dev::init(&info);
     dev::tty::init(info.plic, info.uart_irq, hartid);
     dev::rng::init(&info.bootargs);
+    dev::blk::init(&info, hartid);
     fs::init(&info);
     #[cfg(feature = "ktest")]
     if info.bootargs.split_whitespace().any(|a| a == "ktest") {
         ktest::run_all(&info.bootargs);
     }
-    exec::spawn(task::init::init_main(info.bootargs.clone()));
+    let init = task::init::init_main(info.bootargs.clone());
+    if info.bootargs.split_whitespace().any(|a| a == "velox.blktest") {
+        // The virtio-blk self-test first (as a task: its asynchronous requests sleep until the
+        // disk's interrupt), then init.
+        exec::spawn(async move {
+            dev::blk::self_test().await;
+            init.await
+        });
+    } else {
+        exec::spawn(init);
+    }
     if let Some(secs) = info.bootargs.split_whitespace().find_map(|a| a.strip_prefix("velox.watchdog=")).and_then(|v| v.parse().ok()) {
         exec::spawn(exec::watchdog(secs));
     }

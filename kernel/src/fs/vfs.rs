@@ -4,6 +4,7 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use linux_raw_sys::errno;
+use hal::println;
 use velox_hal as hal;
 use velox_vfs::tmpfs::{PAGE, PageStore, TmpFs, TmpInode};
 use velox_vfs::{FileSystem, FileType, InodeRef, Loc, Mounts, NewNode, Time, VResult, Walker, Who};
@@ -121,12 +122,26 @@ fn mkdir_in(dir: &InodeRef, name: &[u8], perm: u32) -> VResult<InodeRef> {
     }
 }
 
-/// Set up the tree: the RAM disk's contents in the root tmpfs, devtmpfs at /dev, proc at
-/// /proc, a small sysfs at /sys, and /tmp.
-pub fn init(initrd: Option<&'static [u8]>) {
-    let fs = new_tmpfs(0o755);
-    let mnt = MOUNTS.add(fs.clone(), fs.root(), None, b"rootfs", 0).expect("root mount");
-    let root = Loc { mnt, inode: fs.root() };
+/// Set up the tree: the root file system (ext4 on disk `root_disk` if given and it mounts,
+/// else a tmpfs), the RAM disk's contents unpacked into it, devtmpfs at /dev, proc at /proc, a
+/// small sysfs at /sys, and /tmp (a tmpfs when the root is on a disk).
+pub fn init(initrd: Option<&'static [u8]>, root_disk: Option<(usize, bool)>) {
+    let on_disk = root_disk.and_then(|(i, ro)| match super::ext4::mount_disk(i, ro) {
+        Ok((fs, root_inode)) => {
+            let name = alloc::format!("/dev/vd{}", (b'a' + i as u8) as char);
+            Some(MOUNTS.add(fs, root_inode, None, name.as_bytes(), if ro { linux_raw_sys::general::MS_RDONLY } else { 0 }).expect("root mount"))
+        }
+        Err(e) => {
+            println!("[velox] root on disk {i} failed (errno {e}): the root stays in memory (RAM disk)");
+            None
+        }
+    });
+    let disk_root = on_disk.is_some();
+    let mnt = on_disk.unwrap_or_else(|| {
+        let fs = new_tmpfs(0o755);
+        MOUNTS.add(fs.clone(), fs.root(), None, b"rootfs", 0).expect("root mount")
+    });
+    let root = Loc { inode: mnt.root.clone(), mnt };
     if let Some(data) = initrd {
         match velox_vfs::parse_cpio(data) {
             Ok(entries) => {
@@ -147,7 +162,8 @@ pub fn init(initrd: Option<&'static [u8]>) {
     }
     // (A RAM disk that puts a file where one of these directories goes gets a warning and
     // goes without that file system, not a panic.)
-    for (dir, fstype) in [(&b"/dev"[..], &b"devtmpfs"[..]), (b"/proc", b"proc"), (b"/sys", b"sysfs")] {
+    let tmp: &[(&[u8], &[u8])] = if disk_root { &[(b"/tmp", b"tmpfs")] } else { &[] };
+    for &(dir, fstype) in [(&b"/dev"[..], &b"devtmpfs"[..]), (b"/proc", b"proc"), (b"/sys", b"sysfs")].iter().chain(tmp) {
         let r = walker_root().walk(&root, dir, true).and_then(|at| {
             let (fs, root_inode) = make_fs(fstype, b"")?;
             MOUNTS.add(fs, root_inode, Some(&at), fstype, 0)
@@ -202,6 +218,10 @@ pub fn make_fs(fstype: &[u8], data: &[u8]) -> VResult<(Arc<dyn FileSystem>, Inod
             Ok((DevTmpFs::wrap(dev), root))
         }
         b"proc" => Ok(super::proc::new()),
+        b"ext4" => {
+            // (mount(2) resolves the source to a disk: `mount_dev`.)
+            Err(errno::ENOTBLK)
+        }
         b"sysfs" => {
             let sys = new_tmpfs(0o555);
             populate_sys(&sys.root());
@@ -234,8 +254,27 @@ fn unpack(root: &InodeRef, en: &velox_vfs::CpioEntry<'static>) -> VResult<()> {
             return Ok(());
         }
         FileType::Regular => {
-            let f = dir.create(name, &node(kind, perm))?;
-            f.as_any().downcast_ref::<TmpInode<Pages>>().ok_or(errno::EINVAL)?.set_static(en.data)?;
+            let f = match dir.create(name, &node(kind, perm)) {
+                // (Over a disk root, the RAM disk's files replace what is there.)
+                Err(e) if e == errno::EEXIST => {
+                    let f = dir.lookup(name)?;
+                    f.truncate(0)?;
+                    f.setattr(&velox_vfs::SetAttr { mode: Some(perm), ..Default::default() })?;
+                    f
+                }
+                r => r?,
+            };
+            match f.as_any().downcast_ref::<TmpInode<Pages>>() {
+                Some(t) => t.set_static(en.data)?,
+                None => {
+                    let mut at = 0;
+                    f.write_at(0, en.data.len(), false, &mut |b| {
+                        b.copy_from_slice(&en.data[at..at + b.len()]);
+                        at += b.len();
+                        Ok(())
+                    })?;
+                }
+            }
             f
         }
         FileType::Symlink => dir.create(name, &NewNode { target: en.data, ..node(kind, 0o777) })?,

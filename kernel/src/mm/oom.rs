@@ -41,6 +41,10 @@ pub fn kill_for(t: &Thread) -> bool {
     if super::frame_stats().0 > MEMORY_BACK {
         return true;
     }
+    // The page cache's clean pages go before any process does.
+    if crate::fs::ext4::shrink(MEMORY_BACK * 4) > 0 {
+        return true;
+    }
     let procs: Vec<(Arc<Process>, Arc<super::aspace::Mm>)> =
         process::all().into_iter().filter(|p| p.exit_status().is_none()).filter_map(|p| mm_of(&p).map(|m| (p, m))).collect();
     // Someone is dying with memory still mapped: wait for it instead of taking a second victim.

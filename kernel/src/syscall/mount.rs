@@ -1,4 +1,4 @@
-//! Mount system calls: mount (tmpfs, proc, devtmpfs, sysfs; remount) and umount2.
+//! Mount system calls: mount (ext4 from a virtio disk, tmpfs, proc, devtmpfs, sysfs) and umount2.
 
 use super::path::{Caller, user_path};
 use super::{Fast, ret, uaccess};
@@ -33,17 +33,36 @@ pub fn mount(t: &Thread, c: &UserContext) -> Fast {
         if flags & (g::MS_BIND | g::MS_MOVE | g::MS_SHARED | g::MS_PRIVATE | g::MS_SLAVE | g::MS_UNBINDABLE) != 0 {
             return Err(errno::EINVAL); // bind mounts and propagation are not supported
         }
-        if flags & !(KEEP_FLAGS | g::MS_MGC_VAL) != 0 && flags & 0xffff_0000 != g::MS_MGC_VAL {
+        let fstype = if fstype == 0 { return Err(errno::EFAULT) } else { uaccess::read_cstr(fstype, 255)? };
+        // ext4 enforces read-only mounts (EROFS); the in-memory file systems do not.
+        let keep = if fstype == b"ext4" { KEEP_FLAGS | g::MS_RDONLY } else { KEEP_FLAGS };
+        if flags & !(keep | g::MS_MGC_VAL) != 0 && flags & 0xffff_0000 != g::MS_MGC_VAL {
             return Err(errno::EINVAL);
         }
-        let fstype = if fstype == 0 { return Err(errno::EFAULT) } else { uaccess::read_cstr(fstype, 255)? };
         let source = if src == 0 { b"none".to_vec() } else { user_path(src)? };
         let data = if data == 0 { alloc::vec::Vec::new() } else { uaccess::read_cstr(data, 4095)? };
         if at.inode.kind() != FileType::Dir {
             return Err(errno::ENOTDIR);
         }
-        let (fs, root) = vfs::make_fs(&fstype, &data)?;
-        vfs::MOUNTS.add(fs, root, Some(&at), &source, flags & KEEP_FLAGS)?;
+        let (fs, root) = if fstype == b"ext4" {
+            // The source is a block device node of a virtio disk.
+            if src == 0 {
+                return Err(errno::EFAULT);
+            }
+            let dev = caller.lookup(t, g::AT_FDCWD, &source, true, false)?;
+            if dev.inode.kind() != FileType::Block {
+                return Err(errno::ENOTBLK);
+            }
+            let disk = crate::fs::ext4::disk_of(dev.inode.stat().rdev).ok_or(errno::ENXIO)?;
+            crate::fs::ext4::mount_disk(disk, flags & g::MS_RDONLY != 0)?
+        } else {
+            vfs::make_fs(&fstype, &data)?
+        };
+        if let Err(e) = vfs::MOUNTS.add(fs.clone(), root, Some(&at), &source, flags & keep) {
+            fs.release();
+            crate::fs::ext4::unmounted(&fs);
+            return Err(e);
+        }
         Ok(0)
     })()))
 }
@@ -71,6 +90,7 @@ pub fn umount2(t: &Thread, c: &UserContext) -> Fast {
         let held = 2;
         drop(caller);
         vfs::MOUNTS.remove(&m, flags & MNT_DETACH != 0, held)?;
+        crate::fs::ext4::unmounted(&m.fs);
         Ok(0)
     })()))
 }

@@ -755,8 +755,9 @@ pub fn umask(t: &Thread, ctx: &UserContext) -> Fast {
     Fast::Done(old as isize)
 }
 
-/// sync(): everything is in memory (tmpfs): nothing to write back.
+/// sync(): write back every ext4 file system (tmpfs lives in memory: nothing to do).
 pub fn sync(_t: &Thread, _c: &UserContext) -> Fast {
+    let _ = crate::fs::ext4::sync_all();
     Fast::Done(0)
 }
 
@@ -774,7 +775,13 @@ pub fn fsync(t: &Thread, ctx: &UserContext) -> Fast {
     })()))
 }
 
-/// syncfs(fd).
+/// syncfs(fd): write back the file system the file is on.
 pub fn syncfs(t: &Thread, ctx: &UserContext) -> Fast {
-    Fast::Done(ret(file(t, ctx.arg(0)).map(|_| 0)))
+    Fast::Done(ret((|| {
+        let f = file(t, ctx.arg(0))?;
+        match &f.kind {
+            FileKind::Node(n) => crate::fs::ext4::sync_fs(&n.loc.mnt.fs).map(|_| 0),
+            _ => Ok(0),
+        }
+    })()))
 }

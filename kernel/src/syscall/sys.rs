@@ -74,10 +74,12 @@ pub fn reboot(t: &Thread, c: &UserContext) -> Fast {
     match cmd {
         0x4321_fedc | 0xcdef_0123 => {
             velox_hal::println!("[velox] reboot: power down");
+            crate::fs::ext4::shutdown();
             velox_hal::sbi::shutdown(false)
         }
         0x0123_4567 => {
             velox_hal::println!("[velox] reboot: restarting system");
+            crate::fs::ext4::shutdown();
             velox_hal::sbi::reboot()
         }
         0x89ab_cdef | 0 => Fast::Done(0),

@@ -159,6 +159,7 @@ pub async fn init_main(bootargs: String) {
         if counters {
             crate::trap::print_counters();
         }
+        crate::fs::ext4::shutdown();
         println!("[velox] poweroff status={last}");
         hal::sbi::shutdown(last != 0);
     }
@@ -171,11 +172,13 @@ pub async fn init_main(bootargs: String) {
                 p.exited.wait().await;
                 let st = p.exit_status().unwrap_or(ExitStatus::Exited(255));
                 println!("[velox] init ended: {st:?}");
+                crate::fs::ext4::shutdown();
                 hal::sbi::shutdown(st != ExitStatus::Exited(0));
             }
             Err(e) => println!("[velox] cannot start /sbin/init (errno {e}): kernel monitor"),
         }
     }
     crate::monitor::monitor().await;
+    crate::fs::ext4::shutdown();
     hal::sbi::shutdown(false);
 }

@@ -1,0 +1,1017 @@
+//! ext4 under the VFS: the `rsext4` core (extents, htree, journal, checksums, allocation) behind
+//! the [`velox_vfs::Inode`] interface, with an inode cache and a page cache of file data.
+//!
+//! Layers and locks (see docs/ext4.md):
+//! - [`Ext4Fs`] owns the mounted `rsext4` instance behind one lock (`core`): every on-disk
+//!   operation is serialized there. Nothing holding `core` touches user memory, so a page
+//!   fault (which holds an address-space lock) may take it.
+//! - [`Node`] is one live inode: its attributes (`attr`, a leaf lock: `stat` and permission
+//!   checks never wait for the disk) and its cached pages (`data`). Lock order:
+//!   `data` → `core` → (`nodes`, `recent`, `orphans`, `attr`: leaves).
+//! - Writes go through: a `write` updates the cached page and hands the bytes to `rsext4` at
+//!   once (which journals metadata and writes data blocks through its own block cache); pages
+//!   of a file that has a shared writable mapping are written back on fsync, sync, umount and
+//!   before they are evicted.
+//! - An inode whose last name is removed while open lives on until its last user lets go,
+//!   then it is reaped (`orphans`, at the next operation that takes `core`).
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+#[cfg(test)]
+mod tests;
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use linux_raw_sys::errno as e;
+use rsext4::{
+    DeviceNumber, DirectoryCursor, DirectoryEntryType, Ext4, Ext4Timestamp, FileName, FilePermissions,
+    InodeInfo, InodeMetadataUpdate, InodeNumber, MountOptions, MountServices, MountedServices, MutationContext, NoopObserver,
+    PreallocationOptions, RenameOptions, SpecialInodeKind,
+};
+use velox_exec::sync::{Mutex, MutexGuard};
+use velox_vfs::tmpfs::{PAGE, PageStore};
+use velox_vfs::{
+    DirEntry, Errno, FileSystem, FileType, Inode, InodeRef, MapMode, NewNode, PageView, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
+    SetAttr, Stat, StatFs, Time, VResult,
+};
+
+pub use rsext4::{BlockIo, DeviceCapabilities, DeviceGeometry, Ext4Result, SectorId, WriteFlags};
+pub use rsext4::{Ext4Error, Ext4ErrorKind};
+
+/// ext4's magic number (statfs `f_type`).
+pub const EXT4_SUPER_MAGIC: u64 = 0xef53;
+/// Inodes kept alive after their last user lets go (with their cached pages).
+pub const RECENT_NODES: usize = 512;
+/// Pages read from the disk at once past a missing page (read-ahead), at most.
+pub const READ_AHEAD: u64 = 16;
+/// Largest file offset: ext4 extents address 2^32 blocks of 4 KiB (16 TiB).
+pub const MAX_FILE: u64 = (1 << 32) * PAGE as u64;
+/// The root directory's inode number.
+const ROOT_INO: u32 = 2;
+
+/// The kernel's clock for time stamps, given to the core.
+struct ClockFn(fn() -> Time);
+impl rsext4::Clock for ClockFn {
+    fn now(&self) -> Ext4Result<Ext4Timestamp> {
+        let t = (self.0)();
+        Ok(Ext4Timestamp::new(t.sec, t.nsec))
+    }
+}
+
+/// The kernel's random bytes (directory hash seeds and the like).
+struct EntropyFn(fn(&mut [u8]));
+impl rsext4::EntropySource for EntropyFn {
+    fn fill_bytes(&mut self, out: &mut [u8]) -> Ext4Result<()> {
+        (self.0)(out);
+        Ok(())
+    }
+}
+
+type Core<D> = Ext4<D, MountedServices<EntropyFn, NoopObserver, ()>>;
+
+/// Linux's errno for a core error (EUCLEAN for corruption and EBADMSG for a bad checksum,
+/// as Linux's EFSCORRUPTED and EFSBADCRC; EROFS once the journal has aborted).
+pub fn errno(err: Ext4Error) -> Errno {
+    use Ext4ErrorKind as K;
+    match err.kind() {
+        K::Io => e::EIO,
+        K::Corrupted => e::EUCLEAN,
+        K::ChecksumMismatch => e::EBADMSG,
+        K::UnsupportedFeature | K::UnsupportedCapability | K::Unsupported => e::EOPNOTSUPP,
+        K::ReadOnly | K::JournalAborted => e::EROFS,
+        K::NoSpace => e::ENOSPC,
+        K::NoMemory => e::ENOMEM,
+        K::QuotaExceeded => e::EDQUOT,
+        K::TooManyLinks => e::EMLINK,
+        K::PermissionDenied => e::EPERM,
+        K::NotFound => e::ENOENT,
+        K::AlreadyExists => e::EEXIST,
+        K::NotDirectory => e::ENOTDIR,
+        K::IsDirectory => e::EISDIR,
+        K::NotEmpty => e::ENOTEMPTY,
+        K::Busy => e::EBUSY,
+        K::BadFileDescriptor => e::EBADF,
+        K::InvalidInput | K::BadSuperblock | K::InvalidMagic => e::EINVAL,
+        K::Overflow => e::EOVERFLOW,
+        K::FileTooLarge => e::EFBIG,
+        K::Timeout => e::ETIMEDOUT,
+    }
+}
+
+fn name(n: &[u8]) -> VResult<FileName<'_>> {
+    velox_vfs::check_name(n)?;
+    FileName::new(n).map_err(|_| e::EINVAL)
+}
+
+fn ino(n: u32) -> VResult<InodeNumber> {
+    InodeNumber::new(n).map_err(|_| e::EINVAL)
+}
+
+fn kind_of(mode: u16) -> FileType {
+    FileType::from_mode(mode as u32).unwrap_or(FileType::Regular)
+}
+
+fn entry_kind(t: DirectoryEntryType) -> FileType {
+    match t {
+        DirectoryEntryType::Directory => FileType::Dir,
+        DirectoryEntryType::Symlink => FileType::Symlink,
+        DirectoryEntryType::CharacterDevice => FileType::Char,
+        DirectoryEntryType::BlockDevice => FileType::Block,
+        DirectoryEntryType::Fifo => FileType::Fifo,
+        DirectoryEntryType::Socket => FileType::Socket,
+        DirectoryEntryType::RegularFile | DirectoryEntryType::Unknown => FileType::Regular,
+    }
+}
+
+/// Why a mount failed, for the kernel's message.
+#[derive(Debug, Clone, Copy)]
+pub struct MountError {
+    pub errno: Errno,
+    pub reason: Ext4ErrorKind,
+}
+
+/// A mounted ext4 file system.
+pub struct Ext4Fs<D: BlockIo + Send + 'static, S: PageStore> {
+    dev: u64,
+    store: S,
+    readonly: bool,
+    core: Mutex<Core<D>>,
+    /// Live inodes by number.
+    nodes: Mutex<BTreeMap<u32, Weak<Node<D, S>>>>,
+    /// Recently used inodes, kept alive with their pages (oldest first).
+    recent: Mutex<VecDeque<Arc<Node<D, S>>>>,
+    /// Inodes with no name left whose last user let go: freed at the next core operation.
+    orphans: Mutex<Vec<u32>>,
+    has_orphans: AtomicBool,
+    /// Pages cached over all inodes.
+    cached: AtomicUsize,
+    me: Weak<Self>,
+}
+
+/// What a node caches of its file.
+struct Data<P> {
+    pages: BTreeMap<u64, P>,
+    /// A directory listing's place: (position, the cursor of the entry there).
+    dir_pos: Option<(u64, DirectoryCursor)>,
+    /// A shared mapping may have written to the pages (write them back before dropping them).
+    shared: bool,
+}
+
+/// One live ext4 inode.
+pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
+    fs: Arc<Ext4Fs<D, S>>,
+    ino: u32,
+    kind: FileType,
+    attr: Mutex<Stat>,
+    data: Mutex<Data<S::Page>>,
+}
+
+impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
+    /// Mount the ext4 file system on `device` (replaying its journal if it needs recovery;
+    /// read-only with `readonly`). `dev` is the device number stat reports.
+    pub fn mount(device: D, dev: u64, store: S, readonly: bool, now: fn() -> Time, random: fn(&mut [u8])) -> Result<Arc<Self>, MountError> {
+        let services = MountServices::new(ClockFn(now), EntropyFn(random), NoopObserver);
+        let opts = MountOptions { readonly, replay_journal: true, block_validity: true };
+        let core = Ext4::mount(device, services, opts).map_err(|err| MountError { errno: errno(err), reason: err.kind() })?;
+        Ok(Arc::new_cyclic(|me| Ext4Fs {
+            dev,
+            store,
+            readonly,
+            core: Mutex::new(core),
+            nodes: Mutex::new(BTreeMap::new()),
+            recent: Mutex::new(VecDeque::new()),
+            orphans: Mutex::new(Vec::new()),
+            has_orphans: AtomicBool::new(false),
+            cached: AtomicUsize::new(0),
+            me: me.clone(),
+        }))
+    }
+
+    fn this(&self) -> Arc<Self> {
+        self.me.upgrade().expect("ext4: file system used after its last reference")
+    }
+
+    /// The core, after freeing the inodes whose last user has gone.
+    fn core(&self) -> MutexGuard<'_, Core<D>> {
+        let mut c = self.core.lock();
+        if self.has_orphans.swap(false, Ordering::Acquire) {
+            let list = core::mem::take(&mut *self.orphans.lock());
+            for n in list {
+                if let Ok(i) = ino(n)
+                    && let Err(err) = c.reap_unlinked_inode(i)
+                {
+                    log_error("reap", err);
+                }
+            }
+        }
+        c
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> VResult<InodeRef> {
+        let info = self.core().inode(ino(ROOT_INO)?).map_err(errno)?;
+        Ok(self.node(&info))
+    }
+
+    /// Pages in the page cache.
+    pub fn cached_pages(&self) -> usize {
+        self.cached.load(Ordering::Relaxed)
+    }
+
+    fn stat_of(&self, info: &InodeInfo) -> Stat {
+        let t = |t: Ext4Timestamp| Time { sec: t.sec, nsec: t.nsec };
+        Stat {
+            dev: self.dev,
+            ino: info.number.as_u64(),
+            mode: info.mode as u32,
+            nlink: info.links as u32,
+            uid: info.uid,
+            gid: info.gid,
+            rdev: info.device_number.map_or(0, |d| velox_vfs::makedev(d.major(), d.minor())),
+            size: info.size,
+            blocks: info.blocks,
+            blksize: PAGE as u32,
+            atime: t(info.atime_ts),
+            mtime: t(info.mtime_ts),
+            ctime: t(info.ctime_ts),
+        }
+    }
+
+    /// The live node of an inode the core just described (made if there is none).
+    fn node(&self, info: &InodeInfo) -> InodeRef {
+        self.node_of(info)
+    }
+
+    fn node_of(&self, info: &InodeInfo) -> Arc<Node<D, S>> {
+        let n = info.number.raw();
+        let mut nodes = self.nodes.lock();
+        if let Some(node) = nodes.get(&n).and_then(Weak::upgrade) {
+            return node;
+        }
+        let node = Arc::new(Node {
+            fs: self.this(),
+            ino: n,
+            kind: kind_of(info.mode),
+            attr: Mutex::new(self.stat_of(info)),
+            data: Mutex::new(Data { pages: BTreeMap::new(), dir_pos: None, shared: false }),
+        });
+        nodes.insert(n, Arc::downgrade(&node));
+        drop(nodes);
+        self.keep(&node);
+        node
+    }
+
+    /// Keep `node` among the recently used (so its pages outlive a close).
+    fn keep(&self, node: &Arc<Node<D, S>>) {
+        let mut r = self.recent.lock();
+        if r.iter().rev().take(8).any(|x| Arc::ptr_eq(x, node)) {
+            return;
+        }
+        r.push_back(node.clone());
+        let old = if r.len() > RECENT_NODES { r.pop_front() } else { None };
+        drop(r);
+        drop(old);
+    }
+
+    /// Forget `ino` among the recently used (it has no name left: reap it when its users go).
+    fn forget(&self, n: u32) {
+        let mut r = self.recent.lock();
+        let gone: Vec<_> = r.iter().filter(|x| x.ino == n).cloned().collect();
+        r.retain(|x| x.ino != n);
+        drop(r);
+        drop(gone);
+    }
+
+    /// Re-read the attributes of a live inode after a change (dropping the node afterwards is
+    /// the caller's business: not while holding the core).
+    fn refresh(&self, c: &mut Core<D>, n: u32) -> Option<Arc<Node<D, S>>> {
+        let node = self.nodes.lock().get(&n).and_then(Weak::upgrade)?;
+        if let Ok(i) = ino(n)
+            && let Ok(info) = c.inode(i)
+        {
+            *node.attr.lock() = self.stat_of(&info);
+        }
+        Some(node)
+    }
+
+    /// Write back what shared mappings may have changed, then commit everything to the disk
+    /// (sync, syncfs, umount, the periodic writeback).
+    pub fn sync_all(&self) -> VResult<()> {
+        let nodes: Vec<Arc<Node<D, S>>> = self.nodes.lock().values().filter_map(Weak::upgrade).collect();
+        let mut first = Ok(());
+        for n in &nodes {
+            if n.kind == FileType::Regular {
+                let mut d = n.data.lock();
+                if d.shared
+                    && let Err(err) = n.writeback(&mut d)
+                {
+                    first = first.and(Err(err));
+                }
+            }
+        }
+        drop(nodes);
+        if self.readonly {
+            return first;
+        }
+        let r = self.core().sync().map_err(errno);
+        first.and(r)
+    }
+
+    /// Give back up to `want` clean cached pages (memory is short); the pages freed.
+    pub fn shrink(&self, want: usize) -> usize {
+        let nodes: Vec<Arc<Node<D, S>>> = self.recent.lock().iter().cloned().collect();
+        let mut freed = 0;
+        for n in &nodes {
+            if freed >= want {
+                break;
+            }
+            let Some(mut d) = n.data.try_lock() else { continue };
+            if d.shared && n.writeback(&mut d).is_err() {
+                continue;
+            }
+            let k = d.pages.len();
+            d.pages.clear();
+            freed += k;
+            self.cached.fetch_sub(k, Ordering::Relaxed);
+        }
+        freed
+    }
+
+    fn alloc_page(&self) -> VResult<S::Page> {
+        let p = self.store.alloc_zeroed();
+        match p {
+            Some(p) => {
+                self.cached.fetch_add(1, Ordering::Relaxed);
+                Ok(p)
+            }
+            None => {
+                // Memory is short: clean pages of other files go first.
+                if self.shrink(64) == 0 {
+                    return Err(e::ENOMEM);
+                }
+                let p = self.store.alloc_zeroed().ok_or(e::ENOMEM)?;
+                self.cached.fetch_add(1, Ordering::Relaxed);
+                Ok(p)
+            }
+        }
+    }
+
+    fn check_writable(&self) -> VResult<()> {
+        if self.readonly { Err(e::EROFS) } else { Ok(()) }
+    }
+}
+
+fn log_error(what: &str, err: Ext4Error) {
+    #[cfg(test)]
+    std::eprintln!("ext4: {what}: {err:?}");
+    #[cfg(not(test))]
+    let _ = (what, err);
+}
+
+impl<D: BlockIo + Send + 'static, S: PageStore> FileSystem for Ext4Fs<D, S> {
+    fn name(&self) -> &'static str {
+        "ext4"
+    }
+    fn statfs(&self) -> StatFs {
+        let s = self.core.lock().statfs();
+        StatFs {
+            magic: EXT4_SUPER_MAGIC,
+            bsize: s.block_size,
+            blocks: s.total_blocks,
+            bfree: s.free_blocks,
+            bavail: s.free_blocks,
+            files: s.total_inodes as u64,
+            ffree: s.free_inodes as u64,
+            namelen: 255,
+        }
+    }
+    fn release(&self) {
+        let _ = self.sync_all();
+        let recent = core::mem::take(&mut *self.recent.lock());
+        drop(recent);
+        if !self.readonly
+            && let Err(err) = self.core().unmount()
+        {
+            log_error("unmount", err);
+        }
+    }
+}
+
+impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
+    fn number(&self) -> VResult<InodeNumber> {
+        ino(self.ino)
+    }
+
+    fn size(&self) -> u64 {
+        self.attr.lock().size
+    }
+
+    /// Fill the missing pages of `first..end` (at most `READ_AHEAD` past a hit-free run) from
+    /// the disk.
+    fn fill(&self, d: &mut Data<S::Page>, first: u64, end: u64) -> VResult<()> {
+        let size = self.size();
+        let last = size.div_ceil(PAGE as u64);
+        let end = end.min(last);
+        let mut i = first;
+        let mut c = None;
+        while i < end {
+            if d.pages.contains_key(&i) {
+                i += 1;
+                continue;
+            }
+            let mut p = match self.new_page(d, first, i + 1) {
+                Ok(p) => p,
+                // (Read-ahead stops where memory does.)
+                Err(_) if i > first => return Ok(()),
+                Err(x) => return Err(x),
+            };
+            let core = c.get_or_insert_with(|| self.fs.core());
+            if let Err(err) = core.read_inode(self.number()?, i * PAGE as u64, &mut p[..]) {
+                drop(p);
+                self.fs.cached.fetch_sub(1, Ordering::Relaxed);
+                return Err(errno(err));
+            }
+            d.pages.insert(i, p);
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// A page for the cache; when memory is short, other files' clean pages go first, then
+    /// this file's own outside `keep` (a long read streams through a small cache).
+    fn new_page(&self, d: &mut Data<S::Page>, keep_from: u64, keep_to: u64) -> VResult<S::Page> {
+        if let Ok(p) = self.fs.alloc_page() {
+            return Ok(p);
+        }
+        if d.shared {
+            return Err(e::ENOMEM);
+        }
+        let before = d.pages.len();
+        d.pages.retain(|&i, _| i >= keep_from && i < keep_to);
+        self.fs.cached.fetch_sub(before - d.pages.len(), Ordering::Relaxed);
+        let p = self.fs.store.alloc_zeroed().ok_or(e::ENOMEM)?;
+        self.fs.cached.fetch_add(1, Ordering::Relaxed);
+        Ok(p)
+    }
+
+    /// Hand the cached pages a shared mapping may have written to the core.
+    fn writeback(&self, d: &mut Data<S::Page>) -> VResult<()> {
+        if self.fs.readonly {
+            d.shared = false;
+            return Ok(());
+        }
+        let size = self.size();
+        let mut c = self.fs.core();
+        for (&i, p) in d.pages.iter() {
+            let off = i * PAGE as u64;
+            if off >= size {
+                break;
+            }
+            let n = ((size - off) as usize).min(PAGE);
+            c.write_inode(self.number()?, off, &p[..n]).map_err(errno)?;
+        }
+        d.shared = false;
+        Ok(())
+    }
+
+    fn drop_pages_from(&self, d: &mut Data<S::Page>, size: u64) {
+        let first = size.div_ceil(PAGE as u64);
+        let gone = d.pages.split_off(&first);
+        self.fs.cached.fetch_sub(gone.len(), Ordering::Relaxed);
+        drop(gone);
+        let tail = (size % PAGE as u64) as usize;
+        if tail != 0
+            && let Some(p) = d.pages.get_mut(&(size / PAGE as u64))
+        {
+            p[tail..].fill(0);
+        }
+    }
+
+    /// A directory that was removed (a process's cwd, say) takes no new entries: ENOENT.
+    fn check_alive(&self) -> VResult<()> {
+        if self.attr.lock().nlink == 0 { Err(e::ENOENT) } else { Ok(()) }
+    }
+
+    fn dir_node(to: &InodeRef) -> VResult<&Node<D, S>> {
+        to.as_any().downcast_ref::<Node<D, S>>().ok_or(e::EXDEV)
+    }
+}
+
+impl<D: BlockIo + Send + 'static, S: PageStore> Drop for Node<D, S> {
+    fn drop(&mut self) {
+        let mut nodes = self.fs.nodes.lock();
+        if nodes.get(&self.ino).is_some_and(|w| w.strong_count() == 0) {
+            nodes.remove(&self.ino);
+        }
+        drop(nodes);
+        let pages = self.data.get_mut().pages.len();
+        self.fs.cached.fetch_sub(pages, Ordering::Relaxed);
+        if self.attr.get_mut().nlink == 0 && !self.fs.readonly {
+            self.fs.orphans.lock().push(self.ino);
+            self.fs.has_orphans.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
+    fn id(&self) -> (u64, u64) {
+        (self.fs.dev, self.ino as u64)
+    }
+    fn kind(&self) -> FileType {
+        self.kind
+    }
+    fn stat(&self) -> Stat {
+        *self.attr.lock()
+    }
+    fn perm(&self) -> (u32, u32, u32) {
+        let a = self.attr.lock();
+        (a.mode, a.uid, a.gid)
+    }
+    fn setattr(&self, a: &SetAttr) -> VResult<()> {
+        self.fs.check_writable()?;
+        let cur = self.stat();
+        let ts = |t: Time| Ext4Timestamp::new(t.sec, t.nsec);
+        let up = InodeMetadataUpdate {
+            permissions: match a.mode {
+                Some(m) => Some(FilePermissions::new((m & 0o7777) as u16).map_err(|_| e::EINVAL)?),
+                None => None,
+            },
+            owner: if a.uid.is_some() || a.gid.is_some() { Some((a.uid.unwrap_or(cur.uid), a.gid.unwrap_or(cur.gid))) } else { None },
+            atime: a.atime.map(ts),
+            mtime: a.mtime.map(ts),
+            ..Default::default()
+        };
+        let mut c = self.fs.core();
+        let info = c.update_inode_metadata(self.number()?, up).map_err(errno)?;
+        *self.attr.lock() = self.fs.stat_of(&info);
+        Ok(())
+    }
+    fn lookup(&self, n: &[u8]) -> VResult<InodeRef> {
+        if self.kind != FileType::Dir {
+            return Err(e::ENOTDIR);
+        }
+        self.check_alive()?;
+        let info = self.fs.core().lookup_child(self.number()?, name(n)?).map_err(errno)?.ok_or(e::ENOENT)?;
+        Ok(self.fs.node(&info))
+    }
+    fn create(&self, n: &[u8], nn: &NewNode) -> VResult<InodeRef> {
+        if self.kind != FileType::Dir {
+            return Err(e::ENOTDIR);
+        }
+        let fname = name(n)?;
+        self.fs.check_writable()?;
+        self.check_alive()?;
+        let ctx = MutationContext::new(nn.uid, nn.gid, 0, 0);
+        let perm = FilePermissions::new((nn.perm & 0o7777) as u16).map_err(|_| e::EINVAL)?;
+        let parent = self.number()?;
+        let mut c = self.fs.core();
+        let dn = || {
+            let (ma, mi) = velox_vfs::dev_split(nn.rdev);
+            DeviceNumber::new(ma, mi).map_err(|_| e::EINVAL)
+        };
+        let info = match nn.kind {
+            FileType::Regular => c.create_regular_file(ctx, parent, fname, perm),
+            FileType::Dir => c.create_directory(ctx, parent, fname, perm),
+            FileType::Symlink => {
+                if nn.target.is_empty() {
+                    return Err(e::ENOENT);
+                }
+                if nn.target.len() >= PAGE {
+                    return Err(e::ENAMETOOLONG);
+                }
+                c.create_symlink(ctx, parent, fname, nn.target)
+            }
+            FileType::Char => c.create_special_inode(ctx, parent, fname, perm, SpecialInodeKind::CharacterDevice(dn()?)),
+            FileType::Block => c.create_special_inode(ctx, parent, fname, perm, SpecialInodeKind::BlockDevice(dn()?)),
+            FileType::Fifo => c.create_special_inode(ctx, parent, fname, perm, SpecialInodeKind::Fifo),
+            FileType::Socket => c.create_special_inode(ctx, parent, fname, perm, SpecialInodeKind::Socket),
+        }
+        .map_err(errno)?;
+        let me = self.fs.refresh(&mut c, self.ino);
+        drop(c);
+        drop(me);
+        Ok(self.fs.node(&info))
+    }
+    fn link(&self, n: &[u8], target: &InodeRef) -> VResult<()> {
+        if self.kind != FileType::Dir {
+            return Err(e::ENOTDIR);
+        }
+        let fname = name(n)?;
+        let t = Self::dir_node(target)?;
+        if !Arc::ptr_eq(&t.fs, &self.fs) {
+            return Err(e::EXDEV);
+        }
+        if t.kind == FileType::Dir {
+            return Err(e::EPERM);
+        }
+        self.fs.check_writable()?;
+        self.check_alive()?;
+        let mut c = self.fs.core();
+        c.hard_link(t.number()?, self.number()?, fname).map_err(errno)?;
+        let a = self.fs.refresh(&mut c, self.ino);
+        let b = self.fs.refresh(&mut c, t.ino);
+        drop(c);
+        drop((a, b));
+        Ok(())
+    }
+    fn unlink(&self, n: &[u8], dir: bool) -> VResult<()> {
+        self.unlink_checked(n, dir, &mut |_| Ok(()))
+    }
+    fn unlink_checked(&self, n: &[u8], dir: bool, check: &mut dyn FnMut(&dyn Inode) -> VResult<()>) -> VResult<()> {
+        if self.kind != FileType::Dir {
+            return Err(e::ENOTDIR);
+        }
+        let fname = name(n)?;
+        self.fs.check_writable()?;
+        let mut c = self.fs.core();
+        let info = c.lookup_child(self.number()?, fname).map_err(errno)?.ok_or(e::ENOENT)?;
+        match (dir, info.is_directory()) {
+            (false, true) => return Err(e::EISDIR),
+            (true, false) => return Err(e::ENOTDIR),
+            _ => {}
+        }
+        let child = self.fs.node_of(&info);
+        let r = (|| {
+            check(&*child)?;
+            let out = if dir { c.remove_empty_directory(self.number()?, fname) } else { c.unlink(self.number()?, fname) }.map_err(errno)?;
+            if out.requires_reap() || dir {
+                child.attr.lock().nlink = 0;
+            } else if let Ok(i) = c.inode(info.number) {
+                *child.attr.lock() = self.fs.stat_of(&i);
+            }
+            Ok(())
+        })();
+        let me = self.fs.refresh(&mut c, self.ino);
+        drop(c);
+        if child.attr.lock().nlink == 0 {
+            self.fs.forget(child.ino);
+        }
+        drop((me, child));
+        r
+    }
+    fn rename(&self, old: &[u8], to: &InodeRef, new: &[u8], flags: u32) -> VResult<()> {
+        self.rename_checked(old, to, new, flags, &mut |_, _| Ok(()))
+    }
+    fn rename_checked(
+        &self,
+        old: &[u8],
+        to: &InodeRef,
+        new: &[u8],
+        flags: u32,
+        check: &mut dyn FnMut(&dyn Inode, Option<&dyn Inode>) -> VResult<()>,
+    ) -> VResult<()> {
+        if self.kind != FileType::Dir {
+            return Err(e::ENOTDIR);
+        }
+        let (oname, nname) = (name(old)?, name(new)?);
+        let to = Self::dir_node(to)?;
+        if !Arc::ptr_eq(&to.fs, &self.fs) {
+            return Err(e::EXDEV);
+        }
+        if to.kind != FileType::Dir {
+            return Err(e::ENOTDIR);
+        }
+        if flags & !(RENAME_EXCHANGE | RENAME_NOREPLACE | RENAME_WHITEOUT) != 0 || flags & RENAME_EXCHANGE != 0 && flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) != 0 {
+            return Err(e::EINVAL);
+        }
+        if flags & RENAME_WHITEOUT != 0 {
+            return Err(e::EINVAL); // overlay whiteouts: not supported
+        }
+        self.fs.check_writable()?;
+        to.check_alive()?;
+        let mut c = self.fs.core();
+        let moved = c.lookup_child(self.number()?, oname).map_err(errno)?.ok_or(e::ENOENT)?;
+        let victim = c.lookup_child(to.number()?, nname).map_err(errno)?;
+        let exchange = flags & RENAME_EXCHANGE != 0;
+        if exchange && victim.is_none() {
+            return Err(e::ENOENT);
+        }
+        if flags & RENAME_NOREPLACE != 0 && victim.is_some() {
+            return Err(e::EEXIST);
+        }
+        if let Some(v) = &victim {
+            if v.number == moved.number {
+                return Ok(()); // two names of one inode: nothing to do (POSIX)
+            }
+            if !exchange {
+                match (moved.is_directory(), v.is_directory()) {
+                    (false, true) => return Err(e::EISDIR),
+                    (true, false) => return Err(e::ENOTDIR),
+                    _ => {}
+                }
+            }
+        }
+        // A directory may not move into its own subtree (either one, for an exchange).
+        if self.ino != to.ino {
+            for (d, into) in [(Some(&moved), to.ino), (victim.as_ref().filter(|_| exchange), self.ino)] {
+                let Some(d) = d.filter(|d| d.is_directory()) else { continue };
+                let mut x = into;
+                for _ in 0..4096 {
+                    if x == d.number.raw() {
+                        return Err(e::EINVAL);
+                    }
+                    if x == ROOT_INO {
+                        break;
+                    }
+                    match c.lookup_child(ino(x)?, FileName::new(b"..").map_err(|_| e::EINVAL)?).map_err(errno)? {
+                        Some(p) if p.number.raw() != x => x = p.number.raw(),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        let mnode = self.fs.node_of(&moved);
+        let vnode = victim.as_ref().map(|v| self.fs.node_of(v));
+        let r = (|| {
+            check(&*mnode, vnode.as_deref().map(|v| v as &dyn Inode))?;
+            let opts = if exchange {
+                RenameOptions::EXCHANGE
+            } else if flags & RENAME_NOREPLACE != 0 {
+                RenameOptions::NO_REPLACE
+            } else {
+                RenameOptions::REPLACE
+            };
+            let out = c.rename(self.number()?, oname, to.number()?, nname, opts).map_err(errno)?;
+            if let (Some(rep), Some(v)) = (out.replaced, &vnode) {
+                if rep.requires_reap() || v.kind == FileType::Dir {
+                    v.attr.lock().nlink = 0;
+                }
+            }
+            Ok(())
+        })();
+        let mut keep = Vec::new();
+        for n in [self.ino, to.ino, moved.number.raw()] {
+            keep.push(self.fs.refresh(&mut c, n));
+        }
+        if let Some(v) = &vnode
+            && v.attr.lock().nlink != 0
+        {
+            keep.push(self.fs.refresh(&mut c, v.ino));
+        }
+        drop(c);
+        if let Some(v) = &vnode
+            && v.attr.lock().nlink == 0
+        {
+            self.fs.forget(v.ino);
+        }
+        drop((keep, mnode, vnode));
+        r
+    }
+    fn readdir(&self, pos: u64, sink: &mut dyn FnMut(&DirEntry) -> bool) -> VResult<()> {
+        if self.kind != FileType::Dir {
+            return Err(e::ENOTDIR);
+        }
+        let mut d = self.data.lock();
+        let mut p = pos;
+        if p == 0 {
+            if !sink(&DirEntry { name: b".", ino: self.ino as u64, kind: FileType::Dir, next: 1 }) {
+                return Ok(());
+            }
+            p = 1;
+        }
+        if p == 1 {
+            let up = self.fs.core().lookup_child(self.number()?, FileName::new(b"..").map_err(|_| e::EINVAL)?).map_err(errno)?;
+            let up = up.map_or(self.ino as u64, |i| i.number.as_u64());
+            if !sink(&DirEntry { name: b"..", ino: up, kind: FileType::Dir, next: 2 }) {
+                return Ok(());
+            }
+            p = 2;
+        }
+        // Resume where the last listing stopped if it stopped at or before `p`.
+        let (mut at, mut cur) = match d.dir_pos {
+            Some((q, c)) if q <= p => (q, c),
+            _ => (2, DirectoryCursor::Start),
+        };
+        loop {
+            if cur == DirectoryCursor::End {
+                d.dir_pos = Some((at, cur));
+                return Ok(());
+            }
+            let batch = self.fs.core().read_directory(self.number()?, cur, 64).map_err(errno)?;
+            if batch.is_empty() {
+                d.dir_pos = Some((at, DirectoryCursor::End));
+                return Ok(());
+            }
+            // (The sink copies to user memory: never with the core held.)
+            for en in &batch {
+                let before = cur;
+                cur = en.next_cursor;
+                if en.name == b"." || en.name == b".." {
+                    continue;
+                }
+                if at >= p {
+                    let de = DirEntry { name: &en.name, ino: en.inode.as_u64(), kind: entry_kind(en.file_type), next: at + 1 };
+                    if !sink(&de) {
+                        d.dir_pos = Some((at, before));
+                        return Ok(());
+                    }
+                }
+                at += 1;
+            }
+        }
+    }
+    fn read_at(&self, off: u64, len: usize, sink: &mut dyn FnMut(&[u8]) -> VResult<()>) -> VResult<usize> {
+        match self.kind {
+            FileType::Regular => {}
+            FileType::Dir => return Err(e::EISDIR),
+            _ => return Err(e::EINVAL),
+        }
+        let mut d = self.data.lock();
+        let size = self.size();
+        if off >= size || len == 0 {
+            return Ok(0);
+        }
+        let end = off.saturating_add(len as u64).min(size);
+        let mut pos = off;
+        while pos < end {
+            let i = pos / PAGE as u64;
+            if !d.pages.contains_key(&i) {
+                if let Err(err) = self.fill(&mut d, i, i + READ_AHEAD) {
+                    if pos == off {
+                        return Err(err);
+                    }
+                    break;
+                }
+            }
+            let po = (pos % PAGE as u64) as usize;
+            let n = (PAGE - po).min((end - pos) as usize);
+            let page = d.pages.get(&i).ok_or(e::EIO)?;
+            if let Err(err) = sink(&page[po..po + n]) {
+                if pos == off {
+                    return Err(err);
+                }
+                break;
+            }
+            pos += n as u64;
+        }
+        Ok((pos - off) as usize)
+    }
+    fn write_at(&self, off: u64, len: usize, append: bool, src: &mut dyn FnMut(&mut [u8]) -> VResult<()>) -> VResult<(usize, u64)> {
+        match self.kind {
+            FileType::Regular => {}
+            FileType::Dir => return Err(e::EISDIR),
+            _ => return Err(e::EINVAL),
+        }
+        self.fs.check_writable()?;
+        let mut d = self.data.lock();
+        let start = if append { self.size() } else { off };
+        if len == 0 {
+            return Ok((0, start));
+        }
+        let end = start.checked_add(len as u64).ok_or(e::EFBIG)?;
+        if start >= MAX_FILE {
+            return Err(e::EFBIG);
+        }
+        let end = end.min(MAX_FILE);
+        let number = self.number()?;
+        let mut pos = start;
+        let mut err = None;
+        while pos < end {
+            let i = pos / PAGE as u64;
+            let po = (pos % PAGE as u64) as usize;
+            let n = (PAGE - po).min((end - pos) as usize);
+            if !d.pages.contains_key(&i) {
+                // A partial page of the file is read first; a whole one, or one past the end,
+                // starts as zeros.
+                let r = if (po != 0 || n != PAGE) && i * (PAGE as u64) < self.size() {
+                    self.fill(&mut d, i, i + 1)
+                } else {
+                    self.new_page(&mut d, i, i + 1).map(|p| {
+                        d.pages.insert(i, p);
+                    })
+                };
+                if let Err(x) = r {
+                    err = Some(x);
+                    break;
+                }
+            }
+            let page = d.pages.get_mut(&i).ok_or(e::EIO)?;
+            if let Err(x) = src(&mut page[po..po + n]) {
+                // The source may have filled part of the slice: the cache must not differ
+                // from the disk, so the page goes (it is read again when needed).
+                d.pages.remove(&i);
+                self.fs.cached.fetch_sub(1, Ordering::Relaxed);
+                err = Some(x);
+                break;
+            }
+            let w = self.fs.core().write_inode(number, pos, &d.pages[&i][po..po + n]);
+            if let Err(x) = w {
+                d.pages.remove(&i);
+                self.fs.cached.fetch_sub(1, Ordering::Relaxed);
+                err = Some(errno(x));
+                break;
+            }
+            pos += n as u64;
+            let mut a = self.attr.lock();
+            a.size = a.size.max(pos);
+        }
+        let _ = self.fs.refresh(&mut self.fs.core(), self.ino);
+        if pos == start {
+            return Err(err.unwrap_or(e::EIO));
+        }
+        Ok(((pos - start) as usize, pos))
+    }
+    fn truncate(&self, size: u64) -> VResult<()> {
+        match self.kind {
+            FileType::Regular => {}
+            FileType::Dir => return Err(e::EISDIR),
+            _ => return Err(e::EINVAL),
+        }
+        if size > MAX_FILE {
+            return Err(e::EFBIG);
+        }
+        self.fs.check_writable()?;
+        let mut d = self.data.lock();
+        if d.shared {
+            self.writeback(&mut d)?;
+            d.shared = true;
+        }
+        let mut c = self.fs.core();
+        c.truncate_inode(self.number()?, size).map_err(errno)?;
+        if let Ok(info) = c.inode(self.number()?) {
+            *self.attr.lock() = self.fs.stat_of(&info);
+        }
+        drop(c);
+        self.drop_pages_from(&mut d, size);
+        Ok(())
+    }
+    fn allocate(&self, off: u64, len: u64, keep_size: bool) -> VResult<()> {
+        if self.kind != FileType::Regular {
+            return Err(if self.kind == FileType::Dir { e::EISDIR } else { e::ENODEV });
+        }
+        if off.checked_add(len).is_none_or(|end| end > MAX_FILE) {
+            return Err(e::EFBIG);
+        }
+        self.fs.check_writable()?;
+        let _d = self.data.lock();
+        let mut c = self.fs.core();
+        let opts = if keep_size { PreallocationOptions::KEEP_SIZE } else { PreallocationOptions::EXTEND_SIZE };
+        c.preallocate_inode(self.number()?, off, len, opts).map_err(errno)?;
+        if let Ok(info) = c.inode(self.number()?) {
+            *self.attr.lock() = self.fs.stat_of(&info);
+        }
+        Ok(())
+    }
+    fn readlink(&self) -> VResult<Vec<u8>> {
+        if self.kind != FileType::Symlink {
+            return Err(e::EINVAL);
+        }
+        let size = self.size() as usize;
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(size).map_err(|_| e::ENOMEM)?;
+        buf.resize(size, 0);
+        let n = self.fs.core().read_inode(self.number()?, 0, &mut buf).map_err(errno)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+    fn sync(&self) -> VResult<()> {
+        if self.kind == FileType::Regular {
+            let mut d = self.data.lock();
+            if d.shared {
+                self.writeback(&mut d)?;
+                // (still mapped: later stores are written back at the next sync)
+                d.shared = true;
+            }
+        }
+        if self.fs.readonly {
+            return Ok(());
+        }
+        self.fs.core().sync().map_err(errno)
+    }
+    fn map_pages(&self, first: u64, count: u64, mode: MapMode, nowait: bool, f: &mut dyn FnMut(u64, PageView) -> bool) -> VResult<()> {
+        if self.kind != FileType::Regular {
+            return Err(e::ENODEV);
+        }
+        let mut d = if nowait { self.data.try_lock().ok_or(e::EAGAIN)? } else { self.data.lock() };
+        if mode != MapMode::Look && !self.fs.readonly {
+            d.shared = true;
+        }
+        let size = self.size();
+        let last = size.div_ceil(PAGE as u64);
+        let end = first.saturating_add(count);
+        let mut i = first;
+        while i < end {
+            if i >= last {
+                f(i, PageView::Eof);
+                return Ok(());
+            }
+            if !d.pages.contains_key(&i) {
+                // (Read-ahead for faults too: a program's text is read in runs.)
+                self.fill(&mut d, i, end.min(i + READ_AHEAD))?;
+            }
+            let page = d.pages.get(&i).ok_or(e::EIO)?;
+            if !f(i, PageView::Page(page)) {
+                return Ok(());
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,588 @@
+//! Host tests: images made by mkfs.ext4 (e2fsprogs), changed through the VFS interface, then
+//! checked by `e2fsck -fn` (Linux's own checker) and read back after a fresh mount.
+
+use super::*;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc as StdArc;
+use std::sync::atomic::AtomicUsize as StdAtomic;
+use velox_vfs::{Loc, Mounts, Walker, Who};
+
+/// An image file as a block device (512-byte sectors).
+struct FileDev {
+    f: File,
+    sectors: u64,
+    /// Writes allowed before the device fails them all (a crash), if set.
+    budget: Option<StdArc<StdAtomic>>,
+}
+
+impl BlockIo for FileDev {
+    fn write(&mut self, buf: &[u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
+        if let Some(b) = &self.budget
+            && b.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err()
+        {
+            return Err(Ext4Error::new(Ext4ErrorKind::Io));
+        }
+        self.f.seek(SeekFrom::Start(sector.raw() * 512)).unwrap();
+        self.f.write_all(buf).map_err(|_| Ext4Error::new(Ext4ErrorKind::Io))
+    }
+    fn read(&mut self, buf: &mut [u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
+        self.f.seek(SeekFrom::Start(sector.raw() * 512)).unwrap();
+        self.f.read_exact(buf).map_err(|_| Ext4Error::new(Ext4ErrorKind::Io))
+    }
+    fn geometry(&self) -> DeviceGeometry {
+        DeviceGeometry::new(512, self.sectors)
+    }
+    fn capabilities(&self) -> DeviceCapabilities {
+        DeviceCapabilities { flush: true, ..DeviceCapabilities::default() }
+    }
+    fn flush(&mut self) -> Ext4Result<()> {
+        self.f.sync_data().map_err(|_| Ext4Error::new(Ext4ErrorKind::Io))
+    }
+}
+
+/// Pages on the host heap, at most as many at once as the counter allows.
+struct Heap(StdArc<StdAtomic>);
+/// One page; gives its place back when dropped.
+struct HPage(Box<[u8; PAGE]>, StdArc<StdAtomic>);
+impl std::ops::Deref for HPage {
+    type Target = [u8; PAGE];
+    fn deref(&self) -> &[u8; PAGE] {
+        &self.0
+    }
+}
+impl std::ops::DerefMut for HPage {
+    fn deref_mut(&mut self) -> &mut [u8; PAGE] {
+        &mut self.0
+    }
+}
+impl Drop for HPage {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, Ordering::Relaxed);
+    }
+}
+impl PageStore for Heap {
+    type Page = HPage;
+    fn alloc_zeroed(&self) -> Option<Self::Page> {
+        self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).ok()?;
+        Some(HPage(Box::new([0; PAGE]), self.0.clone()))
+    }
+    fn now(&self) -> Time {
+        Time { sec: 1_700_000_000, nsec: 0 }
+    }
+}
+
+fn now() -> Time {
+    Time { sec: 1_700_000_000, nsec: 5 }
+}
+fn random(b: &mut [u8]) {
+    for (i, x) in b.iter_mut().enumerate() {
+        *x = i as u8 ^ 0x5a;
+    }
+}
+
+type Fs = Ext4Fs<FileDev, Heap>;
+
+struct Img {
+    path: PathBuf,
+    _dir: TempDir,
+}
+
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir(tag: &str) -> TempDir {
+    static N: StdAtomic = StdAtomic::new(0);
+    let p = std::env::temp_dir().join(format!("velox-ext4-{}-{tag}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(&p).unwrap();
+    TempDir(p)
+}
+
+fn mkfs_bin() -> &'static str {
+    for p in ["/sbin/mkfs.ext4", "/usr/sbin/mkfs.ext4"] {
+        if Path::new(p).exists() {
+            return p;
+        }
+    }
+    panic!("mkfs.ext4 not found: scripts/setup.sh installs e2fsprogs");
+}
+
+/// A new image of `mb` MiB, 4 KiB blocks, filled from `tree` (a directory made by `fill`).
+fn image(mb: u64, fill: impl FnOnce(&Path)) -> Img {
+    let dir = tempdir("img");
+    let tree = dir.0.join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    fill(&tree);
+    let path = dir.0.join("disk.img");
+    let st = Command::new(mkfs_bin())
+        .args(["-q", "-F", "-b", "4096", "-E", "root_owner=0:0", "-d"])
+        .arg(&tree)
+        .arg(&path)
+        .arg(format!("{mb}M"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "mkfs.ext4 failed");
+    Img { path, _dir: dir }
+}
+
+fn open_dev(img: &Img) -> FileDev {
+    let f = OpenOptions::new().read(true).write(true).open(&img.path).unwrap();
+    let sectors = f.metadata().unwrap().len() / 512;
+    FileDev { f, sectors, budget: None }
+}
+
+fn mount(img: &Img) -> StdArc<Fs> {
+    mount_ro(img, false)
+}
+
+fn mount_ro(img: &Img, ro: bool) -> StdArc<Fs> {
+    Ext4Fs::mount(open_dev(img), 7, Heap(StdArc::new(StdAtomic::new(1 << 20))), ro, now, random).unwrap_or_else(|e| panic!("mount: {e:?}"))
+}
+
+/// `e2fsck -fn`: true when Linux's checker finds the image clean.
+fn fsck(img: &Img) -> (bool, String) {
+    let out = Command::new("/sbin/e2fsck").args(["-f", "-n"]).arg(&img.path).output().expect("e2fsck (e2fsprogs)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn assert_clean(img: &Img) {
+    let (ok, text) = fsck(img);
+    assert!(ok, "e2fsck -fn found problems:\n{text}");
+}
+
+fn umount(fs: StdArc<Fs>) {
+    fs.release();
+    drop(fs);
+}
+
+fn node(kind: FileType, perm: u32) -> NewNode<'static> {
+    NewNode { kind, perm, uid: 0, gid: 0, rdev: 0, target: b"" }
+}
+
+fn write(i: &InodeRef, off: u64, data: &[u8]) -> VResult<usize> {
+    let mut at = 0;
+    i.write_at(off, data.len(), false, &mut |buf| {
+        buf.copy_from_slice(&data[at..at + buf.len()]);
+        at += buf.len();
+        Ok(())
+    })
+    .map(|r| r.0)
+}
+
+fn read(i: &InodeRef, off: u64, len: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    i.read_at(off, len, &mut |b| {
+        out.extend_from_slice(b);
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+fn names(i: &InodeRef) -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    i.readdir(0, &mut |d| {
+        v.push(d.name.to_vec());
+        true
+    })
+    .unwrap();
+    v.sort();
+    v
+}
+
+fn walk(fs: &StdArc<Fs>, path: &str) -> VResult<InodeRef> {
+    let m = Mounts::new();
+    let root = fs.root().unwrap();
+    let mnt = m.add(fs.clone(), root.clone(), None, b"/dev/vda", 0).unwrap();
+    let at = Loc { mnt, inode: root };
+    let w = Walker { root: &at, mounts: &m, who: Who::ROOT };
+    w.walk(&at, path.as_bytes(), true).map(|l| l.inode)
+}
+
+fn sample_tree(t: &Path) {
+    std::fs::create_dir_all(t.join("etc")).unwrap();
+    std::fs::write(t.join("etc/hostname"), b"velox\n").unwrap();
+    std::fs::create_dir_all(t.join("bin")).unwrap();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(t.join("bin/prog"), &big).unwrap();
+    std::os::unix::fs::symlink("prog", t.join("bin/fast")).unwrap();
+    let long = "x/".repeat(60) + "target";
+    std::os::unix::fs::symlink(&long, t.join("bin/slow")).unwrap();
+    std::fs::hard_link(t.join("etc/hostname"), t.join("etc/hostname2")).unwrap();
+    std::fs::create_dir_all(t.join("many")).unwrap();
+    for i in 0..500 {
+        std::fs::write(t.join(format!("many/file-{i:04}")), format!("{i}\n")).unwrap();
+    }
+}
+
+#[test]
+fn reads_what_mkfs_wrote() {
+    let img = image(32, sample_tree);
+    let fs = mount(&img);
+    let h = walk(&fs, "/etc/hostname").unwrap();
+    assert_eq!(read(&h, 0, 100), b"velox\n");
+    assert_eq!(h.stat().nlink, 2);
+    assert_eq!(h.stat().size, 6);
+    let p = walk(&fs, "/bin/prog").unwrap();
+    let data = read(&p, 0, 400_000);
+    assert_eq!(data.len(), 300_000);
+    assert!(data.iter().enumerate().all(|(i, &b)| b == (i as u32 * 7 % 251) as u8));
+    // Reading in odd pieces through the cache gives the same bytes.
+    assert_eq!(read(&p, 4095, 3), &data[4095..4098]);
+    assert_eq!(walk(&fs, "/bin/fast").unwrap().id(), p.id());
+    let slow = walk(&fs, "/bin").unwrap().lookup(b"slow").unwrap();
+    assert_eq!(slow.kind(), FileType::Symlink);
+    assert_eq!(slow.readlink().unwrap(), ("x/".repeat(60) + "target").as_bytes());
+    assert_eq!(walk(&fs, "/bin").unwrap().lookup(b"fast").unwrap().readlink().unwrap(), b"prog");
+    let many = walk(&fs, "/many").unwrap();
+    let n = names(&many);
+    assert_eq!(n.len(), 502);
+    assert_eq!(n[0], b".");
+    assert_eq!(n[1], b"..");
+    assert!(n.contains(&b"file-0499".to_vec()));
+    assert_eq!(walk(&fs, "/many/../etc/hostname").unwrap().id(), h.id());
+    assert_eq!(walk(&fs, "/nope").err(), Some(e::ENOENT));
+    assert_eq!(walk(&fs, "/etc/hostname/x").err(), Some(e::ENOTDIR));
+    let st = fs.statfs();
+    assert_eq!(st.magic, 0xef53);
+    assert!(st.blocks > 0 && st.bfree < st.blocks && st.ffree < st.files);
+    drop((h, p, slow, many));
+    umount(fs);
+    assert_clean(&img);
+}
+
+#[test]
+fn readdir_resumes_at_any_position() {
+    let img = image(32, sample_tree);
+    let fs = mount(&img);
+    let many = walk(&fs, "/many").unwrap();
+    // Three entries per call, as a small getdents buffer does.
+    let mut got = Vec::new();
+    let mut pos = 0;
+    loop {
+        let mut k = 0;
+        let mut next = pos;
+        many.readdir(pos, &mut |d| {
+            if k == 3 {
+                return false;
+            }
+            k += 1;
+            got.push(d.name.to_vec());
+            next = d.next;
+            true
+        })
+        .unwrap();
+        if k == 0 {
+            break;
+        }
+        pos = next;
+    }
+    got.sort();
+    assert_eq!(got, names(&many));
+    // Seeking back (rewinddir) starts over.
+    let mut first = Vec::new();
+    many.readdir(2, &mut |d| {
+        first.push(d.name.to_vec());
+        false
+    })
+    .unwrap();
+    assert_eq!(first.len(), 1);
+    drop(many);
+    umount(fs);
+}
+
+#[test]
+fn thousand_files_created_renamed_linked_unlinked() {
+    let img = image(64, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let d = root.create(b"d", &node(FileType::Dir, 0o755)).unwrap();
+    let d2 = root.create(b"d2", &node(FileType::Dir, 0o700)).unwrap();
+    for i in 0..1000 {
+        let f = d.create(format!("f{i}").as_bytes(), &node(FileType::Regular, 0o644)).unwrap();
+        assert_eq!(write(&f, 0, format!("content {i}").as_bytes()), Ok(format!("content {i}").len()));
+    }
+    assert_eq!(names(&d).len(), 1002);
+    for i in 0..1000 {
+        if i % 2 == 0 {
+            d.rename(format!("f{i}").as_bytes(), &d2, format!("r{i}").as_bytes(), 0).unwrap();
+        }
+        if i % 3 == 0 {
+            let t = d2.lookup(format!("r{i}").as_bytes()).or_else(|_| d.lookup(format!("f{i}").as_bytes())).unwrap();
+            d2.link(format!("l{i}").as_bytes(), &t).unwrap();
+            assert_eq!(t.stat().nlink, 2);
+        }
+        if i % 5 == 0 {
+            let r = d.unlink(format!("f{i}").as_bytes(), false).or_else(|_| d2.unlink(format!("r{i}").as_bytes(), false));
+            assert_eq!(r, Ok(()), "unlink {i}");
+        }
+    }
+    let n1 = names(&d).len() - 2;
+    let n2 = names(&d2).len() - 2;
+    // odd i stay in d unless i % 5 == 0; even i go to d2 as r (removed if i % 5 == 0); links l for i % 3 == 0
+    let exp1 = (0..1000).filter(|i| i % 2 == 1 && i % 5 != 0).count();
+    let exp2 = (0..1000).filter(|i| i % 2 == 0 && i % 5 != 0).count() + (0..1000).filter(|i| i % 3 == 0).count();
+    assert_eq!((n1, n2), (exp1, exp2));
+    let l = d2.lookup(b"l3").unwrap();
+    assert_eq!(read(&l, 0, 100), b"content 3");
+    assert_eq!(d.rename(b"f1", &d2, b"l3", RENAME_NOREPLACE), Err(e::EEXIST));
+    assert_eq!(d.unlink(b"nope", false), Err(e::ENOENT));
+    assert_eq!(root.unlink(b"d", false), Err(e::EISDIR));
+    assert_eq!(root.unlink(b"d", true), Err(e::ENOTEMPTY));
+    assert_eq!(d.unlink(b"f1", true), Err(e::ENOTDIR));
+    // A directory may not move under itself.
+    let sub = d2.create(b"sub", &node(FileType::Dir, 0o755)).unwrap();
+    assert_eq!(root.rename(b"d2", &sub, b"x", 0), Err(e::EINVAL));
+    drop((l, sub, d, d2, root));
+    umount(fs);
+    assert_clean(&img);
+    // A second mount sees it all.
+    let fs = mount(&img);
+    let d2 = walk(&fs, "/d2").unwrap();
+    assert_eq!(names(&d2).len() - 2, exp2 + 1);
+    assert_eq!(read(&d2.lookup(b"r2").unwrap(), 0, 100), b"content 2");
+    assert_eq!(d2.lookup(b"sub").unwrap().lookup(b"..").unwrap().id(), d2.id());
+    drop(d2);
+    umount(fs);
+    assert_clean(&img);
+}
+
+#[test]
+fn big_file_written_and_read_back() {
+    let img = image(64, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let f = root.create(b"big", &node(FileType::Regular, 0o644)).unwrap();
+    let len = 8 << 20;
+    let data: Vec<u8> = (0..len as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    // Odd-sized writes, as a program's buffers are.
+    let mut off = 0;
+    while off < len {
+        let n = (len - off).min(100_003);
+        assert_eq!(write(&f, off as u64, &data[off..off + n]), Ok(n));
+        off += n;
+    }
+    assert_eq!(f.stat().size, len as u64);
+    assert_eq!(read(&f, 0, len + 10), data);
+    // Past 4 GiB: a sparse large file.
+    let far = 5u64 << 30;
+    assert_eq!(write(&f, far, b"far away"), Ok(8));
+    assert_eq!(f.stat().size, far + 8);
+    assert_eq!(read(&f, far - 4, 100), b"\0\0\0\0far away");
+    f.truncate(3).unwrap();
+    assert_eq!(read(&f, 0, 100), &data[..3]);
+    f.truncate(5000).unwrap();
+    let r = read(&f, 0, 6000);
+    assert_eq!(r.len(), 5000);
+    assert!(r[3..].iter().all(|&b| b == 0));
+    drop((f, root));
+    umount(fs);
+    assert_clean(&img);
+    let fs = mount(&img);
+    let f = walk(&fs, "/big").unwrap();
+    assert_eq!(f.stat().size, 5000);
+    assert_eq!(read(&f, 0, 3), &data[..3]);
+    drop(f);
+    umount(fs);
+}
+
+#[test]
+fn unlinked_open_file_lives_until_dropped() {
+    let img = image(32, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let f = root.create(b"tmp", &node(FileType::Regular, 0o600)).unwrap();
+    write(&f, 0, &vec![7u8; 100_000]).unwrap();
+    let free_before = fs.statfs().bfree;
+    root.unlink(b"tmp", false).unwrap();
+    assert_eq!(f.stat().nlink, 0);
+    assert_eq!(read(&f, 99_990, 100), vec![7u8; 10]);
+    assert_eq!(root.lookup(b"tmp").err(), Some(e::ENOENT));
+    drop(f);
+    // Reaped at the next operation.
+    let _ = root.lookup(b"x");
+    assert!(fs.statfs().bfree > free_before);
+    drop(root);
+    umount(fs);
+    assert_clean(&img);
+}
+
+#[test]
+fn attributes_and_special_files() {
+    let img = image(32, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let f = root.create(b"f", &NewNode { kind: FileType::Regular, perm: 0o640, uid: 1000, gid: 100, rdev: 0, target: b"" }).unwrap();
+    let st = f.stat();
+    assert_eq!((st.mode, st.uid, st.gid), (velox_vfs::S_IFREG | 0o640, 1000, 100));
+    f.setattr(&SetAttr { mode: Some(0o4755), ..Default::default() }).unwrap();
+    // chown clears set-user-id, as on Linux.
+    f.setattr(&SetAttr { uid: Some(5), mtime: Some(Time { sec: 1234, nsec: 0 }), ..Default::default() }).unwrap();
+    assert_eq!(f.stat().mode & 0o7777, 0o755);
+    f.setattr(&SetAttr { mode: Some(0o4755), ..Default::default() }).unwrap();
+    let st = f.stat();
+    assert_eq!((st.mode & 0o7777, st.uid, st.gid, st.mtime.sec), (0o4755, 5, 100, 1234));
+    let c = root.create(b"null", &NewNode { kind: FileType::Char, perm: 0o666, uid: 0, gid: 0, rdev: velox_vfs::makedev(1, 3), target: b"" }).unwrap();
+    assert_eq!((c.kind(), c.stat().rdev), (FileType::Char, velox_vfs::makedev(1, 3)));
+    let p = root.create(b"fifo", &node(FileType::Fifo, 0o644)).unwrap();
+    assert_eq!(p.kind(), FileType::Fifo);
+    let s = root.create(b"sl", &NewNode { kind: FileType::Symlink, perm: 0o777, uid: 0, gid: 0, rdev: 0, target: b"/a/b" }).unwrap();
+    assert_eq!(s.readlink().unwrap(), b"/a/b");
+    let long = vec![b'y'; 2000];
+    let s2 = root.create(b"sl2", &NewNode { kind: FileType::Symlink, perm: 0o777, uid: 0, gid: 0, rdev: 0, target: &long }).unwrap();
+    assert_eq!(s2.readlink().unwrap(), long);
+    assert_eq!(root.create(b"f", &node(FileType::Regular, 0o644)).err(), Some(e::EEXIST));
+    assert_eq!(root.create(&[b'n'; 256], &node(FileType::Regular, 0o644)).err(), Some(e::ENAMETOOLONG));
+    let d = root.create(b"dir", &node(FileType::Dir, 0o755)).unwrap();
+    assert_eq!(root.stat().nlink, 4); // ".", "..", lost+found/.., dir/..
+    assert_eq!(d.read_at(0, 10, &mut |_| Ok(())), Err(e::EISDIR));
+    drop((f, c, p, s, s2, d, root));
+    umount(fs);
+    assert_clean(&img);
+    let fs = mount(&img);
+    let f = walk(&fs, "/f").unwrap();
+    assert_eq!(f.stat().mode & 0o7777, 0o4755);
+    assert_eq!(walk(&fs, "/").unwrap().lookup(b"sl2").unwrap().readlink().unwrap(), long);
+    drop(f);
+    umount(fs);
+}
+
+#[test]
+fn full_disk_is_enospc_and_stays_consistent() {
+    let img = image(8, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let f = root.create(b"fill", &node(FileType::Regular, 0o644)).unwrap();
+    let chunk = vec![0xabu8; 256 << 10];
+    let mut off = 0u64;
+    let err = loop {
+        match write(&f, off, &chunk) {
+            Ok(n) if n == chunk.len() => off += n as u64,
+            Ok(n) => off += n as u64,
+            Err(x) => break x,
+        }
+        assert!(off < 16 << 20, "an 8 MiB disk took {off} bytes");
+    };
+    assert_eq!(err, e::ENOSPC);
+    assert_eq!(f.stat().size, off);
+    // Freeing space makes room again.
+    f.truncate(0).unwrap();
+    assert_eq!(write(&f, 0, &chunk), Ok(chunk.len()));
+    drop((f, root));
+    umount(fs);
+    assert_clean(&img);
+}
+
+#[test]
+fn read_only_mount_refuses_changes() {
+    let img = image(32, sample_tree);
+    let fs = mount_ro(&img, true);
+    let root = fs.root().unwrap();
+    assert_eq!(root.create(b"x", &node(FileType::Regular, 0o644)).err(), Some(e::EROFS));
+    let h = walk(&fs, "/etc/hostname").unwrap();
+    assert_eq!(write(&h, 0, b"x"), Err(e::EROFS));
+    assert_eq!(h.truncate(0), Err(e::EROFS));
+    assert_eq!(read(&h, 0, 10), b"velox\n");
+    drop((h, root));
+    umount(fs);
+    assert_clean(&img);
+}
+
+#[test]
+fn bad_images_fail_to_mount() {
+    let dir = tempdir("bad");
+    let path = dir.0.join("zero.img");
+    std::fs::write(&path, vec![0u8; 4 << 20]).unwrap();
+    let img = Img { path, _dir: dir };
+    let r = Ext4Fs::mount(open_dev(&img), 7, Heap(StdArc::new(StdAtomic::new(100))), false, now, random);
+    assert_eq!(r.err().map(|m| m.errno), Some(e::EINVAL));
+    // A real image with its superblock scribbled over.
+    let img = image(16, sample_tree);
+    {
+        let mut f = OpenOptions::new().write(true).open(&img.path).unwrap();
+        f.seek(SeekFrom::Start(1024 + 0x20)).unwrap(); // s_blocks_per_group and on
+        f.write_all(&[0xff; 64]).unwrap();
+    }
+    let r = Ext4Fs::mount(open_dev(&img), 7, Heap(StdArc::new(StdAtomic::new(100))), false, now, random);
+    assert!(r.is_err(), "a corrupted superblock mounted");
+}
+
+#[test]
+fn memory_pressure_evicts_clean_pages() {
+    let img = image(32, sample_tree);
+    // Room for 40 pages of cache only.
+    let fs = Ext4Fs::mount(open_dev(&img), 7, Heap(StdArc::new(StdAtomic::new(40))), false, now, random).unwrap();
+    let p = walk(&fs, "/bin/prog").unwrap();
+    let a = read(&p, 0, 300_000); // 74 pages: the file evicts its own earlier pages
+    assert_eq!(a.len(), 300_000);
+    let root = fs.root().unwrap();
+    let f = root.create(b"w", &node(FileType::Regular, 0o644)).unwrap();
+    assert_eq!(write(&f, 0, &[1u8; 20_000]), Ok(20_000));
+    assert!(fs.cached_pages() <= 40);
+    drop((p, f, root));
+    umount(fs);
+    assert_clean(&img);
+}
+
+#[test]
+fn crash_mid_write_then_replay() {
+    let img = image(32, sample_tree);
+    let budget = StdArc::new(StdAtomic::new(usize::MAX));
+    {
+        let f = OpenOptions::new().read(true).write(true).open(&img.path).unwrap();
+        let sectors = f.metadata().unwrap().len() / 512;
+        let dev = FileDev { f, sectors, budget: Some(budget.clone()) };
+        let fs = Ext4Fs::mount(dev, 7, Heap(StdArc::new(StdAtomic::new(1 << 20))), false, now, random).unwrap();
+        let root = fs.root().unwrap();
+        let a = root.create(b"synced", &node(FileType::Regular, 0o644)).unwrap();
+        write(&a, 0, &vec![3u8; 50_000]).unwrap();
+        a.sync().unwrap();
+        // Then the power goes after a few more writes.
+        budget.store(20, Ordering::Relaxed);
+        for i in 0..50 {
+            if let Ok(f) = root.create(format!("late{i}").as_bytes(), &node(FileType::Regular, 0o644)) {
+                let _ = write(&f, 0, &[9u8; 10_000]);
+            }
+        }
+        // (no unmount: the machine is off)
+        core::mem::forget(fs);
+        drop((a, root));
+    }
+    let fs = mount(&img);
+    let a = walk(&fs, "/synced").unwrap();
+    assert_eq!(read(&a, 0, 60_000), vec![3u8; 50_000]);
+    drop(a);
+    umount(fs);
+    assert_clean(&img);
+}
+
+
+#[test]
+fn preallocated_then_truncated_and_removed() {
+    let img = image(64, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let f = root.create(b"pre", &node(FileType::Regular, 0o644)).unwrap();
+    f.allocate(0, 1 << 20, false).unwrap();
+    assert_eq!(f.stat().size, 1 << 20);
+    assert!(f.stat().blocks >= 2048);
+    assert_eq!(read(&f, 0, 100), vec![0u8; 100]);
+    f.allocate(2 << 20, 1 << 20, true).unwrap();
+    f.truncate(4096).unwrap();
+    let g = root.create(b"pre2", &node(FileType::Regular, 0o644)).unwrap();
+    g.allocate(0, 3 << 20, false).unwrap();
+    drop(g);
+    root.unlink(b"pre", false).unwrap();
+    root.unlink(b"pre2", false).unwrap();
+    drop((f, root));
+    umount(fs);
+    assert_clean(&img);
+}

@@ -1,0 +1,133 @@
+//! ext4 on virtio-blk disks: the block-device adapter the ext4 core reads and writes through,
+//! mounting (the root at boot with `root=/dev/vdX`, others with mount(2)), and sync.
+
+use super::vfs::{Pages, now};
+use crate::dev::blk::Disk;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use hal::println;
+use linux_raw_sys::errno;
+use velox_exec::sync::Mutex;
+use velox_ext4::{DeviceCapabilities, DeviceGeometry, Ext4Fs, Ext4Result, SectorId};
+use velox_hal as hal;
+use velox_vfs::{FileSystem, InodeRef, VResult, makedev};
+
+/// Major device number of virtio disks (Linux's `virtblk` gets 254 on QEMU virt).
+pub const VIRTBLK_MAJOR: u32 = 254;
+/// Minor numbers per disk (partitions would use the ones between).
+pub const MINORS_PER_DISK: u32 = 16;
+
+/// A disk as the ext4 core sees it: synchronous sector reads and writes.
+pub struct DiskIo(Arc<Disk>);
+
+/// Every disk error is an I/O error to the ext4 core (EIO to the caller).
+fn io_error(_e: u32) -> velox_ext4::Ext4Error {
+    velox_ext4::Ext4Error::new(velox_ext4::Ext4ErrorKind::Io)
+}
+
+impl velox_ext4::BlockIo for DiskIo {
+    fn write(&mut self, buf: &[u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
+        self.0.write_sync(sector.raw(), buf).map_err(io_error)
+    }
+    fn read(&mut self, buf: &mut [u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
+        self.0.read_sync(sector.raw(), buf).map_err(io_error)
+    }
+    fn geometry(&self) -> DeviceGeometry {
+        DeviceGeometry::new(512, self.0.sectors())
+    }
+    fn capabilities(&self) -> DeviceCapabilities {
+        DeviceCapabilities { read_only: self.0.read_only(), flush: true, ..DeviceCapabilities::default() }
+    }
+    fn flush(&mut self) -> Ext4Result<()> {
+        self.0.flush_sync().map_err(io_error)
+    }
+}
+
+/// The kernel's ext4 type.
+pub type Ext4 = Ext4Fs<DiskIo, Pages>;
+
+/// Mounted ext4 file systems (for sync, the periodic writeback and the shrinker), by disk.
+static MOUNTED: Mutex<Vec<(usize, Arc<Ext4>)>> = Mutex::new(Vec::new());
+
+/// The device number of disk `i` (vda = 254:0, vdb = 254:16, ...).
+pub fn disk_dev(i: usize) -> u64 {
+    makedev(VIRTBLK_MAJOR, i as u32 * MINORS_PER_DISK)
+}
+
+/// Which disk a device number names (whole disks only).
+pub fn disk_of(rdev: u64) -> Option<usize> {
+    let (ma, mi) = velox_vfs::dev_split(rdev);
+    (ma == VIRTBLK_MAJOR && mi % MINORS_PER_DISK == 0).then_some((mi / MINORS_PER_DISK) as usize)
+}
+
+/// Disk number of a name "vda", "/dev/vdb", ...
+pub fn disk_named(name: &[u8]) -> Option<usize> {
+    let n = name.strip_prefix(b"/dev/").unwrap_or(name);
+    match n {
+        [b'v', b'd', c] if c.is_ascii_lowercase() => Some((c - b'a') as usize),
+        _ => None,
+    }
+}
+
+/// Mount the ext4 file system on disk `i` (read-only with `ro`). Errors are printed with the
+/// reason (a disk that is not ext4, or corrupted, fails here and the system stays up).
+pub fn mount_disk(i: usize, ro: bool) -> VResult<(Arc<dyn FileSystem>, InodeRef)> {
+    let disk = crate::dev::blk::disk(i).ok_or(errno::ENXIO)?;
+    if MOUNTED.lock().iter().any(|(d, _)| *d == i) {
+        return Err(errno::EBUSY);
+    }
+    let ro = ro || disk.read_only();
+    let fs = Ext4::mount(DiskIo(disk.clone()), disk_dev(i), Pages, ro, now, crate::dev::rng::fill).map_err(|m| {
+        println!("[velox] ext4: cannot mount {}: {:?} (errno {})", disk.name(), m.reason, m.errno);
+        m.errno
+    })?;
+    let root = fs.root()?;
+    MOUNTED.lock().push((i, fs.clone()));
+    println!("[velox] ext4: {} mounted {}", disk.name(), if ro { "read-only" } else { "read-write" });
+    Ok((fs, root))
+}
+
+/// The file system was unmounted: forget it (its `release` has written everything back).
+pub fn unmounted(fs: &Arc<dyn FileSystem>) {
+    let p = Arc::as_ptr(fs) as *const u8;
+    MOUNTED.lock().retain(|(_, m)| Arc::as_ptr(m) as *const u8 != p);
+}
+
+/// sync(2): write back every mounted ext4 file system. The first error, if any.
+pub fn sync_all() -> VResult<()> {
+    let list: Vec<Arc<Ext4>> = MOUNTED.lock().iter().map(|(_, f)| f.clone()).collect();
+    let mut r = Ok(());
+    for f in list {
+        r = r.and(f.sync_all());
+    }
+    r
+}
+
+/// Memory is short: give back up to `want` clean page-cache pages; the pages freed.
+pub fn shrink(want: usize) -> usize {
+    let list: Vec<Arc<Ext4>> = MOUNTED.lock().iter().map(|(_, f)| f.clone()).collect();
+    let mut freed = 0;
+    for f in list {
+        if freed >= want {
+            break;
+        }
+        freed += f.shrink(want - freed);
+    }
+    freed
+}
+
+/// syncfs(2) on a file of `fs`: write it back if it is an ext4 file system.
+pub fn sync_fs(fs: &Arc<dyn FileSystem>) -> VResult<()> {
+    let p = Arc::as_ptr(fs) as *const u8;
+    let f = MOUNTED.lock().iter().find(|(_, m)| Arc::as_ptr(m) as *const u8 == p).map(|(_, f)| f.clone());
+    f.map_or(Ok(()), |f| f.sync_all())
+}
+
+/// The machine powers off or restarts: write every ext4 file system back and mark it clean
+/// (as the unmount Linux's shutdown scripts do), so the next boot finds no journal to replay.
+pub fn shutdown() {
+    let list: Vec<(usize, Arc<Ext4>)> = core::mem::take(&mut *MOUNTED.lock());
+    for (_, f) in list {
+        f.release();
+    }
+}
