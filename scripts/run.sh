@@ -55,7 +55,11 @@ q=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp "${SM
 # QEMU_EXTRA: more QEMU options (a monitor socket for debugging, say).
 [ -n "${QEMU_EXTRA:-}" ] && read -r -a qx <<< "$QEMU_EXTRA" && q+=("${qx[@]}")
 if [ $det = 1 ]; then
-    q+=(-icount shift=0,align=off,sleep=off -rtc base=2024-01-01T00:00:00,clock=vm -seed 1)
+    # (With a disk, sleep=on: under sleep=off an idle guest makes QEMU warp virtual time in a
+    # loop that starves its main loop, where the disk's host I/O completes; so a guest waiting
+    # for the disk would wait forever. Disk timing is host time anyway.)
+    sleep=off; [ ${#disks[@]} -gt 0 ] && sleep=on
+    q+=(-icount shift=0,align=off,sleep=$sleep -rtc base=2024-01-01T00:00:00,clock=vm -seed 1)
 elif [ "${VELOX_RNG:-1}" != 0 ]; then
     q+=(-device virtio-rng-device)
 fi

@@ -105,14 +105,16 @@ boot bad -b "$work/zero.img" -b "$work/corrupt.img" -b "$work/small.img" -b "$wo
     -c 'mount -t ext4 /dev/vda /mnt; echo zero-mount=$?' \
     -c 'mount -t ext4 /dev/vdb /mnt; echo corrupt-mount=$?' \
     -c 'mount -t ext4 /dev/vdd /mnt && (echo x > /mnt/new; echo ro-write=$?; umount /mnt)' \
-    -c 'mount -o ro -t ext4 /dev/vdd /mnt && (echo x > /mnt/new; echo ro-write=$?; cat /mnt/etc/hostname; umount /mnt)' \
+    -c 'mount -o ro -t ext4 /dev/vdd /mnt && (echo x > /mnt/new; echo ro-write=$?; echo y >> /mnt/etc/hostname; echo ro-append=$?; cat /mnt/etc/hostname; umount /mnt)' \
+    -c 'mount -o bogus_option -t ext4 /dev/vdd /mnt; echo badopt=$?' \
     -c 'mount -t ext4 /dev/vdc /mnt && (dd if=/dev/zero of=/mnt/fill bs=1M count=64 2>&1 | grep -o "No space left on device"; echo kept > /mnt/after; sync; rm /mnt/fill; echo room > /mnt/room && echo room-again; umount /mnt; echo umount=$?)' \
     -c 'echo still-up'
 has bad "zero-mount=[1-9]"; check "a zeroed disk does not mount" $?
 has bad "corrupt-mount=[1-9]"; check "a corrupted superblock does not mount" $?
 has bad "ext4: cannot mount vda"; check "a failed mount says why on the console" $?
 has bad "ro-write=0" ; check "a read-write mount of a second disk takes writes" $?
-has bad "Read-only file system"; check "a read-only mount gives EROFS" $?
+has bad "Read-only file system" && has bad "ro-append=[1-9]"; check "a read-only mount gives EROFS (create, open for writing)" $?
+has bad "badopt=[1-9]"; check "an unknown ext4 mount option is refused" $?
 has bad "No space left on device" && has bad "room-again"; check "a full file system gives ENOSPC, and room after a delete" $?
 has bad "^umount=0$"; check "umount of an ext4 mount" $?
 has bad "^still-up$"; check "the system stays up after bad disks" $?

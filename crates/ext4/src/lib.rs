@@ -7,7 +7,7 @@
 //!   fault (which holds an address-space lock) may take it.
 //! - [`Node`] is one live inode: its attributes (`attr`, a leaf lock: `stat` and permission
 //!   checks never wait for the disk) and its cached pages (`data`). Lock order:
-//!   `data` → `core` → (`nodes`, `recent`, `orphans`, `attr`: leaves).
+//!   `data` → `bounce` → `core` → (`nodes`, `recent`, `orphans`, `attr`: leaves).
 //! - Writes go through: a `write` updates the cached page and hands the bytes to `rsext4` at
 //!   once (which journals metadata and writes data blocks through its own block cache); pages
 //!   of a file that has a shared writable mapping are written back on fsync, sync, umount and
@@ -28,7 +28,7 @@ use core::any::Any;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use linux_raw_sys::errno as e;
 use rsext4::{
-    DeviceNumber, DirectoryCursor, DirectoryEntryType, Ext4, Ext4Timestamp, FileName, FilePermissions,
+    DeviceNumber, FileExtentState, FileExtentTarget, DirectoryCursor, DirectoryEntryType, Ext4, Ext4Timestamp, FileName, FilePermissions,
     InodeInfo, InodeMetadataUpdate, InodeNumber, MountOptions, MountServices, MountedServices, MutationContext, NoopObserver,
     PreallocationOptions, RenameOptions, SpecialInodeKind,
 };
@@ -47,7 +47,11 @@ pub const EXT4_SUPER_MAGIC: u64 = 0xef53;
 /// Inodes kept alive after their last user lets go (with their cached pages).
 pub const RECENT_NODES: usize = 512;
 /// Pages read from the disk at once past a missing page (read-ahead), at most.
-pub const READ_AHEAD: u64 = 16;
+pub const READ_AHEAD: u64 = 32;
+/// Names one directory's look-up cache keeps (it starts over when full).
+pub const DCACHE_MAX: usize = 512;
+/// Bytes one write hands to the core at once (through the file system's bounce buffer).
+pub const WRITE_BATCH: usize = 128 << 10;
 /// Largest file offset: ext4 extents address 2^32 blocks of 4 KiB (16 TiB).
 pub const MAX_FILE: u64 = (1 << 32) * PAGE as u64;
 /// The root directory's inode number.
@@ -149,6 +153,8 @@ pub struct Ext4Fs<D: BlockIo + Send + 'static, S: PageStore> {
     has_orphans: AtomicBool,
     /// Pages cached over all inodes.
     cached: AtomicUsize,
+    /// A write's bytes on their way to the core (locked before the core).
+    bounce: Mutex<Vec<u8>>,
     me: Weak<Self>,
 }
 
@@ -157,7 +163,8 @@ struct Data<P> {
     pages: BTreeMap<u64, P>,
     /// A directory listing's place: (position, the cursor of the entry there).
     dir_pos: Option<(u64, DirectoryCursor)>,
-    /// A shared mapping may have written to the pages (write them back before dropping them).
+    /// The file has had a shared mapping, which may write to the pages at any time: they are
+    /// written back on every sync and never evicted (nor is the node) while it is mounted.
     shared: bool,
 }
 
@@ -168,6 +175,10 @@ pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     kind: FileType,
     attr: Mutex<Stat>,
     data: Mutex<Data<S::Page>>,
+    /// A directory's look-up cache: name → inode number, 0 for "no such entry" (the dentry
+    /// cache). Filled and changed only under the core, by the look-ups and the changes of
+    /// this directory; ".." is not kept (a directory's parent changes when it moves).
+    names: Mutex<BTreeMap<Vec<u8>, u32>>,
 }
 
 impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
@@ -187,6 +198,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             orphans: Mutex::new(Vec::new()),
             has_orphans: AtomicBool::new(false),
             cached: AtomicUsize::new(0),
+            bounce: Mutex::new(alloc::vec![0; WRITE_BATCH]),
             me: me.clone(),
         }))
     }
@@ -258,10 +270,13 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             kind: kind_of(info.mode),
             attr: Mutex::new(self.stat_of(info)),
             data: Mutex::new(Data { pages: BTreeMap::new(), dir_pos: None, shared: false }),
+            names: Mutex::new(BTreeMap::new()),
         });
         nodes.insert(n, Arc::downgrade(&node));
         drop(nodes);
-        self.keep(&node);
+        if info.links != 0 {
+            self.keep(&node);
+        }
         node
     }
 
@@ -272,7 +287,13 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             return;
         }
         r.push_back(node.clone());
-        let old = if r.len() > RECENT_NODES { r.pop_front() } else { None };
+        let mut old = None;
+        if r.len() > RECENT_NODES {
+            // The oldest that no shared mapping pins (those stay until unmount).
+            if let Some(k) = r.iter().position(|x| x.data.try_lock().is_some_and(|d| !d.shared)) {
+                old = r.remove(k);
+            }
+        }
         drop(r);
         drop(old);
     }
@@ -330,8 +351,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
                 break;
             }
             let Some(mut d) = n.data.try_lock() else { continue };
-            if d.shared && n.writeback(&mut d).is_err() {
-                continue;
+            if d.shared {
+                continue; // (mapped frames: dropping them from the cache would split the file)
             }
             let k = d.pages.len();
             d.pages.clear();
@@ -410,33 +431,64 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         self.attr.lock().size
     }
 
-    /// Fill the missing pages of `first..end` (at most `READ_AHEAD` past a hit-free run) from
-    /// the disk.
+    /// Fill the missing pages of `first..end` from the disk, a run of missing pages with one
+    /// read of the core (through the bounce buffer). Past `first`, the read-ahead stops where
+    /// memory does.
     fn fill(&self, d: &mut Data<S::Page>, first: u64, end: u64) -> VResult<()> {
+        const RUN: u64 = (WRITE_BATCH / PAGE) as u64;
         let size = self.size();
         let last = size.div_ceil(PAGE as u64);
         let end = end.min(last);
+        let number = self.number()?;
         let mut i = first;
-        let mut c = None;
         while i < end {
             if d.pages.contains_key(&i) {
                 i += 1;
                 continue;
             }
-            let mut p = match self.new_page(d, first, i + 1) {
-                Ok(p) => p,
-                // (Read-ahead stops where memory does.)
-                Err(_) if i > first => return Ok(()),
-                Err(x) => return Err(x),
+            let mut j = i;
+            while j < end && j - i < RUN && !d.pages.contains_key(&j) {
+                j += 1;
+            }
+            // Pages first, with nothing locked but this file (finding memory may write other
+            // files back through the core).
+            let mut pages = Vec::new();
+            pages.try_reserve_exact((j - i) as usize).map_err(|_| e::ENOMEM)?;
+            for k in i..j {
+                match self.new_page(d, first, k + 1) {
+                    Ok(p) => pages.push(p),
+                    Err(x) if k == first => return Err(x),
+                    Err(_) => break,
+                }
+            }
+            if pages.is_empty() {
+                return Ok(());
+            }
+            let n = pages.len();
+            let r = {
+                let mut b = self.fs.bounce.lock();
+                let r = self.fs.core().read_inode(number, i * PAGE as u64, &mut b[..n * PAGE]);
+                if let Ok(got) = r {
+                    for (k, p) in pages.iter_mut().enumerate() {
+                        let from = (k * PAGE).min(got);
+                        let to = ((k + 1) * PAGE).min(got);
+                        p[..to - from].copy_from_slice(&b[from..to]);
+                    }
+                }
+                r
             };
-            let core = c.get_or_insert_with(|| self.fs.core());
-            if let Err(err) = core.read_inode(self.number()?, i * PAGE as u64, &mut p[..]) {
-                drop(p);
-                self.fs.cached.fetch_sub(1, Ordering::Relaxed);
+            if let Err(err) = r {
+                self.fs.cached.fetch_sub(n, Ordering::Relaxed);
+                drop(pages);
                 return Err(errno(err));
             }
-            d.pages.insert(i, p);
-            i += 1;
+            for (k, p) in pages.into_iter().enumerate() {
+                d.pages.insert(i + k as u64, p);
+            }
+            if (n as u64) < j - i {
+                return Ok(()); // memory ran out
+            }
+            i = j;
         }
         Ok(())
     }
@@ -461,7 +513,6 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
     /// Hand the cached pages a shared mapping may have written to the core.
     fn writeback(&self, d: &mut Data<S::Page>) -> VResult<()> {
         if self.fs.readonly {
-            d.shared = false;
             return Ok(());
         }
         let size = self.size();
@@ -474,7 +525,6 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             let n = ((size - off) as usize).min(PAGE);
             c.write_inode(self.number()?, off, &p[..n]).map_err(errno)?;
         }
-        d.shared = false;
         Ok(())
     }
 
@@ -488,6 +538,26 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             && let Some(p) = d.pages.get_mut(&(size / PAGE as u64))
         {
             p[tail..].fill(0);
+        }
+    }
+
+    /// Remember that `name` is inode `n` (0: absent) in this directory (under the core).
+    fn dcache_put(&self, name: &[u8], n: u32) {
+        if name == b".." {
+            return;
+        }
+        let mut m = self.names.lock();
+        if let Some(v) = m.get_mut(name) {
+            *v = n;
+            return;
+        }
+        if m.len() >= DCACHE_MAX {
+            m.clear();
+        }
+        let mut k = Vec::new();
+        if k.try_reserve_exact(name.len()).is_ok() {
+            k.extend_from_slice(name);
+            m.insert(k, n);
         }
     }
 
@@ -533,6 +603,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
     }
     fn setattr(&self, a: &SetAttr) -> VResult<()> {
         self.fs.check_writable()?;
+        let mut c = self.fs.core();
         let cur = self.stat();
         let ts = |t: Time| Ext4Timestamp::new(t.sec, t.nsec);
         let up = InodeMetadataUpdate {
@@ -545,7 +616,6 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             mtime: a.mtime.map(ts),
             ..Default::default()
         };
-        let mut c = self.fs.core();
         let info = c.update_inode_metadata(self.number()?, up).map_err(errno)?;
         *self.attr.lock() = self.fs.stat_of(&info);
         Ok(())
@@ -555,7 +625,23 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::ENOTDIR);
         }
         self.check_alive()?;
-        let info = self.fs.core().lookup_child(self.number()?, name(n)?).map_err(errno)?.ok_or(e::ENOENT)?;
+        let fname = name(n)?;
+        let hit = self.names.lock().get(n).copied();
+        if let Some(i) = hit {
+            if i == 0 {
+                return Err(e::ENOENT);
+            }
+            let live = self.fs.nodes.lock().get(&i).and_then(Weak::upgrade);
+            if let Some(node) = live {
+                self.fs.keep(&node);
+                return Ok(node);
+            }
+        }
+        let mut c = self.fs.core();
+        let info = c.lookup_child(self.number()?, fname).map_err(errno)?;
+        self.dcache_put(n, info.map_or(0, |i| i.number.raw()));
+        drop(c);
+        let info = info.ok_or(e::ENOENT)?;
         Ok(self.fs.node(&info))
     }
     fn create(&self, n: &[u8], nn: &NewNode) -> VResult<InodeRef> {
@@ -564,11 +650,12 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         let fname = name(n)?;
         self.fs.check_writable()?;
-        self.check_alive()?;
         let ctx = MutationContext::new(nn.uid, nn.gid, 0, 0);
         let perm = FilePermissions::new((nn.perm & 0o7777) as u16).map_err(|_| e::EINVAL)?;
         let parent = self.number()?;
         let mut c = self.fs.core();
+        // (Under the core: an rmdir of this directory sets its count to 0 under it too.)
+        self.check_alive()?;
         let dn = || {
             let (ma, mi) = velox_vfs::dev_split(nn.rdev);
             DeviceNumber::new(ma, mi).map_err(|_| e::EINVAL)
@@ -591,6 +678,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             FileType::Socket => c.create_special_inode(ctx, parent, fname, perm, SpecialInodeKind::Socket),
         }
         .map_err(errno)?;
+        self.dcache_put(n, info.number.raw());
         let me = self.fs.refresh(&mut c, self.ino);
         drop(c);
         drop(me);
@@ -609,9 +697,10 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::EPERM);
         }
         self.fs.check_writable()?;
-        self.check_alive()?;
         let mut c = self.fs.core();
+        self.check_alive()?;
         c.hard_link(t.number()?, self.number()?, fname).map_err(errno)?;
+        self.dcache_put(n, t.ino);
         let a = self.fs.refresh(&mut c, self.ino);
         let b = self.fs.refresh(&mut c, t.ino);
         drop(c);
@@ -638,6 +727,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         let r = (|| {
             check(&*child)?;
             let out = if dir { c.remove_empty_directory(self.number()?, fname) } else { c.unlink(self.number()?, fname) }.map_err(errno)?;
+            self.dcache_put(n, 0);
             if out.requires_reap() || dir {
                 child.attr.lock().nlink = 0;
             } else if let Ok(i) = c.inode(info.number) {
@@ -645,6 +735,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             }
             Ok(())
         })();
+        if r.is_err() {
+            self.names.lock().remove(n);
+        }
         let me = self.fs.refresh(&mut c, self.ino);
         drop(c);
         if child.attr.lock().nlink == 0 {
@@ -682,8 +775,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::EINVAL); // overlay whiteouts: not supported
         }
         self.fs.check_writable()?;
-        to.check_alive()?;
         let mut c = self.fs.core();
+        to.check_alive()?;
         let moved = c.lookup_child(self.number()?, oname).map_err(errno)?.ok_or(e::ENOENT)?;
         let victim = c.lookup_child(to.number()?, nname).map_err(errno)?;
         let exchange = flags & RENAME_EXCHANGE != 0;
@@ -735,7 +828,16 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             } else {
                 RenameOptions::REPLACE
             };
-            let out = c.rename(self.number()?, oname, to.number()?, nname, opts).map_err(errno)?;
+            let r = c.rename(self.number()?, oname, to.number()?, nname, opts);
+            if r.is_err() {
+                // (What the core did before failing is unknown: forget both names.)
+                self.names.lock().remove(old);
+                to.names.lock().remove(new);
+            }
+            let out = r.map_err(errno)?;
+            let v = if exchange { victim.as_ref().map_or(0, |v| v.number.raw()) } else { 0 };
+            self.dcache_put(old, v);
+            to.dcache_put(new, moved.number.raw());
             if let (Some(rep), Some(v)) = (out.replaced, &vnode) {
                 if rep.requires_reap() || v.kind == FileType::Dir {
                     v.attr.lock().nlink = 0;
@@ -870,42 +972,70 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         let number = self.number()?;
         let mut pos = start;
         let mut err = None;
-        while pos < end {
-            let i = pos / PAGE as u64;
-            let po = (pos % PAGE as u64) as usize;
-            let n = (PAGE - po).min((end - pos) as usize);
-            if !d.pages.contains_key(&i) {
-                // A partial page of the file is read first; a whole one, or one past the end,
-                // starts as zeros.
-                let r = if (po != 0 || n != PAGE) && i * (PAGE as u64) < self.size() {
-                    self.fill(&mut d, i, i + 1)
-                } else {
-                    self.new_page(&mut d, i, i + 1).map(|p| {
-                        d.pages.insert(i, p);
-                    })
-                };
-                if let Err(x) = r {
+        // In batches: the bytes go into the cached pages first, then to the core in one call
+        // per batch (its per-call work, block allocation and journalling, is the cost).
+        while pos < end && err.is_none() {
+            let bend = end.min(pos + WRITE_BATCH as u64);
+            let mut at = pos;
+            while at < bend {
+                let i = at / PAGE as u64;
+                let po = (at % PAGE as u64) as usize;
+                let n = (PAGE - po).min((bend - at) as usize);
+                if !d.pages.contains_key(&i) {
+                    // A partial page of the file is read first; a whole one, or one past the
+                    // end, starts as zeros.
+                    let r = if (po != 0 || n != PAGE) && i * (PAGE as u64) < self.size() {
+                        self.fill(&mut d, i, i + 1)
+                    } else {
+                        self.new_page(&mut d, pos / PAGE as u64, i + 1).map(|p| {
+                            d.pages.insert(i, p);
+                        })
+                    };
+                    if let Err(x) = r {
+                        err = Some(x);
+                        break;
+                    }
+                }
+                let page = d.pages.get_mut(&i).ok_or(e::EIO)?;
+                if let Err(x) = src(&mut page[po..po + n]) {
+                    // The source may have filled part of the slice: the cache must not differ
+                    // from the disk, so the page goes (it is read again when needed).
+                    d.pages.remove(&i);
+                    self.fs.cached.fetch_sub(1, Ordering::Relaxed);
                     err = Some(x);
                     break;
                 }
+                at += n as u64;
             }
-            let page = d.pages.get_mut(&i).ok_or(e::EIO)?;
-            if let Err(x) = src(&mut page[po..po + n]) {
-                // The source may have filled part of the slice: the cache must not differ
-                // from the disk, so the page goes (it is read again when needed).
-                d.pages.remove(&i);
-                self.fs.cached.fetch_sub(1, Ordering::Relaxed);
-                err = Some(x);
+            if at == pos {
                 break;
             }
-            let w = self.fs.core().write_inode(number, pos, &d.pages[&i][po..po + n]);
+            // pos..at is in the cache: hand it to the core.
+            let w = {
+                let mut b = self.fs.bounce.lock();
+                let mut k = pos;
+                while k < at {
+                    let i = k / PAGE as u64;
+                    let po = (k % PAGE as u64) as usize;
+                    let n = (PAGE - po).min((at - k) as usize);
+                    let o = (k - pos) as usize;
+                    b[o..o + n].copy_from_slice(&d.pages[&i][po..po + n]);
+                    k += n as u64;
+                }
+                self.fs.core().write_inode(number, pos, &b[..(at - pos) as usize])
+            };
             if let Err(x) = w {
-                d.pages.remove(&i);
-                self.fs.cached.fetch_sub(1, Ordering::Relaxed);
+                // What the core took of the batch is unknown: its pages go (read again from
+                // the disk when needed).
+                let gone: Vec<u64> = d.pages.range(pos / PAGE as u64..at.div_ceil(PAGE as u64)).map(|(&i, _)| i).collect();
+                for i in gone {
+                    d.pages.remove(&i);
+                    self.fs.cached.fetch_sub(1, Ordering::Relaxed);
+                }
                 err = Some(errno(x));
                 break;
             }
-            pos += n as u64;
+            pos = at;
             let mut a = self.attr.lock();
             a.size = a.size.max(pos);
         }
@@ -928,7 +1058,6 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         let mut d = self.data.lock();
         if d.shared {
             self.writeback(&mut d)?;
-            d.shared = true;
         }
         let mut c = self.fs.core();
         c.truncate_inode(self.number()?, size).map_err(errno)?;
@@ -956,11 +1085,51 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         Ok(())
     }
+    fn seek_data(&self, off: u64, hole: bool) -> VResult<u64> {
+        if self.kind != FileType::Regular {
+            return Err(e::ENXIO);
+        }
+        let size = self.size();
+        if off >= size {
+            return Err(e::ENXIO);
+        }
+        // Written extents are data; holes and unwritten (preallocated) extents read as zeros
+        // and count as holes, as on Linux.
+        let mut pos = off;
+        let mut at = off;
+        loop {
+            let map = self.fs.core().inode_extents(self.number()?, at, size - at, FileExtentTarget::Data, 128).map_err(errno)?;
+            for x in map.extents.iter().filter(|x| x.state != FileExtentState::Unwritten) {
+                let (start, end) = (x.logical_start, x.logical_start.saturating_add(x.length));
+                if end <= pos {
+                    continue;
+                }
+                if !hole {
+                    return if start.max(pos) < size { Ok(start.max(pos)) } else { Err(e::ENXIO) };
+                }
+                if start > pos {
+                    return Ok(pos); // a hole before this extent
+                }
+                pos = end;
+                if pos >= size {
+                    return Ok(size);
+                }
+            }
+            match map.extents.last() {
+                Some(l) if !map.complete && l.logical_start.saturating_add(l.length) > at => at = l.logical_start + l.length,
+                _ => break,
+            }
+        }
+        if hole { Ok(pos.min(size)) } else { Err(e::ENXIO) }
+    }
     fn readlink(&self) -> VResult<Vec<u8>> {
         if self.kind != FileType::Symlink {
             return Err(e::EINVAL);
         }
         let size = self.size() as usize;
+        if size >= PAGE {
+            return Err(e::EUCLEAN); // (a symbolic link is shorter than a page: the disk is damaged)
+        }
         let mut buf = Vec::new();
         buf.try_reserve_exact(size).map_err(|_| e::ENOMEM)?;
         buf.resize(size, 0);
@@ -972,9 +1141,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         if self.kind == FileType::Regular {
             let mut d = self.data.lock();
             if d.shared {
+                // (Later stores through the mapping go at the next sync.)
                 self.writeback(&mut d)?;
-                // (still mapped: later stores are written back at the next sync)
-                d.shared = true;
             }
         }
         if self.fs.readonly {

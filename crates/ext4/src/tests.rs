@@ -586,3 +586,99 @@ fn preallocated_then_truncated_and_removed() {
     umount(fs);
     assert_clean(&img);
 }
+
+#[test]
+fn htree_rename_in_place_keeps_every_entry() {
+    // The file suite's `files` mode: 1,000 files in an indexed directory, each renamed in the
+    // same directory (f0023 could not be found after some renames).
+    for parent in ["root", "vt"] {
+        let img = image(256, |t| {
+            std::fs::create_dir_all(t.join("root")).unwrap();
+        });
+        let fs = mount(&img);
+        let base = match walk(&fs, &format!("/{parent}")) {
+            Ok(b) => b,
+            Err(_) => fs.root().unwrap().create(parent.as_bytes(), &node(FileType::Dir, 0o1777)).unwrap(),
+        };
+        let w = base.create(b"vfs-test-3", &node(FileType::Dir, 0o755)).unwrap();
+        let d = w.create(b"many", &node(FileType::Dir, 0o755)).unwrap();
+        for i in 0..1000 {
+            let f = d.create(format!("f{i:04}").as_bytes(), &node(FileType::Regular, 0o644)).unwrap();
+            write(&f, 0, &(i as u32).to_le_bytes()).unwrap();
+        }
+        for i in 0..1000 {
+            assert!(d.lookup(format!("f{i:04}").as_bytes()).is_ok(), "{parent}: lookup f{i:04} before renames");
+        }
+        let mut bad = Vec::new();
+        for i in 0..1000 {
+            if let Err(x) = d.rename(format!("f{i:04}").as_bytes(), &d, format!("r{i:04}").as_bytes(), 0) {
+                bad.push((i, x));
+            }
+        }
+        assert!(bad.is_empty(), "{parent}: renames failed: {:?}", &bad[..bad.len().min(5)]);
+        drop((d, w, base));
+        umount(fs);
+        assert_clean(&img);
+    }
+}
+
+
+#[test]
+fn lookup_cache_follows_every_change() {
+    let img = image(32, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let d = root.create(b"d", &node(FileType::Dir, 0o755)).unwrap();
+    let e2 = root.create(b"e", &node(FileType::Dir, 0o755)).unwrap();
+    assert_eq!(d.lookup(b"a").err(), Some(e::ENOENT)); // cached as absent
+    let a = d.create(b"a", &node(FileType::Regular, 0o644)).unwrap();
+    assert_eq!(d.lookup(b"a").unwrap().id(), a.id());
+    d.link(b"a2", &a).unwrap();
+    assert_eq!(d.lookup(b"a2").unwrap().id(), a.id());
+    d.rename(b"a", &e2, b"b", 0).unwrap();
+    assert_eq!(d.lookup(b"a").err(), Some(e::ENOENT));
+    assert_eq!(e2.lookup(b"b").unwrap().id(), a.id());
+    let c = d.create(b"c", &node(FileType::Regular, 0o644)).unwrap();
+    d.rename(b"c", &e2, b"b", RENAME_EXCHANGE).unwrap();
+    assert_eq!(d.lookup(b"c").unwrap().id(), a.id());
+    assert_eq!(e2.lookup(b"b").unwrap().id(), c.id());
+    d.unlink(b"a2", false).unwrap();
+    assert_eq!(d.lookup(b"a2").err(), Some(e::ENOENT));
+    // A directory moved elsewhere: its ".." follows.
+    let sub = d.create(b"sub", &node(FileType::Dir, 0o755)).unwrap();
+    assert_eq!(sub.lookup(b"..").unwrap().id(), d.id());
+    d.rename(b"sub", &e2, b"sub", 0).unwrap();
+    assert_eq!(sub.lookup(b"..").unwrap().id(), e2.id());
+    // Many names: the cache starts over and stays right.
+    for i in 0..(DCACHE_MAX + 10) {
+        let _ = d.lookup(format!("none{i}").as_bytes());
+    }
+    assert_eq!(d.lookup(b"c").unwrap().id(), a.id());
+    drop((a, c, sub, d, e2, root));
+    umount(fs);
+    assert_clean(&img);
+}
+
+#[test]
+fn seek_data_and_hole() {
+    let img = image(64, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let f = root.create(b"sparse", &node(FileType::Regular, 0o644)).unwrap();
+    const M: u64 = 1 << 20;
+    write(&f, 4 * M, b"data").unwrap();
+    f.truncate(8 * M).unwrap();
+    assert_eq!(f.seek_data(0, false), Ok(4 * M));
+    assert_eq!(f.seek_data(0, true), Ok(0));
+    assert_eq!(f.seek_data(4 * M, true), Ok(4 * M + 4096));
+    assert_eq!(f.seek_data(4 * M + 100, false), Ok(4 * M + 100));
+    assert_eq!(f.seek_data(4 * M + 4096, false), Err(e::ENXIO));
+    assert_eq!(f.seek_data(8 * M - 1, true), Ok(8 * M - 1));
+    assert_eq!(f.seek_data(8 * M, true), Err(e::ENXIO));
+    let g = root.create(b"full", &node(FileType::Regular, 0o644)).unwrap();
+    write(&g, 0, &[1u8; 10000]).unwrap();
+    assert_eq!(g.seek_data(0, true), Ok(10000));
+    assert_eq!(g.seek_data(5, false), Ok(5));
+    drop((f, g, root));
+    umount(fs);
+}

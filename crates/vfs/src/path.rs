@@ -135,9 +135,11 @@ impl Mounts {
             return Err(e::EBUSY);
         }
         list.remove(i);
-        m.fs.release();
         let bits = list.iter().filter_map(|x| x.parent.as_ref()).fold(0, |b, (_, pi)| b | point_bit(pi.id()));
         self.points.store(bits, core::sync::atomic::Ordering::Release);
+        drop(list);
+        // (Not under the table's lock: a disk file system writes everything back here.)
+        m.fs.release();
         Ok(())
     }
     /// Every mount, in mount order.

@@ -339,6 +339,9 @@ impl Disk {
             Err(VirtioError::QueueFull) => return Err(buf),
             Err(e) => panic!("virtio-blk: {}: queueing a request failed: {e:?}", self.name),
         };
+        // The avail index store must be visible before the device's "no notify" flag is read
+        // (a store-load pair: the crate orders neither), or both sides can miss the request.
+        core::sync::atomic::fence(Ordering::SeqCst);
         if d.queue.should_notify() {
             d.transport.notify(0);
         }

@@ -46,6 +46,31 @@ impl velox_ext4::BlockIo for DiskIo {
 /// The kernel's ext4 type.
 pub type Ext4 = Ext4Fs<DiskIo, Pages>;
 
+/// Seconds between periodic writebacks (as Linux's ext4 commits its journal every 5 s).
+pub const WRITEBACK_SECS: u64 = 5;
+static WRITEBACK_STARTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Start the periodic writeback (once, at the first ext4 mount): every [`WRITEBACK_SECS`] the
+/// mounted file systems commit what they hold (journal, metadata caches, shared-mapping pages),
+/// so a power cut loses at most the last few seconds of metadata changes.
+fn start_writeback() {
+    if WRITEBACK_STARTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    crate::exec::spawn(async {
+        loop {
+            let at = crate::time::ticks() + crate::time::ns_to_ticks(WRITEBACK_SECS * 1_000_000_000);
+            crate::time::sleep_until(at).await;
+            if let Err(e) = sync_all() {
+                log::warn!("ext4: periodic writeback: errno {e}");
+            }
+        }
+    });
+}
+
+/// Held while a disk is mounted.
+static MOUNTING: Mutex<()> = Mutex::new(());
+
 /// Mounted ext4 file systems (for sync, the periodic writeback and the shrinker), by disk.
 static MOUNTED: Mutex<Vec<(usize, Arc<Ext4>)>> = Mutex::new(Vec::new());
 
@@ -73,6 +98,8 @@ pub fn disk_named(name: &[u8]) -> Option<usize> {
 /// reason (a disk that is not ext4, or corrupted, fails here and the system stays up).
 pub fn mount_disk(i: usize, ro: bool) -> VResult<(Arc<dyn FileSystem>, InodeRef)> {
     let disk = crate::dev::blk::disk(i).ok_or(errno::ENXIO)?;
+    // One mount at a time: two of the same disk would be two cores writing it.
+    let _one = MOUNTING.lock();
     if MOUNTED.lock().iter().any(|(d, _)| *d == i) {
         return Err(errno::EBUSY);
     }
@@ -81,10 +108,39 @@ pub fn mount_disk(i: usize, ro: bool) -> VResult<(Arc<dyn FileSystem>, InodeRef)
         println!("[velox] ext4: cannot mount {}: {:?} (errno {})", disk.name(), m.reason, m.errno);
         m.errno
     })?;
-    let root = fs.root()?;
+    let root = match fs.root() {
+        Ok(r) if r.kind() == velox_vfs::FileType::Dir => r,
+        r => {
+            println!("[velox] ext4: cannot mount {}: its root is not a directory", disk.name());
+            drop(r);
+            fs.release();
+            return Err(errno::EUCLEAN);
+        }
+    };
     MOUNTED.lock().push((i, fs.clone()));
+    start_writeback();
     println!("[velox] ext4: {} mounted {}", disk.name(), if ro { "read-only" } else { "read-write" });
     Ok((fs, root))
+}
+
+/// Is `fs` an ext4 file system?
+pub fn is_ext4(fs: &Arc<dyn FileSystem>) -> bool {
+    fs.name() == "ext4"
+}
+
+/// Mount options ext4 accepts (the policies Velox keeps anyway or has no use for); others are
+/// EINVAL, as Linux answers an unknown one.
+pub fn check_options(data: &[u8]) -> VResult<()> {
+    for opt in data.split(|&c| c == b',').filter(|o| !o.is_empty()) {
+        let key = opt.split(|&c| c == b'=').next().unwrap_or(opt);
+        match key {
+            b"rw" | b"ro" | b"errors" | b"barrier" | b"nobarrier" | b"data" | b"commit" | b"user_xattr" | b"nouser_xattr" | b"acl" | b"noacl"
+            | b"relatime" | b"noatime" | b"strictatime" | b"nodiratime" | b"lazytime" | b"nolazytime" | b"discard" | b"nodiscard"
+            | b"delalloc" | b"nodelalloc" | b"journal_checksum" | b"auto_da_alloc" | b"noauto_da_alloc" => {}
+            _ => return Err(errno::EINVAL),
+        }
+    }
+    Ok(())
 }
 
 /// The file system was unmounted: forget it (its `release` has written everything back).

@@ -129,7 +129,15 @@ pub fn init(initrd: Option<&'static [u8]>, root_disk: Option<(usize, bool)>) {
     let on_disk = root_disk.and_then(|(i, ro)| match super::ext4::mount_disk(i, ro) {
         Ok((fs, root_inode)) => {
             let name = alloc::format!("/dev/vd{}", (b'a' + i as u8) as char);
-            Some(MOUNTS.add(fs, root_inode, None, name.as_bytes(), if ro { linux_raw_sys::general::MS_RDONLY } else { 0 }).expect("root mount"))
+            match MOUNTS.add(fs.clone(), root_inode, None, name.as_bytes(), if ro { linux_raw_sys::general::MS_RDONLY } else { 0 }) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    println!("[velox] root on disk {i} failed (errno {e}): the root stays in memory (RAM disk)");
+                    fs.release();
+                    super::ext4::unmounted(&fs);
+                    None
+                }
+            }
         }
         Err(e) => {
             println!("[velox] root on disk {i} failed (errno {e}): the root stays in memory (RAM disk)");
@@ -249,6 +257,10 @@ fn unpack(root: &InodeRef, en: &velox_vfs::CpioEntry<'static>) -> VResult<()> {
     let kind = FileType::from_mode(en.mode).ok_or(errno::EINVAL)?;
     let n = match kind {
         FileType::Dir => {
+            // (A directory that is there already, on a disk root, keeps its mode and times.)
+            if dir.lookup(name).is_ok_and(|d| d.kind() == FileType::Dir) {
+                return Ok(());
+            }
             let d = mkdir_in(&dir, name, perm)?;
             d.setattr(&velox_vfs::SetAttr { mode: Some(perm), ..times })?;
             return Ok(());

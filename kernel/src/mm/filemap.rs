@@ -195,6 +195,9 @@ impl FileMap {
                 None => got,
             },
             Err(e) if e == errno::EAGAIN => self.from_snapshot(i),
+            // No memory for the page cache (a disk file's page): the out-of-memory path, not
+            // SIGBUS.
+            Err(e) if e == errno::ENOMEM => Got::NoMemory,
             // A shared page that cannot be had (the file system is full): SIGBUS, as Linux.
             Err(_) => Got::Bus,
         }

@@ -214,16 +214,38 @@ fn msync_locked(t: &Thread, c: &UserContext) -> Fast {
     let Some(end) = page_ceil(len).and_then(|l| addr.checked_add(l)) else {
         return Fast::Done(err(errno::ENOMEM));
     };
-    Fast::Done(ret(with_aspace(t, |a| {
+    // MS_SYNC writes the shared file mappings' files back (ext4: the pages stores changed),
+    // after the address-space lock is let go (a file's lock comes before it). MS_ASYNC: the
+    // periodic writeback takes them, as Linux.
+    let mut files = alloc::vec::Vec::new();
+    let r = with_aspace(t, |a| {
         let mut va = addr;
         while va < end {
             match a.vmas.find(va) {
-                Some(v) => va = v.end,
+                Some(v) => {
+                    if flags & g::MS_SYNC != 0
+                        && let Some((f, _)) = a.file_of(v)
+                    {
+                        files.try_reserve(1).map_err(|_| errno::ENOMEM)?;
+                        files.push(f);
+                    }
+                    va = v.end;
+                }
                 None => return Err(errno::ENOMEM),
             }
         }
         Ok(0)
-    })))
+    });
+    if r.is_ok() {
+        for f in &files {
+            if let crate::fs::FileKind::Node(n) = &f.kind
+                && let Err(e) = n.loc.inode.sync()
+            {
+                return Fast::Done(err(e));
+            }
+        }
+    }
+    Fast::Done(ret(r))
 }
 
 pub fn munmap(t: &Thread, c: &UserContext) -> Fast {

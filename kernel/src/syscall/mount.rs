@@ -53,6 +53,7 @@ pub fn mount(t: &Thread, c: &UserContext) -> Fast {
             if dev.inode.kind() != FileType::Block {
                 return Err(errno::ENOTBLK);
             }
+            crate::fs::ext4::check_options(&data)?;
             let disk = crate::fs::ext4::disk_of(dev.inode.stat().rdev).ok_or(errno::ENXIO)?;
             crate::fs::ext4::mount_disk(disk, flags & g::MS_RDONLY != 0)?
         } else {
@@ -89,7 +90,10 @@ pub fn umount2(t: &Thread, c: &UserContext) -> Fast {
         // if they are on this mount (a shell in /mnt cannot unmount it: EBUSY, as on Linux).
         let held = 2;
         drop(caller);
-        vfs::MOUNTS.remove(&m, flags & MNT_DETACH != 0, held)?;
+        // A lazy unmount of a busy ext4 is refused (EBUSY): its core would be unmounted under
+        // the open files (Linux keeps it alive until the last one closes).
+        let detach = flags & MNT_DETACH != 0 && !crate::fs::ext4::is_ext4(&m.fs);
+        vfs::MOUNTS.remove(&m, detach, held)?;
         crate::fs::ext4::unmounted(&m.fs);
         Ok(0)
     })()))

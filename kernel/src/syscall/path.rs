@@ -246,6 +246,11 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
         if c.cred.uid.fs != 0 && !may_mode(loc.inode.perm(), &c.who(), want) {
             return Err(errno::EACCES);
         }
+        // A regular file or directory of a read-only mount is not opened for writing (devices
+        // and FIFOs on it may be).
+        if want & MAY_WRITE != 0 && loc.mnt.flags & g::MS_RDONLY != 0 && matches!(kind, FileType::Regular | FileType::Dir) {
+            return Err(errno::EROFS);
+        }
     }
     let keep = g::O_ACCMODE | g::O_NONBLOCK | g::O_APPEND | g::O_DIRECT | g::O_NOATIME | g::O_LARGEFILE | g::O_SYNC | g::O_DSYNC;
     let fk = match kind {
@@ -780,6 +785,7 @@ pub fn syncfs(t: &Thread, ctx: &UserContext) -> Fast {
     Fast::Done(ret((|| {
         let f = file(t, ctx.arg(0))?;
         match &f.kind {
+            FileKind::Node(n) if n.path_only => Err(errno::EBADF),
             FileKind::Node(n) => crate::fs::ext4::sync_fs(&n.loc.mnt.fs).map(|_| 0),
             _ => Ok(0),
         }

@@ -322,12 +322,26 @@ fn rename_replace<B: BlockIo>(
     };
 
     replace_or_add_destination(fs, device, request, source, &new_parent_inode, destination)?;
+    // Velox patch: find the source entry again. Adding the new name may have split an indexed
+    // directory's leaf block and moved the old entry; removing it at the place found before
+    // removed a neighbour instead (a same-directory rename of f0000 lost f0001).
+    let old_parent_inode = fs.get_inode_by_num(device, request.old_parent)?;
+    let source_now = find_named_entry_in_parent(
+        fs,
+        device,
+        request.old_parent,
+        &old_parent_inode,
+        request.old_name.as_bytes(),
+    )?;
+    if source_now.ino != source.ino {
+        return Err(Ext4Error::corrupted().with_operation("rename:source_moved"));
+    }
     remove_named_entry_at(
         fs,
         device,
         request.old_parent,
         &old_parent_inode,
-        source,
+        source_now,
         request.old_name.as_bytes(),
     )?;
     fs.touch_parent_dir_for_entry_change(device, request.old_parent)?;

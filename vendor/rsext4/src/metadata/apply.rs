@@ -122,6 +122,16 @@ impl Ext4FileSystem {
         if inode.i_flags & Ext4Inode::EXT4_NOATIME_FL != 0 {
             return Ok(());
         }
+        // Velox patch: relatime, Linux's default: the access time is written only when it is
+        // not newer than the modification or change time, or a day old (strictatime made
+        // every read a journalled inode write).
+        let size = self.inode_disk_size();
+        let (a, m, c) = (inode.atime_ts(size), inode.mtime_ts(size), inode.ctime_ts(size));
+        let now = crate::runtime::Clock::now(&*device)?;
+        let newer = |x: crate::disknode::Ext4Timestamp, y: crate::disknode::Ext4Timestamp| (x.sec, x.nsec) > (y.sec, y.nsec);
+        if newer(a, m) && newer(a, c) && now.sec.saturating_sub(a.sec) < 24 * 60 * 60 {
+            return Ok(());
+        }
 
         let _ =
             self.apply_inode_metadata(device, inode_num, Ext4InodeMetadataUpdate::read_access())?;
