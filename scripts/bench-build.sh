@@ -7,6 +7,8 @@
 #   build/bench-linux/Image           Debian riscv64 kernel (linux-image-riscv64, suite forky)
 #   build/bench-linux/kernel.version  its version string
 #   build/bench-linux/busybox         Debian busybox-static (riscv64)
+#   build/bench-linux/config          the kernel's config
+#   build/bench-linux/modules/        the modules ext4 on virtio-blk needs (load-order lists them)
 #   build/bench-linux/initramfs.cpio.gz   busybox (the pinned one of scripts/fetch-busybox.sh,
 #                                     as in Velox's root) + vbench (also as /init) +
 #                                     user/bench/init (as /init.sh) + vtrue + /etc/passwd, group
@@ -62,7 +64,7 @@ mkdir -p "$OUT" "$LNX"
 # 2. Debian riscv64 kernel + busybox-static, via a private apt configuration --
 if [ $PROGS_ONLY = 1 ]; then
     :
-elif [ -s "$LNX"/Image ] && [ -s "$LNX"/kernel.version ] && [ -s "$LNX"/busybox ]; then
+elif [ -s "$LNX"/Image ] && [ -s "$LNX"/kernel.version ] && [ -s "$LNX"/busybox ] && [ -s "$LNX"/modules/load-order ]; then
     log "Debian kernel $(cat "$LNX"/kernel.version) + busybox cached in build/bench-linux"
 else
     # The mirror is whatever this machine's apt already uses.
@@ -91,11 +93,13 @@ else
     IMG=$(apt-cache "${O[@]}" depends linux-image-riscv64 | awk '$1=="Depends:" && $2 ~ /^linux-image-/ {print $2; exit}')
     [ -n "$IMG" ] || { log "cannot resolve linux-image-riscv64"; exit 1; }
     BIN=$(apt-cache "${O[@]}" depends "$IMG" | awk '$1=="Depends:" && $2 ~ /^linux-binary-/ {print $2; exit}')
+    # the modules (and linux-base-<ver>: config, modules.builtin) for the storage benches
+    MODS=$(apt-cache "${O[@]}" depends "$IMG" | awk '$1=="Depends:" && $2 ~ /^linux-(modules|base)-[0-9]/ {print $2}')
     DEBS=$LNX/debs PKG=$LNX/pkgroot
     rm -rf "$DEBS" "$PKG"
     mkdir -p "$DEBS" "$PKG"
-    log "apt-get download busybox-static $IMG $BIN"
-    (cd "$DEBS" && apt-get "${O[@]}" download busybox-static "$IMG" $BIN) >&2
+    log "apt-get download busybox-static $IMG $BIN $(echo $MODS)"
+    (cd "$DEBS" && apt-get "${O[@]}" download busybox-static "$IMG" $BIN $MODS) >&2
     for d in "$DEBS"/*.deb; do dpkg -x "$d" "$PKG"; done
 
     KFILE=$(find "$PKG" \( -path '*/boot/vmlinu*' -o -name vmlinuz -o -name vmlinux \) -type f | head -n1)
@@ -105,6 +109,57 @@ else
     else
         cp "$KFILE" "$LNX"/Image.tmp          # RISC-V Image (EFI-stub PE header), boots with -kernel
     fi
+    # The storage benches (scripts/bench-storage.sh) mount ext4 on a virtio disk: keep the
+    # kernel's config and, for each of virtio_mmio, virtio_blk and ext4 that is a module rather
+    # than built in, the module and its dependencies (decompressed; in load order: a module after
+    # everything it needs) in build/bench-linux/modules/, named in modules/load-order.
+    MDIR=$(find "$PKG" -type d -path '*/lib/modules/*' -prune -name "${IMG#linux-image-}" | head -n1)
+    [ -n "$MDIR" ] && [ -f "$MDIR"/modules.builtin ] || { log "no modules.builtin in $IMG $BIN $MODS"; exit 1; }
+    cp "$MDIR"/config "$LNX"/config 2>/dev/null || true
+    rm -rf "$LNX"/modules; mkdir -p "$LNX"/modules
+    # (Debian ships no modules.dep (depmod makes it when installing): a module's dependencies
+    # are read from its own .modinfo, "depends=a,b".)
+    python3 - "$MDIR" "$LNX"/modules virtio_mmio virtio_blk ext4 <<'PY'
+import lzma, os, re, subprocess, sys
+mdir, out, want = sys.argv[1], sys.argv[2], sys.argv[3:]
+norm = lambda p: os.path.basename(p).split(".ko")[0].replace("-", "_")
+path = {}
+for d, _, fs in os.walk(mdir):
+    for f in fs:
+        if re.search(r"\.ko(\.xz|\.zst|\.gz)?$", f):
+            path[norm(f)] = os.path.join(d, f)
+builtin = {norm(l.strip()) for l in open(os.path.join(mdir, "modules.builtin"))}
+def load(m):
+    src = path[m]
+    if src.endswith(".xz"):
+        return lzma.open(src).read()
+    if src.endswith(".zst"):
+        return subprocess.run(["zstd", "-dc", src], check=True, capture_output=True).stdout
+    if src.endswith(".gz"):
+        import gzip
+        return gzip.open(src).read()
+    return open(src, "rb").read()
+order, data = [], {}
+def visit(m):
+    if m in order or m in builtin:
+        return
+    if m not in path:
+        sys.exit("bench-build: module %s is neither built in nor shipped" % m)
+    data[m] = load(m)
+    dm = re.search(rb"(?:^|\0)depends=([^\0]*)\0", data[m])
+    for dep in (dm.group(1).decode().split(",") if dm and dm.group(1) else []):
+        visit(dep.replace("-", "_"))
+    order.append(m)
+for m in want:
+    visit(m)
+with open(os.path.join(out, "load-order"), "w") as lo:
+    lo.write("# modules for ext4 on virtio-blk, in load order (built in: %s)\n" % (
+        ", ".join(w for w in want if w in builtin) or "none"))
+    for m in order:
+        open(os.path.join(out, m + ".ko"), "wb").write(data[m])
+        lo.write(m + "\n")
+PY
+    log "storage modules: $(grep -v '^#' "$LNX"/modules/load-order | tr '\n' ' ')"
     BUSYBOX=$(find "$PKG" -path '*bin/busybox' -type f | head -n1)
     [ -n "$BUSYBOX" ] || { log "no busybox in busybox-static"; exit 1; }
     cp "$BUSYBOX" "$LNX"/busybox.tmp

@@ -441,7 +441,8 @@ def main():
         kver = (linux[2] or {}).get("release", "unknown")
         head = ["# vbench: Velox vs Linux (det mode)", "",
                 "Written by `make bench` (`scripts/bench.sh`); method and caveats in "
-                "`docs/bench-method.md`.", "",
+                "`docs/bench-method.md`. The storage lines (ext4 on virtio-blk) are in "
+                "`docs/benchmarks-storage.md` (`scripts/bench-storage.sh`).", "",
                 "- QEMU: %s" % qemu_version(),
                 "- Linux kernel: %s (Debian)" % kver]
         if velox and velox[2]:

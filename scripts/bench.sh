@@ -5,7 +5,9 @@
 # The no-fastpath run skips max_threads (a memory measurement that does not depend on the trap
 # path, and the longest bench on Velox); the fast-path-share boots skip boot_to_main and
 # max_threads. Every command run is recorded in build/bench-results/commands.txt. Then the SMP
-# benchmarks (scripts/bench-smp.sh: wall-clock scaling on 1 and 2 harts, docs/benchmarks-smp.md).
+# benchmarks (scripts/bench-smp.sh: wall-clock scaling on 1 and 2 harts, docs/benchmarks-smp.md)
+# and the storage benchmarks (scripts/bench-storage.sh: vbench's storage group on the same ext4
+# image on a virtio disk, both kernels, det mode; docs/benchmarks-storage.md).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -54,3 +56,5 @@ echo "bench: total wall ${wall} s" >&2
 python3 scripts/bench-report.py --md docs/benchmarks.md --wall "$wall"
 # SMP: Velox and Linux on 1 and 2 harts, wall clock (docs/benchmarks-smp.md).
 rec "scripts/bench-smp.sh 3"; scripts/bench-smp.sh 3 > /dev/null
+# Storage: Velox and Linux on the same ext4 image (docs/benchmarks-storage.md, with its commands).
+rec "scripts/bench-storage.sh $S"; scripts/bench-storage.sh "$S" > /dev/null

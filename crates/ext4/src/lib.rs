@@ -18,8 +18,11 @@
 
 extern crate alloc;
 
+pub mod bcache;
 #[cfg(test)]
 mod tests;
+
+pub use bcache::BlockCache;
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
@@ -45,7 +48,7 @@ pub use rsext4::{Ext4Error, Ext4ErrorKind};
 /// ext4's magic number (statfs `f_type`).
 pub const EXT4_SUPER_MAGIC: u64 = 0xef53;
 /// Inodes kept alive after their last user lets go (with their cached pages).
-pub const RECENT_NODES: usize = 512;
+pub const RECENT_NODES: usize = 16384;
 /// Pages read from the disk at once past a missing page (read-ahead), at most.
 pub const READ_AHEAD: u64 = 32;
 /// Names one directory's look-up cache keeps (it starts over when full).
@@ -883,19 +886,19 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             }
             p = 2;
         }
-        // Resume where the last listing stopped if it stopped at or before `p`.
-        let (mut at, mut cur) = match d.dir_pos {
-            Some((q, c)) if q <= p => (q, c),
+        // Resume where the last listing stopped if it stopped exactly at `p` (the same reader
+        // going on: the core's cursor stays right whatever changed meanwhile); otherwise start
+        // over and count. The end is never remembered: entries made after it must show.
+        let (mut at, mut cur) = match d.dir_pos.take() {
+            Some((q, c)) if q == p && p > 2 => (q, c),
             _ => (2, DirectoryCursor::Start),
         };
         loop {
             if cur == DirectoryCursor::End {
-                d.dir_pos = Some((at, cur));
                 return Ok(());
             }
             let batch = self.fs.core().read_directory(self.number()?, cur, 64).map_err(errno)?;
             if batch.is_empty() {
-                d.dir_pos = Some((at, DirectoryCursor::End));
                 return Ok(());
             }
             // (The sink copies to user memory: never with the core held.)

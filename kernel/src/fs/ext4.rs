@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use hal::println;
 use linux_raw_sys::errno;
 use velox_exec::sync::Mutex;
-use velox_ext4::{DeviceCapabilities, DeviceGeometry, Ext4Fs, Ext4Result, SectorId};
+use velox_ext4::{BlockCache, DeviceCapabilities, DeviceGeometry, Ext4Fs, Ext4Result, SectorId};
 use velox_hal as hal;
 use velox_vfs::{FileSystem, InodeRef, VResult, makedev};
 
@@ -43,8 +43,11 @@ impl velox_ext4::BlockIo for DiskIo {
     }
 }
 
-/// The kernel's ext4 type.
-pub type Ext4 = Ext4Fs<DiskIo, Pages>;
+/// The kernel's ext4 type: the core over a block cache over the disk.
+pub type Ext4 = Ext4Fs<BlockCache<DiskIo>, Pages>;
+
+/// Blocks of metadata the block cache keeps per mounted disk (16 MiB of kernel heap at most).
+pub const BLOCK_CACHE_BLOCKS: usize = 4096;
 
 /// Seconds between periodic writebacks (as Linux's ext4 commits its journal every 5 s).
 pub const WRITEBACK_SECS: u64 = 5;
@@ -104,7 +107,7 @@ pub fn mount_disk(i: usize, ro: bool) -> VResult<(Arc<dyn FileSystem>, InodeRef)
         return Err(errno::EBUSY);
     }
     let ro = ro || disk.read_only();
-    let fs = Ext4::mount(DiskIo(disk.clone()), disk_dev(i), Pages, ro, now, crate::dev::rng::fill).map_err(|m| {
+    let fs = Ext4::mount(BlockCache::new(DiskIo(disk.clone()), BLOCK_CACHE_BLOCKS), disk_dev(i), Pages, ro, now, crate::dev::rng::fill).map_err(|m| {
         println!("[velox] ext4: cannot mount {}: {:?} (errno {})", disk.name(), m.reason, m.errno);
         m.errno
     })?;
