@@ -288,7 +288,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
     fn clone_updates(queue: &[Jbd2Update]) -> Vec<Jbd2Update> {
         queue
             .iter()
-            .map(|update| Jbd2Update(update.0, update.1.to_vec().into_boxed_slice()))
+            .map(|update| Jbd2Update(update.0, update.1.clone()))
             .collect()
     }
 
@@ -1452,7 +1452,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
             .as_mut()
             .ok_or_else(|| Ext4Error::corrupted().with_operation("jbd2:missing_direct_handle"))?
             .before_images
-            .push(Jbd2Update(block_id, before.into_boxed_slice()));
+            .push(Jbd2Update(block_id, before.into()));
         Ok(())
     }
 
@@ -1486,7 +1486,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
             .buffer_for_block(block_id)?
             .to_vec()
             .into_boxed_slice();
-        let updates = Jbd2Update(block_id, new_buf);
+        let updates = Jbd2Update(block_id, new_buf.into());
         let transaction_capacity = match self.journal_transaction_capacity() {
             Ok(capacity) => capacity,
             Err(error) => {
@@ -1727,7 +1727,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
         for i in 0..count {
             let off = (i as usize) * block_size;
             let boxbuf = buf[off..off + block_size].to_vec().into_boxed_slice();
-            let updates = Jbd2Update(block_id.checked_add(i)?, boxbuf);
+            let updates = Jbd2Update(block_id.checked_add(i)?, boxbuf.into());
 
             self.enqueue_journal_update(updates, transaction_capacity)?;
         }

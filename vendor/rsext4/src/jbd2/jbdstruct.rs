@@ -1,6 +1,6 @@
 //! Core JBD2 on-disk and in-memory data structures.
 
-use alloc::{boxed::Box, vec::Vec};
+use alloc::vec::Vec;
 use core::convert::TryInto;
 
 use crate::{
@@ -83,7 +83,11 @@ impl Jbd2ChecksumMode {
 }
 #[repr(C)]
 /// One journaled metadata update: `(target physical block, serialized block)`.
-pub struct Jbd2Update(pub AbsoluteBN, pub Box<[u8]>);
+///
+/// Velox patch: the block image is shared (`Arc`), so a journal handle's rollback snapshot of
+/// the running transaction copies pointers, not every queued 4 KiB image (which made each
+/// metadata operation cost O(blocks queued) copies).
+pub struct Jbd2Update(pub AbsoluteBN, pub alloc::sync::Arc<[u8]>);
 
 /// Admission phase of the transaction that owns new journal handles.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
