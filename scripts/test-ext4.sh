@@ -107,6 +107,7 @@ boot bad -b "$work/zero.img" -b "$work/corrupt.img" -b "$work/small.img" -b "$wo
     -c 'mount -t ext4 /dev/vdd /mnt && (echo x > /mnt/new; echo ro-write=$?; umount /mnt)' \
     -c 'mount -o ro -t ext4 /dev/vdd /mnt && (echo x > /mnt/new; echo ro-write=$?; echo y >> /mnt/etc/hostname; echo ro-append=$?; cat /mnt/etc/hostname; umount /mnt)' \
     -c 'mount -o bogus_option -t ext4 /dev/vdd /mnt; echo badopt=$?' \
+    -c 'mount -t ext4 /dev/vdd /mnt && mount -o remount,ro /mnt && (echo z > /mnt/z; echo remount-ro-write=$?; grep -c "vdd /mnt ext4 ro" /proc/mounts; mount -o remount,rw /mnt && echo w > /mnt/w && echo remount-rw-ok; umount /mnt)' \
     -c 'mount -t ext4 /dev/vdc /mnt && (dd if=/dev/zero of=/mnt/fill bs=1M count=64 2>&1 | grep -o "No space left on device"; echo kept > /mnt/after; sync; rm /mnt/fill; echo room > /mnt/room && echo room-again; umount /mnt; echo umount=$?)' \
     -c 'echo still-up'
 has bad "zero-mount=[1-9]"; check "a zeroed disk does not mount" $?
@@ -115,6 +116,7 @@ has bad "ext4: cannot mount vda"; check "a failed mount says why on the console"
 has bad "ro-write=0" ; check "a read-write mount of a second disk takes writes" $?
 has bad "Read-only file system" && has bad "ro-append=[1-9]"; check "a read-only mount gives EROFS (create, open for writing)" $?
 has bad "badopt=[1-9]"; check "an unknown ext4 mount option is refused" $?
+has bad "remount-ro-write=[1-9]" && has bad "remount-rw-ok"; check "remount read-only (EROFS) and read-write again" $?
 has bad "No space left on device" && has bad "room-again"; check "a full file system gives ENOSPC, and room after a delete" $?
 has bad "^umount=0$"; check "umount of an ext4 mount" $?
 has bad "^still-up$"; check "the system stays up after bad disks" $?

@@ -145,7 +145,7 @@ pub struct MountError {
 pub struct Ext4Fs<D: BlockIo + Send + 'static, S: PageStore> {
     dev: u64,
     store: S,
-    readonly: bool,
+    readonly: AtomicBool,
     core: Mutex<Core<D>>,
     /// Live inodes by number.
     nodes: Mutex<BTreeMap<u32, Weak<Node<D, S>>>>,
@@ -194,7 +194,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         Ok(Arc::new_cyclic(|me| Ext4Fs {
             dev,
             store,
-            readonly,
+            readonly: AtomicBool::new(readonly),
             core: Mutex::new(core),
             nodes: Mutex::new(BTreeMap::new()),
             recent: Mutex::new(VecDeque::new()),
@@ -224,6 +224,26 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             }
         }
         c
+    }
+
+    /// Mounted read-only (now)?
+    pub fn ro(&self) -> bool {
+        self.readonly.load(Ordering::Acquire)
+    }
+
+    /// Remount read-only (`ro`: everything written back first, as `mount -o remount,ro`) or
+    /// read-write again.
+    pub fn remount(&self, ro: bool) -> VResult<()> {
+        if ro == self.ro() {
+            return Ok(());
+        }
+        if ro {
+            self.sync_all()?;
+        }
+        let mut c = self.core();
+        c.remount(MountOptions { readonly: ro, replay_journal: true, block_validity: true }).map_err(errno)?;
+        self.readonly.store(ro, Ordering::Release);
+        Ok(())
     }
 
     /// The root directory.
@@ -338,7 +358,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             }
         }
         drop(nodes);
-        if self.readonly {
+        if self.ro() {
             return first;
         }
         let r = self.core().sync().map_err(errno);
@@ -385,7 +405,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
     }
 
     fn check_writable(&self) -> VResult<()> {
-        if self.readonly { Err(e::EROFS) } else { Ok(()) }
+        if self.ro() { Err(e::EROFS) } else { Ok(()) }
     }
 }
 
@@ -417,7 +437,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> FileSystem for Ext4Fs<D, S> {
         let _ = self.sync_all();
         let recent = core::mem::take(&mut *self.recent.lock());
         drop(recent);
-        if !self.readonly
+        if !self.ro()
             && let Err(err) = self.core().unmount()
         {
             log_error("unmount", err);
@@ -515,7 +535,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
 
     /// Hand the cached pages a shared mapping may have written to the core.
     fn writeback(&self, d: &mut Data<S::Page>) -> VResult<()> {
-        if self.fs.readonly {
+        if self.fs.ro() {
             return Ok(());
         }
         let size = self.size();
@@ -583,7 +603,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Drop for Node<D, S> {
         drop(nodes);
         let pages = self.data.get_mut().pages.len();
         self.fs.cached.fetch_sub(pages, Ordering::Relaxed);
-        if self.attr.get_mut().nlink == 0 && !self.fs.readonly {
+        if self.attr.get_mut().nlink == 0 && !self.fs.ro() {
             self.fs.orphans.lock().push(self.ino);
             self.fs.has_orphans.store(true, Ordering::Release);
         }
@@ -1148,7 +1168,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 self.writeback(&mut d)?;
             }
         }
-        if self.fs.readonly {
+        if self.fs.ro() {
             return Ok(());
         }
         self.fs.core().sync().map_err(errno)
@@ -1158,7 +1178,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::ENODEV);
         }
         let mut d = if nowait { self.data.try_lock().ok_or(e::EAGAIN)? } else { self.data.lock() };
-        if mode != MapMode::Look && !self.fs.readonly {
+        if mode != MapMode::Look && !self.fs.ro() {
             d.shared = true;
         }
         let size = self.size();

@@ -731,3 +731,27 @@ fn listing_after_changes_shows_new_entries() {
     umount(fs);
     assert_clean(&img);
 }
+
+#[test]
+fn remount_read_only_and_back() {
+    let img = image(32, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let f = root.create(b"f", &node(FileType::Regular, 0o644)).unwrap();
+    write(&f, 0, b"before").unwrap();
+    fs.remount(true).unwrap();
+    assert!(fs.ro());
+    assert_eq!(write(&f, 0, b"x"), Err(e::EROFS));
+    assert_eq!(root.create(b"g", &node(FileType::Regular, 0o644)).err(), Some(e::EROFS));
+    assert_eq!(read(&f, 0, 10), b"before");
+    // Read-only now: what was written is on the disk and the image is clean.
+    assert_clean(&img);
+    fs.remount(false).unwrap();
+    write(&f, 6, b" after").unwrap();
+    drop((f, root));
+    umount(fs);
+    assert_clean(&img);
+    let fs = mount(&img);
+    assert_eq!(read(&walk(&fs, "/f").unwrap(), 0, 20), b"before after");
+    umount(fs);
+}

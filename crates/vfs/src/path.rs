@@ -42,8 +42,19 @@ pub struct Mount {
     pub parent: Option<(Arc<Mount>, InodeRef)>,
     /// The source named to mount(2) (shown in /proc/mounts).
     pub source: Vec<u8>,
+    /// MS_RDONLY and friends (a remount changes them: [`Mount::flags`]).
+    pub flags_now: core::sync::atomic::AtomicU32,
+}
+
+impl Mount {
     /// MS_RDONLY and friends.
-    pub flags: u32,
+    pub fn flags(&self) -> u32 {
+        self.flags_now.load(core::sync::atomic::Ordering::Acquire)
+    }
+    /// Set them (a remount).
+    pub fn set_flags(&self, f: u32) {
+        self.flags_now.store(f, core::sync::atomic::Ordering::Release);
+    }
 }
 
 /// A place in the tree: a mount and an inode in it.
@@ -93,7 +104,7 @@ impl Mounts {
         if root.kind() != FileType::Dir || at.is_some_and(|l| l.inode.kind() != FileType::Dir) {
             return Err(e::ENOTDIR);
         }
-        let m = Arc::new(Mount { fs, root, parent: at.map(|l| (l.mnt.clone(), l.inode.clone())), source: source.to_vec(), flags });
+        let m = Arc::new(Mount { fs, root, parent: at.map(|l| (l.mnt.clone(), l.inode.clone())), source: source.to_vec(), flags_now: core::sync::atomic::AtomicU32::new(flags) });
         let mut list = self.list.lock();
         list.try_reserve(1).map_err(|_| e::ENOMEM)?;
         list.push(m.clone());

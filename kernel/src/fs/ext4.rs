@@ -182,6 +182,18 @@ pub fn sync_fs(fs: &Arc<dyn FileSystem>) -> VResult<()> {
     f.map_or(Ok(()), |f| f.sync_all())
 }
 
+/// mount(2) with MS_REMOUNT on an ext4 mount: read-only (`ro`) or read-write again (EROFS for
+/// a disk that refuses writes).
+pub fn remount(fs: &Arc<dyn FileSystem>, ro: bool) -> VResult<()> {
+    let p = Arc::as_ptr(fs) as *const u8;
+    let f = MOUNTED.lock().iter().find(|(_, m)| Arc::as_ptr(m) as *const u8 == p).map(|(i, f)| (*i, f.clone()));
+    let (i, f) = f.ok_or(errno::EINVAL)?;
+    if !ro && crate::dev::blk::disk(i).is_some_and(|d| d.read_only()) {
+        return Err(errno::EROFS);
+    }
+    f.remount(ro)
+}
+
 /// The machine powers off or restarts: write every ext4 file system back and mark it clean
 /// (as the unmount Linux's shutdown scripts do), so the next boot finds no journal to replay.
 pub fn shutdown() {

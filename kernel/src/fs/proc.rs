@@ -778,9 +778,9 @@ fn mounts(ctx: &super::vfs::FsCtx) -> Vec<u8> {
         escape(&mut s, &path);
         s.push(b' ');
         s.extend_from_slice(m.fs.name().as_bytes());
-        s.extend_from_slice(if m.flags & g::MS_RDONLY != 0 { b" ro" } else { b" rw" });
+        s.extend_from_slice(if m.flags() & g::MS_RDONLY != 0 { b" ro" } else { b" rw" });
         for (bit, name) in [(g::MS_NOSUID, ",nosuid"), (g::MS_NODEV, ",nodev"), (g::MS_NOEXEC, ",noexec"), (g::MS_NOATIME, ",noatime")] {
-            if m.flags & bit != 0 {
+            if m.flags() & bit != 0 {
                 s.extend_from_slice(name.as_bytes());
             }
         }

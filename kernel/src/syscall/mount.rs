@@ -26,9 +26,20 @@ pub fn mount(t: &Thread, c: &UserContext) -> Fast {
         let target = user_path(target)?;
         let at = caller.lookup(t, g::AT_FDCWD, &target, true, false)?;
         if flags & g::MS_REMOUNT != 0 {
-            // Changing a mount's flags is not supported (see KEEP_FLAGS): EINVAL, never a
-            // remount that reports success and changes nothing.
-            return Err(errno::EINVAL);
+            // Only ext4 changes a mount's flags, between read-write and read-only (what
+            // busybox's `umount -a -r` asks at shutdown); elsewhere EINVAL, never a remount
+            // that reports success and changes nothing.
+            if !at.is_mount_root() {
+                return Err(errno::EINVAL);
+            }
+            if !crate::fs::ext4::is_ext4(&at.mnt.fs) || flags & !(KEEP_FLAGS | g::MS_RDONLY | g::MS_REMOUNT | g::MS_MGC_VAL) != 0 && flags & 0xffff_0000 != g::MS_MGC_VAL {
+                return Err(errno::EINVAL);
+            }
+            let ro = flags & g::MS_RDONLY != 0;
+            crate::fs::ext4::remount(&at.mnt.fs, ro)?;
+            let old = at.mnt.flags();
+            at.mnt.set_flags(if ro { old | g::MS_RDONLY } else { old & !g::MS_RDONLY });
+            return Ok(0);
         }
         if flags & (g::MS_BIND | g::MS_MOVE | g::MS_SHARED | g::MS_PRIVATE | g::MS_SLAVE | g::MS_UNBINDABLE) != 0 {
             return Err(errno::EINVAL); // bind mounts and propagation are not supported

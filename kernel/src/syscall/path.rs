@@ -248,7 +248,7 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
         }
         // A regular file or directory of a read-only mount is not opened for writing (devices
         // and FIFOs on it may be).
-        if want & MAY_WRITE != 0 && loc.mnt.flags & g::MS_RDONLY != 0 && matches!(kind, FileType::Regular | FileType::Dir) {
+        if want & MAY_WRITE != 0 && loc.mnt.flags() & g::MS_RDONLY != 0 && matches!(kind, FileType::Regular | FileType::Dir) {
             return Err(errno::EROFS);
         }
     }

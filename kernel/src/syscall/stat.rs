@@ -141,7 +141,7 @@ fn to_statfs(l: &Loc) -> velox_abi::Statfs {
         f_fsid: [dev as i32, (dev >> 32) as i32],
         f_namelen: s.namelen as i64,
         f_frsize: s.bsize as i64,
-        f_flags: (l.mnt.flags | 0x20) as i64, // ST_VALID
+        f_flags: (l.mnt.flags() | 0x20) as i64, // ST_VALID
         f_spare: [0; 4],
     }
 }
