@@ -8,7 +8,7 @@
 # instead (pipes, redirections, VAR=x). Without -c: boots /sbin/init (busybox init: a shell on
 # the console). -d: deterministic timing (-icount shift=0, the benchmark mode). -l: also save
 # the serial output to LOG. -b: attach a raw disk image as a virtio-blk device (repeatable: the
-# first is /dev/vda, the second vdb, ...; the image is written to). -r: the root file system is
+# first is /dev/vda, the second vdb, ...; the image is written to; IMAGE:ro attaches it read-only). -r: the root file system is
 # the ext4 IMAGE (it becomes /dev/vda, before any -b; `root=/dev/vda`); CMD and EXTRA_DIRs then
 # come in a small RAM disk that the kernel unpacks over that root (so they land in the image).
 set -euo pipefail
@@ -18,7 +18,7 @@ while getopts "k:c:e:t:a:dl:sb:r:" o; do
     case $o in
         k) variant=$OPTARG ;; c) cmds+=("$OPTARG") ;; e) extra+=("$OPTARG") ;; s) shell=1 ;;
         t) tmo=$OPTARG ;; a) kargs=$OPTARG ;; d) det=1 ;; l) log=$OPTARG ;;
-        b) [ -f "$OPTARG" ] || { echo "run.sh: disk image $OPTARG not found" >&2; exit 2; }
+        b) [ -f "${OPTARG%:ro}" ] || { echo "run.sh: disk image ${OPTARG%:ro} not found" >&2; exit 2; }
            disks+=("$OPTARG") ;;
         r) [ -f "$OPTARG" ] || { echo "run.sh: root image $OPTARG not found" >&2; exit 2; }
            rootimg=$OPTARG ;;
@@ -67,7 +67,10 @@ fi
 # (the rng above keeps the top slot), and the kernel names disks in address order: so the last
 # -b goes on the command line first, and the first -b gets the lowest slot, vda.
 for ((i = ${#disks[@]} - 1; i >= 0; i--)); do
-    q+=(-drive "file=${disks[$i]//,/,,},format=raw,if=none,id=hd$i" -device "virtio-blk-device,drive=hd$i")
+    d=${disks[$i]}; ro=""
+    # (IMAGE:ro attaches it read-only: the device refuses writes.)
+    if [ "${d%:ro}" != "$d" ]; then d=${d%:ro}; ro=",readonly=on"; fi
+    q+=(-drive "file=${d//,/,,},format=raw,if=none,id=hd$i$ro" -device "virtio-blk-device,drive=hd$i")
 done
 if [ ${#cmds[@]} -eq 0 ] && [ -t 0 ]; then
     exec "${q[@]}"

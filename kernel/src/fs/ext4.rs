@@ -97,9 +97,10 @@ pub fn disk_named(name: &[u8]) -> Option<usize> {
     }
 }
 
-/// Mount the ext4 file system on disk `i` (read-only with `ro`). Errors are printed with the
-/// reason (a disk that is not ext4, or corrupted, fails here and the system stays up).
-pub fn mount_disk(i: usize, ro: bool) -> VResult<(Arc<dyn FileSystem>, InodeRef)> {
+/// Mount the ext4 file system on disk `i` (read-only with `ro`, or when the disk refuses
+/// writes: the third value says which it is). Errors are printed with the reason (a disk that
+/// is not ext4, or corrupted, fails here and the system stays up).
+pub fn mount_disk(i: usize, ro: bool) -> VResult<(Arc<dyn FileSystem>, InodeRef, bool)> {
     let disk = crate::dev::blk::disk(i).ok_or(errno::ENXIO)?;
     // One mount at a time: two of the same disk would be two cores writing it.
     let _one = MOUNTING.lock();
@@ -123,7 +124,7 @@ pub fn mount_disk(i: usize, ro: bool) -> VResult<(Arc<dyn FileSystem>, InodeRef)
     MOUNTED.lock().push((i, fs.clone()));
     start_writeback();
     println!("[velox] ext4: {} mounted {}", disk.name(), if ro { "read-only" } else { "read-write" });
-    Ok((fs, root))
+    Ok((fs, root, ro))
 }
 
 /// Is `fs` an ext4 file system?

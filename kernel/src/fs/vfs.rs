@@ -127,7 +127,7 @@ fn mkdir_in(dir: &InodeRef, name: &[u8], perm: u32) -> VResult<InodeRef> {
 /// small sysfs at /sys, and /tmp (a tmpfs when the root is on a disk).
 pub fn init(initrd: Option<&'static [u8]>, root_disk: Option<(usize, bool)>) {
     let on_disk = root_disk.and_then(|(i, ro)| match super::ext4::mount_disk(i, ro) {
-        Ok((fs, root_inode)) => {
+        Ok((fs, root_inode, ro)) => {
             let name = alloc::format!("/dev/vd{}", (b'a' + i as u8) as char);
             match MOUNTS.add(fs.clone(), root_inode, None, name.as_bytes(), if ro { linux_raw_sys::general::MS_RDONLY } else { 0 }) {
                 Ok(m) => Some(m),

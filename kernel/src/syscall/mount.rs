@@ -19,6 +19,7 @@ const KEEP_FLAGS: u32 = g::MS_NOSUID | g::MS_NOATIME | g::MS_NODIRATIME | g::MS_
 pub fn mount(t: &Thread, c: &UserContext) -> Fast {
     let (src, target, fstype, flags, data) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3) as u32, c.arg(4));
     Fast::Done(ret((|| {
+        let mut flags = flags;
         let caller = Caller::of(t);
         if !caller.cred.privileged() {
             return Err(errno::EPERM);
@@ -66,7 +67,12 @@ pub fn mount(t: &Thread, c: &UserContext) -> Fast {
             }
             crate::fs::ext4::check_options(&data)?;
             let disk = crate::fs::ext4::disk_of(dev.inode.stat().rdev).ok_or(errno::ENXIO)?;
-            crate::fs::ext4::mount_disk(disk, flags & g::MS_RDONLY != 0)?
+            let (fs, root, ro) = crate::fs::ext4::mount_disk(disk, flags & g::MS_RDONLY != 0)?;
+            // (A disk that refuses writes is mounted read-only, and the mount says so.)
+            if ro {
+                flags |= g::MS_RDONLY;
+            }
+            (fs, root)
         } else {
             vfs::make_fs(&fstype, &data)?
         };
