@@ -168,23 +168,11 @@ fn node(kind: FileType, perm: u32) -> NewNode<'static> {
 }
 
 fn write(i: &InodeRef, off: u64, data: &[u8]) -> VResult<usize> {
-    let mut at = 0;
-    i.write_at(off, data.len(), false, &mut |buf| {
-        buf.copy_from_slice(&data[at..at + buf.len()]);
-        at += buf.len();
-        Ok(())
-    })
-    .map(|r| r.0)
+    velox_vfs::write_bytes(&**i, off, data)
 }
 
 fn read(i: &InodeRef, off: u64, len: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    i.read_at(off, len, &mut |b| {
-        out.extend_from_slice(b);
-        Ok(())
-    })
-    .unwrap();
-    out
+    velox_vfs::read_bytes(&**i, off, len).unwrap()
 }
 
 fn names(i: &InodeRef) -> Vec<Vec<u8>> {

@@ -366,6 +366,30 @@ pub fn may_delete_mode(dir: (u32, u32, u32), child: (u32, u32, u32), who: &Who) 
     Ok(())
 }
 
+/// Write all of `data` at `off` through [`Inode::write_at`]; the bytes written (fewer on a
+/// short write).
+pub fn write_bytes(i: &dyn Inode, off: u64, data: &[u8]) -> VResult<usize> {
+    let mut at = 0;
+    i.write_at(off, data.len(), false, &mut |buf| {
+        buf.copy_from_slice(&data[at..at + buf.len()]);
+        at += buf.len();
+        Ok(())
+    })
+    .map(|r| r.0)
+}
+
+/// Read up to `len` bytes at `off` through [`Inode::read_at`] into a new vector (ENOMEM when it
+/// cannot grow).
+pub fn read_bytes(i: &dyn Inode, off: u64, len: usize) -> VResult<Vec<u8>> {
+    let mut v = Vec::new();
+    i.read_at(off, len, &mut |b| {
+        v.try_reserve(b.len()).map_err(|_| e::ENOMEM)?;
+        v.extend_from_slice(b);
+        Ok(())
+    })?;
+    Ok(v)
+}
+
 /// Check one name component: ENAMETOOLONG past NAME_MAX.
 pub fn check_name(name: &[u8]) -> VResult<()> {
     if name.len() > NAME_MAX { Err(e::ENAMETOOLONG) } else { Ok(()) }

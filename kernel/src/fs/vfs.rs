@@ -279,12 +279,7 @@ fn unpack(root: &InodeRef, en: &velox_vfs::CpioEntry<'static>) -> VResult<()> {
             match f.as_any().downcast_ref::<TmpInode<Pages>>() {
                 Some(t) => t.set_static(en.data)?,
                 None => {
-                    let mut at = 0;
-                    f.write_at(0, en.data.len(), false, &mut |b| {
-                        b.copy_from_slice(&en.data[at..at + b.len()]);
-                        at += b.len();
-                        Ok(())
-                    })?;
+                    velox_vfs::write_bytes(&*f, 0, en.data)?;
                 }
             }
             f
@@ -374,13 +369,7 @@ pub fn path_of(ctx: &FsCtx, l: &Loc) -> VResult<Vec<u8>> {
 /// command list).
 pub fn read_file(path: &[u8]) -> VResult<Vec<u8>> {
     let l = walker_root().walk(&root(), path, true)?;
-    let mut v = Vec::new();
-    l.inode.read_at(0, usize::MAX, &mut |b| {
-        v.try_reserve(b.len()).map_err(|_| errno::ENOMEM)?;
-        v.extend_from_slice(b);
-        Ok(())
-    })?;
-    Ok(v)
+    velox_vfs::read_bytes(&*l.inode, 0, usize::MAX)
 }
 
 /// Every path under `dir` (for the monitor's `ls`).
