@@ -11,7 +11,8 @@
 #   - the busybox script tests at /tests/busybox/ (tests/busybox/run and *.sh)
 #   - empty /tmp (1777), /root (700), /home/user (owned by 1000:1000), /proc, /dev, /sys, /mnt
 #   - build/user/* at /bin: Velox's test programs replace the applet links of the same name
-#     (true, false, sync), since the kernel's test runner runs /bin/NAME
+#     (true, false, sync), since the kernel's test runner runs /bin/NAME; build/userlib/* at /
+#     (glibc's ld.so, libc and libm from the cross toolchain, for the dynamic test programs)
 #   - CMDFILE at /etc/velox/cmd, then each EXTRA_DIR at /.
 # Reproducible: the same inputs give the same bytes (sorted names, every mtime 0, owner root
 # except /home/user and what EXTRA_DIRs bring, inode numbers from cpio --reproducible).
@@ -55,6 +56,8 @@ if [ -d "$BUILD/user" ]; then
     for f in "$BUILD"/user/*; do rm -f "$stage/bin/${f##*/}"; done
     cp -a "$BUILD/user/." "$stage/bin/"
 fi
+# the loader and libraries of the dynamically linked test programs (scripts/build-user.sh)
+if [ -d "$BUILD/userlib" ]; then cp -a "$BUILD/userlib/." "$stage/"; fi
 if [ "$cmdfile" != - ]; then cp "$cmdfile" "$stage/etc/velox/cmd"; fi
 # Owners: root (where this runs as root; otherwise cpio -R 0:0 below), /home/user for the user of
 # /etc/passwd. EXTRA_DIRs keep theirs.

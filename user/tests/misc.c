@@ -241,6 +241,24 @@ static void test_auxv(void)
     check(p && v == 0, "auxv_secure", "AT_SECURE %lu present %d", v, p);
 }
 
+/* riscv_hwprobe (258): what glibc asks at start-up. Keys as Linux's asm/hwprobe.h. */
+static void test_hwprobe(void)
+{
+    struct { long long key; unsigned long long value; } p[4] = {{3, 0}, {4, 0}, {8, 0}, {99, 7}};
+    long r = syscall(258, p, 4, 0, NULL, 0);
+    check(r == 0 && p[0].value == 1 && (p[1].value & 3) == 3 && p[2].value == 10000000 && p[3].key == -1 && p[3].value == 0,
+          "hwprobe_keys", "r=%ld base=%llu ima=%#llx freq=%llu unknown=(%lld,%llu)", r, p[0].value, p[1].value,
+          p[2].value, p[3].key, p[3].value);
+    unsigned long cpus = 1;
+    struct { long long key; unsigned long long value; } q = {4, 3};
+    r = syscall(258, &q, 1, sizeof cpus, &cpus, 1);
+    check(r == 0 && cpus == 1, "hwprobe_which_cpus", "r=%ld cpus=%#lx", r, cpus);
+    EXPECT_ERR("hwprobe_bad_flags", syscall(258, p, 1, 0, NULL, 2), EINVAL);
+    EXPECT_ERR("hwprobe_efault", syscall(258, (void *)8, 1, 0, NULL, 0), EFAULT);
+    cpus = 0;
+    EXPECT_ERR("hwprobe_empty_set", syscall(258, p, 1, sizeof cpus, &cpus, 0), EINVAL);
+}
+
 int main(int argc, char **argv, char **envp)
 {
     t_init();
@@ -253,5 +271,6 @@ int main(int argc, char **argv, char **envp)
     test_readlink();
     test_tid_address();
     test_auxv();
+    test_hwprobe();
     return t_exit();
 }

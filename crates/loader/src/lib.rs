@@ -39,6 +39,8 @@ pub struct Plan {
     pub end: usize,
     /// PT_INTERP path, if the program is dynamically linked.
     pub interp: Option<Vec<u8>>,
+    /// ET_DYN (position-independent: `bias` was added), not ET_EXEC.
+    pub dynamic: bool,
 }
 
 /// Why an image cannot be executed (maps to ENOEXEC).
@@ -51,6 +53,36 @@ pub enum LoadError {
 /// Plan the loading of `image`. `bias` is added to the addresses of a position-independent
 /// (ET_DYN) executable; fixed-address (ET_EXEC) executables ignore it.
 pub fn plan(image: &[u8], bias: usize) -> Result<Plan, LoadError> {
+    plan_head(image, image.len(), bias)
+}
+
+/// How many bytes from the start of an ELF file [`plan_head`] needs: the ELF header and the
+/// program headers (`None` if `head`, the file's first bytes, is not a 64-bit ELF header).
+pub fn head_len(head: &[u8]) -> Option<usize> {
+    let u16_at = |o: usize| Some(u16::from_le_bytes(head.get(o..o + 2)?.try_into().ok()?) as usize);
+    if head.get(..4)? != b"\x7fELF" || *head.get(4)? != 2 {
+        return None;
+    }
+    let phoff = u64::from_le_bytes(head.get(32..40)?.try_into().ok()?);
+    let phoff = usize::try_from(phoff).ok()?;
+    Some(phoff.checked_add(u16_at(54)?.checked_mul(u16_at(56)?)?)?.max(64))
+}
+
+/// [`plan`] from the first bytes of a file of `file_len` bytes (the headers and PT_INTERP's
+/// path must lie in `head`; segments may reach past it, up to `file_len`).
+pub fn plan_head(image: &[u8], file_len: usize, bias: usize) -> Result<Plan, LoadError> {
+    // The section headers (at the file's end, outside a head) are not needed: parse a copy
+    // of the head without them (e_shoff, e_shnum, e_shstrndx zeroed).
+    let copy;
+    let image = if file_len > image.len() && image.len() >= 64 {
+        let mut c = image.to_vec();
+        c[40..48].fill(0);
+        c[60..64].fill(0);
+        copy = c;
+        &copy[..]
+    } else {
+        image
+    };
     let e = ElfBytes::<LittleEndian>::minimal_parse(image).map_err(|_| LoadError::NotExecutable)?;
     let h = e.ehdr;
     if h.e_machine != abi::EM_RISCV || h.class != elf::file::Class::ELF64 {
@@ -70,7 +102,7 @@ pub fn plan(image: &[u8], bias: usize) -> Result<Plan, LoadError> {
     for p in phdrs.iter() {
         match p.p_type {
             abi::PT_LOAD => {
-                if p.p_filesz > p.p_memsz || p.p_offset.checked_add(p.p_filesz).is_none_or(|x| x > image.len() as u64) {
+                if p.p_filesz > p.p_memsz || p.p_offset.checked_add(p.p_filesz).is_none_or(|x| x > file_len as u64) {
                     return Err(LoadError::NotExecutable);
                 }
                 let mut prot = 0;
@@ -121,6 +153,7 @@ pub fn plan(image: &[u8], bias: usize) -> Result<Plan, LoadError> {
         phnum: h.e_phnum as usize,
         end,
         interp,
+        dynamic: h.e_type == abi::ET_DYN,
     })
 }
 
@@ -483,5 +516,48 @@ mod tests {
         assert_eq!(pl.phdr, 0x10040);
         assert_eq!((pl.phent, pl.phnum, pl.end), (56, 1, 0x12000));
         assert_eq!(pl.interp, None);
+        // From its first 120 bytes (headers) with the file's real length: the same plan,
+        // section headers past the head notwithstanding.
+        f[40..48].copy_from_slice(&0xc0u64.to_le_bytes()); // shoff
+        f[58..60].copy_from_slice(&64u16.to_le_bytes()); // shentsize
+        f[60..62].copy_from_slice(&1u16.to_le_bytes()); // shnum
+        assert_eq!(head_len(&f), Some(120));
+        assert_eq!(plan_head(&f[..120], f.len(), 0).unwrap(), pl);
+        // A segment past the end of the file is refused.
+        assert_eq!(plan_head(&f[..120], 0xff, 0), Err(LoadError::NotExecutable));
+        assert_eq!(head_len(b"#!/bin/sh\n"), None);
+        assert_eq!(head_len(&f[..40]), None);
+    }
+
+    #[test]
+    fn plans_a_dynamic_executable_with_its_interpreter() {
+        // ET_DYN with PT_INTERP then one PT_LOAD: the path is read, the bias is applied.
+        let mut f = vec![0u8; 0x200];
+        f[..4].copy_from_slice(b"\x7fELF");
+        f[4] = 2;
+        f[5] = 1;
+        f[6] = 1;
+        f[16..18].copy_from_slice(&3u16.to_le_bytes()); // ET_DYN
+        f[18..20].copy_from_slice(&243u16.to_le_bytes());
+        f[24..32].copy_from_slice(&0x120u64.to_le_bytes());
+        f[32..40].copy_from_slice(&64u64.to_le_bytes());
+        f[54..56].copy_from_slice(&56u16.to_le_bytes());
+        f[56..58].copy_from_slice(&2u16.to_le_bytes());
+        let interp = b"/lib/ld-linux-riscv64-lp64d.so.1\0";
+        f[0x180..0x180 + interp.len()].copy_from_slice(interp);
+        let p = 64;
+        f[p..p + 4].copy_from_slice(&3u32.to_le_bytes()); // PT_INTERP
+        f[p + 8..p + 16].copy_from_slice(&0x180u64.to_le_bytes());
+        f[p + 32..p + 40].copy_from_slice(&(interp.len() as u64).to_le_bytes());
+        let p = 64 + 56;
+        f[p..p + 4].copy_from_slice(&1u32.to_le_bytes());
+        f[p + 4..p + 8].copy_from_slice(&5u32.to_le_bytes());
+        f[p + 32..p + 40].copy_from_slice(&0x200u64.to_le_bytes());
+        f[p + 40..p + 48].copy_from_slice(&0x200u64.to_le_bytes());
+        let pl = plan(&f, 0x4000_0000).unwrap();
+        assert_eq!(pl.interp.as_deref(), Some(&b"/lib/ld-linux-riscv64-lp64d.so.1"[..]));
+        assert_eq!(pl.entry, 0x4000_0120);
+        assert_eq!(pl.segments[0].vaddr, 0x4000_0000);
+        assert_eq!(pl.phdr, 0x4000_0040);
     }
 }

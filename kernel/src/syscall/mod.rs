@@ -351,6 +351,7 @@ tables! {
         __NR_reboot => sys::reboot,
         __NR_getrandom => sys::getrandom,
         __NR_sysinfo => sys::sysinfo,
+        __NR_riscv_hwprobe => sys::riscv_hwprobe,
     }
     async: {
         __NR_exit => process::exit,

@@ -793,7 +793,7 @@ fn affinity_target(t: &Thread, pid: usize) -> Result<Arc<Thread>, u32> {
 }
 
 /// The online harts as an affinity mask.
-fn online_mask() -> u64 {
+pub(super) fn online_mask() -> u64 {
     (1u64 << crate::smp::online()) - 1
 }
 

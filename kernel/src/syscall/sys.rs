@@ -1,4 +1,4 @@
-//! System information: uname, getrandom, and the entropy behind AT_RANDOM.
+//! System information: uname, sysinfo, riscv_hwprobe, getrandom, and the entropy behind AT_RANDOM.
 
 use super::{Fast, err, ret, uaccess};
 use crate::task::Thread;
@@ -189,4 +189,87 @@ pub fn sysinfo(_: &Thread, c: &UserContext) -> Fast {
     v[10] = crate::task::process::THREADS.load(core::sync::atomic::Ordering::Relaxed).min(u16::MAX as usize) as u64;
     v[13] = 1;
     Fast::Done(ret(uaccess::write(c.arg(0), &v).map(|_| 0)))
+}
+
+/// riscv_hwprobe keys (Linux's arch/riscv/include/uapi/asm/hwprobe.h; not in linux-raw-sys).
+mod hwprobe {
+    pub const MVENDORID: i64 = 0;
+    pub const MARCHID: i64 = 1;
+    pub const MIMPID: i64 = 2;
+    pub const BASE_BEHAVIOR: i64 = 3;
+    pub const IMA_EXT_0: i64 = 4;
+    pub const CPUPERF_0: i64 = 5;
+    pub const ZICBOZ_BLOCK_SIZE: i64 = 6;
+    pub const HIGHEST_VIRT_ADDRESS: i64 = 7;
+    pub const TIME_CSR_FREQ: i64 = 8;
+    pub const MISALIGNED_SCALAR_PERF: i64 = 9;
+    pub const BASE_BEHAVIOR_IMA: u64 = 1;
+    pub const IMA_FD: u64 = 1 << 0;
+    pub const IMA_C: u64 = 1 << 1;
+    /// RISCV_HWPROBE_WHICH_CPUS, the one flag.
+    pub const WHICH_CPUS: usize = 1;
+}
+
+/// The value of hwprobe key `k` (all harts are alike), `None` for a key this kernel does not
+/// know (Linux then sets the key to -1).
+fn hwprobe_value(k: i64) -> Option<u64> {
+    use hwprobe::*;
+    Some(match k {
+        // QEMU's virt harts give 0 for the machine ids (as SBI reports them).
+        MVENDORID | MARCHID | MIMPID => 0,
+        BASE_BEHAVIOR => BASE_BEHAVIOR_IMA,
+        // F and D, C: what AT_HWCAP says too (bit-manipulation and vector extensions are not
+        // claimed; programs then use their base-ISA code).
+        IMA_EXT_0 => IMA_FD | IMA_C,
+        // Misaligned-access speed unknown (0), no Zicboz (block size 0).
+        CPUPERF_0 | MISALIGNED_SCALAR_PERF | ZICBOZ_BLOCK_SIZE => 0,
+        HIGHEST_VIRT_ADDRESS => (velox_hal::USER_END - 1) as u64,
+        TIME_CSR_FREQ => crate::time::timebase(),
+        _ => return None,
+    })
+}
+
+/// riscv_hwprobe(pairs, pair_count, cpusetsize, cpus, flags): fill each {key, value} pair
+/// (glibc asks at start-up to pick its string routines). The cpu set (all harts if empty and
+/// NULL) must name an online hart. With RISCV_HWPROBE_WHICH_CPUS, the set is narrowed to the
+/// harts matching every pair: all harts are alike, so it stays as given if every key is known
+/// with the same value, and is cleared otherwise.
+pub fn riscv_hwprobe(_: &Thread, c: &UserContext) -> Fast {
+    let (pairs, count, setsize, cpus, flags) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4));
+    Fast::Done(ret((|| {
+        if flags & !hwprobe::WHICH_CPUS != 0 {
+            return Err(errno::EINVAL);
+        }
+        let online = super::process::online_mask();
+        let mut mask = online;
+        if setsize != 0 || cpus != 0 {
+            let mut b = [0u8; 8];
+            uaccess::read_bytes(cpus, &mut b[..setsize.min(8)])?;
+            mask = u64::from_le_bytes(b) & online;
+            if mask == 0 && flags == 0 {
+                return Err(errno::EINVAL);
+            }
+        } else if flags != 0 {
+            return Err(errno::EINVAL);
+        }
+        for i in 0..count {
+            let at = pairs.checked_add(i.checked_mul(16).ok_or(errno::EFAULT)?).ok_or(errno::EFAULT)?;
+            let p: [u64; 2] = uaccess::read(at)?;
+            let v = hwprobe_value(p[0] as i64);
+            if flags == 0 {
+                let out = match v {
+                    Some(v) => [p[0], v],
+                    None => [u64::MAX, 0],
+                };
+                uaccess::write(at, &out)?;
+            } else if v != Some(p[1]) {
+                mask = 0;
+            }
+        }
+        if flags != 0 {
+            let b = mask.to_le_bytes();
+            uaccess::write_bytes(cpus, &b[..setsize.min(8)])?;
+        }
+        Ok(0)
+    })()))
 }

@@ -480,27 +480,58 @@ pub fn load_program(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8
     load_at_depth(ctx, who, path, argv, envp, (stack_limit, ids), 0)
 }
 
-/// Contents of an executable file: the RAM disk's bytes in place, or a copy.
-enum Contents {
+/// The start of an executable file: the RAM disk's bytes in place (the whole file), or a
+/// copy of its first bytes (the ELF and program headers, or a `#!` line); `len` is the file's
+/// size. Segments are mapped from the file itself (`map_elf`).
+struct Head {
+    bytes: HeadBytes,
+    len: usize,
+}
+
+enum HeadBytes {
     Static(&'static [u8]),
     Owned(Vec<u8>),
 }
 
-fn read_all(l: &velox_vfs::Loc) -> Result<Contents, u32> {
+impl Head {
+    fn bytes(&self) -> &[u8] {
+        match &self.bytes {
+            HeadBytes::Static(b) => b,
+            HeadBytes::Owned(v) => v,
+        }
+    }
+
+    /// Bytes `[off, off+n)` of the file (the eager path: segments that share a page).
+    fn range(&self, l: &velox_vfs::Loc, off: usize, n: usize) -> Result<alloc::borrow::Cow<'_, [u8]>, u32> {
+        let end = off.checked_add(n).filter(|&e| e <= self.len).ok_or(errno::ENOEXEC)?;
+        if let HeadBytes::Static(b) = self.bytes {
+            return Ok(alloc::borrow::Cow::Borrowed(&b[off..end]));
+        }
+        if n > crate::mm::heap_free().saturating_sub(config::HEAP_RESERVE) / 2 {
+            return Err(errno::ENOMEM);
+        }
+        let v = velox_vfs::read_bytes(&*l.inode, off as u64, n)?;
+        if v.len() != n {
+            return Err(errno::ENOEXEC); // the file shrank under us
+        }
+        Ok(alloc::borrow::Cow::Owned(v))
+    }
+}
+
+/// Read the head of the executable at `l`: its first page, more if its program headers reach
+/// further (up to 64 KiB).
+fn read_head(l: &velox_vfs::Loc) -> Result<Head, u32> {
     if let Some(b) = l.inode.static_bytes() {
-        return Ok(Contents::Static(b));
+        return Ok(Head { bytes: HeadBytes::Static(b), len: b.len() });
     }
-    let size = l.inode.stat().size as usize;
-    if size > crate::mm::heap_free().saturating_sub(config::HEAP_RESERVE) / 2 {
-        return Err(errno::ENOMEM);
+    let len = l.inode.stat().size as usize;
+    let mut v = velox_vfs::read_bytes(&*l.inode, 0, len.min(PAGE_SIZE))?;
+    if let Some(need) = velox_loader::head_len(&v) {
+        if need > v.len() && need <= len.min(64 << 10) {
+            v = velox_vfs::read_bytes(&*l.inode, 0, need)?;
+        }
     }
-    let mut v = Vec::new();
-    v.try_reserve_exact(size).map_err(|_| errno::ENOMEM)?;
-    l.inode.read_at(0, size, &mut |b| {
-        v.extend_from_slice(b);
-        Ok(())
-    })?;
-    Ok(Contents::Owned(v))
+    Ok(Head { bytes: HeadBytes::Owned(v), len })
 }
 
 fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]], envp: &[&[u8]], lim: (u64, [u32; 4]), depth: usize) -> Result<Image, u32> {
@@ -509,11 +540,8 @@ fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]],
     if loc.inode.kind() != velox_vfs::FileType::Regular || !velox_vfs::may(&st, who, velox_vfs::MAY_EXEC) {
         return Err(errno::EACCES);
     }
-    let contents = read_all(&loc)?;
-    let image: &[u8] = match &contents {
-        Contents::Static(b) => b,
-        Contents::Owned(v) => v,
-    };
+    let head = read_head(&loc)?;
+    let image = head.bytes();
     if image.starts_with(b"#!") {
         if depth >= MAX_INTERP_DEPTH {
             return Err(errno::ELOOP);
@@ -544,11 +572,10 @@ fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]],
         }
         av.push(path);
         av.extend(argv.iter().skip(1).copied());
-        drop(contents);
         return load_at_depth(ctx, who, &interp, &av, envp, lim, depth + 1);
     }
     let exe = resolved_path(ctx, who, path).unwrap_or_else(|_| velox_vfs::normalize(b"/", path));
-    let mut img = load_elf(image, Some(&loc), argv, envp, &exe, lim)?;
+    let mut img = load_elf(&head, &loc, (ctx, who), argv, envp, &exe, lim)?;
     img.exe = exe;
     Ok(img)
 }
@@ -576,28 +603,17 @@ fn resolved_path(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8]) -> Result<Vec<u
     Err(errno::ELOOP)
 }
 
-/// Map a static ELF image.
-/// Map a static ELF image: with `file` (where the image lives), its segments are private
-/// mappings of the file, read page by page at fault time as Linux does (exec of a 1.6 MB
-/// busybox no longer copies all of it); without, or if two segments share a page, copied
-/// eagerly.
-fn load_elf(image: &[u8], file: Option<&velox_vfs::Loc>, argv: &[&[u8]], envp: &[&[u8]], path: &[u8], lim: (u64, [u32; 4])) -> Result<Image, u32> {
-    let (stack_limit, ids) = lim;
-    // The stack area is RLIMIT_STACK's soft value (at most the 8 MiB the address-space layout
-    // leaves below the top; at least 128 KiB), so a smaller limit makes deep recursion fault.
-    let stack_size = page_ceil((stack_limit.min(config::USER_STACK_SIZE as u64) as usize).max(128 << 10)).unwrap_or(config::USER_STACK_SIZE);
-    let plan = velox_loader::plan(image, config::PIE_BASE).map_err(|_| errno::ENOEXEC)?;
-    if plan.interp.is_some() {
-        return Err(errno::ENOEXEC); // dynamic linking arrives with its own issue
-    }
-    let mut a = AddrSpace::new().ok_or(errno::ENOMEM)?;
+/// Map the segments `plan` lists of the ELF file at `loc` (whose start is `head`; `path` names
+/// it in /proc/PID/maps) into `a`: private mappings of the file, read page by page at fault
+/// time as Linux does (exec of a 1.6 MB busybox or a 30 MB cc1 copies nothing up front); if two
+/// segments share a page (or a segment's offset is not congruent to its address), copied
+/// eagerly instead.
+fn map_elf(a: &mut AddrSpace, plan: &velox_loader::Plan, head: &Head, loc: &velox_vfs::Loc, path: &[u8]) -> Result<(), u32> {
     // Lazy only when every segment starts on a page of its own (no page shared by two
     // segments) and its file offset is congruent to its address (as ELF requires).
-    let lazy = file.filter(|_| {
-        plan.segments.iter().all(|s| s.vaddr % PAGE_SIZE == s.offset % PAGE_SIZE)
-            && plan.segments.windows(2).all(|w| page_ceil(w[0].vaddr + w[0].memsz).is_some_and(|e| e <= page_floor(w[1].vaddr)))
-    });
-    if let Some(loc) = lazy {
+    let lazy = plan.segments.iter().all(|s| s.vaddr % PAGE_SIZE == s.offset % PAGE_SIZE)
+        && plan.segments.windows(2).all(|w| page_ceil(w[0].vaddr + w[0].memsz).is_some_and(|e| e <= page_floor(w[1].vaddr)));
+    if lazy {
         let fr = fs::OpenFile::new(fs::FileKind::Node(fs::Node { loc: loc.clone(), path: path.to_vec(), path_only: false }), g::O_RDONLY);
         for s in &plan.segments {
             let start = page_floor(s.vaddr);
@@ -622,8 +638,9 @@ fn load_elf(image: &[u8], file: Option<&velox_vfs::Loc>, argv: &[&[u8]], envp: &
                 a.add_area(fend.max(start), mend, Prot(s.prot), Backing::Anon)?;
             }
         }
+        return Ok(());
     }
-    for s in plan.segments.iter().filter(|_| lazy.is_none()) {
+    for s in &plan.segments {
         let start = page_floor(s.vaddr);
         let end = page_ceil(s.vaddr + s.memsz).ok_or(errno::ENOEXEC)?;
         // Adjacent segments may share a page; merge rights into the existing area there.
@@ -635,29 +652,74 @@ fn load_elf(image: &[u8], file: Option<&velox_vfs::Loc>, argv: &[&[u8]], envp: &
         if lo < end {
             a.add_area(lo, end, Prot(s.prot), Backing::Eager)?;
         }
-        a.write_bytes(s.vaddr, &image[s.offset..s.offset + s.filesz])?;
+        a.write_bytes(s.vaddr, &head.range(loc, s.offset, s.filesz)?)?;
         // bss within the last file page must read as zero: fresh frames are zeroed already.
     }
+    Ok(())
+}
+
+/// Open the program interpreter `path` (PT_INTERP) as execve opens the program: a regular
+/// file the caller may execute (walked from the caller's root and cwd).
+fn open_interp(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8]) -> Result<(velox_vfs::Loc, Head), u32> {
+    let loc = fs::vfs::walk(ctx, who, &ctx.cwd, path, true)?;
+    if loc.inode.kind() != velox_vfs::FileType::Regular || !velox_vfs::may(&loc.inode.stat(), who, velox_vfs::MAY_EXEC) {
+        return Err(errno::EACCES);
+    }
+    let head = read_head(&loc)?;
+    Ok((loc, head))
+}
+
+/// Map an ELF executable (`head`, the start of the file at `loc`), and for a dynamically
+/// linked one its interpreter (PT_INTERP: ld.so, placed as an mmap would place it, below the
+/// stack; the program starts there with AT_BASE its load address and AT_ENTRY the program's
+/// own entry), plus the stack, the vDSO and the auxiliary vector.
+fn load_elf(head: &Head, loc: &velox_vfs::Loc, (ctx, who): (&FsCtx, &velox_vfs::Who), argv: &[&[u8]], envp: &[&[u8]], path: &[u8], lim: (u64, [u32; 4])) -> Result<Image, u32> {
+    let (stack_limit, ids) = lim;
+    // The stack area is RLIMIT_STACK's soft value (at most the 8 MiB the address-space layout
+    // leaves below the top; at least 128 KiB), so a smaller limit makes deep recursion fault.
+    let stack_size = page_ceil((stack_limit.min(config::USER_STACK_SIZE as u64) as usize).max(128 << 10)).unwrap_or(config::USER_STACK_SIZE);
+    let plan = velox_loader::plan_head(head.bytes(), head.len, config::PIE_BASE).map_err(|_| errno::ENOEXEC)?;
+    let interp = match &plan.interp {
+        Some(p) => Some(open_interp(ctx, who, p)?),
+        None => None,
+    };
+    let mut a = AddrSpace::new().ok_or(errno::ENOMEM)?;
+    map_elf(&mut a, &plan, head, loc, path)?;
     let brk = page_ceil(plan.end).ok_or(errno::ENOEXEC)?;
     a.brk_start = brk;
     a.brk = brk;
     let stack_top = config::USER_STACK_TOP;
     a.add_area(stack_top - stack_size, stack_top, Prot(Prot::READ | Prot::WRITE), Backing::Anon)?;
     crate::vdso::map(&mut a)?;
+    // The interpreter: planned at 0 to learn its span, then placed where mmap would put it.
+    let (mut entry, mut base) = (plan.entry, 0);
+    if let Some((iloc, ihead)) = &interp {
+        let p0 = velox_loader::plan_head(ihead.bytes(), ihead.len, 0).map_err(|_| errno::ELIBBAD)?;
+        let bias = if p0.dynamic {
+            let lo = page_floor(p0.segments.first().map_or(0, |s| s.vaddr));
+            let span = page_ceil(p0.end).ok_or(errno::ELIBBAD)? - lo;
+            a.find_free(span).ok_or(errno::ENOMEM)? - lo
+        } else {
+            0
+        };
+        let ip = velox_loader::plan_head(ihead.bytes(), ihead.len, bias).map_err(|_| errno::ELIBBAD)?;
+        map_elf(&mut a, &ip, ihead, iloc, plan.interp.as_deref().unwrap_or_default())?;
+        (entry, base) = (ip.entry, bias);
+    }
     let aux = [
         (key(at::AT_SYSINFO_EHDR), crate::vdso::base() as u64),
         (key(at::AT_PHDR), plan.phdr as u64),
         (key(at::AT_PHENT), plan.phent as u64),
         (key(at::AT_PHNUM), plan.phnum as u64),
         (key(at::AT_PAGESZ), PAGE_SIZE as u64),
-        (key(at::AT_BASE), 0),
+        (key(at::AT_BASE), base as u64),
         (key(at::AT_FLAGS), 0),
         (key(at::AT_ENTRY), plan.entry as u64),
         (key(at::AT_UID), ids[0] as u64),
         (key(at::AT_EUID), ids[1] as u64),
         (key(at::AT_GID), ids[2] as u64),
         (key(at::AT_EGID), ids[3] as u64),
-        (key(at::AT_SECURE), 0),
+        (key(at::AT_SECURE), (ids[0] != ids[1] || ids[2] != ids[3]) as u64),
         (key(at::AT_HWCAP), crate::syscall::sys::HWCAP),
         (key(at::AT_CLKTCK), 100),
     ];
@@ -665,7 +727,7 @@ fn load_elf(image: &[u8], file: Option<&velox_vfs::Loc>, argv: &[&[u8]], envp: &
     crate::syscall::sys::fill_random(&mut random);
     let img = velox_loader::build_stack(stack_top, argv, envp, &aux, random, path, config::ARG_MAX.min(stack_size / 4 * 3)).ok_or(errno::E2BIG)?;
     a.write_bytes(img.sp, &img.bytes)?;
-    Ok(Image { exe: Vec::new(), space: a, entry: plan.entry, sp: img.sp })
+    Ok(Image { exe: Vec::new(), space: a, entry, sp: img.sp })
 }
 
 /// Create a process (child of the kernel's init) running the executable at `path` with
