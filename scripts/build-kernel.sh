@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build a kernel variant into build/velox-<variant>.elf.
-#   default: the normal kernel; nofast: every trap through the slow path; ktest: in-kernel tests.
+#   default: the normal kernel; nofast: every trap through the slow path; ktest: in-kernel tests;
+#   strace: the normal kernel logging every failing or unknown system call on the console.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 variant=${1:-default}
@@ -9,6 +10,7 @@ case $variant in
     nofast) feat=(--features no-fastpath) ;;
     ktest) feat=(--features ktest) ;;
     ktest-fail) feat=(--features ktest-fail-demo) ;;
+    strace) feat=(--features strace) ;;
     *) echo "unknown kernel variant $variant" >&2; exit 2 ;;
 esac
 cd "$ROOT"

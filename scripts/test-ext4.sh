@@ -2,7 +2,8 @@
 # ext4 on virtio-blk, in QEMU, on the test's own images (never build/rootfs.ext4):
 #   1. boot with the root on a fresh image: 1,000 files created, renamed, linked and unlinked by
 #      the shell, a 64 MiB file written with its checksum, a directory listing, the file suite
-#      (vfs) in a directory of the ext4 root; e2fsck -fn on the host afterwards
+#      (vfs), getdents64 over 5,000 entries and mremap of file mappings (libcsys) in a directory
+#      of the ext4 root; e2fsck -fn on the host afterwards
 #   2. a second boot of the same image reads it all back; e2fsck again
 #   3. QEMU killed in the middle of a write workload (after an fsync-ed file); the next boot
 #      mounts the image and the fsync-ed data is intact; e2fsck after it
@@ -60,6 +61,8 @@ EOF
 mkdir -p "$work/x1/etc"; cp "$work/w1.sh" "$work/x1/w1.sh"
 modes="files attrs dirs big perms fifo errors mmap"
 vcmd="mkdir -m 1777 /vt; for m in $modes; do VFS_BASE=/vt /bin/vfs \$m; echo vfs-\$m-status=\$?; done"
+# (getdents64 over 5,000 entries of an ext4 directory, htree and all; mremap of ext4 file mappings.)
+vcmd="$vcmd; for m in dents mremapfile; do /bin/libcsys \$m /vt; echo libcsys-\$m-status=\$?; done"
 boot boot1 -r "$work/root.img" -e "$work/x1" -s -c "sh /w1.sh" -c "$vcmd"
 has boot1 WORKLOAD-1-DONE; check "1000 files created, renamed, linked, unlinked; 64 MiB written" $? "$(tail -3 "$logs/boot1.txt" | tr '\n' ' ')"
 # a: odd i not multiple of 5 stay (400); b: even i not multiple of 5 (400) + links of multiples of 6 (167)
@@ -70,6 +73,8 @@ has boot1 "^df: /dev/vda /$"; check "df shows the ext4 root" $?
 for m in $modes; do
     has boot1 "^vfs-$m-status=0$"; check "file suite '$m' on ext4" $? "$(grep '^FAIL' "$logs/boot1.txt" | head -2 | tr '\n' ' ')"
 done
+has boot1 "^libcsys-dents-status=0$"; check "getdents64 returns each of 5,000 ext4 entries once" $? "$(grep '^FAIL dents' "$logs/boot1.txt" | head -2 | tr '\n' ' ')"
+has boot1 "^libcsys-mremapfile-status=0$"; check "mremap of ext4 file mappings" $? "$(grep '^FAIL mremapfile' "$logs/boot1.txt" | head -2 | tr '\n' ' ')"
 grep -q "KERNEL PANIC" "$logs/boot1.txt" && bad "kernel panic in boot 1"
 fsck boot1 "$work/root.img"
 

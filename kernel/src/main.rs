@@ -16,6 +16,8 @@ mod ktest;
 mod mm;
 mod monitor;
 mod smp;
+#[cfg(feature = "strace")]
+mod strace;
 mod syscall;
 mod task;
 mod time;

@@ -45,6 +45,10 @@ pub struct Hart {
     /// hart sets `tlb_done` to what it saw once it flushed.
     tlb_req: AtomicU64,
     tlb_done: AtomicU64,
+    /// Memory-barrier requests (membarrier): bumped by the asking hart; the hart sets
+    /// `mb_done` to what it saw once it executed a full fence.
+    mb_req: AtomicU64,
+    mb_done: AtomicU64,
     /// IPIs received (for /proc/interrupts-style reports and tests).
     pub ipis: AtomicU64,
     /// Asked to let go of its loaded address space if nobody else uses it (leak checks).
@@ -84,6 +88,8 @@ impl Hart {
             loaded: Mutex::new(None),
             tlb_req: AtomicU64::new(0),
             tlb_done: AtomicU64::new(0),
+            mb_req: AtomicU64::new(0),
+            mb_done: AtomicU64::new(0),
             ipis: AtomicU64::new(0),
             reclaim: AtomicBool::new(false),
             resched: AtomicBool::new(false),
@@ -237,8 +243,9 @@ pub fn send_ipi(mask: usize) {
     }
 }
 
-/// Answer what other harts asked of this one (a TLB flush). Called on every IPI, and by
-/// spinning waiters (lock waits, shootdown waits), which run with interrupts off.
+/// Answer what other harts asked of this one (a TLB flush, a memory barrier). Called on
+/// every IPI, and by spinning waiters (lock waits, shootdown waits), which run with
+/// interrupts off.
 #[inline]
 pub fn service() {
     let h = this();
@@ -247,6 +254,50 @@ pub fn service() {
         hal::cpu::flush_tlb_all();
         h.tlb_done.store(req, Ordering::Release);
     }
+    let mb = h.mb_req.load(Ordering::Acquire);
+    if h.mb_done.load(Ordering::Relaxed) != mb {
+        // What the user thread this hart was running did before the IPI is ordered before
+        // what it does after (`fence rw,rw`), and its instruction fetches see stores made
+        // before the request (`fence.i`: membarrier's SYNC_CORE).
+        fence(Ordering::SeqCst);
+        hal::cpu::fence_i();
+        h.mb_done.store(mb, Ordering::Release);
+    }
+}
+
+/// membarrier(2)'s expedited barrier: every other online hart that has the user table `root`
+/// loaded (all of them with `None`) executes a full fence (and `fence.i`) before this
+/// returns: an IPI each, answered in [`service`], waited for here. A hart that loads the
+/// table later passes the `SeqCst` fence of [`load_mm`] before it runs user code, which
+/// orders it after this call's fence (the same store-buffering argument as
+/// [`flush_tlb_mm`]'s). Never call it on the trap fast path (it waits for other harts).
+pub fn membarrier(root: Option<usize>) {
+    // Order the caller's earlier accesses before the others' later ones, and before the
+    // reads of who has the table loaded.
+    fence(Ordering::SeqCst);
+    let (me, n) = (me(), online());
+    if n > 1 {
+        let mut wait = [0u64; MAX_HARTS];
+        let mut mask = 0;
+        for (i, h) in HARTS.iter().enumerate().take(n) {
+            if i != me && root.is_none_or(|r| h.satp_root.load(Ordering::Relaxed) == r) {
+                wait[i] = h.mb_req.fetch_add(1, Ordering::AcqRel) + 1;
+                mask |= 1 << i;
+            }
+        }
+        if mask != 0 {
+            send_ipi(mask);
+            for (i, h) in HARTS.iter().enumerate().take(n) {
+                if mask & (1 << i) != 0 {
+                    while h.mb_done.load(Ordering::Acquire) < wait[i] {
+                        velox_exec::sync::relax();
+                    }
+                }
+            }
+        }
+    }
+    // And the others' earlier accesses before the caller's later ones.
+    fence(Ordering::SeqCst);
 }
 
 /// The software interrupt (an IPI) arrived: acknowledge it and service the requests.

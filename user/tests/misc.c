@@ -19,6 +19,8 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/xattr.h>
+#include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -259,6 +261,46 @@ static void test_hwprobe(void)
     EXPECT_ERR("hwprobe_empty_set", syscall(258, p, 1, sizeof cpus, &cpus, 0), EINVAL);
 }
 
+/* Extended attributes: no file system here has them; answers as Linux on such a one. */
+static void test_xattr(void)
+{
+    char v[16], longname[300];
+    EXPECT_ERR("xattr_get_enotsup", getxattr("/", "user.x", v, sizeof v), ENOTSUP);
+    EXPECT_ERR("xattr_lget_enotsup", lgetxattr("/proc/self/exe", "security.selinux", v, sizeof v), ENOTSUP);
+    EXPECT_ERR("xattr_fget_ebadf", fgetxattr(99, "user.x", v, sizeof v), EBADF);
+    EXPECT_ERR("xattr_get_enoent", getxattr("/nonexistent", "user.x", v, sizeof v), ENOENT);
+    EXPECT_ERR("xattr_get_efault_name", getxattr("/", (char *)8, v, sizeof v), EFAULT);
+    EXPECT_ERR("xattr_get_empty_name", getxattr("/", "", v, sizeof v), ERANGE);
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    EXPECT_ERR("xattr_get_long_name", getxattr("/", longname, v, sizeof v), ERANGE);
+    EXPECT_ERR("xattr_set_enotsup", setxattr("/", "user.x", "1", 1, 0), ENOTSUP);
+    EXPECT_ERR("xattr_set_bad_flags", setxattr("/", "user.x", "1", 1, 4), EINVAL);
+    EXPECT_ERR("xattr_set_e2big", syscall(SYS_setxattr, "/", "user.x", "1", 65537, 0), E2BIG);
+    EXPECT_ERR("xattr_remove_enotsup", removexattr("/", "user.x"), ENOTSUP);
+    check(listxattr("/", v, sizeof v) == 0 && llistxattr("/proc/self/exe", NULL, 0) == 0 && flistxattr(0, v, 0) == 0,
+          "xattr_list_empty", "errno %d", errno);
+    EXPECT_ERR("xattr_list_enoent", listxattr("/nonexistent", v, sizeof v), ENOENT);
+}
+
+/* posix_fadvise: a hint, checked as Linux checks it. */
+static void test_fadvise(void)
+{
+    int fd = open("/proc/self/exe", O_RDONLY), p[2];
+    check(fd >= 0 && syscall(SYS_fadvise64, fd, 0, 0, POSIX_FADV_SEQUENTIAL) == 0 &&
+              syscall(SYS_fadvise64, fd, 0, 4096, POSIX_FADV_DONTNEED) == 0,
+          "fadvise_ok", "errno %d", errno);
+    EXPECT_ERR("fadvise_bad_advice", syscall(SYS_fadvise64, fd, 0, 0, 6), EINVAL);
+    EXPECT_ERR("fadvise_negative_len", syscall(SYS_fadvise64, fd, 0, -1L, 0), EINVAL);
+    EXPECT_ERR("fadvise_ebadf", syscall(SYS_fadvise64, 99, 0, 0, 0), EBADF);
+    if (pipe(p) == 0) {
+        EXPECT_ERR("fadvise_pipe", syscall(SYS_fadvise64, p[0], 0, 0, 0), ESPIPE);
+        close(p[0]);
+        close(p[1]);
+    }
+    close(fd);
+}
+
 int main(int argc, char **argv, char **envp)
 {
     t_init();
@@ -272,5 +314,7 @@ int main(int argc, char **argv, char **envp)
     test_tid_address();
     test_auxv();
     test_hwprobe();
+    test_xattr();
+    test_fadvise();
     return t_exit();
 }

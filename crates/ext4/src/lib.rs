@@ -182,6 +182,8 @@ pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     /// cache). Filled and changed only under the core, by the look-ups and the changes of
     /// this directory; ".." is not kept (a directory's parent changes when it moves).
     names: Mutex<BTreeMap<Vec<u8>, u32>>,
+    /// Writers (> 0) or running executable images (< 0): `velox_vfs::get_write_access`.
+    writers: core::sync::atomic::AtomicIsize,
 }
 
 impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
@@ -294,6 +296,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             attr: Mutex::new(self.stat_of(info)),
             data: Mutex::new(Data { pages: BTreeMap::new(), dir_pos: None, shared: false }),
             names: Mutex::new(BTreeMap::new()),
+            writers: core::sync::atomic::AtomicIsize::new(0),
         });
         nodes.insert(n, Arc::downgrade(&node));
         drop(nodes);
@@ -1159,6 +1162,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         let n = self.fs.core().read_inode(self.number()?, 0, &mut buf).map_err(errno)?;
         buf.truncate(n);
         Ok(buf)
+    }
+    fn write_count(&self) -> Option<&core::sync::atomic::AtomicIsize> {
+        (self.kind == FileType::Regular).then_some(&self.writers)
     }
     fn sync(&self) -> VResult<()> {
         if self.kind == FileType::Regular {

@@ -356,6 +356,108 @@ impl PageTable {
         }
     }
 
+    /// Move every 4 KiB leaf of `[from, from + len)` to the same offset in `[to, to + len)`
+    /// (mremap): the entries go as they are (frame and flags), the source entries are cleared,
+    /// and the frames keep the one reference each entry stands for. The ranges are page
+    /// aligned, in the lower half and apart; the destination must map nothing. The tables the
+    /// destination needs are made first, so a `NoMemory` (or an `AlreadyMapped`, a
+    /// `BadAddress`) moves nothing (tables made for it stay, empty). Absent tables of the
+    /// source are skipped whole, as [`for_each_leaf_in`](Self::for_each_leaf_in) does.
+    pub fn move_leaves(&self, mem: &mut impl PhysMem, from: usize, to: usize, len: usize) -> Result<(), MapError> {
+        const HALF: usize = 1 << 38;
+        let ok = |a: usize| a % 4096 == 0 && a.checked_add(len).is_some_and(|e| e <= HALF);
+        if !ok(from) || !ok(to) || len % 4096 != 0 || (from < to + len && to < from + len) {
+            return Err(MapError::BadAddress);
+        }
+        let end = from + len;
+        // Pass 1: the destination's tables, and nothing mapped there.
+        let mut va = from;
+        while let Some((_, _, at)) = self.next_leaf(mem, va, end) {
+            let (t, i) = self.leaf_table(mem, to + (at - from))?;
+            if mem.read_pte(t, i) & PteFlags::V.bits() != 0 {
+                return Err(MapError::AlreadyMapped);
+            }
+            va = at + 4096;
+        }
+        // Pass 2: move (cannot fail: every table is there).
+        let mut va = from;
+        while let Some((st, si, at)) = self.next_leaf(mem, va, end) {
+            let e = mem.read_pte(st, si);
+            let (t, i) = self.leaf_table(mem, to + (at - from))?;
+            // SAFETY: `t` and `st` are level-0 tables of ours (reached from our root); `e` is
+            // a leaf this table held already, so its frame passed `leaf_ok` when it was mapped;
+            // it leaves the source slot in the same step, so no frame gains an entry.
+            unsafe {
+                mem.write_pte(t, i, e);
+                mem.write_pte(st, si, 0);
+            }
+            va = at + 4096;
+        }
+        Ok(())
+    }
+
+    /// The level-0 table and index of lower-half `va`, making the tables above it as needed.
+    fn leaf_table(&self, mem: &mut impl PhysMem, va: usize) -> Result<(usize, usize), MapError> {
+        let mut table = self.root;
+        for l in [2, 1] {
+            let idx = vpn(va, l);
+            let e = mem.read_pte(table, idx);
+            if e & PteFlags::V.bits() == 0 {
+                let t = mem.alloc_table().ok_or(MapError::NoMemory)?;
+                // SAFETY: `table` is ours (reached from our root); `t` is a fresh table.
+                unsafe { mem.write_pte(table, idx, make_pte(t, PteFlags::V)) };
+                table = t;
+            } else if is_leaf(e) {
+                return Err(MapError::AlreadyMapped);
+            } else {
+                table = pte_addr(e);
+            }
+        }
+        Ok((table, vpn(va, 0)))
+    }
+
+    /// The first valid 4 KiB leaf at or after `va` below `end` (lower half): its level-0
+    /// table, index and address. Huge leaves are skipped.
+    fn next_leaf(&self, mem: &impl PhysMem, mut va: usize, end: usize) -> Option<(usize, usize, usize)> {
+        const GIB: usize = 1 << 30;
+        const MIB2: usize = 1 << 21;
+        while va < end {
+            let (i, ni) = (vpn(va, 2), mem.next_valid(self.root, vpn(va, 2)));
+            if ni == 512 {
+                return None;
+            }
+            if ni != i {
+                va = va - va % GIB + (ni - i) * GIB;
+                continue;
+            }
+            let e = mem.read_pte(self.root, i);
+            if is_leaf(e) {
+                va = (va / GIB + 1) * GIB;
+                continue;
+            }
+            let l1 = pte_addr(e);
+            let (j, nj) = (vpn(va, 1), mem.next_valid(l1, vpn(va, 1)));
+            if nj != j {
+                va = va - va % MIB2 + (nj - j) * MIB2;
+                continue;
+            }
+            let e1 = mem.read_pte(l1, j);
+            if is_leaf(e1) {
+                va = (va / MIB2 + 1) * MIB2;
+                continue;
+            }
+            let l0 = pte_addr(e1);
+            let k = mem.next_valid(l0, vpn(va, 0));
+            if k == 512 {
+                va = (va / MIB2 + 1) * MIB2;
+                continue;
+            }
+            let at = va / MIB2 * MIB2 + k * 4096;
+            return (at < end).then_some((l0, k, at));
+        }
+        None
+    }
+
     /// Free the leaf tables (and then middle tables) under `[start, end)` of the lower half
     /// that no longer map anything. Returns how many tables were freed.
     pub fn prune(&self, mem: &mut impl PhysMem, start: usize, end: usize) -> usize {
@@ -756,6 +858,37 @@ mod tests {
         assert!(pt.translate(&m, 0x20_3000).is_none());
         assert!(pt.translate(&m, 0x20_4000).is_some());
         assert!(pt.translate(&m, 0x1000).is_some());
+    }
+
+    #[test]
+    fn move_leaves_moves_entries_and_fails_whole() {
+        let mut m = EmuMem::new(100);
+        let pt = PageTable::new(&mut m).unwrap();
+        // Leaves across a 2 MiB and a 1 GiB boundary, with holes between.
+        let vas = [0x1f_f000usize, 0x20_0000, 0x20_5000, 0x3fff_f000, 0x4000_0000];
+        for (n, &va) in vas.iter().enumerate() {
+            pt.map(&mut m, va, 0x8000_0000 + n * 4096, RW | PteFlags::U, 0).unwrap();
+        }
+        let (from, to, len) = (0x1f_f000usize, 0x40_0000_0000 - 0x4000_2000, 0x4000_2000);
+        pt.move_leaves(&mut m, from, to, len).unwrap();
+        for (n, &va) in vas.iter().enumerate() {
+            assert!(pt.translate(&m, va).is_none(), "source {va:#x} cleared");
+            assert_eq!(pt.translate(&m, to + (va - from)), Some((0x8000_0000 + n * 4096, RW | PteFlags::U | PteFlags::V)));
+        }
+        // Overlapping or unaligned ranges, and a destination that maps something, move nothing.
+        assert_eq!(pt.move_leaves(&mut m, to, to + 0x1000, len), Err(MapError::BadAddress));
+        assert_eq!(pt.move_leaves(&mut m, to + 1, 0x1000, 0x1000), Err(MapError::BadAddress));
+        pt.map(&mut m, 0x20_5000, 0x9000_0000, RW, 0).unwrap();
+        assert_eq!(pt.move_leaves(&mut m, to, 0x1f_f000, len), Err(MapError::AlreadyMapped));
+        assert!(pt.translate(&m, to).is_some(), "nothing moved");
+        // Out of table frames: nothing moved either.
+        let mut small = EmuMem::new(4);
+        let p2 = PageTable::new(&mut small).unwrap();
+        p2.map(&mut small, 0x1000, 0x8000_0000, RW, 0).unwrap();
+        assert_eq!(p2.move_leaves(&mut small, 0x1000, 0x4000_0000, 0x1000), Err(MapError::NoMemory));
+        assert!(p2.translate(&small, 0x1000).is_some());
+        // An empty source is a no-op.
+        assert_eq!(pt.move_leaves(&mut m, 0x100_0000, 0x200_0000, 0x10_0000), Ok(()));
     }
 
     #[test]

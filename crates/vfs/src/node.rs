@@ -281,6 +281,11 @@ pub trait Inode: Send + Sync + Any {
     fn static_bytes(&self) -> Option<&'static [u8]> {
         None
     }
+    /// Linux's `i_writecount` of a regular file, for [`get_write_access`] and friends: `None`
+    /// where the file system keeps none (nothing is then refused).
+    fn write_count(&self) -> Option<&core::sync::atomic::AtomicIsize> {
+        None
+    }
     /// Flush to storage (fsync).
     fn sync(&self) -> VResult<()> {
         Ok(())
@@ -404,4 +409,40 @@ pub const fn makedev(major: u32, minor: u32) -> u64 {
 /// (major, minor) of a device number.
 pub const fn dev_split(dev: u64) -> (u32, u32) {
     ((((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32, ((dev & 0xff) | ((dev >> 12) & !0xff)) as u32)
+}
+
+// ---- Writing a file versus executing it (ETXTBSY) ----
+//
+// As Linux's `i_writecount`: positive, the number of open files (and so mappings) that may
+// write the file; negative, the number of executable images running from it (each address
+// space made by execve holds one, fork copies it). A file cannot be both: opening for writing
+// (or truncating) a running executable fails with ETXTBSY, and so does execve of a file open
+// for writing.
+
+/// Count one writer of `i` (an open for writing, a truncate); ETXTBSY if it is being executed.
+pub fn get_write_access(i: &dyn Inode) -> VResult<()> {
+    let Some(c) = i.write_count() else { return Ok(()) };
+    use core::sync::atomic::Ordering::AcqRel;
+    c.fetch_update(AcqRel, core::sync::atomic::Ordering::Acquire, |n| (n >= 0).then_some(n + 1)).map(|_| ()).map_err(|_| e::ETXTBSY)
+}
+
+/// A writer counted by [`get_write_access`] is done.
+pub fn put_write_access(i: &dyn Inode) {
+    if let Some(c) = i.write_count() {
+        c.fetch_sub(1, core::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// Count one executable image of `i` (execve); ETXTBSY if it is open for writing.
+pub fn deny_write_access(i: &dyn Inode) -> VResult<()> {
+    let Some(c) = i.write_count() else { return Ok(()) };
+    use core::sync::atomic::Ordering::AcqRel;
+    c.fetch_update(AcqRel, core::sync::atomic::Ordering::Acquire, |n| (n <= 0).then_some(n - 1)).map(|_| ()).map_err(|_| e::ETXTBSY)
+}
+
+/// An image counted by [`deny_write_access`] is gone.
+pub fn allow_write_access(i: &dyn Inode) {
+    if let Some(c) = i.write_count() {
+        c.fetch_add(1, core::sync::atomic::Ordering::AcqRel);
+    }
 }

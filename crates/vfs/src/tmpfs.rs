@@ -180,6 +180,8 @@ pub struct TmpInode<S: PageStore> {
     kind: FileType,
     meta: Mutex<Meta>,
     body: Body<S>,
+    /// Writers (> 0) or running executable images (< 0): `node::get_write_access`.
+    writers: core::sync::atomic::AtomicIsize,
 }
 
 /// First position of a real entry ("." is 0 and ".." is 1).
@@ -267,6 +269,7 @@ impl<S: PageStore> TmpInode<S> {
                 ctime: now,
             }),
             body,
+            writers: core::sync::atomic::AtomicIsize::new(0),
         }))
     }
 
@@ -860,6 +863,9 @@ impl<S: PageStore> Inode for TmpInode<S> {
     fn name_hint(&self) -> Option<Vec<u8>> {
         (self.kind == FileType::Dir).then(|| self.link.lock().name.clone())
     }
+    fn write_count(&self) -> Option<&core::sync::atomic::AtomicIsize> {
+        (self.kind == FileType::Regular).then_some(&self.writers)
+    }
     fn static_bytes(&self) -> Option<&'static [u8]> {
         match &self.body {
             Body::File(f) => f.lock().base,
@@ -1106,6 +1112,31 @@ mod map_tests {
         })
         .unwrap();
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn write_access_versus_exec() {
+        use crate::node::{allow_write_access, deny_write_access, get_write_access, put_write_access};
+        let (fs, f) = file();
+        // Writers keep images out, images keep writers out; each ends with its count.
+        get_write_access(&*f).unwrap();
+        get_write_access(&*f).unwrap();
+        assert_eq!(deny_write_access(&*f), Err(e::ETXTBSY));
+        put_write_access(&*f);
+        assert_eq!(deny_write_access(&*f), Err(e::ETXTBSY));
+        put_write_access(&*f);
+        deny_write_access(&*f).unwrap();
+        deny_write_access(&*f).unwrap();
+        assert_eq!(get_write_access(&*f), Err(e::ETXTBSY));
+        allow_write_access(&*f);
+        assert_eq!(get_write_access(&*f), Err(e::ETXTBSY));
+        allow_write_access(&*f);
+        get_write_access(&*f).unwrap();
+        put_write_access(&*f);
+        // Directories keep no count: nothing is refused.
+        let d = fs.root();
+        deny_write_access(&*d).unwrap();
+        get_write_access(&*d).unwrap();
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod locks;
 pub mod pipe;
 pub mod proc;
 pub mod vfs;
+pub mod writecount;
 
 use crate::boot::BootInfo;
 use alloc::sync::Arc;
@@ -98,6 +99,8 @@ pub struct OpenFile {
     pub pos: AtomicUsize,
     /// Inode number reported by fstat (pipes get one each).
     pub ino: usize,
+    /// A regular file opened for writing: its count of writers (ETXTBSY, `writecount`).
+    _write: Option<writecount::WriteAccess>,
 }
 
 /// A reference to an open file description.
@@ -108,7 +111,11 @@ static NEXT_INO: AtomicUsize = AtomicUsize::new(1000);
 impl OpenFile {
     /// A new open file description with status `flags`.
     pub fn new(kind: FileKind, flags: u32) -> FileRef {
-        Arc::new(OpenFile { kind, flags: AtomicU32::new(flags), pos: AtomicUsize::new(0), ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) })
+        Self::new_writer(kind, flags, None)
+    }
+    /// As [`new`](Self::new), holding `write` (the file's count of writers) while it lives.
+    pub fn new_writer(kind: FileKind, flags: u32, write: Option<writecount::WriteAccess>) -> FileRef {
+        Arc::new(OpenFile { kind, flags: AtomicU32::new(flags), pos: AtomicUsize::new(0), ino: NEXT_INO.fetch_add(1, Ordering::Relaxed), _write: write })
     }
     /// True if reads and writes must not block.
     #[inline(always)]
@@ -255,6 +262,31 @@ impl FdTable {
             }
         }
         out
+    }
+    /// Take the open descriptors `first..=last` out of the table (close_range); returns them
+    /// for dropping outside the table's lock.
+    pub fn take_range(&mut self, first: usize, last: usize) -> Vec<Fd> {
+        let mut out = Vec::new();
+        let end = last.saturating_add(1).min(self.fds.len());
+        for slot in self.fds.get_mut(first..end).into_iter().flatten() {
+            if let Some(f) = slot.take() {
+                // (Out of heap for the list: dropped here, under the lock, rather than leaked.)
+                if out.try_reserve(1).is_ok() {
+                    out.push(f);
+                }
+            }
+        }
+        while matches!(self.fds.last(), Some(None)) {
+            self.fds.pop();
+        }
+        out
+    }
+    /// Set close-on-exec on the open descriptors `first..=last` (CLOSE_RANGE_CLOEXEC).
+    pub fn set_cloexec_range(&mut self, first: usize, last: usize) {
+        let end = last.saturating_add(1).min(self.fds.len());
+        for f in self.fds.get_mut(first..end).into_iter().flatten().flatten() {
+            f.cloexec = true;
+        }
     }
     /// Number of slots (one past the highest open descriptor).
     pub fn len(&self) -> usize {

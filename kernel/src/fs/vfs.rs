@@ -170,10 +170,13 @@ pub fn init(initrd: Option<&'static [u8]>, root_disk: Option<(usize, bool)>) {
     }
     // (A RAM disk that puts a file where one of these directories goes gets a warning and
     // goes without that file system, not a panic.)
+    // /dev/shm is a tmpfs of its own, as Debian mounts it (glibc's shm_open and sem_open make
+    // their files there; /etc/fstab lists it too, for `mount -a`).
     let tmp: &[(&[u8], &[u8])] = if disk_root { &[(b"/tmp", b"tmpfs")] } else { &[] };
-    for &(dir, fstype) in [(&b"/dev"[..], &b"devtmpfs"[..]), (b"/proc", b"proc"), (b"/sys", b"sysfs")].iter().chain(tmp) {
+    let mounts = [(&b"/dev"[..], &b"devtmpfs"[..]), (b"/dev/shm", b"tmpfs"), (b"/proc", b"proc"), (b"/sys", b"sysfs")];
+    for &(dir, fstype) in mounts.iter().chain(tmp) {
         let r = walker_root().walk(&root, dir, true).and_then(|at| {
-            let (fs, root_inode) = make_fs(fstype, b"")?;
+            let (fs, root_inode) = make_fs(fstype, if dir == b"/dev/shm" { b"mode=1777" } else { b"" })?;
             MOUNTS.add(fs, root_inode, Some(&at), fstype, 0)
         });
         if let Err(e) = r {

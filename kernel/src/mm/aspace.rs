@@ -37,6 +37,10 @@ pub struct Mm {
     /// Threads using it. When the last one lets go, the address space is dead: only harts
     /// that still have it loaded keep it (see `smp::load_mm`) until they load another.
     users: AtomicUsize,
+    /// membarrier(2) registrations of the process(es) running in it (`MEMBARRIER_CMD_REGISTER_*`
+    /// bits, as Linux keeps them per mm: a fork inherits them through `AddrSpace::membarrier`,
+    /// an execve starts without any).
+    pub membarrier: core::sync::atomic::AtomicU32,
 }
 
 /// Dead address spaces not yet freed (their memory is on its way back: the OOM killer waits
@@ -46,7 +50,13 @@ pub static DEAD_MMS: AtomicUsize = AtomicUsize::new(0);
 impl Mm {
     /// Wrap an address space.
     pub fn new(space: AddrSpace) -> Mm {
-        Mm { id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed), tlb: space.tlb.clone(), space: SpaceLock::new(space), users: AtomicUsize::new(0) }
+        Mm {
+            id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed),
+            tlb: space.tlb.clone(),
+            users: AtomicUsize::new(0),
+            membarrier: core::sync::atomic::AtomicU32::new(space.membarrier),
+            space: SpaceLock::new(space),
+        }
     }
 
     /// A thread starts using this address space.
@@ -68,7 +78,14 @@ impl Mm {
     pub fn detach(&self) {
         if self.users.fetch_sub(1, Ordering::AcqRel) == 1 {
             DEAD_MMS.fetch_add(1, Ordering::SeqCst);
-            self.space.lock().dead = true;
+            // The executable may be written again once no thread runs it (ETXTBSY): now, not
+            // when a hart that still has the space loaded lets go of it. (Dropped after the lock.)
+            let exe = {
+                let mut a = self.space.lock();
+                a.dead = true;
+                a.exe.take()
+            };
+            drop(exe);
             // Harts that have it loaded (idle ones included) let go of it now, so its memory
             // comes back without waiting for them to load something else.
             crate::smp::reclaim_root(self.tlb.root());
@@ -207,6 +224,12 @@ pub struct AddrSpace {
     /// File mappings by the `id` of their areas' `Backing::File` (shared with forked copies).
     files: BTreeMap<u32, Arc<FileMap>>,
     next_file_id: u32,
+    /// The executable image it runs, kept from being written while it does (execve sets it;
+    /// fork copies it; ETXTBSY, `fs::writecount`).
+    pub exe: Option<crate::fs::writecount::DenyWrite>,
+    /// The membarrier registrations a copy made by fork starts with (kept equal to
+    /// `Mm::membarrier` by the registering call).
+    pub membarrier: u32,
 }
 
 /// The result of resolving a page fault.
@@ -350,6 +373,28 @@ impl PhysMem for DeferPhys<'_, '_> {
     }
 }
 
+/// What mremap may do besides resizing in place (its flags and new_address).
+#[derive(Debug, Clone, Copy)]
+pub struct Remap {
+    /// MREMAP_MAYMOVE.
+    pub may_move: bool,
+    /// MREMAP_FIXED: move to `new_addr`, replacing what is there.
+    pub fixed: bool,
+    /// MREMAP_DONTUNMAP: move, leaving the old range mapped (and empty).
+    pub dontunmap: bool,
+    pub new_addr: usize,
+}
+
+/// True for the vDSO's areas ([vvar], [vdso]): fixed pages at a fixed place.
+fn is_vdso(v: &Vma) -> bool {
+    v.backing == Backing::Eager && v.start >= config::VVAR_ADDR && v.start < config::USER_STACK_TOP - config::USER_STACK_SIZE
+}
+
+/// Linux's data_vm: private writable memory (RLIMIT_DATA).
+pub fn is_data(v: &Vma) -> bool {
+    matches!(v.backing, Backing::Anon | Backing::File { shared: false, .. }) && v.prot.write()
+}
+
 /// Most areas an address space may have (Linux's default vm.max_map_count).
 pub const MAX_MAP_COUNT: usize = 65530;
 
@@ -365,7 +410,7 @@ impl AddrSpace {
             pt.share_root_entries(&mut m, &super::kernel_page_table(), 256..512)
         };
         let tlb = Arc::new(TlbCtx::new(pt.root()));
-        Some(AddrSpace { pt, tlb, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP, dead: false, files: BTreeMap::new(), next_file_id: 1 })
+        Some(AddrSpace { pt, tlb, vmas: VmaMap::new(), brk_start: 0, brk: 0, mmap_low: config::MMAP_TOP, dead: false, files: BTreeMap::new(), next_file_id: 1, exe: None, membarrier: 0 })
     }
 
     /// Resolve a fault at `addr`. `Mapped` only if the page now allows the access, so a retry
@@ -427,6 +472,11 @@ impl AddrSpace {
         if let Backing::File { id, shared } = v.backing {
             let exec = v.prot.exec();
             return self.file_fault(va, id, shared, access, flags, exec);
+        }
+        // Shared anonymous memory has all its pages from mmap on: a page without one is where
+        // mremap grew the area past the memory's size (Linux's shmem object): SIGBUS.
+        if v.backing == Backing::Shared {
+            return Fault::Bus;
         }
         let Some(frame) = alloc_frame_zeroed() else {
             return Fault::NoMemory;
@@ -533,6 +583,8 @@ impl AddrSpace {
         child.mmap_low = self.mmap_low;
         child.files = self.files.clone();
         child.next_file_id = self.next_file_id;
+        child.exe = self.exe.clone();
+        child.membarrier = self.membarrier;
         let (vmas, cpt) = (&self.vmas, child.pt);
         // The area of the last page seen: leaves come in address order, so one look-up per area.
         let mut area: Option<Vma> = None;
@@ -782,6 +834,222 @@ impl AddrSpace {
     pub fn file_of(&self, v: &Vma) -> Option<(crate::fs::FileRef, u64)> {
         let fm = self.files.get(&v.backing.file_id()?)?;
         Some((fm.file.clone(), fm.offset_of(v.start)))
+    }
+
+    /// mremap(2) of `[old, old + old_len)` to `new_len` bytes (both page multiples, `new_len`
+    /// not 0; the caller checked the flags and `old`'s alignment, as Linux does first). Shrinks
+    /// in place, grows in place when the space after the area is free, else moves the pages
+    /// (their page-table entries: no copy) to a free range or, with `r.fixed`, to `r.new_addr`
+    /// (what was there is unmapped first); `r.dontunmap` leaves the old range mapped and empty
+    /// (private anonymous pages read as zeros there again, file pages come from the file,
+    /// shared anonymous ones are the same pages). `old_len` 0 makes a second mapping of a
+    /// shared area. Shared anonymous memory keeps its size: pages an area grows by are SIGBUS
+    /// (Linux's shmem object; Velox forgets pages a shrink gave back, Linux would still have
+    /// them). Errors as Linux: EFAULT (no area at `old`, or the range is not inside one
+    /// area), EINVAL, ENOMEM (cannot grow in place without `r.may_move`, no room, RLIMIT_AS or
+    /// RLIMIT_DATA (`lim`), the area limit). Returns the new address.
+    pub fn remap(&mut self, old: usize, old_len: usize, new_len: usize, r: Remap, lim: (u64, u64)) -> Result<usize, u32> {
+        self.vmas.find(old).ok_or(errno::EFAULT)?;
+        if r.fixed || r.dontunmap {
+            return self.remap_to(old, old_len, new_len, r, lim);
+        }
+        if old_len >= new_len {
+            if old_len > new_len {
+                self.unmap_checked(old + new_len, old.saturating_add(old_len).min(hal::USER_END))?;
+            }
+            return Ok(old);
+        }
+        let v = self.resizable(old, old_len, new_len, false, lim)?;
+        if old_len == v.end - old {
+            let end = old.checked_add(new_len).filter(|&e| e <= hal::USER_END);
+            if let Some(end) = end.filter(|&e| self.vmas.is_free(v.end, e)) {
+                self.grow_area(v, end)?;
+                return Ok(old);
+            }
+        }
+        if !r.may_move {
+            return Err(errno::ENOMEM);
+        }
+        let dst = self.find_free(new_len).ok_or(errno::ENOMEM)?;
+        self.move_area(v, old, old_len, new_len, dst, false)
+    }
+
+    /// mremap with MREMAP_FIXED or MREMAP_DONTUNMAP (Linux's `mremap_to`, in its order).
+    fn remap_to(&mut self, old: usize, mut old_len: usize, new_len: usize, r: Remap, lim: (u64, u64)) -> Result<usize, u32> {
+        let dst = r.new_addr;
+        if dst % PAGE_SIZE != 0 || new_len > hal::USER_END || dst > hal::USER_END - new_len {
+            return Err(errno::EINVAL);
+        }
+        if old.saturating_add(old_len) > dst && dst + new_len > old {
+            return Err(errno::EINVAL);
+        }
+        if r.fixed {
+            self.unmap_checked(dst, dst + new_len)?;
+        }
+        if old_len > new_len {
+            self.unmap_checked(old + new_len, old.saturating_add(old_len).min(hal::USER_END))?;
+            old_len = new_len;
+        }
+        let v = self.resizable(old, old_len, new_len, r.dontunmap, lim)?;
+        if r.dontunmap && (self.vmas.bytes() + old_len) as u64 > lim.0 {
+            return Err(errno::ENOMEM);
+        }
+        let dst = if r.fixed {
+            dst
+        } else if dst != 0 && self.vmas.is_free(dst, dst + new_len) {
+            dst
+        } else {
+            self.find_free(new_len).ok_or(errno::ENOMEM)?
+        };
+        self.move_area(v, old, old_len, new_len, dst, r.dontunmap)
+    }
+
+    /// munmap of `[start, end)` as the call does it: ENOMEM when it would split an area at
+    /// the area limit.
+    fn unmap_checked(&mut self, start: usize, end: usize) -> Result<(), u32> {
+        if start >= end {
+            return Ok(());
+        }
+        let at_limit = self.vmas.len() >= MAX_MAP_COUNT || super::heap_low();
+        if at_limit && self.vmas.find(start).is_some_and(|v| v.start < start) && self.vmas.find(end - 1).is_some_and(|v| v.end > end) {
+            return Err(errno::ENOMEM);
+        }
+        self.unmap(start, end);
+        Ok(())
+    }
+
+    /// The area at `old` if mremap may resize `[old, old + old_len)` to `new_len` (Linux's
+    /// `vma_to_resize`).
+    fn resizable(&self, old: usize, old_len: usize, new_len: usize, dontunmap: bool, lim: (u64, u64)) -> Result<Vma, u32> {
+        let v = *self.vmas.find(old).ok_or(errno::EFAULT)?;
+        // A second mapping of private memory would not be the same memory.
+        if old_len == 0 && !v.backing.is_shared() {
+            return Err(errno::EINVAL);
+        }
+        if dontunmap && is_vdso(&v) {
+            return Err(errno::EINVAL);
+        }
+        if old_len > v.end - old {
+            return Err(errno::EFAULT);
+        }
+        if new_len <= old_len {
+            return Ok(v);
+        }
+        // The vDSO's pages are a fixed set (Linux's VM_DONTEXPAND).
+        if is_vdso(&v) {
+            return Err(errno::EFAULT);
+        }
+        let delta = new_len - old_len;
+        if (self.vmas.bytes() + delta) as u64 > lim.0 {
+            return Err(errno::ENOMEM);
+        }
+        if is_data(&v) && (self.vmas.bytes_in(0, hal::USER_END, is_data) + delta) as u64 > lim.1 {
+            return Err(errno::ENOMEM);
+        }
+        Ok(v)
+    }
+
+    /// Extend area `v` to `end` (the space is free): mremap growing in place. (Same rights
+    /// and backing: it merges with `v`; a file area's pages keep their offsets; shared
+    /// anonymous memory does not grow with its mapping, the new pages are SIGBUS as on Linux.)
+    fn grow_area(&mut self, v: Vma, end: usize) -> Result<(), u32> {
+        self.add_area(v.end, end, v.prot, v.backing)
+    }
+
+    /// Move `[old, old + old_len)` of area `v` to a new area `[dst, dst + new_len)` with its
+    /// rights and backing (a file area's record follows with its offset), the page-table
+    /// entries as they are, then unmap the old range unless `dontunmap`.
+    fn move_area(&mut self, v: Vma, old: usize, old_len: usize, new_len: usize, dst: usize, dontunmap: bool) -> Result<usize, u32> {
+        // The vDSO stays where signal delivery's return address points.
+        if is_vdso(&v) {
+            return Err(errno::EINVAL);
+        }
+        // The new area, a split of the old one's and (dontunmap) its pieces: as Linux's
+        // move_vma, refused near the area limit.
+        if self.vmas.len() + 3 > MAX_MAP_COUNT || super::heap_low() {
+            return Err(errno::ENOMEM);
+        }
+        let shared_anon = v.backing == Backing::Shared;
+        let end = dst + new_len;
+        let file = match v.backing {
+            Backing::File { id, .. } => Some(self.files.get(&id).ok_or(errno::EFAULT)?.moved(old)),
+            _ => None,
+        };
+        let added_id = match file {
+            Some(fm) => {
+                self.add_file_area(dst, end, v.prot, fm)?;
+                self.vmas.find(dst).and_then(|n| n.backing.file_id())
+            }
+            None => {
+                // (Pages the loader filled are ordinary anonymous memory once moved.)
+                let b = if v.backing == Backing::Eager { Backing::Anon } else { v.backing };
+                self.add_area(dst, end, v.prot, b)?;
+                None
+            }
+        };
+        if old_len > 0 && self.pt.move_leaves(&mut KernelPhys, old, dst, old_len).is_err() {
+            // No table for the destination: nothing moved; take the new area back.
+            self.vmas.remove(dst, end);
+            if let Some(id) = added_id {
+                self.files.remove(&id);
+            }
+            return Err(errno::ENOMEM);
+        }
+        if v.prot.exec() {
+            hal::cpu::note_code_written();
+        }
+        if shared_anon {
+            // The same pages at both places: a second mapping (old_len 0) and the old range
+            // of dontunmap map them too. (What the area grew by has none: SIGBUS, as Linux.)
+            if old_len == 0 {
+                self.share_leaves(old, dst, new_len.min(v.end - old));
+            }
+            if dontunmap {
+                self.share_leaves(dst, old, old_len);
+            }
+        }
+        if !dontunmap && old_len > 0 {
+            // (Its entries are gone: this drops the area and, if it was the last piece of a
+            // file mapping, the record.)
+            self.unmap(old, old + old_len);
+        }
+        // No hart may go on using the old entries.
+        self.flush_tlb();
+        Ok(dst)
+    }
+
+    /// Map the frames of `[src, src + len)` at the same offsets in `[dst, dst + len)` too, with
+    /// the same flags (shared memory seen at two addresses); a page whose frame cannot take
+    /// another reference is left out (it faults in as a new page).
+    fn share_leaves(&mut self, src: usize, dst: usize, len: usize) {
+        let pt = self.pt;
+        self.pt.for_each_leaf_in(&mut KernelPhys, src, src + len, &mut |va, pte| {
+            let pa = pte_addr(pte);
+            if share_frame(pa) {
+                #[allow(unsafe_code)]
+                // SAFETY: `pa` is mapped as a leaf by this very table, so `leaf_ok` accepted it.
+                let r = unsafe { pt.map_checked_frame(&mut KernelPhys, dst + (va - src), pa, flags_of(pte) - PteFlags::V, 0) };
+                if r.is_err() {
+                    free_frame(pa);
+                }
+            }
+            pte
+        });
+    }
+
+    /// mincore(2) for the pages from `start` (page aligned): one byte per page into `out`, 1
+    /// where this address space maps the page (file pages not faulted in here count as not
+    /// resident, where Linux would look at the page cache). ENOMEM at the first page no area
+    /// covers; returns the bytes filled.
+    pub fn mincore(&mut self, start: usize, out: &mut [u8]) -> Result<usize, u32> {
+        for (i, b) in out.iter_mut().enumerate() {
+            let va = start + i * PAGE_SIZE;
+            if self.vmas.find_cached(va).is_none() {
+                return Err(errno::ENOMEM);
+            }
+            *b = self.pt.translate(&KernelPhys, va).is_some() as u8;
+        }
+        Ok(out.len())
     }
 
     /// Pick an address for an mmap of `len` bytes (top-down below the stack).

@@ -47,6 +47,7 @@
 
 use super::{alloc_frame_zeroed, free_frame, share_frame};
 use crate::fs::FileRef;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use linux_raw_sys::errno;
 use velox_hal as hal;
@@ -76,7 +77,10 @@ pub struct FileMap {
     pub shared: bool,
     /// A shared mapping may become writable (the file is open for writing): mprotect's EACCES.
     pub may_write: bool,
-    snap: Snapshot,
+    /// The snapshot, shared with the records of pieces mremap moved elsewhere.
+    snap: Arc<Snapshot>,
+    /// The file page the snapshot's first frame is (the `first` of the mmap that took it).
+    snap_first: u64,
 }
 
 /// The page a fault gets from the file.
@@ -118,17 +122,16 @@ impl FileMap {
     pub fn new(file: FileRef, inode: InodeRef, off: u64, len: usize, shared: bool, may_write: bool, nowait: bool) -> Result<FileMap, u32> {
         let first = off / PAGE_SIZE as u64;
         let pages = (len / PAGE_SIZE) as u64;
-        let mut fm = FileMap { file, inode, start: 0, first, shared, may_write, snap: Snapshot::Frames(Vec::new()) };
         if !shared {
-            if let Some(base) = fm.inode.static_bytes() {
-                fm.snap = Snapshot::Static(base);
-                return Ok(fm);
+            if let Some(base) = inode.static_bytes() {
+                let snap = Arc::new(Snapshot::Static(base));
+                return Ok(FileMap { file, inode, start: 0, first, shared, may_write, snap, snap_first: first });
             }
         }
         let mut frames = Vec::new();
         let mut err = None;
         let mode = if shared { MapMode::Materialize } else { MapMode::Look };
-        let r = fm.inode.map_pages(first, pages, mode, nowait, &mut |_, v| {
+        let r = inode.map_pages(first, pages, mode, nowait, &mut |_, v| {
             let pa = match v {
                 PageView::Page(p) => match frame_ref(p) {
                     Some(pa) => pa,
@@ -151,11 +154,31 @@ impl FileMap {
             frames.push(pa);
             true
         });
-        // (Dropped with `fm` on failure: the references taken so far go back.)
-        fm.snap = Snapshot::Frames(frames);
+        // (Dropped on failure: the references taken so far go back.)
+        let snap = Snapshot::Frames(frames);
         match (r, err) {
             (Err(e), _) | (Ok(()), Some(e)) => Err(if e == errno::ENOSPC { errno::ENOMEM } else { e }),
-            _ => Ok(fm),
+            _ => {
+                let snap = Arc::new(snap);
+                Ok(FileMap { file, inode, start: 0, first, shared, may_write, snap, snap_first: first })
+            }
+        }
+    }
+
+    /// The record of the piece of this mapping that starts at address `va`, moved elsewhere
+    /// by mremap: same file, the file offset `va` had, the same snapshot (its `start` is set
+    /// when its area is added).
+    pub fn moved(&self, va: usize) -> FileMap {
+        let first = self.offset_of(va) / PAGE_SIZE as u64;
+        FileMap {
+            file: self.file.clone(),
+            inode: self.inode.clone(),
+            start: 0,
+            first,
+            shared: self.shared,
+            may_write: self.may_write,
+            snap: self.snap.clone(),
+            snap_first: self.snap_first,
         }
     }
 
@@ -205,12 +228,12 @@ impl FileMap {
 
     /// Page `i` of the mapping as the snapshot has it.
     fn from_snapshot(&self, i: usize) -> Got {
-        match &self.snap {
+        match &*self.snap {
             Snapshot::Static(base) => match (self.first as usize).checked_add(i).and_then(|p| p.checked_mul(PAGE_SIZE)).and_then(|at| base.get(at..)) {
                 Some(b) if !b.is_empty() => copy_of(b),
                 _ => Got::Bus,
             },
-            Snapshot::Frames(f) => match f.get(i) {
+            Snapshot::Frames(f) => match (self.first + i as u64).checked_sub(self.snap_first).and_then(|k| f.get(k as usize)) {
                 Some(&pa) if pa != 0 => {
                     if share_frame(pa) {
                         Got::Frame(pa)
@@ -224,9 +247,9 @@ impl FileMap {
     }
 }
 
-impl Drop for FileMap {
+impl Drop for Snapshot {
     fn drop(&mut self) {
-        if let Snapshot::Frames(f) = &self.snap {
+        if let Snapshot::Frames(f) = self {
             for &pa in f.iter().filter(|&&pa| pa != 0) {
                 free_frame(pa);
             }

@@ -506,6 +506,27 @@ pub fn pwrite64(t: &Thread, c: &UserContext) -> Fast {
     })()))
 }
 
+/// fadvise64(fd, offset, len, advice): checked as Linux does (EBADF, ESPIPE for a pipe or
+/// FIFO, EINVAL for an unknown advice or a negative length), then taken as the hint it is and
+/// not acted on: the page cache reads ahead on its own, and keeps or drops pages by its own
+/// rules (Linux does the same on file systems without a backing device).
+pub fn fadvise64(t: &Thread, c: &UserContext) -> Fast {
+    let (fd, len, advice) = (c.arg(0), c.arg(2) as i64, c.arg(3) as u32);
+    Fast::Done(ret((|| {
+        let f = file(t, fd)?;
+        match &f.kind {
+            FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::PipeBoth(_) => return Err(errno::ESPIPE),
+            FileKind::Node(n) if n.path_only => return Err(errno::EBADF),
+            FileKind::Node(n) if n.loc.inode.kind() == velox_vfs::FileType::Fifo => return Err(errno::ESPIPE),
+            _ => {}
+        }
+        if len < 0 || advice > g::POSIX_FADV_NOREUSE {
+            return Err(errno::EINVAL);
+        }
+        Ok(0)
+    })()))
+}
+
 pub fn lseek(t: &Thread, c: &UserContext) -> Fast {
     let (fd, off, whence) = (c.arg(0), c.arg(1) as i64, c.arg(2) as u32);
     Fast::Done(ret((|| {
@@ -608,6 +629,34 @@ pub fn close(t: &Thread, c: &UserContext) -> Fast {
     }
     // Dropped outside the table lock: closing a pipe end wakes its peer.
     Fast::Done(if f.is_some() { 0 } else { err(errno::EBADF) })
+}
+
+/// close_range(first, last, flags): close the open descriptors `first..=last` (`last` may be
+/// ~0), or with CLOSE_RANGE_CLOEXEC mark them close-on-exec. CLOSE_RANGE_UNSHARE: the table
+/// is the caller's own unless clone(CLONE_FILES) shares it with another process; Velox cannot
+/// give a process a new table then (nor does execve), so that case is EINVAL rather than
+/// closing descriptors the other process uses. Unknown flags, `first > last` → EINVAL.
+pub fn close_range(t: &Thread, c: &UserContext) -> Fast {
+    const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
+    const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+    let (first, last, flags) = (c.arg(0) as u32 as usize, c.arg(1) as u32 as usize, c.arg(2) as u32);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    if flags & CLOSE_RANGE_UNSHARE != 0 && alloc::sync::Arc::strong_count(&t.process.fds) > 1 {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    if flags & CLOSE_RANGE_CLOEXEC != 0 {
+        t.process.fds.lock().set_cloexec_range(first, last);
+        return Fast::Done(0);
+    }
+    let closed = t.process.fds.lock().take_range(first, last);
+    for f in &closed {
+        crate::fs::locks::on_close(t.process.pid, &f.file);
+    }
+    // Dropped outside the table lock: closing a pipe end wakes its peer.
+    drop(closed);
+    Fast::Done(0)
 }
 
 pub fn dup(t: &Thread, c: &UserContext) -> Fast {

@@ -1,5 +1,6 @@
 //! Memory system calls: brk, mmap (anonymous or of a file, private or shared; see
-//! `mm::filemap` for file mappings), munmap, mprotect, madvise, msync.
+//! `mm::filemap` for file mappings), munmap, mprotect, mremap, madvise, msync, mincore, and
+//! membarrier (memory ordering across the harts running a process).
 
 use super::{Fast, err, ret};
 use crate::smp::BUSY;
@@ -32,7 +33,7 @@ fn slow_if_busy(r: Fast) -> Fast {
     }
 }
 
-/// The async side of brk/mmap/munmap/mprotect/madvise: park until the address space's lock
+/// The async side of brk/mmap/munmap/mprotect/mremap/madvise/msync/mincore/membarrier: park until the address space's lock
 /// is free (another hart holds it: a fork copying it, a long unmap), then try again.
 pub async fn mm_async(t: alloc::sync::Arc<Thread>, _: super::Args) -> isize {
     loop {
@@ -335,4 +336,142 @@ fn madvise_locked(t: &Thread, c: &UserContext) -> Fast {
         | g::MADV_DODUMP => with_aspace(t, |a| if a.vmas.is_free(addr, end.max(addr + 1)) && len > 0 { Err(errno::ENOMEM) } else { Ok(0) }),
         _ => Err(errno::EINVAL),
     }))
+}
+
+/// mremap(old_address, old_size, new_size, flags, new_address): see `AddrSpace::remap`. The
+/// checks that need no area come first, in Linux's order (flags, alignment, sizes: EINVAL).
+pub fn mremap(t: &Thread, c: &UserContext) -> Fast {
+    slow_if_busy(mremap_locked(t, c))
+}
+
+fn mremap_locked(t: &Thread, c: &UserContext) -> Fast {
+    let (old, old_len, new_len, flags, new_addr) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3) as u32, c.arg(4));
+    Fast::Done(ret((|| {
+        let (may_move, fixed, dontunmap) = (flags & g::MREMAP_MAYMOVE != 0, flags & g::MREMAP_FIXED != 0, flags & g::MREMAP_DONTUNMAP != 0);
+        if flags & !(g::MREMAP_MAYMOVE | g::MREMAP_FIXED | g::MREMAP_DONTUNMAP) != 0 || (fixed && !may_move) {
+            return Err(errno::EINVAL);
+        }
+        // MREMAP_DONTUNMAP always moves, and never resizes.
+        if dontunmap && (!may_move || old_len != new_len) {
+            return Err(errno::EINVAL);
+        }
+        if old % PAGE_SIZE != 0 {
+            return Err(errno::EINVAL);
+        }
+        let (Some(old_len), Some(new_len)) = (page_ceil(old_len), page_ceil(new_len)) else {
+            return Err(errno::EINVAL);
+        };
+        if new_len == 0 {
+            return Err(errno::EINVAL);
+        }
+        let lim = (rlimit(t, g::RLIMIT_AS), rlimit(t, g::RLIMIT_DATA));
+        let r = crate::mm::aspace::Remap { may_move, fixed, dontunmap, new_addr };
+        with_aspace(t, |a| a.remap(old, old_len, new_len, r, lim).map(|v| v as isize))
+    })()))
+}
+
+/// mincore(addr, length, vec): a byte per page, 1 if the page is in memory for this process
+/// (`AddrSpace::mincore`). EINVAL for an unaligned address, ENOMEM if the range leaves user
+/// space or meets an unmapped page, EFAULT for a bad `vec`. The pages are looked at in
+/// steps under the address-space lock and copied out after each (a copy may fault).
+pub fn mincore(t: &Thread, c: &UserContext) -> Fast {
+    slow_if_busy(mincore_locked(t, c))
+}
+
+fn mincore_locked(t: &Thread, c: &UserContext) -> Fast {
+    let (addr, len, vec) = (c.arg(0), c.arg(1), c.arg(2));
+    if addr % PAGE_SIZE != 0 {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    if addr.checked_add(len).is_none_or(|e| e > USER_END) {
+        return Fast::Done(err(errno::ENOMEM));
+    }
+    let pages = len.div_ceil(PAGE_SIZE);
+    if vec.checked_add(pages).is_none_or(|e| e > USER_END) {
+        return Fast::Done(err(errno::EFAULT));
+    }
+    let mut buf = [0u8; 256];
+    let mut done = 0;
+    while done < pages {
+        let n = (pages - done).min(buf.len());
+        let r = with_aspace(t, |a| a.mincore(addr + done * PAGE_SIZE, &mut buf[..n]));
+        match r {
+            Ok(_) => {}
+            // (A busy space after some steps: the retry starts over, which does no harm.)
+            Err(e) => return Fast::Done(err(e)),
+        }
+        if let Err(e) = super::uaccess::write_bytes(vec + done, &buf[..n]) {
+            return Fast::Done(err(e));
+        }
+        done += n;
+    }
+    Fast::Done(0)
+}
+
+// membarrier(2) commands (linux/membarrier.h).
+const MB_QUERY: u32 = 0;
+const MB_GLOBAL: u32 = 1;
+const MB_GLOBAL_EXPEDITED: u32 = 2;
+const MB_REGISTER_GLOBAL_EXPEDITED: u32 = 4;
+const MB_PRIVATE_EXPEDITED: u32 = 8;
+const MB_REGISTER_PRIVATE_EXPEDITED: u32 = 16;
+const MB_PRIVATE_EXPEDITED_SYNC_CORE: u32 = 32;
+const MB_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: u32 = 64;
+const MB_GET_REGISTRATIONS: u32 = 512;
+/// What MEMBARRIER_CMD_QUERY answers: everything but the rseq commands (rseq is not
+/// implemented, so they are EINVAL, as on a Linux built without CONFIG_RSEQ).
+const MB_SUPPORTED: u32 = MB_GLOBAL
+    | MB_GLOBAL_EXPEDITED
+    | MB_REGISTER_GLOBAL_EXPEDITED
+    | MB_PRIVATE_EXPEDITED
+    | MB_REGISTER_PRIVATE_EXPEDITED
+    | MB_PRIVATE_EXPEDITED_SYNC_CORE
+    | MB_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE
+    | MB_GET_REGISTRATIONS;
+
+/// membarrier(cmd, flags, cpu_id). The barrier commands make every other hart that may be
+/// running the caller's threads (PRIVATE: the harts with its address space loaded) or any
+/// user thread (GLOBAL) execute a full fence (`fence rw,rw`, and `fence.i`: SYNC_CORE) before
+/// the call returns, through an IPI each (`smp::membarrier`); a thread not on a hart then
+/// passes the fence of `smp::load_mm` before it runs again. GLOBAL (Linux: an RCU grace
+/// period) is served the same way, and GLOBAL_EXPEDITED reaches every hart, registered or not
+/// (a superset of what Linux interrupts). PRIVATE_EXPEDITED(_SYNC_CORE) without its
+/// registration → EPERM; registrations belong to the address space (a fork or execve starts
+/// without). flags other than 0, the rseq commands and unknown ones → EINVAL. On the trap
+/// fast path the calls that interrupt other harts take the slow path (it waits for them), as
+/// does a registration that finds the address space locked.
+pub fn membarrier(t: &Thread, c: &UserContext) -> Fast {
+    let (cmd, flags) = (c.arg(0) as u32, c.arg(1) as u32);
+    if flags != 0 {
+        return Fast::Done(err(errno::EINVAL));
+    }
+    let state = |f: &dyn Fn(&core::sync::atomic::AtomicU32) -> u32| t.with_mm(|mm| f(&mm.membarrier)).unwrap_or(0);
+    let barrier = |root: Option<usize>| {
+        if crate::smp::online() > 1 && crate::smp::in_fast_path() {
+            return Fast::Slow;
+        }
+        crate::smp::membarrier(root);
+        Fast::Done(0)
+    };
+    use core::sync::atomic::Ordering::Relaxed;
+    match cmd {
+        MB_QUERY => Fast::Done(MB_SUPPORTED as isize),
+        MB_GLOBAL | MB_GLOBAL_EXPEDITED => barrier(None),
+        MB_REGISTER_GLOBAL_EXPEDITED | MB_REGISTER_PRIVATE_EXPEDITED | MB_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE => {
+            // (Recorded in the address space too, where fork copies it from.)
+            let Some(mm) = t.mm() else { return Fast::Done(err(errno::ESRCH)) };
+            let Some(mut a) = mm.space.try_lock() else { return Fast::Slow };
+            a.membarrier = mm.membarrier.fetch_or(cmd, Relaxed) | cmd;
+            Fast::Done(0)
+        }
+        MB_PRIVATE_EXPEDITED | MB_PRIVATE_EXPEDITED_SYNC_CORE => {
+            // (Each command's registration is the next bit up.)
+            if state(&|s| s.load(Relaxed)) & (cmd << 1) == 0 {
+                return Fast::Done(err(errno::EPERM));
+            }
+            barrier(t.with_mm(|mm| mm.root()))
+        }
+        MB_GET_REGISTRATIONS => Fast::Done(state(&|s| s.load(Relaxed)) as isize),
+        _ => Fast::Done(err(errno::EINVAL)),
+    }
 }

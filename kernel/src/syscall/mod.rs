@@ -25,6 +25,7 @@ pub mod sys;
 pub mod time;
 pub mod timer;
 pub mod uaccess;
+pub mod xattr;
 
 use crate::task::Thread;
 use alloc::sync::Arc;
@@ -211,6 +212,11 @@ macro_rules! tables {
             $( t[nr::$fnr as usize] = {
                 extern "C" fn entry(t: &Thread, c: &mut UserContext, count: bool) -> FastRet {
                     let r = $ff(t, c);
+                    // (The slow path logs what it finishes, fast handlers it calls included.)
+                    #[cfg(feature = "strace")]
+                    if let Fast::Done(v) = r && crate::smp::in_fast_path() {
+                        crate::strace::log(t, nr::$fnr as usize, [c.arg(0), c.arg(1), c.arg(2)], v, true);
+                    }
                     fast_entry_ret(r, c, nr::$fnr as usize, count)
                 }
                 entry as FastEntry
@@ -275,6 +281,7 @@ tables! {
         __NR_sched_getaffinity => process::sched_getaffinity,
         __NR_sched_setaffinity => process::sched_setaffinity,
         __NR_getcpu => process::getcpu,
+        __NR_rseq => process::rseq,
         __NR_prctl => process::prctl,
         __NR_futex => futex::futex_fast,
         __NR_clock_gettime => time::clock_gettime,
@@ -325,6 +332,7 @@ tables! {
         __NR_newfstatat => stat::newfstatat,
         __NR_fstat => stat::fstat,
         __NR_close => fs::close,
+        __NR_close_range => fs::close_range,
         __NR_dup => fs::dup,
         __NR_dup3 => fs::dup3,
         __NR_fcntl => fs::fcntl,
@@ -336,6 +344,9 @@ tables! {
         __NR_mprotect => mm::mprotect,
         __NR_madvise => mm::madvise,
         __NR_msync => mm::msync,
+        __NR_mremap => mm::mremap,
+        __NR_mincore => mm::mincore,
+        __NR_membarrier => mm::membarrier,
         __NR_riscv_flush_icache => mm::riscv_flush_icache,
         __NR_rt_sigaction => signal::rt_sigaction,
         __NR_rt_sigprocmask => signal::rt_sigprocmask,
@@ -352,6 +363,19 @@ tables! {
         __NR_getrandom => sys::getrandom,
         __NR_sysinfo => sys::sysinfo,
         __NR_riscv_hwprobe => sys::riscv_hwprobe,
+        __NR_setxattr => xattr::setxattr,
+        __NR_lsetxattr => xattr::lsetxattr,
+        __NR_fsetxattr => xattr::fsetxattr,
+        __NR_getxattr => xattr::getxattr,
+        __NR_lgetxattr => xattr::lgetxattr,
+        __NR_fgetxattr => xattr::fgetxattr,
+        __NR_listxattr => xattr::listxattr,
+        __NR_llistxattr => xattr::llistxattr,
+        __NR_flistxattr => xattr::flistxattr,
+        __NR_removexattr => xattr::removexattr,
+        __NR_lremovexattr => xattr::lremovexattr,
+        __NR_fremovexattr => xattr::fremovexattr,
+        __NR_fadvise64 => fs::fadvise64,
     }
     async: {
         __NR_exit => process::exit,
@@ -369,6 +393,9 @@ tables! {
         __NR_mprotect => mm::mm_async,
         __NR_madvise => mm::mm_async,
         __NR_msync => mm::mm_async,
+        __NR_mremap => mm::mm_async,
+        __NR_mincore => mm::mm_async,
+        __NR_membarrier => mm::mm_async,
         __NR_futex => futex::futex,
         __NR_nanosleep => time::nanosleep,
         __NR_clock_nanosleep => time::clock_nanosleep,
@@ -457,6 +484,11 @@ pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut HandlerArena>) -
     } else {
         enosys(t, n)
     };
+    #[cfg(feature = "strace")]
+    if n != nr::__NR_rt_sigreturn as usize {
+        let known = ASYNC.get(n).is_some_and(|h| h.is_some()) || HAS_FAST.get(n).copied().unwrap_or(false);
+        crate::strace::log(t, n, [args.0[0], args.0[1], args.0[2]], r, known);
+    }
     if t.is_exiting() {
         return crate::task::signal::Restart::NONE;
     }

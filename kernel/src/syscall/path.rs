@@ -253,8 +253,17 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
         }
     }
     let keep = g::O_ACCMODE | g::O_NONBLOCK | g::O_APPEND | g::O_DIRECT | g::O_NOATIME | g::O_LARGEFILE | g::O_SYNC | g::O_DSYNC;
+    // A regular file opened for writing counts as a writer while the open file lives; one
+    // that is running as a program refuses it, and O_TRUNC too (ETXTBSY).
+    let mut write = None;
     let fk = match kind {
         FileType::Regular | FileType::Dir => {
+            if kind == FileType::Regular && (acc != g::O_RDONLY || flags & g::O_TRUNC != 0) {
+                let w = crate::fs::writecount::WriteAccess::get(&loc.inode)?;
+                if acc != g::O_RDONLY {
+                    write = w;
+                }
+            }
             if kind == FileType::Regular && flags & g::O_TRUNC != 0 && !created {
                 loc.inode.truncate(0)?;
             }
@@ -270,7 +279,7 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
         }
         FileType::Block | FileType::Socket | FileType::Symlink => return Err(errno::ENXIO),
     };
-    install(t, OpenFile::new(fk, flags & keep), flags).map(Ok)
+    install(t, OpenFile::new_writer(fk, flags & keep, write), flags).map(Ok)
 }
 
 /// Put a new open file in the lowest free descriptor.
@@ -693,6 +702,8 @@ pub fn truncate(t: &Thread, ctx: &UserContext) -> Fast {
         if !may_mode(l.inode.perm(), &c.who(), MAY_WRITE) {
             return Err(errno::EACCES);
         }
+        // (A running program is not truncated: ETXTBSY.)
+        let _writer = crate::fs::writecount::WriteAccess::get(&l.inode)?;
         l.inode.truncate(len as u64)?;
         Ok(0)
     })()))

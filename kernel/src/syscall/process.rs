@@ -882,6 +882,15 @@ pub async fn sched_setaffinity_async(t: Arc<Thread>, a: Args) -> isize {
     }
 }
 
+/// rseq(rseq, rseq_len, flags, sig): restartable sequences are not implemented: ENOSYS, as
+/// a Linux built without CONFIG_RSEQ answers. glibc registers one in every thread it starts
+/// and, on ENOSYS, runs without (`__rseq_size` 0, sched_getcpu through getcpu). Handled here,
+/// not by the table's default, so that it is not logged as an unknown system call at every
+/// program start (docs/syscalls.md, "rseq").
+pub fn rseq(_: &Thread, _: &UserContext) -> Fast {
+    Fast::Done(err(errno::ENOSYS))
+}
+
 /// getcpu(cpu, node, cache): the hart the caller runs on (node 0).
 pub fn getcpu(_: &Thread, c: &UserContext) -> Fast {
     let (cpu, node) = (c.arg(0), c.arg(1));

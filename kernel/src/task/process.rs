@@ -540,6 +540,7 @@ fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]],
     if loc.inode.kind() != velox_vfs::FileType::Regular || !velox_vfs::may(&st, who, velox_vfs::MAY_EXEC) {
         return Err(errno::EACCES);
     }
+    let deny = fs::writecount::DenyWrite::get(&loc.inode)?; // ETXTBSY if open for writing
     let head = read_head(&loc)?;
     let image = head.bytes();
     if image.starts_with(b"#!") {
@@ -576,6 +577,7 @@ fn load_at_depth(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8], argv: &[&[u8]],
     }
     let exe = resolved_path(ctx, who, path).unwrap_or_else(|_| velox_vfs::normalize(b"/", path));
     let mut img = load_elf(&head, &loc, (ctx, who), argv, envp, &exe, lim)?;
+    img.space.exe = Some(deny); // not writable while the image runs
     img.exe = exe;
     Ok(img)
 }
@@ -660,13 +662,16 @@ fn map_elf(a: &mut AddrSpace, plan: &velox_loader::Plan, head: &Head, loc: &velo
 
 /// Open the program interpreter `path` (PT_INTERP) as execve opens the program: a regular
 /// file the caller may execute (walked from the caller's root and cwd).
-fn open_interp(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8]) -> Result<(velox_vfs::Loc, Head), u32> {
+/// While the interpreter is loaded it may not be open for writing (ETXTBSY), as on Linux
+/// (the returned guard; afterwards it may be written, as Linux allows too).
+fn open_interp(ctx: &FsCtx, who: &velox_vfs::Who, path: &[u8]) -> Result<(velox_vfs::Loc, Head, fs::writecount::DenyWrite), u32> {
     let loc = fs::vfs::walk(ctx, who, &ctx.cwd, path, true)?;
     if loc.inode.kind() != velox_vfs::FileType::Regular || !velox_vfs::may(&loc.inode.stat(), who, velox_vfs::MAY_EXEC) {
         return Err(errno::EACCES);
     }
+    let deny = fs::writecount::DenyWrite::get(&loc.inode)?;
     let head = read_head(&loc)?;
-    Ok((loc, head))
+    Ok((loc, head, deny))
 }
 
 /// Map an ELF executable (`head`, the start of the file at `loc`), and for a dynamically
@@ -693,7 +698,7 @@ fn load_elf(head: &Head, loc: &velox_vfs::Loc, (ctx, who): (&FsCtx, &velox_vfs::
     crate::vdso::map(&mut a)?;
     // The interpreter: planned at 0 to learn its span, then placed where mmap would put it.
     let (mut entry, mut base) = (plan.entry, 0);
-    if let Some((iloc, ihead)) = &interp {
+    if let Some((iloc, ihead, _deny)) = &interp {
         let p0 = velox_loader::plan_head(ihead.bytes(), ihead.len, 0).map_err(|_| errno::ELIBBAD)?;
         let bias = if p0.dynamic {
             let lo = page_floor(p0.segments.first().map_or(0, |s| s.vaddr));
