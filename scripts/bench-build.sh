@@ -3,6 +3,8 @@
 # does nothing when its outputs are up to date).
 #
 #   build/bench/{vbench,vtrue}        static riscv64 Linux programs (user/bench/)
+#   build/bench/vtime                 static: times a command run N times (user/bench/vtime.c)
+#   build/bench/hello-{static,dyn}    user/bench/hello.c linked statically / dynamically
 #   build/bench/trapfloor.elf         bare-metal U<->S ecall floor (user/bench/baremetal/)
 #   build/bench-linux/Image           Debian riscv64 kernel (linux-image-riscv64, suite forky)
 #   build/bench-linux/kernel.version  its version string
@@ -15,7 +17,7 @@
 #   build/apt-riscv64/                private apt configuration/cache for the download
 #
 #   scripts/bench-build.sh            everything
-#   scripts/bench-build.sh --progs    only build/bench/{vbench,vtrue,trapfloor.elf} (no Debian
+#   scripts/bench-build.sh --progs    only build/bench/{vbench,vtrue,vtime,hello-*,trapfloor.elf} (no Debian
 #                                     download, no initramfs; what scripts/bench-smoke.sh needs)
 #
 # Env: BENCH_SUITE (default forky), BENCH_NICE (default "nice -n 10", prefixed to gcc).
@@ -182,6 +184,19 @@ if ! fresh "$OUT"/vtrue "$SRC"/vtrue.S "$SELF"; then
     log "compile vtrue"
     $NICE $CC -O2 -nostdlib -static -no-pie -Wl,--build-id=none -o "$OUT"/vtrue "$SRC"/vtrue.S
 fi
+# vtime and the two hello programs: scripts/bench-debian.sh (Debian root, both kernels)
+if ! fresh "$OUT"/vtime "$SRC"/vtime.c "$SELF"; then
+    log "compile vtime"
+    $NICE $CC -O2 -static -Wall -Wextra -Werror -o "$OUT"/vtime "$SRC"/vtime.c
+fi
+if ! fresh "$OUT"/hello-static "$SRC"/hello.c "$SELF"; then
+    log "compile hello-static"
+    $NICE $CC -O2 -static -Wall -Werror -o "$OUT"/hello-static "$SRC"/hello.c
+fi
+if ! fresh "$OUT"/hello-dyn "$SRC"/hello.c "$SELF"; then
+    log "compile hello-dyn"
+    $NICE $CC -O2 -Wall -Werror -o "$OUT"/hello-dyn "$SRC"/hello.c
+fi
 BM=$SRC/baremetal
 if ! fresh "$OUT"/trapfloor.elf "$BM"/trap.S "$BM"/main.c "$BM"/link.ld "$SELF"; then
     log "compile trapfloor.elf"
@@ -191,7 +206,7 @@ if ! fresh "$OUT"/trapfloor.elf "$BM"/trap.S "$BM"/main.c "$BM"/link.ld "$SELF";
 fi
 
 if [ $PROGS_ONLY = 1 ]; then
-    log "up to date: build/bench/{vbench,vtrue,trapfloor.elf}"
+    log "up to date: build/bench/{vbench,vtrue,vtime,hello-static,hello-dyn,trapfloor.elf}"
     exit 0
 fi
 

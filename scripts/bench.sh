@@ -58,3 +58,6 @@ python3 scripts/bench-report.py --md docs/benchmarks.md --wall "$wall"
 rec "scripts/bench-smp.sh 3"; scripts/bench-smp.sh 3 > /dev/null
 # Storage: Velox and Linux on the same ext4 image (docs/benchmarks-storage.md, with its commands).
 rec "scripts/bench-storage.sh $S"; scripts/bench-storage.sh "$S" > /dev/null
+# Debian root: Debian's programs (hello static/dynamic, python3, bash, git, sqlite3) on both kernels
+# (docs/benchmarks-debian.md, with its commands).
+rec "scripts/bench-debian.sh"; scripts/bench-debian.sh > /dev/null

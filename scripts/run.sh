@@ -10,7 +10,9 @@
 # the serial output to LOG. -b: attach a raw disk image as a virtio-blk device (repeatable: the
 # first is /dev/vda, the second vdb, ...; the image is written to; IMAGE:ro attaches it read-only). -r: the root file system is
 # the ext4 IMAGE (it becomes /dev/vda, before any -b; `root=/dev/vda`); CMD and EXTRA_DIRs then
-# come in a small RAM disk that the kernel unpacks over that root (so they land in the image).
+# come in a small RAM disk that the kernel unpacks over that root (so they land in the image;
+# CMD at /etc/velox/cmd, the EXTRA_DIRs' contents at /, owned by root, following the image's
+# directory symlinks as a copy in the guest would: scripts/linux-debian.sh -e does the same).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 variant=default; cmds=(); extra=(); tmo=300; kargs=""; det=0; log=""; shell=0; disks=(); rootimg=""
@@ -37,6 +39,16 @@ if [ -n "$rootimg" ]; then
     disks=("$rootimg" "${disks[@]}")
     append="root=/dev/vda $append"
     mk+=(--overlay)
+    # The EXTRA_DIRs land where a copy inside the booted system would put them (as
+    # scripts/linux-debian.sh -e does): on a root whose /bin, /sbin, /lib are symlinks (Debian's
+    # merged /usr), bin/foo goes to usr/bin/foo (scripts/overlay-paths.py; the kernel's
+    # unpacker does not follow symlinks).
+    if [ ${#extra[@]} -gt 0 ]; then
+        mkdir "$work/extra"
+        for d in "${extra[@]}"; do cp -a "$d/." "$work/extra/"; done
+        python3 "$ROOT/scripts/overlay-paths.py" "$work/extra" "$rootimg"
+        extra=("$work/extra")
+    fi
 fi
 if [ ${#cmds[@]} -gt 0 ]; then
     printf '%s\n' "${cmds[@]}" > "$work/cmd"

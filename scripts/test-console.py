@@ -210,9 +210,9 @@ def debian(a, kernel):
         c.send(b"rm -f /tmp/vim.txt; vim.tiny /tmp/vim.txt\r", pause=3.0)
         c.send(b"ihello from vim\rsecond line\x1b", pause=1.0)
         c.send(b":wq\r", pause=1.0)
-        ok = c.prompt(20)
+        ok = c.prompt(60)
         c.send(b"cat -A /tmp/vim.txt\r")
-        check("vim", ok and c.expect(rb"\r\nhello from vim\$\r\nsecond line\$\r\n") and c.prompt(), "vim did not save the text")
+        check("vim", ok and c.expect(rb"[\r\n]hello from vim\$\r\nsecond line\$\r\n", 60) and c.prompt(60), "vim did not save the text")
         # python3's interactive prompt (its own line editing, on the terminal).
         c.send(b"python3 -q\r", pause=2.0)
         ok = c.expect(rb">>> ", 60)

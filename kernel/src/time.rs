@@ -103,16 +103,36 @@ pub fn realtime_ns() -> u64 {
 /// thread yielded (then the slice end is in the past and the timer is off). A thread that
 /// resumes must always run with the timer armed, or nothing would preempt it.
 #[inline(always)]
-pub fn ensure_slice() {
+pub fn ensure_slice(nice: i32) {
     let end = here().slice_end.load(Ordering::Relaxed);
     if end == u64::MAX || end <= ticks() {
-        start_slice();
+        start_slice(nice);
     }
 }
 
-/// Start a fresh time slice for the thread about to run.
-pub fn start_slice() {
-    let end = ticks() + SLICE_TICKS.load(Ordering::Relaxed);
+/// Linux's sched_prio_to_weight: the CPU weight of nice -20..=19 (nice 0 = 1024; each step
+/// about 10% of CPU between two competing threads).
+const NICE_WEIGHT: [u32; 40] = [
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87, 70,
+    56, 45, 36, 29, 23, 18, 15,
+];
+
+/// Length of a time slice of a thread with nice value `nice`: the base slice times its weight
+/// over nice 0's, between 1/16 and 8 base slices (round-robin with weighted slices: CPU-bound
+/// threads share a hart roughly by weight, within those bounds; latency stays bounded).
+#[inline(always)]
+fn slice_ticks(nice: i32) -> u64 {
+    let base = SLICE_TICKS.load(Ordering::Relaxed);
+    if nice == 0 {
+        return base;
+    }
+    let w = NICE_WEIGHT[(nice.clamp(-20, 19) + 20) as usize] as u64;
+    (base * w / 1024).clamp(base / 16, base * 8)
+}
+
+/// Start a fresh time slice for the thread about to run (nice value `nice`).
+pub fn start_slice(nice: i32) {
+    let end = ticks() + slice_ticks(nice);
     here().slice_end.store(end, Ordering::Relaxed);
     program(end);
 }

@@ -16,8 +16,9 @@
 extern char _start[];
 static __thread int tls_counter = 41;
 
-/* Copy /bin/dyn to `dst` with its PT_INTERP path's last byte replaced by `c`. */
-static int copy_with_interp(const char *dst, char c)
+/* Copy /bin/dyn to `dst` with its PT_INTERP path's byte `from_end` places before its end
+ * (1: the NUL, 2: the last character) replaced by `c`. */
+static int copy_interp_at(const char *dst, char c, int from_end)
 {
     int in = open("/proc/self/exe", O_RDONLY);
     if (in < 0)
@@ -31,13 +32,15 @@ static int copy_with_interp(const char *dst, char c)
     for (int i = 0; i < eh->e_phnum; i++) {
         Elf64_Phdr *ph = (Elf64_Phdr *)(buf + eh->e_phoff + i * eh->e_phentsize);
         if (ph->p_type == PT_INTERP)
-            buf[ph->p_offset + ph->p_filesz - 2] = c;
+            buf[ph->p_offset + ph->p_filesz - from_end] = c;
     }
     int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0755);
     if (out < 0 || write(out, buf, n) != n)
         return -1;
     return close(out);
 }
+
+static int copy_with_interp(const char *dst, char c) { return copy_interp_at(dst, c, 2); }
 
 /* execve `path`; the errno it failed with (0 if it ran: the child exits 0 then). */
 static int exec_errno(const char *path)
@@ -111,6 +114,11 @@ int main(int argc, char **argv)
         copy_with_interp("/tmp/dyn-badint", 'Y');
         e = exec_errno("/tmp/dyn-badint");
         check(e == ELIBBAD, "dyn non-ELF interpreter ELIBBAD", "errno=%d (%s)", e, strerror(e));
+        /* A PT_INTERP path without its NUL: ENOEXEC (Linux checks the last byte). */
+        copy_interp_at("/tmp/dyn-nonul", '1', 1);
+        e = exec_errno("/tmp/dyn-nonul");
+        check(e == ENOEXEC, "dyn interpreter path without NUL ENOEXEC", "errno=%d (%s)", e, strerror(e));
+        unlink("/tmp/dyn-nonul");
         unlink("/lib/ld-linux-riscv64-lp64d.so.Y");
         unlink("/tmp/dyn-noint");
         unlink("/tmp/dyn-badint");

@@ -19,6 +19,9 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <sys/mman.h>
 #include <sys/xattr.h>
 #include <fcntl.h>
 #include <termios.h>
@@ -281,6 +284,15 @@ static void test_xattr(void)
     check(listxattr("/", v, sizeof v) == 0 && llistxattr("/proc/self/exe", NULL, 0) == 0 && flistxattr(0, v, 0) == 0,
           "xattr_list_empty", "errno %d", errno);
     EXPECT_ERR("xattr_list_enoent", listxattr("/nonexistent", v, sizeof v), ENOENT);
+    int pfd = open("/", O_PATH);
+    EXPECT_ERR("xattr_fget_opath_ebadf", fgetxattr(pfd, "user.x", v, sizeof v), EBADF);
+    EXPECT_ERR("xattr_flist_opath_ebadf", flistxattr(pfd, v, sizeof v), EBADF);
+    close(pfd);
+    /* (And mremap of a range past the end of user space: EINVAL, nothing unmapped.) */
+    char *m = mmap(0, 16384, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_ERR("mremap_overflow_einval", mremap(m, (size_t)-4096, 4096, 0), EINVAL);
+    m[0] = 1;
+    munmap(m, 16384);
 }
 
 /* posix_fadvise: a hint, checked as Linux checks it. */
@@ -301,6 +313,117 @@ static void test_fadvise(void)
     close(fd);
 }
 
+/* Opening /proc/self/fd/N (and /dev/stdin, /dev/fd/N) of a pipe opens the pipe again. */
+static void test_procfd_pipe(void)
+{
+    int p[2];
+    char path[64], buf[8] = {0};
+    if (pipe(p))
+        return fail("procfd_pipe", "pipe errno %d", errno);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", p[1]);
+    int w = open(path, O_WRONLY);
+    snprintf(path, sizeof path, "/dev/fd/%d", p[0]);
+    int r = open(path, O_RDONLY);
+    check(w >= 0 && r >= 0 && write(w, "abc", 3) == 3 && read(r, buf, sizeof buf) == 3 && !strcmp(buf, "abc"),
+          "procfd_pipe_reopen", "w=%d r=%d buf=%s errno %d", w, r, buf, errno);
+    /* The new descriptions are ends of their own: with every writer closed, EOF. */
+    close(p[1]);
+    close(w);
+    check(read(r, buf, sizeof buf) == 0, "procfd_pipe_eof", "errno %d", errno);
+    close(r);
+    close(p[0]);
+    if (pipe(p) == 0) {
+        int saved = dup(0);
+        dup2(p[0], 0);
+        write(p[1], "in", 2);
+        int s = open("/dev/stdin", O_RDONLY);
+        memset(buf, 0, sizeof buf);
+        check(s >= 0 && read(s, buf, 2) == 2 && !strcmp(buf, "in"), "procfd_dev_stdin_pipe", "s=%d errno %d", s, errno);
+        close(s);
+        dup2(saved, 0);
+        close(saved);
+        close(p[0]);
+        close(p[1]);
+    }
+    EXPECT_ERR("procfd_closed_enoent", open("/proc/self/fd/999", O_RDONLY), ENOENT);
+}
+
+/* clone3 with CLONE_CLEAR_SIGHAND: caught signals are default in the child, ignored stay. */
+static void on_usr1(int s) { (void)s; }
+static void test_clear_sighand(void)
+{
+    signal(SIGUSR1, on_usr1);
+    signal(SIGUSR2, SIG_IGN);
+    struct { unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls; } a = {0};
+    a.flags = 1ULL << 32; /* CLONE_CLEAR_SIGHAND */
+    a.exit_signal = SIGCHLD;
+    long pid = syscall(SYS_clone3, &a, sizeof a);
+    if (pid == 0) {
+        struct sigaction u1, u2;
+        sigaction(SIGUSR1, NULL, &u1);
+        sigaction(SIGUSR2, NULL, &u2);
+        _exit(u1.sa_handler == SIG_DFL && u2.sa_handler == SIG_IGN ? 0 : 1);
+    }
+    int st = -1;
+    if (pid > 0)
+        waitpid(pid, &st, 0);
+    check(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "clone3_clear_sighand", "pid %ld status %#x errno %d", pid, st, errno);
+    a.flags = (1ULL << 32) | CLONE_SIGHAND | CLONE_VM;
+    EXPECT_ERR("clone3_clear_sighand_with_sighand", syscall(SYS_clone3, &a, sizeof a), EINVAL);
+    signal(SIGUSR1, SIG_DFL);
+    signal(SIGUSR2, SIG_DFL);
+}
+
+/* /proc/self/mountinfo: the root's line, in the format of proc_pid_mountinfo(5). */
+static void test_mountinfo(void)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    char line[512];
+    int ok = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        int id, parent, ma, mi;
+        char root[64], point[64];
+        if (sscanf(line, "%d %d %d:%d %63s %63s", &id, &parent, &ma, &mi, root, point) == 6 && !strcmp(point, "/") &&
+            !strcmp(root, "/") && strstr(line, " - "))
+            ok = 1;
+    }
+    if (f)
+        fclose(f);
+    check(ok, "proc_mountinfo_root", "no line for / in /proc/self/mountinfo");
+}
+
+/* getpriority/setpriority: nice values, their permissions, inheritance. */
+static void test_nice(void)
+{
+    errno = 0;
+    check(getpriority(PRIO_PROCESS, 0) == 0 && errno == 0, "nice_default_0", "got %d errno %d", getpriority(PRIO_PROCESS, 0), errno);
+    check(setpriority(PRIO_PROCESS, 0, 5) == 0 && getpriority(PRIO_PROCESS, 0) == 5, "nice_set_5", "errno %d", errno);
+    check(setpriority(PRIO_PROCESS, 0, 100) == 0 && getpriority(PRIO_PROCESS, 0) == 19, "nice_clamped_19", "got %d", getpriority(PRIO_PROCESS, 0));
+    check(syscall(SYS_getpriority, PRIO_PROCESS, 0) == 1, "nice_raw_is_20_minus_nice", "raw %ld", syscall(SYS_getpriority, PRIO_PROCESS, 0));
+    setpriority(PRIO_PROCESS, 0, 7);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int inherited = getpriority(PRIO_PROCESS, 0) == 7;
+        setuid(1000);
+        int up = setpriority(PRIO_PROCESS, 0, 10) == 0;
+        errno = 0;
+        int down = setpriority(PRIO_PROCESS, 0, 5) == -1 && errno == EACCES;
+        errno = 0;
+        int other = setpriority(PRIO_PROCESS, getppid(), 10) == -1 && errno == EPERM;
+        _exit(inherited && up && down && other ? 0 : 1 + inherited * 2 + up * 4 + down * 8 + other * 16);
+    }
+    int st = -1;
+    waitpid(pid, &st, 0);
+    check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "nice_inherited_and_permissions", "child status %#x", st);
+    check(setpriority(PRIO_PROCESS, 0, -5) == 0 && getpriority(PRIO_PROCESS, 0) == -5, "nice_root_lowers", "errno %d", errno);
+    check(getpriority(PRIO_PGRP, 0) <= -5 && getpriority(PRIO_USER, 0) <= -5, "nice_pgrp_user", "pgrp %d user %d",
+          getpriority(PRIO_PGRP, 0), getpriority(PRIO_USER, 0));
+    EXPECT_ERR("nice_bad_which", getpriority(7, 0), EINVAL);
+    EXPECT_ERR("nice_no_such_thread", getpriority(PRIO_PROCESS, 999999), ESRCH);
+    EXPECT_ERR("nice_no_such_user", setpriority(PRIO_USER, 4242, 1), ESRCH);
+    setpriority(PRIO_PROCESS, 0, 0);
+}
+
 int main(int argc, char **argv, char **envp)
 {
     t_init();
@@ -316,5 +439,9 @@ int main(int argc, char **argv, char **envp)
     test_hwprobe();
     test_xattr();
     test_fadvise();
+    test_procfd_pipe();
+    test_clear_sighand();
+    test_mountinfo();
+    test_nice();
     return t_exit();
 }

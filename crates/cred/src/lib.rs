@@ -102,7 +102,25 @@ impl Cred {
     }
 }
 
+/// Nice values: -20 (most CPU) to 19 (least); setpriority clamps to this range.
+pub const NICE_MIN: i32 = -20;
+pub const NICE_MAX: i32 = 19;
+
 impl Cred {
+    /// May a process with these credentials change the nice value of one with `target`'s?
+    /// (Linux's `set_one_prio_perm`: its effective uid is the target's real or effective uid,
+    /// or it is privileged.)
+    pub fn may_renice(&self, target: &Cred) -> bool {
+        self.privileged() || self.uid.e == target.uid.r || self.uid.e == target.uid.e
+    }
+
+    /// May it lower a nice value to `nice` (more CPU) under RLIMIT_NICE's soft value `rlim`?
+    /// (Linux's `can_nice`: 20 - nice at most the limit, or privileged; raising it needs
+    /// nothing.)
+    pub fn may_nice_to(&self, nice: i32, current: i32, rlim: u64) -> bool {
+        nice >= current || self.privileged() || ((20 - nice) as u64) <= rlim
+    }
+
     /// May a process with these credentials signal one with `target`'s? (Linux's
     /// `kill_ok_by_cred`: the sender's real or effective uid is the target's real or saved
     /// uid, or the sender is privileged.)
@@ -194,6 +212,19 @@ mod tests {
         // Privileged setuid sets all.
         c.setuid(1000).unwrap();
         assert_eq!(c.uid, Ids { r: 1000, e: 1000, s: 1000, fs: 1000 });
+    }
+
+    #[test]
+    fn nice_rules() {
+        let root = Cred::ROOT;
+        let mut u = Cred::ROOT;
+        u.setresuid(1000, 1000, 1000).unwrap();
+        let mut v = Cred::ROOT;
+        v.setresuid(1001, 1001, 1001).unwrap();
+        assert!(root.may_renice(&u) && u.may_renice(&u) && !u.may_renice(&v) && !u.may_renice(&root));
+        // Raising is free; lowering needs RLIMIT_NICE (20 - nice) or privilege.
+        assert!(u.may_nice_to(5, 0, 0) && !u.may_nice_to(-1, 0, 0) && !u.may_nice_to(4, 5, 0));
+        assert!(u.may_nice_to(-1, 0, 21) && !u.may_nice_to(-2, 0, 21) && root.may_nice_to(-20, 0, 0));
     }
 
     #[test]

@@ -31,7 +31,7 @@ use core::any::Any;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use linux_raw_sys::errno as e;
 use rsext4::{
-    DeviceNumber, FileExtentState, FileExtentTarget, DirectoryCursor, DirectoryEntryType, Ext4, Ext4Timestamp, FileName, FilePermissions,
+    DeviceNumber, FileExtentState, FileExtentTarget, DirectoryCursor, DirectoryEntryType, DirectoryReader, Ext4, Ext4Timestamp, FileName, FilePermissions,
     InodeInfo, InodeMetadataUpdate, InodeNumber, MountOptions, MountServices, MountedServices, MutationContext, NoopObserver,
     PreallocationOptions, RenameOptions, SpecialInodeKind,
 };
@@ -164,8 +164,10 @@ pub struct Ext4Fs<D: BlockIo + Send + 'static, S: PageStore> {
 /// What a node caches of its file.
 struct Data<P> {
     pages: BTreeMap<u64, P>,
-    /// A directory listing's place: (position, the cursor of the entry there).
-    dir_pos: Option<(u64, DirectoryCursor)>,
+    /// A directory listing's place: (position, the cursor of the entry there), and the core's
+    /// reader state for it (an indexed directory's leaves, read and sorted by hash once per
+    /// listing rather than once per getdents call). Kept only while a listing is under way.
+    dir_pos: Option<(u64, DirectoryCursor, Option<DirectoryReader>)>,
     /// The file has had a shared mapping, which may write to the pages at any time: they are
     /// written back on every sync and never evicted (nor is the node) while it is mounted.
     shared: bool,
@@ -912,15 +914,22 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         // Resume where the last listing stopped if it stopped exactly at `p` (the same reader
         // going on: the core's cursor stays right whatever changed meanwhile); otherwise start
         // over and count. The end is never remembered: entries made after it must show.
-        let (mut at, mut cur) = match d.dir_pos.take() {
-            Some((q, c)) if q == p && p > 2 => (q, c),
-            _ => (2, DirectoryCursor::Start),
+        let (mut at, mut cur, mut reader) = match d.dir_pos.take() {
+            Some((q, c, r)) if q == p && p > 2 => (q, c, r),
+            _ => (2, DirectoryCursor::Start, None),
         };
         loop {
             if cur == DirectoryCursor::End {
                 return Ok(());
             }
-            let batch = self.fs.core().read_directory(self.number()?, cur, 64).map_err(errno)?;
+            let batch = {
+                let mut c = self.fs.core();
+                let r = match reader {
+                    Some(ref mut r) => r,
+                    None => reader.insert(c.open_directory_reader(self.number()?).map_err(errno)?),
+                };
+                c.read_directory_with_reader(r, cur, 128).map_err(errno)?
+            };
             if batch.is_empty() {
                 return Ok(());
             }
@@ -934,7 +943,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 if at >= p {
                     let de = DirEntry { name: &en.name, ino: en.inode.as_u64(), kind: entry_kind(en.file_type), next: at + 1 };
                     if !sink(&de) {
-                        d.dir_pos = Some((at, before));
+                        d.dir_pos = Some((at, before, reader));
                         return Ok(());
                     }
                 }

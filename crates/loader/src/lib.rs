@@ -56,8 +56,9 @@ pub fn plan(image: &[u8], bias: usize) -> Result<Plan, LoadError> {
     plan_head(image, image.len(), bias)
 }
 
-/// How many bytes from the start of an ELF file [`plan_head`] needs: the ELF header and the
-/// program headers (`None` if `head`, the file's first bytes, is not a 64-bit ELF header).
+/// How many bytes from the start of an ELF file [`plan_head`] needs: the ELF header, the
+/// program headers and (once those are in `head`) PT_INTERP's path (`None` if `head`, the
+/// file's first bytes, is not a 64-bit ELF header).
 pub fn head_len(head: &[u8]) -> Option<usize> {
     let u16_at = |o: usize| Some(u16::from_le_bytes(head.get(o..o + 2)?.try_into().ok()?) as usize);
     if head.get(..4)? != b"\x7fELF" || *head.get(4)? != 2 {
@@ -65,7 +66,23 @@ pub fn head_len(head: &[u8]) -> Option<usize> {
     }
     let phoff = u64::from_le_bytes(head.get(32..40)?.try_into().ok()?);
     let phoff = usize::try_from(phoff).ok()?;
-    Some(phoff.checked_add(u16_at(54)?.checked_mul(u16_at(56)?)?)?.max(64))
+    let (phent, phnum) = (u16_at(54)?, u16_at(56)?);
+    let mut need = phoff.checked_add(phent.checked_mul(phnum)?)?.max(64);
+    // With the program headers at hand, PT_INTERP's path too (wherever it lies).
+    if need <= head.len() && phent >= 56 {
+        for i in 0..phnum {
+            let h = phoff + i * phent;
+            if u32::from_le_bytes(head.get(h..h + 4)?.try_into().ok()?) == abi::PT_INTERP {
+                let off = u64::from_le_bytes(head.get(h + 8..h + 16)?.try_into().ok()?);
+                let len = u64::from_le_bytes(head.get(h + 32..h + 40)?.try_into().ok()?);
+                if let Some(end) = off.checked_add(len).and_then(|e| usize::try_from(e).ok()) {
+                    need = need.max(end);
+                }
+                break;
+            }
+        }
+    }
+    Some(need)
 }
 
 /// [`plan`] from the first bytes of a file of `file_len` bytes (the headers and PT_INTERP's
@@ -133,12 +150,19 @@ pub fn plan_head(image: &[u8], file_len: usize, bias: usize) -> Result<Plan, Loa
                 });
             }
             abi::PT_PHDR => phdr = Some(p.p_vaddr as usize + bias),
-            abi::PT_INTERP => {
+            // The first PT_INTERP counts; as Linux, its path must be 2 to 4096 bytes with the
+            // NUL last.
+            abi::PT_INTERP if interp.is_none() => {
                 let s = p.p_offset as usize;
                 let n = p.p_filesz as usize;
+                if !(2..=4096).contains(&n) {
+                    return Err(LoadError::NotExecutable);
+                }
                 let bytes = image.get(s..s.saturating_add(n)).ok_or(LoadError::NotExecutable)?;
-                let bytes = bytes.split(|&b| b == 0).next().unwrap_or(&[]);
-                interp = Some(bytes.to_vec());
+                if bytes[n - 1] != 0 {
+                    return Err(LoadError::NotExecutable);
+                }
+                interp = Some(bytes[..n - 1].split(|&b| b == 0).next().unwrap_or(&[]).to_vec());
             }
             _ => {}
         }

@@ -204,6 +204,30 @@ fn fifo_pipe(loc: &velox_vfs::Loc) -> Result<alloc::sync::Arc<Pipe>, u32> {
     Ok(p)
 }
 
+/// Open pipe `p` again, as /proc/<pid>/fd/<n> of one of its ends (bash's `<(...)`, /dev/stdin
+/// on a pipe): a new description of the end(s) `flags` asks for, as Linux's fifo_open on the
+/// pipe's inode, except that it does not wait for the other side (such a pipe has had both).
+pub fn reopen(p: &alloc::sync::Arc<Pipe>, flags: u32) -> crate::fs::FileRef {
+    use linux_raw_sys::general as g;
+    let keep = flags & (g::O_NONBLOCK | g::O_ACCMODE);
+    let kind = match flags & g::O_ACCMODE {
+        g::O_RDONLY => {
+            p.open_end(true);
+            super::FileKind::PipeRead(p.clone())
+        }
+        g::O_WRONLY => {
+            p.open_end(false);
+            super::FileKind::PipeWrite(p.clone())
+        }
+        _ => {
+            p.open_end(true);
+            p.open_end(false);
+            super::FileKind::PipeBoth(p.clone())
+        }
+    };
+    super::OpenFile::new(kind, keep)
+}
+
 /// Open FIFO `loc` without waiting: `Err(EAGAIN)` if the open has to wait for the other
 /// side (the async openat does that wait), ENXIO for a non-blocking writer without readers.
 pub fn open_fifo(_t: &crate::task::Thread, loc: &velox_vfs::Loc, flags: u32) -> Result<crate::fs::FileRef, u32> {

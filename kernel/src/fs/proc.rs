@@ -107,6 +107,7 @@ enum Ent {
     Limits,
     Maps,
     Mounts,
+    Mountinfo,
     Root,
     Stat,
     Statm,
@@ -114,7 +115,7 @@ enum Ent {
     Task,
 }
 
-const ENTS: [(&[u8], Ent); 14] = [
+const ENTS: [(&[u8], Ent); 15] = [
     (b"cmdline", Ent::Cmdline),
     (b"comm", Ent::Comm),
     (b"cwd", Ent::Cwd),
@@ -123,6 +124,7 @@ const ENTS: [(&[u8], Ent); 14] = [
     (b"fd", Ent::Fd),
     (b"limits", Ent::Limits),
     (b"maps", Ent::Maps),
+    (b"mountinfo", Ent::Mountinfo),
     (b"mounts", Ent::Mounts),
     (b"root", Ent::Root),
     (b"stat", Ent::Stat),
@@ -543,6 +545,16 @@ impl Inode for ProcInode {
     }
 }
 
+/// The open file behind `inode` when it is a /proc/<pid>/fd/<n> link the caller may look
+/// through (for opening a pipe again by that name: `syscall::path`).
+pub fn fd_file(inode: &velox_vfs::InodeRef) -> Option<crate::fs::FileRef> {
+    let me = inode.as_any().downcast_ref::<ProcInode>()?;
+    let Node::Fd(pid, tid, fd) = me.node else { return None };
+    let p = check(pid, tid).ok()?;
+    ProcInode::may_peek(&p).ok()?;
+    p.fds.lock().get(fd).cloned()
+}
+
 fn parse_num(s: &[u8]) -> Option<usize> {
     if s.is_empty() || s.len() > 9 || s[0] == b'0' && s.len() > 1 {
         return None;
@@ -787,6 +799,49 @@ fn mounts(ctx: &super::vfs::FsCtx) -> Vec<u8> {
         s.extend_from_slice(b" 0 0\n");
     }
     s
+}
+
+/// /proc/<pid>/mountinfo (`man 5 proc_pid_mountinfo`): mount id, parent id, major:minor,
+/// root of the mount ("/": no bind mounts), mount point, per-mount options, no optional
+/// fields, "-", type, source, super-block options. Ids are the mounts' places in the table
+/// plus 20 (the root's parent is itself, as in a chroot-less Linux the root's is outside).
+fn mountinfo(ctx: &super::vfs::FsCtx) -> Vec<u8> {
+    let all = super::vfs::MOUNTS.all();
+    let id = |m: &Arc<velox_vfs::path::Mount>| all.iter().position(|x| Arc::ptr_eq(x, m)).map_or(0, |i| i + 20);
+    let mut s = Vec::new();
+    for m in all.iter() {
+        let (at, parent) = match &m.parent {
+            None => (Loc { mnt: m.clone(), inode: m.root.clone() }, id(m)),
+            Some((pm, pi)) => (Loc { mnt: pm.clone(), inode: pi.clone() }, id(pm)),
+        };
+        let Ok(path) = super::vfs::path_of(ctx, &at) else { continue };
+        let (ma, mi) = velox_vfs::dev_split(m.root.stat().dev);
+        let ro = m.flags() & g::MS_RDONLY != 0;
+        let _ = write!(StrOut(&mut s), "{} {} {}:{} / ", id(m), parent, ma, mi);
+        escape(&mut s, &path);
+        s.extend_from_slice(if ro { b" ro" } else { b" rw" });
+        for (bit, name) in [(g::MS_NOSUID, ",nosuid"), (g::MS_NODEV, ",nodev"), (g::MS_NOEXEC, ",noexec"), (g::MS_NOATIME, ",noatime")] {
+            if m.flags() & bit != 0 {
+                s.extend_from_slice(name.as_bytes());
+            }
+        }
+        s.extend_from_slice(b" - ");
+        s.extend_from_slice(m.fs.name().as_bytes());
+        s.push(b' ');
+        escape(&mut s, &m.source);
+        s.extend_from_slice(if ro { b" ro\n" } else { b" rw\n" });
+    }
+    s
+}
+
+/// `core::fmt::Write` into a byte vector.
+struct StrOut<'a>(&'a mut Vec<u8>);
+
+impl core::fmt::Write for StrOut<'_> {
+    fn write_str(&mut self, t: &str) -> core::fmt::Result {
+        self.0.extend_from_slice(t.as_bytes());
+        Ok(())
+    }
 }
 
 /// Append `b` with space, tab, newline and backslash as octal escapes (as /proc/mounts).
@@ -1094,6 +1149,10 @@ fn pid_text(pid: usize, tid: usize, e: Ent) -> VResult<Vec<u8>> {
         Ent::Mounts => {
             let ctx = p.fs.lock().clone();
             Ok(mounts(&ctx))
+        }
+        Ent::Mountinfo => {
+            let ctx = p.fs.lock().clone();
+            Ok(mountinfo(&ctx))
         }
         _ => Err(errno::EINVAL),
     }

@@ -855,7 +855,9 @@ impl AddrSpace {
         }
         if old_len >= new_len {
             if old_len > new_len {
-                self.unmap_checked(old + new_len, old.saturating_add(old_len).min(hal::USER_END))?;
+                // (A range past the end of user space is EINVAL, as Linux's munmap step.)
+                let end = old.checked_add(old_len).filter(|&e| e <= hal::USER_END).ok_or(errno::EINVAL)?;
+                self.unmap_checked(old + new_len, end)?;
             }
             return Ok(old);
         }
@@ -887,7 +889,8 @@ impl AddrSpace {
             self.unmap_checked(dst, dst + new_len)?;
         }
         if old_len > new_len {
-            self.unmap_checked(old + new_len, old.saturating_add(old_len).min(hal::USER_END))?;
+            let end = old.checked_add(old_len).filter(|&e| e <= hal::USER_END).ok_or(errno::EINVAL)?;
+            self.unmap_checked(old + new_len, end)?;
             old_len = new_len;
         }
         let v = self.resizable(old, old_len, new_len, r.dontunmap, lim)?;

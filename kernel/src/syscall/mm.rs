@@ -436,8 +436,8 @@ const MB_SUPPORTED: u32 = MB_GLOBAL
 /// passes the fence of `smp::load_mm` before it runs again. GLOBAL (Linux: an RCU grace
 /// period) is served the same way, and GLOBAL_EXPEDITED reaches every hart, registered or not
 /// (a superset of what Linux interrupts). PRIVATE_EXPEDITED(_SYNC_CORE) without its
-/// registration → EPERM; registrations belong to the address space (a fork or execve starts
-/// without). flags other than 0, the rseq commands and unknown ones → EINVAL. On the trap
+/// registration → EPERM; registrations belong to the address space (a fork keeps them, as
+/// Linux copies the mm; an execve starts without). flags other than 0, the rseq commands and unknown ones → EINVAL. On the trap
 /// fast path the calls that interrupt other harts take the slow path (it waits for them), as
 /// does a registration that finds the address space locked.
 pub fn membarrier(t: &Thread, c: &UserContext) -> Fast {

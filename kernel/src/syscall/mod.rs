@@ -281,6 +281,8 @@ tables! {
         __NR_sched_getaffinity => process::sched_getaffinity,
         __NR_sched_setaffinity => process::sched_setaffinity,
         __NR_getcpu => process::getcpu,
+        __NR_getpriority => process::getpriority,
+        __NR_setpriority => process::setpriority,
         __NR_rseq => process::rseq,
         __NR_prctl => process::prctl,
         __NR_futex => futex::futex_fast,

@@ -166,7 +166,29 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
     let start = c.start_in(t, dirfd, &p, &mut held)?;
     let follow = flags & g::O_NOFOLLOW == 0 && !(flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0);
     let mut created = false;
-    let loc = match vfs::walk(&c.ctx, &c.who(), start, &p, follow) {
+    let walked = vfs::walk(&c.ctx, &c.who(), start, &p, follow);
+    if walked.as_ref().err() == Some(&errno::ENOENT) && follow && flags & g::O_PATH == 0 {
+        // /proc/<pid>/fd/<n> (/dev/fd/<n>, /dev/stdin) of a pipe: its link text ("pipe:[N]")
+        // leads nowhere, but opening it opens the pipe again, as on Linux.
+        // (Symbolic links before it, as /dev/stdin -> /proc/self/fd/0, are followed here.)
+        let (mut dir, mut path) = (start.clone(), p.clone());
+        for _ in 0..velox_vfs::path::MAX_LINKS {
+            let Ok(l) = vfs::walk(&c.ctx, &c.who(), &dir, &path, false) else { break };
+            if let Some(f) = crate::fs::proc::fd_file(&l.inode) {
+                if let crate::fs::FileKind::PipeRead(pipe) | crate::fs::FileKind::PipeWrite(pipe) | crate::fs::FileKind::PipeBoth(pipe) = &f.kind {
+                    return install(t, crate::fs::pipe::reopen(pipe, flags), flags).map(Ok);
+                }
+                break;
+            }
+            if l.inode.kind() != FileType::Symlink {
+                break;
+            }
+            let Ok(target) = l.inode.readlink() else { break };
+            let Ok((d, _, _)) = vfs::walk_parent(&c.ctx, &c.who(), &dir, &path) else { break };
+            (dir, path) = (d, target);
+        }
+    }
+    let loc = match walked {
         Ok(l) => {
             if flags & g::O_CREAT != 0 && flags & g::O_EXCL != 0 && flags & g::O_PATH == 0 {
                 return Err(errno::EEXIST);

@@ -227,6 +227,10 @@ const SUPPORTED: u64 = (g::CLONE_VM
     | g::CLONE_CHILD_SETTID
     | g::CLONE_IO) as u64;
 
+/// clone3's CLONE_CLEAR_SIGHAND (bit 32: not in linux-raw-sys's u32 constants): the child's
+/// caught signals start at their default action (posix_spawn asks for it).
+const CLONE_CLEAR_SIGHAND: u64 = 1 << 32;
+
 fn has(f: u64, bit: u32) -> bool {
     f & bit as u64 != 0
 }
@@ -240,8 +244,11 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
     if has(f, g::CLONE_NEWNS) && has(f, g::CLONE_FS) || has(f, g::CLONE_NEWUSER) && has(f, g::CLONE_FS) {
         return Err(errno::EINVAL);
     }
+    if f & CLONE_CLEAR_SIGHAND != 0 && has(f, g::CLONE_SIGHAND) {
+        return Err(errno::EINVAL);
+    }
     // Namespaces, pidfds and the rest are not supported: refuse rather than half-do them.
-    if f & !SUPPORTED != 0 || f & NAMESPACES != 0 {
+    if f & !(SUPPORTED | CLONE_CLEAR_SIGHAND) != 0 || f & NAMESPACES != 0 {
         return Err(errno::EINVAL);
     }
     // As Linux's copy_process: RLIMIT_NPROC bounds the tasks of the caller's real uid, except
@@ -273,6 +280,7 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
     // runs on the parent's stack), as Linux.
     let inherit = |c: &Thread| {
         c.affinity.store(t.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
+        c.nice.store(t.nice.load(Ordering::Relaxed), Ordering::Relaxed);
         c.sigmask.store(t.sigmask.load(Ordering::Relaxed), Ordering::Relaxed);
         if !has(f, g::CLONE_VM) || has(f, g::CLONE_VFORK) {
             let alt = t.sig.lock().as_ref().map(|s| s.altstack);
@@ -288,7 +296,13 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
         c
     } else {
         let parent = if has(f, g::CLONE_PARENT) { process::find(t.process.ppid()).unwrap_or_else(process::init_process) } else { t.process.clone() };
-        process::fork_process(&t.process, &parent, mm, ctx, r.exit_signal, (has(f, g::CLONE_FILES), has(f, g::CLONE_FS)), inherit)?
+        let c = process::fork_process(&t.process, &parent, mm, ctx, r.exit_signal, (has(f, g::CLONE_FILES), has(f, g::CLONE_FS)), inherit)?;
+        if f & CLONE_CLEAR_SIGHAND != 0 {
+            // (Linux's flush_signal_handlers: ignored signals stay ignored.) The child has not
+            // run yet, and its dispositions are its own (no CLONE_SIGHAND).
+            crate::task::signal::clear_handlers(&c.process);
+        }
+        c
     };
     if has(f, g::CLONE_PARENT_SETTID) {
         // Written in the parent's memory (the same memory for CLONE_VM).
@@ -325,7 +339,7 @@ pub async fn clone(t: Arc<Thread>, a: Args) -> isize {
     if exit_signal > 64 {
         return err(errno::EINVAL);
     }
-    let r = CloneReq { flags: a.0[0] as u64 & !0xff, stack: a.0[1], parent_tid: a.0[2], tls: a.0[3], child_tid: a.0[4], exit_signal };
+    let r = CloneReq { flags: a.0[0] as u32 as u64 & !0xff, stack: a.0[1], parent_tid: a.0[2], tls: a.0[3], child_tid: a.0[4], exit_signal };
     if has(a.0[0] as u64, g::CLONE_PIDFD) {
         return err(errno::EINVAL);
     }
@@ -790,6 +804,71 @@ fn affinity_target(t: &Thread, pid: usize) -> Result<Arc<Thread>, u32> {
         return Err(errno::ESRCH);
     }
     process::find_thread(pid).ok_or(errno::ESRCH)
+}
+
+/// The threads getpriority/setpriority(which, who) name (Linux's PRIO_PROCESS: one thread,
+/// `who` a tid or 0 for the caller; PRIO_PGRP: the threads of a process group, 0 the
+/// caller's; PRIO_USER: of the processes whose real uid is `who`, 0 the caller's). EINVAL for
+/// another `which`, ESRCH when nothing matches.
+fn prio_targets(t: &Thread, which: u32, who: usize) -> Result<Vec<Arc<Thread>>, u32> {
+    let who = u32::try_from(who).map_err(|_| errno::ESRCH)? as usize;
+    let list: Vec<Arc<Thread>> = match which {
+        g::PRIO_PROCESS => alloc::vec![affinity_target(t, who)?],
+        g::PRIO_PGRP | g::PRIO_USER => {
+            let key = match (which, who) {
+                (g::PRIO_PGRP, 0) => t.process.pgid.load(Ordering::Relaxed),
+                (g::PRIO_USER, 0) => t.process.cred.lock().uid.r as usize,
+                _ => who,
+            };
+            let mut v = Vec::new();
+            for p in process::all() {
+                let hit = if which == g::PRIO_PGRP { p.pgid.load(Ordering::Relaxed) == key } else { p.cred.lock().uid.r as usize == key };
+                if hit {
+                    v.extend(p.threads.lock().values().cloned());
+                }
+            }
+            v
+        }
+        _ => return Err(errno::EINVAL),
+    };
+    if list.is_empty() {
+        return Err(errno::ESRCH);
+    }
+    Ok(list)
+}
+
+/// getpriority(which, who): 20 - the lowest nice value among the targets (the raw system
+/// call's 1..=40; glibc turns it back into a nice value).
+pub fn getpriority(t: &Thread, c: &UserContext) -> Fast {
+    let (which, who) = (c.arg(0) as u32, c.arg(1));
+    Fast::Done(ret(prio_targets(t, which, who).map(|v| 20 - v.iter().map(|x| x.nice.load(Ordering::Relaxed) as isize).min().unwrap_or(0))))
+}
+
+/// setpriority(which, who, nice): set the targets' nice value (clamped to -20..=19): EPERM
+/// for a target the caller may not renice, EACCES to lower a value below what RLIMIT_NICE
+/// allows (unprivileged). The executors weight each thread's time slice by it.
+pub fn setpriority(t: &Thread, c: &UserContext) -> Fast {
+    let (which, who, nice) = (c.arg(0) as u32, c.arg(1), c.arg(2) as i32);
+    Fast::Done(ret((|| {
+        let targets = prio_targets(t, which, who)?;
+        let nice = nice.clamp(velox_cred::NICE_MIN, velox_cred::NICE_MAX);
+        let me = *t.process.cred.lock();
+        let rlim = limit(&t.process, g::RLIMIT_NICE);
+        let mut res = Ok(0);
+        for x in targets {
+            let them = *x.process.cred.lock();
+            if !me.may_renice(&them) {
+                res = Err(errno::EPERM);
+                continue;
+            }
+            if !me.may_nice_to(nice, x.nice.load(Ordering::Relaxed) as i32, rlim) {
+                res = Err(errno::EACCES);
+                continue;
+            }
+            x.nice.store(nice as i8, Ordering::Relaxed);
+        }
+        res
+    })()))
 }
 
 /// The online harts as an affinity mask.

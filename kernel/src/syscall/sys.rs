@@ -230,43 +230,53 @@ fn hwprobe_value(k: i64) -> Option<u64> {
 }
 
 /// riscv_hwprobe(pairs, pair_count, cpusetsize, cpus, flags): fill each {key, value} pair
-/// (glibc asks at start-up to pick its string routines). The cpu set (all harts if empty and
-/// NULL) must name an online hart. With RISCV_HWPROBE_WHICH_CPUS, the set is narrowed to the
-/// harts matching every pair: all harts are alike, so it stays as given if every key is known
-/// with the same value, and is cleared otherwise.
+/// (glibc asks at start-up to pick its string routines); an unknown key comes back as -1 with
+/// value 0. The cpu set (all harts if it is empty and NULL) must name an online hart. With
+/// RISCV_HWPROBE_WHICH_CPUS (Linux's hwprobe_get_cpus) the set (empty: all online harts) is
+/// narrowed to the harts that have every pair: all harts are alike, so it stays if each
+/// value matches (a subset of the bits for the bitmask keys) and is cleared otherwise.
 pub fn riscv_hwprobe(_: &Thread, c: &UserContext) -> Fast {
     let (pairs, count, setsize, cpus, flags) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4));
     Fast::Done(ret((|| {
-        if flags & !hwprobe::WHICH_CPUS != 0 {
+        use hwprobe::*;
+        if flags & !WHICH_CPUS != 0 {
             return Err(errno::EINVAL);
         }
+        let which = flags == WHICH_CPUS;
         let online = super::process::online_mask();
         let mut mask = online;
+        if which && (setsize == 0 || cpus == 0) {
+            return Err(errno::EINVAL);
+        }
         if setsize != 0 || cpus != 0 {
             let mut b = [0u8; 8];
             uaccess::read_bytes(cpus, &mut b[..setsize.min(8)])?;
-            mask = u64::from_le_bytes(b) & online;
-            if mask == 0 && flags == 0 {
+            let m = u64::from_le_bytes(b);
+            mask = if which && m == 0 { online } else { m & online };
+            if mask == 0 && !which {
                 return Err(errno::EINVAL);
             }
-        } else if flags != 0 {
-            return Err(errno::EINVAL);
         }
         for i in 0..count {
             let at = pairs.checked_add(i.checked_mul(16).ok_or(errno::EFAULT)?).ok_or(errno::EFAULT)?;
             let p: [u64; 2] = uaccess::read(at)?;
-            let v = hwprobe_value(p[0] as i64);
-            if flags == 0 {
-                let out = match v {
-                    Some(v) => [p[0], v],
-                    None => [u64::MAX, 0],
-                };
-                uaccess::write(at, &out)?;
-            } else if v != Some(p[1]) {
-                mask = 0;
+            let have = hwprobe_value(p[0] as i64);
+            if !which {
+                uaccess::write(at, &have.map_or([u64::MAX, 0], |v| [p[0], v]))?;
+                continue;
+            }
+            let bitmask = matches!(p[0] as i64, BASE_BEHAVIOR | IMA_EXT_0 | CPUPERF_0);
+            match have {
+                None => {
+                    mask = 0;
+                    uaccess::write(at, &[u64::MAX, 0u64])?;
+                }
+                Some(v) if bitmask && v & p[1] != p[1] => mask = 0,
+                Some(v) if !bitmask && v != p[1] => mask = 0,
+                Some(_) => {}
             }
         }
-        if flags != 0 {
+        if which {
             let b = mask.to_le_bytes();
             uaccess::write_bytes(cpus, &b[..setsize.min(8)])?;
         }

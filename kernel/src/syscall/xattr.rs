@@ -36,7 +36,11 @@ fn check_name(ptr: usize) -> Result<(), u32> {
 /// Find the file the call is about (ENOENT, ENOTDIR, EACCES, ELOOP, EBADF...).
 fn check_file(t: &Thread, how: Target, arg: usize) -> Result<(), u32> {
     match how {
-        Target::Fd => file(t, arg).map(|_| ()),
+        // (An O_PATH descriptor does not do I/O, xattrs included: EBADF.)
+        Target::Fd => match &file(t, arg)?.kind {
+            crate::fs::FileKind::Node(n) if n.path_only => Err(errno::EBADF),
+            _ => Ok(()),
+        },
         Target::Path { follow } => {
             let p = user_path(arg)?;
             Caller::of(t).lookup(t, g::AT_FDCWD, &p, follow, false).map(|_| ())

@@ -518,17 +518,19 @@ impl Head {
     }
 }
 
-/// Read the head of the executable at `l`: its first page, more if its program headers reach
-/// further (up to 64 KiB).
+/// Read the head of the executable at `l`: its first page, more if its program headers or
+/// PT_INTERP's path reach further (up to 64 KiB).
 fn read_head(l: &velox_vfs::Loc) -> Result<Head, u32> {
     if let Some(b) = l.inode.static_bytes() {
         return Ok(Head { bytes: HeadBytes::Static(b), len: b.len() });
     }
     let len = l.inode.stat().size as usize;
     let mut v = velox_vfs::read_bytes(&*l.inode, 0, len.min(PAGE_SIZE))?;
-    if let Some(need) = velox_loader::head_len(&v) {
-        if need > v.len() && need <= len.min(64 << 10) {
-            v = velox_vfs::read_bytes(&*l.inode, 0, need)?;
+    // (Twice at most: the program headers, then PT_INTERP's path once they are known.)
+    for _ in 0..2 {
+        match velox_loader::head_len(&v) {
+            Some(need) if need > v.len() && need <= len.min(64 << 10) => v = velox_vfs::read_bytes(&*l.inode, 0, need)?,
+            _ => break,
         }
     }
     Ok(Head { bytes: HeadBytes::Owned(v), len })

@@ -55,7 +55,7 @@ impl<F: Future<Output = ()>> Future for Polled<'_, F> {
         current::scope(t, || {
             // The thread's kernel code (its async handlers) touches its user memory directly.
             t.activate_mm();
-            crate::time::ensure_slice();
+            crate::time::ensure_slice(t.nice.load(Ordering::Relaxed) as i32);
             let t0 = crate::time::ticks();
             crate::smp::this().poll_start.store(t0, Ordering::Relaxed);
             let r = self.fut.as_mut().poll(cx);
@@ -74,7 +74,7 @@ pub async fn thread_main(t: Arc<Thread>) {
         activate(&t);
         let _ = uaccess::write(ctid, &(t.tid() as u32));
     }
-    crate::time::start_slice();
+    crate::time::start_slice(t.nice.load(Ordering::Relaxed) as i32);
     // An interrupted system call's restart code, settled on the way back to user mode.
     let mut restart = signal::Restart::NONE;
     loop {
@@ -111,7 +111,7 @@ pub async fn thread_main(t: Arc<Thread>) {
                 }
                 check_cpu_limit(&t);
                 crate::exec::yield_now().await;
-                crate::time::start_slice();
+                crate::time::start_slice(t.nice.load(Ordering::Relaxed) as i32);
             }
             Cause::Ipi | Cause::External => {
                 // (The fast path acknowledged it already; a no-fastpath build comes here.)
@@ -126,7 +126,7 @@ pub async fn thread_main(t: Arc<Thread>) {
                 // thread's affinity moved it away (the scheduler puts it on an allowed hart).
                 if crate::exec::has_ready() || !t.allowed_on(crate::smp::me()) {
                     crate::exec::yield_now().await;
-                    crate::time::start_slice();
+                    crate::time::start_slice(t.nice.load(Ordering::Relaxed) as i32);
                 }
             }
             Cause::PageFault(access) => {

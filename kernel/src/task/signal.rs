@@ -751,17 +751,23 @@ pub fn fault_info(s: usize, code: u32, addr: usize) -> SigInfo {
     SigInfo::new(s as i32, code as i32).with_addr(addr as u64)
 }
 
-/// execve: caught signals go back to their default action (ignored ones stay ignored), flags
-/// and handler masks are cleared, the alternate stack is dropped. The mask and pending
-/// signals stay.
-pub fn exec_reset(t: &Thread) {
-    for a in t.process.sig.lock().actions.iter_mut() {
+/// Caught signals of `p` go back to their default action (ignored ones stay ignored), flags
+/// and handler masks are cleared (execve; clone3's CLONE_CLEAR_SIGHAND).
+pub fn clear_handlers(p: &Process) {
+    for a in p.sig.lock().actions.iter_mut() {
         if a.handler != SIG_IGN {
             a.handler = SIG_DFL;
         }
         a.flags = 0;
         a.mask = 0;
     }
+}
+
+/// execve: caught signals go back to their default action (ignored ones stay ignored), flags
+/// and handler masks are cleared, the alternate stack is dropped. The mask and pending
+/// signals stay.
+pub fn exec_reset(t: &Thread) {
+    clear_handlers(&t.process);
     if let Some(ts) = t.sig.lock().as_mut() {
         ts.altstack = ThreadSig::default().altstack;
         ts.saved_mask = None;

@@ -49,6 +49,8 @@ pub struct Thread {
     pub running_on: AtomicU32,
     /// The harts this thread may run on (bit per hart index; sched_setaffinity).
     pub affinity: AtomicU32,
+    /// Nice value, -20..=19 (setpriority): weights the thread's time slice (`time::slice_ticks`).
+    pub nice: core::sync::atomic::AtomicI8,
     /// Blocked signals (rt_sigprocmask), one bit per signal.
     pub sigmask: AtomicU64,
     /// Set when a signal may be deliverable to this thread (or its process is stopping): the
@@ -96,6 +98,7 @@ impl Thread {
             user_ticks: AtomicU64::new(0),
             running_on: AtomicU32::new(0),
             affinity: AtomicU32::new(u32::MAX),
+            nice: core::sync::atomic::AtomicI8::new(0),
             sigmask: AtomicU64::new(0),
             sig_pending: AtomicBool::new(false),
             sig: Mutex::new(None),
