@@ -28,7 +28,7 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use linux_raw_sys::errno as e;
 use rsext4::{
     DeviceNumber, FileExtentState, FileExtentTarget, DirectoryCursor, DirectoryEntryType, DirectoryReader, Ext4, Ext4Timestamp, FileName, FilePermissions,
@@ -167,7 +167,10 @@ struct Data<P> {
     /// A directory listing's place: (position, the cursor of the entry there), and the core's
     /// reader state for it (an indexed directory's leaves, read and sorted by hash once per
     /// listing rather than once per getdents call). Kept only while a listing is under way.
-    dir_pos: Option<(u64, DirectoryCursor, Option<DirectoryReader>)>,
+    /// At the end of a listing: (its position, `End`, no reader, the directory's `dir_gen`
+    /// then), so that the reader's next call (getdents until it returns 0) is answered at
+    /// once unless an entry changed since.
+    dir_pos: Option<(u64, DirectoryCursor, Option<DirectoryReader>, u64)>,
     /// The file has had a shared mapping, which may write to the pages at any time: they are
     /// written back on every sync and never evicted (nor is the node) while it is mounted.
     shared: bool,
@@ -184,6 +187,9 @@ pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     /// cache). Filled and changed only under the core, by the look-ups and the changes of
     /// this directory; ".." is not kept (a directory's parent changes when it moves).
     names: Mutex<BTreeMap<Vec<u8>, u32>>,
+    /// Bumped (under the core) whenever an entry of this directory is made, removed or
+    /// renamed: a listing that reached the end is only remembered while it stays the same.
+    dir_gen: AtomicU64,
     /// Writers (> 0) or running executable images (< 0): `velox_vfs::get_write_access`.
     writers: core::sync::atomic::AtomicIsize,
 }
@@ -298,6 +304,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             attr: Mutex::new(self.stat_of(info)),
             data: Mutex::new(Data { pages: BTreeMap::new(), dir_pos: None, shared: false }),
             names: Mutex::new(BTreeMap::new()),
+            dir_gen: AtomicU64::new(0),
             writers: core::sync::atomic::AtomicIsize::new(0),
         });
         nodes.insert(n, Arc::downgrade(&node));
@@ -707,6 +714,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         .map_err(errno)?;
         self.dcache_put(n, info.number.raw());
+        self.dir_gen.fetch_add(1, Ordering::Relaxed);
         let me = self.fs.refresh(&mut c, self.ino);
         drop(c);
         drop(me);
@@ -729,6 +737,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         self.check_alive()?;
         c.hard_link(t.number()?, self.number()?, fname).map_err(errno)?;
         self.dcache_put(n, t.ino);
+        self.dir_gen.fetch_add(1, Ordering::Relaxed);
         let a = self.fs.refresh(&mut c, self.ino);
         let b = self.fs.refresh(&mut c, t.ino);
         drop(c);
@@ -756,6 +765,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             check(&*child)?;
             let out = if dir { c.remove_empty_directory(self.number()?, fname) } else { c.unlink(self.number()?, fname) }.map_err(errno)?;
             self.dcache_put(n, 0);
+            self.dir_gen.fetch_add(1, Ordering::Relaxed);
             if out.requires_reap() || dir {
                 child.attr.lock().nlink = 0;
             } else if let Ok(i) = c.inode(info.number) {
@@ -765,6 +775,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         })();
         if r.is_err() {
             self.names.lock().remove(n);
+            self.dir_gen.fetch_add(1, Ordering::Relaxed);
         }
         let me = self.fs.refresh(&mut c, self.ino);
         drop(c);
@@ -861,11 +872,15 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 // (What the core did before failing is unknown: forget both names.)
                 self.names.lock().remove(old);
                 to.names.lock().remove(new);
+                self.dir_gen.fetch_add(1, Ordering::Relaxed);
+                to.dir_gen.fetch_add(1, Ordering::Relaxed);
             }
             let out = r.map_err(errno)?;
             let v = if exchange { victim.as_ref().map_or(0, |v| v.number.raw()) } else { 0 };
             self.dcache_put(old, v);
             to.dcache_put(new, moved.number.raw());
+            self.dir_gen.fetch_add(1, Ordering::Relaxed);
+            to.dir_gen.fetch_add(1, Ordering::Relaxed);
             if let (Some(rep), Some(v)) = (out.replaced, &vnode) {
                 if rep.requires_reap() || v.kind == FileType::Dir {
                     v.attr.lock().nlink = 0;
@@ -896,41 +911,59 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::ENOTDIR);
         }
         let mut d = self.data.lock();
+        let stamp = self.dir_gen.load(Ordering::Relaxed);
         let mut p = pos;
-        if p == 0 {
-            if !sink(&DirEntry { name: b".", ino: self.ino as u64, kind: FileType::Dir, next: 1 }) {
+        // Resume where the last listing stopped if it stopped exactly at `p` (the same reader
+        // going on: the core's cursor stays right whatever changed meanwhile), or answer at
+        // once if it ended there and no entry changed since; otherwise start over and count.
+        let (mut at, mut cur, mut reader) = match d.dir_pos.take() {
+            Some((q, DirectoryCursor::End, _, g)) if q == p && p > 2 && g == stamp => {
+                d.dir_pos = Some((q, DirectoryCursor::End, None, g));
                 return Ok(());
             }
-            p = 1;
-        }
-        if p == 1 {
-            let up = self.fs.core().lookup_child(self.number()?, FileName::new(b"..").map_err(|_| e::EINVAL)?).map_err(errno)?;
-            let up = up.map_or(self.ino as u64, |i| i.number.as_u64());
+            Some((q, c, r, _)) if q == p && p > 2 && c != DirectoryCursor::End => (q, c, r),
+            _ => (2, DirectoryCursor::Start, None),
+        };
+        let num = self.number()?;
+        let read = |reader: &mut Option<DirectoryReader>, cur: DirectoryCursor| -> VResult<Vec<_>> {
+            let mut c = self.fs.core();
+            let r = match reader {
+                Some(r) => r,
+                None => reader.insert(c.open_directory_reader(num).map_err(errno)?),
+            };
+            c.read_directory_with_reader(r, cur, 128).map_err(errno)
+        };
+        // "." and "..": the parent's number from the directory's own ".." entry (in the first
+        // batch, which the listing then goes on with), not a separate lookup.
+        let mut first = None;
+        if p <= 1 {
+            let batch = read(&mut reader, DirectoryCursor::Start)?;
+            let up = match batch.iter().find(|e| e.name == b"..") {
+                Some(e) => e.inode.as_u64(),
+                None => self.fs.core().lookup_child(num, FileName::new(b"..").map_err(|_| e::EINVAL)?).map_err(errno)?.map_or(self.ino as u64, |i| i.number.as_u64()),
+            };
+            if p == 0 {
+                if !sink(&DirEntry { name: b".", ino: self.ino as u64, kind: FileType::Dir, next: 1 }) {
+                    return Ok(());
+                }
+            }
             if !sink(&DirEntry { name: b"..", ino: up, kind: FileType::Dir, next: 2 }) {
                 return Ok(());
             }
             p = 2;
+            first = Some(batch);
         }
-        // Resume where the last listing stopped if it stopped exactly at `p` (the same reader
-        // going on: the core's cursor stays right whatever changed meanwhile); otherwise start
-        // over and count. The end is never remembered: entries made after it must show.
-        let (mut at, mut cur, mut reader) = match d.dir_pos.take() {
-            Some((q, c, r)) if q == p && p > 2 => (q, c, r),
-            _ => (2, DirectoryCursor::Start, None),
-        };
         loop {
             if cur == DirectoryCursor::End {
+                d.dir_pos = Some((at, DirectoryCursor::End, None, stamp));
                 return Ok(());
             }
-            let batch = {
-                let mut c = self.fs.core();
-                let r = match reader {
-                    Some(ref mut r) => r,
-                    None => reader.insert(c.open_directory_reader(self.number()?).map_err(errno)?),
-                };
-                c.read_directory_with_reader(r, cur, 128).map_err(errno)?
+            let batch = match first.take() {
+                Some(b) => b,
+                None => read(&mut reader, cur)?,
             };
             if batch.is_empty() {
+                d.dir_pos = Some((at, DirectoryCursor::End, None, stamp));
                 return Ok(());
             }
             // (The sink copies to user memory: never with the core held.)
@@ -943,7 +976,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 if at >= p {
                     let de = DirEntry { name: &en.name, ino: en.inode.as_u64(), kind: entry_kind(en.file_type), next: at + 1 };
                     if !sink(&de) {
-                        d.dir_pos = Some((at, before, reader));
+                        d.dir_pos = Some((at, before, reader, stamp));
                         return Ok(());
                     }
                 }

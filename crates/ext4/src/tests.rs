@@ -743,3 +743,46 @@ fn remount_read_only_and_back() {
     assert_eq!(read(&walk(&fs, "/f").unwrap(), 0, 20), b"before after");
     umount(fs);
 }
+
+/// A listing that reached its end is answered at once at that position (getdents until it
+/// returns 0), until an entry of the directory changes: then it starts over and counts, so
+/// the new entry shows.
+#[test]
+fn listing_end_remembered_until_the_directory_changes() {
+    let img = image(32, |t| {
+        std::fs::create_dir(t.join("d")).unwrap();
+        for i in 0..5 {
+            std::fs::write(t.join(format!("d/f{i}")), b"").unwrap();
+        }
+    });
+    let fs = mount(&img);
+    let d = walk(&fs, "/d").unwrap();
+    let (mut n, mut end) = (0, 0);
+    d.readdir(0, &mut |e| {
+        n += 1;
+        end = e.next;
+        true
+    })
+    .unwrap();
+    assert_eq!(n, 7);
+    let mut more = 0;
+    d.readdir(end, &mut |_| {
+        more += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(more, 0);
+    d.create(b"new", &node(FileType::Regular, 0o644)).unwrap();
+    let mut got = Vec::new();
+    d.readdir(end, &mut |e| {
+        got.push(e.name.to_vec());
+        true
+    })
+    .unwrap();
+    assert_eq!(got.len(), 1, "the entry made after the end shows: {got:?}");
+    assert!(names(&d).contains(&b"new".to_vec()));
+    d.unlink(b"new", false).unwrap();
+    assert_eq!(names(&d).len(), 7);
+    umount(fs);
+    assert_clean(&img);
+}
