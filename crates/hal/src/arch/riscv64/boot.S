@@ -3,6 +3,17 @@
     .section .text.entry
     .globl _start
 _start:
+    # Boot lottery (as Linux's head.S): only the first hart to get here boots. Firmware should
+    # enter with one hart, but a second one arriving (seen once in hundreds of 4-hart boots)
+    # would share the boot stack and .bss with the first. A loser gives itself back to the
+    # firmware (SBI HSM hart_stop), so the boot hart can start it later; if that fails it sleeps.
+    la      t0, __boot_lottery
+    li      t1, 1
+    .option push
+    .option arch, +a
+    amoadd.w t1, t1, (t0)
+    .option pop
+    bnez    t1, 8f
     # Build the boot page table: identity gigapage for 0x80000000 and the direct map
     # (16 GiB of gigapages at PHYS_OFFSET). Temporary: RWX; replaced by the real table in Rust.
     la      t0, __boot_pt
@@ -75,7 +86,18 @@ _start_secondary:
 7:  wfi
     j       7b
 
+# A hart that lost the boot lottery: sbi_hart_stop (HSM extension 0x48534D, function 1),
+# which does not return on success; else park.
+8:  li      a7, 0x48534D
+    li      a6, 1
+    ecall
+9:  wfi
+    j       9b
+
     .section .data.bootpt
+    .balign 4
+__boot_lottery:
+    .word 0
     .balign 4096
     .globl __boot_pt
 __boot_pt:
