@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/stat.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <sys/mman.h>
@@ -424,6 +425,35 @@ static void test_nice(void)
     setpriority(PRIO_PROCESS, 0, 0);
 }
 
+/* The scheduling-policy queries (SCHED_OTHER only) and fchmodat2. */
+static void test_sched_policy(void)
+{
+    struct sched_param sp = {.sched_priority = 7};
+    check(sched_getscheduler(0) == SCHED_OTHER && sched_getparam(0, &sp) == 0 && sp.sched_priority == 0,
+          "sched_getscheduler_other", "policy %d prio %d errno %d", sched_getscheduler(0), sp.sched_priority, errno);
+    check(sched_get_priority_max(SCHED_FIFO) == 99 && sched_get_priority_min(SCHED_RR) == 1 &&
+              sched_get_priority_max(SCHED_OTHER) == 0 && sched_get_priority_min(SCHED_BATCH) == 0,
+          "sched_priority_ranges", "fifo max %d", sched_get_priority_max(SCHED_FIFO));
+    EXPECT_ERR("sched_priority_bad_policy", sched_get_priority_max(42), EINVAL);
+    EXPECT_ERR("sched_getscheduler_negative", sched_getscheduler(-1), EINVAL);
+    EXPECT_ERR("sched_getscheduler_esrch", sched_getscheduler(999999), ESRCH);
+    EXPECT_ERR("sched_getparam_null", syscall(SYS_sched_getparam, 0, NULL), EINVAL);
+    int fd = open("/tmp/chmod2", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    close(fd);
+    symlink("/tmp/chmod2", "/tmp/chmod2.lnk");
+    struct stat st;
+    check(syscall(452, AT_FDCWD, "/tmp/chmod2.lnk", 0640, 0) == 0 && stat("/tmp/chmod2", &st) == 0 && (st.st_mode & 0777) == 0640,
+          "fchmodat2_follows", "mode %o errno %d", st.st_mode & 0777, errno);
+    EXPECT_ERR("fchmodat2_nofollow_link", syscall(452, AT_FDCWD, "/tmp/chmod2.lnk", 0600, AT_SYMLINK_NOFOLLOW), EOPNOTSUPP);
+    EXPECT_ERR("fchmodat2_bad_flags", syscall(452, AT_FDCWD, "/tmp/chmod2", 0600, 0x4), EINVAL);
+    fd = open("/tmp/chmod2", O_RDONLY);
+    check(syscall(452, fd, "", 0604, AT_EMPTY_PATH) == 0 && fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0604,
+          "fchmodat2_empty_path", "mode %o errno %d", st.st_mode & 0777, errno);
+    close(fd);
+    unlink("/tmp/chmod2.lnk");
+    unlink("/tmp/chmod2");
+}
+
 int main(int argc, char **argv, char **envp)
 {
     t_init();
@@ -443,5 +473,6 @@ int main(int argc, char **argv, char **envp)
     test_clear_sighand();
     test_mountinfo();
     test_nice();
+    test_sched_policy();
     return t_exit();
 }

@@ -620,6 +620,25 @@ pub fn fchmodat(t: &Thread, ctx: &UserContext) -> Fast {
     })()))
 }
 
+/// fchmodat2(dirfd, path, mode, flags): fchmodat with flags (Linux 6.6): AT_EMPTY_PATH
+/// changes `dirfd` itself; AT_SYMLINK_NOFOLLOW on a symbolic link is EOPNOTSUPP (links have
+/// no mode of their own), as Linux; other flags EINVAL.
+pub fn fchmodat2(t: &Thread, ctx: &UserContext) -> Fast {
+    Fast::Done(ret((|| {
+        let flags = ctx.arg(3) as u32;
+        if flags & !(g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH) != 0 {
+            return Err(errno::EINVAL);
+        }
+        let p = user_path(ctx.arg(1))?;
+        let c = Caller::of(t);
+        let l = c.lookup(t, ctx.arg(0) as i32, &p, flags & g::AT_SYMLINK_NOFOLLOW == 0, flags & g::AT_EMPTY_PATH != 0)?;
+        if l.inode.kind() == FileType::Symlink {
+            return Err(errno::EOPNOTSUPP);
+        }
+        chattr(&c, &l, Some(ctx.arg(2) as u32), None, None)
+    })()))
+}
+
 /// fchown(fd, uid, gid).
 pub fn fchown(t: &Thread, ctx: &UserContext) -> Fast {
     Fast::Done(ret((|| {

@@ -871,6 +871,46 @@ pub fn setpriority(t: &Thread, c: &UserContext) -> Fast {
     })()))
 }
 
+/// sched_getscheduler(pid): every thread runs under SCHED_OTHER (the only policy the
+/// executors have). EINVAL for a negative pid, ESRCH for none.
+pub fn sched_getscheduler(t: &Thread, c: &UserContext) -> Fast {
+    let pid = c.arg(0) as isize;
+    Fast::Done(ret(if pid < 0 { Err(errno::EINVAL) } else { affinity_target(t, pid as usize).map(|_| g::SCHED_NORMAL as isize) }))
+}
+
+/// sched_getparam(pid, param): the static priority, 0 under SCHED_OTHER. EINVAL for a NULL
+/// param or a negative pid, ESRCH, EFAULT.
+pub fn sched_getparam(t: &Thread, c: &UserContext) -> Fast {
+    let (pid, param) = (c.arg(0) as isize, c.arg(1));
+    Fast::Done(ret((|| {
+        if pid < 0 || param == 0 {
+            return Err(errno::EINVAL);
+        }
+        affinity_target(t, pid as usize)?;
+        uaccess::write(param, &0i32).map(|_| 0)
+    })()))
+}
+
+/// The static priorities a policy takes (Linux's values: 1..99 for the real-time policies,
+/// 0 for the others); EINVAL for an unknown policy.
+fn prio_range(policy: usize) -> Result<(isize, isize), u32> {
+    match policy as u32 {
+        g::SCHED_FIFO | g::SCHED_RR => Ok((1, 99)),
+        g::SCHED_NORMAL | g::SCHED_BATCH | g::SCHED_IDLE | g::SCHED_DEADLINE => Ok((0, 0)),
+        _ => Err(errno::EINVAL),
+    }
+}
+
+/// sched_get_priority_max(policy).
+pub fn sched_get_priority_max(_: &Thread, c: &UserContext) -> Fast {
+    Fast::Done(ret(prio_range(c.arg(0)).map(|r| r.1)))
+}
+
+/// sched_get_priority_min(policy).
+pub fn sched_get_priority_min(_: &Thread, c: &UserContext) -> Fast {
+    Fast::Done(ret(prio_range(c.arg(0)).map(|r| r.0)))
+}
+
 /// The online harts as an affinity mask.
 pub(super) fn online_mask() -> u64 {
     (1u64 << crate::smp::online()) - 1
