@@ -15,6 +15,7 @@ mod fs;
 mod ktest;
 mod mm;
 mod monitor;
+mod net;
 mod smp;
 #[cfg(feature = "strace")]
 mod strace;

@@ -95,6 +95,12 @@ abi! {
     /// `struct sigevent` as timer_create reads it (64 bytes): value, signo, notify, then the
     /// union whose first int is the target thread id for SIGEV_THREAD_ID.
     pub struct Sigevent { pub value: u64, pub signo: i32, pub notify: i32, pub tid: i32, pub _pad: i32, pub _rest: [u64; 5] }
+    /// `struct msghdr` (sendmsg, recvmsg), 56 bytes; addresses are user addresses.
+    pub struct Msghdr { pub name: u64, pub namelen: u32, pub _pad: u32, pub iov: u64, pub iovlen: u64, pub control: u64, pub controllen: u64, pub flags: u32, pub _pad2: u32 }
+    /// `struct cmsghdr`: a control message's header; its data follows, 8-byte aligned.
+    pub struct Cmsghdr { pub len: u64, pub level: i32, pub ty: i32 }
+    /// `struct ucred` (SO_PEERCRED).
+    pub struct Ucred { pub pid: i32, pub uid: u32, pub gid: u32 }
 }
 
 /// Size of the user's `siginfo_t`; bytes past `size_of::<SigInfo>()` are zero.

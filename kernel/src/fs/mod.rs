@@ -37,6 +37,8 @@ pub enum FileKind {
     /// A FIFO opened O_RDWR: both ends in one description.
     PipeBoth(Arc<Pipe>),
     PipeWrite(Arc<Pipe>),
+    /// A socket (`net::unix`).
+    Socket(Arc<crate::net::unix::UnixSocket>),
 }
 
 impl Node {
@@ -140,6 +142,7 @@ impl OpenFile {
             FileKind::Zero => b"/dev/zero".to_vec(),
             FileKind::Full => b"/dev/full".to_vec(),
             FileKind::Random => b"/dev/urandom".to_vec(),
+            FileKind::Socket(_) => alloc::format!("socket:[{}]", self.ino).into_bytes(),
         }
     }
     /// Its place in the tree, if it has one.
@@ -162,6 +165,7 @@ impl Drop for OpenFile {
                 p.close_write();
             }
             FileKind::PipeWrite(p) => p.close_write(),
+            FileKind::Socket(s) => s.release(),
             _ => {}
         }
     }

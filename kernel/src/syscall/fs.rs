@@ -64,6 +64,7 @@ fn try_read(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Io {
         }
         FileKind::PipeRead(p) | FileKind::PipeBoth(p) => p.try_read(buf, len),
         FileKind::PipeWrite(_) => Io::Err(errno::EBADF),
+        FileKind::Socket(s) => super::socket::try_read(s, buf, len),
     }
 }
 
@@ -149,6 +150,7 @@ fn try_write(t: &Thread, f: &OpenFile, buf: usize, len: usize, all: bool) -> Io 
             }
         }
         FileKind::PipeRead(_) => Io::Err(errno::EBADF),
+        FileKind::Socket(s) => super::socket::try_write(s, buf, len),
     }
 }
 
@@ -180,6 +182,7 @@ async fn wait_ready(t: &Thread, f: &OpenFile, write: Option<usize>) -> Result<()
             Some(_) => tty::console().wait_writable(t).await,
             None => tty::console().wait_readable(t).await,
         },
+        FileKind::Socket(s) => super::socket::wait_ready(t, s, write).await,
         _ => {
             let tick = crate::time::sleep_until(crate::time::ticks() + crate::time::ns_to_ticks(10_000_000));
             signal::interruptible(t, tick).await.map_err(|_| RESTART)
@@ -189,7 +192,7 @@ async fn wait_ready(t: &Thread, f: &OpenFile, write: Option<usize>) -> Result<()
 
 /// EPIPE: the writing thread also gets SIGPIPE (its default action ends the process; a
 /// handler runs before the write returns EPIPE), as on Linux.
-fn sigpipe(t: &Thread) {
+pub(crate) fn sigpipe(t: &Thread) {
     let info = velox_abi::SigInfo::new(g::SIGPIPE as i32, g::SI_USER as i32).with_sender(t.process.pid as u32, t.process.cred.lock().uid.r);
     let _ = signal::send_thread(t, &info);
 }
@@ -306,7 +309,8 @@ async fn write_all(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Result<u
                 }
             }
             Io::Err(e) => {
-                if e == errno::EPIPE {
+                // (A datagram or seqpacket socket's EPIPE comes without the signal, as Linux.)
+                if e == errno::EPIPE && !matches!(&f.kind, FileKind::Socket(s) if s.ty != crate::net::unix::Type::Stream) {
                     sigpipe(t);
                 }
                 return if done > 0 { Ok(done) } else { Err(e) };
@@ -351,7 +355,7 @@ pub fn writev_fast(t: &Thread, c: &UserContext) -> Fast {
         Ok(f) => f,
         Err(e) => return Fast::Done(err(e)),
     };
-    if matches!(f.kind, FileKind::PipeWrite(_) | FileKind::PipeBoth(_) | FileKind::Console) {
+    if matches!(f.kind, FileKind::PipeWrite(_) | FileKind::PipeBoth(_) | FileKind::Console | FileKind::Socket(_)) {
         return Fast::Slow;
     }
     let v = match read_iov(iov, cnt) {
@@ -384,6 +388,9 @@ pub async fn writev(t: Arc<Thread>, a: Args) -> isize {
         Ok(v) => v,
         Err(e) => return err(e),
     };
+    if let FileKind::Socket(s) = &f.kind {
+        return ret(super::socket::rw_vectored(&t, &f, s, &v, true).await.map(|n| n as isize));
+    }
     let mut total = 0usize;
     for (base, len) in v {
         if len == 0 {
@@ -418,6 +425,12 @@ pub async fn readv(t: Arc<Thread>, a: Args) -> isize {
         Ok(v) => v,
         Err(e) => return err(e),
     };
+    if let FileKind::Socket(s) = &f.kind {
+        if !f.readable() {
+            return err(errno::EBADF);
+        }
+        return ret(super::socket::rw_vectored(&t, &f, s, &v, false).await.map(|n| n as isize));
+    }
     let mut total = 0usize;
     for (base, len) in v {
         if len == 0 {
@@ -613,6 +626,8 @@ fn ioctl_common(t: &Thread, fd: usize, req: u32, arg: usize) -> isize {
         FileKind::PipeRead(p) | FileKind::PipeWrite(p) | FileKind::PipeBoth(p) if req == ioctl::FIONREAD => {
             ret(uaccess::write(arg, &(p.available() as u32)).map(|_| 0))
         }
+        // SIOCINQ is FIONREAD.
+        FileKind::Socket(s) if req == ioctl::FIONREAD => ret(s.available().and_then(|n| uaccess::write(arg, &(n.min(i32::MAX as usize) as i32))).map(|_| 0)),
         FileKind::Node(n) if req == ioctl::FIONREAD && n.loc.inode.kind() == velox_vfs::FileType::Regular => {
             let size = n.loc.inode.stat().size as usize;
             let left = size.saturating_sub(f.pos.load(Ordering::Relaxed)).min(i32::MAX as usize);

@@ -7,7 +7,7 @@
 //! [`Lent`]). A call may have both: the fast handler finishes the common case and
 //! returns `Fast::Slow` when it would block, and the async one does the whole call (it alone
 //! runs in a `no-fastpath` build). One file per family: process, cred, futex, time, fs, poll,
-//! mm, signal, timer, sys.
+//! mm, signal, socket, timer, sys.
 
 pub mod cred;
 pub mod dir;
@@ -20,6 +20,7 @@ pub mod path;
 pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod socket;
 pub mod stat;
 pub mod sys;
 pub mod time;
@@ -345,6 +346,15 @@ tables! {
         __NR_fcntl => fs::fcntl,
         __NR_flock => lock::flock,
         __NR_pipe2 => fs::pipe2,
+        __NR_socket => socket::socket,
+        __NR_socketpair => socket::socketpair,
+        __NR_bind => socket::bind,
+        __NR_listen => socket::listen,
+        __NR_getsockname => socket::getsockname,
+        __NR_getpeername => socket::getpeername,
+        __NR_shutdown => socket::shutdown,
+        __NR_setsockopt => socket::setsockopt,
+        __NR_getsockopt => socket::getsockopt,
         __NR_brk => mm::brk,
         __NR_mmap => mm::mmap,
         __NR_munmap => mm::munmap,
@@ -408,6 +418,13 @@ tables! {
         __NR_clock_nanosleep => time::clock_nanosleep,
         __NR_read => fs::read,
         __NR_write => fs::write,
+        __NR_connect => socket::connect,
+        __NR_accept => socket::accept,
+        __NR_accept4 => socket::accept4,
+        __NR_sendto => socket::sendto,
+        __NR_recvfrom => socket::recvfrom,
+        __NR_sendmsg => socket::sendmsg,
+        __NR_recvmsg => socket::recvmsg,
         __NR_writev => fs::writev,
         __NR_readv => fs::readv,
         __NR_openat => path::openat_async,

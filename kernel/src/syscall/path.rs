@@ -351,8 +351,14 @@ pub fn symlinkat(t: &Thread, ctx: &UserContext) -> Fast {
 /// Create a node of `kind` at (`dirfd`, `path`).
 fn make(t: &Thread, dirfd: i32, path: usize, kind: FileType, perm: u32, rdev: u64, target: &[u8]) -> Result<isize, u32> {
     let p = user_path(path)?;
+    make_path(t, dirfd, &p, kind, perm, rdev, target)
+}
+
+/// Create a node of `kind` at (`dirfd`, `p`) (mknod's rules: EEXIST, permissions, umask);
+/// also how bind(2) makes a socket's node.
+pub fn make_path(t: &Thread, dirfd: i32, p: &[u8], kind: FileType, perm: u32, rdev: u64, target: &[u8]) -> Result<isize, u32> {
     let c = Caller::of(t);
-    let (dir, name, trailing) = c.parent(t, dirfd, &p)?;
+    let (dir, name, trailing) = c.parent(t, dirfd, p)?;
     if name.is_empty() || name == b"." || name == b".." {
         return Err(errno::EEXIST);
     }

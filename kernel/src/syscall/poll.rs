@@ -1,5 +1,5 @@
 //! Readiness: ppoll and pselect6. The waiting future registers on the wait queue of every
-//! pipe it watches (and a timer for its timeout, and a 10 ms tick for the console, which has no
+//! pipe and socket it watches (and a timer for its timeout, and a 10 ms tick for the console, which has no
 //! interrupt yet) and re-checks everything when woken.
 
 use super::{Args, err, uaccess};
@@ -54,6 +54,7 @@ fn readiness(f: &FileRef, cx: Option<&Context<'_>>, console_tick: &mut bool) -> 
             let _ = console_tick;
             (if tty.poll_readable() { POLLIN | POLLRDNORM } else { 0 }) | if tty.poll_writable() { POLLOUT | POLLWRNORM } else { 0 }
         }
+        FileKind::Socket(s) => s.poll(cx),
         _ => POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM,
     }
 }

@@ -28,6 +28,7 @@ fn stat_file(f: &OpenFile) -> Stat {
         FileKind::Zero => (g::S_IFCHR | 0o666, makedev(1, 5)),
         FileKind::Full => (g::S_IFCHR | 0o666, makedev(1, 7)),
         FileKind::Random => (g::S_IFCHR | 0o666, makedev(1, 9)),
+        FileKind::Socket(_) => (g::S_IFSOCK | 0o777, 0),
         _ => (g::S_IFIFO | 0o600, 0),
     };
     // Devices opened through /dev live on devtmpfs; pipes on the (unnamed) pipefs.
@@ -164,7 +165,11 @@ pub fn fstatfs(t: &Thread, c: &UserContext) -> Fast {
             Some(l) => uaccess::write(c.arg(1), &to_statfs(&l)).map(|_| 0),
             // Pipes and the console: pipefs / devpts-like figures (magic only).
             None => {
-                let magic = if matches!(f.kind, FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::PipeBoth(_)) { 0x5049_5045 } else { 0x0102_1994 };
+                let magic = match f.kind {
+                    FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::PipeBoth(_) => 0x5049_5045,
+                    FileKind::Socket(_) => 0x534f_434b, // SOCKFS_MAGIC
+                    _ => 0x0102_1994,
+                };
                 let s = velox_abi::Statfs { f_type: magic, f_bsize: 4096, f_namelen: 255, f_frsize: 4096, ..Default::default() };
                 uaccess::write(c.arg(1), &s).map(|_| 0)
             }

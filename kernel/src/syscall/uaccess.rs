@@ -31,6 +31,9 @@ same_layout!(
     velox_abi::Utsname = linux_raw_sys::system::new_utsname,
     velox_abi::Statx = g::statx,
     velox_abi::Statfs = g::statfs,
+    velox_abi::Msghdr = linux_raw_sys::net::msghdr,
+    velox_abi::Cmsghdr = linux_raw_sys::net::cmsghdr,
+    velox_abi::Ucred = linux_raw_sys::net::ucred,
 );
 const _: () = {
     use core::mem::offset_of;
@@ -41,6 +44,8 @@ const _: () = {
     assert!(offset_of!(velox_abi::Termios, c_cc) == offset_of!(g::termios, c_cc));
     assert!(offset_of!(velox_abi::Statx, stx_mnt_id) == offset_of!(g::statx, stx_mnt_id));
     assert!(offset_of!(velox_abi::Statfs, f_namelen) == offset_of!(g::statfs, f_namelen));
+    assert!(offset_of!(velox_abi::Msghdr, flags) == offset_of!(linux_raw_sys::net::msghdr, msg_flags));
+    assert!(offset_of!(velox_abi::Msghdr, controllen) == offset_of!(linux_raw_sys::net::msghdr, msg_controllen));
 };
 
 /// Copy `v` to user address `va`.
