@@ -336,6 +336,12 @@ impl WaitQueue {
         }
     }
 
+    /// Take waker `w` (and any that wakes the same task) off the queue: its owner no longer
+    /// waits here (an epoll item leaving its set).
+    pub fn unregister(&self, w: &core::task::Waker) {
+        self.waiters.lock().retain(|x| !x.will_wake(w));
+    }
+
     /// Wait until `f` returns `Some`, re-checking after each wake.
     pub fn wait_until<'a, T: 'a>(&'a self, mut f: impl FnMut() -> Option<T> + 'a) -> impl Future<Output = T> + 'a {
         core::future::poll_fn(move |cx| {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -59,6 +60,11 @@ static void test_stream_pair(void)
     struct iovec rv[2] = {{x, 2}, {y, 8}};
     check(writev(sv[0], wv, 2) == 5 && readv(sv[1], rv, 2) == 5 && memcmp(x, "ab", 2) == 0 && memcmp(y, "cde", 3) == 0,
           "stream readv/writev", "%s", strerror(errno));
+    /* A zero-length stream send queues nothing; a zero-length receive waits for data too. */
+    check(send(sv[0], "", 0, 0) == 0, "zero-length stream send", "%s", strerror(errno));
+    EXPECT_ERR("then nothing to read", recv(sv[1], buf, 0, MSG_DONTWAIT), EAGAIN);
+    send(sv[0], "z", 1, 0);
+    check(recv(sv[1], buf, 0, 0) == 0 && recv(sv[1], buf, sizeof buf, 0) == 1, "zero-length recv with data returns 0, consumes nothing", "%s", strerror(errno));
     /* shutdown(SHUT_WR): the peer reads end-of-file, our writes fail. */
     signal(SIGPIPE, on_pipe);
     check(shutdown(sv[0], SHUT_WR) == 0, "shutdown SHUT_WR", "%s", strerror(errno));
@@ -72,14 +78,16 @@ static void test_stream_pair(void)
     EXPECT_ERR("write to a closed peer EPIPE", send(sv[1], "x", 1, MSG_NOSIGNAL), EPIPE);
     check(read(sv[1], buf, sizeof buf) == 0, "read after peer close EOF", "%s", strerror(errno));
     struct pollfd p = {sv[1], POLLIN | POLLOUT, 0};
-    check(poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && (p.revents & POLLIN), "poll POLLHUP after peer close", "revents=%#x", p.revents);
+    check(poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && (p.revents & POLLIN) && (p.revents & POLLOUT), "poll POLLIN|POLLOUT|POLLHUP after peer close",
+          "revents=%#x", p.revents);
     close(sv[1]);
     signal(SIGPIPE, SIG_DFL);
 
-    /* A close with unread data: the peer gets ECONNRESET once, then EOF. */
+    /* A close with unread data: writes fail with EPIPE, the reader gets ECONNRESET once, then EOF. */
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     send(sv[0], "lost", 4, 0);
     close(sv[1]);
+    EXPECT_ERR("peer closed with unread data: write EPIPE", send(sv[0], "x", 1, MSG_NOSIGNAL), EPIPE);
     EXPECT_ERR("peer closed with unread data ECONNRESET", recv(sv[0], buf, sizeof buf, 0), ECONNRESET);
     check(recv(sv[0], buf, sizeof buf, 0) == 0, "then EOF", "%s", strerror(errno));
     close(sv[0]);
@@ -415,6 +423,168 @@ static void test_errors(void)
     check(ok, "3000 socketpairs made and closed", "%s", strerror(errno));
 }
 
+
+static void *drain_slowly(void *arg)
+{
+    int fd = *(int *)arg;
+    static char b[4096];
+    long got = 0;
+    usleep(20000);
+    for (;;) {
+        ssize_t n = read(fd, b, sizeof b);
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    return (void *)got;
+}
+
+static void send_fd(int over, int fd)
+{
+    char c[CMSG_SPACE(sizeof(int))];
+    memset(c, 0, sizeof c);
+    struct iovec iov = {"s", 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c, .msg_controllen = sizeof c};
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &fd, sizeof fd);
+    sendmsg(over, &m, 0);
+}
+
+/* What a hostile review found (each once hung, panicked or starved the kernel). */
+static void test_hostile(void)
+{
+    int sv[2];
+    char buf[64];
+    /* A chain of 3000 sockets, each in the previous one's queue, released by one close. */
+    int a0, prev, a, b;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    a0 = sv[0];
+    prev = sv[1];
+    int ok = 1;
+    for (int i = 0; i < 3000 && ok; i++) {
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+            ok = 0;
+            break;
+        }
+        a = sv[0];
+        b = sv[1];
+        send_fd(prev, a);
+        close(a);
+        close(prev);
+        prev = b;
+    }
+    close(prev);
+    close(a0);
+    check(ok, "a chain of 3000 passed sockets closes (no recursion)", "%s", strerror(errno));
+    /* Connecting a bound socket to its own name. */
+    struct sockaddr_un ad;
+    socklen_t al = abstract_addr(&ad, "velox-self");
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(s, (struct sockaddr *)&ad, al);
+    EXPECT_ERR("connect to itself ECONNREFUSED", connect(s, (struct sockaddr *)&ad, al), ECONNREFUSED);
+    /* A listener shut down for reading: accept fails instead of spinning. */
+    listen(s, 4);
+    shutdown(s, SHUT_RD);
+    EXPECT_ERR("accept after SHUT_RD EINVAL", accept(s, NULL, NULL), EINVAL);
+    close(s);
+    /* A datagram receiver shut down for reading refuses with EPIPE (a full one too). */
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    shutdown(sv[1], SHUT_RD);
+    EXPECT_ERR("dgram to a SHUT_RD receiver EPIPE", send(sv[0], "x", 1, 0), EPIPE);
+    close(sv[0]);
+    close(sv[1]);
+    /* A datagram pair whose peer closed: POLLOUT only, send ECONNREFUSED then ENOTCONN. */
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    close(sv[1]);
+    struct pollfd p = {sv[0], POLLIN | POLLOUT, 0};
+    check(poll(&p, 1, 0) == 1 && p.revents == POLLOUT, "dgram peer closed: POLLOUT only", "revents=%#x", p.revents);
+    EXPECT_ERR("dgram peer closed: recv EAGAIN", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), EAGAIN);
+    EXPECT_ERR("dgram peer closed: send ECONNREFUSED", send(sv[0], "x", 1, 0), ECONNREFUSED);
+    EXPECT_ERR("then ENOTCONN", send(sv[0], "x", 1, 0), ENOTCONN);
+    close(sv[0]);
+    /* A blocking write larger than the buffer is written in full. */
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pthread_t th;
+    pthread_create(&th, NULL, drain_slowly, &sv[1]);
+    static char big[300000];
+    ssize_t w = write(sv[0], big, sizeof big);
+    close(sv[0]);
+    void *got;
+    pthread_join(th, &got);
+    check(w == (ssize_t)sizeof big && (long)got == (long)sizeof big, "blocking write of 300000 bytes is whole", "w=%zd got=%ld", w, (long)got);
+    close(sv[1]);
+    /* MSG_WAITALL ends at passed descriptors; each message's descriptors come with it. */
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int pp[2];
+    pipe(pp);
+    send_fd(sv[0], pp[0]);
+    send_fd(sv[0], pp[1]);
+    close(pp[0]);
+    close(pp[1]);
+    int got2 = 0;
+    for (int i = 0; i < 2; i++) {
+        char c[CMSG_SPACE(4 * sizeof(int))];
+        struct iovec iov = {buf, 10};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = c, .msg_controllen = sizeof c};
+        ssize_t n = recvmsg(sv[1], &m, MSG_WAITALL);
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        if (n == 1 && h && h->cmsg_len == CMSG_LEN(sizeof(int))) {
+            got2++;
+            int fd;
+            memcpy(&fd, CMSG_DATA(h), sizeof fd);
+            close(fd);
+        }
+    }
+    check(got2 == 2, "MSG_WAITALL stops at each message with descriptors", "got %d", got2);
+    close(sv[0]);
+    close(sv[1]);
+    /* accept with no descriptor free (EMFILE) leaves the connection queued. */
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    al = abstract_addr(&ad, "velox-emfile");
+    bind(l, (struct sockaddr *)&ad, al);
+    listen(l, 4);
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    connect(c, (struct sockaddr *)&ad, al);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_NOFILE, &old);
+    int top = dup(0);
+    close(top);
+    lim.rlim_cur = top;
+    lim.rlim_max = old.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    EXPECT_ERR("accept at EMFILE", accept(l, NULL, NULL), EMFILE);
+    setrlimit(RLIMIT_NOFILE, &old);
+    int acc = accept(l, NULL, NULL);
+    check(acc >= 0 && send(c, "ok", 2, MSG_NOSIGNAL) == 2 && recv(acc, buf, sizeof buf, 0) == 2, "the connection was kept for the next accept", "acc=%d %s", acc, strerror(errno));
+    close(acc);
+    close(c);
+    close(l);
+    /* Options Linux keeps for AF_UNIX sockets. */
+    s = socket(AF_UNIX, SOCK_STREAM, 0);
+    int one = 1, v = 0;
+    socklen_t vl = sizeof v;
+    check(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 && getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &v, &vl) == 0 && v == 1,
+          "SO_REUSEADDR kept", "v=%d %s", v, strerror(errno));
+    close(s);
+    /* Cycles of sockets passed over themselves, with data queued, are collected. */
+    static char chunk[100000];
+    ok = 1;
+    for (int i = 0; i < 1500 && ok; i++) {
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+            ok = 0;
+            break;
+        }
+        send(sv[1], chunk, sizeof chunk, MSG_DONTWAIT);
+        send_fd(sv[1], sv[0]);
+        close(sv[0]);
+        close(sv[1]);
+    }
+    check(ok, "1500 self-passed socket cycles with 100 kB each are collected", "%s", strerror(errno));
+}
+
 int main(void)
 {
     t_init();
@@ -426,5 +596,6 @@ int main(void)
     test_dgram_names();
     test_scm_rights();
     test_errors();
+    test_hostile();
     return t_failed;
 }

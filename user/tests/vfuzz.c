@@ -1372,6 +1372,17 @@ static int sanitize(u64 nr, u64 *a, int *use_clone)
         if (blk_strict)
             a[1] |= O_NONBLOCK;
         return 1;
+    case SYS_eventfd2:
+        /* A read of a zero counter (or a write past the maximum) waits. */
+        if (blk_strict)
+            a[1] |= O_NONBLOCK; /* EFD_NONBLOCK */
+        return 1;
+    case 441: /* epoll_pwait2: the timeout is a timespec (NULL: forever) */
+        if (blk_strict && !(a[3] >= 0x4000000000ULL || (a[3] >= arena + NONE_PAGE * PG && a[3] < arena + (HOLE2 + 1) * PG))) {
+            a[3] = rw_slot(16);
+            put_short_timespec(a[3]);
+        }
+        return 1;
     case SYS_wait4:
         if (blk_strict)
             a[2] |= WNOHANG;

@@ -33,6 +33,9 @@ abi! {
     pub struct Iovec { pub iov_base: usize, pub iov_len: usize }
     /// `struct pollfd` (ppoll).
     pub struct Pollfd { pub fd: i32, pub events: i16, pub revents: i16 }
+    /// `struct epoll_event` (epoll_ctl, epoll_pwait): 16 bytes on riscv64, the data aligned
+    /// after 4 bytes of padding (packed only on x86-64).
+    pub struct EpollEvent { pub events: u32, pub _pad: u32, pub data: u64 }
     /// `struct statx_timestamp`.
     pub struct StatxTimestamp { pub tv_sec: i64, pub tv_nsec: u32, pub __reserved: i32 }
     /// `struct statx` (statx), 256 bytes.
@@ -224,6 +227,8 @@ mod tests {
         assert_eq!(size_of::<Statfs>(), 120);
         assert_eq!(size_of::<Utsname>(), 390);
         assert_eq!(size_of::<Pollfd>(), 8);
+        assert_eq!(size_of::<EpollEvent>(), 16);
+        assert_eq!(offset_of!(EpollEvent, data), 8);
         assert_eq!(size_of::<Iovec>(), 16);
         assert_eq!(size_of::<Timespec>(), 16);
         assert_eq!(size_of::<SigInfo>(), 48);

@@ -78,11 +78,21 @@ impl<A> MsgQueue<A> {
     }
 
     /// Queue a message; `charge` is what it counts against the limit (its length, plus an
-    /// overhead per message for datagrams).
-    pub fn push(&mut self, data: Vec<u8>, anc: Option<A>, from: Option<Vec<u8>>, charge: usize) {
+    /// overhead per message for datagrams). Without memory for the queue's growth, nothing is
+    /// queued and the ancillary data comes back.
+    pub fn push(&mut self, data: Vec<u8>, anc: Option<A>, from: Option<Vec<u8>>, charge: usize) -> Result<(), Option<A>> {
+        if self.msgs.try_reserve(1).is_err() {
+            return Err(anc);
+        }
         self.bytes += data.len();
         self.charged += charge;
         self.msgs.push_back(Msg { data, off: 0, anc, from, charge });
+        Ok(())
+    }
+
+    /// The ancillary data of the queued messages (the garbage collector's walk).
+    pub fn ancillary(&self) -> impl Iterator<Item = &A> {
+        self.msgs.iter().filter_map(|m| m.anc.as_ref())
     }
 
     /// Append bytes to the last message if it carries no ancillary data and has room under

@@ -17,10 +17,10 @@ fn collect(q: &mut MsgQueue<u32>, len: usize, peek: bool) -> (Vec<u8>, Option<u3
 #[test]
 fn stream_reads_glue_messages_and_stop_after_ancillary_data() {
     let mut q = MsgQueue::new();
-    q.push(b"ab".to_vec(), None, None, 2);
-    q.push(b"cd".to_vec(), Some(7), None, 2);
-    q.push(b"ef".to_vec(), Some(8), None, 2);
-    q.push(b"gh".to_vec(), None, None, 2);
+    q.push(b"ab".to_vec(), None, None, 2).unwrap();
+    q.push(b"cd".to_vec(), Some(7), None, 2).unwrap();
+    q.push(b"ef".to_vec(), Some(8), None, 2).unwrap();
+    q.push(b"gh".to_vec(), None, None, 2).unwrap();
     assert_eq!(q.bytes(), 8);
     // Peeking sees the first descriptors and consumes nothing.
     assert_eq!(collect(&mut q, 100, true), (b"abcd".to_vec(), Some(7)));
@@ -35,7 +35,7 @@ fn stream_reads_glue_messages_and_stop_after_ancillary_data() {
 #[test]
 fn a_failed_copy_consumes_nothing() {
     let mut q: MsgQueue<u32> = MsgQueue::new();
-    q.push(b"xyz".to_vec(), Some(1), None, 3);
+    q.push(b"xyz".to_vec(), Some(1), None, 3).unwrap();
     assert_eq!(q.read_stream(3, false, &mut |_| Err(14)), Err(14));
     assert_eq!(q.bytes(), 3);
     assert_eq!(collect(&mut q, 3, false), (b"xyz".to_vec(), Some(1)));
@@ -44,8 +44,8 @@ fn a_failed_copy_consumes_nothing() {
 #[test]
 fn a_copy_failing_part_way_returns_what_was_copied() {
     let mut q: MsgQueue<u32> = MsgQueue::new();
-    q.push(b"ab".to_vec(), None, None, 2);
-    q.push(b"cd".to_vec(), None, None, 2);
+    q.push(b"ab".to_vec(), None, None, 2).unwrap();
+    q.push(b"cd".to_vec(), None, None, 2).unwrap();
     let mut calls = 0;
     let r = q.read_stream(4, false, &mut |_| {
         calls += 1;
@@ -58,8 +58,8 @@ fn a_copy_failing_part_way_returns_what_was_copied() {
 #[test]
 fn datagrams_keep_boundaries_and_truncate() {
     let mut q: MsgQueue<u32> = MsgQueue::new();
-    q.push(b"hello".to_vec(), None, Some(b"\0a".to_vec()), 5 + 64);
-    q.push(Vec::new(), Some(3), None, 64);
+    q.push(b"hello".to_vec(), None, Some(b"\0a".to_vec()), 5 + 64).unwrap();
+    q.push(Vec::new(), Some(3), None, 64).unwrap();
     assert_eq!(q.first_len(), 5);
     let mut v = Vec::new();
     let d = q.read_dgram::<()>(2, true, &mut |b| Ok(v.extend_from_slice(b))).unwrap().unwrap();
@@ -79,11 +79,12 @@ fn datagrams_keep_boundaries_and_truncate() {
 fn appends_join_plain_messages_only() {
     let mut q: MsgQueue<u32> = MsgQueue::new();
     assert!(!q.append(b"a", 10));
-    q.push(b"a".to_vec(), None, None, 1);
+    q.push(b"a".to_vec(), None, None, 1).unwrap();
     assert!(q.append(b"bc", 10));
     assert!(!q.append(&[0; 8], 10));
-    q.push(b"d".to_vec(), Some(1), None, 1);
+    q.push(b"d".to_vec(), Some(1), None, 1).unwrap();
     assert!(!q.append(b"e", 10));
+    assert_eq!(q.ancillary().copied().collect::<Vec<_>>(), vec![1]);
     assert_eq!((q.bytes(), q.charged()), (4, 4));
     assert_eq!(q.drain(), vec![1]);
     assert_eq!((q.bytes(), q.charged(), q.is_empty()), (0, 0, true));

@@ -1,7 +1,9 @@
-//! Files: open file descriptions, the descriptor table, pipes, and the file tree (the VFS
-//! over tmpfs, devtmpfs, procfs; see `vfs`).
+//! Files: open file descriptions, the descriptor table, pipes, epoll and eventfd, and the
+//! file tree (the VFS over tmpfs, devtmpfs, procfs; see `vfs`).
 
 pub mod devfs;
+pub mod epoll;
+pub mod eventfd;
 pub mod ext4;
 pub mod locks;
 pub mod pipe;
@@ -39,6 +41,10 @@ pub enum FileKind {
     PipeWrite(Arc<Pipe>),
     /// A socket (`net::unix`).
     Socket(Arc<crate::net::unix::UnixSocket>),
+    /// An epoll instance (epoll_create1).
+    Epoll(Arc<epoll::Epoll>),
+    /// An eventfd counter (eventfd2).
+    EventFd(eventfd::EventFd),
 }
 
 impl Node {
@@ -143,6 +149,8 @@ impl OpenFile {
             FileKind::Full => b"/dev/full".to_vec(),
             FileKind::Random => b"/dev/urandom".to_vec(),
             FileKind::Socket(_) => alloc::format!("socket:[{}]", self.ino).into_bytes(),
+            FileKind::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
+            FileKind::EventFd(_) => b"anon_inode:[eventfd]".to_vec(),
         }
     }
     /// Its place in the tree, if it has one.
@@ -202,6 +210,11 @@ impl FdTable {
     }
     /// Install `file` at the lowest free descriptor `>= min` below `limit`; EMFILE if none.
     pub fn insert(&mut self, file: FileRef, cloexec: bool, min: usize, limit: usize) -> Result<usize, u32> {
+        self.insert_with(|| file, cloexec, min, limit)
+    }
+    /// As [`insert`](Self::insert), making the file only once a slot is sure (accept: a
+    /// connection must not be consumed by a call that fails for want of a descriptor).
+    pub fn insert_with(&mut self, file: impl FnOnce() -> FileRef, cloexec: bool, min: usize, limit: usize) -> Result<usize, u32> {
         let mut i = min;
         while i < self.fds.len() && self.fds[i].is_some() {
             i += 1;
@@ -211,11 +224,11 @@ impl FdTable {
         }
         // (The slot after the last, with room left by a close: no allocation, nothing to check.)
         if i == self.fds.len() && i < self.fds.capacity() {
-            self.fds.push(Some(Fd { file, cloexec }));
+            self.fds.push(Some(Fd { file: file(), cloexec }));
             return Ok(i);
         }
         self.grow(i + 1)?;
-        self.fds[i] = Some(Fd { file, cloexec });
+        self.fds[i] = Some(Fd { file: file(), cloexec });
         Ok(i)
     }
     /// Make room for `n` slots; ENOMEM if the kernel heap cannot (it stays above its reserve).

@@ -150,10 +150,11 @@ impl Pipe {
     }
 
     /// (readable, writable, hung up for readers, error for writers) as poll sees the pipe.
-    /// Writable means room for an atomic write (PIPE_BUF), as Linux's page slots behave.
+    /// Writable means room for an atomic write (PIPE_BUF), as Linux's page slots behave,
+    /// readers or not (without readers Linux's pipe_poll gives POLLOUT and POLLERR).
     pub fn poll_state(&self) -> (bool, bool, bool, bool) {
         let r = self.ring.lock();
-        (r.len > 0, PIPE_CAPACITY - r.len >= PIPE_BUF && r.readers > 0, r.writers == 0, r.readers == 0)
+        (r.len > 0, PIPE_CAPACITY - r.len >= PIPE_BUF, r.writers == 0, r.readers == 0)
     }
 
     /// True once a write of `len` bytes can make progress (or fail: no readers).

@@ -94,25 +94,164 @@ const NO_CRED: Ucred = Ucred { pid: 0, uid: 65534, gid: 65534 };
 /// Descriptors in flight per user (Linux's `unix_inflight`, limited by RLIMIT_NOFILE).
 static INFLIGHT: Mutex<BTreeMap<u32, usize>> = Mutex::new(BTreeMap::new());
 
+/// Socket files in flight (held by some queue's passed descriptors), by the address of their
+/// open file description: the file and how many queued references it has. The garbage
+/// collector's view (`gc`).
+static IN_QUEUES: Mutex<BTreeMap<usize, (Weak<crate::fs::OpenFile>, usize)>> = Mutex::new(BTreeMap::new());
+
 /// Descriptors passed with SCM_RIGHTS, counted against their sender's user while queued.
 pub struct Passed {
     pub files: Vec<FileRef>,
     uid: u32,
+    /// How many are counted (0: a peek's copy, which counts nothing).
     counted: usize,
 }
 
+/// The socket behind an open file, if it is one.
+fn socket_of(f: &FileRef) -> Option<&Arc<UnixSocket>> {
+    match &f.kind {
+        crate::fs::FileKind::Socket(s) => Some(s),
+        _ => None,
+    }
+}
+
 impl Passed {
-    /// Count `files` against `uid` (ETOOMANYREFS past `limit` in flight, unless `privileged`).
+    /// Count `files` against `uid` (ETOOMANYREFS past `limit` in flight, unless `privileged`),
+    /// and the sockets among them as in flight. Collects unreachable socket cycles first.
     pub fn new(files: Vec<FileRef>, uid: u32, limit: u64, privileged: bool) -> Result<Passed, u32> {
-        let mut m = INFLIGHT.lock();
-        let c = m.entry(uid).or_insert(0);
-        if !privileged && (*c + files.len()) as u64 > limit {
-            return Err(errno::ETOOMANYREFS);
+        if !IN_QUEUES.lock().is_empty() {
+            gc();
         }
-        *c += files.len();
+        {
+            let mut m = INFLIGHT.lock();
+            let c = m.entry(uid).or_insert(0);
+            if !privileged && (*c + files.len()) as u64 > limit {
+                return Err(errno::ETOOMANYREFS);
+            }
+            *c += files.len();
+        }
+        let mut q = IN_QUEUES.lock();
+        for f in files.iter().filter(|f| socket_of(f).is_some()) {
+            q.entry(Arc::as_ptr(f) as usize).or_insert_with(|| (Arc::downgrade(f), 0)).1 += 1;
+        }
+        drop(q);
         let counted = files.len();
         Ok(Passed { files, uid, counted })
     }
+}
+
+/// Drop passed descriptors without recursion: closing a socket that holds passed sockets
+/// closes those (and theirs, a chain as long as a program makes it). The first caller on the
+/// way down drains the list; nested calls only add to it.
+fn drop_later(v: Vec<Passed>) {
+    static LATER: Mutex<Vec<Vec<Passed>>> = Mutex::new(Vec::new());
+    static DRAINING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if v.is_empty() {
+        return;
+    }
+    {
+        let mut l = LATER.lock();
+        if l.try_reserve(1).is_err() {
+            drop(l);
+            drop(v); // (no heap for the list: drop it here, recursing)
+            return;
+        }
+        l.push(v);
+    }
+    loop {
+        if DRAINING.swap(true, Ordering::Acquire) {
+            return; // an outer call (this hart's, or another's) drains it
+        }
+        loop {
+            let batch = core::mem::take(&mut *LATER.lock());
+            if batch.is_empty() {
+                break;
+            }
+            drop(batch);
+        }
+        DRAINING.store(false, Ordering::Release);
+        // (Something added between the last look and the store: drain it too.)
+        if LATER.lock().is_empty() {
+            return;
+        }
+    }
+}
+
+/// Collect unreachable cycles of passed sockets, as Linux's unix_gc: a socket file whose every
+/// reference is in some queue (no descriptor, no call in progress holds it) is a candidate;
+/// candidates referred to from queues of non-candidates are alive, and so is everything in
+/// their queues; the other candidates' queues are emptied, which frees the cycle.
+fn gc() {
+    static RUNNING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    // (Releases while it runs, its own included, do not start another.)
+    if RUNNING.swap(true, Ordering::Acquire) {
+        return;
+    }
+    gc_pass();
+    RUNNING.store(false, Ordering::Release);
+}
+
+fn gc_pass() {
+    let garbage: Vec<Passed> = {
+        let q = IN_QUEUES.lock();
+        // (file address, the file, its socket, references from queues)
+        let mut cands: Vec<(usize, FileRef, usize)> = Vec::new();
+        for (&k, (w, n)) in q.iter() {
+            if let Some(f) = w.upgrade() {
+                // (One reference is ours, just taken.)
+                if Arc::strong_count(&f) - 1 == *n && cands.try_reserve(1).is_ok() {
+                    cands.push((k, f, *n));
+                }
+            }
+        }
+        drop(q);
+        if cands.is_empty() {
+            return;
+        }
+        cands.sort_unstable_by_key(|c| c.0);
+        let find = |k: usize| cands.binary_search_by_key(&k, |c| c.0).ok();
+        // Each candidate's queued candidates (by index), and the references from candidates.
+        let mut kids: Vec<Vec<usize>> = Vec::new();
+        let mut internal = alloc::vec![0usize; cands.len()];
+        for (_, f, _) in &cands {
+            let mut v = Vec::new();
+            if let Some(s) = socket_of(f) {
+                let st = s.st.lock();
+                for p in st.rx.ancillary() {
+                    for g in &p.files {
+                        if let Some(j) = find(Arc::as_ptr(g) as usize) {
+                            v.push(j);
+                        }
+                    }
+                }
+            }
+            for &j in &v {
+                internal[j] += 1;
+            }
+            kids.push(v);
+        }
+        let mut live: Vec<bool> = cands.iter().zip(&internal).map(|(c, &i)| c.2 > i).collect();
+        let mut work: Vec<usize> = (0..cands.len()).filter(|&i| live[i]).collect();
+        while let Some(i) = work.pop() {
+            for &j in &kids[i] {
+                if !live[j] {
+                    live[j] = true;
+                    work.push(j);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (i, (_, f, _)) in cands.iter().enumerate() {
+            if !live[i] {
+                if let Some(s) = socket_of(f) {
+                    out.extend(s.st.lock().rx.drain());
+                }
+            }
+        }
+        // (The candidates' own references go with `cands` here, outside every lock.)
+        out
+    };
+    drop_later(garbage);
 }
 
 impl Clone for Passed {
@@ -130,6 +269,17 @@ impl Drop for Passed {
                 *c = c.saturating_sub(self.counted);
                 if *c == 0 {
                     m.remove(&self.uid);
+                }
+            }
+            drop(m);
+            let mut q = IN_QUEUES.lock();
+            for f in self.files.iter().filter(|f| socket_of(f).is_some()) {
+                let k = Arc::as_ptr(f) as usize;
+                if let Some(e) = q.get_mut(&k) {
+                    e.1 -= 1;
+                    if e.1 == 0 {
+                        q.remove(&k);
+                    }
                 }
             }
         }
@@ -164,6 +314,18 @@ struct State {
     /// SO_SNDBUF and SO_RCVBUF as set (reported; the queue limit is BUF_SIZE).
     sndbuf: u32,
     rcvbuf: u32,
+    /// Options an AF_UNIX socket keeps and reports but that change nothing for it (on Linux
+    /// too): SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_LINGER (on, seconds).
+    pub flags: Flags,
+}
+
+/// The options `State::flags` keeps.
+#[derive(Clone, Copy, Default)]
+pub struct Flags {
+    pub reuseaddr: bool,
+    pub keepalive: bool,
+    pub broadcast: bool,
+    pub linger: (bool, i32),
 }
 
 /// An AF_UNIX socket.
@@ -179,6 +341,8 @@ pub enum Send {
     Done(usize),
     /// Full: wait on this socket's queue.
     Block(Arc<UnixSocket>),
+    /// Another thread holds the socket for a moment (connect): yield and try again.
+    Retry,
     Err(u32),
 }
 
@@ -203,6 +367,13 @@ pub struct UserBufs<'a> {
 impl<'a> UserBufs<'a> {
     pub fn new(iov: &'a [(usize, usize)]) -> Self {
         UserBufs { iov, idx: 0, off: 0 }
+    }
+    /// Where the next byte is (to go back to it).
+    fn mark(&self) -> (usize, usize) {
+        (self.idx, self.off)
+    }
+    fn reset(&mut self, m: (usize, usize)) {
+        (self.idx, self.off) = m;
     }
     /// Total length.
     pub fn total(&self) -> usize {
@@ -284,6 +455,7 @@ impl UnixSocket {
                 peer_cred: NO_CRED,
                 sndbuf: BUF_SIZE as u32,
                 rcvbuf: BUF_SIZE as u32,
+                flags: Flags::default(),
             }),
             wait: WaitQueue::new(),
         })
@@ -328,7 +500,8 @@ impl UnixSocket {
         }
         if let Some(p) = &peer {
             let mut s = p.st.lock();
-            if self.ty.connected_kind() || s.peer.as_ref().is_some_and(|q| Arc::ptr_eq(q, self)) {
+            // (A datagram peer keeps its state: its next send finds this one gone.)
+            if self.ty.connected_kind() {
                 s.rcv_shut = true;
                 s.send_shut = true;
                 if unread || embryo {
@@ -342,8 +515,13 @@ impl UnixSocket {
         for c in pending {
             c.release_as(true);
         }
-        drop(passed);
+        drop_later(passed);
         self.wait.wake_all();
+        // A socket holding the last outside reference to passed sockets may have gone: collect
+        // what only queues hold now (Linux's unix_release_sock calls unix_gc too).
+        if !IN_QUEUES.lock().is_empty() {
+            gc();
+        }
     }
 
     /// Its name's `sun_path` bytes, if bound.
@@ -459,21 +637,48 @@ impl UnixSocket {
         if l.ty != self.ty {
             return Send::Err(errno::EPROTOTYPE);
         }
-        let mut me = self.st.lock();
+        {
+            let me = self.st.lock();
+            if me.listen.is_some() {
+                return Send::Err(errno::EINVAL);
+            }
+            if me.connected {
+                return Send::Err(errno::EISCONN);
+            }
+        }
+        if Arc::ptr_eq(l, self) {
+            return Send::Err(errno::ECONNREFUSED); // (not listening: checked just above)
+        }
+        // The server's end of the connection, made before the listener's lock is taken and
+        // complete before an accept can see it.
+        let srv = UnixSocket::new(self.ty, NO_CRED);
+        // Lock order: the listener, then (tried only) this socket, as Linux's
+        // unix_stream_connect; a busy socket (another thread connecting it) means try again.
+        let mut ls = l.st.lock();
+        if ls.dead || ls.listen.is_none() || ls.rcv_shut {
+            return Send::Err(errno::ECONNREFUSED);
+        }
+        let Some(mut me) = self.st.try_lock() else {
+            drop(ls);
+            return Send::Retry;
+        };
         if me.listen.is_some() {
             return Send::Err(errno::EINVAL);
         }
         if me.connected {
             return Send::Err(errno::EISCONN);
         }
-        // The server's end of the connection, made before the listener's lock is taken and
-        // complete before an accept can see it.
-        let srv = UnixSocket::new(self.ty, NO_CRED);
-        let mut ls = l.st.lock();
-        if ls.dead || ls.listen.is_none() {
-            return Send::Err(errno::ECONNREFUSED);
-        }
         let (lname, lcred) = (ls.name.as_ref().map(|n| n.path.clone()), ls.cred);
+        let Some(lis) = &mut ls.listen else { return Send::Err(errno::ECONNREFUSED) };
+        if lis.pending.len() as u32 > lis.backlog {
+            drop(me);
+            drop(ls);
+            // (srv is dropped unreleased: nothing else refers to it.)
+            return Send::Block(l.clone());
+        }
+        if lis.pending.try_reserve(1).is_err() {
+            return Send::Err(errno::ENOBUFS);
+        }
         {
             let mut s = srv.st.lock();
             s.peer = Some(self.clone());
@@ -483,20 +688,14 @@ impl UnixSocket {
             s.cred = lcred;
             s.peer_cred = cred;
         }
-        let Some(lis) = &mut ls.listen else { return Send::Err(errno::ECONNREFUSED) };
-        if lis.pending.len() as u32 > lis.backlog {
-            drop(ls);
-            // (srv is dropped unreleased: nothing else refers to it, its peer link goes with it.)
-            return Send::Block(l.clone());
-        }
         lis.pending.push_back(srv.clone());
-        drop(ls);
         me.peer = Some(srv);
         me.connected = true;
         me.peer_name = lname;
         me.peer_cred = lcred;
         me.cred = cred;
         drop(me);
+        drop(ls);
         l.wait.wake_all();
         Send::Done(0)
     }
@@ -505,7 +704,14 @@ impl UnixSocket {
     pub fn connect_dgram(&self, to: Option<Arc<UnixSocket>>) -> Result<(), u32> {
         let name = match &to {
             Some(t) if t.ty != self.ty => return Err(errno::EPROTOTYPE),
-            Some(t) => t.name(),
+            Some(t) => {
+                let ts = t.st.lock();
+                // (Linux: a target connected to a third socket takes nothing from us.)
+                if !core::ptr::eq(Arc::as_ptr(t), self) && ts.peer.as_ref().is_some_and(|p| !core::ptr::eq(Arc::as_ptr(p), self)) {
+                    return Err(errno::EPERM);
+                }
+                ts.name.as_ref().map(|n| n.path.clone())
+            }
             None => None,
         };
         let mut s = self.st.lock();
@@ -518,13 +724,36 @@ impl UnixSocket {
     /// Take a pending connection: `Ok(None)` if none waits, EINVAL if not listening.
     pub fn accept(&self) -> Result<Option<Arc<UnixSocket>>, u32> {
         let mut s = self.st.lock();
+        let shut = s.rcv_shut;
         let Some(l) = &mut s.listen else { return Err(errno::EINVAL) };
         let c = l.pending.pop_front();
+        if c.is_none() && shut {
+            return Err(errno::EINVAL); // (a listener shut down for reading: Linux's unix_accept)
+        }
         drop(s);
         if c.is_some() {
             self.wait.wake_all(); // a blocked connect may find room now
         }
         Ok(c)
+    }
+
+    /// Put back a connection accept could not hand out (no descriptor free): it is first
+    /// again, as Linux leaves it queued.
+    pub fn unaccept(&self, c: Arc<UnixSocket>) {
+        let mut s = self.st.lock();
+        match &mut s.listen {
+            Some(l) => l.pending.push_front(c),
+            None => {
+                drop(s);
+                c.release_as(true);
+            }
+        }
+    }
+
+    /// True when accept would not wait: a connection waits, or it fails.
+    pub fn accept_ready(&self) -> bool {
+        let s = self.st.lock();
+        s.dead || s.rcv_shut || s.listen.as_ref().is_none_or(|l| !l.pending.is_empty())
     }
 
     /// The peer's name (accept's address).
@@ -537,10 +766,8 @@ impl UnixSocket {
     /// byte); a datagram is all or nothing.
     pub fn send(self: &Arc<Self>, data: &mut UserBufs, len: usize, fds: &mut Option<Passed>, to: Option<&Arc<UnixSocket>>) -> Send {
         let (target, from) = {
-            let mut s = self.st.lock();
-            if s.err != 0 && self.ty.connected_kind() {
-                return Send::Err(core::mem::take(&mut s.err));
-            }
+            let s = self.st.lock();
+            // (A pending error is for the reader: Linux's send checks only the shutdown.)
             if s.send_shut {
                 return Send::Err(errno::EPIPE);
             }
@@ -555,33 +782,34 @@ impl UnixSocket {
             (target, s.name.as_ref().map(|n| n.path.clone()))
         };
         let dgram = self.ty != Type::Stream;
+        if !dgram && len == 0 {
+            // Nothing to send (passed descriptors need a byte to ride on), as Linux.
+            return Send::Done(0);
+        }
         if dgram && len + DGRAM_OVERHEAD > BUF_SIZE {
             return Send::Err(errno::EMSGSIZE);
         }
-        // Room in the receiver's queue.
+        // A message carrying descriptors costs as much as a datagram's bookkeeping.
+        let overhead = if dgram || fds.is_some() { DGRAM_OVERHEAD } else { 0 };
+        // Room in the receiver's queue. (Every Block here is the opposite of `can_take`.)
         let room = {
             let t = target.st.lock();
-            if t.dead {
-                return Send::Err(if self.ty.connected_kind() { errno::EPIPE } else { errno::ECONNREFUSED });
-            }
-            if self.ty == Type::Dgram && t.peer.as_ref().is_some_and(|p| !Arc::ptr_eq(p, self)) {
-                return Send::Err(errno::EPERM);
-            }
-            if t.rcv_shut && self.ty.connected_kind() {
-                return Send::Err(errno::EPIPE);
+            if let Err(e) = self.refused_by(&target, &t) {
+                drop(t);
+                return self.gone(&target, e);
             }
             BUF_SIZE.saturating_sub(t.rx.charged())
         };
         let k = if dgram {
-            if len + DGRAM_OVERHEAD > room {
+            if len + overhead > room {
                 return Send::Block(target);
             }
             len
         } else {
-            if room == 0 {
+            if room <= overhead {
                 return Send::Block(target);
             }
-            len.min(room)
+            len.min(room - overhead)
         };
         if crate::mm::heap_free() < crate::config::HEAP_RESERVE + k + 256 {
             return Send::Err(errno::ENOBUFS);
@@ -591,23 +819,69 @@ impl UnixSocket {
             return Send::Err(errno::ENOBUFS);
         }
         buf.resize(k, 0);
+        let mark = data.mark();
         if let Err(e) = data.get(&mut buf) {
             return Send::Err(e);
         }
-        {
+        let pushed = {
             let mut t = target.st.lock();
-            if t.dead || (t.rcv_shut && self.ty.connected_kind()) {
-                return Send::Err(if self.ty.connected_kind() { errno::EPIPE } else { errno::ECONNREFUSED });
+            if let Err(e) = self.refused_by(&target, &t) {
+                drop(t);
+                return self.gone(&target, e);
+            }
+            if t.rx.charged() + k + overhead > BUF_SIZE {
+                // Another sender took the room meanwhile: this copy was for nothing.
+                data.reset(mark);
+                drop(t);
+                return Send::Block(target);
             }
             let anc = fds.take();
-            if dgram {
-                t.rx.push(buf, anc, if self.ty == Type::Dgram { from } else { None }, k + DGRAM_OVERHEAD);
-            } else if anc.is_some() || !t.rx.append(&buf, 4096) {
-                t.rx.push(buf, anc, None, k);
-            }
+            let r = if dgram {
+                t.rx.push(buf, anc, if self.ty == Type::Dgram { from } else { None }, k + overhead)
+            } else if anc.is_none() && t.rx.append(&buf, 4096) {
+                Ok(())
+            } else {
+                t.rx.push(buf, anc, None, k + overhead)
+            };
+            r.map_err(|anc| (anc, mark))
+        };
+        if let Err((anc, mark)) = pushed {
+            // No heap for the queue's growth: nothing sent.
+            *fds = anc;
+            data.reset(mark);
+            return Send::Err(errno::ENOBUFS);
         }
         target.wait.wake_all();
         Send::Done(k)
+    }
+
+    /// Whether `t` (the target's locked state) takes a message from this socket: EPIPE for a
+    /// gone or read-shut connection peer, ECONNREFUSED for a gone datagram target, EPERM for a
+    /// datagram target connected to another socket.
+    fn refused_by(self: &Arc<Self>, target: &Arc<UnixSocket>, t: &State) -> Result<(), u32> {
+        if t.dead {
+            return Err(if self.ty.connected_kind() { errno::EPIPE } else { errno::ECONNREFUSED });
+        }
+        if self.ty == Type::Dgram && !Arc::ptr_eq(target, self) && t.peer.as_ref().is_some_and(|p| !Arc::ptr_eq(p, self)) {
+            return Err(errno::EPERM);
+        }
+        if t.rcv_shut {
+            return Err(errno::EPIPE);
+        }
+        Ok(())
+    }
+
+    /// A send refused with `e`: a datagram socket whose connected peer is gone forgets it (the
+    /// next send is ENOTCONN, as Linux's unix_dgram_disconnected).
+    fn gone(&self, target: &Arc<UnixSocket>, e: u32) -> Send {
+        if e == errno::ECONNREFUSED {
+            let mut s = self.st.lock();
+            if s.peer.as_ref().is_some_and(|p| Arc::ptr_eq(p, target)) {
+                s.peer = None;
+                s.connected = false;
+            }
+        }
+        Send::Err(e)
     }
 
     /// Receive up to `len` bytes into `out` (a stream: across messages; else one message):
@@ -615,8 +889,10 @@ impl UnixSocket {
     pub fn recv(&self, out: &mut UserBufs, len: usize, peek: bool) -> Result<Option<Recv>, u32> {
         let mut s = self.st.lock();
         if self.ty.connected_kind() && (s.listen.is_some() || !s.connected) {
-            return Err(errno::EINVAL);
+            // (Linux: EINVAL for a stream socket, ENOTCONN for seqpacket.)
+            return Err(if self.ty == Type::SeqPacket && s.listen.is_none() { errno::ENOTCONN } else { errno::EINVAL });
         }
+        // (A zero-length read waits for data like any other, as Linux's: its target is 1.)
         if s.rx.is_empty() {
             if s.err != 0 {
                 return Err(core::mem::take(&mut s.err));
@@ -688,35 +964,43 @@ impl UnixSocket {
             m |= g::POLLHUP;
         }
         let peer = s.peer.clone();
-        let (send_shut, listening) = (s.send_shut, s.listen.is_some());
+        let listening = s.listen.is_some();
         drop(s);
         if listening {
             return m as u16;
         }
-        // Writable when the receiver's queue has room (a socket with no peer: its own rules).
+        // Writable when the receiver's queue has room (Linux's unix_writable: shutdown does
+        // not matter; a write then fails at once with EPIPE).
         let writable = match &peer {
-            Some(p) if !self.ty.connected_kind() || !send_shut => {
+            Some(p) => {
                 if let Some(cx) = cx {
                     p.wait.register(cx);
                 }
                 let t = p.st.lock();
                 t.dead || t.rx.charged() * 4 <= BUF_SIZE
             }
-            Some(_) => false,
-            None => !send_shut,
+            None => true,
         };
-        if writable && !send_shut {
+        if writable {
             m |= g::POLLOUT | g::POLLWRNORM | g::POLLWRBAND;
         }
         m as u16
     }
 
-    /// True once a message of `need` bytes (a datagram: plus its overhead) fits in the queue,
-    /// or sending will fail instead (released, shut down).
+    /// True once `need` more bytes (see `send_need`) fit in the queue, or sending will fail
+    /// instead (released, shut down).
     pub fn can_take(&self, need: usize) -> bool {
         let s = self.st.lock();
-        let need = if self.ty == Type::Stream { need.min(1) } else { need + DGRAM_OVERHEAD };
         s.dead || s.rcv_shut || s.rx.charged() + need <= BUF_SIZE
+    }
+
+    /// The room (`can_take`'s `need`) a send of `len` bytes from a socket of this type waits
+    /// for: exactly what makes `send` stop answering Block.
+    pub fn send_need(&self, len: usize, with_fds: bool) -> usize {
+        match self.ty {
+            Type::Stream => 1 + if with_fds { DGRAM_OVERHEAD } else { 0 },
+            _ => len + DGRAM_OVERHEAD,
+        }
     }
 
     /// True once a connect to this listener can go on (room in its backlog) or fails.
@@ -728,6 +1012,14 @@ impl UnixSocket {
     /// Where a send without an address goes: the peer.
     pub fn send_target(&self) -> Option<Arc<UnixSocket>> {
         self.st.lock().peer.clone()
+    }
+
+    /// Take waker `w` off the queues `poll` registers on (an epoll item leaving its set).
+    pub fn forget(&self, w: &core::task::Waker) {
+        self.wait.unregister(w);
+        if let Some(p) = self.send_target() {
+            p.wait.unregister(w);
+        }
     }
 
     /// Unread bytes (FIONREAD / SIOCINQ): a stream's or seqpacket's total, a datagram
@@ -743,6 +1035,11 @@ impl UnixSocket {
     /// SO_ERROR: the pending error, cleared.
     pub fn take_error(&self) -> u32 {
         core::mem::take(&mut self.st.lock().err)
+    }
+
+    /// The kept options (`Flags`), to read or change.
+    pub fn with_flags<R>(&self, f: impl FnOnce(&mut Flags) -> R) -> R {
+        f(&mut self.st.lock().flags)
     }
 
     /// SO_PEERCRED.

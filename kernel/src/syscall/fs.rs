@@ -65,6 +65,8 @@ fn try_read(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Io {
         FileKind::PipeRead(p) | FileKind::PipeBoth(p) => p.try_read(buf, len),
         FileKind::PipeWrite(_) => Io::Err(errno::EBADF),
         FileKind::Socket(s) => super::socket::try_read(s, buf, len),
+        FileKind::EventFd(e) => e.try_read(buf, len),
+        FileKind::Epoll(_) => Io::Err(errno::EINVAL),
     }
 }
 
@@ -151,6 +153,8 @@ fn try_write(t: &Thread, f: &OpenFile, buf: usize, len: usize, all: bool) -> Io 
         }
         FileKind::PipeRead(_) => Io::Err(errno::EBADF),
         FileKind::Socket(s) => super::socket::try_write(s, buf, len),
+        FileKind::EventFd(e) => e.try_write(buf, len),
+        FileKind::Epoll(_) => Io::Err(errno::EINVAL),
     }
 }
 
@@ -183,6 +187,8 @@ async fn wait_ready(t: &Thread, f: &OpenFile, write: Option<usize>) -> Result<()
             None => tty::console().wait_readable(t).await,
         },
         FileKind::Socket(s) => super::socket::wait_ready(t, s, write).await,
+        // (Writes wait in `eventfd_write`, for room for their value.)
+        FileKind::EventFd(e) if write.is_none() => e.wait.wait_until(|| if e.poll_state().0 { Some(Ok(())) } else { stop() }).await,
         _ => {
             let tick = crate::time::sleep_until(crate::time::ticks() + crate::time::ns_to_ticks(10_000_000));
             signal::interruptible(t, tick).await.map_err(|_| RESTART)
@@ -197,14 +203,32 @@ pub(crate) fn sigpipe(t: &Thread) {
     let _ = signal::send_thread(t, &info);
 }
 
+/// The file of a read or write at `fd` and its buffer checked: EBADF, EINVAL for an epoll
+/// (no read or write: Linux's check comes before the buffer's), EFAULT.
+#[inline]
+fn rw_file(t: &Thread, fd: usize, buf: usize, len: usize) -> Result<FileRef, u32> {
+    let f = file(t, fd)?;
+    if matches!(f.kind, FileKind::Epoll(_)) {
+        return Err(errno::EINVAL);
+    }
+    check_range(buf, len)?;
+    Ok(f)
+}
+
+/// True for files whose reads of 0 bytes are not simply 0 (an eventfd's are EINVAL).
+#[inline]
+fn sized_io(f: &OpenFile) -> bool {
+    matches!(f.kind, FileKind::EventFd(_))
+}
+
 pub fn read_fast(t: &Thread, c: &UserContext) -> Fast {
     let (fd, buf, len) = (c.arg(0), c.arg(1), c.arg(2));
-    let f = match file(t, fd).and_then(|f| check_range(buf, len).map(|_| f)) {
+    let f = match rw_file(t, fd, buf, len) {
         Ok(f) => f,
         Err(e) => return Fast::Done(err(e)),
     };
     let len = len.min(MAX_RW_COUNT);
-    if len == 0 {
+    if len == 0 && !sized_io(&f) {
         return Fast::Done(if f.readable() { 0 } else { err(errno::EBADF) });
     }
     if len > STEP_BYTES && matches!(f.kind, FileKind::Zero | FileKind::Full | FileKind::Random | FileKind::Node(_)) {
@@ -223,12 +247,12 @@ pub fn read_fast(t: &Thread, c: &UserContext) -> Fast {
 /// read: returns what is available, waiting for the first byte unless O_NONBLOCK.
 pub async fn read(t: Arc<Thread>, a: Args) -> isize {
     let (fd, buf, len) = (a.0[0], a.0[1], a.0[2]);
-    let f = match file(&t, fd).and_then(|f| check_range(buf, len).map(|_| f)) {
+    let f = match rw_file(&t, fd, buf, len) {
         Ok(f) => f,
         Err(e) => return err(e),
     };
     let len = len.min(MAX_RW_COUNT);
-    if len == 0 {
+    if len == 0 && !sized_io(&f) {
         return if f.readable() { 0 } else { err(errno::EBADF) };
     }
     if matches!(f.kind, FileKind::Zero | FileKind::Full | FileKind::Random | FileKind::Node(_)) && f.readable() {
@@ -263,13 +287,16 @@ pub async fn read(t: Arc<Thread>, a: Args) -> isize {
 
 pub fn write_fast(t: &Thread, c: &UserContext) -> Fast {
     let (fd, buf, len) = (c.arg(0), c.arg(1), c.arg(2));
-    let f = match file(t, fd).and_then(|f| check_range(buf, len).map(|_| f)) {
+    let f = match rw_file(t, fd, buf, len) {
         Ok(f) => f,
         Err(e) => return Fast::Done(err(e)),
     };
     let len = len.min(MAX_RW_COUNT);
     if len > STEP_BYTES && matches!(f.kind, FileKind::Console | FileKind::Node(_)) {
         return Fast::Slow; // in steps, with yields (`write_all`)
+    }
+    if matches!(f.kind, FileKind::Socket(_)) {
+        return Fast::Slow; // a stream may take part now and the rest later (`write_all`)
     }
     match try_write(t, &f, buf, len, true) {
         Io::Done(n) => Fast::Done(n as isize),
@@ -286,6 +313,9 @@ pub fn write_fast(t: &Thread, c: &UserContext) -> Fast {
 
 /// Write all of `[buf, buf+len)` (blocking) or what fits (O_NONBLOCK); bytes written.
 async fn write_all(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Result<usize, u32> {
+    if let FileKind::EventFd(e) = &f.kind {
+        return eventfd_write(t, f, e, buf, len).await;
+    }
     let mut done = 0;
     let step = if matches!(f.kind, FileKind::Node(_)) { STEP_BYTES } else { usize::MAX };
     loop {
@@ -322,10 +352,33 @@ async fn write_all(t: &Thread, f: &OpenFile, buf: usize, len: usize) -> Result<u
     }
 }
 
+/// A write to an eventfd: its 8-byte value added to the counter, waiting (unless
+/// O_NONBLOCK: EAGAIN) while the sum would pass 0xffff_ffff_ffff_fffe.
+async fn eventfd_write(t: &Thread, f: &OpenFile, e: &crate::fs::eventfd::EventFd, buf: usize, len: usize) -> Result<usize, u32> {
+    let v = crate::fs::eventfd::EventFd::write_value(buf, len)?;
+    if e.try_add(v) {
+        return Ok(8);
+    }
+    if f.nonblocking() {
+        return Err(errno::EAGAIN);
+    }
+    e.wait
+        .wait_until(|| {
+            if e.try_add(v) {
+                Some(Ok(8))
+            } else if t.signal_pending() || t.is_exiting() {
+                Some(Err(RESTART))
+            } else {
+                None
+            }
+        })
+        .await
+}
+
 /// write: blocking writes to a pipe complete in full; writes of at most PIPE_BUF are atomic.
 pub async fn write(t: Arc<Thread>, a: Args) -> isize {
     let (fd, buf, len) = (a.0[0], a.0[1], a.0[2]);
-    let f = match file(&t, fd).and_then(|f| check_range(buf, len).map(|_| f)) {
+    let f = match rw_file(&t, fd, buf, len) {
         Ok(f) => f,
         Err(e) => return err(e),
     };
@@ -355,7 +408,7 @@ pub fn writev_fast(t: &Thread, c: &UserContext) -> Fast {
         Ok(f) => f,
         Err(e) => return Fast::Done(err(e)),
     };
-    if matches!(f.kind, FileKind::PipeWrite(_) | FileKind::PipeBoth(_) | FileKind::Console | FileKind::Socket(_)) {
+    if matches!(f.kind, FileKind::PipeWrite(_) | FileKind::PipeBoth(_) | FileKind::Console | FileKind::EventFd(_) | FileKind::Socket(_)) {
         return Fast::Slow;
     }
     let v = match read_iov(iov, cnt) {
@@ -389,7 +442,10 @@ pub async fn writev(t: Arc<Thread>, a: Args) -> isize {
         Err(e) => return err(e),
     };
     if let FileKind::Socket(s) = &f.kind {
-        return ret(super::socket::rw_vectored(&t, &f, s, &v, true).await.map(|n| n as isize));
+        return match super::socket::rw_vectored(&t, &f, s, &v, true) {
+            Ok(fut) => ret(fut.await.map(|n| n as isize)),
+            Err(e) => err(e),
+        };
     }
     let mut total = 0usize;
     for (base, len) in v {
@@ -429,7 +485,10 @@ pub async fn readv(t: Arc<Thread>, a: Args) -> isize {
         if !f.readable() {
             return err(errno::EBADF);
         }
-        return ret(super::socket::rw_vectored(&t, &f, s, &v, false).await.map(|n| n as isize));
+        return match super::socket::rw_vectored(&t, &f, s, &v, false) {
+            Ok(fut) => ret(fut.await.map(|n| n as isize)),
+            Err(e) => err(e),
+        };
     }
     let mut total = 0usize;
     for (base, len) in v {
@@ -548,6 +607,8 @@ pub fn lseek(t: &Thread, c: &UserContext) -> Fast {
             FileKind::Node(n) if n.path_only => return Err(errno::EBADF),
             FileKind::Node(n) if n.loc.inode.kind() == velox_vfs::FileType::Regular => n.loc.inode.stat().size as i64,
             FileKind::Null | FileKind::Zero | FileKind::Full | FileKind::Random | FileKind::Node(_) => 0,
+            // (Linux's noop_llseek: the position stays 0.)
+            FileKind::EventFd(_) | FileKind::Epoll(_) => return Ok(0),
             _ => return Err(errno::ESPIPE),
         };
         let cur = f.pos.load(Ordering::Relaxed) as i64;
@@ -824,7 +885,12 @@ pub async fn rwv2_async(t: Arc<Thread>, a: Args) -> isize {
         return err(errno::EOPNOTSUPP);
     }
     let nr = t.ctx().syscall_nr();
-    if nr == g::__NR_pwritev2 as usize { writev(t, a).await } else { readv(t, a).await }
+    // (readv's or writev's future, boxed: inline it would not fit in the arena block with
+    // this one's state; this path, offset -1, is rare.)
+    if crate::mm::heap_free() < crate::config::HEAP_RESERVE + 1024 {
+        return err(errno::ENOMEM);
+    }
+    if nr == g::__NR_pwritev2 as usize { alloc::boxed::Box::pin(writev(t, a)).await } else { alloc::boxed::Box::pin(readv(t, a)).await }
 }
 
 fn rw_vec_at(t: &Thread, fd: usize, iov: usize, cnt: usize, off: i64, flags: u32, write: bool, v2: bool) -> Result<isize, u32> {

@@ -7,10 +7,11 @@
 //! [`Lent`]). A call may have both: the fast handler finishes the common case and
 //! returns `Fast::Slow` when it would block, and the async one does the whole call (it alone
 //! runs in a `no-fastpath` build). One file per family: process, cred, futex, time, fs, poll,
-//! mm, signal, socket, timer, sys.
+//! epoll, mm, signal, socket, timer, sys.
 
 pub mod cred;
 pub mod dir;
+pub mod epoll;
 pub mod fs;
 pub mod futex;
 pub mod lock;
@@ -355,6 +356,10 @@ tables! {
         __NR_shutdown => socket::shutdown,
         __NR_setsockopt => socket::setsockopt,
         __NR_getsockopt => socket::getsockopt,
+        __NR_epoll_create1 => epoll::epoll_create1,
+        __NR_epoll_ctl => epoll::epoll_ctl,
+        __NR_epoll_pwait => epoll::epoll_pwait_fast,
+        __NR_eventfd2 => epoll::eventfd2,
         __NR_brk => mm::brk,
         __NR_mmap => mm::mmap,
         __NR_munmap => mm::munmap,
@@ -436,6 +441,8 @@ tables! {
         __NR_flock => lock::flock_async,
         __NR_ppoll => poll::ppoll,
         __NR_pselect6 => poll::pselect6,
+        __NR_epoll_pwait => epoll::epoll_pwait,
+        __NR_epoll_pwait2 => epoll::epoll_pwait2,
         __NR_rt_sigsuspend => signal::rt_sigsuspend,
         __NR_rt_sigtimedwait => signal::rt_sigtimedwait,
         __NR_rt_sigqueueinfo => signal::rt_sigqueueinfo,

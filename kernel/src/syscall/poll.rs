@@ -1,14 +1,14 @@
-//! Readiness: ppoll and pselect6. The waiting future registers on the wait queue of every
-//! pipe and socket it watches (and a timer for its timeout, and a 10 ms tick for the console, which has no
-//! interrupt yet) and re-checks everything when woken.
+//! Readiness of every kind of open file (`poll_file`, epoll's too; sockets' own rules are in
+//! `net::unix`), ppoll and pselect6. The waiting future registers on the wait queue of every
+//! file it watches (and a timer for its timeout) and re-checks everything when woken.
 
 use super::{Args, err, uaccess};
-use crate::fs::{FileKind, FileRef};
+use crate::fs::{FileKind, FileRef, OpenFile};
 use crate::task::{Thread, signal};
 use crate::time;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 use linux_raw_sys::errno;
 use linux_raw_sys::general as g;
 
@@ -20,8 +20,29 @@ const POLLNVAL: u16 = g::POLLNVAL as u16;
 const POLLRDNORM: u16 = g::POLLRDNORM as u16;
 const POLLWRNORM: u16 = g::POLLWRNORM as u16;
 
+/// Readiness of files without a poll of their own (regular files, directories, /dev/null
+/// and the other devices that never block): always readable and writable, as Linux's
+/// DEFAULT_POLLMASK.
+const DEFAULT_MASK: u16 = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+/// The bits that wait on a file's reading side, and on its writing side.
+const IN_SIDE: u16 = POLLIN | POLLRDNORM | g::POLLRDBAND as u16 | g::POLLPRI as u16 | g::POLLRDHUP as u16;
+const OUT_SIDE: u16 = POLLOUT | POLLWRNORM | g::POLLWRBAND as u16;
+
 /// Current readiness of `f`; with `cx`, also arrange to be woken when it may change.
-fn readiness(f: &FileRef, cx: Option<&Context<'_>>, console_tick: &mut bool) -> u16 {
+pub(crate) fn readiness(f: &FileRef, cx: Option<&Context<'_>>, console_tick: &mut bool) -> u16 {
+    let _ = console_tick;
+    poll_file(f, cx, u16::MAX, 0)
+}
+
+/// Current readiness of `f` (POLL* bits, the same values as EPOLL*); with `cx`, also arrange
+/// to be woken when it may change: on the queues of the sides `want` asks for (both if it
+/// names neither), so that an epoll item waiting for input is not woken by output. `depth`:
+/// how deep in epolls watching epolls this look is.
+pub(crate) fn poll_file(f: &OpenFile, cx: Option<&Context<'_>>, want: u16, depth: usize) -> u16 {
+    let (rd, wr) = match (want & IN_SIDE != 0, want & OUT_SIDE != 0) {
+        (false, false) => (true, true),
+        sides => sides,
+    };
     match &f.kind {
         FileKind::PipeRead(p) => {
             if let Some(cx) = cx {
@@ -39,8 +60,12 @@ fn readiness(f: &FileRef, cx: Option<&Context<'_>>, console_tick: &mut bool) -> 
         }
         FileKind::PipeBoth(p) => {
             if let Some(cx) = cx {
-                p.read_wait.register(cx);
-                p.write_wait.register(cx);
+                if rd {
+                    p.read_wait.register(cx);
+                }
+                if wr {
+                    p.write_wait.register(cx);
+                }
             }
             let (r, w, _, _) = p.poll_state();
             (if r { POLLIN | POLLRDNORM } else { 0 }) | if w { POLLOUT | POLLWRNORM } else { 0 }
@@ -48,19 +73,56 @@ fn readiness(f: &FileRef, cx: Option<&Context<'_>>, console_tick: &mut bool) -> 
         FileKind::Console => {
             let tty = crate::dev::tty::console();
             if let Some(cx) = cx {
-                tty.read_wait.register(cx);
-                tty.write_wait.register(cx);
+                if rd {
+                    tty.read_wait.register(cx);
+                }
+                if wr {
+                    tty.write_wait.register(cx);
+                }
             }
-            let _ = console_tick;
             (if tty.poll_readable() { POLLIN | POLLRDNORM } else { 0 }) | if tty.poll_writable() { POLLOUT | POLLWRNORM } else { 0 }
         }
         FileKind::Socket(s) => s.poll(cx),
-        _ => POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM,
+        FileKind::EventFd(e) => {
+            if let Some(cx) = cx {
+                e.wait.register(cx);
+            }
+            let (r, w) = e.poll_state();
+            (if r { POLLIN | POLLRDNORM } else { 0 }) | if w { POLLOUT | POLLWRNORM } else { 0 }
+        }
+        // Readable while a scan would report something; never writable (as Linux's).
+        FileKind::Epoll(ep) => {
+            if let Some(cx) = cx {
+                ep.wait.register(cx);
+            }
+            if ep.peek(depth) { POLLIN | POLLRDNORM } else { 0 }
+        }
+        FileKind::Node(_) | FileKind::Null | FileKind::Zero | FileKind::Full | FileKind::Random => DEFAULT_MASK,
+    }
+}
+
+/// Take waker `w` off every queue [`poll_file`] may have put it on for `f` (an epoll item
+/// leaving its set).
+pub(crate) fn forget(f: &OpenFile, w: &Waker) {
+    match &f.kind {
+        FileKind::PipeRead(p) | FileKind::PipeWrite(p) | FileKind::PipeBoth(p) => {
+            p.read_wait.unregister(w);
+            p.write_wait.unregister(w);
+        }
+        FileKind::Console => {
+            let tty = crate::dev::tty::console();
+            tty.read_wait.unregister(w);
+            tty.write_wait.unregister(w);
+        }
+        FileKind::Socket(s) => s.forget(w),
+        FileKind::EventFd(e) => e.wait.unregister(w),
+        FileKind::Epoll(ep) => ep.wait.unregister(w),
+        FileKind::Node(_) | FileKind::Null | FileKind::Zero | FileKind::Full | FileKind::Random => {}
     }
 }
 
 /// Read a timeout (NULL: forever) as a deadline in ticks.
-fn deadline(ptr: usize) -> Result<Option<u64>, u32> {
+pub(super) fn deadline(ptr: usize) -> Result<Option<u64>, u32> {
     if ptr == 0 {
         return Ok(None);
     }
@@ -83,7 +145,7 @@ fn write_remaining(ptr: usize, d: Option<u64>) {
 
 /// The temporary signal mask of ppoll/pselect6 (`ptr` 0: none): installed for the wait,
 /// remembered for after a handler.
-fn install_mask(t: &Thread, ptr: usize, size: usize) -> Result<bool, u32> {
+pub(super) fn install_mask(t: &Thread, ptr: usize, size: usize) -> Result<bool, u32> {
     if ptr == 0 {
         return Ok(false);
     }
@@ -97,7 +159,7 @@ fn install_mask(t: &Thread, ptr: usize, size: usize) -> Result<bool, u32> {
 
 /// After the wait: unless a signal interrupted it (then the mask comes back after the
 /// handler, from its frame), put the caller's mask back now.
-fn restore_mask(t: &Thread, installed: bool, interrupted: bool) {
+pub(super) fn restore_mask(t: &Thread, installed: bool, interrupted: bool) {
     if installed && !interrupted {
         if let Some(m) = t.sig_state(|s| s.saved_mask.take()) {
             signal::set_mask(t, m);
@@ -182,6 +244,8 @@ pub async fn ppoll(t: Arc<Thread>, a: Args) -> isize {
             } else {
                 match &files[i] {
                     None => POLLNVAL,
+                    // (An O_PATH descriptor is no file to poll, as Linux's fdget sees it.)
+                    Some(f) if matches!(&f.kind, FileKind::Node(n) if n.path_only) => POLLNVAL,
                     Some(f) => readiness(f, cx, console) & (p.events as u16 | POLLERR | POLLHUP),
                 }
             };

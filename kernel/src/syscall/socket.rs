@@ -214,8 +214,9 @@ pub fn shutdown(t: &Thread, c: &UserContext) -> Fast {
 }
 
 /// setsockopt(fd, level, name, value, len): SO_SNDBUF, SO_RCVBUF (and their privileged
-/// FORCE forms); other options are ENOPROTOOPT (not implemented), other levels EOPNOTSUPP
-/// (AF_UNIX has none).
+/// FORCE forms); SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_LINGER are kept and reported
+/// (they change nothing for AF_UNIX, on Linux either); other options are ENOPROTOOPT (not
+/// implemented: SO_PASSCRED, the timeouts...), other levels EOPNOTSUPP (AF_UNIX has none).
 pub fn setsockopt(t: &Thread, c: &UserContext) -> Fast {
     Fast::Done(ret((|| {
         let (_, s) = sock(t, c.arg(0))?;
@@ -238,6 +239,21 @@ pub fn setsockopt(t: &Thread, c: &UserContext) -> Fast {
                 }
                 s.set_bufsize(name == n::SO_RCVBUFFORCE, v)
             }
+            n::SO_REUSEADDR | n::SO_KEEPALIVE | n::SO_BROADCAST => {
+                let v = int()? != 0;
+                s.with_flags(|f| match name {
+                    n::SO_REUSEADDR => f.reuseaddr = v,
+                    n::SO_KEEPALIVE => f.keepalive = v,
+                    _ => f.broadcast = v,
+                })
+            }
+            n::SO_LINGER => {
+                if (len as i32) < 8 {
+                    return Err(errno::EINVAL);
+                }
+                let l: [i32; 2] = uaccess::read(val)?;
+                s.with_flags(|f| f.linger = (l[0] != 0, l[1]))
+            }
             _ => return Err(errno::ENOPROTOOPT),
         }
         Ok(0)
@@ -258,6 +274,12 @@ pub fn getsockopt(t: &Thread, c: &UserContext) -> Fast {
         }
         let mut buf = [0u8; 12];
         let len = match name {
+            n::SO_LINGER => {
+                let (on, secs) = s.with_flags(|f| f.linger);
+                buf[..4].copy_from_slice(&(on as i32).to_ne_bytes());
+                buf[4..8].copy_from_slice(&secs.to_ne_bytes());
+                8
+            }
             n::SO_PEERCRED => {
                 let u = s.peer_cred();
                 buf[..4].copy_from_slice(&u.pid.to_ne_bytes());
@@ -275,6 +297,9 @@ pub fn getsockopt(t: &Thread, c: &UserContext) -> Fast {
                     n::SO_SNDBUF => s.bufsize(false),
                     n::SO_RCVBUF => s.bufsize(true),
                     n::SO_PASSCRED => 0,
+                    n::SO_REUSEADDR => s.with_flags(|f| f.reuseaddr) as u32,
+                    n::SO_KEEPALIVE => s.with_flags(|f| f.keepalive) as u32,
+                    n::SO_BROADCAST => s.with_flags(|f| f.broadcast) as u32,
                     _ => return Err(errno::ENOPROTOOPT),
                 };
                 buf[..4].copy_from_slice(&v.to_ne_bytes());
@@ -309,7 +334,7 @@ async fn wait_readable(t: &Thread, s: &UnixSocket) -> Result<(), u32> {
     wait_on(t, s, || s.poll(None) & want != 0).await
 }
 
-/// Park until `target` can take a message of `len` bytes (any room for a stream).
+/// Park until `target` has `need` bytes of room (`UnixSocket::send_need`).
 async fn wait_room(t: &Thread, target: &UnixSocket, need: usize) -> Result<(), u32> {
     wait_on(t, target, || target.can_take(need)).await
 }
@@ -334,6 +359,10 @@ pub async fn connect(t: Arc<Thread>, a: Args) -> isize {
                 Send::Err(e) => return Err(e),
                 Send::Block(_) if f.nonblocking() => return Err(errno::EAGAIN),
                 Send::Block(l) => wait_on(&t, &l, || l.can_connect()).await?,
+                Send::Retry => crate::exec::yield_now().await,
+            }
+            if t.is_exiting() || t.signal_pending() {
+                return Err(RESTART);
             }
         }
     };
@@ -358,11 +387,22 @@ pub async fn accept4(t: Arc<Thread>, a: Args) -> isize {
             match s.accept()? {
                 Some(c) => break c,
                 None if f.nonblocking() => return Err(errno::EAGAIN),
-                None => wait_on(&t, &s, || s.poll(None) & (g::POLLIN as u16) != 0 || !s.listening()).await?,
+                // (`accept_ready` holds exactly when accept will not answer None.)
+                None => wait_on(&t, &s, || s.accept_ready()).await?,
             }
         };
         let peer = c.peer_name_raw();
-        let fd = install(&t, open(c, flags), flags & g::O_CLOEXEC != 0)?;
+        let lim = nofile(&t);
+        let r = t.process.fds.lock().insert_with(|| open(c.clone(), flags), flags & g::O_CLOEXEC != 0, 0, lim);
+        let fd = match r {
+            Ok(fd) => fd,
+            Err(e) => {
+                // No descriptor (EMFILE): the connection stays queued, as on Linux (the open
+                // file is made only once a slot is sure).
+                s.unaccept(c);
+                return Err(e);
+            }
+        };
         // As Linux: a bad address buffer fails the call after the connection was taken.
         if let Err(e) = put_addr(a.0[1], a.0[2], peer.as_deref()) {
             drop(t.process.fds.lock().take(fd));
@@ -426,9 +466,13 @@ fn read_control(t: &Thread, ptr: usize, len: usize) -> Result<Option<Passed>, u3
         if level == n::SOL_SOCKET {
             match ty {
                 n::SCM_RIGHTS => {
+                    // (Several SCM_RIGHTS messages join; an empty one adds nothing.)
                     let k = (cl - hdr) / 4;
-                    if k == 0 || !files.is_empty() || k > unix::SCM_MAX_FD {
+                    if files.len() + k > unix::SCM_MAX_FD {
                         return Err(errno::EINVAL);
+                    }
+                    if files.try_reserve(k).is_err() {
+                        return Err(errno::ENOMEM);
                     }
                     let fds = t.process.fds.lock();
                     for i in 0..k {
@@ -470,6 +514,9 @@ fn read_control(t: &Thread, ptr: usize, len: usize) -> Result<Option<Passed>, u3
 /// blocking rules: a blocking stream send goes on until everything is sent; SIGPIPE with
 /// EPIPE on a stream unless MSG_NOSIGNAL.
 async fn send_on(t: &Thread, f: &OpenFile, s: &Arc<UnixSocket>, iov: &[(usize, usize)], flags: u32, mut fds: Option<Passed>, to: Option<Arc<UnixSocket>>) -> Result<usize, u32> {
+    if flags & n::MSG_OOB != 0 {
+        return Err(errno::EOPNOTSUPP);
+    }
     let mut bufs = UserBufs::new(iov);
     let len = bufs.total().min(super::fs::MAX_RW_COUNT);
     let nonblock = f.nonblocking() || flags & n::MSG_DONTWAIT != 0;
@@ -484,13 +531,15 @@ async fn send_on(t: &Thread, f: &OpenFile, s: &Arc<UnixSocket>, iov: &[(usize, u
             }
             Send::Block(_) if nonblock => return if done > 0 { Ok(done) } else { Err(errno::EAGAIN) },
             Send::Block(target) => {
-                let need = if s.ty == Type::Stream { 1 } else { len };
+                let need = s.send_need(len - done, fds.is_some());
                 if let Err(e) = wait_room(t, &target, need).await {
                     return if done > 0 { Ok(done) } else { Err(e) };
                 }
             }
+            Send::Retry => crate::exec::yield_now().await,
             Send::Err(e) => {
-                if e == errno::EPIPE && s.ty == Type::Stream && flags & n::MSG_NOSIGNAL == 0 {
+                // (SIGPIPE only when nothing went: Linux's unix_stream_sendmsg.)
+                if e == errno::EPIPE && done == 0 && s.ty == Type::Stream && flags & n::MSG_NOSIGNAL == 0 {
                     super::fs::sigpipe(t);
                 }
                 return if done > 0 { Ok(done) } else { Err(e) };
@@ -519,7 +568,8 @@ async fn recv_on(t: &Thread, f: &OpenFile, s: &UnixSocket, iov: &[(usize, usize)
         match s.recv(&mut bufs, len - done, peek) {
             Ok(Some(r)) => {
                 let Some(g) = &mut got else {
-                    if !waitall || r.n == 0 || r.n == len {
+                    // (Passed descriptors end a read, MSG_WAITALL or not, as Linux.)
+                    if !waitall || r.n == 0 || r.n == len || r.fds.is_some() {
                         return Ok(r);
                     }
                     got = Some(r);
@@ -527,10 +577,11 @@ async fn recv_on(t: &Thread, f: &OpenFile, s: &UnixSocket, iov: &[(usize, usize)
                 };
                 g.n += r.n;
                 g.full += r.full;
+                let fds = r.fds.is_some();
                 if g.fds.is_none() {
                     g.fds = r.fds;
                 }
-                if r.n == 0 || g.n == len {
+                if r.n == 0 || g.n == len || fds {
                     return Ok(got.take().expect("a receive"));
                 }
             }
@@ -601,7 +652,7 @@ pub async fn sendto(t: Arc<Thread>, a: Args) -> isize {
         if a.0[1].checked_add(a.0[2]).is_none_or(|e| e > velox_hal::USER_END) {
             return Err(errno::EFAULT);
         }
-        let to = if a.0[4] != 0 { dest(&t, &s, a.0[4], a.0[5])? } else { None };
+        let to = if a.0[4] != 0 && a.0[5] != 0 { dest(&t, &s, a.0[4], a.0[5])? } else { None };
         send_on(&t, &f, &s, &iov, a.0[3] as u32, None, to).await
     };
     match boxed(r) {
@@ -715,7 +766,7 @@ pub fn try_write(s: &Arc<UnixSocket>, buf: usize, len: usize) -> Io {
     let iov = [(buf, len)];
     match s.send(&mut UserBufs::new(&iov), len, &mut None, None) {
         Send::Done(k) => Io::Done(k),
-        Send::Block(_) => Io::WouldBlock,
+        Send::Block(_) | Send::Retry => Io::WouldBlock,
         Send::Err(e) => Io::Err(e),
     }
 }
@@ -725,20 +776,24 @@ pub async fn wait_ready(t: &Thread, s: &UnixSocket, write: Option<usize>) -> Res
     match write {
         None => wait_readable(t, s).await,
         Some(len) => match s.send_target() {
-            Some(p) => wait_room(t, &p, if s.ty == Type::Stream { 1 } else { len }).await,
+            Some(p) => wait_room(t, &p, s.send_need(len, false)).await,
             None => Ok(()),
         },
     }
 }
 
-/// readv/writev on a socket: one message over all the buffers.
-pub async fn rw_vectored(t: &Thread, f: &OpenFile, s: &Arc<UnixSocket>, iov: &[(usize, usize)], write: bool) -> Result<usize, u32> {
-    if write {
-        if !f.writable() {
-            return Err(errno::EBADF);
-        }
-        boxed(send_on(t, f, s, iov, 0, None, None))?.await
-    } else {
-        boxed(recv_on(t, f, s, iov, 0))?.await.map(|r| r.n)
+/// readv/writev on a socket: one message over all the buffers. The future comes boxed (see
+/// `boxed`): readv's and writev's own stay small.
+#[allow(clippy::type_complexity)]
+pub fn rw_vectored<'a>(
+    t: &'a Thread,
+    f: &'a OpenFile,
+    s: &'a Arc<UnixSocket>,
+    iov: &'a [(usize, usize)],
+    write: bool,
+) -> Result<core::pin::Pin<alloc::boxed::Box<impl core::future::Future<Output = Result<usize, u32>> + 'a>>, u32> {
+    if write && !f.writable() {
+        return Err(errno::EBADF);
     }
+    boxed(async move { if write { send_on(t, f, s, iov, 0, None, None).await } else { recv_on(t, f, s, iov, 0).await.map(|r| r.n) } })
 }

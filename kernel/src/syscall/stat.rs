@@ -29,9 +29,12 @@ fn stat_file(f: &OpenFile) -> Stat {
         FileKind::Full => (g::S_IFCHR | 0o666, makedev(1, 7)),
         FileKind::Random => (g::S_IFCHR | 0o666, makedev(1, 9)),
         FileKind::Socket(_) => (g::S_IFSOCK | 0o777, 0),
+        // Linux's anonymous inode: mode 0600 without a file type.
+        FileKind::Epoll(_) | FileKind::EventFd(_) => (0o600, 0),
         _ => (g::S_IFIFO | 0o600, 0),
     };
-    // Devices opened through /dev live on devtmpfs; pipes on the (unnamed) pipefs.
+    // Devices opened through /dev live on devtmpfs; pipes on the (unnamed) pipefs, epolls
+    // and eventfds on the anonymous-inode file system.
     Stat { dev: 0, ino: f.ino as u64, mode, nlink: 1, rdev, blksize: 4096, atime: now, mtime: now, ctime: now, ..Default::default() }
 }
 
@@ -163,11 +166,13 @@ pub fn fstatfs(t: &Thread, c: &UserContext) -> Fast {
         let f = file(t, c.arg(0))?;
         match f.location() {
             Some(l) => uaccess::write(c.arg(1), &to_statfs(&l)).map(|_| 0),
-            // Pipes and the console: pipefs / devpts-like figures (magic only).
+            // Pipes, epolls, eventfds and the console: pipefs / anon_inodefs / devpts-like
+            // figures (magic only).
             None => {
                 let magic = match f.kind {
                     FileKind::PipeRead(_) | FileKind::PipeWrite(_) | FileKind::PipeBoth(_) => 0x5049_5045,
                     FileKind::Socket(_) => 0x534f_434b, // SOCKFS_MAGIC
+                    FileKind::Epoll(_) | FileKind::EventFd(_) => 0x0904_1934,
                     _ => 0x0102_1994,
                 };
                 let s = velox_abi::Statfs { f_type: magic, f_bsize: 4096, f_namelen: 255, f_frsize: 4096, ..Default::default() };

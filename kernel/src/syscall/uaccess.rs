@@ -22,6 +22,7 @@ same_layout!(
     velox_abi::Rlimit64 = g::rlimit64,
     velox_abi::Iovec = g::iovec,
     velox_abi::Pollfd = g::pollfd,
+    velox_abi::EpollEvent = g::epoll_event,
     velox_abi::Winsize = g::winsize,
     velox_abi::Termios = g::termios,
     velox_abi::Termios2 = g::termios2,
@@ -46,6 +47,7 @@ const _: () = {
     assert!(offset_of!(velox_abi::Statfs, f_namelen) == offset_of!(g::statfs, f_namelen));
     assert!(offset_of!(velox_abi::Msghdr, flags) == offset_of!(linux_raw_sys::net::msghdr, msg_flags));
     assert!(offset_of!(velox_abi::Msghdr, controllen) == offset_of!(linux_raw_sys::net::msghdr, msg_controllen));
+    assert!(offset_of!(velox_abi::EpollEvent, data) == offset_of!(g::epoll_event, data));
 };
 
 /// Copy `v` to user address `va`.
