@@ -44,6 +44,7 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     console::init_logger(&info.bootargs);
     trap::init();
     time::init(info.timebase);
+    syscall::sys::probe_misaligned();
     vdso::init();
     smp::start_secondaries(&info.hartids, info.harts);
     smp::init_asids(info.bootargs.split_whitespace().find_map(|a| a.strip_prefix("velox.asid_bits=")).and_then(|v| v.parse().ok()));

@@ -255,6 +255,12 @@ static void test_hwprobe(void)
     check(r == 0 && p[0].value == 1 && (p[1].value & 3) == 3 && p[2].value == 10000000 && p[3].key == -1 && p[3].value == 0,
           "hwprobe_keys", "r=%ld base=%llu ima=%#llx freq=%llu unknown=(%lld,%llu)", r, p[0].value, p[1].value,
           p[2].value, p[3].key, p[3].value);
+    /* The misaligned-access speed, measured at boot as Linux does: SLOW (2) or FAST (3), the
+     * same under both keys (CPUPERF_0 and MISALIGNED_SCALAR_PERF). */
+    struct { long long key; unsigned long long value; } m[2] = {{5, 0}, {9, 0}};
+    r = syscall(258, m, 2, 0, NULL, 0);
+    check(r == 0 && (m[0].value == 2 || m[0].value == 3) && m[1].value == m[0].value, "hwprobe_misaligned_perf",
+          "r=%ld cpuperf=%llu scalar=%llu", r, m[0].value, m[1].value);
     unsigned long cpus = 1;
     struct { long long key; unsigned long long value; } q = {4, 3};
     r = syscall(258, &q, 1, sizeof cpus, &cpus, 1);

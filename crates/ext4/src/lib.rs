@@ -149,7 +149,8 @@ pub struct Ext4Fs<D: BlockIo + Send + 'static, S: PageStore> {
     core: Mutex<Core<D>>,
     /// Live inodes by number.
     nodes: Mutex<BTreeMap<u32, Weak<Node<D, S>>>>,
-    /// Recently used inodes, kept alive with their pages (oldest first).
+    /// Recently used inodes, kept alive with their pages: a CLOCK list (second chance), each
+    /// node at most once (`Node::in_recent`), oldest first.
     recent: Mutex<VecDeque<Arc<Node<D, S>>>>,
     /// Inodes with no name left whose last user let go: freed at the next core operation.
     orphans: Mutex<Vec<u32>>,
@@ -192,6 +193,10 @@ pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     dir_gen: AtomicU64,
     /// Writers (> 0) or running executable images (< 0): `velox_vfs::get_write_access`.
     writers: core::sync::atomic::AtomicIsize,
+    /// In `Ext4Fs::recent` (changed under its lock).
+    in_recent: AtomicBool,
+    /// Used since the recent list's clock hand last passed it.
+    referenced: AtomicBool,
 }
 
 impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
@@ -306,6 +311,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             names: Mutex::new(BTreeMap::new()),
             dir_gen: AtomicU64::new(0),
             writers: core::sync::atomic::AtomicIsize::new(0),
+            in_recent: AtomicBool::new(false),
+            referenced: AtomicBool::new(false),
         });
         nodes.insert(n, Arc::downgrade(&node));
         drop(nodes);
@@ -316,17 +323,31 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
     }
 
     /// Keep `node` among the recently used (so its pages outlive a close).
+    /// A node already on the list is only marked (no lock): every look-up hit calls this.
     fn keep(&self, node: &Arc<Node<D, S>>) {
+        node.referenced.store(true, Ordering::Relaxed);
+        if node.in_recent.load(Ordering::Relaxed) {
+            return;
+        }
         let mut r = self.recent.lock();
-        if r.iter().rev().take(8).any(|x| Arc::ptr_eq(x, node)) {
+        if node.in_recent.swap(true, Ordering::Relaxed) {
             return;
         }
         r.push_back(node.clone());
         let mut old = None;
         if r.len() > RECENT_NODES {
-            // The oldest that no shared mapping pins (those stay until unmount).
-            if let Some(k) = r.iter().position(|x| x.data.try_lock().is_some_and(|d| !d.shared)) {
-                old = r.remove(k);
+            // The clock hand: the oldest not used since the hand last passed it and not pinned
+            // by a shared mapping (those stay until unmount); the others go to the back.
+            for _ in 0..2 * r.len() {
+                let Some(x) = r.pop_front() else { break };
+                let pinned = !x.data.try_lock().is_some_and(|d| !d.shared);
+                if x.referenced.swap(false, Ordering::Relaxed) || pinned {
+                    r.push_back(x);
+                } else {
+                    x.in_recent.store(false, Ordering::Relaxed);
+                    old = Some(x);
+                    break;
+                }
             }
         }
         drop(r);
@@ -338,6 +359,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         let mut r = self.recent.lock();
         let gone: Vec<_> = r.iter().filter(|x| x.ino == n).cloned().collect();
         r.retain(|x| x.ino != n);
+        for x in &gone {
+            x.in_recent.store(false, Ordering::Relaxed);
+        }
         drop(r);
         drop(gone);
     }
@@ -448,6 +472,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> FileSystem for Ext4Fs<D, S> {
     fn release(&self) {
         let _ = self.sync_all();
         let recent = core::mem::take(&mut *self.recent.lock());
+        for x in &recent {
+            x.in_recent.store(false, Ordering::Relaxed);
+        }
         drop(recent);
         if !self.ro()
             && let Err(err) = self.core().unmount()
@@ -660,7 +687,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::ENOTDIR);
         }
         self.check_alive()?;
-        let fname = name(n)?;
+        // (The dentry cache holds only names that passed `name`: a hit needs no check.)
         let hit = self.names.lock().get(n).copied();
         if let Some(i) = hit {
             if i == 0 {
@@ -672,6 +699,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 return Ok(node);
             }
         }
+        let fname = name(n)?;
         let mut c = self.fs.core();
         let info = c.lookup_child(self.number()?, fname).map_err(errno)?;
         self.dcache_put(n, info.map_or(0, |i| i.number.raw()));

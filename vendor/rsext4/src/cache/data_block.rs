@@ -32,6 +32,10 @@ pub struct CachedBlock {
     pub last_access: u64,
     /// Generation counter bumped whenever the cached state changes.
     pub generation: u64,
+    /// Velox patch: the directory (inode number, inode generation) for which these contents
+    /// passed the read paths' directory-block check: the same check again skips the CRC.
+    /// Cleared by every change to the contents (Linux's buffer_verified).
+    pub dir_checked: Option<(u32, u32)>,
 }
 
 impl CachedBlock {
@@ -42,6 +46,7 @@ impl CachedBlock {
             block_num,
             last_access: 0,
             generation: 0,
+            dir_checked: None,
         }
     }
 
@@ -234,6 +239,14 @@ impl DataBlockCache {
             .ok_or(Ext4Error::corrupted())
     }
 
+    /// Velox patch: remember that block `block_num`'s current contents passed the directory
+    /// check for directory `ino` of generation `igen` (see `CachedBlock::dir_checked`).
+    pub(crate) fn mark_dir_checked(&mut self, block_num: AbsoluteBN, ino: u32, igen: u32) {
+        if let Some(cached) = self.cache.get_mut(&block_num) {
+            cached.dir_checked = Some((ino, igen));
+        }
+    }
+
     /// Marks a cached data block dirty.
     pub fn mark_dirty(&mut self, block_num: AbsoluteBN) {
         if let Some(cached) = self.cache.get_mut(&block_num) {
@@ -290,6 +303,7 @@ impl DataBlockCache {
             .get_mut(&block_num)
             .ok_or(Ext4Error::corrupted())?;
         f(Arc::make_mut(&mut cached.data).as_mut_slice());
+        cached.dir_checked = None;
         cached.mark_dirty();
         cached.generation = cached.generation.saturating_add(1);
 
@@ -370,6 +384,7 @@ impl DataBlockCache {
                     .ok_or(Ext4Error::corrupted())?;
                 Arc::make_mut(&mut cached.data)
                     .copy_from_slice(&data[start..start + self.block_size]);
+                cached.dir_checked = None;
                 cached.dirty = false;
                 cached.last_access = self.access_counter;
                 cached.generation = cached.generation.saturating_add(1);
@@ -742,6 +757,55 @@ mod tests {
         fn now(&self) -> Ext4Result<Ext4Timestamp> {
             Ok(Ext4Timestamp::new(0, 0))
         }
+    }
+
+    // Velox patch: the memoized directory-block check holds only while the contents and the
+    // directory are the ones it passed for.
+    #[test]
+    fn dir_block_check_is_memoized_until_the_block_changes() {
+        use crate::checksum::{update_ext4_dirblock_csum32, verify_dir_block_cached};
+        use crate::endian::DiskFormat;
+        use crate::entries::Ext4DirEntryTail;
+        use crate::superblock::Ext4Superblock;
+        let sb = Ext4Superblock {
+            s_magic: Ext4Superblock::EXT4_SUPER_MAGIC,
+            s_feature_ro_compat: Ext4Superblock::EXT4_FEATURE_RO_COMPAT_METADATA_CSUM,
+            s_uuid: [7; 16],
+            ..Default::default()
+        };
+        let (ino, igen) = (11, 0x1234);
+        let mut block = [0u8; BLOCK_SIZE];
+        let tail = BLOCK_SIZE - Ext4DirEntryTail::TAIL_LEN as usize;
+        block[..12].copy_from_slice(b"some entries");
+        Ext4DirEntryTail::new().to_disk_bytes(&mut block[tail..]);
+        update_ext4_dirblock_csum32(&sb, ino, igen, &mut block);
+
+        let mut cache = DataBlockCache::new(8, BLOCK_SIZE);
+        let mut dev = Jbd2Dev::initial_jbd2dev(0, TestBlockDevice::new(1024), false);
+        let bn = AbsoluteBN::new(100);
+        cache.modify_new(&mut dev, bn, |d| d.copy_from_slice(&block)).unwrap();
+        let c = cache.get_or_load(&mut dev, bn).unwrap();
+        assert!(c.dir_checked.is_none());
+        assert!(verify_dir_block_cached(&sb, &mut cache, &c, ino, igen, false));
+        let c = cache.get_or_load(&mut dev, bn).unwrap();
+        assert_eq!(c.dir_checked, Some((ino, igen)));
+        assert!(verify_dir_block_cached(&sb, &mut cache, &c, ino, igen, false));
+        // Another directory (or generation) checks the CRC again: it fails.
+        assert!(!verify_dir_block_cached(&sb, &mut cache, &c, ino + 1, igen, false));
+        assert!(!verify_dir_block_cached(&sb, &mut cache, &c, ino, igen + 1, false));
+        // A change without a new checksum is caught: the memo is for the old contents.
+        cache.modify(&mut dev, bn, |d| d[0] ^= 1).unwrap();
+        let c = cache.get_or_load(&mut dev, bn).unwrap();
+        assert!(!verify_dir_block_cached(&sb, &mut cache, &c, ino, igen, false));
+        cache.modify(&mut dev, bn, |d| d[0] ^= 1).unwrap();
+        let c = cache.get_or_load(&mut dev, bn).unwrap();
+        assert!(verify_dir_block_cached(&sb, &mut cache, &c, ino, igen, false));
+        // So is a run written over it.
+        let mut bad = block;
+        bad[1] ^= 1;
+        cache.write_run(&mut dev, bn, 1, &bad).unwrap();
+        let c = cache.get_or_load(&mut dev, bn).unwrap();
+        assert!(!verify_dir_block_cached(&sb, &mut cache, &c, ino, igen, false));
     }
 
     #[test]

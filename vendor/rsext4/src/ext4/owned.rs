@@ -8,7 +8,6 @@ use super::{Ext4FileSystem, FileSystemStats, MkfsOptions, MountOptions, mkfs_wit
 use crate::{
     blockdev::Jbd2Dev,
     bmalloc::InodeNumber,
-    checksum::{verify_ext4_dirblock_checksum, verify_ext4_dx_checksum},
     dir::{CreateEntryRequest, FileName, LinkEntryRequest, create_directory_at},
     disknode::{DeviceNumber, Ext4Inode, Ext4TimeSpec, Ext4Timestamp},
     entries::Ext4DirEntry2,
@@ -774,29 +773,15 @@ where
                 .datablock_cache
                 .get_or_load(&mut self.device, physical_block)?;
             let data = &cached.data;
-            let checksum_ok = if inode.is_htree_indexed() {
-                verify_ext4_dx_checksum(
-                    &self.filesystem.superblock,
-                    directory.raw(),
-                    inode.i_generation,
-                    data,
-                )
-                .unwrap_or_else(|| {
-                    verify_ext4_dirblock_checksum(
-                        &self.filesystem.superblock,
-                        directory.raw(),
-                        inode.i_generation,
-                        data,
-                    )
-                })
-            } else {
-                verify_ext4_dirblock_checksum(
-                    &self.filesystem.superblock,
-                    directory.raw(),
-                    inode.i_generation,
-                    data,
-                )
-            };
+            // (Velox patch: memoized, see verify_dir_block_cached.)
+            let checksum_ok = crate::checksum::verify_dir_block_cached(
+                &self.filesystem.superblock,
+                &mut self.filesystem.datablock_cache,
+                &cached,
+                directory.raw(),
+                inode.i_generation,
+                inode.is_htree_indexed(),
+            );
             if !checksum_ok {
                 return Err(Ext4Error::checksum().with_operation("directory:block"));
             }

@@ -667,29 +667,15 @@ pub(crate) fn find_named_entry_in_parent<B: BlockIo>(
     for phys in parent_dir_data_blocks(fs, block_dev, parent_ino, &mut parent_inode)? {
         let cached = fs.datablock_cache.get_or_load(block_dev, phys)?;
         let data = &cached.data;
-        let checksum_ok = if parent_inode.is_htree_indexed() {
-            crate::checksum::verify_ext4_dx_checksum(
-                &fs.superblock,
-                parent_ino.raw(),
-                parent_inode.i_generation,
-                data,
-            )
-            .unwrap_or_else(|| {
-                crate::checksum::verify_ext4_dirblock_checksum(
-                    &fs.superblock,
-                    parent_ino.raw(),
-                    parent_inode.i_generation,
-                    data,
-                )
-            })
-        } else {
-            crate::checksum::verify_ext4_dirblock_checksum(
-                &fs.superblock,
-                parent_ino.raw(),
-                parent_inode.i_generation,
-                data,
-            )
-        };
+        // (Velox patch: memoized, see verify_dir_block_cached.)
+        let checksum_ok = crate::checksum::verify_dir_block_cached(
+            &fs.superblock,
+            &mut fs.datablock_cache,
+            &cached,
+            parent_ino.raw(),
+            parent_inode.i_generation,
+            parent_inode.is_htree_indexed(),
+        );
         if !checksum_ok {
             return Err(Ext4Error::checksum().with_operation("directory:lookup_block"));
         }

@@ -413,29 +413,15 @@ impl HashTreeManager {
                 .get_or_load(block_dev, phys)
                 .map_err(HashTreeError::from)?;
             let block_data = &cached_block.data;
-            let checksum_ok = if dir_inode.is_htree_indexed() {
-                crate::checksum::verify_ext4_dx_checksum(
-                    &fs.superblock,
-                    dir_ino.raw(),
-                    dir_inode.i_generation,
-                    block_data,
-                )
-                .unwrap_or_else(|| {
-                    crate::checksum::verify_ext4_dirblock_checksum(
-                        &fs.superblock,
-                        dir_ino.raw(),
-                        dir_inode.i_generation,
-                        block_data,
-                    )
-                })
-            } else {
-                crate::checksum::verify_ext4_dirblock_checksum(
-                    &fs.superblock,
-                    dir_ino.raw(),
-                    dir_inode.i_generation,
-                    block_data,
-                )
-            };
+            // (Velox patch: memoized, see verify_dir_block_cached.)
+            let checksum_ok = crate::checksum::verify_dir_block_cached(
+                &fs.superblock,
+                &mut fs.datablock_cache,
+                &cached_block,
+                dir_ino.raw(),
+                dir_inode.i_generation,
+                dir_inode.is_htree_indexed(),
+            );
             if !checksum_ok {
                 return Err(HashTreeError::Filesystem(
                     crate::Ext4Error::checksum().with_operation("htree:linear"),

@@ -117,6 +117,45 @@ pub fn time() -> u64 {
     riscv::register::time::read64()
 }
 
+/// Time (in `time` ticks) to copy `buf`'s first half to its second half eight bytes at a time
+/// with the destination one byte off alignment, and the same byte by byte: Linux's
+/// check_unaligned_access, which decides the misaligned-access speed `riscv_hwprobe` reports
+/// (glibc picks its memcpy by it). Each copy runs `reps` times; `buf` is at least 2 × 4 KiB
+/// + 16 bytes. Returns (word ticks, byte ticks).
+pub fn misaligned_copy_ticks(buf: &mut [u8], reps: usize) -> (u64, u64) {
+    const N: usize = 4096;
+    assert!(buf.len() >= 2 * N + 16);
+    let src = buf.as_ptr() as usize + 8;
+    let dst = buf.as_mut_ptr() as usize + N + 8 + 1;
+    let t0 = time();
+    for _ in 0..reps {
+        // SAFETY: reads [src, src + N) and writes [dst, dst + N), both inside `buf` (checked
+        // above), which is exclusively borrowed; a misaligned ld/sd is legal RISC-V (the
+        // hardware or the firmware's emulation completes it).
+        unsafe {
+            asm!(
+                "1: ld {t}, 0({s})", "sd {t}, 0({d})", "addi {s}, {s}, 8", "addi {d}, {d}, 8",
+                "addi {n}, {n}, -8", "bnez {n}, 1b",
+                s = inout(reg) src => _, d = inout(reg) dst => _, n = inout(reg) N => _, t = out(reg) _,
+                options(nostack),
+            )
+        };
+    }
+    let t1 = time();
+    for _ in 0..reps {
+        // SAFETY: as above, one byte at a time.
+        unsafe {
+            asm!(
+                "1: lbu {t}, 0({s})", "sb {t}, 0({d})", "addi {s}, {s}, 1", "addi {d}, {d}, 1",
+                "addi {n}, {n}, -1", "bnez {n}, 1b",
+                s = inout(reg) src => _, d = inout(reg) dst => _, n = inout(reg) N => _, t = out(reg) _,
+                options(nostack),
+            )
+        };
+    }
+    (t1 - t0, time() - t1)
+}
+
 /// Let user mode read the `time` CSR (`rdtime`, for the vDSO): scounteren.TM on this hart, as
 /// Linux sets it. (The firmware lets S-mode read it: mcounteren.TM.)
 pub fn allow_user_time() {
