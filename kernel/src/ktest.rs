@@ -24,6 +24,7 @@ const TESTS: &[(&str, TestFn)] = &[
     ("arena_holds_every_handler", arena_holds_every_handler),
     ("kernel_mappings_not_wx", kernel_mappings_not_wx),
     ("vdso_frames_shared_never_written", vdso_frames_shared_never_written),
+    ("memcpy_memset_every_alignment", memcpy_memset_every_alignment),
     #[cfg(feature = "ktest-fail-demo")]
     ("deliberate_failure", || Err("this test fails on purpose".into())),
 ];
@@ -171,6 +172,47 @@ fn vdso_frames_shared_never_written() -> Result<(), String> {
     }
     check(refs() == r0, || format!("after drop: {:?}, before {r0:?}", refs()))?;
     check(crate::mm::frame_stats().0 == free0, || format!("{} frames leaked", free0 - crate::mm::frame_stats().0))
+}
+
+/// The hardware layer's memcpy and memset (mem.S) against byte loops: every source and
+/// destination offset 0..8, every length 0..=200 and a few page-sized ones; the bytes around
+/// the destination stay as they were, and memset uses only the low byte of its value.
+#[allow(unsafe_code)]
+fn memcpy_memset_every_alignment() -> Result<(), String> {
+    unsafe extern "C" {
+        fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8;
+        fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8;
+    }
+    // (Called through opaque pointers, with an opaque value: the compiler knows what memcpy
+    // and memset return and that memset uses only the low byte, and would check neither.)
+    let memcpy: unsafe extern "C" fn(*mut u8, *const u8, usize) -> *mut u8 = core::hint::black_box(memcpy);
+    let memset: unsafe extern "C" fn(*mut u8, i32, usize) -> *mut u8 = core::hint::black_box(memset);
+    const GUARD: u8 = 0xee;
+    let src: Vec<u8> = (0..4200u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    let mut dst = alloc::vec![GUARD; 4200 + 32];
+    let lens = (0..=200usize).chain([255, 256, 257, 4095, 4096, 4097, 4100]);
+    for n in lens {
+        for so in 0..8 {
+            for d in 8..16 {
+                dst.fill(GUARD);
+                // SAFETY: src[so..so + n] and dst[d..d + n] lie inside the two vectors (n <= 4100,
+                // so, d < 16, lengths 4200 and 4232), which do not overlap.
+                let r = unsafe { memcpy(dst.as_mut_ptr().add(d), src.as_ptr().add(so), n) };
+                check(r == dst.as_mut_ptr().wrapping_add(d), || format!("memcpy returned {r:p}"))?;
+                let ok = (0..dst.len()).all(|i| dst[i] == if i >= d && i < d + n { src[so + i - d] } else { GUARD });
+                check(ok, || format!("memcpy of {n} bytes, source offset {so}, destination offset {d}"))?;
+            }
+        }
+        for d in 8..16 {
+            dst.fill(GUARD);
+            // SAFETY: dst[d..d + n] lies inside `dst`.
+            let r = unsafe { memset(dst.as_mut_ptr().add(d), core::hint::black_box(0x1a5), n) };
+            check(r == dst.as_mut_ptr().wrapping_add(d), || format!("memset returned {r:p}"))?;
+            let ok = (0..dst.len()).all(|i| dst[i] == if i >= d && i < d + n { 0xa5 } else { GUARD });
+            check(ok, || format!("memset of {n} bytes at offset {d}"))?;
+        }
+    }
+    Ok(())
 }
 
 fn recurse(n: usize) -> usize {

@@ -471,10 +471,12 @@ impl<D: BlockIo + Send + 'static, S: PageStore> FileSystem for Ext4Fs<D, S> {
     }
     fn release(&self) {
         let _ = self.sync_all();
-        let recent = core::mem::take(&mut *self.recent.lock());
+        let mut r = self.recent.lock();
+        let recent = core::mem::take(&mut *r);
         for x in &recent {
             x.in_recent.store(false, Ordering::Relaxed);
         }
+        drop(r);
         drop(recent);
         if !self.ro()
             && let Err(err) = self.core().unmount()

@@ -211,7 +211,7 @@ mod hwprobe {
 }
 
 /// RISCV_HWPROBE_MISALIGNED_* for CPUPERF_0 and MISALIGNED_SCALAR_PERF: 0 (unknown) until
-/// `probe_misaligned` ran, then FAST (3) or SLOW (2).
+/// `probe_misaligned` ran (or if it could not tell), then FAST (3) or SLOW (2).
 static MISALIGNED_PERF: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// Measure the misaligned-access speed once at boot as Linux does (check_unaligned_access:
@@ -226,9 +226,10 @@ pub fn probe_misaligned() {
         word = word.min(w);
         byte = byte.min(b);
     }
-    let fast = word < byte;
-    MISALIGNED_PERF.store(if fast { 3 } else { 2 }, core::sync::atomic::Ordering::Relaxed);
-    log::debug!("misaligned access: {} (word copy {word} ticks, byte copy {byte})", if fast { "fast" } else { "slow" });
+    // (A timer too coarse to see either copy leaves the answer unknown, as Linux does.)
+    let v = if word == 0 || byte == 0 { 0 } else if word < byte { 3 } else { 2 };
+    MISALIGNED_PERF.store(v, core::sync::atomic::Ordering::Relaxed);
+    log::debug!("misaligned access: {v} (3 fast, 2 slow; word copy {word} ticks, byte copy {byte})");
 }
 
 /// The value of hwprobe key `k` (all harts are alike), `None` for a key this kernel does not

@@ -51,6 +51,12 @@ impl Ext4GroupDesc {
     /// Inode table has already been zeroed.
     pub const EXT4_BG_INODE_ZEROED: u16 = 0x0004;
 
+    /// Velox patch: store an already computed block bitmap checksum.
+    pub(crate) fn set_block_bitmap_csum(&mut self, csum: u32) {
+        self.bg_block_bitmap_csum_lo = (csum & 0xFFFF) as u16;
+        self.bg_block_bitmap_csum_hi = ((csum >> 16) & 0xFFFF) as u16;
+    }
+
     pub(crate) fn update_bitmap_checksums(
         &mut self,
         superblock: &Ext4Superblock,

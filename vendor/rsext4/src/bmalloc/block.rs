@@ -39,12 +39,10 @@ impl BlockAllocator {
             return Err(Ext4Error::no_space());
         }
 
-        let mut bitmap = BlockBitmap::new(bitmap_data, self.blocks_per_group);
-
-        // Scan the group bitmap for the first free slot.
-        let block_in_group = self
-            .find_free_block(&bitmap)?
+        // Scan the group bitmap for the first free slot (Velox patch: `first_free_run`).
+        let block_in_group = first_free_run(bitmap_data, self.blocks_per_group, 1)
             .ok_or(Ext4Error::no_space())?;
+        let mut bitmap = BlockBitmap::new(bitmap_data, self.blocks_per_group);
 
         // Mark the chosen block as allocated in the bitmap.
         bitmap
@@ -73,12 +71,11 @@ impl BlockAllocator {
             return Err(Ext4Error::invalid_input());
         }
 
-        let mut bitmap = BlockBitmap::new(bitmap_data, self.blocks_per_group);
-
-        // Look for the first contiguous free range with the requested length.
-        let block_in_group = self
-            .find_contiguous_free_blocks(&bitmap, count)?
+        // Look for the first contiguous free range with the requested length (Velox patch:
+        // `first_free_run`).
+        let block_in_group = first_free_run(bitmap_data, self.blocks_per_group, count)
             .ok_or(Ext4Error::no_space())?;
+        let mut bitmap = BlockBitmap::new(bitmap_data, self.blocks_per_group);
 
         // Mark the full range as allocated in one pass.
         bitmap
@@ -118,42 +115,6 @@ impl BlockAllocator {
         Ok(())
     }
 
-    /// Find the first free block in a bitmap.
-    fn find_free_block(&self, bitmap: &BlockBitmap) -> Ext4Result<Option<u32>> {
-        for block_idx in 0..self.blocks_per_group {
-            if bitmap.is_allocated(block_idx) == Some(false) {
-                return Ok(Some(block_idx));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Find the first contiguous free range with the requested length.
-    fn find_contiguous_free_blocks(
-        &self,
-        bitmap: &BlockBitmap,
-        count: u32,
-    ) -> Ext4Result<Option<u32>> {
-        let mut consecutive = 0u32;
-        let mut start_idx = 0u32;
-
-        for block_idx in 0..self.blocks_per_group {
-            if bitmap.is_allocated(block_idx) == Some(false) {
-                if consecutive == 0 {
-                    start_idx = block_idx;
-                }
-                consecutive += 1;
-                if consecutive == count {
-                    return Ok(Some(start_idx));
-                }
-            } else {
-                consecutive = 0;
-            }
-        }
-
-        Ok(None)
-    }
-
     /// Convert a group-local block index into an absolute block number.
     fn block_to_global(&self, group_idx: BGIndex, block_in_group: RelativeBN) -> AbsoluteBN {
         group_idx.absolute_block(block_in_group, self.first_data_block, self.blocks_per_group)
@@ -163,6 +124,71 @@ impl BlockAllocator {
     pub fn global_to_group(&self, global_block: AbsoluteBN) -> Ext4Result<(BGIndex, RelativeBN)> {
         global_block.to_group(self.first_data_block, self.blocks_per_group)
     }
+}
+
+/// Velox patch: the first run of `count` (> 0) free bits among the first `nbits` bits of an
+/// ext4 bitmap (bit i is bit i % 8 of byte i / 8; bits past `data` count as allocated), the
+/// answer the old bit-by-bit scans gave, but skipping full and empty 64-bit words and bytes:
+/// those scans cost about ten instructions for every allocated block before the first hole,
+/// on every allocation (sqlite3 appending pages to a file spent a fifth of its kernel time
+/// there).
+pub(crate) fn first_free_run(data: &[u8], nbits: u32, count: u32) -> Option<u32> {
+    let nbits = (nbits as u64).min(data.len() as u64 * 8) as u32;
+    let (mut run, mut start, mut i) = (0u32, 0u32, 0u32);
+    while i < nbits {
+        if i % 64 == 0 && nbits - i >= 64 {
+            let k = (i / 8) as usize;
+            let w = u64::from_le_bytes(data[k..k + 8].try_into().expect("8 bytes"));
+            if w == u64::MAX {
+                run = 0;
+                i += 64;
+                continue;
+            }
+            if w == 0 {
+                if run == 0 {
+                    start = i;
+                }
+                run = run.saturating_add(64);
+                if run >= count {
+                    return Some(start);
+                }
+                i += 64;
+                continue;
+            }
+        }
+        if i % 8 == 0 && nbits - i >= 8 {
+            let b = data[(i / 8) as usize];
+            if b == 0xff {
+                run = 0;
+                i += 8;
+                continue;
+            }
+            if b == 0 {
+                if run == 0 {
+                    start = i;
+                }
+                run = run.saturating_add(8);
+                if run >= count {
+                    return Some(start);
+                }
+                i += 8;
+                continue;
+            }
+        }
+        if data[(i / 8) as usize] & (1 << (i % 8)) == 0 {
+            if run == 0 {
+                start = i;
+            }
+            run += 1;
+            if run >= count {
+                return Some(start);
+            }
+        } else {
+            run = 0;
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -194,6 +220,58 @@ mod tests {
         assert_eq!(alloc.group_idx, BGIndex::new(0));
         assert_eq!(alloc.block_in_group, RelativeBN::new(0));
         assert_eq!(alloc.global_block, AbsoluteBN::new(0));
+    }
+
+    /// Velox patch: `first_free_run` gives the bit-by-bit scan's answer on bitmaps of every
+    /// density, for runs of every length, with a group size that is not a multiple of 64.
+    #[test]
+    fn first_free_run_matches_the_bit_by_bit_scan() {
+        fn slow(data: &[u8], nbits: u32, count: u32) -> Option<u32> {
+            let (mut run, mut start) = (0, 0);
+            for i in 0..nbits {
+                let free = ((i / 8) as usize) < data.len() && data[(i / 8) as usize] & (1 << (i % 8)) == 0;
+                if free {
+                    if run == 0 {
+                        start = i;
+                    }
+                    run += 1;
+                    if run == count {
+                        return Some(start);
+                    }
+                } else {
+                    run = 0;
+                }
+            }
+            None
+        }
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..3000 {
+            let len = 1 + (next() % 300) as usize;
+            // Densities from nearly empty to nearly full, with long full and empty stretches.
+            let density = next() % 101;
+            let mut data = vec![0u8; len];
+            for b in data.iter_mut() {
+                *b = match next() % 8 {
+                    0 => 0,
+                    1 => 0xff,
+                    _ => (0..8).fold(0u8, |a, k| a | (((next() % 100) < density) as u8) << k),
+                };
+            }
+            let nbits = match round % 3 {
+                0 => len as u32 * 8,
+                1 => (next() % (len as u64 * 8 + 1)) as u32,
+                _ => len as u32 * 8 + 100,
+            };
+            for count in [1, 2, 3, 7, 8, 9, 63, 64, 65, 200] {
+                assert_eq!(first_free_run(&data, nbits, count), slow(&data, nbits, count), "round {round} count {count}");
+            }
+        }
     }
 
     #[test]

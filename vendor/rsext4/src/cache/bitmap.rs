@@ -55,6 +55,10 @@ pub struct CachedBitmap {
     pub last_access: u64,
     /// Generation counter bumped on every access.
     pub generation: u64,
+    /// Velox patch: the metadata checksum of `data` as last computed (`remember_csum`),
+    /// cleared whenever `data` changes: verifying the bitmap before each allocation and
+    /// checksumming it after no longer cost a CRC over the whole bitmap each.
+    pub csum: Option<u32>,
 }
 
 impl CachedBitmap {
@@ -65,6 +69,7 @@ impl CachedBitmap {
             block_num,
             last_access: 0,
             generation: 0,
+            csum: None,
         }
     }
 
@@ -196,6 +201,7 @@ impl BitmapCache {
 
         let bitmap = self.cache.get_mut(&key).ok_or(Ext4Error::corrupted())?;
         f(Arc::make_mut(&mut bitmap.data).as_mut_slice());
+        bitmap.csum = None;
         bitmap.mark_dirty();
         bitmap.generation = bitmap.generation.saturating_add(1);
 
@@ -208,6 +214,13 @@ impl BitmapCache {
             bitmap.generation = bitmap.generation.saturating_add(1);
         }
         Ok(())
+    }
+
+    /// Velox patch: record `csum` as the checksum of bitmap `key`'s current contents.
+    pub(crate) fn remember_csum(&mut self, key: &CacheKey, csum: u32) {
+        if let Some(b) = self.cache.get_mut(key) {
+            b.csum = Some(csum);
+        }
     }
 
     /// Evicts one cached bitmap.

@@ -32,10 +32,10 @@ pub struct CachedBlock {
     pub last_access: u64,
     /// Generation counter bumped whenever the cached state changes.
     pub generation: u64,
-    /// Velox patch: the directory (inode number, inode generation) for which these contents
-    /// passed the read paths' directory-block check: the same check again skips the CRC.
-    /// Cleared by every change to the contents (Linux's buffer_verified).
-    pub dir_checked: Option<(u32, u32)>,
+    /// Velox patch: the directory (inode number, inode generation, indexed) for which these
+    /// contents passed the read paths' directory-block check: the same check again skips the
+    /// CRC. Cleared by every change to the contents (Linux's buffer_verified).
+    pub dir_checked: Option<(u32, u32, bool)>,
 }
 
 impl CachedBlock {
@@ -239,11 +239,13 @@ impl DataBlockCache {
             .ok_or(Ext4Error::corrupted())
     }
 
-    /// Velox patch: remember that block `block_num`'s current contents passed the directory
-    /// check for directory `ino` of generation `igen` (see `CachedBlock::dir_checked`).
-    pub(crate) fn mark_dir_checked(&mut self, block_num: AbsoluteBN, ino: u32, igen: u32) {
-        if let Some(cached) = self.cache.get_mut(&block_num) {
-            cached.dir_checked = Some((ino, igen));
+    /// Velox patch: remember that block `block_num`'s contents `checked` (if they are still
+    /// the cached ones) passed the directory check for `key` (see `CachedBlock::dir_checked`).
+    pub(crate) fn mark_dir_checked(&mut self, block_num: AbsoluteBN, checked: &Arc<Vec<u8>>, key: (u32, u32, bool)) {
+        if let Some(cached) = self.cache.get_mut(&block_num)
+            && Arc::ptr_eq(&cached.data, checked)
+        {
+            cached.dir_checked = Some(key);
         }
     }
 
@@ -788,7 +790,11 @@ mod tests {
         assert!(c.dir_checked.is_none());
         assert!(verify_dir_block_cached(&sb, &mut cache, &c, ino, igen, false));
         let c = cache.get_or_load(&mut dev, bn).unwrap();
-        assert_eq!(c.dir_checked, Some((ino, igen)));
+        assert_eq!(c.dir_checked, Some((ino, igen, false)));
+        // A check of the same block as an indexed directory's is a different check.
+        assert!(verify_dir_block_cached(&sb, &mut cache, &c, ino, igen, true));
+        let c = cache.get_or_load(&mut dev, bn).unwrap();
+        assert_eq!(c.dir_checked, Some((ino, igen, true)));
         assert!(verify_dir_block_cached(&sb, &mut cache, &c, ino, igen, false));
         // Another directory (or generation) checks the CRC again: it fails.
         assert!(!verify_dir_block_cached(&sb, &mut cache, &c, ino + 1, igen, false));

@@ -27,7 +27,8 @@ pub(crate) fn verify_dir_block_cached(
     generation: u32,
     indexed: bool,
 ) -> bool {
-    if cached.dir_checked == Some((ino, generation)) {
+    let key = (ino, generation, indexed);
+    if cached.dir_checked == Some(key) {
         return true;
     }
     let data = &cached.data;
@@ -38,7 +39,7 @@ pub(crate) fn verify_dir_block_cached(
         verify_ext4_dirblock_checksum(sb, ino, generation, data)
     };
     if ok {
-        cache.mark_dir_checked(cached.block_num, ino, generation);
+        cache.mark_dir_checked(cached.block_num, &cached.data, key);
     }
     ok
 }

@@ -59,7 +59,12 @@ impl Ext4FileSystem {
                 let bm = self
                     .bitmap_cache
                     .get_or_load(block_dev, cache_key, bitmap_block)?;
-                let expected = ext4_block_bitmap_csum32(&self.superblock, &bm.data);
+                // (Velox patch: memoized, see CachedBitmap::csum.)
+                let expected = bm.csum.unwrap_or_else(|| {
+                    let c = ext4_block_bitmap_csum32(&self.superblock, &bm.data);
+                    self.bitmap_cache.remember_csum(&cache_key, c);
+                    c
+                });
                 if !desc.block_bitmap_csum_matches(&self.superblock, expected) {
                     return Err(Ext4Error::checksum().with_operation("alloc_blocks:block_bitmap"));
                 }
@@ -101,10 +106,13 @@ impl Ext4FileSystem {
                     .ok_or(Ext4Error::corrupted())?
                     .data
                     .clone();
+                // (Velox patch: the checksum is remembered for the next check, CachedBitmap::csum.)
+                let c = ext4_block_bitmap_csum32(&sb, &updated_data);
                 let desc_mut = self
                     .get_group_desc_mut(group_idx)
                     .ok_or(Ext4Error::corrupted())?;
-                desc_mut.update_bitmap_checksums(&sb, Some(&updated_data), None);
+                desc_mut.set_block_bitmap_csum(c);
+                self.bitmap_cache.remember_csum(&cache_key, c);
             }
 
             if let Some(desc_mut) = self.get_group_desc_mut(group_idx) {
@@ -339,7 +347,12 @@ impl Ext4FileSystem {
                 let bm = self
                     .bitmap_cache
                     .get_or_load(block_dev, cache_key, bitmap_block)?;
-                let expected = ext4_block_bitmap_csum32(&self.superblock, &bm.data);
+                // (Velox patch: memoized, see CachedBitmap::csum.)
+                let expected = bm.csum.unwrap_or_else(|| {
+                    let c = ext4_block_bitmap_csum32(&self.superblock, &bm.data);
+                    self.bitmap_cache.remember_csum(&cache_key, c);
+                    c
+                });
                 if !desc.block_bitmap_csum_matches(&self.superblock, expected) {
                     return Err(Ext4Error::checksum());
                 }
@@ -365,10 +378,13 @@ impl Ext4FileSystem {
                 .ok_or(Ext4Error::corrupted())?
                 .data
                 .clone();
+            // (Velox patch: the checksum is remembered for the next check, CachedBitmap::csum.)
+            let c = ext4_block_bitmap_csum32(&sb, &updated_data);
             let desc_mut = self
                 .get_group_desc_mut(group_idx)
                 .ok_or(Ext4Error::corrupted())?;
-            desc_mut.update_bitmap_checksums(&sb, Some(&updated_data), None);
+            desc_mut.set_block_bitmap_csum(c);
+            self.bitmap_cache.remember_csum(&cache_key, c);
         }
         free_ok?;
 

@@ -117,16 +117,19 @@ pub fn time() -> u64 {
     riscv::register::time::read64()
 }
 
-/// Time (in `time` ticks) to copy `buf`'s first half to its second half eight bytes at a time
-/// with the destination one byte off alignment, and the same byte by byte: Linux's
-/// check_unaligned_access, which decides the misaligned-access speed `riscv_hwprobe` reports
-/// (glibc picks its memcpy by it). Each copy runs `reps` times; `buf` is at least 2 × 4 KiB
-/// + 16 bytes. Returns (word ticks, byte ticks).
+/// Time (in `time` ticks) to copy 4 KiB of `buf` to another part of it eight bytes at a time,
+/// the source 3 bytes and the destination 1 byte off alignment, and the same byte by byte:
+/// Linux's check_unaligned_access, which decides the misaligned-access speed `riscv_hwprobe`
+/// reports (glibc picks its memcpy by it). Each copy runs `reps` times; `buf` is at least
+/// 2 × 4 KiB + 16 bytes. Returns (word ticks, byte ticks). The firmware must complete
+/// misaligned accesses (OpenSBI emulates them where the hardware does not): a misaligned-access
+/// trap delegated to the kernel would be a kernel fault here.
 pub fn misaligned_copy_ticks(buf: &mut [u8], reps: usize) -> (u64, u64) {
     const N: usize = 4096;
     assert!(buf.len() >= 2 * N + 16);
-    let src = buf.as_ptr() as usize + 8;
-    let dst = buf.as_mut_ptr() as usize + N + 8 + 1;
+    let base = buf.as_ptr() as usize;
+    let src = (base + 7) / 8 * 8 + 3;
+    let dst = (base + 7) / 8 * 8 + N + 8 + 1;
     let t0 = time();
     for _ in 0..reps {
         // SAFETY: reads [src, src + N) and writes [dst, dst + N), both inside `buf` (checked

@@ -5,6 +5,10 @@
 //! wrong frame number is caught as a panic instead of scribbling over MMIO.
 
 use super::{PAGE_SIZE, PHYS_OFFSET};
+
+// The kernel's memcpy and memset (mem.S): faster than compiler_builtins' generic ones, which
+// they replace at link time.
+core::arch::global_asm!(include_str!("mem.S"));
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
