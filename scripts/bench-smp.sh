@@ -95,7 +95,10 @@ out=docs/benchmarks-smp.md
     echo "rendezvous) burns its whole slice first. \`vsmp mixed 4\` on 4 harts did not finish"
     echo "in 10 minutes on Velox (on 2 harts, not in 90 s), and Linux did not finish booting 4 harts in 5 minutes. The"
     echo "single-hart cost of the SMP code is in [benchmarks.md](benchmarks.md) (the same kernel"
-    echo "on 1 hart, against the figures before SMP: see docs/smp.md)."
+    echo "on 1 hart, against the figures before SMP: see docs/smp.md). A larger shift shortens the"
+    echo "slice (shift=10: 1 instruction = 1,024 ns, about 100,000 instructions a slice): with it"
+    echo "\`vsmp mixed 4\` on 1 hart is 27.4 M instructions (tools/insnprof), but on 4 harts it still"
+    echo "did not finish in 15 minutes (December 2026)."
     echo
     echo "## Wall-clock scaling, 1 vs 2 harts (multi-threaded TCG, no icount)"
     echo
