@@ -135,7 +135,6 @@ fn kernel_mappings_not_wx() -> Result<(), String> {
     check(pt.translate(&crate::mm::KernelPhys, l.stack_guard).is_none(), || "stack guard page is mapped".into())
 }
 
-#[allow(unconditional_recursion)]
 /// The vDSO's frames: each mapping (new space, fork) holds a reference, a write after
 /// mprotect(PROT_WRITE) goes to a private copy, and unmapping or dropping gives every reference
 /// back without ever freeing the frames.
@@ -215,6 +214,8 @@ fn memcpy_memset_every_alignment() -> Result<(), String> {
     Ok(())
 }
 
+/// Recurses until the kernel stack overflows (`ktest.overflow`): it never returns.
+#[allow(unconditional_recursion)]
 fn recurse(n: usize) -> usize {
     let buf = core::hint::black_box([n; 64]);
     recurse(n + 1) + buf[3]
