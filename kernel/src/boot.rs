@@ -21,6 +21,29 @@ pub struct BootInfo {
     pub virtio: Vec<(usize, usize, Option<u32>)>,
     pub initrd: Option<(usize, usize)>,
     pub bootargs: String,
+    /// The multi-letter ISA extensions every hart has ([`isa`] bits), from the cpus'
+    /// `riscv,isa` strings (or `riscv,isa-extensions` lists).
+    pub isa: u64,
+}
+
+/// Multi-letter ISA extensions the kernel uses or reports (riscv_hwprobe's IMA_EXT_0 bit
+/// numbers, so the mask is also what hwprobe answers for them).
+pub mod isa {
+    pub const ZBA: u64 = 1 << 3;
+    pub const ZBB: u64 = 1 << 4;
+    pub const ZBS: u64 = 1 << 5;
+    pub const ZBC: u64 = 1 << 7;
+    /// Extension names and their bits.
+    pub const NAMES: [(&str, u64); 4] = [("zba", ZBA), ("zbb", ZBB), ("zbs", ZBS), ("zbc", ZBC)];
+}
+
+/// The [`isa`] bits named by a `riscv,isa` string ("rv64imafdc_zicsr_zba_zbb") or by the
+/// NUL-separated `riscv,isa-extensions` list; unknown names are ignored.
+pub fn isa_bits(names: &str) -> u64 {
+    names
+        .split(['_', '\0'])
+        .filter_map(|e| isa::NAMES.iter().find(|(n, _)| e.eq_ignore_ascii_case(n)))
+        .fold(0, |m, (_, b)| m | b)
 }
 
 fn be_uint(b: &[u8]) -> Option<usize> {
@@ -67,6 +90,17 @@ pub fn parse(e: &EarlyInfo) -> BootInfo {
     let mut info = BootInfo { ram: e.ram, initrd: e.initrd, ..Default::default() };
     info.harts = fdt.cpus().count();
     info.hartids = fdt.cpus().map(|c| c.ids().first()).collect();
+    // (An extension counts only if every hart lists it.)
+    info.isa = fdt
+        .cpus()
+        .map(|c| {
+            let prop = c.property("riscv,isa-extensions").or_else(|| c.property("riscv,isa"));
+            prop.and_then(|p| core::str::from_utf8(p.value).ok()).map_or(0, isa_bits)
+        })
+        .fold(u64::MAX, |a, b| a & b);
+    if info.isa == u64::MAX {
+        info.isa = 0;
+    }
     info.timebase = fdt.cpus().next().map(|c| c.timebase_frequency() as u64).unwrap_or(10_000_000);
     let chosen = fdt.chosen();
     info.bootargs = chosen.bootargs().unwrap_or("").into();
@@ -102,5 +136,7 @@ pub fn print_banner(hartid: usize, info: &BootInfo) {
         println!("  initrd   {s:#x}..{e:#x} ({} KiB)", (e - s) >> 10);
     }
     println!("  fastpath {}", if cfg!(feature = "no-fastpath") { "disabled (no-fastpath build)" } else { "enabled" });
+    let exts: Vec<&str> = isa::NAMES.iter().filter(|(_, b)| info.isa & b != 0).map(|(n, _)| *n).collect();
+    println!("  isa ext  {}", if exts.is_empty() { "none the kernel uses".into() } else { exts.join(" ") });
     println!("  cmdline  {:?}", info.bootargs);
 }

@@ -25,6 +25,7 @@ const TESTS: &[(&str, TestFn)] = &[
     ("kernel_mappings_not_wx", kernel_mappings_not_wx),
     ("vdso_frames_shared_never_written", vdso_frames_shared_never_written),
     ("memcpy_memset_every_alignment", memcpy_memset_every_alignment),
+    ("crc32c_clmul_matches_table", crc32c_clmul_matches_table),
     #[cfg(feature = "ktest-fail-demo")]
     ("deliberate_failure", || Err("this test fails on purpose".into())),
 ];
@@ -171,6 +172,41 @@ fn vdso_frames_shared_never_written() -> Result<(), String> {
     }
     check(refs() == r0, || format!("after drop: {:?}, before {r0:?}", refs()))?;
     check(crate::mm::frame_stats().0 == free0, || format!("{} frames leaked", free0 - crate::mm::frame_stats().0))
+}
+
+/// The Zbc CRC32C (hal::crc, what the ext4 core uses when every hart has Zbc) against the
+/// table-driven one: the standard check value, every start offset 0..8 and length 0..=100,
+/// block-sized buffers, and running values carried across pieces.
+fn crc32c_clmul_matches_table() -> Result<(), String> {
+    if crate::syscall::sys::isa() & crate::boot::isa::ZBC == 0 {
+        hal::println!("ktest: (no Zbc on this machine: the clmul CRC32C is not used)");
+        return Ok(());
+    }
+    let soft = velox_ext4::crc32c_append_soft;
+    #[allow(unsafe_code)]
+    // SAFETY: the device tree lists Zbc on every hart (checked above).
+    let clmul = |c: u32, d: &[u8]| unsafe { hal::crc::crc32c_clmul(c, d) };
+    let ck = clmul(!0, b"123456789") ^ !0;
+    check(ck == 0xe306_9283, || format!("crc32c(\"123456789\") = {ck:#x}, want 0xe3069283"))?;
+    let data: Vec<u8> = (0..8300u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    for off in 0..8 {
+        for len in (0..=100).chain([4088, 4096, 8192]) {
+            let d = &data[off..off + len];
+            for seed in [0u32, !0, 0x1234_5678] {
+                let (a, b) = (soft(seed, d), clmul(seed, d));
+                check(a == b, || format!("offset {off} length {len} seed {seed:#x}: clmul {b:#x}, table {a:#x}"))?;
+            }
+        }
+    }
+    // (Pieces: the running value carries across calls, as the ext4 checksums chain them.)
+    let whole = soft(!0, &data[..4096]);
+    let pieces = [3usize, 13, 1000, 80, 3000];
+    let (mut c, mut at) = (!0u32, 0);
+    for p in pieces {
+        c = clmul(c, &data[at..at + p]);
+        at += p;
+    }
+    check(at == 4096 && c == whole, || format!("in pieces {c:#x}, whole {whole:#x}"))
 }
 
 /// The hardware layer's memcpy and memset (mem.S) against byte loops: every source and

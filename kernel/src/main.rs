@@ -45,6 +45,8 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     trap::init();
     time::init(info.timebase);
     syscall::sys::probe_misaligned();
+    syscall::sys::set_isa(info.isa);
+    fs::ext4::use_clmul_crc(info.isa);
     vdso::init();
     smp::start_secondaries(&info.hartids, info.harts);
     smp::init_asids(info.bootargs.split_whitespace().find_map(|a| a.strip_prefix("velox.asid_bits=")).and_then(|v| v.parse().ok()));

@@ -44,6 +44,9 @@ use velox_vfs::{
 
 pub use rsext4::{BlockIo, DeviceCapabilities, DeviceGeometry, Ext4Result, SectorId, WriteFlags};
 pub use rsext4::{Ext4Error, Ext4ErrorKind};
+/// The ext4 core's CRC32C: install a faster one (`set_crc32c_accelerator`), or check one
+/// against the table-driven code (`crc32c_append_soft`).
+pub use rsext4::crc32c::{crc32c_append_soft, set_crc32c_accelerator};
 
 /// ext4's magic number (statfs `f_type`).
 pub const EXT4_SUPER_MAGIC: u64 = 0xef53;

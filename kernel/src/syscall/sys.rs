@@ -233,6 +233,20 @@ pub fn probe_misaligned() {
     log::debug!("misaligned access: {v} (3 fast, 2 slow; word copy {word} ticks, byte copy {byte})");
 }
 
+/// The multi-letter ISA extensions every hart has (`crate::boot::isa` bits, which are
+/// IMA_EXT_0's), from the device tree at boot.
+static ISA_EXT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Record the device tree's extensions for riscv_hwprobe.
+pub fn set_isa(bits: u64) {
+    ISA_EXT.store(bits, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// The extensions recorded by [`set_isa`].
+pub fn isa() -> u64 {
+    ISA_EXT.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// The value of hwprobe key `k` (all harts are alike), `None` for a key this kernel does not
 /// know (Linux then sets the key to -1).
 fn hwprobe_value(k: i64) -> Option<u64> {
@@ -241,9 +255,10 @@ fn hwprobe_value(k: i64) -> Option<u64> {
         // QEMU's virt harts give 0 for the machine ids (as SBI reports them).
         MVENDORID | MARCHID | MIMPID => 0,
         BASE_BEHAVIOR => BASE_BEHAVIOR_IMA,
-        // F and D, C: what AT_HWCAP says too (bit-manipulation and vector extensions are not
-        // claimed; programs then use their base-ISA code).
-        IMA_EXT_0 => IMA_FD | IMA_C,
+        // F and D, C (what AT_HWCAP says too), and the bit-manipulation extensions Zba, Zbb,
+        // Zbs, Zbc when the device tree lists them on every hart, as Linux reports them
+        // (vector extensions are not claimed: the kernel does not save vector state).
+        IMA_EXT_0 => IMA_FD | IMA_C | ISA_EXT.load(core::sync::atomic::Ordering::Relaxed),
         // Misaligned-access speed as measured at boot (`probe_misaligned`), no Zicboz
         // (block size 0).
         CPUPERF_0 | MISALIGNED_SCALAR_PERF => MISALIGNED_PERF.load(core::sync::atomic::Ordering::Relaxed),

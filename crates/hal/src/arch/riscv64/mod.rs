@@ -3,6 +3,7 @@
 pub mod boot;
 pub mod console;
 pub mod cpu;
+pub mod crc;
 pub mod mem;
 pub mod plic;
 pub mod sbi;
