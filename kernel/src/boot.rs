@@ -33,8 +33,9 @@ pub mod isa {
     pub const ZBB: u64 = 1 << 4;
     pub const ZBS: u64 = 1 << 5;
     pub const ZBC: u64 = 1 << 7;
+    pub const ZIHINTPAUSE: u64 = 1 << 36;
     /// Extension names and their bits.
-    pub const NAMES: [(&str, u64); 4] = [("zba", ZBA), ("zbb", ZBB), ("zbs", ZBS), ("zbc", ZBC)];
+    pub const NAMES: [(&str, u64); 5] = [("zba", ZBA), ("zbb", ZBB), ("zbs", ZBS), ("zbc", ZBC), ("zihintpause", ZIHINTPAUSE)];
 }
 
 /// The [`isa`] bits named by a `riscv,isa` string ("rv64imafdc_zicsr_zba_zbb") or by the

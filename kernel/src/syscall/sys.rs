@@ -206,6 +206,15 @@ mod hwprobe {
     pub const BASE_BEHAVIOR_IMA: u64 = 1;
     pub const IMA_FD: u64 = 1 << 0;
     pub const IMA_C: u64 = 1 << 1;
+    /// What a base "rv64imafdc" hart implies (Linux reports them for it too): Zca and Zcd
+    /// (C with D), Zicntr and Zihpm (counters, assumed with a `riscv,isa` string), Zaamo and
+    /// Zalrsc (A).
+    pub const EXT_ZCA: u64 = 1 << 43;
+    pub const EXT_ZCD: u64 = 1 << 45;
+    pub const EXT_ZICNTR: u64 = 1 << 50;
+    pub const EXT_ZIHPM: u64 = 1 << 51;
+    pub const EXT_ZAAMO: u64 = 1 << 56;
+    pub const EXT_ZALRSC: u64 = 1 << 57;
     /// RISCV_HWPROBE_WHICH_CPUS, the one flag.
     pub const WHICH_CPUS: usize = 1;
 }
@@ -243,6 +252,7 @@ pub fn set_isa(bits: u64) {
 }
 
 /// The extensions recorded by [`set_isa`].
+#[cfg(feature = "ktest")]
 pub fn isa() -> u64 {
     ISA_EXT.load(core::sync::atomic::Ordering::Relaxed)
 }
@@ -255,10 +265,13 @@ fn hwprobe_value(k: i64) -> Option<u64> {
         // QEMU's virt harts give 0 for the machine ids (as SBI reports them).
         MVENDORID | MARCHID | MIMPID => 0,
         BASE_BEHAVIOR => BASE_BEHAVIOR_IMA,
-        // F and D, C (what AT_HWCAP says too), and the bit-manipulation extensions Zba, Zbb,
-        // Zbs, Zbc when the device tree lists them on every hart, as Linux reports them
-        // (vector extensions are not claimed: the kernel does not save vector state).
-        IMA_EXT_0 => IMA_FD | IMA_C | ISA_EXT.load(core::sync::atomic::Ordering::Relaxed),
+        // F and D, C (what AT_HWCAP says too) and what they imply, and Zba, Zbb, Zbs, Zbc,
+        // Zihintpause when the device tree lists them on every hart: what Linux 7.2 reports
+        // on the same QEMU (0x30c2810000000bb). Vector extensions are not claimed: the kernel
+        // does not save vector state.
+        IMA_EXT_0 => {
+            IMA_FD | IMA_C | EXT_ZCA | EXT_ZCD | EXT_ZICNTR | EXT_ZIHPM | EXT_ZAAMO | EXT_ZALRSC | ISA_EXT.load(core::sync::atomic::Ordering::Relaxed)
+        }
         // Misaligned-access speed as measured at boot (`probe_misaligned`), no Zicboz
         // (block size 0).
         CPUPERF_0 | MISALIGNED_SCALAR_PERF => MISALIGNED_PERF.load(core::sync::atomic::Ordering::Relaxed),
