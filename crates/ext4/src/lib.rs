@@ -8,8 +8,14 @@
 //! - [`Node`] is one live inode: its attributes (`attr`, a leaf lock: `stat` and permission
 //!   checks never wait for the disk) and its cached pages (`data`). Lock order:
 //!   `data` → `bounce` → `core` → (`nodes`, `recent`, `orphans`, `attr`: leaves).
-//! - Writes go through: a `write` updates the cached page and hands the bytes to `rsext4` at
-//!   once (which journals metadata and writes data blocks through its own block cache); pages
+//! - Writes are delayed (write-back): a `write` fills cached pages and marks them dirty; they
+//!   go to `rsext4` (block allocation, data blocks, journalled metadata) in runs of up to
+//!   [`WRITE_BATCH`] bytes on fsync, sync, syncfs, umount, the periodic writeback, when more
+//!   than [`DIRTY_MAX`] pages are dirty, before a truncate, fallocate, SEEK_DATA or attribute
+//!   change, and before memory pressure evicts them; so a file grown 4 KiB at a time gets its
+//!   blocks in one allocation, as Linux's delayed allocation does. Writes that could not be
+//!   sure of disk space (free blocks short of the dirty pages plus [`DIRTY_MARGIN`]), to
+//!   set-user/group-id files, or to files not in the inode cache go through at once. Pages
 //!   of a file that has a shared writable mapping are written back on fsync, sync, umount and
 //!   before they are evicted.
 //! - An inode whose last name is removed while open lives on until its last user lets go,
@@ -24,7 +30,7 @@ mod tests;
 
 pub use bcache::BlockCache;
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
@@ -58,6 +64,13 @@ pub const READ_AHEAD: u64 = 32;
 pub const DCACHE_MAX: usize = 512;
 /// Bytes one write hands to the core at once (through the file system's bounce buffer).
 pub const WRITE_BATCH: usize = 128 << 10;
+/// Dirty (delayed-write) pages over a file system above which a write writes its file back
+/// at once (32 MiB).
+pub const DIRTY_MAX: usize = 8192;
+/// Free blocks a delayed write leaves beyond the dirty pages (for extent-tree and other
+/// metadata blocks their write-back may need); short of that, writes go through at once and
+/// meet ENOSPC there.
+pub const DIRTY_MARGIN: u64 = 1024;
 /// Largest file offset: ext4 extents address 2^32 blocks of 4 KiB (16 TiB).
 pub const MAX_FILE: u64 = (1 << 32) * PAGE as u64;
 /// The root directory's inode number.
@@ -160,6 +173,10 @@ pub struct Ext4Fs<D: BlockIo + Send + 'static, S: PageStore> {
     has_orphans: AtomicBool,
     /// Pages cached over all inodes.
     cached: AtomicUsize,
+    /// Dirty (delayed-write) pages over all inodes.
+    dirty: AtomicUsize,
+    /// The clock (the times a delayed write shows).
+    now: fn() -> Time,
     /// A write's bytes on their way to the core (locked before the core).
     bounce: Mutex<Vec<u8>>,
     me: Weak<Self>,
@@ -178,6 +195,11 @@ struct Data<P> {
     /// The file has had a shared mapping, which may write to the pages at any time: they are
     /// written back on every sync and never evicted (nor is the node) while it is mounted.
     shared: bool,
+    /// Pages written but not yet handed to the core (delayed writes): never evicted, and the
+    /// node stays cached while there are any.
+    dirty: BTreeSet<u64>,
+    /// The first error of a write-back since the last fsync (reported by the next one).
+    wb_err: Option<Errno>,
 }
 
 /// One live ext4 inode.
@@ -200,6 +222,8 @@ pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     in_recent: AtomicBool,
     /// Used since the recent list's clock hand last passed it.
     referenced: AtomicBool,
+    /// Has dirty pages: `attr`'s size, times and block count are ahead of the core's.
+    delayed: AtomicBool,
 }
 
 impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
@@ -219,6 +243,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             orphans: Mutex::new(Vec::new()),
             has_orphans: AtomicBool::new(false),
             cached: AtomicUsize::new(0),
+            dirty: AtomicUsize::new(0),
+            now,
             bounce: Mutex::new(alloc::vec![0; WRITE_BATCH]),
             me: me.clone(),
         }))
@@ -310,12 +336,13 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             ino: n,
             kind: kind_of(info.mode),
             attr: Mutex::new(self.stat_of(info)),
-            data: Mutex::new(Data { pages: BTreeMap::new(), dir_pos: None, shared: false }),
+            data: Mutex::new(Data { pages: BTreeMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None }),
             names: Mutex::new(BTreeMap::new()),
             dir_gen: AtomicU64::new(0),
             writers: core::sync::atomic::AtomicIsize::new(0),
             in_recent: AtomicBool::new(false),
             referenced: AtomicBool::new(false),
+            delayed: AtomicBool::new(false),
         });
         nodes.insert(n, Arc::downgrade(&node));
         drop(nodes);
@@ -340,10 +367,11 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         let mut old = None;
         if r.len() > RECENT_NODES {
             // The clock hand: the oldest not used since the hand last passed it and not pinned
-            // by a shared mapping (those stay until unmount); the others go to the back.
+            // by a shared mapping (those stay until unmount) or dirty pages; the others go to
+            // the back.
             for _ in 0..2 * r.len() {
                 let Some(x) = r.pop_front() else { break };
-                let pinned = !x.data.try_lock().is_some_and(|d| !d.shared);
+                let pinned = !x.data.try_lock().is_some_and(|d| !d.shared && d.dirty.is_empty());
                 if x.referenced.swap(false, Ordering::Relaxed) || pinned {
                     r.push_back(x);
                 } else {
@@ -376,7 +404,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         if let Ok(i) = ino(n)
             && let Ok(info) = c.inode(i)
         {
-            *node.attr.lock() = self.stat_of(&info);
+            node.set_attr(self.stat_of(&info));
         }
         Some(node)
     }
@@ -389,6 +417,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         for n in &nodes {
             if n.kind == FileType::Regular {
                 let mut d = n.data.lock();
+                if let Err(err) = n.flush(&mut d) {
+                    first = first.and(Err(err));
+                }
                 if d.shared
                     && let Err(err) = n.writeback(&mut d)
                 {
@@ -404,6 +435,16 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         first.and(r)
     }
 
+    /// Write back the dirty pages of every file whose pages are not in use right now.
+    fn write_back_idle(&self) {
+        let nodes: Vec<Arc<Node<D, S>>> = self.recent.lock().iter().filter(|n| n.delayed.load(Ordering::Relaxed)).cloned().collect();
+        for n in &nodes {
+            if let Some(mut d) = n.data.try_lock() {
+                n.write_back(&mut d);
+            }
+        }
+    }
+
     /// Give back up to `want` clean cached pages (memory is short); the pages freed.
     pub fn shrink(&self, want: usize) -> usize {
         let nodes: Vec<Arc<Node<D, S>>> = self.recent.lock().iter().cloned().collect();
@@ -415,6 +456,15 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             let Some(mut d) = n.data.try_lock() else { continue };
             if d.shared {
                 continue; // (mapped frames: dropping them from the cache would split the file)
+            }
+            if !d.dirty.is_empty() {
+                // Written back first if the core is free (never waited for here: the caller
+                // may hold it).
+                let (Some(mut b), Some(mut c)) = (self.bounce.try_lock(), self.core.try_lock()) else { continue };
+                n.flush_locked(&mut d, &mut b, &mut c);
+                if !d.dirty.is_empty() {
+                    continue;
+                }
             }
             let k = d.pages.len();
             d.pages.clear();
@@ -465,8 +515,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> FileSystem for Ext4Fs<D, S> {
             magic: EXT4_SUPER_MAGIC,
             bsize: s.block_size,
             blocks: s.total_blocks,
-            bfree: s.free_blocks,
-            bavail: s.free_blocks,
+            // (Less the delayed writes' pages, as Linux counts its delayed allocations.)
+            bfree: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64),
+            bavail: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64),
             files: s.total_inodes as u64,
             ffree: s.free_inodes as u64,
             namelen: 255,
@@ -569,8 +620,11 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         if d.shared {
             return Err(e::ENOMEM);
         }
+        // (This file's dirty pages are written back first: only clean ones can go.)
+        self.write_back(d);
         let before = d.pages.len();
-        d.pages.retain(|&i, _| i >= keep_from && i < keep_to);
+        let dirty = &d.dirty;
+        d.pages.retain(|&i, _| (i >= keep_from && i < keep_to) || dirty.contains(&i));
         self.fs.cached.fetch_sub(before - d.pages.len(), Ordering::Relaxed);
         let p = self.fs.store.alloc_zeroed().ok_or(e::ENOMEM)?;
         self.fs.cached.fetch_add(1, Ordering::Relaxed);
@@ -593,6 +647,184 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             c.write_inode(self.number()?, off, &p[..n]).map_err(errno)?;
         }
         Ok(())
+    }
+
+    /// Set the attributes from the core's (`st`); while writes are delayed, the size, times
+    /// and block count the writes gave stay (the core's are behind).
+    fn set_attr(&self, st: Stat) {
+        let mut a = self.attr.lock();
+        if self.delayed.load(Ordering::Acquire) {
+            let (size, blocks, mtime, ctime) = (a.size, a.blocks, a.mtime, a.ctime);
+            *a = st;
+            a.size = a.size.max(size);
+            a.blocks = a.blocks.max(blocks);
+            a.mtime = mtime;
+            if (ctime.sec, ctime.nsec) > (a.ctime.sec, a.ctime.nsec) {
+                a.ctime = ctime;
+            }
+        } else {
+            *a = st;
+        }
+    }
+
+    /// Hand the dirty pages to the core (a write-back). Errors are also kept for the next
+    /// fsync; returned: the first error since the last fsync, taken.
+    fn flush(&self, d: &mut Data<S::Page>) -> VResult<()> {
+        self.write_back(d);
+        d.wb_err.take().map_or(Ok(()), Err)
+    }
+
+    /// Hand the dirty pages to the core; an error waits for the next fsync.
+    fn write_back(&self, d: &mut Data<S::Page>) {
+        if !d.dirty.is_empty() {
+            let mut b = self.fs.bounce.lock();
+            let mut c = self.fs.core();
+            self.flush_locked(d, &mut b, &mut c);
+        }
+    }
+
+    /// [`Self::flush`] with the bounce buffer and the core held: runs of consecutive dirty
+    /// pages, up to [`WRITE_BATCH`] bytes per call of the core, then the times the writes
+    /// showed put back (the core stamps its writes with the time of the write-back). A run
+    /// the core refused is dropped from the cache (its error waits for fsync, as on Linux).
+    fn flush_locked(&self, d: &mut Data<S::Page>, b: &mut [u8], c: &mut Core<D>) {
+        let dirty = core::mem::take(&mut d.dirty);
+        if dirty.is_empty() {
+            return;
+        }
+        self.fs.dirty.fetch_sub(dirty.len(), Ordering::Relaxed);
+        let Ok(number) = self.number() else { return };
+        let (size, mtime, ctime) = {
+            let a = self.attr.lock();
+            (a.size, a.mtime, a.ctime)
+        };
+        const RUN: u64 = (WRITE_BATCH / PAGE) as u64;
+        let mut it = dirty.iter().copied().peekable();
+        while let Some(first) = it.next() {
+            let mut last = first;
+            while last - first + 1 < RUN && it.peek() == Some(&(last + 1)) {
+                last = it.next().unwrap_or(last);
+            }
+            let off = first * PAGE as u64;
+            let end = ((last + 1) * PAGE as u64).min(size);
+            if off >= end {
+                continue; // (past the end: cut off by a truncate)
+            }
+            for i in first..=last {
+                let o = ((i - first) as usize) * PAGE;
+                let n = (end - i * PAGE as u64).min(PAGE as u64) as usize;
+                match d.pages.get(&i) {
+                    Some(p) => b[o..o + n].copy_from_slice(&p[..n]),
+                    None => b[o..o + n].fill(0),
+                }
+            }
+            if let Err(x) = c.write_inode(number, off, &b[..(end - off) as usize]) {
+                d.wb_err.get_or_insert(errno(x));
+                for i in first..=last {
+                    if d.pages.remove(&i).is_some() {
+                        self.fs.cached.fetch_sub(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        let ts = |t: Time| Ext4Timestamp::new(t.sec, t.nsec);
+        let up = InodeMetadataUpdate { mtime: Some(ts(mtime)), ctime: Some(ts(ctime)), ..Default::default() };
+        let info = match c.update_inode_metadata(number, up) {
+            Ok(info) => Ok(info),
+            Err(x) => {
+                d.wb_err.get_or_insert(errno(x));
+                c.inode(number)
+            }
+        };
+        self.delayed.store(false, Ordering::Release);
+        if let Ok(info) = info {
+            *self.attr.lock() = self.fs.stat_of(&info);
+        }
+    }
+
+    /// May a write of `start..end` be delayed? The node must stay cached (it is on the recent
+    /// list), the file must not be set-user/group-id (a write clears those bits at once), and
+    /// the disk must have room for every dirty page with a margin.
+    fn delay_ok(&self, start: u64, end: u64) -> bool {
+        if !self.in_recent.load(Ordering::Relaxed) || self.attr.lock().mode & 0o6000 != 0 {
+            return false;
+        }
+        let pages = (end.div_ceil(PAGE as u64) - start / PAGE as u64) as usize;
+        let want = (self.fs.dirty.load(Ordering::Relaxed) + pages) as u64 + DIRTY_MARGIN;
+        self.fs.core.lock().statfs().free_blocks >= want
+    }
+
+    /// A delayed write: the bytes go into cached pages, which are marked dirty (see
+    /// [`Self::flush`]); the size, times and block count change now.
+    fn write_delayed(&self, d: &mut Data<S::Page>, start: u64, end: u64, src: &mut dyn FnMut(&mut [u8]) -> VResult<()>) -> VResult<(usize, u64)> {
+        let size0 = self.size();
+        let eof_page = size0.div_ceil(PAGE as u64);
+        let mut at = start;
+        let mut err = None;
+        let mut grown = 0u64;
+        while at < end {
+            let i = at / PAGE as u64;
+            let po = (at % PAGE as u64) as usize;
+            let n = (PAGE - po).min((end - at) as usize);
+            if !d.pages.contains_key(&i) {
+                // A partial page of the file is read first; a whole one, or one past the
+                // end, starts as zeros.
+                let r = if (po != 0 || n != PAGE) && i * (PAGE as u64) < size0 {
+                    self.fill(d, i, i + 1)
+                } else {
+                    self.new_page(d, start / PAGE as u64, i + 1).map(|p| {
+                        d.pages.insert(i, p);
+                    })
+                };
+                if let Err(x) = r {
+                    err = Some(x);
+                    break;
+                }
+            }
+            let was_dirty = d.dirty.contains(&i);
+            let Some(page) = d.pages.get_mut(&i) else {
+                err = Some(e::ENOMEM);
+                break;
+            };
+            if let Err(x) = src(&mut page[po..po + n]) {
+                // The source may have filled part of the slice: a clean page must not differ
+                // from the disk, so it goes (read again when needed); a dirty one keeps it.
+                if !was_dirty {
+                    d.pages.remove(&i);
+                    self.fs.cached.fetch_sub(1, Ordering::Relaxed);
+                }
+                err = Some(x);
+                break;
+            }
+            if !was_dirty {
+                d.dirty.insert(i);
+                self.fs.dirty.fetch_add(1, Ordering::Relaxed);
+                if i >= eof_page {
+                    grown += 1;
+                }
+            }
+            at += n as u64;
+        }
+        if at > start {
+            self.delayed.store(true, Ordering::Release);
+            let t = (self.fs.now)();
+            let mut a = self.attr.lock();
+            a.size = a.size.max(at);
+            // (Counted as allocated now, as Linux counts delayed allocations in st_blocks.)
+            a.blocks += grown * (PAGE as u64 / 512);
+            a.mtime = t;
+            a.ctime = t;
+        }
+        if self.fs.dirty.load(Ordering::Relaxed) > DIRTY_MAX {
+            // (Too much is dirty: this file goes now; an error waits for fsync.)
+            let mut b = self.fs.bounce.lock();
+            let mut c = self.fs.core();
+            self.flush_locked(d, &mut b, &mut c);
+        }
+        if at == start {
+            return Err(err.unwrap_or(e::EIO));
+        }
+        Ok(((at - start) as usize, at))
     }
 
     fn drop_pages_from(&self, d: &mut Data<S::Page>, size: u64) {
@@ -647,6 +879,10 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Drop for Node<D, S> {
         drop(nodes);
         let pages = self.data.get_mut().pages.len();
         self.fs.cached.fetch_sub(pages, Ordering::Relaxed);
+        // (Dirty pages of a node that goes belong to a removed file, or to an unmounted
+        // file system that was written back first.)
+        let dirty = self.data.get_mut().dirty.len();
+        self.fs.dirty.fetch_sub(dirty, Ordering::Relaxed);
         if self.attr.get_mut().nlink == 0 && !self.fs.ro() {
             self.fs.orphans.lock().push(self.ino);
             self.fs.has_orphans.store(true, Ordering::Release);
@@ -670,6 +906,10 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
     }
     fn setattr(&self, a: &SetAttr) -> VResult<()> {
         self.fs.check_writable()?;
+        // Delayed writes first (their write-back would stamp the times again); their error
+        // stays for fsync.
+        let mut d = self.data.lock();
+        self.write_back(&mut d);
         let mut c = self.fs.core();
         let cur = self.stat();
         let ts = |t: Time| Ext4Timestamp::new(t.sec, t.nsec);
@@ -685,6 +925,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         };
         let info = c.update_inode_metadata(self.number()?, up).map_err(errno)?;
         *self.attr.lock() = self.fs.stat_of(&info);
+        drop(c);
+        drop(d);
         Ok(())
     }
     fn lookup(&self, n: &[u8]) -> VResult<InodeRef> {
@@ -802,7 +1044,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             if out.requires_reap() || dir {
                 child.attr.lock().nlink = 0;
             } else if let Ok(i) = c.inode(info.number) {
-                *child.attr.lock() = self.fs.stat_of(&i);
+                child.set_attr(self.fs.stat_of(&i));
             }
             Ok(())
         })();
@@ -847,6 +1089,17 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::EINVAL); // overlay whiteouts: not supported
         }
         self.fs.check_writable()?;
+        // A file renamed over another is written back first, as Linux's auto_da_alloc does: a
+        // crash after the rename is committed must not leave the name on a file whose data
+        // was still waiting (write a new version, rename it over the old one).
+        if let Ok(src) = self.lookup(old)
+            && let Some(n) = src.as_any().downcast_ref::<Node<D, S>>()
+            && n.delayed.load(Ordering::Acquire)
+            && to.lookup(new).is_ok()
+        {
+            let mut d = n.data.lock();
+            n.write_back(&mut d);
+        }
         let mut c = self.fs.core();
         to.check_alive()?;
         let moved = c.lookup_child(self.number()?, oname).map_err(errno)?.ok_or(e::ENOENT)?;
@@ -1070,6 +1323,15 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::EFBIG);
         }
         let end = end.min(MAX_FILE);
+        if self.delay_ok(start, end) {
+            return self.write_delayed(&mut d, start, end, src);
+        }
+        // (Going through at once, maybe for want of space: the dirty pages, which counted on
+        // the free blocks, go first, this file's and the others' that are not busy.)
+        if self.fs.dirty.load(Ordering::Relaxed) != 0 {
+            self.write_back(&mut d);
+            self.fs.write_back_idle();
+        }
         let number = self.number()?;
         let mut pos = start;
         let mut err = None;
@@ -1157,6 +1419,15 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         self.fs.check_writable()?;
         let mut d = self.data.lock();
+        // Dirty pages past the new end are not written; the others go first (their error
+        // stays for fsync).
+        let cut = d.dirty.split_off(&size.div_ceil(PAGE as u64));
+        self.fs.dirty.fetch_sub(cut.len(), Ordering::Relaxed);
+        if !d.dirty.is_empty() {
+            self.write_back(&mut d);
+        } else if !cut.is_empty() {
+            self.delayed.store(false, Ordering::Release);
+        }
         if d.shared {
             self.writeback(&mut d)?;
         }
@@ -1177,7 +1448,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::EFBIG);
         }
         self.fs.check_writable()?;
-        let _d = self.data.lock();
+        let mut d = self.data.lock();
+        self.write_back(&mut d);
         let mut c = self.fs.core();
         let opts = if keep_size { PreallocationOptions::KEEP_SIZE } else { PreallocationOptions::EXTEND_SIZE };
         c.preallocate_inode(self.number()?, off, len, opts).map_err(errno)?;
@@ -1189,6 +1461,11 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
     fn seek_data(&self, off: u64, hole: bool) -> VResult<u64> {
         if self.kind != FileType::Regular {
             return Err(e::ENXIO);
+        }
+        {
+            // (The extent map knows only what was written back.)
+            let mut d = self.data.lock();
+            self.write_back(&mut d);
         }
         let size = self.size();
         if off >= size {
@@ -1242,17 +1519,21 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         (self.kind == FileType::Regular).then_some(&self.writers)
     }
     fn sync(&self) -> VResult<()> {
+        let mut first = Ok(());
         if self.kind == FileType::Regular {
             let mut d = self.data.lock();
+            // (A write-back error since the last fsync is this fsync's answer, as on Linux.)
+            first = self.flush(&mut d);
             if d.shared {
                 // (Later stores through the mapping go at the next sync.)
                 self.writeback(&mut d)?;
             }
         }
         if self.fs.ro() {
-            return Ok(());
+            return first;
         }
-        self.fs.core().sync().map_err(errno)
+        let r = self.fs.core().sync().map_err(errno);
+        first.and(r)
     }
     fn map_pages(&self, first: u64, count: u64, mode: MapMode, nowait: bool, f: &mut dyn FnMut(u64, PageView) -> bool) -> VResult<()> {
         if self.kind != FileType::Regular {

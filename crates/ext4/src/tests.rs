@@ -786,3 +786,110 @@ fn listing_end_remembered_until_the_directory_changes() {
     umount(fs);
     assert_clean(&img);
 }
+
+/// A clock that moves 1 ms per reading (so a write-back's own time stamp differs from the
+/// write's).
+fn ticking() -> Time {
+    static T: StdAtomic = StdAtomic::new(0);
+    let n = T.fetch_add(1, Ordering::Relaxed) as i64;
+    Time { sec: 1_700_000_000 + n / 1000, nsec: (n % 1000) as u32 * 1_000_000 }
+}
+
+#[test]
+fn delayed_writes_show_at_once_and_reach_the_disk() {
+    let img = image(64, sample_tree);
+    let fs = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20))), false, ticking, random).unwrap();
+    let root = fs.root().unwrap();
+    let f = root.create(b"grow", &node(FileType::Regular, 0o644)).unwrap();
+    let free0 = fs.statfs().bfree;
+    // A file grown 4 KiB at a time (sqlite3's pattern): size, blocks, contents and free space
+    // show the writes before any write-back.
+    for i in 0..100u64 {
+        assert_eq!(write(&f, i * 4096, &[i as u8; 4096]), Ok(4096));
+    }
+    let st = f.stat();
+    assert_eq!(st.size, 409_600);
+    assert!(st.blocks >= 800, "st_blocks {}", st.blocks);
+    assert!(fs.statfs().bfree <= free0 - 100);
+    assert_eq!(read(&f, 7 * 4096, 4096), vec![7u8; 4096]);
+    let mtime = f.stat().mtime;
+    // SEEK_DATA and SEEK_HOLE see them (the extent map after a write-back).
+    assert_eq!(f.seek_data(0, false), Ok(0));
+    assert_eq!(f.seek_data(0, true), Ok(409_600));
+    // The write-back keeps the time the writes showed.
+    assert_eq!(f.stat().mtime, mtime);
+    // utimensat after delayed writes: the later write-back does not stamp over it.
+    write(&f, 409_600, &[1u8; 8192]).unwrap();
+    let set = Time { sec: 1_600_000_000, nsec: 7 };
+    f.setattr(&SetAttr { mtime: Some(set), ..Default::default() }).unwrap();
+    f.sync().unwrap();
+    assert_eq!(f.stat().mtime, set);
+    // A truncate drops dirty pages past the new end and keeps those before it.
+    write(&f, 409_600, &[2u8; 8192]).unwrap();
+    write(&f, 500_000, &[3u8; 10]).unwrap();
+    f.truncate(409_700).unwrap();
+    assert_eq!(f.stat().size, 409_700);
+    assert_eq!(read(&f, 409_600, 8192), vec![2u8; 100]);
+    // A file renamed over another is written back first (Linux's auto_da_alloc); a rename to
+    // a free name is not.
+    let pending = |i: &InodeRef| i.as_any().downcast_ref::<Node<BlockCache<FileDev>, Heap>>().unwrap().delayed.load(Ordering::Relaxed);
+    let v2 = root.create(b"v2", &node(FileType::Regular, 0o644)).unwrap();
+    root.create(b"v1", &node(FileType::Regular, 0o644)).unwrap();
+    write(&v2, 0, b"second").unwrap();
+    root.rename(b"v2", &root, b"v3", 0).unwrap();
+    assert!(pending(&v2));
+    root.rename(b"v3", &root, b"v1", 0).unwrap();
+    assert!(!pending(&v2));
+    assert_eq!(read(&walk(&fs, "/v1").unwrap(), 0, 100), b"second");
+    drop(v2);
+    // A sparse delayed write: the gap reads as zeros.
+    let g = root.create(b"sparse", &node(FileType::Regular, 0o644)).unwrap();
+    write(&g, 5 << 20, b"tail").unwrap();
+    assert_eq!(g.stat().size, (5 << 20) + 4);
+    assert_eq!(read(&g, (5 << 20) - 2, 6), b"\0\0tail");
+    drop((f, g, root));
+    umount(fs);
+    assert_clean(&img);
+    // All of it on the disk after the unmount.
+    let fs = mount(&img);
+    let f = walk(&fs, "/grow").unwrap();
+    assert_eq!(f.stat().size, 409_700);
+    let data = read(&f, 0, 500_000);
+    assert_eq!(data.len(), 409_700);
+    assert!((0..100).all(|i| data[i * 4096..(i + 1) * 4096] == [i as u8; 4096]));
+    assert_eq!(data[409_600..], [2u8; 100]);
+    let g = walk(&fs, "/sparse").unwrap();
+    assert_eq!(read(&g, 5 << 20, 10), b"tail");
+    assert_eq!(g.seek_data(0, false), Ok(5 << 20));
+    drop((f, g));
+    umount(fs);
+    assert_clean(&img);
+}
+
+#[test]
+fn delayed_writes_fill_the_disk_with_enospc_at_write_time() {
+    // Big enough that most writes are delayed; they stop being delayed near the end (free
+    // space short of the dirty pages plus the margin), where the core gives ENOSPC.
+    let img = image(48, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let f = root.create(b"fill", &node(FileType::Regular, 0o644)).unwrap();
+    let chunk: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
+    let mut off = 0u64;
+    let err = loop {
+        match write(&f, off, &chunk) {
+            Ok(n) => off += n as u64,
+            Err(x) => break x,
+        }
+        assert!(off < 96 << 20, "a 48 MiB disk took {off} bytes");
+    };
+    assert_eq!(err, e::ENOSPC);
+    assert!(off > 30 << 20, "only {off} bytes fit");
+    assert_eq!(f.sync(), Ok(()));
+    assert_eq!(f.stat().size, off);
+    let tail = read(&f, off - 4096, 4096);
+    assert!(tail.iter().enumerate().all(|(i, &b)| b == (((off - 4096 + i as u64) % (1 << 20)) % 253) as u8));
+    drop((f, root));
+    umount(fs);
+    assert_clean(&img);
+}

@@ -85,16 +85,27 @@ pub fn node_read(n: &Node, off: u64, buf: usize, len: usize) -> Result<usize, u3
 
 /// Write user memory to a file of the tree at `off` (its end with `append`); returns the
 /// bytes written and the offset after them.
-pub fn node_write(n: &Node, off: u64, buf: usize, len: usize, append: bool) -> Result<(usize, u64), u32> {
+/// `sync`: O_SYNC/O_DSYNC (or RWF_SYNC/RWF_DSYNC): the data and what finds it are on the disk
+/// before the write returns (file systems with a page cache write back later otherwise).
+pub fn node_write(n: &Node, off: u64, buf: usize, len: usize, append: bool, sync: bool) -> Result<(usize, u64), u32> {
     if n.path_only {
         return Err(errno::EBADF);
     }
     let mut at = buf;
-    n.loc.inode.write_at(off, len, append, &mut |b| {
+    let r = n.loc.inode.write_at(off, len, append, &mut |b| {
         hal::user::copy_from_user(b, at).map_err(|_| errno::EFAULT)?;
         at += b.len();
         Ok(())
-    })
+    })?;
+    if sync {
+        n.loc.inode.sync()?;
+    }
+    Ok(r)
+}
+
+/// Does a write through `f` go to the disk at once (O_SYNC or O_DSYNC)?
+fn sync_writes(f: &OpenFile) -> bool {
+    f.flags.load(Ordering::Relaxed) & g::O_DSYNC != 0
 }
 
 /// /dev/urandom: bytes from the kernel's generator, in 256-byte pieces.
@@ -143,7 +154,7 @@ fn try_write(t: &Thread, f: &OpenFile, buf: usize, len: usize, all: bool) -> Io 
         FileKind::PipeWrite(p) | FileKind::PipeBoth(p) => p.try_write(buf, len, all),
         FileKind::Node(n) => {
             let append = f.flags.load(Ordering::Relaxed) & g::O_APPEND != 0;
-            match node_write(n, f.pos.load(Ordering::Relaxed) as u64, buf, len, append) {
+            match node_write(n, f.pos.load(Ordering::Relaxed) as u64, buf, len, append, sync_writes(f)) {
                 Ok((k, end)) => {
                     f.pos.store(end as usize, Ordering::Relaxed);
                     Io::Done(k)
@@ -571,7 +582,7 @@ pub fn pwrite64(t: &Thread, c: &UserContext) -> Fast {
             // (pwrite ignores O_APPEND on Linux only without it: with O_APPEND it appends.)
             FileKind::Node(n) => {
                 let append = f.flags.load(Ordering::Relaxed) & g::O_APPEND != 0;
-                node_write(n, off as u64, buf, len, append).map(|r| r.0 as isize)
+                node_write(n, off as u64, buf, len, append, sync_writes(&f)).map(|r| r.0 as isize)
             }
             _ => Err(errno::ESPIPE),
         }
@@ -918,7 +929,8 @@ fn rw_vec_at(t: &Thread, fd: usize, iov: usize, cnt: usize, off: i64, flags: u32
             continue;
         }
         let pos = off as u64 + total as u64;
-        let r = check_range(base, len).and_then(|_| if write { node_write(n, pos, base, len, append).map(|r| r.0) } else { node_read(n, pos, base, len) });
+        let sync = sync_writes(&f) || flags & (g::RWF_DSYNC | g::RWF_SYNC) != 0;
+        let r = check_range(base, len).and_then(|_| if write { node_write(n, pos, base, len, append, sync).map(|r| r.0) } else { node_read(n, pos, base, len) });
         match r {
             Ok(k) => {
                 total += k;

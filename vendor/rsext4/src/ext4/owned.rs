@@ -351,6 +351,9 @@ pub struct InodeMetadataUpdate {
     pub device_number: Option<DeviceNumber>,
     pub atime: Option<Ext4Timestamp>,
     pub mtime: Option<Ext4Timestamp>,
+    /// The change time to record (Velox patch 12: a page cache that writes data back later
+    /// restores the times its writes showed); `None`: now, as for any attribute change.
+    pub ctime: Option<Ext4Timestamp>,
     pub project_id: Option<u32>,
     pub flags: Option<InodeFlags>,
 }
@@ -652,7 +655,7 @@ where
                 gid,
                 atime: update.atime.map(Ext4TimeSpec::Set),
                 mtime: update.mtime.map(Ext4TimeSpec::Set),
-                ctime: Some(Ext4TimeSpec::Now),
+                ctime: Some(update.ctime.map_or(Ext4TimeSpec::Now, Ext4TimeSpec::Set)),
                 clear_suid_sgid_on_chown: update.owner.is_some(),
                 ..Default::default()
             },
