@@ -30,7 +30,7 @@ mod tests;
 
 pub use bcache::BlockCache;
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
@@ -57,7 +57,11 @@ pub use rsext4::crc32c::{crc32c_append_soft, set_crc32c_accelerator};
 /// ext4's magic number (statfs `f_type`).
 pub const EXT4_SUPER_MAGIC: u64 = 0xef53;
 /// Inodes kept alive after their last user lets go (with their cached pages).
+#[cfg(not(test))]
 pub const RECENT_NODES: usize = 16384;
+/// (Few in the host tests, so that their thousands of files go through the clock hand.)
+#[cfg(test)]
+pub const RECENT_NODES: usize = 64;
 /// Pages read from the disk at once past a missing page (read-ahead), at most.
 pub const READ_AHEAD: u64 = 32;
 /// Names one directory's look-up cache keeps (it starts over when full).
@@ -165,9 +169,8 @@ pub struct Ext4Fs<D: BlockIo + Send + 'static, S: PageStore> {
     core: Mutex<Core<D>>,
     /// Live inodes by number.
     nodes: Mutex<BTreeMap<u32, Weak<Node<D, S>>>>,
-    /// Recently used inodes, kept alive with their pages: a CLOCK list (second chance), each
-    /// node at most once (`Node::in_recent`), oldest first.
-    recent: Mutex<VecDeque<Arc<Node<D, S>>>>,
+    /// Recently used inodes, kept alive with their pages.
+    recent: Mutex<Recent<Node<D, S>>>,
     /// Inodes with no name left whose last user let go: freed at the next core operation.
     orphans: Mutex<Vec<u32>>,
     has_orphans: AtomicBool,
@@ -180,6 +183,36 @@ pub struct Ext4Fs<D: BlockIo + Send + 'static, S: PageStore> {
     /// A write's bytes on their way to the core (locked before the core).
     bounce: Mutex<Vec<u8>>,
     me: Weak<Self>,
+}
+
+/// The recently used inodes: a CLOCK (second chance) over slots, each node in at most one
+/// (`Node::slot`), so forgetting one is a single step (it was a queue searched from end to
+/// end: 14 % of an unlink's instructions with 16,384 inodes cached).
+struct Recent<N> {
+    slots: Vec<Option<Arc<N>>>,
+    /// Empty slots.
+    free: Vec<usize>,
+    /// Where the clock hand looks next.
+    hand: usize,
+}
+
+/// What [`Node::delay`] decided for a write.
+enum Delay {
+    /// Delayed, with this many pages reserved.
+    Yes(usize),
+    /// Through at once (not in the inode cache, set-id bits, a very large write).
+    No,
+    /// Through at once: the disk may not have room for it and the dirty pages.
+    NoSpace,
+}
+
+/// `Node::slot` of a node not in [`Recent`].
+const NO_SLOT: usize = usize::MAX;
+
+impl<N> Recent<N> {
+    fn nodes(&self) -> impl Iterator<Item = &Arc<N>> {
+        self.slots.iter().flatten()
+    }
 }
 
 /// What a node caches of its file.
@@ -218,8 +251,8 @@ pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     dir_gen: AtomicU64,
     /// Writers (> 0) or running executable images (< 0): `velox_vfs::get_write_access`.
     writers: core::sync::atomic::AtomicIsize,
-    /// In `Ext4Fs::recent` (changed under its lock).
-    in_recent: AtomicBool,
+    /// Its slot in `Ext4Fs::recent`, [`NO_SLOT`] if none (changed under that lock).
+    slot: AtomicUsize,
     /// Used since the recent list's clock hand last passed it.
     referenced: AtomicBool,
     /// Has dirty pages: `attr`'s size, times and block count are ahead of the core's.
@@ -239,7 +272,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             readonly: AtomicBool::new(readonly),
             core: Mutex::new(core),
             nodes: Mutex::new(BTreeMap::new()),
-            recent: Mutex::new(VecDeque::new()),
+            recent: Mutex::new(Recent { slots: Vec::new(), free: Vec::new(), hand: 0 }),
             orphans: Mutex::new(Vec::new()),
             has_orphans: AtomicBool::new(false),
             cached: AtomicUsize::new(0),
@@ -340,7 +373,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             names: Mutex::new(BTreeMap::new()),
             dir_gen: AtomicU64::new(0),
             writers: core::sync::atomic::AtomicIsize::new(0),
-            in_recent: AtomicBool::new(false),
+            slot: AtomicUsize::new(NO_SLOT),
             referenced: AtomicBool::new(false),
             delayed: AtomicBool::new(false),
         });
@@ -356,45 +389,70 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
     /// A node already on the list is only marked (no lock): every look-up hit calls this.
     fn keep(&self, node: &Arc<Node<D, S>>) {
         node.referenced.store(true, Ordering::Relaxed);
-        if node.in_recent.load(Ordering::Relaxed) {
+        if node.slot.load(Ordering::Relaxed) != NO_SLOT {
             return;
         }
         let mut r = self.recent.lock();
-        if node.in_recent.swap(true, Ordering::Relaxed) {
+        if node.slot.load(Ordering::Relaxed) != NO_SLOT {
             return;
         }
-        r.push_back(node.clone());
         let mut old = None;
-        if r.len() > RECENT_NODES {
-            // The clock hand: the oldest not used since the hand last passed it and not pinned
-            // by a shared mapping (those stay until unmount) or dirty pages; the others go to
-            // the back.
-            for _ in 0..2 * r.len() {
-                let Some(x) = r.pop_front() else { break };
-                let pinned = !x.data.try_lock().is_some_and(|d| !d.shared && d.dirty.is_empty());
-                if x.referenced.swap(false, Ordering::Relaxed) || pinned {
-                    r.push_back(x);
-                } else {
-                    x.in_recent.store(false, Ordering::Relaxed);
-                    old = Some(x);
+        let i = if let Some(i) = r.free.pop() {
+            i
+        } else if r.slots.len() < RECENT_NODES {
+            r.slots.push(None);
+            r.slots.len() - 1
+        } else {
+            // The clock hand: the first node not used since the hand last passed it and not
+            // pinned by a shared mapping (those stay until unmount) or dirty pages; the hand
+            // clears the used mark of those it passes. All pinned: one more slot.
+            let n = r.slots.len();
+            let mut found = None;
+            for _ in 0..2 * n {
+                let i = r.hand;
+                r.hand = (i + 1) % n;
+                let Some(x) = &r.slots[i] else {
+                    found = Some(i);
                     break;
+                };
+                // (Busy: pinned for now. The slot is cleared with the data lock held, which a
+                // write holds while it decides to delay: no dirty page is left on a node
+                // that is off the list.)
+                let Some(d) = x.data.try_lock() else { continue };
+                if d.shared || !d.dirty.is_empty() || x.referenced.swap(false, Ordering::Relaxed) {
+                    continue;
                 }
+                x.slot.store(NO_SLOT, Ordering::Relaxed);
+                drop(d);
+                old = r.slots[i].take();
+                found = Some(i);
+                break;
             }
-        }
+            found.unwrap_or_else(|| {
+                r.slots.push(None);
+                r.slots.len() - 1
+            })
+        };
+        r.slots[i] = Some(node.clone());
+        node.slot.store(i, Ordering::Relaxed);
         drop(r);
         drop(old);
     }
 
     /// Forget `ino` among the recently used (it has no name left: reap it when its users go).
     fn forget(&self, n: u32) {
+        let Some(node) = self.nodes.lock().get(&n).and_then(Weak::upgrade) else { return };
         let mut r = self.recent.lock();
-        let gone: Vec<_> = r.iter().filter(|x| x.ino == n).cloned().collect();
-        r.retain(|x| x.ino != n);
-        for x in &gone {
-            x.in_recent.store(false, Ordering::Relaxed);
-        }
+        let i = node.slot.swap(NO_SLOT, Ordering::Relaxed);
+        let gone = if i != NO_SLOT && r.slots.get(i).is_some_and(|x| x.as_ref().is_some_and(|x| Arc::ptr_eq(x, &node))) {
+            r.free.push(i);
+            r.slots[i].take()
+        } else {
+            None
+        };
         drop(r);
         drop(gone);
+        drop(node);
     }
 
     /// Re-read the attributes of a live inode after a change (dropping the node afterwards is
@@ -417,7 +475,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         for n in &nodes {
             if n.kind == FileType::Regular {
                 let mut d = n.data.lock();
-                if let Err(err) = n.flush(&mut d) {
+                // (An error stays for the file's own fsync too.)
+                n.write_back(&mut d);
+                if let Some(err) = d.wb_err {
                     first = first.and(Err(err));
                 }
                 if d.shared
@@ -437,7 +497,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
 
     /// Write back the dirty pages of every file whose pages are not in use right now.
     fn write_back_idle(&self) {
-        let nodes: Vec<Arc<Node<D, S>>> = self.recent.lock().iter().filter(|n| n.delayed.load(Ordering::Relaxed)).cloned().collect();
+        let nodes: Vec<Arc<Node<D, S>>> = self.recent.lock().nodes().filter(|n| n.delayed.load(Ordering::Relaxed)).cloned().collect();
         for n in &nodes {
             if let Some(mut d) = n.data.try_lock() {
                 n.write_back(&mut d);
@@ -447,7 +507,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
 
     /// Give back up to `want` clean cached pages (memory is short); the pages freed.
     pub fn shrink(&self, want: usize) -> usize {
-        let nodes: Vec<Arc<Node<D, S>>> = self.recent.lock().iter().cloned().collect();
+        let nodes: Vec<Arc<Node<D, S>>> = self.recent.lock().nodes().cloned().collect();
         let mut freed = 0;
         for n in &nodes {
             if freed >= want {
@@ -526,9 +586,11 @@ impl<D: BlockIo + Send + 'static, S: PageStore> FileSystem for Ext4Fs<D, S> {
     fn release(&self) {
         let _ = self.sync_all();
         let mut r = self.recent.lock();
-        let recent = core::mem::take(&mut *r);
-        for x in &recent {
-            x.in_recent.store(false, Ordering::Relaxed);
+        let recent = core::mem::take(&mut r.slots);
+        r.free.clear();
+        r.hand = 0;
+        for x in recent.iter().flatten() {
+            x.slot.store(NO_SLOT, Ordering::Relaxed);
         }
         drop(r);
         drop(recent);
@@ -699,6 +761,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             (a.size, a.mtime, a.ctime)
         };
         const RUN: u64 = (WRITE_BATCH / PAGE) as u64;
+        let mut failed = BTreeSet::new();
         let mut it = dirty.iter().copied().peekable();
         while let Some(first) = it.next() {
             let mut last = first;
@@ -712,19 +775,17 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             }
             for i in first..=last {
                 let o = ((i - first) as usize) * PAGE;
-                let n = (end - i * PAGE as u64).min(PAGE as u64) as usize;
+                let n = end.saturating_sub(i * PAGE as u64).min(PAGE as u64) as usize;
                 match d.pages.get(&i) {
                     Some(p) => b[o..o + n].copy_from_slice(&p[..n]),
                     None => b[o..o + n].fill(0),
                 }
             }
             if let Err(x) = c.write_inode(number, off, &b[..(end - off) as usize]) {
+                // The run stays dirty (tried again at the next write-back: room may have been
+                // made); the error waits for fsync.
                 d.wb_err.get_or_insert(errno(x));
-                for i in first..=last {
-                    if d.pages.remove(&i).is_some() {
-                        self.fs.cached.fetch_sub(1, Ordering::Relaxed);
-                    }
-                }
+                failed.extend(first..=last);
             }
         }
         let ts = |t: Time| Ext4Timestamp::new(t.sec, t.nsec);
@@ -736,32 +797,50 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
                 c.inode(number)
             }
         };
-        self.delayed.store(false, Ordering::Release);
+        self.fs.dirty.fetch_add(failed.len(), Ordering::Relaxed);
+        d.dirty = failed;
+        if d.dirty.is_empty() {
+            self.delayed.store(false, Ordering::Release);
+        }
+        // (With pages still dirty the size and times stay those of the writes.)
         if let Ok(info) = info {
-            *self.attr.lock() = self.fs.stat_of(&info);
+            self.set_attr(self.fs.stat_of(&info));
         }
     }
 
     /// May a write of `start..end` be delayed? The node must stay cached (it is on the recent
-    /// list), the file must not be set-user/group-id (a write clears those bits at once), and
-    /// the disk must have room for every dirty page with a margin.
-    fn delay_ok(&self, start: u64, end: u64) -> bool {
-        if !self.in_recent.load(Ordering::Relaxed) || self.attr.lock().mode & 0o6000 != 0 {
-            return false;
+    /// list; checked with `data` held, which the clock hand holds to take a node off), the
+    /// file must not be set-user/group-id (a write clears those bits at once), the write must
+    /// be at most [`DIRTY_MAX`] pages, and the disk must have room for every dirty page with a
+    /// margin. A yes reserves the write's pages in `Ext4Fs::dirty` (the check and the
+    /// reservation under the core's lock, so two writers cannot both count the same blocks).
+    fn delay(&self, start: u64, end: u64) -> Delay {
+        if self.slot.load(Ordering::Relaxed) == NO_SLOT || self.attr.lock().mode & 0o6000 != 0 {
+            return Delay::No;
         }
         let pages = (end.div_ceil(PAGE as u64) - start / PAGE as u64) as usize;
+        if pages > DIRTY_MAX {
+            return Delay::No;
+        }
+        let c = self.fs.core.lock();
         let want = (self.fs.dirty.load(Ordering::Relaxed) + pages) as u64 + DIRTY_MARGIN;
-        self.fs.core.lock().statfs().free_blocks >= want
+        if c.statfs().free_blocks < want {
+            return Delay::NoSpace;
+        }
+        self.fs.dirty.fetch_add(pages, Ordering::Relaxed);
+        Delay::Yes(pages)
     }
 
-    /// A delayed write: the bytes go into cached pages, which are marked dirty (see
-    /// [`Self::flush`]); the size, times and block count change now.
-    fn write_delayed(&self, d: &mut Data<S::Page>, start: u64, end: u64, src: &mut dyn FnMut(&mut [u8]) -> VResult<()>) -> VResult<(usize, u64)> {
+    /// A delayed write (`reserved`: the pages [`Self::delay`] counted): the bytes go into
+    /// cached pages, which are marked dirty (see [`Self::flush`]); the size (page by page, so
+    /// that a write-back on the way writes what is there), times and block count change now.
+    fn write_delayed(&self, d: &mut Data<S::Page>, start: u64, end: u64, reserved: usize, src: &mut dyn FnMut(&mut [u8]) -> VResult<()>) -> VResult<(usize, u64)> {
         let size0 = self.size();
         let eof_page = size0.div_ceil(PAGE as u64);
         let mut at = start;
         let mut err = None;
-        let mut grown = 0u64;
+        let mut newly = 0usize;
+        self.delayed.store(true, Ordering::Release);
         while at < end {
             let i = at / PAGE as u64;
             let po = (at % PAGE as u64) as usize;
@@ -796,30 +875,29 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
                 err = Some(x);
                 break;
             }
+            let t = (self.fs.now)();
+            let mut a = self.attr.lock();
             if !was_dirty {
                 d.dirty.insert(i);
-                self.fs.dirty.fetch_add(1, Ordering::Relaxed);
+                newly += 1;
                 if i >= eof_page {
-                    grown += 1;
+                    // (Counted as allocated now, as Linux counts delayed allocations.)
+                    a.blocks += PAGE as u64 / 512;
                 }
             }
             at += n as u64;
-        }
-        if at > start {
-            self.delayed.store(true, Ordering::Release);
-            let t = (self.fs.now)();
-            let mut a = self.attr.lock();
             a.size = a.size.max(at);
-            // (Counted as allocated now, as Linux counts delayed allocations in st_blocks.)
-            a.blocks += grown * (PAGE as u64 / 512);
             a.mtime = t;
             a.ctime = t;
         }
+        // (The reservation's pages that did not become dirty here.)
+        self.fs.dirty.fetch_sub(reserved - newly.min(reserved), Ordering::Relaxed);
+        if d.dirty.is_empty() {
+            self.delayed.store(false, Ordering::Release);
+        }
         if self.fs.dirty.load(Ordering::Relaxed) > DIRTY_MAX {
             // (Too much is dirty: this file goes now; an error waits for fsync.)
-            let mut b = self.fs.bounce.lock();
-            let mut c = self.fs.core();
-            self.flush_locked(d, &mut b, &mut c);
+            self.write_back(d);
         }
         if at == start {
             return Err(err.unwrap_or(e::EIO));
@@ -1323,14 +1401,15 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::EFBIG);
         }
         let end = end.min(MAX_FILE);
-        if self.delay_ok(start, end) {
-            return self.write_delayed(&mut d, start, end, src);
-        }
-        // (Going through at once, maybe for want of space: the dirty pages, which counted on
-        // the free blocks, go first, this file's and the others' that are not busy.)
-        if self.fs.dirty.load(Ordering::Relaxed) != 0 {
-            self.write_back(&mut d);
-            self.fs.write_back_idle();
+        match self.delay(start, end) {
+            Delay::Yes(reserved) => return self.write_delayed(&mut d, start, end, reserved, src),
+            Delay::No => {}
+            Delay::NoSpace => {
+                // (For want of space: the dirty pages, which counted on the free blocks, go
+                // first, this file's and the others' that are not busy.)
+                self.write_back(&mut d);
+                self.fs.write_back_idle();
+            }
         }
         let number = self.number()?;
         let mut pos = start;
@@ -1419,15 +1498,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         self.fs.check_writable()?;
         let mut d = self.data.lock();
-        // Dirty pages past the new end are not written; the others go first (their error
-        // stays for fsync).
-        let cut = d.dirty.split_off(&size.div_ceil(PAGE as u64));
-        self.fs.dirty.fetch_sub(cut.len(), Ordering::Relaxed);
-        if !d.dirty.is_empty() {
-            self.write_back(&mut d);
-        } else if !cut.is_empty() {
-            self.delayed.store(false, Ordering::Release);
-        }
+        // Delayed writes first (their error stays for fsync), so that the core's size and
+        // the cache agree when it cuts.
+        self.write_back(&mut d);
         if d.shared {
             self.writeback(&mut d)?;
         }
@@ -1450,6 +1523,10 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         self.fs.check_writable()?;
         let mut d = self.data.lock();
         self.write_back(&mut d);
+        // (The other files' delayed writes counted on the free blocks this may take.)
+        if self.fs.dirty.load(Ordering::Relaxed) != 0 {
+            self.fs.write_back_idle();
+        }
         let mut c = self.fs.core();
         let opts = if keep_size { PreallocationOptions::KEEP_SIZE } else { PreallocationOptions::EXTEND_SIZE };
         c.preallocate_inode(self.number()?, off, len, opts).map_err(errno)?;

@@ -893,3 +893,92 @@ fn delayed_writes_fill_the_disk_with_enospc_at_write_time() {
     umount(fs);
     assert_clean(&img);
 }
+
+fn write_all(i: &InodeRef, mut off: u64, mut data: &[u8]) -> VResult<()> {
+    while !data.is_empty() {
+        let n = write(i, off, data)?;
+        off += n as u64;
+        data = &data[n..];
+    }
+    Ok(())
+}
+
+/// (Found by review.) A write of more pages than the cache holds: the pages it dirtied are
+/// written back on the way (memory is short) and all of it reaches the disk, also when the
+/// old end of the file lies in the middle of such a run.
+#[test]
+fn big_delayed_write_under_memory_pressure() {
+    for first in [0usize, 10 * 4096 + 100] {
+        let img = image(64, |_| {});
+        // Room for 64 pages of cache.
+        let fs = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(64))), false, now, random).unwrap();
+        let root = fs.root().unwrap();
+        let f = root.create(b"big", &node(FileType::Regular, 0o644)).unwrap();
+        if first != 0 {
+            write_all(&f, 0, &vec![9u8; first]).unwrap();
+            f.sync().unwrap();
+        }
+        let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8 + 1).collect();
+        assert_eq!(write_all(&f, 0, &data), Ok(()));
+        assert_eq!(f.sync(), Ok(()));
+        drop((f, root));
+        umount(fs);
+        assert_clean(&img);
+        let fs = mount(&img);
+        let f = walk(&fs, "/big").unwrap();
+        let back = read(&f, 0, 2 << 20);
+        assert_eq!(back.len(), data.len());
+        assert!(back == data, "first difference at {:?}", back.iter().zip(&data).position(|(a, b)| a != b));
+        drop(f);
+        umount(fs);
+    }
+}
+
+/// (Found by review.) A write-back error reaches the file's fsync even when the periodic
+/// write-back (sync_all) met it first, and the pages stay (tried again once there is room).
+#[test]
+fn write_back_error_reaches_fsync_and_keeps_the_data() {
+    let img = image(48, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let f = root.create(b"a", &node(FileType::Regular, 0o644)).unwrap();
+    write(&f, 0, &vec![7u8; 4 << 20]).unwrap();
+    let node_of = |i: &InodeRef| i.as_any().downcast_ref::<Node<BlockCache<FileDev>, Heap>>().unwrap().delayed.load(Ordering::Relaxed);
+    assert!(node_of(&f));
+    // fallocate elsewhere writes the delayed pages back first (they counted on the blocks).
+    let g = root.create(b"hog", &node(FileType::Regular, 0o644)).unwrap();
+    // (statfs counts the dirty pages as used: what it shows free is free for fallocate.)
+    let free = fs.statfs().bfree;
+    assert_eq!(g.allocate(0, (free + 900) * 4096, false), Err(e::ENOSPC));
+    g.allocate(0, (free - 200) * 4096, false).unwrap();
+    assert!(!node_of(&f));
+    assert_eq!(fs.sync_all(), Ok(()));
+    assert_eq!(f.sync(), Ok(()));
+    assert_eq!(f.stat().size, 4 << 20);
+    // Now a delayed write whose write-back cannot get blocks (the hog takes them after the
+    // write was accepted, through the core directly).
+    let h = root.create(b"late", &node(FileType::Regular, 0o644)).unwrap();
+    g.truncate(0).unwrap();
+    write(&h, 0, &vec![5u8; 1 << 20]).unwrap();
+    assert!(node_of(&h));
+    {
+        let free = fs.core.lock().statfs().free_blocks;
+        let n = g.as_any().downcast_ref::<Node<BlockCache<FileDev>, Heap>>().unwrap().number().unwrap();
+        fs.core.lock().preallocate_inode(n, 0, (free - 10) * 4096, PreallocationOptions::EXTEND_SIZE).unwrap();
+    }
+    assert_eq!(fs.sync_all(), Err(e::ENOSPC));
+    assert_eq!(h.stat().size, 1 << 20);
+    assert_eq!(h.sync(), Err(e::ENOSPC));
+    assert!(read(&h, 0, 1 << 20).iter().all(|&b| b == 5));
+    // Room again: the pages go at the next write-back.
+    g.truncate(0).unwrap();
+    assert_eq!(h.sync(), Ok(()));
+    drop((f, g, h, root));
+    umount(fs);
+    assert_clean(&img);
+    let fs = mount(&img);
+    let h = walk(&fs, "/late").unwrap();
+    assert!(read(&h, 0, 2 << 20) == vec![5u8; 1 << 20]);
+    drop(h);
+    umount(fs);
+}

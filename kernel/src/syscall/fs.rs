@@ -1001,7 +1001,8 @@ async fn send_file(t: &Thread, out_fd: usize, in_fd: usize, offp: usize, count: 
                 }) {
                     Ok((k, end)) => {
                         outf.pos.store(end as usize, Ordering::Relaxed);
-                        Ok(k)
+                        // (O_SYNC/O_DSYNC: on the disk before sendfile returns, as write.)
+                        if sync_writes(&outf) { n.loc.inode.sync().map(|_| k) } else { Ok(k) }
                     }
                     Err(e) => Err(e),
                 }

@@ -39,12 +39,12 @@ impl InodeAllocator {
             return Err(Ext4Error::no_space());
         }
 
-        let mut bitmap = InodeBitmap::new(bitmap_data, self.inodes_per_group);
-
         // Find the first free inode slot that is eligible for allocation.
         let inode_in_group = self
-            .find_free_inode(&bitmap, group_idx)?
+            .find_free_inode(bitmap_data, group_idx)?
             .ok_or(Ext4Error::no_space())?;
+
+        let mut bitmap = InodeBitmap::new(bitmap_data, self.inodes_per_group);
 
         // Mark the inode as allocated in the bitmap.
         bitmap
@@ -89,19 +89,13 @@ impl InodeAllocator {
     }
 
     /// Find the first free inode in a bitmap.
-    fn find_free_inode(&self, bitmap: &InodeBitmap, group_idx: BGIndex) -> Ext4Result<Option<u32>> {
+    fn find_free_inode(&self, bitmap_data: &[u8], group_idx: BGIndex) -> Ext4Result<Option<u32>> {
         let start_idx = if group_idx == BGIndex::new(0) && self.first_inode > 0 {
             self.first_inode - 1 // Example: first_ino = 11 starts the scan from index 10.
         } else {
             0
         };
-
-        for inode_idx in start_idx..self.inodes_per_group {
-            if bitmap.is_allocated(inode_idx) == Some(false) {
-                return Ok(Some(inode_idx));
-            }
-        }
-        Ok(None)
+        Ok(first_free_bit(bitmap_data, start_idx, self.inodes_per_group))
     }
 
     /// Convert a group-local inode index into an absolute inode number.
@@ -122,11 +116,65 @@ impl InodeAllocator {
     }
 }
 
+/// The first clear bit of `data` (bit `i` is `data[i / 8] >> (i % 8)`) in `from..nbits`.
+///
+/// Velox patch 13: the inode allocator tested every bit through `InodeBitmap::is_allocated`
+/// from the start of the group on every allocation (about 27 instructions per inode in use
+/// before the first free one: 55,000 per create in a directory of 2,000 files). Full 64-bit
+/// words are skipped at once now.
+pub(crate) fn first_free_bit(data: &[u8], from: u32, nbits: u32) -> Option<u32> {
+    let nbits = (nbits as u64).min(data.len() as u64 * 8) as u32;
+    let mut i = from;
+    while i < nbits {
+        if i % 64 == 0 && nbits - i >= 64 {
+            let k = (i / 8) as usize;
+            let w = u64::from_le_bytes(data[k..k + 8].try_into().expect("8 bytes"));
+            if w == u64::MAX {
+                i += 64;
+                continue;
+            }
+            return Some(i + w.trailing_ones());
+        }
+        if data[(i / 8) as usize] & (1 << (i % 8)) == 0 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use alloc::vec;
 
     use super::*;
+
+    /// Velox patch 13: `first_free_bit` gives the bit-by-bit scan's answer.
+    #[test]
+    fn first_free_bit_matches_the_bit_by_bit_scan() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..3000 {
+            let len = 1 + (next() % 80) as usize;
+            let density = next() % 5;
+            let data: alloc::vec::Vec<u8> = (0..len)
+                .map(|_| match density {
+                    0 => 0xff,
+                    1 => 0,
+                    _ => (next() as u8) | if density == 4 { 0xfe } else { 0 },
+                })
+                .collect();
+            let nbits = (next() % (len as u64 * 8 + 20)) as u32;
+            let from = (next() % (nbits as u64 + 2)) as u32;
+            let slow = (from..nbits.min(len as u32 * 8)).find(|&i| data[(i / 8) as usize] & (1 << (i % 8)) == 0);
+            assert_eq!(first_free_bit(&data, from, nbits), slow, "round {round}");
+        }
+    }
 
     #[test]
     fn test_inode_allocator() {

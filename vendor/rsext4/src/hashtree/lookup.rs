@@ -161,10 +161,12 @@ impl HashTreeManager {
         fs: &mut Ext4FileSystem,
         block_dev: &mut Jbd2Dev<B>,
         block_num: AbsoluteBN,
-    ) -> Result<Vec<u8>, HashTreeError> {
+    ) -> Result<alloc::sync::Arc<Vec<u8>>, HashTreeError> {
+        // (Velox patch 14: the cached block's contents, shared; a copy of 4 KiB per index or
+        // leaf block read before.)
         fs.datablock_cache
             .get_or_load(block_dev, block_num)
-            .map(|cached_block| cached_block.data.as_ref().clone())
+            .map(|cached_block| cached_block.data)
             .map_err(HashTreeError::from)
     }
 
@@ -240,7 +242,7 @@ impl HashTreeManager {
         block_dev: &mut Jbd2Dev<B>,
         search: HashSearch<'_>,
         path: &HashTreePath,
-    ) -> Result<(AbsoluteBN, Vec<u8>), HashTreeError> {
+    ) -> Result<(AbsoluteBN, alloc::sync::Arc<Vec<u8>>), HashTreeError> {
         let logical_block = path.current_entry()?.block;
         if path
             .frames
@@ -250,18 +252,25 @@ impl HashTreeManager {
             return Err(HashTreeError::BlockOutOfRange);
         }
         let block_num = resolve_logical_block(fs, block_dev, search, logical_block)?;
-        let block_data = self.read_block_data(fs, block_dev, block_num)?;
-        if !crate::checksum::verify_ext4_dirblock_checksum(
+        let cached = fs
+            .datablock_cache
+            .get_or_load(block_dev, block_num)
+            .map_err(HashTreeError::from)?;
+        // (Velox patch 14: memoized as on the other read paths, see verify_dir_block_cached;
+        // every look-up and insert re-checksummed the leaf, 4 KiB each time.)
+        if !crate::checksum::verify_dir_block_cached(
             &fs.superblock,
+            &mut fs.datablock_cache,
+            &cached,
             search.dir_ino.raw(),
             search.dir_inode.i_generation,
-            &block_data,
+            false,
         ) {
             return Err(HashTreeError::Filesystem(
                 crate::Ext4Error::checksum().with_operation("htree:leaf"),
             ));
         }
-        Ok((block_num, block_data))
+        Ok((block_num, cached.data))
     }
 
     fn read_internal_entries<B: BlockIo>(
