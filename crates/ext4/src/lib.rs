@@ -200,10 +200,9 @@ struct Recent<N> {
 enum Delay {
     /// Delayed, with this many pages reserved.
     Yes(usize),
-    /// Through at once (not in the inode cache, set-id bits, a very large write).
+    /// Through at once (not in the inode cache, set-id bits, too much dirty, a write-back
+    /// error, or the disk may not have room for it and the dirty pages).
     No,
-    /// Through at once: the disk may not have room for it and the dirty pages.
-    NoSpace,
 }
 
 /// `Node::slot` of a node not in [`Recent`].
@@ -764,8 +763,11 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         let mut failed = BTreeSet::new();
         let mut it = dirty.iter().copied().peekable();
         while let Some(first) = it.next() {
+            if !d.pages.contains_key(&first) {
+                continue; // (cannot happen: a dirty page is never dropped; nothing to write)
+            }
             let mut last = first;
-            while last - first + 1 < RUN && it.peek() == Some(&(last + 1)) {
+            while last - first + 1 < RUN && it.peek() == Some(&(last + 1)) && d.pages.contains_key(&(last + 1)) {
                 last = it.next().unwrap_or(last);
             }
             let off = first * PAGE as u64;
@@ -776,9 +778,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             for i in first..=last {
                 let o = ((i - first) as usize) * PAGE;
                 let n = end.saturating_sub(i * PAGE as u64).min(PAGE as u64) as usize;
-                match d.pages.get(&i) {
-                    Some(p) => b[o..o + n].copy_from_slice(&p[..n]),
-                    None => b[o..o + n].fill(0),
+                if let Some(p) = d.pages.get(&i) {
+                    b[o..o + n].copy_from_slice(&p[..n]);
                 }
             }
             if let Err(x) = c.write_inode(number, off, &b[..(end - off) as usize]) {
@@ -814,18 +815,20 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
     /// be at most [`DIRTY_MAX`] pages, and the disk must have room for every dirty page with a
     /// margin. A yes reserves the write's pages in `Ext4Fs::dirty` (the check and the
     /// reservation under the core's lock, so two writers cannot both count the same blocks).
-    fn delay(&self, start: u64, end: u64) -> Delay {
+    fn delay(&self, d: &Data<S::Page>, start: u64, end: u64) -> Delay {
         if self.slot.load(Ordering::Relaxed) == NO_SLOT || self.attr.lock().mode & 0o6000 != 0 {
             return Delay::No;
         }
+        // (A file whose write-back failed writes through, so that the error reaches `write`;
+        // and dirty memory stays bounded when write-backs keep failing.)
         let pages = (end.div_ceil(PAGE as u64) - start / PAGE as u64) as usize;
-        if pages > DIRTY_MAX {
+        if d.wb_err.is_some() || self.fs.dirty.load(Ordering::Relaxed) + pages > DIRTY_MAX {
             return Delay::No;
         }
         let c = self.fs.core.lock();
         let want = (self.fs.dirty.load(Ordering::Relaxed) + pages) as u64 + DIRTY_MARGIN;
         if c.statfs().free_blocks < want {
-            return Delay::NoSpace;
+            return Delay::No;
         }
         self.fs.dirty.fetch_add(pages, Ordering::Relaxed);
         Delay::Yes(pages)
@@ -1401,15 +1404,15 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::EFBIG);
         }
         let end = end.min(MAX_FILE);
-        match self.delay(start, end) {
-            Delay::Yes(reserved) => return self.write_delayed(&mut d, start, end, reserved, src),
-            Delay::No => {}
-            Delay::NoSpace => {
-                // (For want of space: the dirty pages, which counted on the free blocks, go
-                // first, this file's and the others' that are not busy.)
-                self.write_back(&mut d);
-                self.fs.write_back_idle();
-            }
+        if let Delay::Yes(reserved) = self.delay(&d, start, end) {
+            return self.write_delayed(&mut d, start, end, reserved, src);
+        }
+        // Through at once: the dirty pages go first, this file's (the cache below treats its
+        // pages as clean) and the others' that are not busy (they counted on the free blocks
+        // this write may take).
+        if self.fs.dirty.load(Ordering::Relaxed) != 0 {
+            self.write_back(&mut d);
+            self.fs.write_back_idle();
         }
         let number = self.number()?;
         let mut pos = start;
@@ -1441,9 +1444,12 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 let page = d.pages.get_mut(&i).ok_or(e::EIO)?;
                 if let Err(x) = src(&mut page[po..po + n]) {
                     // The source may have filled part of the slice: the cache must not differ
-                    // from the disk, so the page goes (it is read again when needed).
-                    d.pages.remove(&i);
-                    self.fs.cached.fetch_sub(1, Ordering::Relaxed);
+                    // from the disk, so the page goes (it is read again when needed), unless
+                    // it is dirty (a write-back that failed: the page is the only copy).
+                    if !d.dirty.contains(&i) {
+                        d.pages.remove(&i);
+                        self.fs.cached.fetch_sub(1, Ordering::Relaxed);
+                    }
                     err = Some(x);
                     break;
                 }
@@ -1469,7 +1475,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             if let Err(x) = w {
                 // What the core took of the batch is unknown: its pages go (read again from
                 // the disk when needed).
-                let gone: Vec<u64> = d.pages.range(pos / PAGE as u64..at.div_ceil(PAGE as u64)).map(|(&i, _)| i).collect();
+                // (Dirty ones stay: the only copy of data a write-back failed to write.)
+                let gone: Vec<u64> = d.pages.range(pos / PAGE as u64..at.div_ceil(PAGE as u64)).map(|(&i, _)| i).filter(|i| !d.dirty.contains(i)).collect();
                 for i in gone {
                     d.pages.remove(&i);
                     self.fs.cached.fetch_sub(1, Ordering::Relaxed);
@@ -1499,7 +1506,12 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         self.fs.check_writable()?;
         let mut d = self.data.lock();
         // Delayed writes first (their error stays for fsync), so that the core's size and
-        // the cache agree when it cuts.
+        // the cache agree when it cuts; to size 0 (O_TRUNC) they are only dropped.
+        if size == 0 {
+            let cut = core::mem::take(&mut d.dirty);
+            self.fs.dirty.fetch_sub(cut.len(), Ordering::Relaxed);
+            self.delayed.store(false, Ordering::Release);
+        }
         self.write_back(&mut d);
         if d.shared {
             self.writeback(&mut d)?;
