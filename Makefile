@@ -1,5 +1,5 @@
 # Thin aliases over scripts/. Every target installs what it needs first (scripts/setup.sh).
-.PHONY: all setup build user run test bench debug clean fuzz debian-root
+.PHONY: all setup build user run test bench debug clean fuzz debian-root test-rust
 
 CMD ?=
 EXTRA ?=
@@ -71,6 +71,12 @@ fuzz: setup
 debian-root: setup
 	@scripts/build-user.sh
 	@scripts/debian-root.sh
+
+# make test-rust            Debian's rustc and cargo inside Velox (scripts/test-rust.sh; part of
+#                           make test): a root with the Rust toolchain, build/debian-rust/
+test-rust: setup
+	@scripts/build-user.sh
+	@scripts/test-rust.sh
 
 clean:
 	rm -rf build target

@@ -6,6 +6,10 @@
 #   scripts/debian-root.sh           build what is out of date, print the image's path
 #   scripts/debian-root.sh --force   fetch the package index again and rebuild everything
 #                                    (picks up newer Debian versions; cached .debs are reused)
+#   DEBIAN_ROOT_FLAVOR=rust scripts/debian-root.sh
+#                                    the same root plus rootfs/debian-packages-rust.txt
+#                                    (Debian's rustc and cargo, about 1 GiB more) in
+#                                    build/debian-rust/ (scripts/test-rust.sh uses it)
 #
 # Inputs: rootfs/debian-packages.txt (the package list), rootfs/debian/ (the Velox files of
 # this root: inittab, console shell, profile.d), rootfs/etc/{fstab,hosts,hostname} (shared with
@@ -59,6 +63,12 @@ fi
 source "$(dirname "$SELF")/env.sh"
 OUT=$BUILD/debian
 LIST=$ROOT/rootfs/debian-packages.txt
+EXTRA_LIST=""
+case "${DEBIAN_ROOT_FLAVOR:-}" in
+    "") ;;
+    rust) OUT=$BUILD/debian-rust; EXTRA_LIST=$ROOT/rootfs/debian-packages-rust.txt ;;
+    *) echo "debian-root: unknown DEBIAN_ROOT_FLAVOR '$DEBIAN_ROOT_FLAVOR' (rust)" >&2; exit 2 ;;
+esac
 LAYER=$ROOT/rootfs/debian
 SUITE=forky
 ARCH=riscv64
@@ -81,7 +91,7 @@ mkdir -p "$OUT"
 
 # ---- what is out of date ------------------------------------------------------------------
 # base key: the package names (comments and blanks do not count) and this script.
-packages() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$LIST" | grep -v '^$'; }
+packages() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$LIST" ${EXTRA_LIST:+"$EXTRA_LIST"} | grep -v '^$'; }
 base_key=$( { packages; sha256sum < "$SELF"; } | sha256sum | cut -d' ' -f1)
 # Velox layer files: rootfs/debian/, the shared /etc files, the test programs (names, modes
 # and contents).

@@ -135,6 +135,17 @@ else
     bad "scripts/debian-root.sh failed"; tail -5 "$logs/debian-root.log"
 fi
 
+echo "== Debian's rustc and cargo inside Velox (a root with the Rust toolchain; output compared with Linux's)"
+rs=$(scripts/test-rust.sh -k default -l "$logs/rust" 2>&1)
+grep -E '^(PASS|FAIL) rust' <<< "$rs"
+rsn=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' <<< "$rs" | tail -1)
+if [ -n "$rsn" ]; then
+    pass=$((pass + ${rsn% *})); fail=$((fail + ${rsn#* }))
+    [ "${rsn#* }" = 0 ] || tail -40 <<< "$rs"
+else
+    bad "rust test did not finish"; tail -20 <<< "$rs"
+fi
+
 echo "== benchmark smoke run (every bench Velox supports prints a number)"
 sm=$(scripts/bench-smoke.sh 2>&1 | tee "$logs/bench-smoke.log" | tail -1)
 echo "$sm"
