@@ -1628,13 +1628,6 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         if self.kind != FileType::Regular {
             return Err(e::ENODEV);
         }
-        if mode == MapMode::Snapshot {
-            // (A private mapping's snapshot: nothing. Reading the whole range in and keeping
-            // it would cost the file's size in memory at mmap time (rustc maps 300 MB of
-            // libraries and metadata); the pages come at fault time, and stay the cache's to
-            // give back.)
-            return Ok(());
-        }
         let mut d = if nowait { self.data.try_lock().ok_or(e::EAGAIN)? } else { self.data.lock() };
         if mode != MapMode::Look && !self.fs.ro() {
             d.shared = true;
@@ -1650,8 +1643,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             }
             if !d.pages.contains_key(&i) {
                 // (Read-ahead for faults too: a program's text is read in runs.)
-                let to = if end - i == 1 { i + READ_AHEAD } else { end.min(i + READ_AHEAD) };
-                self.fill(&mut d, i, to)?;
+                self.fill(&mut d, i, end.min(i + READ_AHEAD))?;
             }
             if end - i == 1 {
                 // One page (a fault): one lookup.

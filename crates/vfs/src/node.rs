@@ -141,10 +141,6 @@ pub use linux_raw_sys::general::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITE
 pub enum MapMode {
     /// Change nothing: holes stay holes, RAM-disk bytes stay where they are.
     Look,
-    /// As `Look`, for the snapshot a private mapping takes at mmap time: a file system whose
-    /// pages come from a disk (and can be given back) shows nothing rather than read the
-    /// whole range in and pin it; its pages come at fault time.
-    Snapshot,
     /// Copy RAM-disk contents into pages first (a shared mapping must map the file's own pages).
     Materialize,
     /// As `Materialize`, and give holes inside the file a zeroed page (a shared mapping's fault).

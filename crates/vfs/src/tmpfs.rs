@@ -875,7 +875,7 @@ impl<S: PageStore> Inode for TmpInode<S> {
     fn map_pages(&self, first: u64, count: u64, mode: MapMode, nowait: bool, sink: &mut dyn FnMut(u64, PageView) -> bool) -> VResult<()> {
         let fl = self.file()?;
         let mut f = if nowait { fl.try_lock().ok_or(e::EAGAIN)? } else { fl.lock() };
-        if !matches!(mode, MapMode::Look | MapMode::Snapshot) {
+        if mode != MapMode::Look {
             self.materialize(&mut f)?;
         }
         for i in first..first.saturating_add(count) {

@@ -25,9 +25,7 @@
 //! so it only *tries* the inode lock (`map_pages(.., nowait)`), never waits for it:
 //! - when the lock is held, the fault uses the mapping's *snapshot*: the references to the
 //!   file's frames (or the RAM-disk bytes) taken at mmap time, under the inode lock but
-//!   before the address-space lock (tmpfs files only: a disk file's private mapping takes
-//!   no snapshot (`MapMode::Snapshot`), so mapping a 130 MB library neither reads it all
-//!   nor pins its pages, as Linux; its faults wait their turn instead). This is what lets read(fd, buf) complete when `buf` is a
+//!   before the address-space lock. This is what lets read(fd, buf) complete when `buf` is a
 //!   not yet touched mapping of the same file (the copy faults while read() itself holds the
 //!   file's lock);
 //! - a page the snapshot does not have (a hole, or past the end at mmap time) answers
@@ -132,7 +130,7 @@ impl FileMap {
         }
         let mut frames = Vec::new();
         let mut err = None;
-        let mode = if shared { MapMode::Materialize } else { MapMode::Snapshot };
+        let mode = if shared { MapMode::Materialize } else { MapMode::Look };
         let r = inode.map_pages(first, pages, mode, nowait, &mut |_, v| {
             let pa = match v {
                 PageView::Page(p) => match frame_ref(p) {
