@@ -74,8 +74,7 @@ debian-root: setup
 
 # make test-rust            Debian's rustc and cargo inside Velox (scripts/test-rust.sh; part of
 #                           make test): a root with the Rust toolchain, build/debian-rust/
-test-rust: setup
-	@scripts/build-user.sh
+test-rust: build
 	@scripts/test-rust.sh
 
 clean:
