@@ -19,7 +19,7 @@
 # warmup_ns=..` from clock_gettime(CLOCK_MONOTONIC); the command's stdout goes to /dev/null.
 # Before the timed lines, /bench/setup.sh makes the git repository (500 files in 10
 # directories, git init + add + commit, then a pause and two `git status` so the index is not
-# "racily clean") in /root/repo. The lines and their N are in LINES below. The files the guest
+# "racily clean", then `sync`) in /root/repo. The lines and their N are in LINES below. The files the guest
 # needs (vtime, the two hello programs, setup.sh, the 10,000-row SQL script) go into the
 # image with -e (at /bench). After each boot `e2fsck -fn` checks the image.
 # Env: BENCH_TIMEOUT (QEMU seconds per boot, default 1200), BENCH_DEBIAN_N (multiplies every
@@ -95,6 +95,9 @@ git -c user.name=bench -c user.email=bench@velox.invalid commit -q -m 'bench: 50
 sleep 1
 git status > /dev/null
 git status > /dev/null
+# (The setup's files go to the disk now, on both kernels: a kernel whose page cache writes back
+# later would otherwise charge that write-back to whichever timed run it falls in.)
+sync
 echo "bench-debian setup: $(git ls-files | wc -l) files in /root/repo, $(git rev-list --count HEAD) commit"
 EOF
 chmod 755 "$stage/bench/setup.sh"
