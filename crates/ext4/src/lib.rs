@@ -1374,16 +1374,32 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                     break;
                 }
             }
-            let po = (pos % PAGE as u64) as usize;
-            let n = (PAGE - po).min((end - pos) as usize);
-            let page = d.pages.get(&i).ok_or(e::EIO)?;
-            if let Err(err) = sink(&page[po..po + n]) {
+            // The run of cached pages from `i` on, in one walk of the map (a look-up per
+            // page cost more than the copy's loop control).
+            let mut next = i;
+            let mut failed = None;
+            for (&k, page) in d.pages.range(i..) {
+                if k != next || pos >= end {
+                    break;
+                }
+                let po = (pos % PAGE as u64) as usize;
+                let n = (PAGE - po).min((end - pos) as usize);
+                if let Err(err) = sink(&page[po..po + n]) {
+                    failed = Some(err);
+                    break;
+                }
+                pos += n as u64;
+                next += 1;
+            }
+            if next == i && failed.is_none() {
+                failed = Some(e::EIO); // filled, yet not cached: never loop on it
+            }
+            if let Some(err) = failed {
                 if pos == off {
                     return Err(err);
                 }
                 break;
             }
-            pos += n as u64;
         }
         Ok((pos - off) as usize)
     }

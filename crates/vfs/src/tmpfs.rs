@@ -390,6 +390,8 @@ impl<S: PageStore> TmpInode<S> {
 
 /// Largest file size tmpfs accepts (MAX_LFS_FILESIZE).
 const MAX_SIZE: u64 = i64::MAX as u64;
+/// Pages a read copies per hold of the file's lock.
+const READ_BATCH: u64 = 16;
 
 impl<S: PageStore> Inode for TmpInode<S> {
     fn id(&self) -> (u64, u64) {
@@ -711,32 +713,47 @@ impl<S: PageStore> Inode for TmpInode<S> {
         let mut done = 0usize;
         static ZERO: [u8; PAGE] = [0; PAGE];
         loop {
-            // One page per lock hold: a long read does not keep writers (and other harts)
-            // waiting for its whole length.
+            // At most READ_BATCH pages per lock hold: a long read does not keep writers (and
+            // other harts) waiting for its whole length.
             let f = fl.lock();
-            let pos = off + done as u64;
+            let mut pos = off + done as u64;
             if done >= len || pos >= f.size {
                 break;
             }
-            let pi = (pos / PAGE as u64) as usize;
-            let po = (pos % PAGE as u64) as usize;
-            let n = (len - done).min(PAGE - po).min((f.size - pos) as usize);
-            let r = if let Some(base) = f.base {
-                sink(&base[pos as usize..pos as usize + n])
-            } else {
-                match f.pages.get(&(pi as u64)) {
-                    Some(p) => sink(&p[po..po + n]),
-                    None => sink(&ZERO[..n]),
+            let bend = (pos + (len - done) as u64)
+                .min(f.size)
+                .min((pos / PAGE as u64 + READ_BATCH) * PAGE as u64);
+            let mut failed = None;
+            // The pages of the batch in one walk of the map (holes read as zeros).
+            let mut pages = f.pages.range(pos / PAGE as u64..).peekable();
+            while pos < bend {
+                let pi = pos / PAGE as u64;
+                let po = (pos % PAGE as u64) as usize;
+                let n = (PAGE - po).min((bend - pos) as usize);
+                let r = if let Some(base) = f.base {
+                    sink(&base[pos as usize..pos as usize + n])
+                } else {
+                    while pages.next_if(|&(&k, _)| k < pi).is_some() {}
+                    match pages.peek() {
+                        Some(&(&k, p)) if k == pi => sink(&p[po..po + n]),
+                        _ => sink(&ZERO[..n]),
+                    }
+                };
+                if let Err(err) = r {
+                    failed = Some(err);
+                    break;
                 }
-            };
+                pos += n as u64;
+                done += n;
+            }
+            drop(pages);
             drop(f);
-            if let Err(err) = r {
+            if let Some(err) = failed {
                 if done == 0 {
                     return Err(err);
                 }
                 break;
             }
-            done += n;
         }
         self.meta.lock().atime = self.fs.store.now();
         Ok(done)
@@ -1112,6 +1129,52 @@ mod map_tests {
         })
         .unwrap();
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn read_across_holes_batches_and_eof() {
+        let (_fs, f) = file();
+        // Pages 1, 5 and 20 written (byte = page index + 1); the rest are holes; the size
+        // ends 100 bytes into page 40 (past READ_BATCH pages, so the read takes several holds).
+        for pi in [1u64, 5, 20] {
+            f.write_at(pi * PAGE as u64, PAGE, false, &mut |b| {
+                b.fill(pi as u8 + 1);
+                Ok(())
+            })
+            .unwrap();
+        }
+        let size = 40 * PAGE as u64 + 100;
+        f.truncate(size).unwrap();
+        let expect = |at: u64| -> u8 {
+            match at / PAGE as u64 {
+                p @ (1 | 5 | 20) => p as u8 + 1,
+                _ => 0,
+            }
+        };
+        for (off, len) in [(0u64, 41 * PAGE), (PAGE as u64 - 3, 5 * PAGE + 7), (19 * PAGE as u64 + 1, 3 * PAGE), (size - 50, 4096)] {
+            let mut got = Vec::new();
+            let n = f
+                .read_at(off, len, &mut |b| {
+                    got.extend_from_slice(b);
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(n as u64, (len as u64).min(size - off));
+            assert_eq!(got.len(), n);
+            for (k, &b) in got.iter().enumerate() {
+                assert_eq!(b, expect(off + k as u64), "byte {} of the read at {off}", k);
+            }
+        }
+        // A sink that fails after some pages: the bytes before it count.
+        let mut calls = 0;
+        let n = f
+            .read_at(0, 41 * PAGE, &mut |_| {
+                calls += 1;
+                if calls > 18 { Err(e::EFAULT) } else { Ok(()) }
+            })
+            .unwrap();
+        assert_eq!(n, 18 * PAGE);
+        assert_eq!(f.read_at(0, PAGE, &mut |_| Err(e::EFAULT)), Err(e::EFAULT));
     }
 
     #[test]
