@@ -534,8 +534,13 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
     }
 
     fn alloc_page(&self) -> VResult<S::Page> {
-        let p = self.store.alloc_zeroed();
-        match p {
+        self.alloc_page_with(false)
+    }
+
+    /// A page for the cache, zeroed unless `uninit` (the caller overwrites all of it).
+    fn alloc_page_with(&self, uninit: bool) -> VResult<S::Page> {
+        let get = || if uninit { self.store.alloc_uninit() } else { self.store.alloc_zeroed() };
+        match get() {
             Some(p) => {
                 self.cached.fetch_add(1, Ordering::Relaxed);
                 Ok(p)
@@ -545,7 +550,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
                 if self.shrink(64) == 0 {
                     return Err(e::ENOMEM);
                 }
-                let p = self.store.alloc_zeroed().ok_or(e::ENOMEM)?;
+                let p = get().ok_or(e::ENOMEM)?;
                 self.cached.fetch_add(1, Ordering::Relaxed);
                 Ok(p)
             }
@@ -634,7 +639,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             let mut pages = Vec::new();
             pages.try_reserve_exact((j - i) as usize).map_err(|_| e::ENOMEM)?;
             for k in i..j {
-                match self.new_page(d, first, k + 1) {
+                // Not zeroed: each is overwritten below, with the disk's bytes and then zeros
+                // past the file's end, before the map holds it.
+                match self.new_page_with(d, first, k + 1, true) {
                     Ok(p) => pages.push(p),
                     Err(x) if k == first => return Err(x),
                     Err(_) => break,
@@ -652,6 +659,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
                         let from = (k * PAGE).min(got);
                         let to = ((k + 1) * PAGE).min(got);
                         p[..to - from].copy_from_slice(&b[from..to]);
+                        p[to - from..].fill(0);
                     }
                 }
                 r
@@ -675,7 +683,12 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
     /// A page for the cache; when memory is short, other files' clean pages go first, then
     /// this file's own outside `keep` (a long read streams through a small cache).
     fn new_page(&self, d: &mut Data<S::Page>, keep_from: u64, keep_to: u64) -> VResult<S::Page> {
-        if let Ok(p) = self.fs.alloc_page() {
+        self.new_page_with(d, keep_from, keep_to, false)
+    }
+
+    /// [`Self::new_page`], not zeroed if `uninit` (the caller overwrites all of it).
+    fn new_page_with(&self, d: &mut Data<S::Page>, keep_from: u64, keep_to: u64, uninit: bool) -> VResult<S::Page> {
+        if let Ok(p) = self.fs.alloc_page_with(uninit) {
             return Ok(p);
         }
         if d.shared {

@@ -20,6 +20,11 @@ pub trait PageStore: Send + Sync + 'static {
     type Page: Send + Sync + core::ops::DerefMut<Target = [u8; PAGE]>;
     /// A zeroed page, or `None` when memory is short (the write gets ENOSPC).
     fn alloc_zeroed(&self) -> Option<Self::Page>;
+    /// A page with unspecified contents, for a caller that overwrites all of it before anyone
+    /// sees it (a page read from disk); by default a zeroed one.
+    fn alloc_uninit(&self) -> Option<Self::Page> {
+        self.alloc_zeroed()
+    }
     /// The current time (for time stamps).
     fn now(&self) -> Time;
     /// May tmpfs take `bytes` more of the kernel heap (names, symbolic-link targets, inode

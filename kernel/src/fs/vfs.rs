@@ -50,6 +50,15 @@ impl PageStore for Pages {
         FILE_FRAMES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         Some(TmpPage(hal::mem::FrameBuf::new(pa)))
     }
+    fn alloc_uninit(&self) -> Option<TmpPage> {
+        // As alloc_zeroed, without the zeroing: the caller overwrites the whole page.
+        if crate::mm::frame_stats().0 < crate::config::FRAME_RESERVE * 2 {
+            return None;
+        }
+        let pa = crate::mm::alloc_frame()?;
+        FILE_FRAMES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        Some(TmpPage(hal::mem::FrameBuf::new(pa)))
+    }
     fn now(&self) -> Time {
         now()
     }

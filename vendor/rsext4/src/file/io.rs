@@ -2068,6 +2068,24 @@ pub fn read_inode_data_into<B: BlockIo>(
                 let run_bytes = block_size
                     .checked_mul(part_blocks as usize)
                     .ok_or_else(Ext4Error::overflow)?;
+                // Whole blocks that land inside `dst` at the point reached go straight into
+                // it (no zeroed bounce buffer and no second copy); others through one.
+                let part_start = (run_lbn + u64::from(run_block_offset)) * block_bytes;
+                if part_start >= offset
+                    && part_start - offset == copied as u64
+                    && copied + run_bytes <= to_read
+                {
+                    fs.datablock_cache.read_run(
+                        device,
+                        phys,
+                        part_blocks,
+                        &mut dst[copied..copied + run_bytes],
+                    )?;
+                    copied += run_bytes;
+                    lbn = run_lbn + u64::from(run_block_offset + part_blocks);
+                    run_block_offset += part_blocks;
+                    continue;
+                }
                 let mut run_buf = alloc::vec![0; run_bytes];
                 fs.datablock_cache
                     .read_run(device, phys, part_blocks, &mut run_buf)?;
