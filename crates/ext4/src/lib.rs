@@ -25,6 +25,7 @@
 extern crate alloc;
 
 pub mod bcache;
+pub mod pagemap;
 #[cfg(test)]
 mod tests;
 
@@ -42,6 +43,7 @@ use rsext4::{
     PreallocationOptions, RenameOptions, SpecialInodeKind,
 };
 use velox_exec::sync::{Mutex, MutexGuard};
+use pagemap::PageMap;
 use velox_vfs::tmpfs::{PAGE, PageStore};
 use velox_vfs::{
     DirEntry, Errno, FileSystem, FileType, Inode, InodeRef, MapMode, NewNode, PageView, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
@@ -216,7 +218,7 @@ impl<N> Recent<N> {
 
 /// What a node caches of its file.
 struct Data<P> {
-    pages: BTreeMap<u64, P>,
+    pages: PageMap<P>,
     /// A directory listing's place: (position, the cursor of the entry there), and the core's
     /// reader state for it (an indexed directory's leaves, read and sorted by hash once per
     /// listing rather than once per getdents call). Kept only while a listing is under way.
@@ -368,7 +370,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             ino: n,
             kind: kind_of(info.mode),
             attr: Mutex::new(self.stat_of(info)),
-            data: Mutex::new(Data { pages: BTreeMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None }),
+            data: Mutex::new(Data { pages: PageMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None }),
             names: Mutex::new(BTreeMap::new()),
             dir_gen: AtomicU64::new(0),
             writers: core::sync::atomic::AtomicIsize::new(0),
@@ -533,10 +535,6 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         freed
     }
 
-    fn alloc_page(&self) -> VResult<S::Page> {
-        self.alloc_page_with(false)
-    }
-
     /// A page for the cache, zeroed unless `uninit` (the caller overwrites all of it).
     fn alloc_page_with(&self, uninit: bool) -> VResult<S::Page> {
         let get = || if uninit { self.store.alloc_uninit() } else { self.store.alloc_zeroed() };
@@ -698,7 +696,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         self.write_back(d);
         let before = d.pages.len();
         let dirty = &d.dirty;
-        d.pages.retain(|&i, _| (i >= keep_from && i < keep_to) || dirty.contains(&i));
+        d.pages.retain(|i, _| (i >= keep_from && i < keep_to) || dirty.contains(&i));
         self.fs.cached.fetch_sub(before - d.pages.len(), Ordering::Relaxed);
         let p = self.fs.store.alloc_zeroed().ok_or(e::ENOMEM)?;
         self.fs.cached.fetch_add(1, Ordering::Relaxed);
@@ -712,7 +710,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         }
         let size = self.size();
         let mut c = self.fs.core();
-        for (&i, p) in d.pages.iter() {
+        for (i, p) in d.pages.iter() {
             let off = i * PAGE as u64;
             if off >= size {
                 break;
@@ -1391,7 +1389,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             // page cost more than the copy's loop control).
             let mut next = i;
             let mut failed = None;
-            for (&k, page) in d.pages.range(i..) {
+            for (k, page) in d.pages.range(i..) {
                 if k != next || pos >= end {
                     break;
                 }
@@ -1505,7 +1503,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 // What the core took of the batch is unknown: its pages go (read again from
                 // the disk when needed).
                 // (Dirty ones stay: the only copy of data a write-back failed to write.)
-                let gone: Vec<u64> = d.pages.range(pos / PAGE as u64..at.div_ceil(PAGE as u64)).map(|(&i, _)| i).filter(|i| !d.dirty.contains(i)).collect();
+                let gone: Vec<u64> = d.pages.range(pos / PAGE as u64..at.div_ceil(PAGE as u64)).map(|(i, _)| i).filter(|i| !d.dirty.contains(i)).collect();
                 for i in gone {
                     d.pages.remove(&i);
                     self.fs.cached.fetch_sub(1, Ordering::Relaxed);
@@ -1683,7 +1681,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             // The run of cached pages from `i`, in one walk of the page map (an mmap of a
             // cached library looks at every page: one lookup each cost ~400 instructions).
             let mut next = i;
-            for (&k, page) in d.pages.range(i..end.min(last)) {
+            for (k, page) in d.pages.range(i..end.min(last)) {
                 if k != next {
                     break; // a gap: filled on the next round
                 }
