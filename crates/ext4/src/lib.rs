@@ -860,12 +860,14 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             let po = (at % PAGE as u64) as usize;
             let n = (PAGE - po).min((end - at) as usize);
             if !d.pages.contains_key(&i) {
-                // A partial page of the file is read first; a whole one, or one past the
-                // end, starts as zeros.
-                let r = if (po != 0 || n != PAGE) && i * (PAGE as u64) < size0 {
+                // A partial page of the file is read first; one past the end starts as
+                // zeros; a whole one is not even zeroed (the write covers it all, and if the
+                // source fails midway the page, not dirty, goes again below).
+                let whole = po == 0 && n == PAGE;
+                let r = if !whole && i * (PAGE as u64) < size0 {
                     self.fill(d, i, i + 1)
                 } else {
-                    self.new_page(d, start / PAGE as u64, i + 1).map(|p| {
+                    self.new_page_with(d, start / PAGE as u64, i + 1, whole).map(|p| {
                         d.pages.insert(i, p);
                     })
                 };

@@ -317,6 +317,38 @@ impl Ext4FileSystem {
         block_dev: &mut Jbd2Dev<B>,
         global_block: AbsoluteBN,
     ) -> Ext4Result<()> {
+        self.free_block_span(block_dev, global_block, 1)
+    }
+
+    /// Velox patch: frees the `count` blocks from `start` on (blocks already free are skipped,
+    /// as `free_block` skips one), with one bitmap update, checksum, descriptor and superblock
+    /// change per block group instead of one per block: truncating or deleting a 64 MiB file
+    /// freed 16,384 blocks one at a time, each recomputing the 4 KiB bitmap's checksum.
+    pub fn free_block_run<B: BlockIo>(
+        &mut self,
+        block_dev: &mut Jbd2Dev<B>,
+        start: AbsoluteBN,
+        count: u32,
+    ) -> Ext4Result<()> {
+        let per_group = self.superblock.s_blocks_per_group;
+        let mut done = 0u32;
+        while done < count {
+            let first = start.checked_add(done)?;
+            let (_, in_group) = self.block_allocator.global_to_group(first)?;
+            let n = (count - done).min(per_group.saturating_sub(in_group.raw()).max(1));
+            self.free_block_span(block_dev, first, n)?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Frees `count` (> 0) blocks from `global_block` on, all in one block group.
+    fn free_block_span<B: BlockIo>(
+        &mut self,
+        block_dev: &mut Jbd2Dev<B>,
+        global_block: AbsoluteBN,
+        count: u32,
+    ) -> Ext4Result<()> {
         let (group_idx, block_in_group) = self.block_allocator.global_to_group(global_block)?;
         let bitmap_block;
         let cache_key;
@@ -334,7 +366,7 @@ impl Ext4FileSystem {
         }
 
         let mut free_ok = Ok(());
-        let mut did_free = true;
+        let mut freed = 0u32;
 
         if ext4_superblock_has_metadata_csum(&self.superblock) {
             let (uninit, desc) = {
@@ -360,14 +392,17 @@ impl Ext4FileSystem {
         }
         self.bitmap_cache
             .modify(block_dev, cache_key, bitmap_block, |data| {
-                free_ok = match self.block_allocator.free_block(data, block_in_group) {
-                    Ok(()) => Ok(()),
-                    Err(err) if err.kind() == Ext4ErrorKind::NotFound => {
-                        did_free = false;
-                        Ok(())
+                for k in 0..count {
+                    let bit = RelativeBN::new(block_in_group.raw() + k);
+                    match self.block_allocator.free_block(data, bit) {
+                        Ok(()) => freed += 1,
+                        Err(err) if err.kind() == Ext4ErrorKind::NotFound => {}
+                        Err(err) => {
+                            free_ok = Err(err);
+                            break;
+                        }
                     }
-                    Err(err) => Err(err),
-                };
+                }
             })?;
 
         if ext4_superblock_has_metadata_csum(&self.superblock) {
@@ -388,7 +423,7 @@ impl Ext4FileSystem {
         }
         free_ok?;
 
-        if !did_free {
+        if freed == 0 {
             return Ok(());
         }
 
@@ -396,11 +431,11 @@ impl Ext4FileSystem {
             .get_group_desc_mut(group_idx)
             .ok_or(Ext4Error::corrupted())?;
         let before = desc.free_blocks_count();
-        let new_count = before.saturating_add(1);
+        let new_count = before.saturating_add(freed);
         desc.bg_free_blocks_count_lo = (new_count & 0xFFFF) as u16;
         desc.bg_free_blocks_count_hi = (new_count >> 16) as u16;
         self.sync_group_descriptor_if_needed(block_dev, group_idx)?;
-        let free_blocks = self.superblock.free_blocks_count().saturating_add(1);
+        let free_blocks = self.superblock.free_blocks_count().saturating_add(u64::from(freed));
         self.superblock.s_free_blocks_count_lo = (free_blocks & 0xFFFF_FFFF) as u32;
         self.superblock.s_free_blocks_count_hi = (free_blocks >> 32) as u32;
         Ok(())

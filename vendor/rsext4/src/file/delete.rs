@@ -155,9 +155,22 @@ fn release_inode_owned_blocks<B: BlockIo>(
     block_dev: &mut Jbd2Dev<B>,
     owned: InodeOwnedBlocks,
 ) -> Ext4Result<()> {
+    // (Velox patch: runs of consecutive blocks (the list is sorted) are freed with one
+    // bitmap update each, not one per block.)
+    let mut run: Option<(AbsoluteBN, u32)> = None;
     for block in owned.data {
         fs.datablock_cache.invalidate(block);
-        fs.free_block(block_dev, block)?;
+        run = match run {
+            Some((start, n)) if start.checked_add(n).ok() == Some(block) && n < u32::MAX => Some((start, n + 1)),
+            Some((start, n)) => {
+                fs.free_block_run(block_dev, start, n)?;
+                Some((block, 1))
+            }
+            None => Some((block, 1)),
+        };
+    }
+    if let Some((start, n)) = run {
+        fs.free_block_run(block_dev, start, n)?;
     }
     for block in owned.metadata {
         block_dev.forget_detached_metadata(block)?;

@@ -274,8 +274,9 @@ fn rebuild_shifted_extent_mapping_transaction<B: BlockIo>(
         for offset in 0..count {
             let block = physical_start.checked_add(offset)?;
             fs.datablock_cache.invalidate(block);
-            fs.free_block(device, block)?;
         }
+        // (Velox patch: one bitmap update per run and group, not per block.)
+        fs.free_block_run(device, physical_start, count)?;
     }
     for block in old_external_blocks {
         device.forget_detached_metadata(block)?;
