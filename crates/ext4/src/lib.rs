@@ -65,11 +65,11 @@ pub const RECENT_NODES: usize = 16384;
 #[cfg(test)]
 pub const RECENT_NODES: usize = 64;
 /// Pages read from the disk at once past a missing page (read-ahead), at most.
-pub const READ_AHEAD: u64 = 32;
+pub const READ_AHEAD: u64 = 128;
 /// Names one directory's look-up cache keeps (it starts over when full).
 pub const DCACHE_MAX: usize = 512;
 /// Bytes one write hands to the core at once (through the file system's bounce buffer).
-pub const WRITE_BATCH: usize = 128 << 10;
+pub const WRITE_BATCH: usize = 512 << 10;
 /// Dirty (delayed-write) pages over a file system above which a write writes its file back
 /// at once (32 MiB).
 pub const DIRTY_MAX: usize = 8192;
