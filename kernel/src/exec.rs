@@ -300,46 +300,66 @@ impl Event {
 /// Waiters re-check their condition after every wake; stale wakers only cause spurious polls.
 #[derive(Default)]
 pub struct WaitQueue {
-    waiters: Mutex<alloc::vec::Vec<core::task::Waker>>,
+    waiters: Mutex<Waiters>,
+}
+
+/// A queue's wakers: the first in place (most queues, a pipe's end for one, never have more
+/// than one waiter at a time: registering and waking it then touch no heap), the rest in a
+/// vector.
+#[derive(Default)]
+struct Waiters {
+    first: Option<core::task::Waker>,
+    more: alloc::vec::Vec<core::task::Waker>,
 }
 
 impl WaitQueue {
     /// An empty queue.
     pub const fn new() -> Self {
-        WaitQueue { waiters: Mutex::new(alloc::vec::Vec::new()) }
+        WaitQueue { waiters: Mutex::new(Waiters { first: None, more: alloc::vec::Vec::new() }) }
     }
 
     /// Wake every waiter.
     pub fn wake_all(&self) {
-        let w = {
+        let (first, more) = {
             let mut q = self.waiters.lock();
-            if q.is_empty() {
-                return;
-            }
-            core::mem::take(&mut *q)
+            let more = if q.more.is_empty() { alloc::vec::Vec::new() } else { core::mem::take(&mut q.more) };
+            (q.first.take(), more)
         };
-        for w in w {
+        if let Some(w) = first {
+            w.wake();
+        }
+        for w in more {
             w.wake();
         }
     }
 
     /// Register the current task's waker (once).
     pub fn register(&self, cx: &Context<'_>) {
+        let w = cx.waker();
         let mut q = self.waiters.lock();
-        if !q.iter().any(|w| w.will_wake(cx.waker())) {
-            if q.try_reserve(1).is_err() {
-                // No heap for another waiter: poll again soon rather than sleep unwoken.
-                cx.waker().wake_by_ref();
-                return;
-            }
-            q.push(cx.waker().clone());
+        if q.first.as_ref().is_some_and(|x| x.will_wake(w)) || q.more.iter().any(|x| x.will_wake(w)) {
+            return;
         }
+        if q.first.is_none() {
+            q.first = Some(w.clone());
+            return;
+        }
+        if q.more.try_reserve(1).is_err() {
+            // No heap for another waiter: poll again soon rather than sleep unwoken.
+            w.wake_by_ref();
+            return;
+        }
+        q.more.push(w.clone());
     }
 
     /// Take waker `w` (and any that wakes the same task) off the queue: its owner no longer
     /// waits here (an epoll item leaving its set).
     pub fn unregister(&self, w: &core::task::Waker) {
-        self.waiters.lock().retain(|x| !x.will_wake(w));
+        let mut q = self.waiters.lock();
+        if q.first.as_ref().is_some_and(|x| x.will_wake(w)) {
+            q.first = None;
+        }
+        q.more.retain(|x| !x.will_wake(w));
     }
 
     /// Wait until `f` returns `Some`, re-checking after each wake.
