@@ -484,7 +484,13 @@ pub async fn dispatch_slow(t: &Arc<Thread>, mut arena: Pin<&mut HandlerArena>) -
         (c.syscall_nr(), Args([c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5)]))
     };
     crate::trap::count_slow(8, n);
-    let r = if let Some(Some(h)) = ASYNC.get(n) {
+    let r = if n == nr::__NR_sched_yield as usize {
+        // (What `process::sched_yield` does, without building its future in the arena: give
+        // the hart to the other ready tasks once. A thread told to exit meanwhile leaves
+        // below, as from any call.)
+        crate::exec::yield_now().await;
+        0
+    } else if let Some(Some(h)) = ASYNC.get(n) {
         if h(arena.as_mut(), t.clone(), args).is_err() {
             // Its future needs a lent block and the heap is down to its reserve. (Waiting here
             // for blocks to come back would make every thread's future bigger: this call fails
