@@ -65,6 +65,22 @@ pub struct Vma {
     pub backing: Backing,
 }
 
+/// The pieces [`VmaMap::remove`] took out, as an iterator from the lowest up. The highest is
+/// kept in place (an unmap of one area allocates nothing); the others, found from the top
+/// down, are popped from the vector's end.
+#[derive(Debug)]
+pub struct Removed {
+    highest: Option<Vma>,
+    rest: Vec<Vma>,
+}
+
+impl Iterator for Removed {
+    type Item = Vma;
+    fn next(&mut self) -> Option<Vma> {
+        self.rest.pop().or_else(|| self.highest.take())
+    }
+}
+
 /// The set of areas of an address space.
 #[derive(Debug, Default, Clone)]
 pub struct VmaMap {
@@ -174,19 +190,19 @@ impl VmaMap {
     }
 
     /// Remove `[start, end)` from all areas, splitting partial overlaps. Returns the removed
-    /// pieces (so the caller can unmap their pages).
-    pub fn remove(&mut self, start: usize, end: usize) -> Vec<Vma> {
+    /// pieces, lowest first (so the caller can unmap their pages).
+    pub fn remove(&mut self, start: usize, end: usize) -> Removed {
         self.last = None;
-        let mut removed = Vec::new();
-        let keys: Vec<usize> = self
-            .map
-            .range(..end)
-            .rev()
-            .take_while(|(_, v)| v.end > start)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in keys {
-            let v = self.map.remove(&k).unwrap();
+        let mut removed = Removed { highest: None, rest: Vec::new() };
+        // From the last area starting below `end` down, while they end after `start`: each
+        // step looks the next one up below the key just removed (a left piece put back at
+        // that key, and a right piece at `end`, are not looked at again).
+        let mut below = end;
+        while let Some((&k, &v)) = self.map.range(..below).next_back() {
+            if v.end <= start {
+                break;
+            }
+            self.map.remove(&k);
             if v.start < start {
                 self.map.insert(v.start, Vma { end: start, ..v });
             }
@@ -195,9 +211,13 @@ impl VmaMap {
             }
             let piece = Vma { start: v.start.max(start), end: v.end.min(end), ..v };
             self.bytes -= piece.end - piece.start;
-            removed.push(piece);
+            if removed.highest.is_none() {
+                removed.highest = Some(piece);
+            } else {
+                removed.rest.push(piece);
+            }
+            below = k;
         }
-        removed.reverse();
         removed
     }
 
@@ -267,14 +287,24 @@ mod tests {
     fn remove_splits() {
         let mut m = VmaMap::new();
         m.insert(anon(0x1000, 0x9000, 3));
-        let r = m.remove(0x3000, 0x5000);
+        let r: Vec<Vma> = m.remove(0x3000, 0x5000).collect();
         assert_eq!(r, vec![anon(0x3000, 0x5000, 3)]);
         assert_eq!(m.find(0x2000).unwrap().end, 0x3000);
         assert_eq!(m.find(0x5000).unwrap().start, 0x5000);
         assert!(m.find(0x4000).is_none());
-        let r = m.remove(0x0, 0x10000);
-        assert_eq!(r.len(), 2);
+        let r: Vec<Vma> = m.remove(0x0, 0x10000).collect();
+        assert_eq!(r, vec![anon(0x1000, 0x3000, 3), anon(0x5000, 0x9000, 3)]);
         assert_eq!(m.iter().count(), 0);
+        // Several areas, cut at both ends: the pieces come lowest first.
+        m.insert(anon(0x1000, 0x3000, 1));
+        m.insert(anon(0x3000, 0x5000, 3));
+        m.insert(anon(0x6000, 0x8000, 1));
+        let r: Vec<Vma> = m.remove(0x2000, 0x7000).collect();
+        assert_eq!(r, vec![anon(0x2000, 0x3000, 1), anon(0x3000, 0x5000, 3), anon(0x6000, 0x7000, 1)]);
+        assert_eq!(m.iter().count(), 2);
+        assert_eq!(m.find(0x1000).unwrap().end, 0x2000);
+        assert_eq!(m.find(0x7000).unwrap().start, 0x7000);
+        assert_eq!(m.bytes(), 0x2000);
     }
 
     #[test]
