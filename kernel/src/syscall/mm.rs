@@ -102,7 +102,9 @@ fn mmap_locked(t: &Thread, c: &UserContext) -> Fast {
             return Err(errno::EINVAL);
         }
         let len = page_ceil(len).ok_or(errno::ENOMEM)?;
-        let file = if flags & g::MAP_ANONYMOUS == 0 { map_file(t, fd, off, len, prot, kind != g::MAP_PRIVATE)? } else { None };
+        // (Taken by the closure below through a reference: moving the record into it would
+        // copy its bytes on every mmap, anonymous ones included.)
+        let mut file = if flags & g::MAP_ANONYMOUS == 0 { map_file(t, fd, off, len, prot, kind != g::MAP_PRIVATE)? } else { None };
         let as_lim = rlimit(t, g::RLIMIT_AS);
         let fixed = flags & g::MAP_FIXED != 0;
         let noreplace = flags & g::MAP_FIXED_NOREPLACE != 0;
@@ -142,7 +144,7 @@ fn mmap_locked(t: &Thread, c: &UserContext) -> Fast {
             if (as_lim != u64::MAX || (new_data && data_lim != u64::MAX)) && !limits_ok(a, start) {
                 return Err(errno::ENOMEM);
             }
-            if let Some(fm) = file {
+            if let Some(fm) = file.take() {
                 a.add_file_area(start, start + len, Prot(prot), fm)?;
             } else if kind == g::MAP_PRIVATE {
                 a.add_area(start, start + len, Prot(prot), Backing::Anon)?;
