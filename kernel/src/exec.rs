@@ -322,14 +322,17 @@ impl WaitQueue {
     pub fn wake_all(&self) {
         let (first, more) = {
             let mut q = self.waiters.lock();
-            let more = if q.more.is_empty() { alloc::vec::Vec::new() } else { core::mem::take(&mut q.more) };
+            let more = if q.more.is_empty() { None } else { Some(core::mem::take(&mut q.more)) };
             (q.first.take(), more)
         };
         if let Some(w) = first {
             w.wake();
         }
-        for w in more {
-            w.wake();
+        // (No vector iterator to build and drop when there was only the first.)
+        if let Some(more) = more {
+            for w in more {
+                w.wake();
+            }
         }
     }
 
