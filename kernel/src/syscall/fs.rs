@@ -282,7 +282,18 @@ pub async fn read(t: Arc<Thread>, a: Args) -> isize {
         }
         return done as isize;
     }
+    // A blocking read of a pipe comes here, most often, because the fast path found it empty
+    // a moment ago: wait first (the wait looks at the pipe before and after registering, so
+    // a write in between is not missed, and returns at once if there is data or no writer
+    // left), then read; nothing is read twice in vain.
+    let mut wait_first = !f.nonblocking() && matches!(f.kind, FileKind::PipeRead(_) | FileKind::PipeBoth(_));
     loop {
+        if wait_first {
+            wait_first = false;
+            if let Err(e) = wait_ready(&t, &f, None).await {
+                return err(e);
+            }
+        }
         match try_read(&t, &f, buf, len) {
             Io::Done(n) => return n as isize,
             Io::Err(e) => return err(e),
