@@ -232,7 +232,14 @@ pub fn run() -> ! {
                     IDLE.fetch_and(!bit, Ordering::Relaxed);
                     continue;
                 }
-                smp::unload_if_dead();
+                if multi {
+                    // An idle hart keeps no user table loaded: TLB shootdowns for it need no
+                    // IPI and no wait for its answer (its `ran_on` bit makes its next load of
+                    // the space flush the ASID if entries went stale meanwhile).
+                    smp::unload_mm();
+                } else {
+                    smp::unload_if_dead();
+                }
                 crate::time::arm_for_idle();
                 hal::cpu::idle_wait();
                 IDLE.fetch_and(!bit, Ordering::Relaxed);
