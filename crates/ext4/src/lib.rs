@@ -632,6 +632,35 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             while j < end && j - i < RUN && !d.pages.contains_key(&j) {
                 j += 1;
             }
+            // Pages consecutive in memory when the store has a run of them: the core reads
+            // straight into them (no bounce buffer, no copy; the part past the end of the
+            // file is zeroed). Else one by one, below.
+            if j - i > 1
+                && let Some(mut run) = self.fs.store.alloc_run((j - i) as usize)
+            {
+                let n = run.len();
+                self.fs.cached.fetch_add(n, Ordering::Relaxed);
+                let r = match self.fs.store.run_bytes(&mut run) {
+                    Some(buf) => {
+                        let r = self.fs.core().read_inode(number, i * PAGE as u64, buf).map_err(errno);
+                        if let Ok(got) = r {
+                            buf[got.min(n * PAGE)..].fill(0);
+                        }
+                        r
+                    }
+                    None => Err(e::EIO), // (a store whose runs are not consecutive)
+                };
+                if let Err(err) = r {
+                    self.fs.cached.fetch_sub(n, Ordering::Relaxed);
+                    drop(run);
+                    return Err(err);
+                }
+                for (k, p) in run.into_iter().enumerate() {
+                    d.pages.insert(i + k as u64, p);
+                }
+                i = j;
+                continue;
+            }
             // Pages first, with nothing locked but this file (finding memory may write other
             // files back through the core).
             let mut pages = Vec::new();

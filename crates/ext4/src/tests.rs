@@ -43,37 +43,73 @@ impl BlockIo for FileDev {
     }
 }
 
-/// Pages on the host heap, at most as many at once as the counter allows.
-struct Heap(StdArc<StdAtomic>);
-/// One page; gives its place back when dropped.
-struct HPage(Box<[u8; PAGE]>, StdArc<StdAtomic>);
+/// Pages on the host heap, at most as many at once as the counter allows. Runs of pages
+/// (`alloc_run`) share one buffer, so the page cache's read straight into a run is tested as
+/// in the kernel; every third request for a run is refused (the page-by-page way is tested
+/// too).
+struct Heap(StdArc<StdAtomic>, StdAtomic);
+/// One buffer of several pages, freed with its last page.
+struct RunBuf(*mut u8, usize);
+impl Drop for RunBuf {
+    fn drop(&mut self) {
+        // SAFETY: `0` came from `Box::into_raw` of a boxed slice of `1` bytes, freed once here.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.0, self.1)) });
+    }
+}
+/// One page (its own box, or its place in a run's buffer); gives its place back when dropped.
+struct HPage(*mut [u8; PAGE], Option<Box<[u8; PAGE]>>, Option<StdArc<RunBuf>>, StdArc<StdAtomic>);
+// SAFETY: a page's bytes are reached only through its HPage (no two pages overlap).
+unsafe impl Send for HPage {}
+unsafe impl Sync for HPage {}
 impl std::ops::Deref for HPage {
     type Target = [u8; PAGE];
     fn deref(&self) -> &[u8; PAGE] {
-        &self.0
+        // SAFETY: `0` points into `1` or `2`, alive as long as the page, and only this page.
+        unsafe { &*self.0 }
     }
 }
 impl std::ops::DerefMut for HPage {
     fn deref_mut(&mut self) -> &mut [u8; PAGE] {
-        &mut self.0
+        // SAFETY: as in `deref`, and `&mut self` is the only access.
+        unsafe { &mut *self.0 }
     }
 }
 impl Drop for HPage {
     fn drop(&mut self) {
-        self.1.fetch_add(1, Ordering::Relaxed);
+        self.3.fetch_add(1, Ordering::Relaxed);
     }
 }
 impl PageStore for Heap {
     type Page = HPage;
     fn alloc_zeroed(&self) -> Option<Self::Page> {
         self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).ok()?;
-        Some(HPage(Box::new([0; PAGE]), self.0.clone()))
+        let mut b = Box::new([0; PAGE]);
+        Some(HPage(&mut *b, Some(b), None, self.0.clone()))
     }
     fn alloc_uninit(&self) -> Option<Self::Page> {
         // Garbage, so a reader that leaves part of such a page unwritten shows in the tests.
         let mut p = self.alloc_zeroed()?;
         p.fill(0xa7);
         Some(p)
+    }
+    fn alloc_run(&self, n: usize) -> Option<Vec<Self::Page>> {
+        if self.1.fetch_add(1, Ordering::Relaxed) % 3 == 2 {
+            return None;
+        }
+        self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |k| k.checked_sub(n)).ok()?;
+        let base = Box::into_raw(vec![0xa7u8; n * PAGE].into_boxed_slice()) as *mut u8;
+        let buf = StdArc::new(RunBuf(base, n * PAGE));
+        // SAFETY: page k is bytes k*PAGE.. of the buffer, which has n*PAGE of them.
+        Some((0..n).map(|k| HPage(unsafe { base.add(k * PAGE) } as *mut [u8; PAGE], None, Some(buf.clone()), self.0.clone())).collect())
+    }
+    fn run_bytes<'a>(&self, run: &'a mut [Self::Page]) -> Option<&'a mut [u8]> {
+        let first = run.first()?.0 as *mut u8;
+        // SAFETY: only address arithmetic, checked against the pages' own addresses.
+        if !run.iter().enumerate().all(|(k, p)| p.0 as *mut u8 == unsafe { first.add(k * PAGE) }) {
+            return None;
+        }
+        // SAFETY: consecutive pages of one buffer, all borrowed exclusively for 'a.
+        Some(unsafe { std::slice::from_raw_parts_mut(first, run.len() * PAGE) })
     }
     fn now(&self) -> Time {
         Time { sec: 1_700_000_000, nsec: 0 }
@@ -149,7 +185,7 @@ fn mount(img: &Img) -> StdArc<Fs> {
 }
 
 fn mount_ro(img: &Img, ro: bool) -> StdArc<Fs> {
-    Ext4Fs::mount(BlockCache::new(open_dev(img), 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20))), ro, now, random).unwrap_or_else(|e| panic!("mount: {e:?}"))
+    Ext4Fs::mount(BlockCache::new(open_dev(img), 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20)), StdAtomic::new(0)), ro, now, random).unwrap_or_else(|e| panic!("mount: {e:?}"))
 }
 
 /// `e2fsck -fn`: true when Linux's checker finds the image clean.
@@ -428,6 +464,16 @@ fn cold_reads_of_runs_holes_and_a_partial_last_block() {
     assert_eq!(read(&f, size - 10, 3010)[10..], [0u8; 3000]);
     drop(f);
     umount(fs);
+    // The same when the last page came in a run of pages read straight from the disk.
+    let fs = mount(&img);
+    let f = walk(&fs, "/holes").unwrap();
+    assert_eq!(f.stat().size, size + 3000);
+    f.truncate(size).unwrap();
+    assert!(read(&f, 0, size as usize) == model);
+    f.truncate(size + 3000).unwrap();
+    assert_eq!(read(&f, size - 10, 3010)[10..], [0u8; 3000]);
+    drop(f);
+    umount(fs);
     assert_clean(&img);
 }
 
@@ -606,7 +652,7 @@ fn bad_images_fail_to_mount() {
     let path = dir.0.join("zero.img");
     std::fs::write(&path, vec![0u8; 4 << 20]).unwrap();
     let img = Img { path, _dir: dir };
-    let r = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(100))), false, now, random);
+    let r = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(100)), StdAtomic::new(0)), false, now, random);
     assert_eq!(r.err().map(|m| m.errno), Some(e::EINVAL));
     // A real image with its superblock scribbled over.
     let img = image(16, sample_tree);
@@ -615,7 +661,7 @@ fn bad_images_fail_to_mount() {
         f.seek(SeekFrom::Start(1024 + 0x20)).unwrap(); // s_blocks_per_group and on
         f.write_all(&[0xff; 64]).unwrap();
     }
-    let r = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(100))), false, now, random);
+    let r = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(100)), StdAtomic::new(0)), false, now, random);
     assert!(r.is_err(), "a corrupted superblock mounted");
 }
 
@@ -623,7 +669,7 @@ fn bad_images_fail_to_mount() {
 fn memory_pressure_evicts_clean_pages() {
     let img = image(32, sample_tree);
     // Room for 40 pages of cache only.
-    let fs = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(40))), false, now, random).unwrap();
+    let fs = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(40)), StdAtomic::new(0)), false, now, random).unwrap();
     let p = walk(&fs, "/bin/prog").unwrap();
     let a = read(&p, 0, 300_000); // 74 pages: the file evicts its own earlier pages
     assert_eq!(a.len(), 300_000);
@@ -644,7 +690,7 @@ fn crash_mid_write_then_replay() {
         let f = OpenOptions::new().read(true).write(true).open(&img.path).unwrap();
         let sectors = f.metadata().unwrap().len() / 512;
         let dev = FileDev { f, sectors, budget: Some(budget.clone()) };
-        let fs = Ext4Fs::mount(BlockCache::new(dev, 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20))), false, now, random).unwrap();
+        let fs = Ext4Fs::mount(BlockCache::new(dev, 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20)), StdAtomic::new(0)), false, now, random).unwrap();
         let root = fs.root().unwrap();
         let a = root.create(b"synced", &node(FileType::Regular, 0o644)).unwrap();
         write(&a, 0, &vec![3u8; 50_000]).unwrap();
@@ -914,7 +960,7 @@ fn ticking() -> Time {
 #[test]
 fn delayed_writes_show_at_once_and_reach_the_disk() {
     let img = image(64, sample_tree);
-    let fs = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20))), false, ticking, random).unwrap();
+    let fs = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20)), StdAtomic::new(0)), false, ticking, random).unwrap();
     let root = fs.root().unwrap();
     let f = root.create(b"grow", &node(FileType::Regular, 0o644)).unwrap();
     let free0 = fs.statfs().bfree;
@@ -1027,7 +1073,7 @@ fn big_delayed_write_under_memory_pressure() {
     for first in [0usize, 10 * 4096 + 100] {
         let img = image(64, |_| {});
         // Room for 64 pages of cache.
-        let fs = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(64))), false, now, random).unwrap();
+        let fs = Ext4Fs::mount(BlockCache::new(open_dev(&img), 256), 7, Heap(StdArc::new(StdAtomic::new(64)), StdAtomic::new(0)), false, now, random).unwrap();
         let root = fs.root().unwrap();
         let f = root.create(b"big", &node(FileType::Regular, 0o644)).unwrap();
         if first != 0 {

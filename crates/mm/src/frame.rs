@@ -18,6 +18,7 @@ pub struct FrameAllocator {
     frames: usize,
     bits: Vec<u64>, // 1 = free
     hint: usize,    // word index to start searching from
+    run_hint: usize, // word index where `alloc_run`'s next search starts
     free: usize,
 }
 
@@ -30,7 +31,7 @@ impl FrameAllocator {
         if frames % 64 != 0 {
             bits[words - 1] = (1u64 << (frames % 64)) - 1;
         }
-        FrameAllocator { base, frames, bits, hint: 0, free: frames }
+        FrameAllocator { base, frames, bits, hint: 0, run_hint: 0, free: frames }
     }
 
     /// Mark `[start, end)` as used (reserved: the kernel image, the device tree, the RAM disk).
@@ -97,6 +98,44 @@ impl FrameAllocator {
                 run = 0;
             }
             i += 1;
+        }
+        None
+    }
+
+    /// Allocate `n` contiguous frames (n > 0) starting at a 64-frame boundary, for a device
+    /// read straight into them (the page cache's read-ahead): whole free bitmap words are
+    /// looked for, next fit from where the last such search ended, so the search costs a few
+    /// instructions per 64 frames; `None` when there is no such run (the caller has another
+    /// way: no bit-by-bit search, no draining of caches).
+    pub fn alloc_run(&mut self, n: usize) -> Option<usize> {
+        if n == 0 || n > self.free {
+            return None;
+        }
+        let k = n.div_ceil(64);
+        let words = self.bits.len();
+        let from = self.run_hint.min(words);
+        let w = self.find_free_words(from, words, k).or_else(|| self.find_free_words(0, (from + k).min(words), k))?;
+        for i in 0..k {
+            let left = n - i * 64;
+            self.bits[w + i] &= if left >= 64 { 0 } else { !((1u64 << left) - 1) };
+        }
+        self.free -= n;
+        self.run_hint = w + k;
+        Some(self.base + w * 64 * crate::PAGE_SIZE)
+    }
+
+    /// The first of `k` consecutive all-free words in `[from, to)`.
+    fn find_free_words(&self, from: usize, to: usize, k: usize) -> Option<usize> {
+        let mut run = 0;
+        for w in from..to {
+            if self.bits[w] == u64::MAX {
+                run += 1;
+                if run == k {
+                    return Some(w + 1 - k);
+                }
+            } else {
+                run = 0;
+            }
         }
         None
     }
@@ -273,6 +312,42 @@ impl<const N: usize> FrameCache<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_are_whole_free_words_next_fit() {
+        // 1,000 frames: words 0..15 (the last has 40 frames).
+        let mut a = FrameAllocator::new(0, 1000 * 4096);
+        let x = a.alloc().unwrap(); // frame 0: word 0 is no longer whole
+        assert_eq!(x, 0);
+        let r = a.alloc_run(100).unwrap();
+        assert_eq!(r, 64 * 4096, "words 1 and 2");
+        assert_eq!(a.free_frames(), 1000 - 1 - 100);
+        // Frames 164..191 of word 2 stay free and are handed out by alloc.
+        let r2 = a.alloc_run(64).unwrap();
+        assert_eq!(r2, 192 * 4096, "next fit: word 3");
+        let mut taken = vec![x];
+        taken.extend((0..100).map(|k| r + k * 4096));
+        taken.extend((0..64).map(|k| r2 + k * 4096));
+        while let Some(f) = a.alloc() {
+            assert!(!taken.contains(&f), "frame {f:#x} handed out twice");
+            taken.push(f);
+        }
+        assert_eq!(taken.len(), 1000);
+        assert_eq!(a.alloc_run(1), None);
+        // Free words 5 and 9..10; the search goes on from word 4, then wraps.
+        for w in [5usize, 9, 10] {
+            for k in 0..64 {
+                a.free((w * 64 + k) * 4096);
+            }
+        }
+        assert_eq!(a.alloc_run(128), Some(9 * 64 * 4096));
+        assert_eq!(a.alloc_run(128), None, "no two whole words left");
+        assert_eq!(a.alloc_run(10), Some(5 * 64 * 4096), "wrapped around to word 5");
+        assert_eq!(a.free_frames(), 54);
+        // The partial last word (40 frames) never counts as whole.
+        let mut b = FrameAllocator::new(0, 40 * 4096);
+        assert_eq!(b.alloc_run(1), None);
+    }
 
     #[test]
     fn exhaustion_and_reuse() {

@@ -25,6 +25,17 @@ pub trait PageStore: Send + Sync + 'static {
     fn alloc_uninit(&self) -> Option<Self::Page> {
         self.alloc_zeroed()
     }
+    /// `n` pages consecutive in memory, not zeroed, for one device read straight into all
+    /// of them ([`Self::run_bytes`]); `None` when there is no such run now (the caller takes
+    /// pages one by one). By default never.
+    fn alloc_run(&self, _n: usize) -> Option<alloc::vec::Vec<Self::Page>> {
+        None
+    }
+    /// The bytes of `run` as one slice, if its pages are consecutive in memory in this order
+    /// (those from `alloc_run` are).
+    fn run_bytes<'a>(&self, _run: &'a mut [Self::Page]) -> Option<&'a mut [u8]> {
+        None
+    }
     /// The current time (for time stamps).
     fn now(&self) -> Time;
     /// May tmpfs take `bytes` more of the kernel heap (names, symbolic-link targets, inode

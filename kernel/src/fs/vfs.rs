@@ -28,6 +28,12 @@ impl core::ops::DerefMut for TmpPage {
     }
 }
 
+impl AsMut<hal::mem::FrameBuf> for TmpPage {
+    fn as_mut(&mut self) -> &mut hal::mem::FrameBuf {
+        &mut self.0
+    }
+}
+
 impl Drop for TmpPage {
     fn drop(&mut self) {
         FILE_FRAMES.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
@@ -49,6 +55,20 @@ impl PageStore for Pages {
         let pa = crate::mm::alloc_frame_zeroed()?;
         FILE_FRAMES.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         Some(TmpPage(hal::mem::FrameBuf::new(pa)))
+    }
+    fn alloc_run(&self, n: usize) -> Option<alloc::vec::Vec<TmpPage>> {
+        if crate::mm::frame_stats().0 < crate::config::FRAME_RESERVE * 2 + n {
+            return None;
+        }
+        let mut v = alloc::vec::Vec::new();
+        v.try_reserve_exact(n).ok()?;
+        let pa = crate::mm::alloc_run(n)?;
+        FILE_FRAMES.fetch_add(n, core::sync::atomic::Ordering::Relaxed);
+        v.extend((0..n).map(|k| TmpPage(hal::mem::FrameBuf::new(pa + k * 4096))));
+        Some(v)
+    }
+    fn run_bytes<'a>(&self, run: &'a mut [TmpPage]) -> Option<&'a mut [u8]> {
+        hal::mem::frame_run_bytes(run)
     }
     fn alloc_uninit(&self) -> Option<TmpPage> {
         // As alloc_zeroed, without the zeroing: the caller overwrites the whole page.

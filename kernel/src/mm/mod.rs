@@ -159,6 +159,17 @@ pub fn alloc_contig(n: usize) -> Option<usize> {
     Some(f)
 }
 
+/// `n` contiguous frames starting on a 64-frame boundary (contents undefined), for a device
+/// read straight into them; `None` at once when the shared bitmap has no such run
+/// ([`velox_mm::frame::FrameAllocator::alloc_run`]: no draining of the per-hart caches). Each
+/// frame is freed on its own ([`free_frame`]).
+pub fn alloc_run(n: usize) -> Option<usize> {
+    let f = FRAMES.lock().as_mut()?.alloc_run(n)?;
+    (0..n).for_each(|k| refs().first(f + k * 4096));
+    FRAME_CACHES[hal::cpu::hart_index()].count(n as isize);
+    Some(f)
+}
+
 /// Free `n` contiguous frames from [`alloc_contig`].
 pub fn free_contig(pa: usize, n: usize) {
     (0..n).for_each(|k| free_frame(pa + k * 4096));

@@ -442,3 +442,18 @@ impl core::ops::DerefMut for FrameBuf {
         unsafe { &mut *(phys_to_virt(self.0) as *mut [u8; PAGE_SIZE]) }
     }
 }
+
+/// The bytes of `run`'s frames as one slice, if they are consecutive in physical memory in
+/// this order (`None` otherwise): one device read fills them all at once.
+pub fn frame_run_bytes<'a, T: AsMut<FrameBuf>>(run: &'a mut [T]) -> Option<&'a mut [u8]> {
+    let first = run.first_mut()?.as_mut().pa();
+    if !run.iter_mut().enumerate().all(|(k, b)| b.as_mut().pa() == first + k * PAGE_SIZE) {
+        return None;
+    }
+    let va = check_data(first, run.len() * PAGE_SIZE);
+    // SAFETY: each frame's bytes belong to its `FrameBuf` (see `deref`), and `run` holds all
+    // of them exclusively for 'a; the frames are consecutive physical pages (checked), which
+    // the direct map shows at consecutive addresses (a fixed offset), and `check_data` checked
+    // the whole range is pool data memory. The slice lives no longer than the borrow.
+    Some(unsafe { core::slice::from_raw_parts_mut(va as *mut u8, run.len() * PAGE_SIZE) })
+}
