@@ -247,6 +247,9 @@ pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     /// cache). Filled and changed only under the core, by the look-ups and the changes of
     /// this directory; ".." is not kept (a directory's parent changes when it moves).
     names: Mutex<BTreeMap<Vec<u8>, u32>>,
+    /// A listing to the end put every name into `names` (until it is next cleared): listings
+    /// after it add nothing.
+    listed: AtomicBool,
     /// Bumped (under the core) whenever an entry of this directory is made, removed or
     /// renamed: a listing that reached the end is only remembered while it stays the same.
     dir_gen: AtomicU64,
@@ -372,6 +375,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             attr: Mutex::new(self.stat_of(info)),
             data: Mutex::new(Data { pages: PageMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None }),
             names: Mutex::new(BTreeMap::new()),
+            listed: AtomicBool::new(false),
             dir_gen: AtomicU64::new(0),
             writers: core::sync::atomic::AtomicIsize::new(0),
             slot: AtomicUsize::new(NO_SLOT),
@@ -975,6 +979,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         }
         if m.len() >= DCACHE_MAX {
             m.clear();
+            self.listed.store(false, Ordering::Relaxed);
         }
         let mut k = Vec::new();
         if k.try_reserve_exact(name.len()).is_ok() {
@@ -1067,6 +1072,16 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             if let Some(node) = live {
                 self.fs.keep(&node);
                 return Ok(node);
+            }
+            // Not in memory: its record by number, no search of the directory's blocks (the
+            // name still maps to it if the cache says so under the core: entries change only
+            // under the core).
+            let mut c = self.fs.core();
+            if self.names.lock().get(n).copied() == Some(i)
+                && let Ok(info) = c.inode(ino(i)?)
+            {
+                drop(c);
+                return Ok(self.fs.node(&info));
             }
         }
         let fname = name(n)?;
@@ -1340,7 +1355,35 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 Some(r) => r,
                 None => reader.insert(c.open_directory_reader(num).map_err(errno)?),
             };
-            c.read_directory_with_reader(r, cur, 128).map_err(errno)
+            let batch = c.read_directory_with_reader(r, cur, 128).map_err(errno)?;
+            // The names listed go into the look-up cache while it has room (under the core,
+            // as every change of it): `ls -l`, `find` and `tar` look each one up next, which
+            // then reads no directory block. (Never clearing it: a huge directory's listing
+            // must not push out the names being looked up. Once a listing reached the end,
+            // the next ones skip this until the cache starts over.)
+            if !self.listed.load(Ordering::Relaxed) {
+                let mut m = self.names.lock();
+                let mut room = true;
+                for en in &batch {
+                    if m.len() >= DCACHE_MAX {
+                        room = false;
+                        break;
+                    }
+                    // (Names from the disk: what `name` would refuse is never looked up.)
+                    if en.name == b"." || en.name == b".." || en.name.is_empty() || en.name.contains(&b'/') {
+                        continue;
+                    }
+                    let mut k = Vec::new();
+                    if k.try_reserve_exact(en.name.len()).is_ok() {
+                        k.extend_from_slice(&en.name);
+                        m.entry(k).or_insert(en.inode.raw());
+                    }
+                }
+                if room && batch.last().is_none_or(|en| en.next_cursor == DirectoryCursor::End) {
+                    self.listed.store(true, Ordering::Relaxed);
+                }
+            }
+            Ok(batch)
         };
         // "." and "..": the parent's number from the directory's own ".." entry (in the first
         // batch, which the listing then goes on with), not a separate lookup.

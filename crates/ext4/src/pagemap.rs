@@ -1,11 +1,12 @@
-//! A file's cached pages by index: an ordered map of 64-page chunks (a two-level radix tree).
+//! A file's cached pages by index: an ordered map of 16-page chunks (a two-level radix tree).
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use core::ops::{Bound, RangeBounds};
 
-/// Pages per chunk.
-const CHUNK: u64 = 64;
+/// Pages per chunk. (Small: a file touched one page in many keeps a chunk per page, 128
+/// bytes of slots with an 8-byte page, and the kernel's heap is a quarter of memory.)
+const CHUNK: u64 = 16;
 
 struct Chunk<P> {
     slots: Box<[Option<P>; CHUNK as usize]>,
@@ -20,7 +21,7 @@ impl<P> Chunk<P> {
 }
 
 /// Page index -> page, in index order. A read or a fill of consecutive pages finds one chunk
-/// per 64 pages instead of walking a B-tree per page (a `BTreeMap` insert cost ~800
+/// per 16 pages instead of walking a B-tree per page (a `BTreeMap` insert cost ~800
 /// instructions per page of a cold 64 MiB read, a look-up ~250).
 pub struct PageMap<P> {
     chunks: BTreeMap<u64, Chunk<P>>,

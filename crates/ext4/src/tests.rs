@@ -810,6 +810,45 @@ fn lookup_cache_follows_every_change() {
 }
 
 #[test]
+fn names_listed_then_changed_look_up_right() {
+    // A listing fills the look-up cache; names removed, renamed or replaced afterwards, and
+    // nodes no longer in memory, must still look up as the directory says.
+    let img = image(32, |_| {});
+    let fs = mount(&img);
+    let d = fs.root().unwrap().create(b"d", &node(FileType::Dir, 0o755)).unwrap();
+    let mut ids = Vec::new();
+    for k in 0..60 {
+        ids.push(d.create(format!("f{k}").as_bytes(), &node(FileType::Regular, 0o644)).unwrap().stat().ino);
+    }
+    drop(d);
+    umount(fs);
+    let fs = mount(&img);
+    let d = walk(&fs, "/d").unwrap();
+    assert_eq!(names(&d).len(), 62); // the listing ("." and ".." too)
+    assert_eq!(names(&d).len(), 62);
+    assert_eq!(names(&d).len(), 62);
+    for k in (0..60).step_by(6) {
+        d.unlink(format!("f{k}").as_bytes(), false).unwrap();
+    }
+    d.rename(b"f1", &d, b"g1", 0).unwrap();
+    d.rename(b"f2", &d, b"f3", 0).unwrap(); // f3 replaced by f2's inode
+    for k in 0..60u64 {
+        let got = d.lookup(format!("f{k}").as_bytes()).map(|n| n.stat().ino);
+        let want = match k {
+            k if k % 6 == 0 => Err(e::ENOENT),
+            1 | 2 => Err(e::ENOENT),
+            3 => Ok(ids[2]),
+            k => Ok(ids[k as usize]),
+        };
+        assert_eq!(got, want, "f{k}");
+    }
+    assert_eq!(d.lookup(b"g1").unwrap().stat().ino, ids[1]);
+    drop(d);
+    umount(fs);
+    assert_clean(&img);
+}
+
+#[test]
 fn seek_data_and_hole() {
     let img = image(64, |_| {});
     let fs = mount(&img);

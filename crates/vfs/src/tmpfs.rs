@@ -406,8 +406,10 @@ impl<S: PageStore> TmpInode<S> {
 
 /// Largest file size tmpfs accepts (MAX_LFS_FILESIZE).
 const MAX_SIZE: u64 = i64::MAX as u64;
-/// Pages a read copies per hold of the file's lock.
-const READ_BATCH: u64 = 16;
+/// Pages a read copies per hold of the file's lock (few: a kernel copy on another hart that
+/// finds the lock busy while resolving a fault in a shared mapping of the file spins only so
+/// long before it fails with EFAULT).
+const READ_BATCH: u64 = 4;
 
 impl<S: PageStore> Inode for TmpInode<S> {
     fn id(&self) -> (u64, u64) {

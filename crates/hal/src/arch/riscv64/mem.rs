@@ -408,18 +408,18 @@ pub unsafe fn boot_dtb(pa: usize) -> Option<&'static [u8]> {
 /// Access to one pool frame's bytes (a tmpfs page): whoever holds the `FrameBuf` owns the
 /// frame's contents for the kernel (the caller frees the frame after dropping it); user
 /// space may share the frame through a MAP_SHARED file mapping.
-pub struct FrameBuf(usize);
+pub struct FrameBuf(core::num::NonZeroUsize); // (never 0: `Option<FrameBuf>` is one word)
 
 impl FrameBuf {
     /// Take the bytes of pool frame `pa`, which the caller just allocated and maps nowhere
     /// (panics for a page-table frame or memory outside the pool).
     pub fn new(pa: usize) -> FrameBuf {
         check_data(pa, PAGE_SIZE);
-        FrameBuf(pa)
+        FrameBuf(core::num::NonZeroUsize::new(pa).expect("frame 0 is not pool memory"))
     }
     /// The frame's physical address.
     pub fn pa(&self) -> usize {
-        self.0
+        self.0.get()
     }
 }
 
@@ -432,14 +432,14 @@ impl core::ops::Deref for FrameBuf {
         // memory shared with user space; the bytes are plain `u8` with no validity invariant,
         // the kernel only copies them (a racing user store makes the copy's contents
         // unspecified, not the kernel unsound), and the reference lives for one copy.
-        unsafe { &*(phys_to_virt(self.0) as *const [u8; PAGE_SIZE]) }
+        unsafe { &*(phys_to_virt(self.0.get()) as *const [u8; PAGE_SIZE]) }
     }
 }
 
 impl core::ops::DerefMut for FrameBuf {
     fn deref_mut(&mut self) -> &mut [u8; PAGE_SIZE] {
         // SAFETY: as in `deref`; `&mut self` makes this the only kernel access.
-        unsafe { &mut *(phys_to_virt(self.0) as *mut [u8; PAGE_SIZE]) }
+        unsafe { &mut *(phys_to_virt(self.0.get()) as *mut [u8; PAGE_SIZE]) }
     }
 }
 
