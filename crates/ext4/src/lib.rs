@@ -35,7 +35,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use linux_raw_sys::errno as e;
 use rsext4::{
     DeviceNumber, FileExtentState, FileExtentTarget, DirectoryCursor, DirectoryEntryType, DirectoryReader, Ext4, Ext4Timestamp, FileName, FilePermissions,
@@ -236,6 +236,23 @@ struct Data<P> {
     wb_err: Option<Errno>,
 }
 
+/// A directory found under `name` in directory `parent` remembers both ([`Node::hint`],
+/// [`Node::parent`]); the node as an `InodeRef`.
+fn named<D: BlockIo + Send + 'static, S: PageStore>(node: Arc<Node<D, S>>, name: &[u8], parent: u32) -> InodeRef {
+    if node.kind == FileType::Dir && name != b".." && name != b"." {
+        node.parent.store(parent, Ordering::Relaxed);
+        let mut h = node.hint.lock();
+        if h.as_deref() != Some(name) {
+            let mut v = Vec::new();
+            if v.try_reserve_exact(name.len()).is_ok() {
+                v.extend_from_slice(name);
+                *h = Some(v);
+            }
+        }
+    }
+    node
+}
+
 /// One live ext4 inode.
 pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     fs: Arc<Ext4Fs<D, S>>,
@@ -250,6 +267,13 @@ pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     /// A listing to the end put every name into `names` (until it is next cleared): listings
     /// after it add nothing.
     listed: AtomicBool,
+    /// A directory's name in its parent as last looked up (getcwd and /proc paths check it
+    /// with a look-up before using it, so a rename since only costs a scan).
+    hint: Mutex<Option<Vec<u8>>>,
+    /// The directory this one was last found in under `hint` (0: none yet): ".." is that
+    /// directory while it still holds this one under that name (one directory holds a
+    /// directory), with no search of this directory's blocks.
+    parent: AtomicU32,
     /// Bumped (under the core) whenever an entry of this directory is made, removed or
     /// renamed: a listing that reached the end is only remembered while it stays the same.
     dir_gen: AtomicU64,
@@ -376,6 +400,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             data: Mutex::new(Data { pages: PageMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None }),
             names: Mutex::new(BTreeMap::new()),
             listed: AtomicBool::new(false),
+            hint: Mutex::new(None),
+            parent: AtomicU32::new(0),
             dir_gen: AtomicU64::new(0),
             writers: core::sync::atomic::AtomicIsize::new(0),
             slot: AtomicUsize::new(NO_SLOT),
@@ -639,8 +665,11 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             // Pages consecutive in memory when the store has a run of them: the core reads
             // straight into them (no bounce buffer, no copy; the part past the end of the
             // file is zeroed). Else one by one, below.
-            if j - i > 1
+            // (Long runs only: a run takes whole 64-frame words of the allocator's bitmap, and
+            // small files each breaking a word would soon leave none for the big ones.)
+            if j - i >= 32
                 && let Some(mut run) = self.fs.store.alloc_run((j - i) as usize)
+                && run.len() == (j - i) as usize
             {
                 let n = run.len();
                 self.fs.cached.fetch_add(n, Ordering::Relaxed);
@@ -1062,6 +1091,19 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::ENOTDIR);
         }
         self.check_alive()?;
+        if n == b".." {
+            // The directory it was last found in, if that one still holds it under the same
+            // name (in its look-up cache, kept under the core as every entry change).
+            let p = self.parent.load(Ordering::Relaxed);
+            let h = self.hint.lock().clone();
+            let dir = if p != 0 { self.fs.nodes.lock().get(&p).and_then(Weak::upgrade) } else { None };
+            if let (Some(h), Some(dir)) = (h, dir)
+                && dir.names.lock().get(&h[..]).copied() == Some(self.ino)
+            {
+                self.fs.keep(&dir);
+                return Ok(dir);
+            }
+        }
         // (The dentry cache holds only names that passed `name`: a hit needs no check.)
         let hit = self.names.lock().get(n).copied();
         if let Some(i) = hit {
@@ -1071,7 +1113,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             let live = self.fs.nodes.lock().get(&i).and_then(Weak::upgrade);
             if let Some(node) = live {
                 self.fs.keep(&node);
-                return Ok(node);
+                return Ok(named(node, n, self.ino));
             }
             // Not in memory: its record by number, no search of the directory's blocks (the
             // name still maps to it if the cache says so under the core: entries change only
@@ -1081,7 +1123,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 && let Ok(info) = c.inode(ino(i)?)
             {
                 drop(c);
-                return Ok(self.fs.node(&info));
+                return Ok(named(self.fs.node_of(&info), n, self.ino));
             }
         }
         let fname = name(n)?;
@@ -1090,7 +1132,10 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         self.dcache_put(n, info.map_or(0, |i| i.number.raw()));
         drop(c);
         let info = info.ok_or(e::ENOENT)?;
-        Ok(self.fs.node(&info))
+        Ok(named(self.fs.node_of(&info), n, self.ino))
+    }
+    fn name_hint(&self) -> Option<Vec<u8>> {
+        self.hint.lock().clone()
     }
     fn create(&self, n: &[u8], nn: &NewNode) -> VResult<InodeRef> {
         if self.kind != FileType::Dir {

@@ -799,6 +799,17 @@ fn lookup_cache_follows_every_change() {
     assert_eq!(sub.lookup(b"..").unwrap().id(), d.id());
     d.rename(b"sub", &e2, b"sub", 0).unwrap();
     assert_eq!(sub.lookup(b"..").unwrap().id(), e2.id());
+    // The same for a directory found by name first (it remembers where it was found).
+    let sub = e2.lookup(b"sub").unwrap();
+    assert_eq!(sub.lookup(b"..").unwrap().id(), e2.id());
+    e2.rename(b"sub", &d, b"sub2", 0).unwrap();
+    assert_eq!(sub.lookup(b"..").unwrap().id(), d.id());
+    let sub = d.lookup(b"sub2").unwrap();
+    assert_eq!(sub.lookup(b"..").unwrap().id(), d.id());
+    d.rename(b"sub2", &d, b"sub3", 0).unwrap();
+    assert_eq!(sub.lookup(b"..").unwrap().id(), d.id());
+    d.rename(b"sub3", &e2, b"sub", 0).unwrap();
+    assert_eq!(sub.lookup(b"..").unwrap().id(), e2.id());
     // Many names: the cache starts over and stays right.
     for i in 0..(DCACHE_MAX + 10) {
         let _ = d.lookup(format!("none{i}").as_bytes());

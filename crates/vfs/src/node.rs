@@ -272,7 +272,8 @@ pub trait Inode: Send + Sync + Any {
     fn magic_link(&self) -> Option<crate::path::Loc> {
         None
     }
-    /// This directory's name in its parent, if the file system keeps it (getcwd's fast path).
+    /// This directory's name in its parent, if the file system keeps one (getcwd's fast path;
+    /// a hint: checked by a look-up in the parent before it is used).
     fn name_hint(&self) -> Option<Vec<u8>> {
         None
     }

@@ -365,9 +365,11 @@ impl Walker<'_> {
                 }
             }
             let parent = cur.inode.lookup(b"..")?;
+            // The hint if the parent still has this directory under it (a look-up, cached:
+            // a scan of the parent for the inode number costs a whole listing).
             let name = match cur.inode.name_hint() {
-                Some(n) => n,
-                None => find_name(&parent, cur.inode.id().1)?,
+                Some(n) if parent.lookup(&n).is_ok_and(|i| i.id() == cur.inode.id()) => n,
+                _ => find_name(&parent, cur.inode.id().1)?,
             };
             parts.push(name);
             cur = Loc { mnt: cur.mnt.clone(), inode: parent };

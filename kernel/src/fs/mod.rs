@@ -84,27 +84,19 @@ impl Node {
         path
     }
 
-    /// The path it was opened by, cleaned up ("//", "." and ".." resolved by name), a relative
-    /// one joined to its start directory's path now.
+    /// The path it was opened by, cleaned up ("//", "." and ".." resolved by name): open
+    /// keeps an absolute path as the caller gave it.
     fn opened_by(&self) -> Vec<u8> {
-        match &self.start {
-            _ if self.path.first() == Some(&b'/') => velox_vfs::normalize(b"/", &self.path),
-            Some(start) => {
-                let base = vfs::path_of(&vfs::FsCtx::initial(), start).unwrap_or_else(|_| b"/".to_vec());
-                velox_vfs::normalize(&base, &self.path)
-            }
-            None => self.path.clone(),
-        }
+        if self.path.first() == Some(&b'/') { velox_vfs::normalize(b"/", &self.path) } else { self.path.clone() }
     }
 }
 
 /// An open file of the tree: where it is and the path it was opened by (/proc/self/fd).
 pub struct Node {
     pub loc: Loc,
-    /// As opened: it may still hold "//", "." or ".." ([`Node::describe`] resolves them).
+    /// As opened: an absolute path may still hold "//", "." or ".." ([`Node::describe`]
+    /// resolves them); a relative one was made absolute.
     pub path: Vec<u8>,
-    /// The directory a relative `path` started from (`None` for an absolute one).
-    pub start: Option<Loc>,
     /// Opened with O_PATH: a location only (no reading, writing or listing).
     pub path_only: bool,
 }

@@ -102,12 +102,15 @@ impl Caller {
     }
 }
 
-/// The path to remember for an open file, as given (taken over, not copied), with the start
-/// directory of a relative one: [`crate::fs::Node::describe`] makes it absolute and cleans
-/// it up when it is shown, which is rare. (Working out the start directory's path at every
-/// open searched each ancestor directory for its name: most of a `tar` of a cached tree.)
-fn remembered_path(start: &Loc, path: Vec<u8>) -> (Vec<u8>, Option<Loc>) {
-    if path.first() == Some(&b'/') { (path, None) } else { (path, Some(start.clone())) }
+/// The path to remember for an open file: an absolute path as given (taken over, not
+/// copied: [`crate::fs::Node::describe`] cleans it up when it is shown, which is rare), a
+/// relative one joined to the start directory's path.
+fn remembered_path(c: &Caller, start: &Loc, path: Vec<u8>) -> Vec<u8> {
+    if path.first() == Some(&b'/') {
+        return path;
+    }
+    let base = vfs::path_of(&c.ctx, start).unwrap_or_else(|_| b"/".to_vec());
+    velox_vfs::normalize(&base, &path)
 }
 
 /// openat(dirfd, path, flags, mode).
@@ -236,12 +239,12 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
         Err(e) => return Err(e),
     };
     let kind = loc.inode.kind();
-    let (path_rec, rel_start) = remembered_path(start, p);
+    let path_rec = remembered_path(&c, start, p);
     if flags & g::O_PATH != 0 {
         if flags & g::O_DIRECTORY != 0 && kind != FileType::Dir {
             return Err(errno::ENOTDIR);
         }
-        let f = OpenFile::new(FileKind::Node(Node { loc, path: path_rec, start: rel_start, path_only: true }), g::O_PATH | (flags & g::O_NOFOLLOW));
+        let f = OpenFile::new(FileKind::Node(Node { loc, path: path_rec, path_only: true }), g::O_PATH | (flags & g::O_NOFOLLOW));
         return install(t, f, flags).map(Ok);
     }
     if kind == FileType::Symlink {
@@ -286,7 +289,7 @@ fn open_inner(t: &Thread, dirfd: i32, path: usize, flags: u32, mode: u32) -> Res
             if kind == FileType::Regular && flags & g::O_TRUNC != 0 && !created {
                 loc.inode.truncate(0)?;
             }
-            FileKind::Node(Node { loc, path: path_rec, start: rel_start, path_only: false })
+            FileKind::Node(Node { loc, path: path_rec, path_only: false })
         }
         FileType::Char => crate::fs::devfs::open_char(t, loc.inode.stat().rdev, flags)?,
         FileType::Fifo => {

@@ -618,7 +618,7 @@ fn map_elf(a: &mut AddrSpace, plan: &velox_loader::Plan, head: &Head, loc: &velo
     let lazy = plan.segments.iter().all(|s| s.vaddr % PAGE_SIZE == s.offset % PAGE_SIZE)
         && plan.segments.windows(2).all(|w| page_ceil(w[0].vaddr + w[0].memsz).is_some_and(|e| e <= page_floor(w[1].vaddr)));
     if lazy {
-        let fr = fs::OpenFile::new(fs::FileKind::Node(fs::Node { loc: loc.clone(), path: path.to_vec(), start: None, path_only: false }), g::O_RDONLY);
+        let fr = fs::OpenFile::new(fs::FileKind::Node(fs::Node { loc: loc.clone(), path: path.to_vec(), path_only: false }), g::O_RDONLY);
         for s in &plan.segments {
             let start = page_floor(s.vaddr);
             let fend = page_ceil(s.vaddr + s.filesz).ok_or(errno::ENOEXEC)?;
