@@ -264,9 +264,6 @@ pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     /// cache). Filled and changed only under the core, by the look-ups and the changes of
     /// this directory; ".." is not kept (a directory's parent changes when it moves).
     names: Mutex<BTreeMap<Vec<u8>, u32>>,
-    /// A listing to the end put every name into `names` (until it is next cleared): listings
-    /// after it add nothing.
-    listed: AtomicBool,
     /// A directory's name in its parent as last looked up (getcwd and /proc paths check it
     /// with a look-up before using it, so a rename since only costs a scan).
     hint: Mutex<Option<Vec<u8>>>,
@@ -399,7 +396,6 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             attr: Mutex::new(self.stat_of(info)),
             data: Mutex::new(Data { pages: PageMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None }),
             names: Mutex::new(BTreeMap::new()),
-            listed: AtomicBool::new(false),
             hint: Mutex::new(None),
             parent: AtomicU32::new(0),
             dir_gen: AtomicU64::new(0),
@@ -1008,7 +1004,6 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         }
         if m.len() >= DCACHE_MAX {
             m.clear();
-            self.listed.store(false, Ordering::Relaxed);
         }
         let mut k = Vec::new();
         if k.try_reserve_exact(name.len()).is_ok() {
@@ -1400,35 +1395,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 Some(r) => r,
                 None => reader.insert(c.open_directory_reader(num).map_err(errno)?),
             };
-            let batch = c.read_directory_with_reader(r, cur, 128).map_err(errno)?;
-            // The names listed go into the look-up cache while it has room (under the core,
-            // as every change of it): `ls -l`, `find` and `tar` look each one up next, which
-            // then reads no directory block. (Never clearing it: a huge directory's listing
-            // must not push out the names being looked up. Once a listing reached the end,
-            // the next ones skip this until the cache starts over.)
-            if !self.listed.load(Ordering::Relaxed) {
-                let mut m = self.names.lock();
-                let mut room = true;
-                for en in &batch {
-                    if m.len() >= DCACHE_MAX {
-                        room = false;
-                        break;
-                    }
-                    // (Names from the disk: what `name` would refuse is never looked up.)
-                    if en.name == b"." || en.name == b".." || en.name.is_empty() || en.name.contains(&b'/') {
-                        continue;
-                    }
-                    let mut k = Vec::new();
-                    if k.try_reserve_exact(en.name.len()).is_ok() {
-                        k.extend_from_slice(&en.name);
-                        m.entry(k).or_insert(en.inode.raw());
-                    }
-                }
-                if room && batch.last().is_none_or(|en| en.next_cursor == DirectoryCursor::End) {
-                    self.listed.store(true, Ordering::Relaxed);
-                }
-            }
-            Ok(batch)
+            c.read_directory_with_reader(r, cur, 128).map_err(errno)
         };
         // "." and "..": the parent's number from the directory's own ".." entry (in the first
         // batch, which the listing then goes on with), not a separate lookup.

@@ -57,7 +57,8 @@ impl Drop for RunBuf {
     }
 }
 /// One page (its own box, or its place in a run's buffer); gives its place back when dropped.
-struct HPage(*mut [u8; PAGE], Option<Box<[u8; PAGE]>>, Option<StdArc<RunBuf>>, StdArc<StdAtomic>);
+// (Fields 1 and 2 keep the bytes alive; only `0` reads them.)
+struct HPage(*mut [u8; PAGE], #[allow(dead_code)] Option<Box<[u8; PAGE]>>, #[allow(dead_code)] Option<StdArc<RunBuf>>, StdArc<StdAtomic>);
 // SAFETY: a page's bytes are reached only through its HPage (no two pages overlap).
 unsafe impl Send for HPage {}
 unsafe impl Sync for HPage {}
