@@ -365,7 +365,8 @@ __copy_user_fault:
 # fn __fill_user(dst: *mut u8, len: usize) -> usize: zero user memory, same contract.
     .globl __fill_user
 __fill_user:
-    beqz    a1, 9f
+    srli    t0, a1, 4
+    beqz    t0, 3f                  # under 16 bytes: bytes only (a 1-byte read of /dev/zero)
     andi    t0, a0, 7
     bnez    t0, 2f
     li      t1, 64
@@ -382,16 +383,20 @@ __fill_user:
     addi    a0, a0, 64
     bgeu    a1, t1, 0b
 1:  li      t1, 8
-    bltu    a1, t1, 2f
+    bltu    a1, t1, 3f
     sd      zero, 0(a0)
     addi    a0, a0, 8
     addi    a1, a1, -8
     j       1b
-2:  beqz    a1, 9f                  # bytes: up to alignment, then words again
-    sb      zero, 0(a0)
+2:  sb      zero, 0(a0)             # bytes up to alignment (at least 16 left), then words
     addi    a0, a0, 1
     addi    a1, a1, -1
     j       __fill_user
+3:  beqz    a1, 9f
+4:  sb      zero, 0(a0)
+    addi    a0, a0, 1
+    addi    a1, a1, -1
+    bnez    a1, 4b
 9:  li      a0, 0
     ret
 
