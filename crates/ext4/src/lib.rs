@@ -707,7 +707,15 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
                 return Ok(());
             }
             let n = pages.len();
-            let r = {
+            let r = if n == 1 {
+                // One page (a small file): straight into it.
+                let p = &mut pages[0];
+                let r = self.fs.core().read_inode(number, i * PAGE as u64, &mut p[..]);
+                if let Ok(got) = r {
+                    p[got.min(PAGE)..].fill(0);
+                }
+                r
+            } else {
                 let mut b = self.fs.bounce.lock();
                 let r = self.fs.core().read_inode(number, i * PAGE as u64, &mut b[..n * PAGE]);
                 if let Ok(got) = r {

@@ -94,6 +94,35 @@ pub trait BlockIo {
     /// Reads exactly `count * geometry().logical_block_size` bytes.
     fn read(&mut self, buffer: &mut [u8], sector: SectorId, count: u32) -> Ext4Result<()>;
 
+    /// Reads file contents (Velox patch 17): as [`BlockIo::read`], but a cache below the
+    /// core need not keep these blocks (the page cache above keeps file data).
+    fn read_data(&mut self, buffer: &mut [u8], sector: SectorId, count: u32) -> Ext4Result<()> {
+        self.read(buffer, sector, count)
+    }
+
+    /// Reads the `out.len()` bytes at byte `offset` of the `count` sectors from `sector`
+    /// (Velox patch 17: one inode of an inode-table block): a cache below may copy just
+    /// those; by default the sectors are read whole.
+    fn read_part(
+        &mut self,
+        out: &mut [u8],
+        sector: SectorId,
+        count: u32,
+        offset: usize,
+    ) -> Ext4Result<()> {
+        let size = (count as usize)
+            .checked_mul(self.geometry().logical_block_size as usize)
+            .ok_or_else(Ext4Error::overflow)?;
+        let end = offset
+            .checked_add(out.len())
+            .filter(|&end| end <= size)
+            .ok_or_else(Ext4Error::overflow)?;
+        let mut buffer = alloc::vec![0u8; size];
+        self.read(&mut buffer, sector, count)?;
+        out.copy_from_slice(&buffer[offset..end]);
+        Ok(())
+    }
+
     /// Writes with an explicit durability requirement.
     ///
     /// Implementations that advertise [`DeviceCapabilities::fua`] must honor

@@ -163,6 +163,47 @@ impl<B: BlockIo> BlockDev<B> {
         block_id: AbsoluteBN,
         count: u32,
     ) -> Ext4Result<()> {
+        self.read_blocks_as(buffer, block_id, count, false)
+    }
+
+    /// The `out.len()` bytes at `offset` of block `block_id` (Velox patch 17:
+    /// [`BlockIo::read_part`]).
+    pub fn read_block_part(
+        &mut self,
+        out: &mut [u8],
+        block_id: AbsoluteBN,
+        offset: usize,
+    ) -> Ext4Result<()> {
+        if offset
+            .checked_add(out.len())
+            .is_none_or(|end| end > self.filesystem_block_size)
+        {
+            return Err(Ext4Error::corrupted().with_operation("device:read_block_part"));
+        }
+        if self.held.dirty && self.held.block_id == Some(block_id) {
+            return Err(Ext4Error::busy().with_operation("device:read_unpublished_block"));
+        }
+        let (sector, sector_count, _) = self.filesystem_io(block_id, 1)?;
+        self.dev.read_part(out, sector, sector_count, offset)
+    }
+
+    /// [`Self::read_blocks`] of file contents (Velox patch 17: [`BlockIo::read_data`]).
+    pub fn read_data_blocks(
+        &mut self,
+        buffer: &mut [u8],
+        block_id: AbsoluteBN,
+        count: u32,
+    ) -> Ext4Result<()> {
+        self.read_blocks_as(buffer, block_id, count, true)
+    }
+
+    fn read_blocks_as(
+        &mut self,
+        buffer: &mut [u8],
+        block_id: AbsoluteBN,
+        count: u32,
+        data: bool,
+    ) -> Ext4Result<()> {
         let block_size = self.filesystem_block_size;
         let required_size = block_size
             .checked_mul(count as usize)
@@ -176,8 +217,13 @@ impl<B: BlockIo> BlockDev<B> {
         }
 
         let (sector, sector_count, _) = self.filesystem_io(block_id, count)?;
-        self.dev
-            .read(&mut buffer[..required_size], sector, sector_count)
+        if data {
+            self.dev
+                .read_data(&mut buffer[..required_size], sector, sector_count)
+        } else {
+            self.dev
+                .read(&mut buffer[..required_size], sector, sector_count)
+        }
     }
 
     /// Writes `count` blocks directly from `buffer` (bypasses the cache).

@@ -417,7 +417,7 @@ impl DataBlockCache {
             return Err(Ext4Error::buffer_too_small(dst.len(), required));
         }
 
-        block_dev.read_blocks(&mut dst[..required], start_block, count)?;
+        block_dev.read_data_blocks(&mut dst[..required], start_block, count)?;
 
         for off in 0..count {
             let block_num = start_block.checked_add(off)?;

@@ -114,13 +114,9 @@ impl InodeCache {
         block_num: AbsoluteBN,
         offset: usize,
     ) -> Ext4Result<(Ext4Inode, Vec<u8>)> {
-        let mut buffer = alloc::vec![0u8; block_dev.block_size() as usize];
-        block_dev.read_blocks(&mut buffer, block_num, 1)?;
-        let end = offset
-            .checked_add(self.inode_size)
-            .ok_or(Ext4Error::corrupted())?;
-        let bytes = buffer.get(offset..end).ok_or(Ext4Error::corrupted())?;
-        let raw_inode = bytes.to_vec();
+        // (Velox patch 17: the inode's bytes only, not a copy of its whole block.)
+        let mut raw_inode = alloc::vec![0u8; self.inode_size];
+        block_dev.read_block_part(&mut raw_inode, block_num, offset)?;
         Ok((Ext4Inode::decode_checked(&raw_inode)?, raw_inode))
     }
 
@@ -405,6 +401,10 @@ impl InodeCache {
         offset: usize,
         data: &[u8],
     ) -> Ext4Result<()> {
+        // (Velox patch 17: a block the running transaction journals is changed in place.)
+        if block_dev.update_journaled_block_part(block_num, offset, data)? {
+            return Ok(());
+        }
         let mut buffer = alloc::vec![0u8; block_dev.block_size() as usize];
         block_dev.read_blocks(&mut buffer, block_num, 1)?;
         let end = offset

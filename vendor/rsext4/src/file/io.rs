@@ -2006,6 +2006,9 @@ pub fn read_file<B: BlockIo>(
     read_file_follow(device, fs, path, 0)
 }
 
+/// Reads the file's bytes from `offset` into `dst`; the count read. Bytes of `dst` past that
+/// count may be overwritten (Velox patch 17: the file's last block is read whole when `dst`
+/// has room for it).
 pub fn read_inode_data_into<B: BlockIo>(
     device: &mut Jbd2Dev<B>,
     fs: &mut Ext4FileSystem,
@@ -2071,10 +2074,13 @@ pub fn read_inode_data_into<B: BlockIo>(
                     .ok_or_else(Ext4Error::overflow)?;
                 // Whole blocks that land inside `dst` at the point reached go straight into
                 // it (no zeroed bounce buffer and no second copy); others through one.
+                // (Velox patch 17: the file's last block too, when `dst` has room for all
+                // of it: the bytes past the end of the file land past the count returned.)
                 let part_start = (run_lbn + u64::from(run_block_offset)) * block_bytes;
                 if part_start >= offset
                     && part_start - offset == copied as u64
-                    && copied + run_bytes <= to_read
+                    && copied + run_bytes <= dst.len()
+                    && copied + run_bytes < to_read + block_size
                 {
                     fs.datablock_cache.read_run(
                         device,
@@ -2082,7 +2088,7 @@ pub fn read_inode_data_into<B: BlockIo>(
                         part_blocks,
                         &mut dst[copied..copied + run_bytes],
                     )?;
-                    copied += run_bytes;
+                    copied = (copied + run_bytes).min(to_read);
                     lbn = run_lbn + u64::from(run_block_offset + part_blocks);
                     run_block_offset += part_blocks;
                     continue;
