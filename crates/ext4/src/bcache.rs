@@ -18,6 +18,8 @@ const BLK: usize = 4096;
 const SPB: u64 = (BLK / 512) as u64;
 /// Requests up to this size are cached; larger ones pass through.
 pub const CACHE_REQUEST_MAX: usize = 16 << 10;
+/// Blocks one inode load reads at most (the one wanted and those after it).
+const PART_READ_AHEAD: u64 = 32;
 
 struct Entry {
     data: Box<[u8; BLK]>,
@@ -129,10 +131,23 @@ impl<D: BlockIo> BlockIo for BlockCache<D> {
         let b = s / SPB;
         self.clock += 1;
         if !self.blocks.contains_key(&b) {
-            let mut buf = alloc::vec![0u8; BLK];
-            self.dev.read(&mut buf, sector, count)?;
-            self.insert(b, &buf);
-            self.stats.1 += 1;
+            // An inode table is read in order (a listing's files were made one after the
+            // other): the blocks after this one come in the same request, up to
+            // PART_READ_AHEAD, the first cached one or the end of the disk (as Linux reads
+            // ahead 32 inode-table blocks).
+            let last = self.dev.geometry().block_count / SPB;
+            let mut n = 1;
+            let most = PART_READ_AHEAD.min(self.capacity as u64 / 4).max(1);
+            while n < most && b + n < last && !self.blocks.contains_key(&(b + n)) {
+                n += 1;
+            }
+            let mut buf = alloc::vec![0u8; n as usize * BLK];
+            self.dev.read(&mut buf, sector, (n * SPB) as u32)?;
+            // (The wanted block last: the newest, so the evictions these may cause spare it.)
+            for k in (0..n as usize).rev() {
+                self.insert(b + k as u64, &buf[k * BLK..(k + 1) * BLK]);
+            }
+            self.stats.1 += n;
         } else {
             self.stats.0 += 1;
         }
@@ -295,5 +310,18 @@ mod tests {
         c.read_part(&mut part, SectorId::new(16), 8, 512).unwrap();
         assert_eq!(c.inner().1, 5);
         assert!(c.read_part(&mut part, SectorId::new(16), 8, 4000).is_err());
+        // A missed part reads the blocks after it in the same request (capacity 64: 16).
+        c.read_part(&mut part, SectorId::new(100 * 8), 8, 0).unwrap();
+        assert_eq!(c.inner().1, 6);
+        for b in 101..116 {
+            c.read_part(&mut part, SectorId::new(b * 8), 8, 256).unwrap();
+        }
+        assert_eq!(c.inner().1, 6);
+        c.read_part(&mut part, SectorId::new(116 * 8), 8, 0).unwrap();
+        assert_eq!(c.inner().1, 7);
+        // ... never past the end of the disk (256 blocks).
+        c.read_part(&mut part, SectorId::new(250 * 8), 8, 0).unwrap();
+        c.read_part(&mut part, SectorId::new(255 * 8), 8, 0).unwrap();
+        assert_eq!(c.inner().1, 8);
     }
 }

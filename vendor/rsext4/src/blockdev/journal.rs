@@ -287,6 +287,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
                 .running_transaction
                 .updates
                 .iter_mut()
+                .rev()
                 .find(|queued| queued.0 == update.0)
             {
                 *existing = update;
@@ -312,6 +313,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
                 .running_transaction
                 .updates
                 .iter_mut()
+                .rev()
                 .find(|queued| queued.0 == update.0)
             {
                 *existing = update;
@@ -1666,6 +1668,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
                 .running_transaction
                 .updates
                 .iter()
+                .rev()
                 .find(|queued| queued.0 == block_id)
         {
             self.inner.cache_clean_block(block_id, &update.1[..])?;
@@ -1758,6 +1761,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
                 .running_transaction
                 .updates
                 .iter()
+                .rev()
                 .find(|queued| queued.0 == block_id)
                 .or_else(|| Self::visible_committed_update(system, block_id));
             if let Some(update) = update {
@@ -1798,7 +1802,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
             .running_transaction
             .updates
             .iter()
-            .position(|queued| queued.0 == block_id)
+            .rposition(|queued| queued.0 == block_id)
         else {
             return Ok(false);
         };
@@ -1875,6 +1879,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
                 .running_transaction
                 .updates
                 .iter()
+                .rev()
                 .find(|queued| queued.0 == bid)
                 .or_else(|| Self::visible_committed_update(system, bid));
             if let Some(update) = update {

@@ -488,7 +488,13 @@ fn find_dentry_in_dir_block(data: &[u8], name_bytes: &[u8]) -> Option<(u32, u8, 
         }
         if name_len > 0 && offset + 8 + name_len <= entry_end {
             let name = &data[offset + 8..offset + 8 + name_len];
-            if inode != 0 && name == name_bytes {
+            // (Velox patch 18: the lengths and the last bytes first, then the rest: names
+            // that share a prefix, as f00..f99 do, each took a call of memcmp.)
+            if inode != 0
+                && name_len == name_bytes.len()
+                && name[name_len - 1] == name_bytes[name_len - 1]
+                && name == name_bytes
+            {
                 return Some((inode, data[offset + 7], offset));
             }
         }
