@@ -79,6 +79,8 @@
  *                       reach the file
  *   readv_writev      - writev of 3 pieces read back by readv in other pieces
  *   sendfile_file     - sendfile file -> file with an offset pointer
+ *   sendfile_null     - sendfile file -> /dev/null: the count, the file position
+ *                       moves (no offset pointer), at the end 0
  *   fsync             - fsync, fdatasync, syncfs return 0
  *   flock_conflict / fcntl_lock_conflict - a child cannot take a lock the
  *                       parent holds (EWOULDBLOCK / EAGAIN), F_GETLK names it
@@ -1247,6 +1249,14 @@ static void mode_attrs(void)
     g = get(P("sf"), buf, sizeof buf);
     check(n == 8 && so == 10 && g == 8 && !memcmp(buf, "cdefghij", 8) && lseek(fd, 0, SEEK_CUR) == 10,
           "sendfile_file", "sendfile %zd offset %ld file '%s' (%zd)", n, (long)so, g > 0 ? buf : "", g);
+    int dn = open("/dev/null", O_WRONLY);
+    lseek(fd, 3, SEEK_SET);
+    ssize_t sn1 = sendfile(dn, fd, NULL, 100);
+    off_t at = lseek(fd, 0, SEEK_CUR);
+    ssize_t sn2 = sendfile(dn, fd, NULL, 100);
+    check(dn >= 0 && sn1 == 7 && at == 10 && sn2 == 0, "sendfile_null", "sendfile to /dev/null %zd then %zd, position %ld",
+          sn1, sn2, (long)at);
+    close(dn);
     a = fsync(fd);
     b = fdatasync(fd);
     int c = syncfs(fd);

@@ -993,7 +993,11 @@ async fn send_file(t: &Thread, out_fd: usize, in_fd: usize, offp: usize, count: 
         let mut done = 0usize;
         while done < count {
             let want = (count - done).min(STEP_BYTES);
-            let got = src.read_at(pos, want, &mut |_| Ok(()))?;
+            let got = match src.read_at(pos, want, &mut |_| Ok(())) {
+                Ok(got) => got,
+                Err(_) if done > 0 => break, // (what was sent counts, as on Linux)
+                Err(e) => return Err(e),
+            };
             if got == 0 {
                 break;
             }
@@ -1015,10 +1019,15 @@ async fn send_file(t: &Thread, out_fd: usize, in_fd: usize, offp: usize, count: 
     while done < count {
         buf.clear();
         let want = (count - done).min(STEP_BYTES);
-        src.read_at(pos, want, &mut |b| {
+        if let Err(e) = src.read_at(pos, want, &mut |b| {
             buf.extend_from_slice(b);
             Ok(())
-        })?;
+        }) {
+            if done > 0 {
+                break; // (what was sent counts, as on Linux)
+            }
+            return Err(e);
+        }
         if buf.is_empty() {
             break; // end of file
         }

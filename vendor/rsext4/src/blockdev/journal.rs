@@ -1753,6 +1753,17 @@ impl<B: BlockIo> Jbd2Dev<B> {
         block_id: AbsoluteBN,
         offset: usize,
     ) -> Ext4Result<()> {
+        if self.inner.has_unpublished_edit() {
+            // (Exactly as a read of the whole block: it refuses the block being edited.)
+            let mut block = alloc::vec![0u8; self.inner.block_size() as usize];
+            self.read_blocks(&mut block, block_id, 1)?;
+            let src = offset
+                .checked_add(out.len())
+                .and_then(|end| block.get(offset..end))
+                .ok_or_else(|| Ext4Error::corrupted().with_operation("jbd2:read_block_part"))?;
+            out.copy_from_slice(src);
+            return Ok(());
+        }
         if self.journal_use
             && self.journaled.may_hold(block_id)
             && let Some(system) = self.system.as_ref()

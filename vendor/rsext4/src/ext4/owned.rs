@@ -1186,6 +1186,8 @@ where
         })
     }
 
+    /// Reads the file's bytes from `offset` into `output`; the count read. Bytes of `output`
+    /// past that count may be overwritten (Velox patch 17: see `read_inode_data_into`).
     pub fn read_inode(
         &mut self,
         number: InodeNumber,

@@ -2080,6 +2080,8 @@ pub fn read_inode_data_into<B: BlockIo>(
                 if part_start >= offset
                     && part_start - offset == copied as u64
                     && copied + run_bytes <= dst.len()
+                    // (A guard: the runs are trimmed to the range read, so a run ends within
+                    // the last block wanted.)
                     && copied + run_bytes < to_read + block_size
                 {
                     fs.datablock_cache.read_run(
