@@ -650,14 +650,14 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         let number = self.number()?;
         let mut i = first;
         while i < end {
-            if d.pages.contains_key(&i) {
+            // The missing pages from `i` up to the next cached one (one search of the map,
+            // not one per page).
+            let next = d.pages.range(i..end.min(i + RUN)).next().map(|(k, _)| k);
+            if next == Some(i) {
                 i += 1;
                 continue;
             }
-            let mut j = i;
-            while j < end && j - i < RUN && !d.pages.contains_key(&j) {
-                j += 1;
-            }
+            let j = next.unwrap_or(end.min(i + RUN));
             // Pages consecutive in memory when the store has a run of them: the core reads
             // straight into them (no bounce buffer, no copy; the part past the end of the
             // file is zeroed). Else one by one, below.

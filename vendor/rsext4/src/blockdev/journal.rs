@@ -1563,12 +1563,10 @@ impl<B: BlockIo> Jbd2Dev<B> {
             return self.inner.write_block(block_id);
         }
 
-        let new_buf = self
-            .inner
-            .buffer_for_block(block_id)?
-            .to_vec()
-            .into_boxed_slice();
-        let updates = Jbd2Update(block_id, new_buf.into());
+        // (Velox patch 18: one copy straight into the shared image; a boxed copy and then
+        // an `Arc` made from the box copied it twice.)
+        let new_buf: alloc::sync::Arc<[u8]> = self.inner.buffer_for_block(block_id)?.into();
+        let updates = Jbd2Update(block_id, new_buf);
         let transaction_capacity = match self.journal_transaction_capacity() {
             Ok(capacity) => capacity,
             Err(error) => {
@@ -1709,6 +1707,57 @@ impl<B: BlockIo> Jbd2Dev<B> {
         is_metadata: bool,
         operation: impl FnOnce(&mut [u8]) -> Ext4Result<T>,
     ) -> Ext4Result<T> {
+        // Velox patch 18: a metadata block the running transaction already journals is
+        // changed in its image (one copy, kept for a failed operation) instead of copied
+        // into the one-block buffer, changed there and copied into a new image (two).
+        if self.journal_use
+            && is_metadata
+            && !self.inner.has_unpublished_edit()
+            && self.journaled.may_hold(block_id)
+            && self.journal_abort_cause().is_none()
+        {
+            let block_size = self.inner.block_size() as usize;
+            if let Some(system) = self.system.as_mut()
+                && let Some(index) = system
+                    .running_transaction
+                    .updates
+                    .iter()
+                    .rposition(|queued| queued.0 == block_id)
+                && system.running_transaction.updates[index].1.len() == block_size
+            {
+                let newly_touched = self
+                    .active_handle
+                    .as_ref()
+                    .is_some_and(|handle| !handle.touched_metadata_blocks.contains(&block_id));
+                if newly_touched
+                    && self.active_handle.as_ref().is_some_and(|handle| {
+                        handle.touched_metadata_blocks.len() >= handle.metadata_credits
+                    })
+                {
+                    return Err(Ext4Error::no_space().with_operation("jbd2:handle_credits"));
+                }
+                let before = system.running_transaction.updates[index].1.clone();
+                let image = alloc::sync::Arc::make_mut(&mut system.running_transaction.updates[index].1);
+                match operation(image) {
+                    Ok(value) => {
+                        system
+                            .running_transaction
+                            .revoked_blocks
+                            .retain(|block| *block != block_id);
+                        if newly_touched && let Some(handle) = self.active_handle.as_mut() {
+                            handle.touched_metadata_blocks.push(block_id);
+                        }
+                        // (The one-block buffer no longer holds this block's image.)
+                        self.inner.discard_block(block_id);
+                        return Ok(value);
+                    }
+                    Err(error) => {
+                        system.running_transaction.updates[index].1 = before;
+                        return Err(error);
+                    }
+                }
+            }
+        }
         self.read_block(block_id)?;
         // Like ext4_journal_get_write_access(), direct mode acquires the
         // rollback owner before the buffer becomes mutable. Capturing after
@@ -1788,6 +1837,11 @@ impl<B: BlockIo> Jbd2Dev<B> {
             }
         }
         self.inner.read_block_part(out, block_id, offset)
+    }
+
+    /// Whether the device's one-block buffer holds an edit not yet published (Velox patch 18).
+    pub(crate) fn has_unpublished_edit(&self) -> bool {
+        self.inner.has_unpublished_edit()
     }
 
     /// Velox patch 17: when the running transaction already journals `block_id`, `data`
@@ -1937,8 +1991,9 @@ impl<B: BlockIo> Jbd2Dev<B> {
 
         for i in 0..count {
             let off = (i as usize) * block_size;
-            let boxbuf = buf[off..off + block_size].to_vec().into_boxed_slice();
-            let updates = Jbd2Update(block_id.checked_add(i)?, boxbuf.into());
+            // (Velox patch 18: one copy, as in `write_block`.)
+            let image: alloc::sync::Arc<[u8]> = buf[off..off + block_size].into();
+            let updates = Jbd2Update(block_id.checked_add(i)?, image);
 
             self.enqueue_journal_update(updates, transaction_capacity)?;
         }
@@ -2595,6 +2650,39 @@ mod tests {
         dev.umount_commit().expect("commit");
         let inner = dev.into_inner();
         assert_eq!(&inner.data[10 * BLOCK_SIZE + 100..10 * BLOCK_SIZE + 104], &[1, 2, 3, 4]);
+    }
+
+    /// Velox patch 18: `update_block` of a block the running transaction journals changes
+    /// its image in place; a failed operation leaves the image as it was.
+    #[test]
+    fn update_block_of_a_journaled_block_changes_its_image_or_nothing() {
+        let mut dev = Jbd2Dev::initial_jbd2dev(0, MemBlockDev::new(256), true);
+        dev.set_journal_superblock(small_journal_superblock(), AbsoluteBN::new(128))
+            .expect("install small journal");
+        let target = AbsoluteBN::new(10);
+        dev.write_blocks(&vec![0x11; BLOCK_SIZE], target, 1, true).unwrap();
+        dev.read_block(target).unwrap(); // (the one-block buffer holds it too)
+        let failed: Ext4Result<()> = dev.update_block(target, true, |b| {
+            b[0] = 0x22;
+            Err(Ext4Error::corrupted())
+        });
+        assert!(failed.is_err());
+        let mut out = vec![0u8; BLOCK_SIZE];
+        dev.read_blocks(&mut out, target, 1).unwrap();
+        assert!(out.iter().all(|&x| x == 0x11));
+        dev.update_block(target, true, |b| {
+            b[5] = 0x33;
+            Ok(())
+        })
+        .unwrap();
+        dev.read_blocks(&mut out, target, 1).unwrap();
+        assert_eq!((out[4], out[5]), (0x11, 0x33));
+        dev.read_block(target).unwrap();
+        assert_eq!(dev.buffer()[5], 0x33);
+        dev.umount_commit().expect("commit");
+        let inner = dev.into_inner();
+        assert_eq!(inner.data[10 * BLOCK_SIZE + 5], 0x33);
+        assert_eq!(inner.data[10 * BLOCK_SIZE], 0x11);
     }
 
     #[test]

@@ -533,6 +533,16 @@ pub(crate) fn write_superblock<B: BlockIo>(
     block_dev: &mut Jbd2Dev<B>,
     sb: &Ext4Superblock,
 ) -> Ext4Result<()> {
+    let mut bytes = [0u8; SUPERBLOCK_SIZE];
+    sb.to_disk_bytes(&mut bytes);
+    write_superblock_bytes(block_dev, &bytes)
+}
+
+/// Writes the primary superblock's serialized bytes (Velox patch 18).
+pub(crate) fn write_superblock_bytes<B: BlockIo>(
+    block_dev: &mut Jbd2Dev<B>,
+    bytes: &[u8; SUPERBLOCK_SIZE],
+) -> Ext4Result<()> {
     let block_size = block_dev.block_size() as usize;
     let byte_offset = Ext4Superblock::SUPERBLOCK_OFFSET as usize;
     let block = AbsoluteBN::new((byte_offset / block_size) as u64);
@@ -545,7 +555,7 @@ pub(crate) fn write_superblock<B: BlockIo>(
     }
 
     block_dev.update_block(block, true, |buffer| {
-        sb.to_disk_bytes(&mut buffer[in_block..end]);
+        buffer[in_block..end].copy_from_slice(bytes);
         Ok(())
     })
 }

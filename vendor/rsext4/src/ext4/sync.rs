@@ -1,4 +1,4 @@
-use super::{mkfs::write_superblock, *};
+use super::{mkfs::write_superblock_bytes, *};
 
 impl Ext4FileSystem {
     fn clean_state(superblock: &Ext4Superblock) -> u16 {
@@ -191,8 +191,18 @@ impl Ext4FileSystem {
         self.superblock.s_free_blocks_count_hi = (real_free_blocks >> 32) as u32;
         self.superblock.s_free_inodes_count = real_free_inodes as u32;
 
-        self.superblock.update_checksum();
-        write_superblock(block_dev, &self.superblock)?;
+        // (Velox patch 18: serialized once. The checksum is taken over those bytes, which
+        // then go to the disk: `update_checksum` serialized the superblock for the checksum
+        // and `write_superblock` again, at every allocation and free.)
+        let mut bytes = [0u8; Ext4Superblock::SUPERBLOCK_SIZE];
+        self.superblock.to_disk_bytes(&mut bytes);
+        if crate::crc32c::ext4_superblock_has_metadata_csum(&self.superblock) {
+            let at = Ext4Superblock::SUPERBLOCK_SIZE - 4;
+            let sum = crate::crc32c::crc32c_append(crate::crc32c::crc32c_init(), &bytes[..at]);
+            self.superblock.s_checksum = sum;
+            bytes[at..].copy_from_slice(&sum.to_le_bytes());
+        }
+        write_superblock_bytes(block_dev, &bytes)?;
         self.superblock_dirty = false;
         Ok(())
     }
