@@ -376,7 +376,11 @@ impl HashTreeManager {
         let iter = DirEntryIterator::new(data);
 
         for (entry, offset) in iter {
-            if entry.name == target_name {
+            // (Velox patch 18: lengths and last bytes first, as in `find_dentry_in_dir_block`.)
+            if entry.name.len() == target_name.len()
+                && entry.name.last() == target_name.last()
+                && entry.name == target_name
+            {
                 return Ok(HashTreeSearchResult {
                     inode: InodeNumber::new(entry.inode)
                         .map_err(|_| HashTreeError::CorruptedHashTree)?,
