@@ -142,7 +142,12 @@ impl<D: BlockIo> BlockIo for BlockCache<D> {
                 n += 1;
             }
             let mut buf = alloc::vec![0u8; n as usize * BLK];
-            self.dev.read(&mut buf, sector, (n * SPB) as u32)?;
+            if self.dev.read(&mut buf, sector, (n * SPB) as u32).is_err() {
+                // (Reading ahead is best effort: an error past the wanted block is not its.)
+                n = 1;
+                buf.truncate(BLK);
+                self.dev.read(&mut buf, sector, SPB as u32)?;
+            }
             // (The wanted block last: the newest, so the evictions these may cause spare it.)
             for k in (0..n as usize).rev() {
                 self.insert(b + k as u64, &buf[k * BLK..(k + 1) * BLK]);
@@ -214,7 +219,7 @@ mod tests {
     use super::*;
 
     /// Memory as a device, counting reads.
-    struct Mem(Vec<u8>, usize);
+    struct Mem(Vec<u8>, usize, Option<u64>);
     impl BlockIo for Mem {
         fn write(&mut self, buf: &[u8], sector: SectorId, _c: u32) -> Ext4Result<()> {
             let s = sector.raw() as usize * 512;
@@ -226,6 +231,10 @@ mod tests {
         }
         fn read(&mut self, buf: &mut [u8], sector: SectorId, _c: u32) -> Ext4Result<()> {
             let s = sector.raw() as usize * 512;
+            // (A bad block: reads that cover it fail.)
+            if self.2.is_some_and(|b| (b * 4096) as usize >= s && ((b * 4096) as usize) < s + buf.len()) {
+                return Err(Ext4Error::new(Ext4ErrorKind::Io));
+            }
             buf.copy_from_slice(&self.0[s..s + buf.len()]);
             self.1 += 1;
             Ok(())
@@ -245,7 +254,7 @@ mod tests {
     fn reads_always_see_the_last_write() {
         let size = 1 << 20;
         let mut model = vec![0u8; size];
-        let mut c = BlockCache::new(Mem(vec![0u8; size], 0), 16);
+        let mut c = BlockCache::new(Mem(vec![0u8; size], 0, None), 16);
         let mut x: u64 = 12345;
         let mut rnd = |m: u64| {
             x ^= x << 13;
@@ -291,7 +300,7 @@ mod tests {
 
     #[test]
     fn cached_blocks_are_not_read_again() {
-        let mut c = BlockCache::new(Mem(vec![7u8; 1 << 20], 0), 64);
+        let mut c = BlockCache::new(Mem(vec![7u8; 1 << 20], 0, None), 64);
         let mut b = vec![0u8; 8192];
         c.read(&mut b, SectorId::new(16), 16).unwrap();
         c.read(&mut b, SectorId::new(16), 16).unwrap();
@@ -323,5 +332,10 @@ mod tests {
         c.read_part(&mut part, SectorId::new(250 * 8), 8, 0).unwrap();
         c.read_part(&mut part, SectorId::new(255 * 8), 8, 0).unwrap();
         assert_eq!(c.inner().1, 8);
+        // A bad block among those read ahead fails only itself.
+        let mut c = BlockCache::new(Mem(vec![7u8; 1 << 20], 0, Some(40)), 64);
+        c.read_part(&mut part, SectorId::new(38 * 8), 8, 0).unwrap();
+        assert_eq!(part, [7u8; 256]);
+        assert!(c.read_part(&mut part, SectorId::new(40 * 8), 8, 0).is_err());
     }
 }

@@ -1729,16 +1729,20 @@ impl<B: BlockIo> Jbd2Dev<B> {
                     .active_handle
                     .as_ref()
                     .is_some_and(|handle| !handle.touched_metadata_blocks.contains(&block_id));
-                if newly_touched
-                    && self.active_handle.as_ref().is_some_and(|handle| {
-                        handle.touched_metadata_blocks.len() >= handle.metadata_credits
-                    })
-                {
-                    return Err(Ext4Error::no_space().with_operation("jbd2:handle_credits"));
-                }
                 let before = system.running_transaction.updates[index].1.clone();
                 let image = alloc::sync::Arc::make_mut(&mut system.running_transaction.updates[index].1);
                 match operation(image) {
+                    // (The handle's credits are checked after the operation, as the queueing
+                    // of the old path did.)
+                    Ok(_)
+                        if newly_touched
+                            && self.active_handle.as_ref().is_some_and(|handle| {
+                                handle.touched_metadata_blocks.len() >= handle.metadata_credits
+                            }) =>
+                    {
+                        system.running_transaction.updates[index].1 = before;
+                        return Err(Ext4Error::no_space().with_operation("jbd2:handle_credits"));
+                    }
                     Ok(value) => {
                         system
                             .running_transaction
