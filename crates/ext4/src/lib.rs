@@ -282,6 +282,8 @@ pub struct Node<D: BlockIo + Send + 'static, S: PageStore> {
     referenced: AtomicBool,
     /// Has dirty pages: `attr`'s size, times and block count are ahead of the core's.
     delayed: AtomicBool,
+    /// Freed on the disk with its last name (it had no other user): nothing to reap.
+    freed: AtomicBool,
 }
 
 impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
@@ -403,6 +405,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             slot: AtomicUsize::new(NO_SLOT),
             referenced: AtomicBool::new(false),
             delayed: AtomicBool::new(false),
+            freed: AtomicBool::new(false),
         });
         nodes.insert(n, Arc::downgrade(&node));
         drop(nodes);
@@ -480,6 +483,34 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         drop(r);
         drop(gone);
         drop(node);
+    }
+
+    /// Is `node` held by nobody but the caller (no open file, mapping, working directory or
+    /// recent-list slot)? If so it is taken out of the live-node table, so nobody can find
+    /// it again: the caller may free its inode with its last name.
+    fn sole_user(&self, node: &Arc<Node<D, S>>) -> bool {
+        self.forget(node.ino);
+        let mut nodes = self.nodes.lock();
+        // (Only the table's weak references can make new strong ones, under this lock.)
+        if Arc::strong_count(node) != 1 {
+            drop(nodes);
+            self.keep(node);
+            return false;
+        }
+        if nodes.get(&node.ino).is_some_and(|w| w.as_ptr() == Arc::as_ptr(node)) {
+            nodes.remove(&node.ino);
+        }
+        true
+    }
+
+    /// Undo `sole_user` (the name was not removed after all).
+    fn relive(&self, node: &Arc<Node<D, S>>) {
+        let mut nodes = self.nodes.lock();
+        if !nodes.get(&node.ino).is_some_and(|w| w.strong_count() > 0) {
+            nodes.insert(node.ino, Arc::downgrade(node));
+        }
+        drop(nodes);
+        self.keep(node);
     }
 
     /// Re-read the attributes of a live inode after a change (dropping the node afterwards is
@@ -1043,7 +1074,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Drop for Node<D, S> {
         // file system that was written back first.)
         let dirty = self.data.get_mut().dirty.len();
         self.fs.dirty.fetch_sub(dirty, Ordering::Relaxed);
-        if self.attr.get_mut().nlink == 0 && !self.fs.ro() {
+        if self.attr.get_mut().nlink == 0 && !self.fs.ro() && !*self.freed.get_mut() {
             self.fs.orphans.lock().push(self.ino);
             self.fs.has_orphans.store(true, Ordering::Release);
         }
@@ -1224,7 +1255,25 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         let child = self.fs.node_of(&info);
         let r = (|| {
             check(&*child)?;
-            let out = if dir { c.remove_empty_directory(self.number()?, fname) } else { c.unlink(self.number()?, fname) }.map_err(errno)?;
+            let out = if dir {
+                c.remove_empty_directory(self.number()?, fname)
+            } else if info.links == 1 && self.fs.sole_user(&child) {
+                // (The usual case: nobody has the file open. Its inode is freed in the same
+                // transaction, not put on the orphan chain to be reaped later.)
+                match c.unlink_unreferenced(self.number()?, fname) {
+                    Ok((out, freed)) => {
+                        child.freed.store(freed, Ordering::Relaxed);
+                        Ok(out)
+                    }
+                    Err(err) => {
+                        self.fs.relive(&child);
+                        Err(err)
+                    }
+                }
+            } else {
+                c.unlink(self.number()?, fname)
+            }
+            .map_err(errno)?;
             self.dcache_put(n, 0);
             self.dir_gen.fetch_add(1, Ordering::Relaxed);
             if out.requires_reap() || dir {

@@ -567,6 +567,55 @@ fn unlinked_open_file_lives_until_dropped() {
 }
 
 #[test]
+fn unlinked_unused_file_is_freed_at_once() {
+    // A file nobody holds has its inode and blocks freed by the unlink itself (no reap at a
+    // later operation); one still held or still linked elsewhere is not.
+    let img = image(32, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let (files0, blocks0) = (fs.statfs().ffree, fs.statfs().bfree);
+    for (name, len) in [(&b"empty"[..], 0usize), (b"written", 100_000), (b"dirty", 30_000)] {
+        let f = root.create(name, &node(FileType::Regular, 0o644)).unwrap();
+        write(&f, 0, &vec![9u8; len]).unwrap();
+        if name != b"dirty" {
+            f.sync().unwrap();
+        }
+    }
+    let held = root.create(b"held", &node(FileType::Regular, 0o644)).unwrap();
+    write(&held, 0, &[1u8; 5000]).unwrap();
+    let linked = root.create(b"linked", &node(FileType::Regular, 0o644)).unwrap();
+    root.link(b"linked2", &linked).unwrap();
+    drop(linked);
+    assert_eq!(fs.statfs().ffree, files0 - 5);
+    for name in [&b"empty"[..], b"written", b"dirty"] {
+        root.unlink(name, false).unwrap();
+        assert_eq!(root.lookup(name).err(), Some(e::ENOENT));
+    }
+    assert_eq!((fs.statfs().ffree, fs.statfs().bfree), (files0 - 2, blocks0 - 2));
+    // Held open: freed when let go (at the next operation), not before.
+    root.unlink(b"held", false).unwrap();
+    assert_eq!(read(&held, 4990, 20), vec![1u8; 10]);
+    assert_eq!(fs.statfs().ffree, files0 - 2);
+    drop(held);
+    let _ = root.lookup(b"x");
+    assert_eq!(fs.statfs().ffree, files0 - 1);
+    // A second name keeps it.
+    root.unlink(b"linked", false).unwrap();
+    assert_eq!(walk(&fs, "/linked2").unwrap().stat().nlink, 1);
+    root.unlink(b"linked2", false).unwrap();
+    assert_eq!((fs.statfs().ffree, fs.statfs().bfree), (files0, blocks0));
+    // Names freed this way can be made again (the inode numbers are reused).
+    for name in [&b"empty"[..], b"written"] {
+        let f = root.create(name, &node(FileType::Regular, 0o644)).unwrap();
+        write(&f, 0, b"again").unwrap();
+    }
+    assert_eq!(read(&walk(&fs, "/written").unwrap(), 0, 5), b"again");
+    drop(root);
+    umount(fs);
+    assert_clean(&img);
+}
+
+#[test]
 fn attributes_and_special_files() {
     let img = image(32, |_| {});
     let fs = mount(&img);

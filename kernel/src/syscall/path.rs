@@ -408,6 +408,8 @@ pub fn unlinkat(t: &Thread, ctx: &UserContext) -> Fast {
                 return Err(errno::EBUSY);
             }
         }
+        // (Let go of it first: a file nobody else holds is freed by the unlink itself.)
+        drop(child);
         // The permission check again on the entry actually removed, under the directory's
         // lock (a file created under the same name since the look-up above must not slip
         // past the sticky bit).

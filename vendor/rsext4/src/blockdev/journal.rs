@@ -67,6 +67,16 @@ impl TransactionCredits {
         }
     }
 
+    /// (Velox patch 19.) The metadata blocks reserved.
+    pub(crate) const fn metadata_blocks(self) -> usize {
+        self.metadata_blocks
+    }
+
+    /// (Velox patch 19.) The revoke records reserved.
+    pub(crate) const fn revoke_records(self) -> usize {
+        self.revoke_records
+    }
+
     fn total_buffer_credits(self, revoke_records_per_block: usize) -> Ext4Result<usize> {
         self.metadata_blocks
             .checked_add(self.revoke_records.div_ceil(revoke_records_per_block))

@@ -1118,6 +1118,20 @@ where
         unlink_inode_at(&mut self.filesystem, &mut self.device, parent, name)
     }
 
+    /// (Velox patch 19.) Removes one non-directory name whose inode the caller
+    /// holds no live reference to: a last link removed frees the inode in the
+    /// same transaction instead of leaving it on the orphan chain. Returns the
+    /// outcome and whether the inode was freed (if not and the outcome
+    /// `requires_reap`, reap it as after `unlink`).
+    pub fn unlink_unreferenced(
+        &mut self,
+        parent: InodeNumber,
+        name: FileName<'_>,
+    ) -> Ext4Result<(UnlinkOutcome, bool)> {
+        self.ensure_writable("inode:unlink")?;
+        crate::file::unlink_and_free_inode_at(&mut self.filesystem, &mut self.device, parent, name)
+    }
+
     /// Removes an empty directory without reclaiming its inode while the VFS
     /// may still hold a live directory reference.
     pub fn remove_empty_directory(

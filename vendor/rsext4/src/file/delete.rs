@@ -376,6 +376,87 @@ pub(crate) fn unlink_inode_at<B: BlockIo>(
     })
 }
 
+/// (Velox patch 19.) Removes one non-directory name whose inode the embedding VFS
+/// holds no live reference to: when it was the last link, the inode is freed in
+/// the same transaction (entry removed, blocks and inode released), so it never
+/// goes on the orphan chain, as Linux's unlink followed at once by the eviction
+/// of an unused inode. Returns the outcome and whether the inode was freed;
+/// an inode that needs a separate truncate first (legacy indirect mapping) is
+/// left on the orphan chain as `unlink_inode_at` leaves it (not freed).
+pub(crate) fn unlink_and_free_inode_at<B: BlockIo>(
+    fs: &mut Ext4FileSystem,
+    block_dev: &mut Jbd2Dev<B>,
+    parent: InodeNumber,
+    name: FileName<'_>,
+) -> Ext4Result<(UnlinkOutcome, bool)> {
+    if name.is_reserved() {
+        return Err(Ext4Error::invalid_input().with_operation("unlink:reserved_name"));
+    }
+    let parent_inode = fs.get_inode_by_num(block_dev, parent)?;
+    let entry = find_named_entry_in_parent(fs, block_dev, parent, &parent_inode, name.as_bytes())?;
+    let mut inode = fs.get_inode_by_num(block_dev, entry.ino)?;
+    if inode.is_dir() {
+        return Err(Ext4Error::is_dir());
+    }
+    let new_links = inode.decremented_links_count()?;
+    if new_links != 0 || crate::indirect::has_legacy_indirect_mapping(fs, &inode) {
+        return unlink_inode_at(fs, block_dev, parent, name).map(|outcome| (outcome, false));
+    }
+    preflight_inode_free(fs, block_dev, entry.ino, &inode)?;
+    let external_xattr = read_external_store(block_dev, fs, &inode)?;
+    let owned_blocks = inode_owned_blocks(fs, block_dev, entry.ino, &mut inode)?;
+    let reap = reap_transaction_credits(
+        fs,
+        &inode,
+        external_xattr.is_some(),
+        external_store_revoke_records(external_xattr.as_ref())
+            .checked_add(owned_blocks.revoke_records())
+            .ok_or_else(Ext4Error::overflow)?,
+    )?;
+    let credits = TransactionCredits::metadata_with_revokes(
+        reap.metadata_blocks()
+            .checked_add(UNLINK_TRANSACTION_CREDITS)
+            .ok_or_else(Ext4Error::overflow)?,
+        reap.revoke_records(),
+    );
+    let counters_before = fs.group_counter_snapshot();
+    fs.with_metadata_transaction(block_dev, credits, |fs, block_dev| {
+        remove_named_entry_at(fs, block_dev, parent, &parent_inode, entry, name.as_bytes())?;
+        fs.touch_parent_dir_for_entry_change(block_dev, parent)?;
+        if let Some(external_xattr) = external_xattr {
+            release_external_store(block_dev, fs, external_xattr)?;
+            inode.set_file_acl(0)?;
+        }
+        release_inode_owned_blocks(fs, block_dev, owned_blocks)?;
+        inode.i_links_count = 0;
+        inode.i_block = [0; 15];
+        inode.i_flags &= !Ext4Inode::EXT4_EXTENTS_FL;
+        inode.i_blocks_lo = 0;
+        inode.l_i_blocks_high = 0;
+        inode.i_size_lo = 0;
+        inode.i_size_high = 0;
+        fs.finalize_inode_update(
+            block_dev,
+            entry.ino,
+            &mut inode,
+            Ext4InodeMetadataUpdate::link_count_change(),
+        )?;
+        fs.apply_inode_dtime(block_dev, entry.ino, Ext4DtimeUpdate::SetNow)?;
+        fs.free_inode(block_dev, entry.ino)?;
+        fs.flush_changed_group_metadata(block_dev, &counters_before)?;
+        fs.inodetable_cache.flush(block_dev, parent)?;
+        fs.inodetable_cache.flush(block_dev, entry.ino)?;
+        fs.sync_superblock(block_dev)
+    })?;
+    Ok((
+        UnlinkOutcome {
+            inode: entry.ino,
+            remaining_links: 0,
+        },
+        true,
+    ))
+}
+
 /// Removes an empty directory name while retaining its zero-link inode on the
 /// orphan chain until the embedding VFS releases its final live reference.
 pub(crate) fn unlink_empty_directory_at<B: BlockIo>(

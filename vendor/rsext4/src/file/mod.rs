@@ -37,7 +37,8 @@ pub(crate) use create::{
 pub use create::{create_symbol_link, create_symbol_link_with_owner, mkfile, mkfile_with_owner};
 pub(crate) use delete::{
     DentryReplacement, ParentDirEntry, find_named_entry_in_parent, preflight_inode_free,
-    remove_named_entry_at, replace_named_entry_at, unlink_empty_directory_at, unlink_inode_at,
+    remove_named_entry_at, replace_named_entry_at, unlink_and_free_inode_at, unlink_empty_directory_at,
+    unlink_inode_at,
 };
 pub use delete::{
     UnlinkOutcome, delete_dir, delete_file, is_dir_empty, reap_unlinked_inode, unlink,
