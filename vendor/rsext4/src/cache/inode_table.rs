@@ -74,6 +74,12 @@ pub struct InodeCache {
     max_entries: usize,
     access_counter: u64,
     inode_size: usize,
+    /// (Velox patch 19.) Undo log of the open metadata transactions: the first change of an
+    /// entry in a transaction saves the entry as it was (`None`: absent). A failed transaction
+    /// puts back what it saved; this replaced a copy of the whole cache per transaction.
+    undo: Vec<(InodeCacheKey, Option<CachedInode>)>,
+    /// Where each open (nested) transaction's part of `undo` starts.
+    undo_marks: Vec<usize>,
 }
 
 impl InodeCache {
@@ -83,7 +89,49 @@ impl InodeCache {
             max_entries,
             access_counter: 0,
             inode_size,
+            undo: Vec::new(),
+            undo_marks: Vec::new(),
         }
+    }
+
+    /// (Velox patch 19.) Opens a (nested) metadata transaction's undo scope.
+    pub(crate) fn begin_undo(&mut self) {
+        self.undo_marks.push(self.undo.len());
+    }
+
+    /// Closes the innermost undo scope after success: what it saved stays for the scopes
+    /// around it, and is dropped when the outermost one ends.
+    pub(crate) fn commit_undo(&mut self) {
+        if self.undo_marks.pop().is_some() && self.undo_marks.is_empty() {
+            self.undo.clear();
+        }
+    }
+
+    /// Closes the innermost undo scope after failure: every entry it changed is put back
+    /// as it was when the scope opened.
+    pub(crate) fn rollback_undo(&mut self) {
+        let Some(mark) = self.undo_marks.pop() else { return };
+        while self.undo.len() > mark {
+            let Some((inode_num, old)) = self.undo.pop() else { break };
+            match old {
+                Some(cached) => {
+                    self.cache.insert(inode_num, cached);
+                }
+                None => {
+                    self.cache.remove(&inode_num);
+                }
+            }
+        }
+    }
+
+    /// Saves `inode_num`'s entry before its first change in the innermost undo scope.
+    fn record(&mut self, inode_num: InodeNumber) {
+        let Some(&mark) = self.undo_marks.last() else { return };
+        if self.undo[mark..].iter().any(|(saved, _)| *saved == inode_num) {
+            return;
+        }
+        let old = self.cache.get(&inode_num).cloned();
+        self.undo.push((inode_num, old));
     }
 
     pub fn default(inode_size: u16) -> Self {
@@ -151,6 +199,7 @@ impl InodeCache {
 
         self.make_room(block_dev)?;
 
+        self.record(inode_num);
         self.cache.insert(
             inode_num,
             CachedInode::new(inode, raw_inode, inode_num, block_num, offset),
@@ -175,6 +224,7 @@ impl InodeCache {
                     &victim.raw_inode,
                 )?;
             }
+            self.record(victim_num);
             self.cache.remove(&victim_num);
         }
 
@@ -203,6 +253,7 @@ impl InodeCache {
         if end > block_dev.block_size() as usize {
             return Err(Ext4Error::corrupted().with_operation("inode_cache:initialize_range"));
         }
+        self.record(inode_num);
         self.cache.remove(&inode_num);
         self.make_room(block_dev)?;
 
@@ -244,6 +295,7 @@ impl InodeCache {
     }
 
     pub fn mark_dirty(&mut self, inode_num: InodeNumber) {
+        self.record(inode_num);
         if let Some(cached) = self.cache.get_mut(&inode_num) {
             cached.mark_dirty();
             cached.generation = cached.generation.saturating_add(1);
@@ -262,6 +314,7 @@ impl InodeCache {
         B: BlockIo,
         F: FnOnce(&mut Ext4Inode, &mut [u8]) -> Ext4Result<()>,
     {
+        self.record(inode_num);
         self.ensure_loaded(block_dev, inode_num, block_num, offset)?;
         self.touch(inode_num);
 
@@ -328,6 +381,7 @@ impl InodeCache {
                 &cached.raw_inode,
             )?;
         }
+        self.record(inode_num);
         self.cache.remove(&inode_num);
         Ok(())
     }
@@ -350,6 +404,7 @@ impl InodeCache {
         Self::write_dirty_inode_blocks(block_dev, &dirty)?;
 
         for (inode_num, ..) in dirty {
+            self.record(inode_num);
             if let Some(cached) = self.cache.get_mut(&inode_num) {
                 cached.dirty = false;
                 cached.generation = cached.generation.saturating_add(1);
@@ -373,6 +428,7 @@ impl InodeCache {
                 cached.offset_in_block,
                 &cached.raw_inode,
             )?;
+            self.record(inode_num);
             let cached = self
                 .cache
                 .get_mut(&inode_num)
@@ -384,6 +440,10 @@ impl InodeCache {
     }
 
     pub fn clear(&mut self) {
+        let keys: Vec<InodeCacheKey> = if self.undo_marks.is_empty() { Vec::new() } else { self.cache.keys().copied().collect() };
+        for inode_num in keys {
+            self.record(inode_num);
+        }
         self.cache.clear();
     }
 

@@ -50,19 +50,19 @@ struct MetadataTransactionSnapshot {
     group_descs: Vec<Ext4GroupDesc>,
     dirty_group_descs: Vec<bool>,
     bitmap_cache: BitmapCache,
-    inodetable_cache: InodeCache,
     datablock_cache: DataBlockCache,
 }
 
 impl MetadataTransactionSnapshot {
-    fn capture(filesystem: &Ext4FileSystem) -> Self {
+    /// (Velox patch 19: the inode cache keeps an undo log instead of being copied.)
+    fn capture(filesystem: &mut Ext4FileSystem) -> Self {
+        filesystem.inodetable_cache.begin_undo();
         Self {
             superblock: filesystem.superblock,
             superblock_dirty: filesystem.superblock_dirty,
             group_descs: filesystem.group_descs.clone(),
             dirty_group_descs: filesystem.dirty_group_descs.clone(),
             bitmap_cache: filesystem.bitmap_cache.clone(),
-            inodetable_cache: filesystem.inodetable_cache.clone(),
             datablock_cache: filesystem.datablock_cache.clone(),
         }
     }
@@ -73,8 +73,12 @@ impl MetadataTransactionSnapshot {
         filesystem.group_descs = self.group_descs;
         filesystem.dirty_group_descs = self.dirty_group_descs;
         filesystem.bitmap_cache = self.bitmap_cache;
-        filesystem.inodetable_cache = self.inodetable_cache;
+        filesystem.inodetable_cache.rollback_undo();
         filesystem.datablock_cache = self.datablock_cache;
+    }
+
+    fn commit(self, filesystem: &mut Ext4FileSystem) {
+        filesystem.inodetable_cache.commit_undo();
     }
 }
 
@@ -105,6 +109,8 @@ impl Ext4FileSystem {
             .with_transaction_credits(credits.into(), |block_dev| operation(self, block_dev));
         if result.is_err() {
             snapshot.restore(self);
+        } else {
+            snapshot.commit(self);
         }
         result
     }
@@ -127,6 +133,8 @@ impl Ext4FileSystem {
             block_dev.restart_transaction(credits.into(), |block_dev| operation(self, block_dev));
         if result.is_err() {
             snapshot.restore(self);
+        } else {
+            snapshot.commit(self);
         }
         result
     }

@@ -1369,6 +1369,61 @@ mod fault_tests {
         );
     }
 
+    /// (Velox patch 19.) The inode cache's undo log: a failed inner transaction undoes only
+    /// its own changes, a failed outer one undoes its nested successes too.
+    #[test]
+    fn nested_metadata_transactions_undo_inode_cache_changes() {
+        let (device, _) = FailingMemoryDevice::new(32 * 1024);
+        let mut journal = Jbd2Dev::initial_jbd2dev(0, device, true);
+        mkfs(&mut journal).expect("mkfs must succeed");
+        let mut filesystem = Ext4FileSystem::mount(&mut journal).expect("mount must succeed");
+        mkfile(&mut journal, &mut filesystem, "/a", None, None).expect("create a");
+        mkfile(&mut journal, &mut filesystem, "/b", None, None).expect("create b");
+        let number = |fs: &mut Ext4FileSystem, journal: &mut Jbd2Dev<FailingMemoryDevice>, path| {
+            dir::get_inode_with_num(fs, journal, path).unwrap().unwrap().0
+        };
+        let a = number(&mut filesystem, &mut journal, "/a");
+        let b = number(&mut filesystem, &mut journal, "/b");
+        let (a0, _) = filesystem.get_inode_record(&mut journal, a).unwrap();
+        let (_, b0) = filesystem.get_inode_record(&mut journal, b).unwrap();
+
+        filesystem
+            .with_metadata_transaction(&mut journal, 8, |fs, bd| {
+                fs.modify_inode(bd, a, |inode| inode.i_uid = 77)?;
+                let inner = fs.with_metadata_transaction(bd, 8, |fs, bd| {
+                    fs.modify_inode(bd, a, |inode| inode.i_gid = 88)?;
+                    fs.modify_inode(bd, b, |inode| inode.i_uid = 99)?;
+                    Err::<(), _>(Ext4Error::invalid_input())
+                });
+                assert!(inner.is_err());
+                fs.inodetable_cache.flush(bd, a)
+            })
+            .expect("outer transaction");
+        let (a1, _) = filesystem.get_inode_record(&mut journal, a).unwrap();
+        assert_eq!((a1.i_uid, a1.i_gid), (77, a0.i_gid));
+        assert_eq!(filesystem.get_inode_record(&mut journal, b).unwrap().1, b0);
+
+        filesystem
+            .with_metadata_transaction(&mut journal, 8, |fs, bd| {
+                fs.with_metadata_transaction(bd, 8, |fs, bd| {
+                    fs.modify_inode(bd, b, |inode| inode.i_uid = 5)?;
+                    fs.inodetable_cache.flush(bd, b)
+                })?;
+                fs.modify_inode(bd, a, |inode| inode.i_uid = 6)?;
+                Err::<(), _>(Ext4Error::invalid_input())
+            })
+            .expect_err("outer transaction fails");
+        assert_eq!(filesystem.get_inode_record(&mut journal, b).unwrap().1, b0);
+        assert_eq!(filesystem.get_inode_record(&mut journal, a).unwrap().0.i_uid, 77);
+
+        filesystem.umount(&mut journal).expect("unmount");
+        let mut remounted = Ext4FileSystem::mount(&mut journal).expect("remount");
+        let a = number(&mut remounted, &mut journal, "/a");
+        let b = number(&mut remounted, &mut journal, "/b");
+        assert_eq!(remounted.get_inode_record(&mut journal, a).unwrap().0.i_uid, 77);
+        assert_eq!(remounted.get_inode_record(&mut journal, b).unwrap().1, b0);
+    }
+
     #[test]
     fn journal_credit_failure_restores_external_xattr_allocation() {
         let (device, _) = FailingMemoryDevice::new(32 * 1024);
