@@ -239,6 +239,32 @@ impl DataBlockCache {
             .ok_or(Ext4Error::corrupted())
     }
 
+    /// (Velox patch 20.) After a change that updated the block's directory checksum for
+    /// `key`: remember it as checked if `valid` (the part of the check the update does not
+    /// make true) holds for its contents. Without this every look-up after a create or
+    /// unlink checksummed the changed 4 KiB leaf again.
+    pub(crate) fn mark_dir_checked_if(
+        &mut self,
+        block_num: AbsoluteBN,
+        key: (u32, u32, bool),
+        valid: impl FnOnce(&[u8]) -> bool,
+    ) {
+        if let Some(cached) = self.cache.get_mut(&block_num)
+            && valid(cached.data.as_slice())
+        {
+            cached.dir_checked = Some(key);
+        }
+    }
+
+    /// The cached blocks remembered as checked, with their keys and contents (tests).
+    #[cfg(test)]
+    pub(crate) fn dir_checked_blocks(&self) -> Vec<((u32, u32, bool), Arc<Vec<u8>>)> {
+        self.cache
+            .values()
+            .filter_map(|cached| cached.dir_checked.map(|key| (key, cached.data.clone())))
+            .collect()
+    }
+
     /// Velox patch: remember that block `block_num`'s contents `checked` (if they are still
     /// the cached ones) passed the directory check for `key` (see `CachedBlock::dir_checked`).
     pub(crate) fn mark_dir_checked(&mut self, block_num: AbsoluteBN, checked: &Arc<Vec<u8>>, key: (u32, u32, bool)) {

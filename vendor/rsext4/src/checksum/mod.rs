@@ -11,7 +11,7 @@ pub use core::ext4_metadata_csum32;
 
 pub use bitmap::{ext4_block_bitmap_csum32, ext4_inode_bitmap_csum32};
 pub(crate) use dirblock::update_ext4_dx_checksum;
-pub(crate) use dirblock::verify_dir_block_cached;
+pub(crate) use dirblock::{dirblock_tail_is_valid, verify_dir_block_cached};
 pub use dirblock::{
     ext4_dirblock_csum32, ext4_metadata_block_csum32, ext4_update_dirblock_tail_checksum,
     update_ext4_dirblock_csum32, verify_ext4_dirblock_checksum, verify_ext4_dx_checksum,

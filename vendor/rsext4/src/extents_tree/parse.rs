@@ -124,9 +124,72 @@ impl<'a> ExtentTree<'a> {
         dev: &mut Jbd2Dev<B>,
         lblock: u32,
     ) -> Ext4Result<Option<Ext4Extent>> {
+        if let Some(found) = self.find_in_inline_leaf(dev.total_blocks(), lblock) {
+            return found;
+        }
         let root = self.load_root_from_inode()?;
         self.validate_node(&root, None, None, dev.total_blocks(), true)?;
         self.find_in_node(dev, &root, lblock)
+    }
+
+    /// (Velox patch 20.) `find_extent` for an inline leaf root (depth 0: the extents are in
+    /// `i_block`, as in every small file and directory), checked and searched in place: the
+    /// general path builds the node (an allocation) to check it, about 800 instructions a
+    /// call, twice per directory look-up. The checks are those of `parse_node_from_bytes`
+    /// and `validate_node`; anything they would refuse returns `None`, so the general path
+    /// reports it.
+    fn find_in_inline_leaf(
+        &self,
+        device_blocks: u64,
+        lblock: u32,
+    ) -> Option<Ext4Result<Option<Ext4Extent>>> {
+        let words = &self.inode.i_block;
+        let (magic, entries) = ((words[0] & 0xffff) as u16, (words[0] >> 16) as u16);
+        let (max, depth) = ((words[1] & 0xffff) as u16, (words[1] >> 16) as u16);
+        let capacity = (words.len() * 4 - Ext4ExtentHeader::disk_size()) / Ext4Extent::disk_size();
+        if magic != Ext4ExtentHeader::EXT4_EXT_MAGIC
+            || depth != 0
+            || max == 0
+            || entries > max
+            || usize::from(max) > capacity
+        {
+            return None;
+        }
+        let extent = |i: usize| {
+            let word = 3 + i * 3;
+            Ext4Extent {
+                ee_block: words[word],
+                ee_len: (words[word + 1] & 0xffff) as u16,
+                ee_start_hi: (words[word + 1] >> 16) as u16,
+                ee_start_lo: words[word + 2],
+            }
+        };
+        // (Two passes, so an error is the one the general path reports first.)
+        let mut previous_end: Option<u32> = None;
+        for i in 0..usize::from(entries) {
+            let extent = extent(i);
+            let len = extent.len();
+            let end = extent.ee_block.checked_add(len)?;
+            extent.start_block().checked_add(u64::from(len))?;
+            if len == 0 || previous_end.is_some_and(|previous| extent.ee_block < previous) {
+                return None;
+            }
+            previous_end = Some(end);
+        }
+        let mut found = None;
+        for i in 0..usize::from(entries) {
+            let extent = extent(i);
+            let len = extent.len();
+            if let Err(error) =
+                self.validate_physical_range(extent.start_block(), u64::from(len), device_blocks)
+            {
+                return Some(Err(error));
+            }
+            if found.is_none() && lblock >= extent.ee_block && lblock - extent.ee_block < len {
+                found = Some(extent);
+            }
+        }
+        Some(Ok(found))
     }
 
     /// Finds the extent covering `lblock`, or the first extent after it.
@@ -938,6 +1001,71 @@ mod tests {
             .find_extent(&mut dev, 0)
             .expect_err("corrupt external-node checksum must fail before traversal");
         assert_eq!(error.kind(), crate::Ext4ErrorKind::ChecksumMismatch);
+    }
+
+    /// (Velox patch 20.) The in-place search of an inline leaf root answers as the general
+    /// path does (the same extent, or the same error), over random and corrupted roots.
+    #[test]
+    fn inline_leaf_fast_path_matches_the_general_path() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut answered, mut found) = (0, 0);
+        for _ in 0..50_000 {
+            let mut inode = new_extent_inode();
+            let r = next();
+            let entries = (r % 6) as u32;
+            let max = if r >> 3 & 3 == 0 { ((r >> 5) % 6) as u32 } else { 4 };
+            let depth = u32::from(r >> 8 & 31 == 0);
+            let magic = if r >> 13 & 31 == 0 { 0x1234 } else { u32::from(Ext4ExtentHeader::EXT4_EXT_MAGIC) };
+            inode.i_block = [0; 15];
+            inode.i_block[0] = magic | entries << 16;
+            inode.i_block[1] = max | depth << 16;
+            let mut logical = (next() % 8) as u32;
+            for i in 0..4 {
+                let r = next();
+                let len = (r % 6) as u32 + if r >> 3 & 7 == 0 { 32768 } else { 0 };
+                let start = if r >> 6 & 15 == 0 { 990 + (r >> 10) % 20 } else { 1 + (r >> 10) % 800 };
+                inode.i_block[3 + i * 3] = if r >> 20 & 15 == 0 { logical.saturating_sub(3) } else { logical };
+                inode.i_block[4 + i * 3] = len | ((start >> 32) as u32) << 16;
+                inode.i_block[5 + i * 3] = start as u32;
+                logical += (len & 0x7fff) + (r >> 24) as u32 % 4;
+            }
+            let lblock = (next() % 30) as u32;
+            let mut tree = ExtentTree::new(&mut inode, BLOCK_SIZE);
+            let mut superblock = crate::superblock::Ext4Superblock::default();
+            superblock.s_blocks_count_lo = 1000;
+            superblock.s_log_block_size = 2;
+            tree.bind_geometry(&superblock);
+            let general = tree.load_root_from_inode().and_then(|root| {
+                tree.validate_node(&root, None, None, 1000, true)?;
+                Ok(match root {
+                    ExtentNode::Leaf { entries, .. } => entries
+                        .into_iter()
+                        .find(|e| lblock >= e.ee_block && lblock < e.ee_block + e.len()),
+                    ExtentNode::Index { .. } => None,
+                })
+            });
+            match tree.find_in_inline_leaf(1000, lblock) {
+                None => assert!(depth != 0 || general.is_err(), "{:?}", tree.inode.i_block),
+                Some(fast) => {
+                    answered += 1;
+                    match (fast, general) {
+                        (Ok(a), Ok(b)) => {
+                            found += usize::from(a.is_some());
+                            assert_eq!(a.map(|e| (e.ee_block, e.ee_len, e.start_block())), b.map(|e| (e.ee_block, e.ee_len, e.start_block())));
+                        }
+                        (Err(a), Err(b)) => assert_eq!(a, b),
+                        (a, b) => panic!("fast {a:?} general {b:?} for {:?}", tree.inode.i_block),
+                    }
+                }
+            }
+        }
+        assert!(answered > 10_000 && found > 1_000, "{answered} {found}");
     }
 
     #[test]

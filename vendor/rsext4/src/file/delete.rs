@@ -696,6 +696,13 @@ fn try_remove_dentry_in_block<B: BlockIo>(
     let removed = remove_result?;
     if removed {
         fs.datablock_cache.flush_metadata(block_dev, entry.phys)?;
+        // (Velox patch 20: the checksum was just updated; see mark_dir_checked_if.)
+        let superblock = &fs.superblock;
+        fs.datablock_cache.mark_dir_checked_if(
+            entry.phys,
+            (parent_ino_num.raw(), parent_inode.i_generation, false),
+            |data| crate::checksum::dirblock_tail_is_valid(superblock, data),
+        );
     }
     Ok(removed)
 }

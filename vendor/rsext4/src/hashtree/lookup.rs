@@ -92,18 +92,31 @@ impl HashTreeManager {
         target_name: &'a [u8],
     ) -> Result<(HashSearch<'a>, HashTreeNode), HashTreeError> {
         let root_block = self.get_root_block(fs, block_dev, dir_ino, dir_inode)?;
-        let root_data = self.read_block_data(fs, block_dev, root_block)?;
-        if crate::checksum::verify_ext4_dx_checksum(
-            &fs.superblock,
-            dir_ino.raw(),
-            dir_inode.i_generation,
-            &root_data,
-        ) == Some(false)
-        {
-            return Err(HashTreeError::Filesystem(
-                crate::Ext4Error::checksum().with_operation("htree:root"),
-            ));
+        let root = fs
+            .datablock_cache
+            .get_or_load(block_dev, root_block)
+            .map_err(HashTreeError::from)?;
+        // (Velox patch 20: memoized. A block marked for the indexed key passed this check or
+        // the stricter one of verify_dir_block_cached; it is marked here only when the dx
+        // checksum is there and right.)
+        let key = (dir_ino.raw(), dir_inode.i_generation, true);
+        if root.dir_checked != Some(key) {
+            match crate::checksum::verify_ext4_dx_checksum(
+                &fs.superblock,
+                dir_ino.raw(),
+                dir_inode.i_generation,
+                &root.data,
+            ) {
+                Some(false) => {
+                    return Err(HashTreeError::Filesystem(
+                        crate::Ext4Error::checksum().with_operation("htree:root"),
+                    ));
+                }
+                Some(true) => fs.datablock_cache.mark_dir_checked(root_block, &root.data, key),
+                None => {}
+            }
         }
+        let root_data = root.data;
         let has_metadata_checksum =
             crate::crc32c::ext4_superblock_has_metadata_csum(&fs.superblock);
         let max_indirect_levels = if fs

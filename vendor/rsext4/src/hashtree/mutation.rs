@@ -101,20 +101,21 @@ pub(crate) fn insert_indexed_directory_entry<B: BlockIo>(
     )?
     .ok_or_else(|| Ext4Error::corrupted().with_operation("htree:leaf_mapping"))?;
 
-    let mut updated = fs
-        .datablock_cache
-        .get_or_load(device, physical_block)?
-        .data
-        .as_ref()
-        .clone();
-    if !verify_ext4_dirblock_checksum(
+    let cached = fs.datablock_cache.get_or_load(device, physical_block)?;
+    // (Velox patch 20: memoized, see verify_dir_block_cached: the look-up that checked the
+    // name is absent has just checked this leaf.)
+    if !crate::checksum::verify_dir_block_cached(
         &fs.superblock,
+        &mut fs.datablock_cache,
+        &cached,
         parent_ino.raw(),
         parent_inode.i_generation,
-        &updated,
+        false,
     ) {
         return Err(Ext4Error::checksum().with_operation("htree:insert_leaf"));
     }
+    let mut updated = cached.data.as_ref().clone();
+    drop(cached);
     if insert_into_leaf(
         &mut updated,
         ext4_superblock_has_metadata_csum(&fs.superblock),
@@ -134,6 +135,12 @@ pub(crate) fn insert_indexed_directory_entry<B: BlockIo>(
                 data.copy_from_slice(&updated);
             })?;
         fs.datablock_cache.flush_metadata(device, physical_block)?;
+        let superblock = &fs.superblock;
+        fs.datablock_cache.mark_dir_checked_if(
+            physical_block,
+            (parent_ino.raw(), parent_inode.i_generation, false),
+            |data| crate::checksum::dirblock_tail_is_valid(superblock, data),
+        );
         return fs.touch_parent_dir_for_entry_change(device, parent_ino);
     }
 
