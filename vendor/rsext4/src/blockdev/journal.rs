@@ -34,8 +34,68 @@ struct ActiveJournalHandle {
     revoke_credits_remaining: usize,
     transaction_credits_at_start: usize,
     touched_metadata_blocks: Vec<AbsoluteBN>,
-    queue_snapshot: Vec<Jbd2Update>,
+    /// (Velox patch 21.) What the handle changed in the running transaction's images, to
+    /// undo a failed handle; this replaced a copy of the whole queue per handle, whose
+    /// shared images made the first change of each block in the handle copy 4 KiB.
+    undo: Vec<JournalUndo>,
+    /// Where each open nested handle's part of `undo` starts.
+    undo_scopes: Vec<usize>,
     revoke_snapshot: Vec<AbsoluteBN>,
+}
+
+/// (Velox patch 21.) One change of the running transaction made under a handle.
+enum JournalUndo {
+    /// A block's image before the handle replaced or removed it (`None`: it had none).
+    Image(AbsoluteBN, Option<alloc::sync::Arc<[u8]>>),
+    /// A block's bytes from an offset on, before the handle changed them in place.
+    Bytes(AbsoluteBN, usize, Vec<u8>),
+}
+
+impl ActiveJournalHandle {
+    /// Does the innermost scope already keep `block`'s whole image (so later changes of it
+    /// need nothing more to be undone)?
+    fn keeps_image(&self, block: AbsoluteBN) -> bool {
+        let start = self.undo_scopes.last().copied().unwrap_or(0);
+        self.undo[start..]
+            .iter()
+            .any(|undo| matches!(undo, JournalUndo::Image(kept, _) if *kept == block))
+    }
+
+    /// Keep `block`'s image as it was before a replacement or removal.
+    fn keep_image(&mut self, block: AbsoluteBN, image: Option<alloc::sync::Arc<[u8]>>) {
+        if !self.keeps_image(block) {
+            self.undo.push(JournalUndo::Image(block, image));
+        }
+    }
+}
+
+/// (Velox patch 21.) Undo `undo` (in reverse order) in the running transaction's images.
+fn undo_running_updates(
+    updates: &mut Vec<Jbd2Update>,
+    journaled: &mut JournaledFilter,
+    undo: impl DoubleEndedIterator<Item = JournalUndo>,
+) {
+    for change in undo.rev() {
+        match change {
+            JournalUndo::Image(block, Some(image)) => {
+                if let Some(queued) = updates.iter_mut().rev().find(|queued| queued.0 == block) {
+                    queued.1 = image;
+                } else {
+                    updates.push(Jbd2Update(block, image));
+                    journaled.set(block);
+                }
+            }
+            JournalUndo::Image(block, None) => updates.retain(|queued| queued.0 != block),
+            JournalUndo::Bytes(block, offset, old) => {
+                if let Some(queued) = updates.iter_mut().rev().find(|queued| queued.0 == block)
+                    && let Some(bytes) =
+                        alloc::sync::Arc::make_mut(&mut queued.1).get_mut(offset..offset + old.len())
+                {
+                    bytes.copy_from_slice(&old);
+                }
+            }
+        }
+    }
 }
 
 struct ActiveDirectHandle {
@@ -300,10 +360,13 @@ impl<B: BlockIo> Jbd2Dev<B> {
                 .rev()
                 .find(|queued| queued.0 == update.0)
             {
-                *existing = update;
+                let block = update.0;
+                let old = core::mem::replace(existing, update);
+                handle.keep_image(block, Some(old.1));
             } else {
                 let block = update.0;
                 system.running_transaction.updates.push(update);
+                handle.keep_image(block, None);
                 if self.journaled.add(block) {
                     self.journaled.rebuild(self.system.as_ref());
                 }
@@ -368,11 +431,23 @@ impl<B: BlockIo> Jbd2Dev<B> {
         Ok(())
     }
 
-    fn clone_updates(queue: &[Jbd2Update]) -> Vec<Jbd2Update> {
-        queue
-            .iter()
-            .map(|update| Jbd2Update(update.0, update.1.clone()))
-            .collect()
+    /// (Velox patch 21.) Before `block`'s image leaves the running transaction under a
+    /// handle: keep it to undo a failed handle.
+    fn keep_removed_image(
+        handle: Option<&mut ActiveJournalHandle>,
+        system: &JBD2DEVSYSTEM,
+        block: AbsoluteBN,
+    ) {
+        if let Some(handle) = handle
+            && let Some(queued) = system
+                .running_transaction
+                .updates
+                .iter()
+                .rev()
+                .find(|queued| queued.0 == block)
+        {
+            handle.keep_image(block, Some(queued.1.clone()));
+        }
     }
 
     fn visible_committed_update(
@@ -1099,12 +1174,6 @@ impl<B: BlockIo> Jbd2Dev<B> {
         &mut self,
         operation: impl FnOnce(&mut Self) -> Ext4Result<T>,
     ) -> Ext4Result<T> {
-        let queue_snapshot = {
-            let system = self.system.as_ref().ok_or_else(|| {
-                Ext4Error::journal_aborted().with_operation("jbd2:nested_handle_without_state")
-            })?;
-            Self::clone_updates(&system.running_transaction.updates)
-        };
         let revoke_snapshot = self
             .system
             .as_ref()
@@ -1120,21 +1189,28 @@ impl<B: BlockIo> Jbd2Dev<B> {
             .ok_or_else(|| Ext4Error::corrupted().with_operation("jbd2:missing_active_handle"))?;
         let touched_metadata_snapshot = active_handle.touched_metadata_blocks.clone();
         let revoke_credits_remaining_snapshot = active_handle.revoke_credits_remaining;
+        let undo_start = active_handle.undo.len();
+        if let Some(handle) = self.active_handle.as_mut() {
+            handle.undo_scopes.push(undo_start);
+        }
 
-        match operation(self) {
+        let result = operation(self);
+        if let Some(handle) = self.active_handle.as_mut() {
+            handle.undo_scopes.pop();
+        }
+        match result {
             Ok(value) => Ok(value),
             Err(operation_error) => {
-                let system = self.system.as_mut().ok_or_else(|| {
-                    Ext4Error::journal_aborted().with_operation("jbd2:nested_abort_without_state")
-                })?;
-                system.running_transaction.updates = queue_snapshot;
-                for update in &system.running_transaction.updates {
-                    self.journaled.set(update.0); // (Velox patch 17)
-                }
-                system.running_transaction.revoked_blocks = revoke_snapshot;
                 let handle = self.active_handle.as_mut().ok_or_else(|| {
                     Ext4Error::corrupted().with_operation("jbd2:missing_active_handle")
                 })?;
+                let undo: Vec<JournalUndo> =
+                    handle.undo.drain(undo_start.min(handle.undo.len())..).collect();
+                let system = self.system.as_mut().ok_or_else(|| {
+                    Ext4Error::journal_aborted().with_operation("jbd2:nested_abort_without_state")
+                })?;
+                undo_running_updates(&mut system.running_transaction.updates, &mut self.journaled, undo.into_iter());
+                system.running_transaction.revoked_blocks = revoke_snapshot;
                 handle.touched_metadata_blocks = touched_metadata_snapshot;
                 handle.revoke_credits_remaining = revoke_credits_remaining_snapshot;
                 // A nested filesystem owner restores its cache snapshot after
@@ -1152,12 +1228,6 @@ impl<B: BlockIo> Jbd2Dev<B> {
         transaction_credits_at_start: usize,
         operation: impl FnOnce(&mut Self) -> Ext4Result<T>,
     ) -> Ext4Result<T> {
-        let queue_snapshot = {
-            let system = self.system.as_ref().ok_or_else(|| {
-                Ext4Error::journal_aborted().with_operation("jbd2:handle_without_state")
-            })?;
-            Self::clone_updates(&system.running_transaction.updates)
-        };
         let revoke_snapshot = self
             .system
             .as_ref()
@@ -1173,7 +1243,8 @@ impl<B: BlockIo> Jbd2Dev<B> {
             revoke_credits_remaining: 0,
             transaction_credits_at_start,
             touched_metadata_blocks: Vec::with_capacity(credits.metadata_blocks),
-            queue_snapshot,
+            undo: Vec::new(),
+            undo_scopes: Vec::new(),
             revoke_snapshot,
         });
         match self.extend_transaction_credits(credits) {
@@ -1202,10 +1273,11 @@ impl<B: BlockIo> Jbd2Dev<B> {
                         Ext4Error::journal_aborted().with_operation("jbd2:abort_without_state")
                     );
                 };
-                system.running_transaction.updates = handle.queue_snapshot;
-                for update in &system.running_transaction.updates {
-                    self.journaled.set(update.0); // (Velox patch 17)
-                }
+                undo_running_updates(
+                    &mut system.running_transaction.updates,
+                    &mut self.journaled,
+                    handle.undo.into_iter(),
+                );
                 system.running_transaction.revoked_blocks = handle.revoke_snapshot;
                 // The active cache may contain buffers dirtied after journal
                 // write access was acquired. They must be discarded, never
@@ -1602,6 +1674,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
     /// revoke-aware transaction instead of queue removal.
     pub(crate) fn forget_unpublished_metadata(&mut self, block_id: AbsoluteBN) {
         if let Some(system) = self.system.as_mut() {
+            Self::keep_removed_image(self.active_handle.as_mut(), system, block_id);
             system
                 .running_transaction
                 .updates
@@ -1651,6 +1724,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
             handle.revoke_credits_remaining -= 1;
         }
         if let Some(system) = self.system.as_mut() {
+            Self::keep_removed_image(self.active_handle.as_mut(), system, block_id);
             system
                 .running_transaction
                 .updates
@@ -1758,8 +1832,13 @@ impl<B: BlockIo> Jbd2Dev<B> {
                             .running_transaction
                             .revoked_blocks
                             .retain(|block| *block != block_id);
-                        if newly_touched && let Some(handle) = self.active_handle.as_mut() {
-                            handle.touched_metadata_blocks.push(block_id);
+                        if let Some(handle) = self.active_handle.as_mut() {
+                            if newly_touched {
+                                handle.touched_metadata_blocks.push(block_id);
+                            }
+                            // (Velox patch 21: the copy made for a failed operation also
+                            // undoes a failed handle.)
+                            handle.keep_image(block_id, Some(before));
                         }
                         // (The one-block buffer no longer holds this block's image.)
                         self.inner.discard_block(block_id);
@@ -1905,6 +1984,12 @@ impl<B: BlockIo> Jbd2Dev<B> {
             .revoked_blocks
             .retain(|block| *block != block_id);
         let image = &mut system.running_transaction.updates[index].1;
+        // (Velox patch 21: the handle keeps the bytes changed, not a 4 KiB copy.)
+        if let Some(handle) = self.active_handle.as_mut()
+            && !handle.keeps_image(block_id)
+        {
+            handle.undo.push(JournalUndo::Bytes(block_id, offset, image[offset..end].to_vec()));
+        }
         alloc::sync::Arc::make_mut(image)[offset..end].copy_from_slice(data);
         Ok(true)
     }
@@ -4953,6 +5038,58 @@ mod tests {
             &inner.data[start..start + BLOCK_SIZE],
             &vec![0x11; BLOCK_SIZE]
         );
+    }
+
+    /// (Velox patch 21.) A failed handle undoes every kind of change it made to images
+    /// the running transaction held before it (in place by bytes or by closure, replaced,
+    /// removed by a revoke or as unpublished) and drops the images it added, also through
+    /// a nested handle that succeeded.
+    #[test]
+    fn failed_handle_undoes_in_place_replaced_and_removed_images() {
+        let mut dev = Jbd2Dev::initial_jbd2dev(0, MemBlockDev::new(256), true);
+        dev.set_journal_superblock(
+            JournalSuperBlock { s_maxlen: 64, s_first: 1, ..JournalSuperBlock::default() },
+            AbsoluteBN::new(128),
+        )
+            .expect("install small journal");
+        let block = |n: u32| AbsoluteBN::new(u64::from(n));
+        for n in 10..14u32 {
+            dev.write_blocks(&vec![n as u8; BLOCK_SIZE], block(n), 1, true)
+                .expect("queue earlier update");
+        }
+        let error = dev
+            .with_journal_handle(TransactionCredits::metadata_with_revokes(8, 2), |dev| {
+                assert!(dev.update_journaled_block_part(block(10), 100, &[0xaa; 256])?);
+                dev.update_block(block(11), true, |image| {
+                    image[..10].fill(0xbb);
+                    Ok(())
+                })?;
+                dev.write_blocks(&vec![0xcc; BLOCK_SIZE], block(12), 1, true)?;
+                dev.forget_detached_metadata(block(13))?;
+                dev.with_journal_handle(1, |dev| {
+                    assert!(dev.update_journaled_block_part(block(10), 0, &[0xdd; 64])?);
+                    dev.write_blocks(&vec![0xee; BLOCK_SIZE], block(20), 1, true)
+                })?;
+                dev.forget_unpublished_metadata(block(20));
+                dev.write_blocks(&vec![0xef; BLOCK_SIZE], block(21), 1, true)?;
+                Err::<(), _>(Ext4Error::io())
+            })
+            .expect_err("the handle fails");
+        assert_eq!(error.kind(), crate::Ext4ErrorKind::Io);
+        let mut observed = vec![0; BLOCK_SIZE];
+        for n in 10..14u32 {
+            dev.read_blocks(&mut observed, block(n), 1).expect("read restored update");
+            assert_eq!(observed, vec![n as u8; BLOCK_SIZE], "block {n}");
+        }
+        dev.umount_commit().expect("commit restored updates");
+        let inner = dev.into_inner();
+        for n in [10usize, 11, 12, 13, 20, 21] {
+            let want = if n < 14 { n as u8 } else { 0 };
+            assert!(
+                inner.data[n * BLOCK_SIZE..(n + 1) * BLOCK_SIZE].iter().all(|&b| b == want),
+                "block {n} on the disk"
+            );
+        }
     }
 
     #[test]

@@ -247,6 +247,28 @@ impl Ext4FileSystem {
         let in_block = (byte_offset % block_size) as usize;
         let end = in_block + desc_size;
 
+        // (Velox patch 21: a record of 32 or 64 bytes, which the encoding writes whole,
+        // goes into the running transaction's image in place when it has one; a failed
+        // handle undoes these bytes, where update_block copies the 4 KiB block.)
+        if desc_size <= 64 {
+            let mut record = [0u8; 64];
+            let mut desc = self.group_descs[idx];
+            desc.encode_with_checksum(
+                &self.superblock,
+                group_id.raw(),
+                &mut record[..desc_size],
+                None,
+                None,
+            )?;
+            if block_dev.update_journaled_block_part(block_num, in_block, &record[..desc_size])? {
+                self.group_descs[idx] = desc;
+                *self
+                    .dirty_group_descs
+                    .get_mut(idx)
+                    .ok_or_else(Ext4Error::corrupted)? = false;
+                return Ok(());
+            }
+        }
         let mut desc = self.group_descs[idx];
         block_dev.update_block(block_num, true, |buffer| {
             if end > buffer.len() {

@@ -553,6 +553,11 @@ pub(crate) fn write_superblock_bytes<B: BlockIo>(
     if end > block_size {
         return Err(Ext4Error::bad_superblock().with_operation("superblock:crosses_block"));
     }
+    // (Velox patch 21: into the running transaction's image in place, when it has one; a
+    // failed handle undoes these 1,024 bytes, where update_block copies the 4 KiB block.)
+    if block_dev.update_journaled_block_part(block, in_block, bytes)? {
+        return Ok(());
+    }
 
     block_dev.update_block(block, true, |buffer| {
         buffer[in_block..end].copy_from_slice(bytes);
