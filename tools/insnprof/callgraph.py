@@ -12,18 +12,39 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from profile import symbols  # noqa: E402
 
 
+def short(name):
+    """`name` with generic argument lists (a `<` right after an identifier) shown as `<..>`."""
+    out, i = [], 0
+    while i < len(name):
+        c = name[i]
+        if c == "<" and i > 0 and (name[i - 1].isalnum() or name[i - 1] in "_:"):
+            depth = 0
+            while i < len(name):
+                depth += {"<": 1, ">": -1}.get(name[i], 0)
+                i += 1
+                if depth == 0:
+                    break
+            out.append("<..>")
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("kernel")
     ap.add_argument("-n", type=int, default=40)
     ap.add_argument("--focus", action="append", default=[])
+    ap.add_argument("--full", action="store_true", help="names with their generic arguments")
     args = ap.parse_args()
     addrs, names = symbols(args.kernel)
 
     def name(a):
         i = bisect.bisect_right(addrs, a) - 1
-        return names[i] if i >= 0 else "?"
+        n = names[i] if i >= 0 else "?"
+        return n if args.full else short(n)
 
     edges = []
     total = 0

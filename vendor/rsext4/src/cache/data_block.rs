@@ -69,9 +69,49 @@ pub struct DataBlockCache {
     max_entries: usize,
     access_counter: u64,
     block_size: usize,
+    /// (Velox patch 22.) The last directory look-up's answer, forgotten at every change of
+    /// a cached block's contents (directories change only through this cache). A look-up
+    /// then the operation that looks the same name up again (unlink, create's check that
+    /// the name is free) search the directory once.
+    lookup_memo: Option<LookupMemo>,
+}
+
+/// (Velox patch 22.) A directory look-up: the directory's inode number and the state of its
+/// inode the answer depends on, the name, and where the entry is (`None`: absent).
+#[derive(Clone)]
+pub(crate) struct LookupMemo {
+    pub(crate) parent: u32,
+    pub(crate) generation: u32,
+    pub(crate) flags: u32,
+    pub(crate) size: u64,
+    pub(crate) name: Vec<u8>,
+    pub(crate) found: Option<crate::file::ParentDirEntry>,
 }
 
 impl DataBlockCache {
+    /// (Velox patch 22.) The remembered answer for this look-up, if it is the last one.
+    pub(crate) fn memo_lookup(
+        &self,
+        parent: u32,
+        generation: u32,
+        flags: u32,
+        size: u64,
+        name: &[u8],
+    ) -> Option<Option<crate::file::ParentDirEntry>> {
+        let memo = self.lookup_memo.as_ref()?;
+        (memo.parent == parent
+            && memo.generation == generation
+            && memo.flags == flags
+            && memo.size == size
+            && memo.name == name)
+            .then_some(memo.found)
+    }
+
+    /// (Velox patch 22.) Remember a look-up's answer.
+    pub(crate) fn memo_store(&mut self, memo: LookupMemo) {
+        self.lookup_memo = Some(memo);
+    }
+
     /// Creates a data block cache.
     pub fn new(max_entries: usize, block_size: usize) -> Self {
         Self {
@@ -80,6 +120,7 @@ impl DataBlockCache {
             max_entries,
             access_counter: 0,
             block_size,
+            lookup_memo: None,
         }
     }
 
@@ -227,6 +268,7 @@ impl DataBlockCache {
             self.evict_lru_if_full(block_dev)?;
         }
 
+        self.lookup_memo = None;
         let mut cached = CachedBlock::new(alloc::vec![0u8; self.block_size], block_num);
         cached.dirty = true;
         self.access_counter = self.access_counter.saturating_add(1);
@@ -332,6 +374,7 @@ impl DataBlockCache {
             .ok_or(Ext4Error::corrupted())?;
         f(Arc::make_mut(&mut cached.data).as_mut_slice());
         cached.dir_checked = None;
+        self.lookup_memo = None;
         cached.mark_dirty();
         cached.generation = cached.generation.saturating_add(1);
 
@@ -387,6 +430,7 @@ impl DataBlockCache {
         count: u32,
         data: &[u8],
     ) -> Ext4Result<()> {
+        self.lookup_memo = None;
         if count == 0 {
             return Ok(());
         }
@@ -532,12 +576,14 @@ impl DataBlockCache {
 
     /// Invalidates one cached block without flushing it.
     pub fn invalidate(&mut self, block_num: AbsoluteBN) {
+        self.lookup_memo = None;
         self.cache.remove(&block_num);
         self.remove_from_lru(block_num);
     }
 
     /// Clears the cache without flushing.
     pub fn clear(&mut self) {
+        self.lookup_memo = None;
         self.cache.clear();
         self.lru_order.clear();
     }

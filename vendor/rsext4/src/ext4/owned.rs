@@ -15,7 +15,7 @@ use crate::{
     file::{
         CreateInodePayload, FileExtentMap, FileExtentTarget, PreallocationOptions, RangeOperation,
         RenameEntryRequest, RenameOptions, RenameOutcome, UnlinkOutcome, XattrName, XattrNamespace,
-        XattrSetMode, create_inode_at, error_after_cleanup, find_named_entry_in_parent,
+        XattrSetMode, create_numbered_inode_at, error_after_cleanup, find_named_entry_in_parent,
         get_inode_xattr, inspect_inode_extents, link_inode_at, list_inode_xattrs,
         operate_inode_range, read_inode_data_into, reap_unlinked_inode, remove_inode_xattr,
         rename_inode_at, set_inode_xattr, truncate_inode, unlink_empty_directory_at,
@@ -992,7 +992,7 @@ where
         permissions: FilePermissions,
     ) -> Ext4Result<InodeInfo> {
         self.ensure_writable("inode:create")?;
-        create_inode_at(
+        let (number, _) = create_numbered_inode_at(
             &mut self.device,
             &mut self.filesystem,
             CreateEntryRequest {
@@ -1005,9 +1005,10 @@ where
             CreateInodePayload::Empty,
             Ext4DirEntry2::EXT4_FT_REG_FILE,
         )?;
-        self.lookup_child(parent, name)?.ok_or_else(|| {
-            Ext4Error::corrupted().with_operation("inode:create_missing_directory_entry")
-        })
+        // (Velox patch 22: the new inode by its number, not by a second search of the
+        // directory.)
+        let inode = self.filesystem.get_inode_by_num(&mut self.device, number)?;
+        self.inspect_inode(number, inode)
     }
 
     /// Creates a character device, block device, FIFO, or socket inode.
@@ -1020,7 +1021,7 @@ where
         kind: SpecialInodeKind,
     ) -> Ext4Result<InodeInfo> {
         self.ensure_writable("inode:create_special")?;
-        create_inode_at(
+        let (number, _) = create_numbered_inode_at(
             &mut self.device,
             &mut self.filesystem,
             CreateEntryRequest {
@@ -1033,9 +1034,10 @@ where
             kind.payload(),
             kind.directory_entry_type(),
         )?;
-        self.lookup_child(parent, name)?.ok_or_else(|| {
-            Ext4Error::corrupted().with_operation("inode:create_missing_special_entry")
-        })
+        // (Velox patch 22: the new inode by its number, not by a second search of the
+        // directory.)
+        let inode = self.filesystem.get_inode_by_num(&mut self.device, number)?;
+        self.inspect_inode(number, inode)
     }
 
     /// Creates a symbolic link below a resolved directory.
@@ -1047,7 +1049,7 @@ where
         target: &[u8],
     ) -> Ext4Result<InodeInfo> {
         self.ensure_writable("symlink:create")?;
-        create_inode_at(
+        let (number, _) = create_numbered_inode_at(
             &mut self.device,
             &mut self.filesystem,
             CreateEntryRequest {
@@ -1060,9 +1062,9 @@ where
             CreateInodePayload::Data(target),
             Ext4DirEntry2::EXT4_FT_SYMLINK,
         )?;
-        self.lookup_child(parent, name)?.ok_or_else(|| {
-            Ext4Error::corrupted().with_operation("symlink:create_missing_directory_entry")
-        })
+        // (Velox patch 22: by number, as create_regular_file.)
+        let inode = self.filesystem.get_inode_by_num(&mut self.device, number)?;
+        self.inspect_inode(number, inode)
     }
 
     /// Creates a directory below an already resolved directory.

@@ -151,6 +151,18 @@ pub(crate) fn create_inode_at<B: BlockIo>(
     payload: CreateInodePayload<'_>,
     file_type: u8,
 ) -> Ext4Result<Ext4Inode> {
+    create_numbered_inode_at(device, fs, request, payload, file_type).map(|(_, inode)| inode)
+}
+
+/// (Velox patch 22.) [`create_inode_at`], also giving the new inode's number (the callers
+/// that looked the new name up again to learn it searched the directory once more).
+pub(crate) fn create_numbered_inode_at<B: BlockIo>(
+    device: &mut Jbd2Dev<B>,
+    fs: &mut Ext4FileSystem,
+    request: CreateEntryRequest<'_>,
+    payload: CreateInodePayload<'_>,
+    file_type: u8,
+) -> Ext4Result<(InodeNumber, Ext4Inode)> {
     let counters_before = fs.group_counter_snapshot();
     fs.with_metadata_transaction(device, CREATE_TRANSACTION_CREDITS, |fs, device| {
         let created = create_inode_at_inner(device, fs, request, payload, file_type)?;
@@ -164,7 +176,7 @@ pub(crate) fn create_inode_at<B: BlockIo>(
         fs.inodetable_cache.flush(device, request.parent)?;
         fs.flush_changed_group_metadata(device, &counters_before)?;
         fs.sync_superblock(device)?;
-        Ok(created.inode)
+        Ok((created.number, created.inode))
     })
 }
 
