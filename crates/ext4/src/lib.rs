@@ -18,6 +18,9 @@
 //!   set-user/group-id files, or to files not in the inode cache go through at once. Pages
 //!   of a file that has a shared writable mapping are written back on fsync, sync, umount and
 //!   before they are evicted.
+//! - Reads: a miss reads [`READ_AHEAD`] pages at once; a reader that goes on sequentially
+//!   has the next window read by the device meanwhile ([`AsyncReader`], `Ahead`), taken in
+//!   when it gets there. Any other change to the file's pages drops that read first.
 //! - An inode whose last name is removed while open lives on until its last user lets go,
 //!   then it is reaped (`orphans`, at the next operation that takes `core`).
 #![cfg_attr(not(test), no_std)]
@@ -31,6 +34,7 @@ mod tests;
 
 pub use bcache::BlockCache;
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -157,6 +161,34 @@ fn entry_kind(t: DirectoryEntryType) -> FileType {
     }
 }
 
+/// A disk that can start a read now and finish it later: the page cache's asynchronous
+/// read-ahead (the kernel's virtio-blk driver; none in most host tests).
+pub trait AsyncReader: Send + Sync {
+    /// Start reading `len` bytes from byte `pos` of the disk into `buf`; `None` if it cannot.
+    ///
+    /// # Safety
+    /// `buf..buf + len` stays valid, and nothing else reads or writes it, until the returned
+    /// read is waited for or dropped (dropping it waits for the device).
+    unsafe fn start(&self, pos: u64, buf: *mut u8, len: usize) -> Option<Box<dyn ReadPending>>;
+}
+
+/// A read started by [`AsyncReader::start`].
+pub trait ReadPending: Send {
+    /// Wait until the device is done with it: whether it read everything.
+    fn wait(self: Box<Self>) -> bool;
+}
+
+/// Pages being read from the disk ahead of a sequential reader; in the page map only once
+/// the read is done (`Node::settle_ahead`).
+struct Ahead<P> {
+    /// (Declared before `pages`, so dropped first: its drop waits for the device, which
+    /// writes into the pages' memory until then.)
+    pending: Box<dyn ReadPending>,
+    /// The file's page index of `pages[0]`.
+    first: u64,
+    pages: Vec<P>,
+}
+
 /// Why a mount failed, for the kernel's message.
 #[derive(Debug, Clone, Copy)]
 pub struct MountError {
@@ -185,6 +217,8 @@ pub struct Ext4Fs<D: BlockIo + Send + 'static, S: PageStore> {
     now: fn() -> Time,
     /// A write's bytes on their way to the core (locked before the core).
     bounce: Mutex<Vec<u8>>,
+    /// Starts the device reads of the asynchronous read-ahead (see [`Ext4Fs::set_reader`]).
+    reader: Mutex<Option<Arc<dyn AsyncReader>>>,
     me: Weak<Self>,
 }
 
@@ -235,6 +269,22 @@ struct Data<P> {
     dirty: BTreeSet<u64>,
     /// The first error of a write-back since the last fsync (reported by the next one).
     wb_err: Option<Errno>,
+    /// The next window being read from the disk for a sequential reader, if any.
+    ahead: Option<Ahead<P>>,
+    /// The page after the last window read: a miss there continues a sequential read.
+    seq_next: u64,
+}
+
+impl<P> Data<P> {
+    /// Drop the read-ahead (after the device is done with it): every change to the file's
+    /// pages, size or blocks other than a read calls this first, so no page read before the
+    /// change is taken in after it.
+    fn cancel_ahead(&mut self) {
+        if let Some(Ahead { pending, pages, .. }) = self.ahead.take() {
+            let _ = pending.wait();
+            drop(pages);
+        }
+    }
 }
 
 /// A directory found under `name` in directory `parent` remembers both ([`Node::hint`],
@@ -307,8 +357,15 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             dirty: AtomicUsize::new(0),
             now,
             bounce: Mutex::new(alloc::vec![0; WRITE_BATCH]),
+            reader: Mutex::new(None),
             me: me.clone(),
         }))
+    }
+
+    /// Read ahead of sequential readers asynchronously with `reader` (reading from the same
+    /// disk the core reads).
+    pub fn set_reader(&self, reader: Arc<dyn AsyncReader>) {
+        *self.reader.lock() = Some(reader);
     }
 
     fn this(&self) -> Arc<Self> {
@@ -397,7 +454,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             ino: n,
             kind: kind_of(info.mode),
             attr: Mutex::new(self.stat_of(info)),
-            data: Mutex::new(Data { pages: PageMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None }),
+            data: Mutex::new(Data { pages: PageMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None, ahead: None, seq_next: 0 }),
             names: Mutex::new(BTreeMap::new()),
             hint: Mutex::new(None),
             parent: AtomicU32::new(0),
@@ -573,6 +630,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
                 break;
             }
             let Some(mut d) = n.data.try_lock() else { continue };
+            d.cancel_ahead();
             if d.shared {
                 continue; // (mapped frames: dropping them from the cache would split the file)
             }
@@ -669,6 +727,71 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
 
     fn size(&self) -> u64 {
         self.attr.lock().size
+    }
+
+    /// Take in the read-ahead if it holds page `i`: wait for the device, then put its pages
+    /// that the map lacks and the file still covers into the map (zeros past the end of the
+    /// file). The window's end if it held `i`, whether or not the read succeeded (a failed
+    /// one leaves the pages to the synchronous fill, which reports the error).
+    fn settle_ahead(&self, d: &mut Data<S::Page>, i: u64) -> Option<u64> {
+        let a = d.ahead.as_ref()?;
+        if i < a.first || i - a.first >= a.pages.len() as u64 {
+            return None;
+        }
+        let Ahead { pending, first, pages } = d.ahead.take()?;
+        let end = first + pages.len() as u64;
+        if !pending.wait() {
+            return Some(end);
+        }
+        let size = self.size();
+        for (k, mut p) in pages.into_iter().enumerate() {
+            let at = first + k as u64;
+            let start = at * PAGE as u64;
+            if start >= size || d.pages.contains_key(&at) {
+                continue;
+            }
+            let valid = (size - start).min(PAGE as u64) as usize;
+            p[valid..].fill(0);
+            d.pages.insert(at, p);
+            self.fs.cached.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(end)
+    }
+
+    /// Start reading the window of [`READ_AHEAD`] pages from `first` from the disk (those that
+    /// one run of the file's blocks holds), for a sequential reader that will want them next:
+    /// only if none of them is cached, and into consecutive pages that one device request
+    /// fills. Nothing happens when any of that is not so.
+    fn start_ahead(&self, d: &mut Data<S::Page>, first: u64) {
+        if d.ahead.is_some() {
+            return;
+        }
+        let Some(reader) = self.fs.reader.lock().clone() else { return };
+        let end = self.size().div_ceil(PAGE as u64).min(first.saturating_add(READ_AHEAD));
+        if first >= end || d.pages.range(first..end).next().is_some() {
+            return;
+        }
+        let Ok(number) = self.number() else { return };
+        let want = (end - first) * PAGE as u64;
+        let Ok(Some((pos, bytes))) = self.fs.core().plain_data_run(number, first * PAGE as u64, want) else { return };
+        let n = (bytes / PAGE as u64) as usize;
+        // (Short runs, the ends of fragments: the synchronous fill reads them.)
+        if n < 32 {
+            return;
+        }
+        let Some(mut pages) = self.fs.store.alloc_run(n) else { return };
+        if pages.len() != n {
+            return;
+        }
+        let Some(buf) = self.fs.store.run_bytes(&mut pages) else { return };
+        let (ptr, len) = (buf.as_mut_ptr(), buf.len());
+        #[allow(unsafe_code)]
+        // SAFETY: the memory is the pages' (`run_bytes`: it stays put wherever their handles
+        // move), and the pages go into `Ahead` beside the read, untouched until the read is
+        // waited for (`settle_ahead`, `cancel_ahead`) or dropped (which waits, and `Ahead`
+        // drops it before the pages).
+        let Some(pending) = (unsafe { reader.start(pos, ptr, len) }) else { return };
+        d.ahead = Some(Ahead { pending, first, pages });
     }
 
     /// Fill the missing pages of `first..end` from the disk, a run of missing pages with one
@@ -1103,6 +1226,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         // Delayed writes first (their write-back would stamp the times again); their error
         // stays for fsync.
         let mut d = self.data.lock();
+        d.cancel_ahead();
         self.write_back(&mut d);
         let mut c = self.fs.core();
         let cur = self.stat();
@@ -1524,11 +1648,24 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         while pos < end {
             let i = pos / PAGE as u64;
             if !d.pages.contains_key(&i) {
-                if let Err(err) = self.fill(&mut d, i, i + READ_AHEAD) {
+                // The read-ahead window if it holds `i` (a sequential reader got there), else
+                // a window read now; a reader that goes on from where the last window ended
+                // has the next one read meanwhile.
+                let (end, sequential) = match self.settle_ahead(&mut d, i) {
+                    Some(end) => (end, true),
+                    None => (i + READ_AHEAD, i == d.seq_next),
+                };
+                if !d.pages.contains_key(&i)
+                    && let Err(err) = self.fill(&mut d, i, i + READ_AHEAD)
+                {
                     if pos == off {
                         return Err(err);
                     }
                     break;
+                }
+                d.seq_next = end;
+                if sequential {
+                    self.start_ahead(&mut d, end);
                 }
             }
             // The run of cached pages from `i` on, in one walk of the map (a look-up per
@@ -1568,6 +1705,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         self.fs.check_writable()?;
         let mut d = self.data.lock();
+        d.cancel_ahead();
         let start = if append { self.size() } else { off };
         if len == 0 {
             return Ok((0, start));
@@ -1678,6 +1816,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         self.fs.check_writable()?;
         let mut d = self.data.lock();
+        d.cancel_ahead();
         // Delayed writes first (their error stays for fsync), so that the core's size and
         // the cache agree when it cuts; to size 0 (O_TRUNC) they are only dropped.
         if size == 0 {
@@ -1707,6 +1846,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         self.fs.check_writable()?;
         let mut d = self.data.lock();
+        d.cancel_ahead();
         self.write_back(&mut d);
         // (The other files' delayed writes counted on the free blocks this may take.)
         if self.fs.dirty.load(Ordering::Relaxed) != 0 {
@@ -1802,6 +1942,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::ENODEV);
         }
         let mut d = if nowait { self.data.try_lock().ok_or(e::EAGAIN)? } else { self.data.lock() };
+        d.cancel_ahead();
         if mode != MapMode::Look && !self.fs.ro() {
             d.shared = true;
         }

@@ -692,6 +692,85 @@ fn names_follow_a_model_through_random_changes() {
     assert_clean(&img);
 }
 
+/// The read-ahead's disk in the tests: it reads the image when a read starts, so a read
+/// overtaken by a change of the file would bring back old bytes (which the page cache must
+/// never show); counts the reads started.
+struct SnapshotReader {
+    path: PathBuf,
+    started: StdArc<StdAtomic>,
+}
+struct Snapshot(bool);
+impl ReadPending for Snapshot {
+    fn wait(self: Box<Self>) -> bool {
+        self.0
+    }
+}
+impl AsyncReader for SnapshotReader {
+    unsafe fn start(&self, pos: u64, buf: *mut u8, len: usize) -> Option<Box<dyn ReadPending>> {
+        let mut f = File::open(&self.path).ok()?;
+        f.seek(SeekFrom::Start(pos)).ok()?;
+        // SAFETY: the caller's `len` bytes at `buf`, its alone until the read is waited for.
+        let ok = f.read_exact(unsafe { std::slice::from_raw_parts_mut(buf, len) }).is_ok();
+        self.started.fetch_add(1, Ordering::Relaxed);
+        Some(Box::new(Snapshot(ok)))
+    }
+}
+
+#[test]
+fn read_ahead_follows_a_sequential_reader_and_never_shows_old_bytes() {
+    let img = image(64, |_| {});
+    let started = StdArc::new(StdAtomic::new(0));
+    let cold = |img: &Img| {
+        let fs = mount(img);
+        fs.set_reader(StdArc::new(SnapshotReader { path: img.path.clone(), started: started.clone() }));
+        let f = walk(&fs, "/big").unwrap();
+        (fs, f)
+    };
+    let data: Vec<u8> = (0..4usize << 20).map(|i| (i * 7 + i / 4096) as u8).collect();
+    let fs = mount(&img);
+    let f = fs.root().unwrap().create(b"big", &node(FileType::Regular, 0o644)).unwrap();
+    write_all(&f, 0, &data).unwrap();
+    f.sync().unwrap();
+    drop(f);
+    umount(fs);
+    let w = READ_AHEAD * PAGE as u64;
+
+    // A sequential reader (64 KiB at a time) reads every byte right, mostly read ahead.
+    let (fs, f) = cold(&img);
+    let mut got = Vec::new();
+    for off in (0..data.len() as u64).step_by(65536) {
+        got.extend(read(&f, off, 65536));
+    }
+    assert!(got == data);
+    assert!(started.load(Ordering::Relaxed) >= 4, "{}", started.load(Ordering::Relaxed));
+    drop(f);
+    umount(fs);
+
+    // A write into the window being read ahead: the read after it sees the write.
+    let (fs, f) = cold(&img);
+    let before = started.load(Ordering::Relaxed);
+    assert_eq!(read(&f, 0, 4096), data[..4096]);
+    assert!(started.load(Ordering::Relaxed) > before, "the first window starts a read-ahead");
+    assert_eq!(write(&f, w + 100, b"NEW"), Ok(3));
+    let page = read(&f, w, 4096);
+    assert_eq!(&page[100..103], b"NEW");
+    assert_eq!(page[..100], data[w as usize..w as usize + 100]);
+    drop(f);
+    umount(fs);
+
+    // Cut and grown again while the next window is read ahead: zeros there, not old bytes.
+    let (fs, f) = cold(&img);
+    assert_eq!(read(&f, 0, 4096), data[..4096]);
+    f.truncate(w).unwrap();
+    f.truncate(2 * w).unwrap();
+    assert!(read(&f, w, w as usize).iter().all(|&b| b == 0));
+    // Dropped while a read-ahead is under way: nothing is left behind.
+    assert_eq!(read(&f, 0, 4096), data[..4096]);
+    drop(f);
+    umount(fs);
+    assert_clean(&img);
+}
+
 #[test]
 fn attributes_and_special_files() {
     let img = image(32, |_| {});

@@ -78,7 +78,8 @@ enum Buf {
     /// A flush has none.
     None,
     /// A synchronous read: the caller's `&mut [u8]`, which it does not touch until the request
-    /// is complete (it waits for it inside `read_sync`).
+    /// is complete (it waits for it inside `read_sync`); or a started read's memory, which its
+    /// owner does not touch until the [`ReadStarted`] is waited for or dropped (both wait).
     RawMut(NonNull<u8>, usize),
     /// A synchronous write: the caller's `&[u8]`, borrowed as above.
     RawConst(NonNull<u8>, usize),
@@ -139,6 +140,46 @@ struct Done {
 /// Shared by a request in flight and its waiter.
 #[derive(Default)]
 struct Completion(Mutex<Done>);
+
+/// A read started by [`Disk::read_start`], in requests the device holds.
+pub struct ReadStarted {
+    disk: Arc<Disk>,
+    /// The requests not yet seen complete.
+    parts: Vec<Arc<Completion>>,
+    ok: bool,
+}
+
+impl ReadStarted {
+    /// Wait (polling, as the synchronous calls) until the device is done with every request:
+    /// whether all of them read without error.
+    pub fn wait(mut self) -> bool {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> bool {
+        while let Some(done) = self.parts.last() {
+            // (Not locked while polling: completing the request takes the lock.)
+            let result = done.0.lock().result;
+            match result {
+                Some(r) => self.ok &= r.is_ok(),
+                None => {
+                    self.disk.poll(false);
+                    relax();
+                    continue;
+                }
+            }
+            self.parts.pop();
+        }
+        self.ok
+    }
+}
+
+impl Drop for ReadStarted {
+    /// The memory the device writes into is its owner's again only after this.
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
 
 /// A request the device holds.
 struct InFlight {
@@ -509,6 +550,39 @@ impl Disk {
             s += (n / SECTOR) as u64;
         }
         Ok(())
+    }
+
+    /// Start reading `len` bytes (a non-zero multiple of 512) from `sector` into `buf`, in
+    /// requests of at most the device's limit, without waiting for them (the page cache's
+    /// asynchronous read-ahead); EINVAL or EIO as [`Disk::read_sync`].
+    ///
+    /// # Safety
+    /// `buf..buf + len` stays valid, and nothing else reads or writes it, until the returned
+    /// [`ReadStarted`] is waited for or dropped (a drop waits for the device).
+    #[allow(unsafe_code)]
+    pub unsafe fn read_start(self: &Arc<Self>, sector: u64, buf: NonNull<u8>, len: usize) -> Result<ReadStarted, u32> {
+        self.check(sector, len, false)?;
+        let mut parts = Vec::with_capacity(len.div_ceil(self.max_bytes));
+        let mut off = 0;
+        while off < len {
+            let n = (len - off).min(self.max_bytes);
+            #[allow(unsafe_code)]
+            // SAFETY: `off < len`: inside the caller's buffer.
+            let p = unsafe { buf.add(off) };
+            let done = Arc::new(Completion::default());
+            let mut b = Buf::RawMut(p, n);
+            loop {
+                match self.submit(&mut self.dev.lock(), Op::Read, sector + (off / SECTOR) as u64, b, &done) {
+                    Ok(()) => break,
+                    Err(back) => b = back, // queue full: complete something first
+                }
+                self.poll(false);
+                relax();
+            }
+            parts.push(done);
+            off += n;
+        }
+        Ok(ReadStarted { disk: self.clone(), parts, ok: true })
     }
 
     /// Synchronous write (as [`Disk::read_sync`]; EROFS on a read-only disk).

@@ -35,6 +35,32 @@ pub fn use_clmul_crc(isa: u64) {
     }
 }
 
+/// The page cache's asynchronous read-ahead on a disk ([`Disk::read_start`]).
+struct Reader(Arc<Disk>);
+
+impl velox_ext4::AsyncReader for Reader {
+    #[allow(unsafe_code)]
+    unsafe fn start(&self, pos: u64, buf: *mut u8, len: usize) -> Option<alloc::boxed::Box<dyn velox_ext4::ReadPending>> {
+        let buf = core::ptr::NonNull::new(buf)?;
+        if pos % 512 != 0 {
+            return None;
+        }
+        // SAFETY: the caller's contract is `read_start`'s (its memory, untouched until the
+        // read is waited for or dropped).
+        let r = unsafe { self.0.read_start(pos / 512, buf, len) }.ok()?;
+        Some(alloc::boxed::Box::new(Started(r)))
+    }
+}
+
+/// A started read as the page cache sees it.
+struct Started(crate::dev::blk::ReadStarted);
+
+impl velox_ext4::ReadPending for Started {
+    fn wait(self: alloc::boxed::Box<Self>) -> bool {
+        self.0.wait()
+    }
+}
+
 /// A disk as the ext4 core sees it: synchronous sector reads and writes.
 pub struct DiskIo(Arc<Disk>);
 
@@ -130,6 +156,7 @@ pub fn mount_disk(i: usize, ro: bool) -> VResult<(Arc<dyn FileSystem>, InodeRef,
         println!("[velox] ext4: cannot mount {}: {:?} (errno {})", disk.name(), m.reason, m.errno);
         m.errno
     })?;
+    fs.set_reader(Arc::new(Reader(disk.clone())));
     let root = match fs.root() {
         Ok(r) if r.kind() == velox_vfs::FileType::Dir => r,
         r => {

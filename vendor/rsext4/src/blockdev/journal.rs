@@ -1742,6 +1742,13 @@ impl<B: BlockIo> Jbd2Dev<B> {
         Ok(())
     }
 
+    /// (Velox patch 23.) Might the journal hold an image of any of the `count` blocks from
+    /// `start` (a superset answer: false means a read of the device sees them as they are)?
+    pub(crate) fn may_journal_any(&self, start: AbsoluteBN, count: u64) -> bool {
+        self.journal_use
+            && (0..count).any(|k| start.raw().checked_add(k).map_or(true, |block| self.journaled.may_hold(AbsoluteBN::new(block))))
+    }
+
     /// Reads one block through the cached inner device.
     pub fn read_block(&mut self, block_id: AbsoluteBN) -> Ext4Result<()> {
         if self.journal_use

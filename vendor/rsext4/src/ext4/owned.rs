@@ -520,6 +520,47 @@ where
         self.inspect_inode(number, inode)
     }
 
+    /// (Velox patch 23.) Where the bytes of file `number` from `offset` (a multiple of the
+    /// block size) on are on the device, for a read that bypasses the core (a page cache's
+    /// asynchronous read-ahead): `(device byte offset, bytes, at most max)` when one
+    /// initialized extent holds them and no journal image may cover any of its blocks;
+    /// `None` otherwise (a hole, unwritten or inline data, a legacy indirect mapping, a
+    /// block the journal may hold), and the caller reads through the core.
+    pub fn plain_data_run(
+        &mut self,
+        number: InodeNumber,
+        offset: u64,
+        max: u64,
+    ) -> Ext4Result<Option<(u64, u64)>> {
+        self.ensure_mounted("inode:map")?;
+        let block_size = self.filesystem.block_size() as u64;
+        if max == 0 || block_size == 0 || offset % block_size != 0 {
+            return Ok(None);
+        }
+        let Ok(block) = u32::try_from(offset / block_size) else {
+            return Ok(None);
+        };
+        let mut inode = self.filesystem.get_inode_by_num(&mut self.device, number)?;
+        if !inode.uses_extents() {
+            return Ok(None);
+        }
+        let Some(extent) = crate::extents_tree::ExtentTree::with_filesystem(&mut inode, &self.filesystem, number)
+            .find_extent(&mut self.device, block)?
+        else {
+            return Ok(None);
+        };
+        if extent.is_unwritten() {
+            return Ok(None);
+        }
+        let skip = u64::from(block - extent.ee_block);
+        let blocks = (u64::from(extent.len()) - skip).min(max.div_ceil(block_size));
+        let start = extent.start_block() + skip;
+        if self.device.may_journal_any(crate::bmalloc::AbsoluteBN::new(start), blocks) {
+            return Ok(None);
+        }
+        Ok(Some((start * block_size, (blocks * block_size).min(max))))
+    }
+
     /// Returns a bounded, byte-addressed view of allocated file mappings.
     pub fn inode_extents(
         &mut self,
