@@ -32,7 +32,9 @@ pub trait PageStore: Send + Sync + 'static {
         None
     }
     /// The bytes of `run` as one slice, if its pages are consecutive in memory in this order
-    /// (those from `alloc_run` are).
+    /// (those from `alloc_run` are). The memory is the pages' own: it stays where it is while
+    /// they live, wherever their handles move (the ext4 page cache's read-ahead has a device
+    /// read into it while the handles wait in a list).
     fn run_bytes<'a>(&self, _run: &'a mut [Self::Page]) -> Option<&'a mut [u8]> {
         None
     }
