@@ -155,6 +155,17 @@ impl Ext4FileSystem {
         block_dev: &mut Jbd2Dev<B>,
         count: u32,
     ) -> Ext4Result<Vec<InodeNumber>> {
+        self.alloc_inodes_stepping(block_dev, count, 0)
+    }
+
+    /// `alloc_inodes`, the new records' generations advanced by `generation_step` (Velox
+    /// patch 24: `alloc_inode` set the fresh record a second time for that).
+    fn alloc_inodes_stepping<B: BlockIo>(
+        &mut self,
+        block_dev: &mut Jbd2Dev<B>,
+        count: u32,
+        generation_step: u32,
+    ) -> Ext4Result<Vec<InodeNumber>> {
         if count == 0 {
             return Ok(Vec::new());
         }
@@ -196,6 +207,18 @@ impl Ext4FileSystem {
             // bitmap and descriptor counters untouched and try the next group.
             self.bitmap_cache
                 .modify(block_dev, cache_key, bitmap_block, |data| {
+                    // (Velox patch 24: one inode in an initialized bitmap is found and
+                    // marked in place; a failure past the marking fails the transaction,
+                    // which restores the cached bitmap. The candidate copy and its copy
+                    // back were 8 KiB of copies per create.)
+                    if count == 1 && !inode_uninit {
+                        match self.inode_allocator.alloc_inode_in_group(data, group_idx, &desc) {
+                            Ok(InodeAlloc { global_inode, .. }) => inodes.push(global_inode),
+                            Err(err) if err.kind() == Ext4ErrorKind::NoSpace => {}
+                            Err(err) => alloc_error = Some(err),
+                        }
+                        return;
+                    }
                     let mut candidate = data.to_vec();
                     // When EXT4_BG_INODE_UNINIT is set the on-disk bitmap is
                     // stale. Linux synthesizes an all-free bitmap in memory.
@@ -282,7 +305,7 @@ impl Ext4FileSystem {
                 self.modify_inode_record(block_dev, *inode_num, |inode, _raw_inode| {
                     let generation = inode.i_generation;
                     *inode = fresh;
-                    inode.i_generation = generation;
+                    inode.i_generation = generation.wrapping_add(generation_step);
                     Ok(())
                 })?;
             }
@@ -297,18 +320,11 @@ impl Ext4FileSystem {
         &mut self,
         block_dev: &mut Jbd2Dev<B>,
     ) -> Ext4Result<InodeNumber> {
-        let ino = self
-            .alloc_inodes(block_dev, 1)?
+        // (Velox patch 24: the fresh record with its next generation in one update.)
+        self.alloc_inodes_stepping(block_dev, 1, 1)?
             .into_iter()
             .next()
-            .ok_or(Ext4Error::no_space())?;
-        let fresh = Ext4Inode::empty_for_reuse(self.default_inode_extra_isize());
-        self.modify_inode(block_dev, ino, |inode| {
-            let generation = inode.i_generation;
-            *inode = fresh;
-            inode.i_generation = generation.wrapping_add(1);
-        })?;
-        Ok(ino)
+            .ok_or(Ext4Error::no_space())
     }
 
     /// Frees one data block given its absolute physical block number.
