@@ -71,8 +71,9 @@ pub const RECENT_NODES: usize = 64;
 /// Pages read from the disk at once past a missing page (read-ahead), at most.
 pub const READ_AHEAD: u64 = 128;
 /// Names one directory's look-up cache keeps (when full, a new name pushes out the first
-/// name in byte order; entries are ~80 bytes, so a big directory's cache is ~320 KiB).
-pub const DCACHE_MAX: usize = 4096;
+/// name in byte order). An entry is its name (up to 255 bytes) and ~60 bytes more; none is
+/// added when the kernel heap runs low (`PageStore::may_grow`).
+pub const DCACHE_MAX: usize = 2048;
 /// Bytes one write hands to the core at once (through the file system's bounce buffer).
 pub const WRITE_BATCH: usize = 512 << 10;
 /// Dirty (delayed-write) pages over a file system above which a write writes its file back
@@ -271,7 +272,9 @@ struct Data<P> {
     wb_err: Option<Errno>,
     /// The next window being read from the disk for a sequential reader, if any.
     ahead: Option<Ahead<P>>,
-    /// The page after the last window read: a miss there continues a sequential read.
+    /// The page after the last window read: a miss there continues a sequential read (none
+    /// at first: a file's first window is not read ahead of, so one read of a big file's
+    /// head costs no more than it did).
     seq_next: u64,
 }
 
@@ -279,11 +282,11 @@ impl<P> Data<P> {
     /// Drop the read-ahead (after the device is done with it): every change to the file's
     /// pages, size or blocks other than a read calls this first, so no page read before the
     /// change is taken in after it.
-    fn cancel_ahead(&mut self) {
-        if let Some(Ahead { pending, pages, .. }) = self.ahead.take() {
-            let _ = pending.wait();
-            drop(pages);
-        }
+    /// The pages it dropped (counted in `Ext4Fs::cached` while they were read).
+    fn cancel_ahead(&mut self) -> usize {
+        let Some(Ahead { pending, pages, .. }) = self.ahead.take() else { return 0 };
+        let _ = pending.wait();
+        pages.len()
     }
 }
 
@@ -454,7 +457,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             ino: n,
             kind: kind_of(info.mode),
             attr: Mutex::new(self.stat_of(info)),
-            data: Mutex::new(Data { pages: PageMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None, ahead: None, seq_next: 0 }),
+            data: Mutex::new(Data { pages: PageMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None, ahead: None, seq_next: u64::MAX }),
             names: Mutex::new(BTreeMap::new()),
             hint: Mutex::new(None),
             parent: AtomicU32::new(0),
@@ -630,7 +633,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
                 break;
             }
             let Some(mut d) = n.data.try_lock() else { continue };
-            d.cancel_ahead();
+            let ahead = d.cancel_ahead();
+            freed += ahead;
+            self.cached.fetch_sub(ahead, Ordering::Relaxed);
             if d.shared {
                 continue; // (mapped frames: dropping them from the cache would split the file)
             }
@@ -729,6 +734,12 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         self.attr.lock().size
     }
 
+    /// Drop the read-ahead, if any, before a change (see `Data::cancel_ahead`).
+    fn drop_ahead(&self, d: &mut Data<S::Page>) {
+        let n = d.cancel_ahead();
+        self.fs.cached.fetch_sub(n, Ordering::Relaxed);
+    }
+
     /// Take in the read-ahead if it holds page `i`: wait for the device, then put its pages
     /// that the map lacks and the file still covers into the map (zeros past the end of the
     /// file). The window's end if it held `i`, whether or not the read succeeded (a failed
@@ -741,20 +752,23 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         let Ahead { pending, first, pages } = d.ahead.take()?;
         let end = first + pages.len() as u64;
         if !pending.wait() {
+            self.fs.cached.fetch_sub(pages.len(), Ordering::Relaxed);
             return Some(end);
         }
         let size = self.size();
+        let mut dropped = 0;
         for (k, mut p) in pages.into_iter().enumerate() {
             let at = first + k as u64;
             let start = at * PAGE as u64;
             if start >= size || d.pages.contains_key(&at) {
+                dropped += 1;
                 continue;
             }
             let valid = (size - start).min(PAGE as u64) as usize;
             p[valid..].fill(0);
             d.pages.insert(at, p);
-            self.fs.cached.fetch_add(1, Ordering::Relaxed);
         }
+        self.fs.cached.fetch_sub(dropped, Ordering::Relaxed);
         Some(end)
     }
 
@@ -791,6 +805,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         // waited for (`settle_ahead`, `cancel_ahead`) or dropped (which waits, and `Ahead`
         // drops it before the pages).
         let Some(pending) = (unsafe { reader.start(pos, ptr, len) }) else { return };
+        self.fs.cached.fetch_add(n, Ordering::Relaxed);
         d.ahead = Some(Ahead { pending, first, pages });
     }
 
@@ -1165,6 +1180,10 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             *v = n;
             return;
         }
+        if !self.fs.store.may_grow(name.len() + 64) {
+            m.clear();
+            return;
+        }
         if m.len() >= DCACHE_MAX {
             // (Starting over lost the whole cache of a directory that kept growing: every
             // name of a 1,000-file directory was searched for again by its unlink.)
@@ -1194,7 +1213,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Drop for Node<D, S> {
             nodes.remove(&self.ino);
         }
         drop(nodes);
-        let pages = self.data.get_mut().pages.len();
+        let d = self.data.get_mut();
+        let pages = d.pages.len() + d.ahead.as_ref().map_or(0, |a| a.pages.len());
         self.fs.cached.fetch_sub(pages, Ordering::Relaxed);
         // (Dirty pages of a node that goes belong to a removed file, or to an unmounted
         // file system that was written back first.)
@@ -1226,7 +1246,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         // Delayed writes first (their write-back would stamp the times again); their error
         // stays for fsync.
         let mut d = self.data.lock();
-        d.cancel_ahead();
+        self.drop_ahead(&mut d);
         self.write_back(&mut d);
         let mut c = self.fs.core();
         let cur = self.stat();
@@ -1283,17 +1303,20 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             if self.names.lock().get(n).copied() == Some(i)
                 && let Ok(info) = c.inode(ino(i)?)
             {
+                // (The node under the core, as the answer: an unlink in between would free
+                // the inode with no node of it in the table, leaving this one stale.)
+                let node = self.fs.node_of(&info);
                 drop(c);
-                return Ok(named(self.fs.node_of(&info), n, self.ino));
+                return Ok(named(node, n, self.ino));
             }
         }
         let fname = name(n)?;
         let mut c = self.fs.core();
         let info = c.lookup_child(self.number()?, fname).map_err(errno)?;
         self.dcache_put(n, info.map_or(0, |i| i.number.raw()));
+        let node = info.map(|info| self.fs.node_of(&info));
         drop(c);
-        let info = info.ok_or(e::ENOENT)?;
-        Ok(named(self.fs.node_of(&info), n, self.ino))
+        Ok(named(node.ok_or(e::ENOENT)?, n, self.ino))
     }
     fn name_hint(&self) -> Option<Vec<u8>> {
         self.hint.lock().clone()
@@ -1705,7 +1728,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         self.fs.check_writable()?;
         let mut d = self.data.lock();
-        d.cancel_ahead();
+        self.drop_ahead(&mut d);
         let start = if append { self.size() } else { off };
         if len == 0 {
             return Ok((0, start));
@@ -1816,7 +1839,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         self.fs.check_writable()?;
         let mut d = self.data.lock();
-        d.cancel_ahead();
+        self.drop_ahead(&mut d);
         // Delayed writes first (their error stays for fsync), so that the core's size and
         // the cache agree when it cuts; to size 0 (O_TRUNC) they are only dropped.
         if size == 0 {
@@ -1846,7 +1869,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         }
         self.fs.check_writable()?;
         let mut d = self.data.lock();
-        d.cancel_ahead();
+        self.drop_ahead(&mut d);
         self.write_back(&mut d);
         // (The other files' delayed writes counted on the free blocks this may take.)
         if self.fs.dirty.load(Ordering::Relaxed) != 0 {
@@ -1942,7 +1965,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             return Err(e::ENODEV);
         }
         let mut d = if nowait { self.data.try_lock().ok_or(e::EAGAIN)? } else { self.data.lock() };
-        d.cancel_ahead();
+        self.drop_ahead(&mut d);
         if mode != MapMode::Look && !self.fs.ro() {
             d.shared = true;
         }

@@ -742,30 +742,45 @@ fn read_ahead_follows_a_sequential_reader_and_never_shows_old_bytes() {
         got.extend(read(&f, off, 65536));
     }
     assert!(got == data);
-    assert!(started.load(Ordering::Relaxed) >= 4, "{}", started.load(Ordering::Relaxed));
+    assert!(started.load(Ordering::Relaxed) >= 2, "{}", started.load(Ordering::Relaxed));
     drop(f);
     umount(fs);
 
+    // Whole windows read in order until one starts a read-ahead (a file's first window
+    // starts none; the test store refuses every third run of pages): the window it reads.
+    let until_ahead = |f: &InodeRef| {
+        let before = started.load(Ordering::Relaxed);
+        let mut k = 0;
+        while started.load(Ordering::Relaxed) == before {
+            assert!(k < 7, "no read-ahead started");
+            assert_eq!(read(f, k * w, w as usize), data[(k * w) as usize..((k + 1) * w) as usize]);
+            k += 1;
+        }
+        k
+    };
+
     // A write into the window being read ahead: the read after it sees the write.
     let (fs, f) = cold(&img);
-    let before = started.load(Ordering::Relaxed);
-    assert_eq!(read(&f, 0, 4096), data[..4096]);
-    assert!(started.load(Ordering::Relaxed) > before, "the first window starts a read-ahead");
-    assert_eq!(write(&f, w + 100, b"NEW"), Ok(3));
-    let page = read(&f, w, 4096);
+    let k = until_ahead(&f);
+    assert_eq!(write(&f, k * w + 100, b"NEW"), Ok(3));
+    let page = read(&f, k * w, 4096);
     assert_eq!(&page[100..103], b"NEW");
-    assert_eq!(page[..100], data[w as usize..w as usize + 100]);
+    assert_eq!(page[..100], data[(k * w) as usize..(k * w) as usize + 100]);
+    drop(f);
+    umount(fs);
+
+    // Dropped while a read-ahead is under way: nothing is left behind.
+    let (fs, f) = cold(&img);
+    until_ahead(&f);
     drop(f);
     umount(fs);
 
     // Cut and grown again while the next window is read ahead: zeros there, not old bytes.
     let (fs, f) = cold(&img);
-    assert_eq!(read(&f, 0, 4096), data[..4096]);
-    f.truncate(w).unwrap();
-    f.truncate(2 * w).unwrap();
-    assert!(read(&f, w, w as usize).iter().all(|&b| b == 0));
-    // Dropped while a read-ahead is under way: nothing is left behind.
-    assert_eq!(read(&f, 0, 4096), data[..4096]);
+    let k = until_ahead(&f);
+    f.truncate(k * w).unwrap();
+    f.truncate((k + 1) * w).unwrap();
+    assert!(read(&f, k * w, w as usize).iter().all(|&b| b == 0));
     drop(f);
     umount(fs);
     assert_clean(&img);

@@ -522,8 +522,9 @@ where
 
     /// (Velox patch 23.) Where the bytes of file `number` from `offset` (a multiple of the
     /// block size) on are on the device, for a read that bypasses the core (a page cache's
-    /// asynchronous read-ahead): `(device byte offset, bytes, at most max)` when one
-    /// initialized extent holds them and no journal image may cover any of its blocks;
+    /// asynchronous read-ahead): `(device byte offset, bytes, at most max and not past the
+    /// file's size)` when one initialized extent holds them and no journal image may cover
+    /// any of its blocks;
     /// `None` otherwise (a hole, unwritten or inline data, a legacy indirect mapping, a
     /// block the journal may hold), and the caller reads through the core.
     pub fn plain_data_run(
@@ -541,9 +542,12 @@ where
             return Ok(None);
         };
         let mut inode = self.filesystem.get_inode_by_num(&mut self.device, number)?;
-        if !inode.uses_extents() {
+        // (Up to the file's size on the disk: past it a block may hold anything.)
+        let size = self.filesystem.inode_size(&inode);
+        if !inode.uses_extents() || offset >= size {
             return Ok(None);
         }
+        let max = max.min(size - offset);
         let Some(extent) = crate::extents_tree::ExtentTree::with_filesystem(&mut inode, &self.filesystem, number)
             .find_extent(&mut self.device, block)?
         else {

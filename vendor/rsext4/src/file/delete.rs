@@ -399,7 +399,13 @@ pub(crate) fn unlink_and_free_inode_at<B: BlockIo>(
         return Err(Ext4Error::is_dir());
     }
     let new_links = inode.decremented_links_count()?;
-    if new_links != 0 || crate::indirect::has_legacy_indirect_mapping(fs, &inode) {
+    // (Not freed here, as before patch 19: an inode still linked; a legacy indirect mapping,
+    // freed in restartable steps; an inode the bitmap says is free (a damaged image, which
+    // the reap refuses too).)
+    if new_links != 0
+        || crate::indirect::has_legacy_indirect_mapping(fs, &inode)
+        || !fs.inode_is_allocated_checked(block_dev, entry.ino)?
+    {
         return unlink_inode_at(fs, block_dev, parent, name).map(|outcome| (outcome, false));
     }
     preflight_inode_free(fs, block_dev, entry.ino, &inode)?;
@@ -420,7 +426,7 @@ pub(crate) fn unlink_and_free_inode_at<B: BlockIo>(
         reap.revoke_records(),
     );
     let counters_before = fs.group_counter_snapshot();
-    fs.with_metadata_transaction(block_dev, credits, |fs, block_dev| {
+    let freed = fs.with_metadata_transaction(block_dev, credits, |fs, block_dev| {
         remove_named_entry_at(fs, block_dev, parent, &parent_inode, entry, name.as_bytes())?;
         fs.touch_parent_dir_for_entry_change(block_dev, parent)?;
         if let Some(external_xattr) = external_xattr {
@@ -450,14 +456,23 @@ pub(crate) fn unlink_and_free_inode_at<B: BlockIo>(
         fs.inodetable_cache.flush(block_dev, parent)?;
         fs.inodetable_cache.flush(block_dev, entry.ino)?;
         fs.sync_superblock(block_dev)
-    })?;
-    Ok((
-        UnlinkOutcome {
-            inode: entry.ino,
-            remaining_links: 0,
-        },
-        true,
-    ))
+    });
+    match freed {
+        Ok(()) => Ok((
+            UnlinkOutcome {
+                inode: entry.ino,
+                remaining_links: 0,
+            },
+            true,
+        )),
+        // (A file too big to free in one transaction: its blocks touch more metadata than
+        // a handle may. The failed transaction changed nothing; the name goes as before
+        // patch 19, the inode to the orphan chain.)
+        Err(error) if error.kind() == Ext4ErrorKind::NoSpace => {
+            unlink_inode_at(fs, block_dev, parent, name).map(|outcome| (outcome, false))
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Removes an empty directory name while retaining its zero-link inode on the
