@@ -49,6 +49,9 @@ pub struct Hart {
     /// `mb_done` to what it saw once it executed a full fence.
     mb_req: AtomicU64,
     mb_done: AtomicU64,
+    /// Harts (bit = index) asleep in [`wait_answers`] until this hart answers a request: it
+    /// sends them an IPI when it has (in [`service`]).
+    wake_on_answer: AtomicUsize,
     /// IPIs received (for /proc/interrupts-style reports and tests).
     pub ipis: AtomicU64,
     /// Asked to let go of its loaded address space if nobody else uses it (leak checks).
@@ -90,6 +93,7 @@ impl Hart {
             tlb_done: AtomicU64::new(0),
             mb_req: AtomicU64::new(0),
             mb_done: AtomicU64::new(0),
+            wake_on_answer: AtomicUsize::new(0),
             ipis: AtomicU64::new(0),
             reclaim: AtomicBool::new(false),
             resched: AtomicBool::new(false),
@@ -165,6 +169,7 @@ pub fn init_boot_hart(hartid: usize) {
     hal::cpu::enable_soft_interrupt();
     velox_exec::sync::set_relax_hook(service);
 }
+
 
 /// Start the other harts the device tree lists (at most `want` in all, at most MAX_HARTS).
 /// They wait until [`release`] before running tasks.
@@ -249,10 +254,12 @@ pub fn send_ipi(mask: usize) {
 #[inline]
 pub fn service() {
     let h = this();
+    let mut answered = false;
     let req = h.tlb_req.load(Ordering::Acquire);
     if h.tlb_done.load(Ordering::Relaxed) != req {
         hal::cpu::flush_tlb_all();
         h.tlb_done.store(req, Ordering::Release);
+        answered = true;
     }
     let mb = h.mb_req.load(Ordering::Acquire);
     if h.mb_done.load(Ordering::Relaxed) != mb {
@@ -262,8 +269,74 @@ pub fn service() {
         fence(Ordering::SeqCst);
         hal::cpu::fence_i();
         h.mb_done.store(mb, Ordering::Release);
+        answered = true;
+    }
+    if answered {
+        // Wake the askers that went to sleep (see `wait_answers`: the store-buffering pattern,
+        // a full fence on each side; they look at the answer again after theirs).
+        fence(Ordering::SeqCst);
+        if h.wake_on_answer.load(Ordering::Relaxed) != 0 {
+            send_ipi(h.wake_on_answer.swap(0, Ordering::AcqRel));
+        }
     }
 }
+
+/// How long (in `time` ticks) a hart waiting for other harts' answers spins (answering its
+/// own requests meanwhile) before it sleeps in `wfi` until they send it an IPI. An answer
+/// normally comes within microseconds (an IPI's trip through the firmware); a target that
+/// takes longer runs kernel code with interrupts off for long, or (QEMU on a host with fewer
+/// cores than harts) is not running at all: spinning would then burn the host core it needs.
+/// Sleeping costs a wake-up IPI and a halted vCPU's wake-up latency, so short waits spin.
+static SPIN_TICKS: AtomicU64 = AtomicU64::new(0);
+
+/// Set the spin time of [`wait_answers`] (boot: `velox.spin_us=N`, default 50 µs).
+pub fn set_spin_us(us: u64) {
+    SPIN_TICKS.store(crate::time::ns_to_ticks(us * 1000), Ordering::Relaxed);
+}
+
+/// Wait until every hart `i` in `mask` answered request `want[i]` (`answer(hart) >= want`),
+/// answering this hart's own requests meanwhile. Runs with interrupts off: `wfi` still wakes
+/// on a pending IPI, and the IPIs it takes are answered here and raised again at the end for
+/// the trap path (a wake-up preemption, a kick out of user mode).
+#[inline(always)]
+fn wait_answers(mask: usize, want: &[u64; MAX_HARTS], answer: impl Fn(&Hart) -> &AtomicU64) {
+    let bit = 1usize << me();
+    let t0 = hal::cpu::time();
+    let spin = SPIN_TICKS.load(Ordering::Relaxed);
+    let mut slept = false;
+    let mut m = mask;
+    while m != 0 {
+        let i = m.trailing_zeros() as usize;
+        let h = &HARTS[i];
+        while answer(h).load(Ordering::Acquire) < want[i] {
+            if hal::cpu::time() - t0 < spin {
+                velox_exec::sync::relax();
+                continue;
+            }
+            // Ask for an IPI, then look again (pairs with the fence in `service`: either it
+            // sees the bit, or this sees its answer).
+            h.wake_on_answer.fetch_or(bit, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            if answer(h).load(Ordering::Acquire) >= want[i] {
+                break;
+            }
+            hal::cpu::wait_for_interrupt();
+            hal::cpu::clear_soft_interrupt();
+            slept = true;
+            service();
+        }
+        m &= m - 1;
+    }
+    if slept {
+        // An IPI cleared above may have carried more than an answer (a task queued here, an
+        // exit or signal for the thread running here): let the trap path see it too.
+        hal::cpu::raise_soft_interrupt();
+        SLEEPS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Waits for other harts' answers that ended in `wfi` (see [`wait_answers`]).
+pub static SLEEPS: AtomicU64 = AtomicU64::new(0);
 
 /// membarrier(2)'s expedited barrier: every other online hart that has the user table `root`
 /// loaded (all of them with `None`) executes a full fence (and `fence.i`) before this
@@ -287,13 +360,7 @@ pub fn membarrier(root: Option<usize>) {
         }
         if mask != 0 {
             send_ipi(mask);
-            for (i, h) in HARTS.iter().enumerate().take(n) {
-                if mask & (1 << i) != 0 {
-                    while h.mb_done.load(Ordering::Acquire) < wait[i] {
-                        velox_exec::sync::relax();
-                    }
-                }
-            }
+            wait_answers(mask, &wait, |h| &h.mb_done);
         }
     }
     // And the others' earlier accesses before the caller's later ones.
@@ -372,13 +439,7 @@ pub fn flush_tlb_mm(tlb: &TlbCtx) {
     }
     send_ipi(mask);
     SHOOTDOWNS.fetch_add(1, Ordering::Relaxed);
-    for (i, h) in HARTS.iter().enumerate().take(n) {
-        if mask & (1 << i) != 0 {
-            while h.tlb_done.load(Ordering::Acquire) < wait[i] {
-                velox_exec::sync::relax();
-            }
-        }
-    }
+    wait_answers(mask, &wait, |h| &h.tlb_done);
 }
 
 /// TLB shootdowns that had to reach another hart.
@@ -464,8 +525,9 @@ pub fn probe_asid_bits() {
 pub fn print_tlb_counters() {
     let s: [u64; 4] = core::array::from_fn(|k| HARTS.iter().map(|h| h.asid_stats[k].load(Ordering::Relaxed)).sum());
     hal::println!(
-        "[velox] tlb: shootdowns {}; ASID switches: full flush {}, stale {}, first {}, no flush {}; rollovers {}",
+        "[velox] tlb: shootdowns {} (slept {}); ASID switches: full flush {}, stale {}, first {}, no flush {}; rollovers {}",
         SHOOTDOWNS.load(Ordering::Relaxed),
+        SLEEPS.load(Ordering::Relaxed),
         s[0],
         s[1],
         s[2],
