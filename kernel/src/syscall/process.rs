@@ -236,7 +236,7 @@ fn has(f: u64, bit: u32) -> bool {
 }
 
 /// Create the thread or process; returns the new thread (not yet started).
-fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
+async fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
     let f = r.flags;
     if has(f, g::CLONE_THREAD) && !has(f, g::CLONE_SIGHAND) || has(f, g::CLONE_SIGHAND) && !has(f, g::CLONE_VM) {
         return Err(errno::EINVAL);
@@ -264,7 +264,9 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
     let mm = if has(f, g::CLONE_VM) {
         parent_mm.clone()
     } else {
-        let child = parent_mm.space.lock().fork().ok_or(errno::ENOMEM)?;
+        // Parked, not spinning, while another thread of the process holds the lock: its
+        // own fork copies the whole page table under it.
+        let child = parent_mm.space.lock_async().await.fork().ok_or(errno::ENOMEM)?;
         Arc::new(Mm::new(child))
     };
     let mut ctx = t.ctx().clone();
@@ -318,7 +320,7 @@ fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
 }
 
 async fn clone_common(t: Arc<Thread>, r: CloneReq) -> isize {
-    let child = match do_clone(&t, &r) {
+    let child = match do_clone(&t, &r).await {
         Ok(c) => c,
         Err(e) => return err(e),
     };
