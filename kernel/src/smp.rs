@@ -291,7 +291,7 @@ static SPIN_TICKS: AtomicU64 = AtomicU64::new(0);
 
 /// Set the spin time of [`wait_answers`] (boot: `velox.spin_us=N`, default 50 µs).
 pub fn set_spin_us(us: u64) {
-    SPIN_TICKS.store(crate::time::ns_to_ticks(us * 1000), Ordering::Relaxed);
+    SPIN_TICKS.store(crate::time::ns_to_ticks(us.saturating_mul(1000)), Ordering::Relaxed);
 }
 
 /// Wait until every hart `i` in `mask` answered request `want[i]` (`answer(hart) >= want`),
@@ -301,16 +301,13 @@ pub fn set_spin_us(us: u64) {
 #[inline(always)]
 fn wait_answers(mask: usize, want: &[u64; MAX_HARTS], answer: impl Fn(&Hart) -> &AtomicU64) {
     let bit = 1usize << me();
-    let t0 = hal::cpu::time();
-    let spin = SPIN_TICKS.load(Ordering::Relaxed);
-    let mut slept = false;
+    let mut w = Waiter::new();
     let mut m = mask;
     while m != 0 {
         let i = m.trailing_zeros() as usize;
         let h = &HARTS[i];
         while answer(h).load(Ordering::Acquire) < want[i] {
-            if hal::cpu::time() - t0 < spin {
-                velox_exec::sync::relax();
+            if w.spin() {
                 continue;
             }
             // Ask for an IPI, then look again (pairs with the fence in `service`: either it
@@ -320,22 +317,66 @@ fn wait_answers(mask: usize, want: &[u64; MAX_HARTS], answer: impl Fn(&Hart) -> 
             if answer(h).load(Ordering::Acquire) >= want[i] {
                 break;
             }
-            hal::cpu::wait_for_interrupt();
-            hal::cpu::clear_soft_interrupt();
-            slept = true;
-            service();
+            w.sleep();
         }
         m &= m - 1;
     }
-    if slept {
-        // An IPI cleared above may have carried more than an answer (a task queued here, an
-        // exit or signal for the thread running here): let the trap path see it too.
-        hal::cpu::raise_soft_interrupt();
-        SLEEPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A hart's wait for something another hart does (with interrupts off): [`Waiter::spin`]
+/// turns of `relax` for at most the spin time, then [`Waiter::sleep`]s in `wfi` until an
+/// IPI, answering this hart's requests after each. The caller announces its sleep first (so
+/// the other hart sends the IPI) and looks once more after a full fence.
+pub struct Waiter {
+    t0: u64,
+    spin: u64,
+    slept: bool,
+}
+
+impl Waiter {
+    /// Start a wait (now).
+    pub fn new() -> Waiter {
+        Waiter { t0: hal::cpu::time(), spin: SPIN_TICKS.load(Ordering::Relaxed), slept: false }
+    }
+
+    /// One turn of spinning; false once the spin time is over (then sleep).
+    #[inline]
+    pub fn spin(&mut self) -> bool {
+        if hal::cpu::time() - self.t0 < self.spin {
+            velox_exec::sync::relax();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Sleep until an IPI or a device interrupt is pending (not taken: interrupts stay off;
+    /// not the timer, see `hal::cpu::wait_for_interrupt_not_timer`), then answer other harts'
+    /// requests.
+    pub fn sleep(&mut self) {
+        hal::cpu::wait_for_interrupt_not_timer();
+        hal::cpu::clear_soft_interrupt();
+        self.slept = true;
+        service();
+        // Spin again before the next sleep: a halted vCPU takes long to wake, and a waiter
+        // that had one look per wake-up could starve behind harts that spin.
+        self.t0 = hal::cpu::time();
     }
 }
 
-/// Waits for other harts' answers that ended in `wfi` (see [`wait_answers`]).
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        if self.slept {
+            // An IPI cleared while asleep may have carried more than the wake-up (a task
+            // queued here, an exit or signal for the thread running here): let the trap path
+            // see it too.
+            hal::cpu::raise_soft_interrupt();
+            SLEEPS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Waits for other harts ([`Waiter`]) that ended in `wfi`.
 pub static SLEEPS: AtomicU64 = AtomicU64::new(0);
 
 /// membarrier(2)'s expedited barrier: every other online hart that has the user table `root`

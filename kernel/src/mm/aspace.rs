@@ -115,6 +115,8 @@ pub struct SpaceLock {
     /// Tasks parked until the lock is released.
     waiters: crate::exec::WaitQueue,
     parked: core::sync::atomic::AtomicBool,
+    /// Harts (bit = index) asleep in `wfi` in [`SpaceLock::lock`] until it is released.
+    sleepers: AtomicUsize,
 }
 
 /// The locked address space; releases the lock (and wakes parked tasks) when dropped.
@@ -130,6 +132,7 @@ impl SpaceLock {
             owner: AtomicUsize::new(0),
             waiters: crate::exec::WaitQueue::new(),
             parked: core::sync::atomic::AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
         }
     }
 
@@ -138,9 +141,50 @@ impl SpaceLock {
         SpaceGuard { g: Some(g), l: self }
     }
 
-    /// Spin until the lock is free (short sections; other harts' requests are answered meanwhile).
+    /// Wait until the lock is free, for code that cannot park (a fault in a kernel copy to
+    /// user memory, the last thread's exit): spin a while (answering other harts' requests),
+    /// then sleep in `wfi` until the holder's release sends an IPI: another hart may hold it
+    /// for a whole fork.
     pub fn lock(&self) -> SpaceGuard<'_> {
-        self.guard(self.m.lock())
+        match self.m.try_lock() {
+            Some(g) => self.guard(g),
+            None => self.lock_slow(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lock_slow(&self) -> SpaceGuard<'_> {
+        let bit = 1usize << crate::smp::me();
+        let mut w = crate::smp::Waiter::new();
+        let mut announced = false;
+        let g = loop {
+            if !self.m.is_locked() {
+                if let Some(g) = self.m.try_lock() {
+                    break g;
+                }
+            }
+            if w.spin() {
+                continue;
+            }
+            // Announce (as `lock_async` does, plus this hart's bit), then look again: a
+            // release after the flag is up sends the IPI; one before it left the lock free.
+            self.sleepers.fetch_or(bit, Ordering::SeqCst);
+            self.parked.store(true, Ordering::SeqCst);
+            core::sync::atomic::fence(Ordering::SeqCst);
+            announced = true;
+            if !self.m.is_locked() {
+                if let Some(g) = self.m.try_lock() {
+                    break g;
+                }
+            }
+            w.sleep();
+        };
+        if announced {
+            // (If not woken, the bit is still up: no IPI to this hart at the next release.)
+            self.sleepers.fetch_and(!bit, Ordering::Relaxed);
+        }
+        self.guard(g)
     }
 
     /// Take the lock if it is free.
@@ -203,6 +247,10 @@ impl Drop for SpaceGuard<'_> {
         // with plain loads both sides could miss each other's store.)
         if self.l.parked.swap(false, Ordering::SeqCst) {
             self.l.waiters.wake_all();
+            let harts = self.l.sleepers.swap(0, Ordering::AcqRel);
+            if harts != 0 {
+                crate::smp::send_ipi(harts);
+            }
         }
     }
 }

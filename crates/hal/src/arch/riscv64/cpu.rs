@@ -172,6 +172,19 @@ pub fn wait_for_interrupt() {
     riscv::asm::wfi();
 }
 
+/// Wait (with interrupts off, as `wait_for_interrupt`) for an IPI or a device interrupt,
+/// not for the timer: a deadline already passed while the hart runs kernel code leaves the
+/// timer interrupt pending, which would end every `wfi` at once. It stays pending and is
+/// taken once interrupts are on again.
+pub fn wait_for_interrupt_not_timer() {
+    const STI: usize = 1 << 5;
+    // SAFETY: clears sie.STIE around wfi and sets back what was set; SIE stays as it was
+    // (off in kernel code), so no interrupt is taken here; no memory effects.
+    unsafe {
+        asm!("csrrc {old}, sie, {sti}", "wfi", "csrs sie, {old}", old = out(reg) _, sti = in(reg) STI, options(nostack))
+    };
+}
+
 /// Enable supervisor interrupts, wait for one, and disable them again. The idle loop.
 pub fn idle_wait() {
     // Wait with SIE clear: wfi still wakes on any pending enabled interrupt, and an interrupt
