@@ -18,7 +18,13 @@
 # boots the bench initramfs with an init that loads virtio_mmio, virtio_blk and ext4 (with
 # their dependencies: Debian builds them as modules; scripts/bench-build.sh keeps them in
 # build/bench-linux/modules/) and mounts /dev/vda on /mnt (the data at /mnt/vbench-data).
-# After each boot `e2fsck -fn` checks the image. Env: BENCH_TIMEOUT (QEMU seconds per boot,
+# Both QEMUs run with -mem-prealloc: guest RAM is touched on the host before the guest starts.
+# Otherwise the first write to a guest page costs host time (the host's own page fault, large
+# on this nested-virtualisation host) that icount hides when the guest's code makes it and
+# counts when it falls in an idle wait because the disk makes it: Debian's Linux zeroes each
+# page it allocates (init_on_alloc), Velox lets the disk fill page-cache pages untouched, and
+# its cold sequential reads swung between 408 and 1,776 MB/s from boot to boot
+# (docs/ext4.md). After each boot `e2fsck -fn` checks the image. Env: BENCH_TIMEOUT (QEMU seconds per boot,
 # default 1800), BENCH_STORAGE_DISK_MB (image size, default 768).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -88,7 +94,7 @@ cp --sparse=always "$base" "$RES/storage-velox.img"
 broot=$BUILD/bench-storage-root; rm -rf "$broot"; mkdir -p "$broot/bench"
 cp build/bench/vbench build/bench/vtrue "$broot/bench/"
 echo "bench-storage: Velox (det, root on ext4), scale $S" >&2
-c=(scripts/run.sh -k default -r "$RES/storage-velox.img" -e "$broot"
+c=(env QEMU_EXTRA=-mem-prealloc scripts/run.sh -k default -r "$RES/storage-velox.img" -e "$broot"
    -c "/bench/vbench -s $S -t /bench/vtrue -d /vbench-data storage" -d -t "$TMO" -l "$RES/storage-velox.log")
 rec "cp build/bench-results/storage-base.img build/bench-results/storage-velox.img"
 rec "${c[*]}"
@@ -147,7 +153,7 @@ chmod 755 "$lroot/init.sh"
 APPEND="console=ttyS0 quiet cryptomgr.notests nokaslr norandmaps randomize_kstack_offset=off vbench_scale=$S"
 # The same det options as run.sh -d with a disk (sleep=on: see the comment in run.sh) and the
 # same -drive/-device as run.sh -r.
-q=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp 1 -no-reboot
+q=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -mem-prealloc -smp 1 -no-reboot
    -icount shift=0,align=off,sleep=on -rtc base=2024-01-01T00:00:00,clock=vm -seed 1
    -kernel "$LNX/Image" -initrd "$BUILD/bench-storage-linux.cpio.gz" -append "$APPEND"
    -drive "file=$RES/storage-linux.img,format=raw,if=none,id=hd0" -device virtio-blk-device,drive=hd0)

@@ -48,6 +48,9 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     syscall::sys::set_isa(info.isa);
     fs::ext4::use_clmul_crc(info.isa);
     vdso::init();
+    if info.bootargs.split_whitespace().any(|a| a == "velox.blk_poll") {
+        dev::blk::POLL.store(true, core::sync::atomic::Ordering::Relaxed);
+    }
     smp::set_spin_us(info.bootargs.split_whitespace().find_map(|a| a.strip_prefix("velox.spin_us=")).and_then(|v| v.parse().ok()).unwrap_or(50));
     smp::start_secondaries(&info.hartids, info.harts);
     smp::init_asids(info.bootargs.split_whitespace().find_map(|a| a.strip_prefix("velox.asid_bits=")).and_then(|v| v.parse().ok()));

@@ -1672,14 +1672,17 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             let i = pos / PAGE as u64;
             if !d.pages.contains_key(&i) {
                 // The read-ahead window if it holds `i` (a sequential reader got there), else
-                // a window read now; a reader that goes on from where the last window ended
-                // has the next one read meanwhile.
+                // a window read now at the file's head or where the last read ended; a reader
+                // that goes on from where the last window ended has the next one read
+                // meanwhile. A miss anywhere else (a random reader) reads just the pages it
+                // asks for, as Linux does: a window there would read pages nobody wants.
                 let (end, sequential) = match self.settle_ahead(&mut d, i) {
                     Some(end) => (end, true),
-                    None => (i + READ_AHEAD, i == d.seq_next),
+                    None if i == d.seq_next || i == 0 => (i + READ_AHEAD, i == d.seq_next),
+                    None => (end.div_ceil(PAGE as u64).min(i + READ_AHEAD), false),
                 };
                 if !d.pages.contains_key(&i)
-                    && let Err(err) = self.fill(&mut d, i, i + READ_AHEAD)
+                    && let Err(err) = self.fill(&mut d, i, end)
                 {
                     if pos == off {
                         return Err(err);

@@ -11,8 +11,10 @@
 //! (and the owned buffer) in the completion and wakes the waiter: the interrupt handler
 //! ([`on_irq`], routed to the boot hart) or a synchronous caller polling for its own request.
 //!
-//! Kernel code runs with interrupts off, so the synchronous calls poll; the futures sleep until
-//! the interrupt (or a poller) completes them. A dropped future leaves its buffer with the
+//! Kernel code runs with interrupts off, so the synchronous calls wait with interrupts off: on
+//! the hart the disk interrupts, asleep in `wfi` with only the disks' interrupts let through
+//! the PLIC, which they take themselves; elsewhere by polling ([`Disk::wait_until`]). The
+//! futures sleep until the interrupt (or a poller) completes them. A dropped future leaves its buffer with the
 //! request until the device hands it back. Buffers are given to the device by their direct-map
 //! physical address (`VirtioHal::share`): kernel heap, kernel stacks and the image all lie in
 //! the direct map, physically contiguous; user memory is not (copy through a kernel buffer).
@@ -26,7 +28,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::future::{Future, poll_fn};
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::task::{Poll, Waker};
 use hal::println;
 use hal::virtio::drivers::Error as VirtioError;
@@ -43,6 +45,11 @@ pub const SECTOR: usize = 512;
 pub const QUEUE_SIZE: usize = 128;
 /// Largest request the driver sends (bytes), unless the device asks for less (`size_max`).
 pub const MAX_REQUEST: usize = 1 << 20;
+/// Poll for completions instead of sleeping (boot: `velox.blk_poll`).
+pub static POLL: AtomicBool = AtomicBool::new(false);
+/// The disks' PLIC priority: above every other source's (1), so that a hart waiting for a
+/// disk can take its interrupt alone (see `Disk::wait_until`).
+const DISK_PRIORITY: u32 = 2;
 
 /// Feature bits (virtio 1.2, 5.2.3).
 const F_SIZE_MAX: u64 = 1 << 1;
@@ -150,28 +157,35 @@ pub struct ReadStarted {
 }
 
 impl ReadStarted {
-    /// Wait (polling, as the synchronous calls) until the device is done with every request:
-    /// whether all of them read without error.
+    /// Wait (as the synchronous calls, [`Disk::wait_until`]) until the device is done with
+    /// every request: whether all of them read without error.
     pub fn wait(mut self) -> bool {
         self.finish()
     }
 
     fn finish(&mut self) -> bool {
-        while let Some(done) = self.parts.last() {
-            // (Not locked while polling: completing the request takes the lock.)
-            let result = done.0.lock().result;
-            match result {
-                Some(r) => self.ok &= r.is_ok(),
-                None => {
-                    self.disk.poll(false);
-                    relax();
-                    continue;
-                }
-            }
-            self.parts.pop();
-        }
+        let ok = finish(&self.disk, &mut self.parts);
+        self.ok &= ok;
         self.ok
     }
+}
+
+/// Wait ([`Disk::wait_until`]) until every request of `parts` is complete, taking them out:
+/// whether all of them succeeded.
+fn finish(disk: &Disk, parts: &mut Vec<Arc<Completion>>) -> bool {
+    let mut ok = true;
+    // (Not locked while waiting: completing a request takes the lock.)
+    disk.wait_until(|| {
+        while let Some(done) = parts.last() {
+            match done.0.lock().result {
+                Some(r) => ok &= r.is_ok(),
+                None => return false,
+            }
+            parts.pop();
+        }
+        true
+    });
+    ok
 }
 
 impl Drop for ReadStarted {
@@ -206,6 +220,8 @@ pub struct Disk {
     /// Largest request (bytes, a multiple of [`SECTOR`]).
     max_bytes: usize,
     irq: Option<u32>,
+    /// The hart its interrupt goes to.
+    irq_hart: usize,
     dev: Mutex<Dev>,
     /// Tasks waiting for room in the queue.
     room: crate::exec::WaitQueue,
@@ -268,7 +284,7 @@ pub fn init(info: &BootInfo, hartid: usize) {
         let ro = features & F_RO != 0;
         println!("[velox] virtio-blk: {name}, {sectors} sectors, {}", if ro { "ro" } else { "rw" });
         if let Some(i) = irq {
-            hal::plic::set_priority(i, 1);
+            hal::plic::set_priority(i, DISK_PRIORITY);
             hal::plic::set_threshold(hartid, 0);
             hal::plic::enable(hartid, i, true);
         }
@@ -279,6 +295,7 @@ pub fn init(info: &BootInfo, hartid: usize) {
             has_flush: features & F_FLUSH != 0,
             max_bytes,
             irq,
+            irq_hart: hartid,
             dev: Mutex::new(dev),
             room: crate::exec::WaitQueue::new(),
             irqs: AtomicU64::new(0),
@@ -482,13 +499,47 @@ impl Disk {
             self.poll(false);
             relax();
         }
-        loop {
-            if let Some(r) = done.0.lock().result {
-                return r;
+        let mut result = None;
+        self.wait_until(|| {
+            result = done.0.lock().result;
+            result.is_some()
+        });
+        result.unwrap_or(Err(EIO))
+    }
+
+    /// Wait (interrupts off) until `done()`. On the hart the disk interrupts, asleep in `wfi`
+    /// between looks, taking the disk's interrupt itself: the PLIC threshold is raised above
+    /// every other source meanwhile, so no other device's handler runs inside the wait (its
+    /// caller may hold any lock, the tty's included). Elsewhere, or with `velox.blk_poll`,
+    /// by polling the used ring. Sleeping lets QEMU's I/O threads have the host CPU that a
+    /// polling vCPU would keep busy.
+    fn wait_until(&self, mut done: impl FnMut() -> bool) {
+        let me = crate::smp::this().hartid.load(Ordering::Relaxed);
+        if self.irq.is_none() || me != self.irq_hart || POLL.load(Ordering::Relaxed) {
+            while !done() {
+                self.poll(false);
+                relax();
             }
-            self.poll(false);
-            relax();
+            return;
         }
+        if done() {
+            return;
+        }
+        hal::plic::set_threshold(me, DISK_PRIORITY - 1);
+        let mut w = crate::smp::Waiter::new();
+        loop {
+            self.poll(false);
+            if done() {
+                break;
+            }
+            // (A completion after the look above leaves the interrupt pending: wfi returns.)
+            w.sleep();
+            while let Some(irq) = hal::plic::claim(me) {
+                on_irq(irq);
+                hal::plic::complete(me, irq);
+            }
+        }
+        hal::plic::set_threshold(me, 0);
     }
 
     /// Queue a request from a task, waiting (asleep) for room in the queue.
@@ -542,30 +593,25 @@ impl Disk {
     /// hart may call it, concurrently with other requests.
     pub fn read_sync(&self, sector: u64, buf: &mut [u8]) -> Result<(), u32> {
         self.check(sector, buf.len(), false)?;
-        let mut s = sector;
-        for chunk in buf.chunks_mut(self.max_bytes) {
-            let n = chunk.len();
-            let p = NonNull::new(chunk.as_mut_ptr()).expect("slice pointers are not null");
-            self.request_sync(Op::Read, s, Buf::RawMut(p, n))?;
-            s += (n / SECTOR) as u64;
-        }
-        Ok(())
+        let p = NonNull::new(buf.as_mut_ptr()).expect("slice pointers are not null");
+        #[allow(unsafe_code)]
+        // SAFETY: `buf` is borrowed until this returns, and `finish` waits for every request.
+        let mut parts = unsafe { self.start_reads(sector, p, buf.len()) };
+        if finish(self, &mut parts) { Ok(()) } else { Err(EIO) }
     }
 
-    /// Start reading `len` bytes (a non-zero multiple of 512) from `sector` into `buf`, in
-    /// requests of at most the device's limit, without waiting for them (the page cache's
-    /// asynchronous read-ahead); EINVAL or EIO as [`Disk::read_sync`].
+    /// Queue reads of `len` bytes from `sector` into `buf` in requests of at most the device's
+    /// limit, all in flight at once.
     ///
     /// # Safety
-    /// `buf..buf + len` stays valid, and nothing else reads or writes it, until the returned
-    /// [`ReadStarted`] is waited for or dropped (a drop waits for the device).
+    /// As [`Disk::read_start`].
     #[allow(unsafe_code)]
-    pub unsafe fn read_start(self: &Arc<Self>, sector: u64, buf: NonNull<u8>, len: usize) -> Result<ReadStarted, u32> {
-        self.check(sector, len, false)?;
-        let mut parts = Vec::with_capacity(len.div_ceil(self.max_bytes));
+    unsafe fn start_reads(&self, sector: u64, buf: NonNull<u8>, len: usize) -> Vec<Arc<Completion>> {
+        let chunk = self.max_bytes;
+        let mut parts = Vec::with_capacity(len.div_ceil(chunk));
         let mut off = 0;
         while off < len {
-            let n = (len - off).min(self.max_bytes);
+            let n = (len - off).min(chunk);
             #[allow(unsafe_code)]
             // SAFETY: `off < len`: inside the caller's buffer.
             let p = unsafe { buf.add(off) };
@@ -582,6 +628,21 @@ impl Disk {
             parts.push(done);
             off += n;
         }
+        parts
+    }
+
+    /// Start reading `len` bytes (a non-zero multiple of 512) from `sector` into `buf`, in
+    /// requests of at most the device's limit, without waiting for them (the page cache's
+    /// asynchronous read-ahead); EINVAL or EIO as [`Disk::read_sync`].
+    ///
+    /// # Safety
+    /// `buf..buf + len` stays valid, and nothing else reads or writes it, until the returned
+    /// [`ReadStarted`] is waited for or dropped (a drop waits for the device).
+    #[allow(unsafe_code)]
+    pub unsafe fn read_start(self: &Arc<Self>, sector: u64, buf: NonNull<u8>, len: usize) -> Result<ReadStarted, u32> {
+        self.check(sector, len, false)?;
+        // SAFETY: the caller's contract.
+        let parts = unsafe { self.start_reads(sector, buf, len) };
         Ok(ReadStarted { disk: self.clone(), parts, ok: true })
     }
 
