@@ -18,9 +18,11 @@
 //!   set-user/group-id files, or to files not in the inode cache go through at once. Pages
 //!   of a file that has a shared writable mapping are written back on fsync, sync, umount and
 //!   before they are evicted.
-//! - Reads: a miss reads [`READ_AHEAD`] pages at once; a reader that goes on sequentially
-//!   has the next window read by the device meanwhile ([`AsyncReader`], `Ahead`), taken in
-//!   when it gets there. Any other change to the file's pages drops that read first.
+//! - Reads: a miss at the file's head, where the last read ended or after a cached page
+//!   reads [`READ_AHEAD`] pages at once, any other miss just the pages asked for; a reader
+//!   that goes on sequentially has the next window read by the device meanwhile
+//!   ([`AsyncReader`], `Ahead`), taken in when it gets there. Any other change to the file's
+//!   pages drops that read first.
 //! - An inode whose last name is removed while open lives on until its last user lets go,
 //!   then it is reaped (`orphans`, at the next operation that takes `core`).
 #![cfg_attr(not(test), no_std)]
@@ -1672,13 +1674,17 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             let i = pos / PAGE as u64;
             if !d.pages.contains_key(&i) {
                 // The read-ahead window if it holds `i` (a sequential reader got there), else
-                // a window read now at the file's head or where the last read ended; a reader
-                // that goes on from where the last window ended has the next one read
-                // meanwhile. A miss anywhere else (a random reader) reads just the pages it
-                // asks for, as Linux does: a window there would read pages nobody wants.
+                // a window read now at the file's head, where the last read ended or after a
+                // cached page (another reader's, going on sequentially: `seq_next` is the
+                // file's, not the reader's); a reader that goes on from where the last window
+                // ended, or from a cached page, has the next one read meanwhile. A miss
+                // anywhere else (a random reader) reads just the pages it asks for, as Linux
+                // does: a window there would read pages nobody wants.
+                let after_cached = i > 0 && d.pages.contains_key(&(i - 1));
                 let (end, sequential) = match self.settle_ahead(&mut d, i) {
                     Some(end) => (end, true),
-                    None if i == d.seq_next || i == 0 => (i + READ_AHEAD, i == d.seq_next),
+                    None if i == d.seq_next || after_cached => (i + READ_AHEAD, true),
+                    None if i == 0 => (i + READ_AHEAD, false),
                     None => (end.div_ceil(PAGE as u64).min(i + READ_AHEAD), false),
                 };
                 if !d.pages.contains_key(&i)

@@ -786,6 +786,53 @@ fn read_ahead_follows_a_sequential_reader_and_never_shows_old_bytes() {
     assert_clean(&img);
 }
 
+/// A miss that neither starts the file nor continues the last read nor follows a cached page
+/// (a random reader) reads just the pages asked for; one right after a cached page, or where
+/// the last read ended, reads a window (Linux's rules, roughly).
+#[test]
+fn random_reads_read_just_their_pages() {
+    let img = image(64, |_| {});
+    let data: Vec<u8> = (0..4usize << 20).map(|i| (i * 13 + i / 4096) as u8).collect();
+    let fs = mount(&img);
+    let f = fs.root().unwrap().create(b"big", &node(FileType::Regular, 0o644)).unwrap();
+    write_all(&f, 0, &data).unwrap();
+    f.sync().unwrap();
+    drop(f);
+    umount(fs);
+    let fs = mount(&img);
+    let f = walk(&fs, "/big").unwrap();
+    let page = |k: usize| &data[k * PAGE..(k + 1) * PAGE];
+    let c0 = fs.cached_pages();
+    // Random: one page each, right bytes.
+    assert_eq!(read(&f, 300 * PAGE as u64, PAGE), page(300));
+    assert_eq!(fs.cached_pages(), c0 + 1);
+    assert_eq!(read(&f, 700 * PAGE as u64 + 10, 100), data[700 * PAGE + 10..700 * PAGE + 110]);
+    assert_eq!(fs.cached_pages(), c0 + 2);
+    // Three pages asked for: three read.
+    assert_eq!(read(&f, 500 * PAGE as u64, 3 * PAGE), data[500 * PAGE..503 * PAGE]);
+    assert_eq!(fs.cached_pages(), c0 + 5);
+    // Where the last read ended: a window.
+    assert_eq!(read(&f, 503 * PAGE as u64, PAGE), page(503));
+    assert!(fs.cached_pages() >= c0 + 5 + 64, "{}", fs.cached_pages() - c0);
+    // Right after a cached page (not where the last read ended): a window too.
+    let c1 = fs.cached_pages();
+    assert_eq!(read(&f, 301 * PAGE as u64, PAGE), page(301));
+    assert!(fs.cached_pages() >= c1 + 64, "{}", fs.cached_pages() - c1);
+    // The head of the file: a window.
+    let c2 = fs.cached_pages();
+    assert_eq!(read(&f, 0, 100), data[..100]);
+    assert!(fs.cached_pages() >= c2 + 64, "{}", fs.cached_pages() - c2);
+    // Every byte still right.
+    let mut got = Vec::new();
+    for off in (0..data.len() as u64).step_by(1 << 20) {
+        got.extend(read(&f, off, 1 << 20));
+    }
+    assert!(got == data);
+    drop(f);
+    umount(fs);
+    assert_clean(&img);
+}
+
 #[test]
 fn attributes_and_special_files() {
     let img = image(32, |_| {});

@@ -280,7 +280,8 @@ pub fn init(info: &BootInfo, hartid: usize) {
                 continue;
             }
         };
-        let irq = info.virtio.iter().find(|v| v.0 == base).and_then(|v| v.2).filter(|&i| i > 0);
+        // (A source the PLIC driver does not handle is no interrupt: the disk is polled.)
+        let irq = info.virtio.iter().find(|v| v.0 == base).and_then(|v| v.2).filter(|&i| i > 0 && i < hal::plic::SOURCES);
         let ro = features & F_RO != 0;
         println!("[velox] virtio-blk: {name}, {sectors} sectors, {}", if ro { "ro" } else { "rw" });
         if let Some(i) = irq {
@@ -487,7 +488,7 @@ impl Disk {
         }
     }
 
-    /// One request, waited for by polling (the synchronous calls).
+    /// One request, waited for as the synchronous calls are ([`Disk::wait_until`]).
     fn request_sync(&self, op: Op, sector: u64, mut buf: Buf) -> Result<(), u32> {
         let done = Arc::new(Completion::default());
         loop {
@@ -526,20 +527,31 @@ impl Disk {
             return;
         }
         hal::plic::set_threshold(me, DISK_PRIORITY - 1);
-        let mut w = crate::smp::Waiter::new();
+        let mut slept = false;
         loop {
             self.poll(false);
             if done() {
                 break;
             }
-            // (A completion after the look above leaves the interrupt pending: wfi returns.)
-            w.sleep();
+            // (A completion after the look above leaves the interrupt pending: wfi returns.
+            // The timer stays masked: a deadline already passed would end every wfi at once.)
+            hal::cpu::wait_for_interrupt_not_timer();
+            slept = true;
+            // Other harts' requests (shootdowns, membarrier) are answered meanwhile.
+            hal::cpu::clear_soft_interrupt();
+            crate::smp::service();
             while let Some(irq) = hal::plic::claim(me) {
                 on_irq(irq);
                 hal::plic::complete(me, irq);
             }
         }
+        // (0: what `init` set; no disk wait runs inside another.)
         hal::plic::set_threshold(me, 0);
+        if slept {
+            // An IPI cleared above may have carried more than requests (a task queued here, a
+            // signal or exit for the thread running here): let the trap path see it too.
+            hal::cpu::raise_soft_interrupt();
+        }
     }
 
     /// Queue a request from a task, waiting (asleep) for room in the queue.
@@ -589,8 +601,8 @@ impl Disk {
 
     /// Synchronous read of `buf.len() / 512` sectors from `sector` (a non-zero multiple of 512
     /// bytes: EINVAL otherwise; EIO past the end or on a device error), in requests of at most
-    /// the device's limit. Polls the used ring for the completion, so any kernel context on any
-    /// hart may call it, concurrently with other requests.
+    /// the device's limit, all queued at once. Waits with interrupts off ([`Disk::wait_until`]),
+    /// so any kernel context on any hart may call it, concurrently with other requests.
     pub fn read_sync(&self, sector: u64, buf: &mut [u8]) -> Result<(), u32> {
         self.check(sector, buf.len(), false)?;
         let p = NonNull::new(buf.as_mut_ptr()).expect("slice pointers are not null");

@@ -57,6 +57,11 @@ impl Ext4GroupDesc {
         self.bg_block_bitmap_csum_hi = ((csum >> 16) & 0xFFFF) as u16;
     }
 
+    pub(crate) fn set_inode_bitmap_csum(&mut self, csum: u32) {
+        self.bg_inode_bitmap_csum_lo = (csum & 0xFFFF) as u16;
+        self.bg_inode_bitmap_csum_hi = ((csum >> 16) & 0xFFFF) as u16;
+    }
+
     pub(crate) fn update_bitmap_checksums(
         &mut self,
         superblock: &Ext4Superblock,

@@ -59,6 +59,12 @@ pub struct CachedBitmap {
     /// cleared whenever `data` changes: verifying the bitmap before each allocation and
     /// checksumming it after no longer cost a CRC over the whole bitmap each.
     pub csum: Option<u32>,
+    /// Velox patch 26: while `dirty`, the bytes that may differ from the block's latest image
+    /// (the running transaction's, else the disk's), when the changes said so
+    /// (`BitmapCache::modify_span`); `None`: any of them. A flush whose block the running
+    /// transaction journals writes just these bytes into its image (a one-bit change undid and
+    /// copied the whole 4 KiB block twice).
+    pub span: Option<(usize, usize)>,
 }
 
 impl CachedBitmap {
@@ -70,6 +76,7 @@ impl CachedBitmap {
             last_access: 0,
             generation: 0,
             csum: None,
+            span: None,
         }
     }
 
@@ -141,7 +148,7 @@ impl BitmapCache {
                 .cloned()
                 .ok_or(Ext4Error::corrupted())?;
             if victim.dirty {
-                Self::write_bitmap_static(block_dev, victim.block_num, &victim.data)?;
+                Self::write_bitmap_static(block_dev, victim.block_num, &victim.data, victim.span)?;
             }
             self.cache.remove(&victim_key);
         }
@@ -180,6 +187,7 @@ impl BitmapCache {
     pub fn mark_dirty(&mut self, key: &CacheKey) {
         if let Some(bitmap) = self.cache.get_mut(key) {
             bitmap.mark_dirty();
+            bitmap.span = None; // (changes not said: any byte)
             bitmap.generation = bitmap.generation.saturating_add(1);
         }
     }
@@ -196,21 +204,50 @@ impl BitmapCache {
         B: BlockIo,
         F: FnOnce(&mut [u8]),
     {
+        self.modify_span(block_dev, key, block_num, |data| {
+            f(data);
+            None
+        })
+    }
+
+    /// Velox patch 26: [`Self::modify`] whose change tells which bytes it changed:
+    /// `Some((lo, hi))` (bytes `lo..hi`, empty when nothing changed), `None` for any.
+    pub fn modify_span<B, F>(
+        &mut self,
+        block_dev: &mut Jbd2Dev<B>,
+        key: CacheKey,
+        block_num: AbsoluteBN,
+        f: F,
+    ) -> Ext4Result<()>
+    where
+        B: BlockIo,
+        F: FnOnce(&mut [u8]) -> Option<(usize, usize)>,
+    {
         self.ensure_loaded(block_dev, key, block_num)?;
         self.touch(key);
 
         let bitmap = self.cache.get_mut(&key).ok_or(Ext4Error::corrupted())?;
-        f(Arc::make_mut(&mut bitmap.data).as_mut_slice());
+        let changed = f(Arc::make_mut(&mut bitmap.data).as_mut_slice());
+        let len = bitmap.data.len();
+        let changed = changed.filter(|&(lo, hi)| lo <= hi && hi <= len);
+        bitmap.span = match (bitmap.dirty, bitmap.span, changed) {
+            (false, _, c) => c,
+            (true, Some((a, b)), Some((lo, hi))) if lo == hi => Some((a, b)),
+            (true, Some((a, b)), Some((lo, hi))) if a == b => Some((lo, hi)),
+            (true, Some((a, b)), Some((lo, hi))) => Some((a.min(lo), b.max(hi))),
+            _ => None,
+        };
         bitmap.csum = None;
         bitmap.mark_dirty();
         bitmap.generation = bitmap.generation.saturating_add(1);
 
         if !USE_MULTILEVEL_CACHE {
             let data = bitmap.data.clone();
-            let block_num = bitmap.block_num;
-            Self::write_bitmap_static(block_dev, block_num, &data)?;
+            let (block_num, span) = (bitmap.block_num, bitmap.span);
+            Self::write_bitmap_static(block_dev, block_num, &data, span)?;
             let bitmap = self.cache.get_mut(&key).ok_or(Ext4Error::corrupted())?;
             bitmap.dirty = false;
+            bitmap.span = None;
             bitmap.generation = bitmap.generation.saturating_add(1);
         }
         Ok(())
@@ -233,7 +270,7 @@ impl BitmapCache {
             return Ok(());
         };
         if bitmap.dirty {
-            Self::write_bitmap_static(block_dev, bitmap.block_num, &bitmap.data)?;
+            Self::write_bitmap_static(block_dev, bitmap.block_num, &bitmap.data, bitmap.span)?;
         }
         self.cache.remove(key);
         Ok(())
@@ -245,16 +282,17 @@ impl BitmapCache {
             .cache
             .iter()
             .filter(|(_, bitmap)| bitmap.dirty)
-            .map(|(key, bitmap)| (*key, bitmap.block_num, bitmap.data.clone()))
+            .map(|(key, bitmap)| (*key, bitmap.block_num, bitmap.data.clone(), bitmap.span))
             .collect::<Vec<_>>();
-        dirty.sort_by_key(|(_, block_num, _)| *block_num);
+        dirty.sort_by_key(|(_, block_num, ..)| *block_num);
 
-        for (_, block_num, data) in &dirty {
-            Self::write_bitmap_static(block_dev, *block_num, data)?;
+        for (_, block_num, data, span) in &dirty {
+            Self::write_bitmap_static(block_dev, *block_num, data, *span)?;
         }
         for (key, ..) in dirty {
             if let Some(bitmap) = self.cache.get_mut(&key) {
                 bitmap.dirty = false;
+                bitmap.span = None;
                 bitmap.generation = bitmap.generation.saturating_add(1);
             }
         }
@@ -271,9 +309,10 @@ impl BitmapCache {
             return Ok(());
         };
         if bitmap.dirty {
-            Self::write_bitmap_static(block_dev, bitmap.block_num, &bitmap.data)?;
+            Self::write_bitmap_static(block_dev, bitmap.block_num, &bitmap.data, bitmap.span)?;
             let bitmap = self.cache.get_mut(key).ok_or(Ext4Error::corrupted())?;
             bitmap.dirty = false;
+            bitmap.span = None;
             bitmap.generation = bitmap.generation.saturating_add(1);
         }
         Ok(())
@@ -297,8 +336,18 @@ impl BitmapCache {
         block_dev: &mut Jbd2Dev<B>,
         block_num: AbsoluteBN,
         data: &[u8],
+        span: Option<(usize, usize)>,
     ) -> Ext4Result<()> {
         let block_size = block_dev.block_size() as usize;
+        // (Velox patch 26: just the changed bytes into the running transaction's image, when
+        // it has one: the rest of it is the cached bitmap's already, see CachedBitmap::span.)
+        if let Some((lo, hi)) = span
+            && hi <= data.len().min(block_size)
+            && !block_dev.has_unpublished_edit()
+            && block_dev.update_journaled_block_part(block_num, lo, &data[lo..hi])?
+        {
+            return Ok(());
+        }
         if data.len() >= block_size && !block_dev.has_unpublished_edit() {
             // (Velox patch 18: a whole block keeps nothing of the old one, so that is not
             // read; a block the running transaction journals takes it in place.)

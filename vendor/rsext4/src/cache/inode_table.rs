@@ -211,11 +211,7 @@ impl InodeCache {
         if self.cache.len() >= self.max_entries
             && let Some(victim_num) = self.lru_inode()
         {
-            let victim = self
-                .cache
-                .get(&victim_num)
-                .cloned()
-                .ok_or(Ext4Error::corrupted())?;
+            let victim = self.cache.get(&victim_num).ok_or(Ext4Error::corrupted())?;
             if victim.dirty {
                 Self::write_inode_bytes_static(
                     block_dev,
@@ -370,7 +366,9 @@ impl InodeCache {
         block_dev: &mut Jbd2Dev<B>,
         inode_num: InodeNumber,
     ) -> Ext4Result<()> {
-        let Some(cached) = self.cache.get(&inode_num).cloned() else {
+        // (Velox patch 25: written from the cache, then moved into the undo log, where it
+        // was cloned twice.)
+        let Some(cached) = self.cache.get(&inode_num) else {
             return Ok(());
         };
         if cached.dirty {
@@ -381,8 +379,12 @@ impl InodeCache {
                 &cached.raw_inode,
             )?;
         }
-        self.record(inode_num);
-        self.cache.remove(&inode_num);
+        let removed = self.cache.remove(&inode_num);
+        if let Some(&mark) = self.undo_marks.last()
+            && !self.undo[mark..].iter().any(|(saved, _)| *saved == inode_num)
+        {
+            self.undo.push((inode_num, removed));
+        }
         Ok(())
     }
 
@@ -418,7 +420,8 @@ impl InodeCache {
         block_dev: &mut Jbd2Dev<B>,
         inode_num: InodeNumber,
     ) -> Ext4Result<()> {
-        let Some(cached) = self.cache.get(&inode_num).cloned() else {
+        // (Velox patch 26: written from the cache, not from a clone of the entry.)
+        let Some(cached) = self.cache.get(&inode_num) else {
             return Ok(());
         };
         if cached.dirty {

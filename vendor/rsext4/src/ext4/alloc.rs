@@ -196,7 +196,12 @@ impl Ext4FileSystem {
                 let bm = self
                     .bitmap_cache
                     .get_or_load(block_dev, cache_key, bitmap_block)?;
-                let expected = ext4_inode_bitmap_csum32(&self.superblock, &bm.data);
+                // (Velox patch 25: memoized, as the block bitmaps', see CachedBitmap::csum.)
+                let expected = bm.csum.unwrap_or_else(|| {
+                    let c = ext4_inode_bitmap_csum32(&self.superblock, &bm.data);
+                    self.bitmap_cache.remember_csum(&cache_key, c);
+                    c
+                });
                 if !desc.inode_bitmap_csum_matches(&self.superblock, expected) {
                     return Err(Ext4Error::checksum().with_operation("alloc_inode:inode_bitmap"));
                 }
@@ -206,18 +211,24 @@ impl Ext4FileSystem {
             // this group cannot satisfy the complete request, leave the cached
             // bitmap and descriptor counters untouched and try the next group.
             self.bitmap_cache
-                .modify(block_dev, cache_key, bitmap_block, |data| {
+                .modify_span(block_dev, cache_key, bitmap_block, |data| {
                     // (Velox patch 24: one inode in an initialized bitmap is found and
                     // marked in place; a failure past the marking fails the transaction,
                     // which restores the cached bitmap. The candidate copy and its copy
-                    // back were 8 KiB of copies per create.)
+                    // back were 8 KiB of copies per create. Patch 26: the byte it changed.)
                     if count == 1 && !inode_uninit {
-                        match self.inode_allocator.alloc_inode_in_group(data, group_idx, &desc) {
-                            Ok(InodeAlloc { global_inode, .. }) => inodes.push(global_inode),
-                            Err(err) if err.kind() == Ext4ErrorKind::NoSpace => {}
-                            Err(err) => alloc_error = Some(err),
-                        }
-                        return;
+                        return match self.inode_allocator.alloc_inode_in_group(data, group_idx, &desc) {
+                            Ok(InodeAlloc { global_inode, inode_in_group, .. }) => {
+                                inodes.push(global_inode);
+                                let byte = inode_in_group.raw() as usize / 8;
+                                Some((byte, byte + 1))
+                            }
+                            Err(err) if err.kind() == Ext4ErrorKind::NoSpace => Some((0, 0)),
+                            Err(err) => {
+                                alloc_error = Some(err);
+                                None
+                            }
+                        };
                     }
                     let mut candidate = data.to_vec();
                     // When EXT4_BG_INODE_UNINIT is set the on-disk bitmap is
@@ -242,6 +253,7 @@ impl Ext4FileSystem {
                     if inodes.len() as u32 == count {
                         data.copy_from_slice(&candidate);
                     }
+                    None
                 })?;
 
             if let Some(err) = alloc_error {
@@ -255,17 +267,16 @@ impl Ext4FileSystem {
             }
 
             if ext4_superblock_has_metadata_csum(&self.superblock) {
-                let sb = self.superblock;
-                let updated_data = self
-                    .bitmap_cache
-                    .get(&cache_key)
-                    .ok_or(Ext4Error::corrupted())?
-                    .data
-                    .clone();
+                // (Velox patch 25: summed in the cache, not in a copy, and remembered.)
+                let c = ext4_inode_bitmap_csum32(
+                    &self.superblock,
+                    &self.bitmap_cache.get(&cache_key).ok_or(Ext4Error::corrupted())?.data,
+                );
                 let desc_mut = self
                     .get_group_desc_mut(group_idx)
                     .ok_or(Ext4Error::corrupted())?;
-                desc_mut.update_bitmap_checksums(&sb, None, Some(&updated_data));
+                desc_mut.set_inode_bitmap_csum(c);
+                self.bitmap_cache.remember_csum(&cache_key, c);
             }
 
             let ipg = self.superblock.s_inodes_per_group;
@@ -491,36 +502,44 @@ impl Ext4FileSystem {
                 let bm = self
                     .bitmap_cache
                     .get_or_load(block_dev, cache_key, bitmap_block)?;
-                let expected = ext4_inode_bitmap_csum32(&self.superblock, &bm.data);
+                // (Velox patch 25: memoized, as the block bitmaps', see CachedBitmap::csum.)
+                let expected = bm.csum.unwrap_or_else(|| {
+                    let c = ext4_inode_bitmap_csum32(&self.superblock, &bm.data);
+                    self.bitmap_cache.remember_csum(&cache_key, c);
+                    c
+                });
                 if !desc.inode_bitmap_csum_matches(&self.superblock, expected) {
                     return Err(Ext4Error::checksum());
                 }
             }
         }
         self.bitmap_cache
-            .modify(block_dev, cache_key, bitmap_block, |data| {
-                free_ok = match self.inode_allocator.free_inode(data, inode_in_group) {
-                    Ok(()) => Ok(()),
+            .modify_span(block_dev, cache_key, bitmap_block, |data| {
+                // (Velox patch 26: the byte it changed, if any.)
+                let byte = inode_in_group.raw() as usize / 8;
+                let (result, span) = match self.inode_allocator.free_inode(data, inode_in_group) {
+                    Ok(()) => (Ok(()), Some((byte, byte + 1))),
                     Err(err) if err.kind() == Ext4ErrorKind::NotFound => {
                         did_free = false;
-                        Ok(())
+                        (Ok(()), Some((0, 0)))
                     }
-                    Err(err) => Err(err),
+                    Err(err) => (Err(err), None),
                 };
+                free_ok = result;
+                span
             })?;
 
         if ext4_superblock_has_metadata_csum(&self.superblock) {
-            let sb = self.superblock;
-            let updated_data = self
-                .bitmap_cache
-                .get(&cache_key)
-                .ok_or(Ext4Error::corrupted())?
-                .data
-                .clone();
+            // (Velox patch 25: summed in the cache, not in a copy, and remembered.)
+            let c = ext4_inode_bitmap_csum32(
+                &self.superblock,
+                &self.bitmap_cache.get(&cache_key).ok_or(Ext4Error::corrupted())?.data,
+            );
             let desc_mut = self
                 .get_group_desc_mut(group_idx)
                 .ok_or(Ext4Error::corrupted())?;
-            desc_mut.update_bitmap_checksums(&sb, None, Some(&updated_data));
+            desc_mut.set_inode_bitmap_csum(c);
+            self.bitmap_cache.remember_csum(&cache_key, c);
         }
         free_ok?;
 

@@ -79,7 +79,19 @@ pub unsafe fn crc32c_clmul(crc: u32, data: &[u8]) -> u32 {
         // SAFETY: passed on from the caller.
         crc = unsafe { partial(crc, h) };
     }
-    for &w in words {
+    // (Four words a turn: the loop's own two instructions per word were a third of the work.)
+    let quads = words.chunks_exact(4);
+    let rest = quads.remainder();
+    for q in quads {
+        // SAFETY: passed on from the caller.
+        unsafe {
+            crc = reduce(crc ^ u64::from_le(q[0]));
+            crc = reduce(crc ^ u64::from_le(q[1]));
+            crc = reduce(crc ^ u64::from_le(q[2]));
+            crc = reduce(crc ^ u64::from_le(q[3]));
+        }
+    }
+    for &w in rest {
         // SAFETY: passed on from the caller.
         crc = unsafe { reduce(crc ^ u64::from_le(w)) };
     }

@@ -9,7 +9,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 /// Physical base (QEMU `virt`'s default until the device tree says otherwise).
 static BASE: AtomicUsize = AtomicUsize::new(0x0c00_0000);
 /// Interrupt sources QEMU `virt`'s PLIC has (1..=95; 0 means "none").
-const SOURCES: u32 = 96;
+/// Interrupt sources this driver handles (1..SOURCES).
+pub const SOURCES: u32 = 96;
 
 const PRIORITY: usize = 0x0;
 const ENABLE: usize = 0x2000;
