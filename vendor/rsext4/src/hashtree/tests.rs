@@ -649,3 +649,59 @@ fn linear_fallback_preserves_extent_codec_error() {
             if error.kind() == crate::error::Ext4ErrorKind::Corrupted
     ));
 }
+
+/// (Velox.) The leaf scan finds exactly what a plain walk with `DirEntryIterator` finds (the
+/// first live entry of that name), over random blocks with deleted entries, names longer
+/// than their records, bad record lengths and padding. (A hand-written scan that compared
+/// the name's length first was tried against it, and was slower: 5,450 instructions a leaf
+/// where the iterator takes 3,500.)
+#[test]
+fn leaf_scan_matches_the_entry_iterator() {
+    use crate::entries::DirEntryIterator;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = |m: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % m
+    };
+    let names: [&[u8]; 6] = [b"a", b"f01", b"f02", b"f10", b"target", b"longer-name-x"];
+    for _ in 0..400 {
+        let mut block = vec![0_u8; 4096];
+        let mut off = 0;
+        while off + 8 <= 4096 {
+            let name = names[rnd(names.len() as u64) as usize];
+            let want = (8 + name.len() + 3) & !3;
+            let mut rec = want + 4 * rnd(4) as usize;
+            if rnd(40) == 0 {
+                rec = rnd(16) as usize; // a bad length (ends the walk)
+            }
+            if off + rec > 4096 || rnd(30) == 0 {
+                rec = 4096 - off;
+            }
+            let inode = if rnd(5) == 0 { 0 } else { 1 + rnd(1000) as u32 };
+            block[off..off + 4].copy_from_slice(&inode.to_le_bytes());
+            block[off + 4..off + 6].copy_from_slice(&(rec as u16).to_le_bytes());
+            // (Sometimes a name longer than its record.)
+            block[off + 6] = if rnd(25) == 0 { 200 } else { name.len() as u8 };
+            block[off + 7] = 1 + rnd(7) as u8;
+            let n = name.len().min(4096 - off - 8);
+            block[off + 8..off + 8 + n].copy_from_slice(&name[..n]);
+            if rec < 8 {
+                break;
+            }
+            off += rec;
+        }
+        let m = HashTreeManager::new([0; 4]);
+        for target in names {
+            let want = DirEntryIterator::new(&block)
+                .find(|(e, _)| e.name == target)
+                .map(|(e, at)| (e.inode, e.file_type, at));
+            let got = m
+                .search_in_leaf_data(&block, target, crate::bmalloc::AbsoluteBN::new(7))
+                .ok()
+                .map(|r| (r.inode.raw(), r.file_type, r.offset));
+            assert_eq!(got, want, "name {:?}", core::str::from_utf8(target));
+        }
+    }
+}
