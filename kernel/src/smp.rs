@@ -792,3 +792,116 @@ pub fn remote_fence_i() {
         hal::cpu::remote_fence_i(ids);
     }
 }
+
+/// A spin lock whose waiters sleep in `wfi` after [`SLEEP_LOCK_TURNS`] turns, until the
+/// release's IPI: for short locks that several harts hammer (a pipe's ring, with many
+/// writers), where a holder whose vCPU the host is not running would keep every waiter
+/// spinning. Its release costs a fence and a load more than `Mutex`'s; used only where
+/// measured to pay (see docs/smp.md, Locks).
+pub struct SleepLock<T> {
+    m: Mutex<T>,
+    /// Harts asleep (or about to be) waiting for the lock.
+    sleepers: AtomicUsize,
+}
+
+/// Turns of spinning before a [`SleepLock`] waiter sleeps.
+pub const SLEEP_LOCK_TURNS: u32 = 100;
+
+/// A held [`SleepLock`].
+pub struct SleepGuard<'a, T> {
+    l: &'a SleepLock<T>,
+    g: core::mem::ManuallyDrop<velox_exec::sync::MutexGuard<'a, T>>,
+}
+
+impl<T> SleepLock<T> {
+    pub const fn new(v: T) -> SleepLock<T> {
+        SleepLock { m: Mutex::new(v), sleepers: AtomicUsize::new(0) }
+    }
+
+    /// Take the lock, waiting (spinning, then asleep) while another hart holds it.
+    #[inline(always)]
+    pub fn lock(&self) -> SleepGuard<'_, T> {
+        match self.m.try_lock() {
+            Some(g) => SleepGuard { l: self, g: core::mem::ManuallyDrop::new(g) },
+            None => self.lock_slow(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lock_slow(&self) -> SleepGuard<'_, T> {
+        let bit = 1usize << me();
+        let mut slept = false;
+        let g = 'got: loop {
+            for _ in 0..SLEEP_LOCK_TURNS {
+                if !self.m.is_locked()
+                    && let Some(g) = self.m.try_lock()
+                {
+                    break 'got g;
+                }
+                velox_exec::sync::relax();
+            }
+            // Announce, then look again: a release after the announcement sends the IPI
+            // (its fence and ours: one of the two sees the other's store), one before it left
+            // the lock free for this look.
+            self.sleepers.fetch_or(bit, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if let Some(g) = self.m.try_lock() {
+                break 'got g;
+            }
+            // (Interrupts stay off; the timer is masked: a passed deadline would end every
+            // wfi at once. Other harts' requests are answered after each wake-up.)
+            hal::cpu::wait_for_interrupt_not_timer();
+            hal::cpu::clear_soft_interrupt();
+            slept = true;
+            service();
+        };
+        self.sleepers.fetch_and(!bit, Ordering::Relaxed);
+        if slept {
+            // An IPI cleared above may have carried more than the wake-up: let the trap path
+            // see it too (as `Waiter` does).
+            hal::cpu::raise_soft_interrupt();
+        }
+        SleepGuard { l: self, g: core::mem::ManuallyDrop::new(g) }
+    }
+}
+
+impl<T> core::ops::Deref for SleepGuard<'_, T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        &self.g
+    }
+}
+
+impl<T> core::ops::DerefMut for SleepGuard<'_, T> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.g
+    }
+}
+
+impl<T> Drop for SleepGuard<'_, T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        #[allow(unsafe_code)]
+        // SAFETY: the inner guard is dropped here once, and never used after.
+        unsafe { core::mem::ManuallyDrop::drop(&mut self.g) };
+        // Order the unlock before the look at the sleepers (the store-buffering pair with
+        // `lock_slow`'s announcement).
+        fence(Ordering::SeqCst);
+        if self.l.sleepers.load(Ordering::Relaxed) != 0 {
+            wake_sleepers(&self.l.sleepers);
+        }
+    }
+}
+
+/// Wake the harts asleep on a [`SleepLock`] (out of line: rare).
+#[cold]
+#[inline(never)]
+fn wake_sleepers(sleepers: &AtomicUsize) {
+    let harts = sleepers.swap(0, Ordering::AcqRel);
+    if harts != 0 {
+        send_ipi(harts);
+    }
+}

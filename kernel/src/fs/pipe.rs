@@ -38,7 +38,7 @@ struct Ring {
 
 /// A pipe shared by its read end and its write end.
 pub struct Pipe {
-    ring: Mutex<Ring>,
+    ring: crate::smp::SleepLock<Ring>,
     /// Readers wait here for data (or EOF).
     pub read_wait: WaitQueue,
     /// Writers wait here for space (or the readers going away).
@@ -53,7 +53,7 @@ impl Pipe {
 
     fn with_ends(r: u32, w: u32) -> Pipe {
         Pipe {
-            ring: Mutex::new(Ring { buf: vec![0u8; PIPE_CAPACITY].into_boxed_slice(), head: 0, len: 0, readers: r, writers: w, r_total: r, w_total: w }),
+            ring: crate::smp::SleepLock::new(Ring { buf: vec![0u8; PIPE_CAPACITY].into_boxed_slice(), head: 0, len: 0, readers: r, writers: w, r_total: r, w_total: w }),
             read_wait: WaitQueue::new(),
             write_wait: WaitQueue::new(),
         }

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use core::task::Poll;
 use linux_raw_sys::errno;
-use velox_exec::sync::Mutex;
+use crate::smp::SleepLock;
 
 /// What identifies a futex: the address space and address for private memory, the physical
 /// address for shared memory (so processes mapping the same page meet).
@@ -43,9 +43,9 @@ impl Key {
 const _: () = assert!(size_of::<Waiter>() == 32);
 
 const BUCKETS: usize = 64;
-static TABLE: [Mutex<Vec<Waiter>>; BUCKETS] = [const { Mutex::new(Vec::new()) }; BUCKETS];
+static TABLE: [SleepLock<Vec<Waiter>>; BUCKETS] = [const { SleepLock::new(Vec::new()) }; BUCKETS];
 
-fn bucket(k: &Key) -> &'static Mutex<Vec<Waiter>> {
+fn bucket(k: &Key) -> &'static SleepLock<Vec<Waiter>> {
     let (a, b) = match *k {
         Key::Private { mm, va } => (mm, va),
         Key::Shared { pa } => (0, pa),
