@@ -574,6 +574,13 @@ impl DataBlockCache {
         Ok(())
     }
 
+    /// Velox patch 28: whether any of the `count` blocks from `start` is cached dirty (its
+    /// copy on the disk is stale).
+    pub(crate) fn any_dirty(&self, start: AbsoluteBN, count: u64) -> bool {
+        let end = AbsoluteBN::new(start.raw().saturating_add(count));
+        self.cache.range(start..end).any(|(_, cached)| cached.dirty)
+    }
+
     /// Invalidates one cached block without flushing it.
     pub fn invalidate(&mut self, block_num: AbsoluteBN) {
         self.lookup_memo = None;

@@ -235,6 +235,10 @@ impl Ext4FileSystem {
                     // stale. Linux synthesizes an all-free bitmap in memory.
                     if inode_uninit {
                         candidate.fill(0);
+                        // (Velox patch 29: and the padding past the group's inodes set, as
+                        // Linux's `ext4_mark_bitmap_end`; e2fsck: "Padding at end of inode
+                        // bitmap is not set".)
+                        mark_bitmap_end(&mut candidate, self.superblock.s_inodes_per_group as usize);
                     }
                     for _ in 0..count {
                         match self.inode_allocator.alloc_inode_in_group(
@@ -902,4 +906,19 @@ mod tests {
             &[0; Ext4Inode::LARGE_INODE_SIZE as usize - Ext4Inode::FIELD_END_I_PROJID as usize]
         );
     }
+}
+
+/// Velox patch 29: set every bit of `bitmap` from bit `from` on (a group's bitmap past its last
+/// block or inode: ext4 keeps that padding set).
+pub(crate) fn mark_bitmap_end(bitmap: &mut [u8], from: usize) {
+    let bits = bitmap.len() * 8;
+    if from >= bits {
+        return;
+    }
+    let mut i = from;
+    while i < bits && i % 8 != 0 {
+        bitmap[i / 8] |= 1 << (i % 8);
+        i += 1;
+    }
+    bitmap[i / 8..].fill(0xff);
 }

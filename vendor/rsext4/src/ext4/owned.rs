@@ -562,6 +562,11 @@ where
         if self.device.may_journal_any(crate::bmalloc::AbsoluteBN::new(start), blocks) {
             return Ok(None);
         }
+        // (Velox patch 28: nor a block the data-block cache holds dirty, a partial write's
+        // block not written yet: the disk has its old bytes.)
+        if self.filesystem.datablock_cache.any_dirty(crate::bmalloc::AbsoluteBN::new(start), blocks) {
+            return Ok(None);
+        }
         Ok(Some((start * block_size, (blocks * block_size).min(max))))
     }
 

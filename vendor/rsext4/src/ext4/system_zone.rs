@@ -144,6 +144,10 @@ impl SystemZoneMap {
                 return Err(Ext4Error::corrupted().with_operation("block_bitmap:uninit_tail"));
             }
         }
+        // (Velox patch 29: the padding past the group's blocks is set, as Linux's
+        // `ext4_mark_bitmap_end` does; e2fsck otherwise reports "Padding at end of block
+        // bitmap is not set".)
+        crate::ext4::alloc::mark_bitmap_end(bitmap, superblock.s_blocks_per_group as usize);
         Ok(())
     }
 
