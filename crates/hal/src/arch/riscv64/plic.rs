@@ -8,8 +8,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Physical base (QEMU `virt`'s default until the device tree says otherwise).
 static BASE: AtomicUsize = AtomicUsize::new(0x0c00_0000);
-/// Interrupt sources QEMU `virt`'s PLIC has (1..=95; 0 means "none").
-/// Interrupt sources this driver handles (1..SOURCES).
+/// Interrupt sources QEMU `virt`'s PLIC has, and this driver handles (1..=95; 0 means
+/// "none").
 pub const SOURCES: u32 = 96;
 
 const PRIORITY: usize = 0x0;
