@@ -195,7 +195,9 @@ fn deadline(r: &Req) -> Result<Option<u64>, u32> {
     let abs_mono = if r.cmd == g::FUTEX_WAIT {
         now_mono.saturating_add(ns)
     } else if r.realtime {
-        ns.saturating_sub(time::realtime_ns().saturating_sub(now_mono))
+        // (The offset itself: realtime_ns() - now_mono read the time twice, and the deadline
+        // came early by the time between the reads.)
+        ns.saturating_sub(time::realtime_offset_ns())
     } else {
         ns
     };

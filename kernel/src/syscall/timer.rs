@@ -199,7 +199,10 @@ pub async fn timer_settime(t: Arc<Thread>, a: Args) -> isize {
     let deadline = if value == 0 {
         None
     } else if flags & g::TIMER_ABSTIME != 0 {
-        let clock_now = if matches!(clock, g::CLOCK_REALTIME | g::CLOCK_TAI) { time::realtime_ns() } else { time::monotonic_ns() };
+        // (The clock's reading at `now` itself: a second read of the time, later, made the
+        // deadline early by the time between the two reads, 72 µs once in `sigtimer posix`.)
+        let mono_now = time::ticks_to_ns(now);
+        let clock_now = if matches!(clock, g::CLOCK_REALTIME | g::CLOCK_TAI) { time::realtime_offset_ns() + mono_now } else { mono_now };
         Some(now.saturating_add(time::ns_to_ticks(value.saturating_sub(clock_now))))
     } else {
         Some(now.saturating_add(time::ns_to_ticks(value)))
