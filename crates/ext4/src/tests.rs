@@ -159,13 +159,20 @@ fn mkfs_bin() -> &'static str {
 
 /// A new image of `mb` MiB, 4 KiB blocks, filled from `tree` (a directory made by `fill`).
 fn image(mb: u64, fill: impl FnOnce(&Path)) -> Img {
+    image_with(mb, &[], fill)
+}
+
+/// An image made with more mkfs.ext4 options (`extra`).
+fn image_with(mb: u64, extra: &[&str], fill: impl FnOnce(&Path)) -> Img {
     let dir = tempdir("img");
     let tree = dir.0.join("tree");
     std::fs::create_dir(&tree).unwrap();
     fill(&tree);
     let path = dir.0.join("disk.img");
     let st = Command::new(mkfs_bin())
-        .args(["-q", "-F", "-b", "4096", "-E", "root_owner=0:0", "-d"])
+        .args(["-q", "-F", "-b", "4096", "-E", "root_owner=0:0"])
+        .args(extra)
+        .arg("-d")
         .arg(&tree)
         .arg(&path)
         .arg(format!("{mb}M"))
@@ -882,16 +889,7 @@ fn read_ahead_never_reads_blocks_dirty_in_the_core() {
 /// set", exit 4).
 #[test]
 fn files_spill_into_uninitialised_groups_cleanly() {
-    let dir = tempdir("img");
-    let path = dir.0.join("disk.img");
-    let st = Command::new(mkfs_bin())
-        .args(["-q", "-F", "-b", "4096", "-g", "1024", "-N", "2048", "-E", "root_owner=0:0"])
-        .arg(&path)
-        .arg("32M")
-        .status()
-        .unwrap();
-    assert!(st.success(), "mkfs.ext4 failed");
-    let img = Img { path, _dir: dir };
+    let img = image_with(32, &["-g", "1024", "-N", "2048"], |_| {});
     let fs = mount(&img);
     let d = fs.root().unwrap().create(b"d", &node(FileType::Dir, 0o755)).unwrap();
     // 256 inodes per group: 700 files reach the third group; 6 KiB each, 1,050 4 KiB blocks
