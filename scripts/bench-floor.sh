@@ -9,6 +9,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MACHINE=${QEMU_MACHINE:-virt,aclint=on}  # as scripts/env.sh
 ELF=$ROOT/build/bench/trapfloor.elf
 RES=$ROOT/build/bench-results
 LOG=$RES/floor.log
@@ -17,7 +18,7 @@ TMO=${BENCH_TIMEOUT:-300}
 mkdir -p "$RES"
 
 PIDF=$RES/floor.qemu.pid
-CMD=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp 1 -no-reboot
+CMD=(qemu-system-riscv64 -machine "$MACHINE" -nographic -bios default -m 512M -smp 1 -no-reboot
      -icount shift=0,align=off,sleep=off -rtc base=2024-01-01T00:00:00,clock=vm -seed 1
      -kernel "$ELF" -pidfile "$PIDF")
 printf '%q ' "${CMD[@]}" > "$LOG".cmd; echo >> "$LOG".cmd

@@ -12,6 +12,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MACHINE=${QEMU_MACHINE:-virt,aclint=on}  # as scripts/env.sh
 SCALE=${1:-1}
 LNX=$ROOT/build/bench-linux
 RES=$ROOT/build/bench-results
@@ -24,7 +25,7 @@ mkdir -p "$RES"
 
 APPEND="console=ttyS0 quiet cryptomgr.notests nokaslr norandmaps randomize_kstack_offset=off vbench_scale=$SCALE${BENCH_APPEND:+ $BENCH_APPEND}"
 PIDF=$RES/linux-det.qemu.pid
-CMD=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp 1 -no-reboot
+CMD=(qemu-system-riscv64 -machine "$MACHINE" -nographic -bios default -m 512M -smp 1 -no-reboot
      -icount shift=0,align=off,sleep=off -rtc base=2024-01-01T00:00:00,clock=vm -seed 1
      -kernel "$LNX"/Image -initrd "$LNX"/initramfs.cpio.gz -append "$APPEND"
      -pidfile "$PIDF")

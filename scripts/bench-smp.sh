@@ -61,7 +61,7 @@ chmod +x "$lroot/init"
 det=(-icount shift=0,align=off,sleep=off -rtc base=2024-01-01T00:00:00,clock=vm -seed 1)
 linux() { # $1 harts, $2 vsmp words, $3 log, rest: extra qemu args
     local n=$1 w=$2 log=$3; shift 3
-    timeout 600 qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp "$n" -no-reboot "$@" \
+    timeout 600 qemu-system-riscv64 -machine "$MACHINE" -nographic -bios default -m 512M -smp "$n" -no-reboot "$@" \
         -kernel "$LNX/Image" -initrd "$BUILD/bench-smp-linux.cpio.gz" \
         -append "console=ttyS0 quiet cryptomgr.notests nokaslr norandmaps randomize_kstack_offset=off vsmp=$w" \
         < /dev/null > "$log" 2>&1 || true

@@ -153,7 +153,7 @@ chmod 755 "$lroot/init.sh"
 APPEND="console=ttyS0 quiet cryptomgr.notests nokaslr norandmaps randomize_kstack_offset=off vbench_scale=$S"
 # The same det options as run.sh -d with a disk (sleep=on: see the comment in run.sh) and the
 # same -drive/-device as run.sh -r.
-q=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -mem-prealloc -smp 1 -no-reboot
+q=(qemu-system-riscv64 -machine "$MACHINE" -nographic -bios default -m 512M -mem-prealloc -smp 1 -no-reboot
    -icount shift=0,align=off,sleep=on -rtc base=2024-01-01T00:00:00,clock=vm -seed 1
    -kernel "$LNX/Image" -initrd "$BUILD/bench-storage-linux.cpio.gz" -append "$APPEND"
    -drive "file=$RES/storage-linux.img,format=raw,if=none,id=hd0" -device virtio-blk-device,drive=hd0)

@@ -7,7 +7,7 @@ dpkg-query -W -f='${Status}' gdb-multiarch 2>/dev/null | grep -q "install ok ins
     $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q gdb-multiarch; }
 kernel=$BUILD/velox-default.elf
 "$ROOT/scripts/mkroot.sh" "$BUILD/debug-root.cpio" -
-qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp 1 -kernel "$kernel" \
+qemu-system-riscv64 -machine "$MACHINE" -nographic -bios default -m 512M -smp 1 -kernel "$kernel" \
     -initrd "$BUILD/debug-root.cpio" -s -S &
 qpid=$!
 trap 'kill $qpid 2>/dev/null' EXIT

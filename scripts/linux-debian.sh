@@ -45,6 +45,7 @@
 # last line: anything left is killed, the root is synced and remounted read-only, poweroff.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MACHINE=${QEMU_MACHINE:-virt,aclint=on}  # as scripts/env.sh
 BUILD=$ROOT/build
 LNX=$BUILD/bench-linux
 OUT=$BUILD/linux-debian
@@ -451,7 +452,7 @@ for d in "${extra[@]}"; do cp -a "$d/." "$rfs/extra/"; done
 # 4. boot --------------------------------------------------------------------------------------
 append="console=ttyS0 quiet cryptomgr.notests panic=-1"
 [ $det = 1 ] && append="$append nokaslr norandmaps randomize_kstack_offset=off"
-q=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp "${SMP:-1}" -no-reboot
+q=(qemu-system-riscv64 -machine "$MACHINE" -nographic -bios default -m 512M -smp "${SMP:-1}" -no-reboot
    -kernel "$LNX/Image" -initrd "$work/initramfs.cpio" -append "$append" -pidfile "$PIDF")
 [ -n "${QEMU_EXTRA:-}" ] && read -r -a qx <<< "$QEMU_EXTRA" && q+=("${qx[@]}")
 # (det: the options of run.sh -d with a disk; sleep=on, see the comment there)

@@ -31,6 +31,7 @@
 # line was printed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MACHINE=${QEMU_MACHINE:-virt,aclint=on}  # as scripts/env.sh
 BUILD=$ROOT/build
 LNX=$BUILD/bench-linux
 OUT=$BUILD/linux-run
@@ -282,7 +283,7 @@ printf '%s\n' "${cmds[@]}" > "$rfs"/etc/velox/cmd
 
 # 4. boot ------------------------------------------------------------------------------------
 serial=$work/serial.log
-CMD=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp "$smp" -no-reboot
+CMD=(qemu-system-riscv64 -machine "$MACHINE" -nographic -bios default -m 512M -smp "$smp" -no-reboot
      -kernel "$LNX"/Image -initrd "$work"/initramfs.cpio.gz
      -append "console=ttyS0 quiet cryptomgr.notests panic=-1 linuxrun_tmo=$ctmo"
      -pidfile "$PIDF")

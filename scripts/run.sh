@@ -62,7 +62,7 @@ fi
 # out: timer jitter only). Deterministic runs (-d, the benchmarks) have no device and pin the
 # kernel's CSPRNG seed (velox.fixedseed).
 [ $det = 1 ] && append="$append velox.fixedseed"
-q=(qemu-system-riscv64 -machine virt -nographic -bios default -m 512M -smp "${SMP:-1}" -no-reboot
+q=(qemu-system-riscv64 -machine "$MACHINE" -nographic -bios default -m 512M -smp "${SMP:-1}" -no-reboot
    -kernel "$kernel" -initrd "$work/root.cpio" -append "$append")
 # QEMU_EXTRA: more QEMU options (a monitor socket for debugging, say).
 [ -n "${QEMU_EXTRA:-}" ] && read -r -a qx <<< "$QEMU_EXTRA" && q+=("${qx[@]}")

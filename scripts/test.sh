@@ -78,6 +78,24 @@ fi
 echo "== user programs (QEMU, no-fastpath kernel, 1 hart)"
 run_user_suite nofast 1
 
+if [ "$smp" != 1 ]; then
+    echo "== IPIs and timers: the ACLINT SSWI and Sstc, then the SMP stress programs through the SBI ($smp harts)"
+    log=$(tr -d '\r' < "$logs/user-default-smp$smp.log")
+    if [[ $MACHINE != *aclint=on* ]]; then echo "(QEMU_MACHINE=$MACHINE: no SSWI to check)"
+    elif grep -q '^  ipi      ACLINT SSWI' <<< "$log" && grep -q '^  timer    Sstc' <<< "$log"; then ok; echo "the $smp-hart run sent IPIs through the SSWI and set timers through stimecmp"
+    else bad "the $smp-hart run did not use the SSWI and Sstc: $(grep -E '^  (ipi|timer) ' <<< "$log" | tr -s ' ' | tr '\n' ';')"; fi
+    args=(); while IFS= read -r c; do args+=(-c "$c"); done < <(printf '%s\n' "smp counter" "smp pingpong" "smp tlb" "smp cow" "smp forkstorm" "smp exitgroup")
+    SMP=$smp scripts/run.sh -k default "${args[@]}" -t 600 -a "velox.sbi_ipi velox.sbi_timer velox.leakcheck" -l "$logs/user-sbi.log" > /dev/null
+    log=$(tr -d '\r' < "$logs/user-sbi.log")
+    p=$(grep -c '^PASS ' <<< "$log"); f=$(grep -c '^FAIL ' <<< "$log")
+    grep '^FAIL ' <<< "$log" | sed "s/^/[sbi] /"
+    pass=$((pass + p)); fail=$((fail + f))
+    nst=$(grep -c '^\[velox\] exit status=0$' <<< "$log")
+    if grep -q '^  ipi      SBI' <<< "$log" && grep -q '^  timer    SBI' <<< "$log" && [ "$nst" = $((${#args[@]} / 2)) ] && ! grep -q 'KERNEL PANIC\|^\[velox\] leak' <<< "$log"
+    then ok; echo "through the SBI: $p PASS lines, $f FAIL lines, all $nst programs exited 0, no leaks"
+    else bad "[sbi] $nst of $((${#args[@]} / 2)) programs exited 0, or the banner/leak check disagrees"; fi
+fi
+
 echo "== fast path and slow path give the same answers"
 a=$(tr -d '\r' < "$logs/user-default.log" | grep '^VALUES' | head -1)
 b=$(tr -d '\r' < "$logs/user-nofast.log" | grep '^VALUES' | head -1)

@@ -24,6 +24,11 @@ pub struct BootInfo {
     /// The multi-letter ISA extensions every hart has ([`isa`] bits), from the cpus'
     /// `riscv,isa` strings (or `riscv,isa-extensions` lists).
     pub isa: u64,
+    /// ACLINT SSWI registers: (hart id, physical address of its `SETSSIP` word), for IPIs
+    /// without the firmware.
+    pub sswi: Vec<(usize, usize)>,
+    /// Every hart has Sstc (`stimecmp`): timers without the firmware.
+    pub sstc: bool,
 }
 
 /// Multi-letter ISA extensions the kernel uses or reports (riscv_hwprobe's IMA_EXT_0 bit
@@ -102,6 +107,11 @@ pub fn parse(e: &EarlyInfo) -> BootInfo {
     if info.isa == u64::MAX {
         info.isa = 0;
     }
+    info.sstc = fdt.cpus().count() > 0
+        && fdt.cpus().all(|c| {
+            let prop = c.property("riscv,isa-extensions").or_else(|| c.property("riscv,isa"));
+            prop.and_then(|p| core::str::from_utf8(p.value).ok()).is_some_and(|s| s.split(['_', '\0']).any(|e| e.eq_ignore_ascii_case("sstc")))
+        });
     info.timebase = fdt.cpus().next().map(|c| c.timebase_frequency() as u64).unwrap_or(10_000_000);
     let chosen = fdt.chosen();
     info.bootargs = chosen.bootargs().unwrap_or("").into();
@@ -119,7 +129,44 @@ pub fn parse(e: &EarlyInfo) -> BootInfo {
         }
     }
     info.virtio.sort();
+    info.sswi = sswi_regs(&fdt);
     info
+}
+
+/// The ACLINT SSWI devices' per-hart registers: word i of a device belongs to the hart whose
+/// interrupt controller is the i-th entry of its `interrupts-extended` (cause 1, supervisor
+/// software interrupt), as the ACLINT binding says.
+fn sswi_regs(fdt: &fdt::Fdt) -> Vec<(usize, usize)> {
+    let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    // phandle of each cpu's interrupt controller -> that cpu's hart id
+    let mut intc: Vec<(u32, usize)> = Vec::new();
+    for cpu in fdt.all_nodes().filter(|n| n.property("device_type").and_then(|p| p.as_str()) == Some("cpu")) {
+        let Some(id) = cpu.property("reg").map(|p| p.value).filter(|v| v.len() >= 4) else { continue };
+        let id = if id.len() >= 8 { (be32(id) as usize) << 32 | be32(&id[4..]) as usize } else { be32(id) as usize };
+        for c in cpu.children() {
+            if let Some(ph) = c.property("phandle").filter(|p| p.value.len() == 4) {
+                intc.push((be32(ph.value), id));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for n in fdt.all_nodes() {
+        if !n.compatible().is_some_and(|c| c.all().any(|s| s == "riscv,aclint-sswi")) {
+            continue;
+        }
+        let (Some(base), Some(ie)) = (n.reg().and_then(|mut r| r.next()).map(|r| r.starting_address as usize), n.property("interrupts-extended")) else {
+            continue;
+        };
+        for (i, pair) in ie.value.chunks_exact(8).enumerate() {
+            let (ph, cause) = (be32(pair), be32(&pair[4..]));
+            if cause == 1 {
+                if let Some(&(_, id)) = intc.iter().find(|e| e.0 == ph) {
+                    out.push((id, base + 4 * i));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Print the boot banner with what the device tree told us.
@@ -131,6 +178,8 @@ pub fn print_banner(hartid: usize, info: &BootInfo) {
     let (asid_used, asid_hw) = crate::smp::asid_bits();
     println!("  asids    {asid_used} bits used ({asid_hw} implemented)");
     println!("  timebase {} Hz", info.timebase);
+    println!("  timer    {}", if hal::sbi::sstc() { "Sstc (stimecmp)" } else { "SBI" });
+    println!("  ipi      {}", if crate::smp::SSWI_IPI.load(core::sync::atomic::Ordering::Relaxed) { "ACLINT SSWI" } else { "SBI" });
     println!("  uart     {:#x}  plic {:#x}", info.uart.unwrap_or(0), info.plic.unwrap_or(0));
     println!("  virtio   {} MMIO slots from {:#x}", info.virtio.len(), info.virtio.first().map_or(0, |v| v.0));
     if let Some((s, e)) = info.initrd {

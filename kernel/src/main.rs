@@ -43,6 +43,9 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     }
     console::init_logger(&info.bootargs);
     trap::init();
+    if info.sstc && !info.bootargs.split_whitespace().any(|a| a == "velox.sbi_timer") {
+        hal::sbi::use_sstc();
+    }
     time::init(info.timebase);
     syscall::sys::probe_misaligned();
     syscall::sys::set_isa(info.isa);
@@ -51,8 +54,9 @@ fn velox_main(hartid: usize, dtb_pa: usize) -> ! {
     if info.bootargs.split_whitespace().any(|a| a == "velox.blk_poll") {
         dev::blk::POLL.store(true, core::sync::atomic::Ordering::Relaxed);
     }
-    smp::set_spin_us(info.bootargs.split_whitespace().find_map(|a| a.strip_prefix("velox.spin_us=")).and_then(|v| v.parse().ok()).unwrap_or(50));
+    smp::set_spin_us(info.bootargs.split_whitespace().find_map(|a| a.strip_prefix("velox.spin_us=")).and_then(|v| v.parse().ok()).unwrap_or(10));
     smp::start_secondaries(&info.hartids, info.harts);
+    smp::choose_ipi(&info.sswi, info.bootargs.split_whitespace().any(|a| a == "velox.sbi_ipi"));
     smp::init_asids(info.bootargs.split_whitespace().find_map(|a| a.strip_prefix("velox.asid_bits=")).and_then(|v| v.parse().ok()));
     boot::print_banner(hartid, &info);
     dev::init(&info);

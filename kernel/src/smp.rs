@@ -168,6 +168,18 @@ pub fn init_boot_hart(hartid: usize) {
     HARTS[0].online.store(true, Ordering::Relaxed);
     hal::cpu::enable_soft_interrupt();
     velox_exec::sync::set_relax_hook(service);
+    velox_exec::sync::set_nap_hook(nap);
+}
+
+/// How long a long lock wait sleeps between looks (`time` ticks; set by `set_spin_us`).
+static NAP_TICKS: AtomicU64 = AtomicU64::new(0);
+/// The same in nanoseconds: long enough for the host to run another vCPU thread, short
+/// against the time slice (a release is seen at most this late).
+const NAP_NS: u64 = 20_000;
+
+/// A lock waiter that spun long sleeps a little (see `velox_exec::sync::SPIN_TURNS`).
+fn nap() {
+    hal::cpu::nap(NAP_TICKS.load(Ordering::Relaxed));
 }
 
 
@@ -208,6 +220,19 @@ pub fn start_secondaries(hartids: &[usize], want: usize) {
         HARTS[index].hartid.store(usize::MAX, Ordering::Relaxed);
     }
     ONLINE.store(index, Ordering::Release);
+}
+
+/// Whether IPIs go through the ACLINT SSWI device (true) or the SBI (for the banner).
+pub static SSWI_IPI: AtomicBool = AtomicBool::new(false);
+
+/// Send IPIs by storing to the ACLINT SSWI device's registers when the device tree lists one
+/// for every online hart (no trip through the firmware on either side), unless `sbi_only`
+/// (boot option `velox.sbi_ipi`); otherwise through the SBI.
+pub fn choose_ipi(sswi: &[(usize, usize)], sbi_only: bool) {
+    let ids: alloc::vec::Vec<usize> = HARTS[..online()].iter().map(|h| h.hartid.load(Ordering::Relaxed)).collect();
+    if !sbi_only && !sswi.is_empty() && hal::cpu::use_sswi(sswi, &ids) {
+        SSWI_IPI.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Let the secondary harts run tasks (the boot hart finished initialising the kernel).
@@ -283,15 +308,19 @@ pub fn service() {
 
 /// How long (in `time` ticks) a hart waiting for other harts' answers spins (answering its
 /// own requests meanwhile) before it sleeps in `wfi` until they send it an IPI. An answer
-/// normally comes within microseconds (an IPI's trip through the firmware); a target that
-/// takes longer runs kernel code with interrupts off for long, or (QEMU on a host with fewer
-/// cores than harts) is not running at all: spinning would then burn the host core it needs.
-/// Sleeping costs a wake-up IPI and a halted vCPU's wake-up latency, so short waits spin.
+/// normally comes within microseconds; a target that takes longer runs kernel code with
+/// interrupts off for long, or (QEMU on a host with fewer cores than harts) is not running at
+/// all: spinning would then burn the host core it needs. Sleeping costs a wake-up IPI (a
+/// store with the ACLINT SSWI) and a halted vCPU's wake-up latency, so short waits spin.
+/// Default 10 µs (docs/smp.md: 50 µs spent 15 % more instructions on `vsmp fork 2`, 4 harts;
+/// 5 µs cost 20 % in wall time on 2 harts).
 static SPIN_TICKS: AtomicU64 = AtomicU64::new(0);
 
-/// Set the spin time of [`wait_answers`] (boot: `velox.spin_us=N`, default 50 µs).
+/// Set the spin time of [`wait_answers`] (boot: `velox.spin_us=N`, default 10 µs), and the
+/// length of a lock waiter's nap.
 pub fn set_spin_us(us: u64) {
     SPIN_TICKS.store(crate::time::ns_to_ticks(us.saturating_mul(1000)), Ordering::Relaxed);
+    NAP_TICKS.store(crate::time::ns_to_ticks(NAP_NS), Ordering::Relaxed);
 }
 
 /// Wait until every hart `i` in `mask` answered request `want[i]` (`answer(hart) >= want`),

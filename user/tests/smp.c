@@ -1,6 +1,6 @@
 // SMP stress: races that only real parallelism shows. Modes (one per command, so the kernel's
 // leak check runs after each): info, counter, pingpong, forkstorm, tlb, mprotect, exitgroup,
-// threadstorm. Every mode also passes on one hart (it just finds fewer races there).
+// threadstorm, cow. Every mode also passes on one hart (it just finds fewer races there).
 #include "t.h"
 #include "thr.h"
 #include <pthread.h>
@@ -459,6 +459,76 @@ static void mode_exitgroup(void)
     check(ok == rounds, "exitgroup_spinning_siblings", "%d of %d", ok, rounds);
 }
 
+// ---- cow: copy-on-write breaks by one thread, seen by a sibling on another hart ----
+// Each round forks (making the page copy-on-write), then the main thread writes the page:
+// while the child lives that is a copy (the sibling must stop reading the old frame), after
+// the child exited it is the same frame made writable without a shootdown (the sibling's
+// cached read-only entry must still read the new value, and its store through that entry
+// must succeed: a spurious fault the kernel absorbs).
+struct cowflags {
+    atomic_uint gen, ack, stop;
+};
+static volatile uint32_t *cpage;
+static struct cowflags *cf;
+static atomic_int cow_stale, cow_ready;
+
+static void *cow_reader(void *arg)
+{
+    pin((int)(long)arg);
+    unsigned last = 0;
+    atomic_store(&cow_ready, 1);
+    while (!atomic_load(&cf->stop)) {
+        (void)cpage[0]; // keep the entry cached
+        unsigned g = atomic_load_explicit(&cf->gen, memory_order_acquire);
+        if (g == last) continue;
+        if (cpage[0] != g) atomic_fetch_add(&cow_stale, 1);
+        cpage[1] = g;
+        last = g;
+        atomic_store_explicit(&cf->ack, g, memory_order_release);
+    }
+    return NULL;
+}
+
+static void mode_cow(void)
+{
+    int rounds = 200, lost = 0, wrong = 0;
+    cpage = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    cpage[0] = 0;
+    pthread_t th;
+    pthread_create(&th, NULL, cow_reader, (void *)1L);
+    pin(0);
+    while (!atomic_load(&cow_ready)) sched_yield();
+    for (unsigned r = 1; r <= (unsigned)rounds; r++) {
+        pid_t p = fork();
+        if (p == 0) {
+            if (r & 1) _exit(0);
+            sleep_ms(1);
+            _exit(cpage[0] == r - 1 ? 0 : 1); // the child keeps the value at fork time
+        }
+        int st = 0;
+        if (r & 1) waitpid(p, &st, 0); // reuse: the child is gone before the write
+        cpage[0] = r;
+        atomic_store_explicit(&cf->gen, r, memory_order_release);
+        int64_t t0 = mono_ns();
+        while (atomic_load_explicit(&cf->ack, memory_order_acquire) != r && mono_ns() - t0 < 2000000000LL) {
+        }
+        if (atomic_load(&cf->ack) != r) lost++;
+        else if (cpage[1] != r) wrong++;
+        if (!(r & 1)) {
+            waitpid(p, &st, 0);
+            if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) wrong++;
+        }
+    }
+    atomic_store(&cf->stop, 1);
+    pthread_join(th, NULL);
+    printf("INFO cow rounds=%d stale=%d lost=%d wrong=%d\n", rounds, atomic_load(&cow_stale), lost, wrong);
+    check(atomic_load(&cow_stale) == 0 && lost == 0 && wrong == 0, "cow_breaks_seen_on_other_harts",
+          "stale %d, lost %d, wrong %d", atomic_load(&cow_stale), lost, wrong);
+    munmap((void *)cpage, 4096);
+    munmap(cf, 4096);
+}
+
 // ---- threadstorm: creation/exit storms from several threads; memory comes back ----
 static atomic_int storm_threads;
 
@@ -509,6 +579,7 @@ int main(int argc, char **argv)
     else if (!strcmp(m, "mprotect")) mode_mprotect();
     else if (!strcmp(m, "exitgroup")) mode_exitgroup();
     else if (!strcmp(m, "threadstorm")) mode_threadstorm();
+    else if (!strcmp(m, "cow")) mode_cow();
     else {
         printf("unknown mode %s\n", m);
         return 2;

@@ -32,6 +32,29 @@ pub fn relax() {
     }
 }
 
+/// Called by a lock waiter that has spun [`SPIN_TURNS`] turns, on each further turn (set once
+/// by the kernel): sleep a little (a few microseconds, or until an interrupt), since the
+/// holder has taken long enough that it is probably not running (a vCPU its host preempted).
+static NAP_HOOK: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Install the function lock waiters call once they have spun long (see `NAP_HOOK`).
+pub fn set_nap_hook(f: fn()) {
+    NAP_HOOK.store(f as *mut (), Ordering::Release);
+}
+
+/// Turns a lock waiter spins before it naps between looks: far longer than any section this
+/// lock guards takes when its holder runs.
+pub const SPIN_TURNS: u32 = 256;
+
+fn nap() {
+    let p = NAP_HOOK.load(Ordering::Acquire);
+    if !p.is_null() {
+        // SAFETY: only `set_nap_hook` stores here, always a valid `fn()`.
+        let f: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(p) };
+        f();
+    }
+}
+
 /// A spin lock around a `T`.
 pub struct Mutex<T: ?Sized> {
     locked: AtomicU32,
@@ -86,9 +109,15 @@ impl<T: ?Sized> Mutex<T> {
     #[cold]
     #[inline(never)]
     fn lock_contended(&self) {
+        let mut turns = 0u32;
         loop {
             while self.locked.load(Ordering::Relaxed) != 0 {
                 relax();
+                if turns < SPIN_TURNS {
+                    turns += 1;
+                } else {
+                    nap();
+                }
             }
             if self.locked.swap(1, Ordering::Acquire) == 0 {
                 return;

@@ -499,7 +499,9 @@ impl AddrSpace {
             None => self.pt.translate(&KernelPhys, va),
         };
         if let Some((pa, f)) = mapped {
-            let changes = (access == Access::Write && f.contains(PteFlags::COW)) || !allows(f, access);
+            let cow = access == Access::Write && f.contains(PteFlags::COW);
+            // (A copy-on-write page nobody else maps any more only gains rights: no shootdown.)
+            let changes = (cow && frame_refs(pa) != 1) || !allows(f, access);
             if changes && !may_wait && crate::smp::loaded_elsewhere(self.pt.root()) {
                 return Fault::Busy;
             }
@@ -597,12 +599,19 @@ impl AddrSpace {
         if mapped && flags.contains(PteFlags::X) {
             hal::cpu::note_code_written();
         }
-        // Other harts running this address space may cache the read-only entry of the old
-        // frame: they must not read it after this thread writes the new one. Our reference to
-        // the old frame goes only after that (its other owner may free it at once).
-        self.flush_tlb();
         if let Some(old) = old {
+            // Other harts running this address space may cache the read-only entry of the old
+            // frame: they must not read it after this thread writes the new one. Our reference
+            // to the old frame goes only after that (its other owner may free it at once).
+            self.flush_tlb();
             free_frame(old);
+        } else {
+            // The same frame, writable now: a read-only entry of it that another hart cached
+            // reads the same memory, and a store through it faults and finds the page mapped
+            // (the "mapped already" case of `handle_fault_in`, which flushes that hart's entry).
+            // So only this hart's entry goes (Linux on RISC-V does the same: no shootdown when
+            // rights only grow).
+            hal::cpu::flush_tlb_page(va);
         }
         if !mapped {
             free_frame(target);

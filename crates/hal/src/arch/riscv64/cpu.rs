@@ -2,7 +2,7 @@
 
 use crate::boot::MAX_HARTS;
 use core::arch::asm;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// This hart's index (0 = the boot hart, then in the order the kernel started them).
 ///
@@ -94,8 +94,53 @@ pub fn raise_soft_interrupt() {
     unsafe { asm!("csrs sip, {0}", in(reg) SSI) };
 }
 
-/// Send an IPI to the harts whose *hart ids* are in `mask` (bit i = hart id i).
+/// Per hart id, the kernel address of its ACLINT SSWI `SETSSIP` register (0: none). Filled
+/// once at boot by [`use_sswi`], before other harts send IPIs.
+static SSWI: [AtomicUsize; 64] = [const { AtomicUsize::new(0) }; 64];
+/// Set when every online hart has an SSWI register: IPIs skip the firmware.
+static SSWI_ON: AtomicBool = AtomicBool::new(false);
+/// End of the physical MMIO window the kernel maps at `PHYS_OFFSET` (the first 2 GiB).
+const MMIO_END: usize = 2 << 30;
+
+/// Send IPIs through the ACLINT SSWI device instead of the SBI: `regs` gives each hart id's
+/// `SETSSIP` register (physical address), and `online` the hart ids that must all have one.
+/// Returns false (and keeps the SBI) if one is missing or outside the MMIO window.
+pub fn use_sswi(regs: &[(usize, usize)], online: &[usize]) -> bool {
+    let ok = |pa: usize| pa % 4 == 0 && pa.checked_add(4).is_some_and(|e| e <= MMIO_END);
+    if !online.iter().all(|id| *id < 64 && regs.iter().any(|&(h, pa)| h == *id && ok(pa))) {
+        return false;
+    }
+    for &(h, pa) in regs {
+        if h < 64 && ok(pa) {
+            SSWI[h].store(crate::PHYS_OFFSET + pa, Ordering::Relaxed);
+        }
+    }
+    SSWI_ON.store(true, Ordering::Release);
+    true
+}
+
+/// Send an IPI to the harts whose *hart ids* are in `mask` (bit i = hart id i): a store to
+/// each one's SSWI register if [`use_sswi`] took them, else the SBI call.
 pub fn send_ipi(mask: usize) {
+    if SSWI_ON.load(Ordering::Relaxed) {
+        // Earlier stores (the queued task, the flush request) are visible before the
+        // interrupt can be taken: memory writes ordered before the device write.
+        // SAFETY: a fence; no other effect.
+        unsafe { asm!("fence w, o", options(nostack, preserves_flags)) };
+        let mut m = mask;
+        while m != 0 {
+            let id = m.trailing_zeros() as usize;
+            m &= m - 1;
+            let reg = SSWI[id].load(Ordering::Relaxed);
+            if reg != 0 {
+                // SAFETY: `reg` is a SETSSIP register of the SSWI device the device tree
+                // lists, 4-aligned inside the MMIO window mapped at PHYS_OFFSET (checked by
+                // `use_sswi`); writing 1 raises that hart's SSIP and has no other effect.
+                unsafe { core::ptr::write_volatile(reg as *mut u32, 1) };
+            }
+        }
+        return;
+    }
     let _ = sbi_rt::send_ipi(sbi_rt::HartMask::from_mask_base(mask, 0));
 }
 
@@ -183,6 +228,32 @@ pub fn wait_for_interrupt_not_timer() {
     unsafe {
         asm!("csrrc {old}, sie, {sti}", "wfi", "csrs sie, {old}", old = out(reg) _, sti = in(reg) STI, options(nostack))
     };
+}
+
+/// Sleep in `wfi` for at most `ticks` of the `time` CSR, or until an interrupt is pending,
+/// with interrupts off (none is taken). The timer is borrowed through `stimecmp` and put
+/// back, so this needs Sstc; without it, when this hart's timer interrupt is masked, or when
+/// its own deadline comes first, it returns at once. For spin-waits whose holder may not be
+/// running: on a host with fewer cores than harts, the sleeping vCPU gives its host core to
+/// the holder's.
+pub fn nap(ticks: u64) {
+    const STI: usize = 1 << 5;
+    if !crate::sbi::sstc() {
+        return;
+    }
+    let sie: usize;
+    let saved: u64;
+    // SAFETY: reads sie and stimecmp (S-mode CSRs; stimecmp exists with Sstc); no effects.
+    unsafe { asm!("csrr {0}, sie", "csrr {1}, 0x14d", out(reg) sie, out(reg) saved, options(nomem, nostack, preserves_flags)) };
+    let until = time().saturating_add(ticks);
+    if sie & STI == 0 || until >= saved {
+        return;
+    }
+    // SAFETY: moves this hart's timer earlier, waits with interrupts off (sstatus.SIE stays
+    // clear: nothing is taken, a pending interrupt just ends the wait) and restores the
+    // deadline; sip.STIP follows `time >= stimecmp`, so the nap's own expiry leaves nothing
+    // pending once the old deadline is back. No memory effects.
+    unsafe { asm!("csrw 0x14d, {u}", "wfi", "csrw 0x14d, {s}", u = in(reg) until, s = in(reg) saved, options(nomem, nostack)) };
 }
 
 /// Enable supervisor interrupts, wait for one, and disable them again. The idle loop.
