@@ -194,6 +194,10 @@ count_doc() {
     echo "instructions spent spinning depend on how long the awaited hart takes, which on this"
     echo "$(nproc)-core host (4 vCPU threads, other load) includes host scheduling."
     echo "Workloads as in the next section (\`mixed 4\`, \`cpu 2\`, \`fork 2\`, \`hackbench 2\`)."
+    echo "Machine: \`-machine $MACHINE\` for both kernels. With \`aclint=on\`, Velox sends IPIs"
+    echo "through the ACLINT SSWI (one store) and sets timers through \`stimecmp\` (Sstc), so its"
+    echo "firmware column is near zero. Linux 7.2 does not know QEMU's SSWI and sends IPIs and"
+    echo "remote fences as SBI calls (docs/smp.md, \"IPIs and timers without the firmware\")."
     echo
     echo "Linux (Debian's $lver) is counted the same way: the same static vsmp binary, in the"
     echo "initramfs of the next section (its \`/init\` waits until the system is idle, then runs"
@@ -236,7 +240,8 @@ count_doc() {
     echo "\`smp::service\`, answering TLB-flush and barrier requests, called on every IPI and on"
     echo "every turn of a spin-wait; \`smp::flush_tlb_mm\`, shootdowns including the wait for"
     echo "acknowledgements; \`exec::schedule_smp\`, wake-up placement and IPIs. Firmware: OpenSBI,"
-    echo "the SBI calls behind IPIs and timers. Sleeps: times a hart went to sleep in \`wfi\`)."
+    echo "the SBI calls behind IPIs and timers when they go through it. Sleeps: times a hart went"
+    echo "to sleep in \`wfi\`)."
     echo
     echo "| workload | harts | total | user | kernel | executor | lock spin | service | shootdown | placement | firmware | sleeps |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

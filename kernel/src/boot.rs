@@ -135,14 +135,18 @@ pub fn parse(e: &EarlyInfo) -> BootInfo {
 
 /// The ACLINT SSWI devices' per-hart registers: word i of a device belongs to the hart whose
 /// interrupt controller is the i-th entry of its `interrupts-extended` (cause 1, supervisor
-/// software interrupt), as the ACLINT binding says.
+/// software interrupt), as the ACLINT binding says. Anything unexpected (a disabled device,
+/// an entry that is not a cpu's interrupt controller, a word outside the device's `reg`)
+/// gives an empty list: IPIs then go through the SBI.
 fn sswi_regs(fdt: &fdt::Fdt) -> Vec<(usize, usize)> {
     let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    // phandle of each cpu's interrupt controller -> that cpu's hart id
+    let okay = |n: &fdt::node::FdtNode| n.property("status").and_then(|p| p.as_str()).is_none_or(|s| s == "okay" || s == "ok");
+    // phandle of each cpu's interrupt controller -> that cpu's hart id (its `reg`, read with
+    // the /cpus node's #address-cells, as the hart list is)
+    let cells = fdt.find_node("/cpus").and_then(|n| n.property("#address-cells")).and_then(|p| p.as_usize()).unwrap_or(1);
     let mut intc: Vec<(u32, usize)> = Vec::new();
     for cpu in fdt.all_nodes().filter(|n| n.property("device_type").and_then(|p| p.as_str()) == Some("cpu")) {
-        let Some(id) = cpu.property("reg").map(|p| p.value).filter(|v| v.len() >= 4) else { continue };
-        let id = if id.len() >= 8 { (be32(id) as usize) << 32 | be32(&id[4..]) as usize } else { be32(id) as usize };
+        let Some(id) = cpu.property("reg").and_then(|p| p.value.get(..4 * cells)).and_then(be_uint) else { continue };
         for c in cpu.children() {
             if let Some(ph) = c.property("phandle").filter(|p| p.value.len() == 4) {
                 intc.push((be32(ph.value), id));
@@ -151,18 +155,21 @@ fn sswi_regs(fdt: &fdt::Fdt) -> Vec<(usize, usize)> {
     }
     let mut out = Vec::new();
     for n in fdt.all_nodes() {
-        if !n.compatible().is_some_and(|c| c.all().any(|s| s == "riscv,aclint-sswi")) {
+        if !n.compatible().is_some_and(|c| c.all().any(|s| s == "riscv,aclint-sswi")) || !okay(&n) {
             continue;
         }
-        let (Some(base), Some(ie)) = (n.reg().and_then(|mut r| r.next()).map(|r| r.starting_address as usize), n.property("interrupts-extended")) else {
-            continue;
+        let (Some((base, size)), Some(ie)) = (n.reg().and_then(|mut r| r.next()).map(|r| (r.starting_address as usize, r.size.unwrap_or(0))), n.property("interrupts-extended")) else {
+            return Vec::new();
         };
+        if ie.value.len() % 8 != 0 {
+            return Vec::new();
+        }
         for (i, pair) in ie.value.chunks_exact(8).enumerate() {
             let (ph, cause) = (be32(pair), be32(&pair[4..]));
+            let Some(&(_, id)) = intc.iter().find(|e| e.0 == ph) else { return Vec::new() };
+            let Some(reg) = base.checked_add(4 * i).filter(|_| 4 * i + 4 <= size) else { return Vec::new() };
             if cause == 1 {
-                if let Some(&(_, id)) = intc.iter().find(|e| e.0 == ph) {
-                    out.push((id, base + 4 * i));
-                }
+                out.push((id, reg));
             }
         }
     }

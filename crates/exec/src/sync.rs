@@ -122,6 +122,9 @@ impl<T: ?Sized> Mutex<T> {
             if self.locked.swap(1, Ordering::Acquire) == 0 {
                 return;
             }
+            // (Lost the race for the release: spin again before napping, so a napper is not
+            // always late for the next one.)
+            turns = 0;
         }
     }
 

@@ -500,13 +500,17 @@ impl AddrSpace {
         };
         if let Some((pa, f)) = mapped {
             let cow = access == Access::Write && f.contains(PteFlags::COW);
-            // (A copy-on-write page nobody else maps any more only gains rights: no shootdown.)
-            let changes = (cow && frame_refs(pa) != 1) || !allows(f, access);
+            // A copy-on-write page nobody else maps any more only gains rights: no shootdown,
+            // so the fast path may take it too. (The count cannot rise while this space's lock
+            // is held: only a fork or a mapping change of this space adds a mapper of its
+            // private frames; the page cache and snapshots hold their own references.)
+            let reuse = cow && frame_refs(pa) == 1;
+            let changes = if cow { !reuse } else { !allows(f, access) };
             if changes && !may_wait && crate::smp::loaded_elsewhere(self.pt.root()) {
                 return Fault::Busy;
             }
-            if access == Access::Write && f.contains(PteFlags::COW) {
-                return self.break_cow(va, pa, flags);
+            if cow {
+                return self.break_cow(va, pa, flags, reuse, may_wait);
             }
             if !allows(f, access) {
                 // The entry disagrees with its area (should not happen): believe the area.
@@ -582,39 +586,41 @@ impl AddrSpace {
     }
 
     /// Give `va` (mapped copy-on-write to `pa`) a private writable frame: the same frame if
-    /// nobody else maps it any more, else a copy.
-    fn break_cow(&mut self, va: usize, pa: usize, flags: PteFlags) -> Fault {
-        let (target, old) = if frame_refs(pa) == 1 {
-            (pa, None)
-        } else {
-            let Some(new) = alloc_frame() else {
-                return Fault::NoMemory;
-            };
-            hal::mem::copy_frame(new, pa);
-            (new, Some(pa))
+    /// nobody else maps it any more (`reuse`), else a copy (which waits for a shootdown: not
+    /// without `may_wait` while other harts have the space loaded).
+    fn break_cow(&mut self, va: usize, pa: usize, flags: PteFlags, reuse: bool, may_wait: bool) -> Fault {
+        // The same frame made writable, in one entry write: a read-only entry of it that
+        // another hart cached reads the same memory, and a store through it faults and finds
+        // the page mapped (the "mapped already" case of `handle_fault_in`, which flushes that
+        // hart's entry; the privileged spec allows such stale entries after rights grow). So
+        // only this hart's entry goes: no shootdown.
+        if reuse && self.pt.set_flags(&mut KernelPhys, va, flags) {
+            if flags.contains(PteFlags::X) {
+                hal::cpu::note_code_written();
+            }
+            hal::cpu::flush_tlb_page(va);
+            return Fault::Mapped;
+        }
+        if !may_wait && crate::smp::loaded_elsewhere(self.pt.root()) {
+            return Fault::Busy;
+        }
+        let Some(new) = alloc_frame() else {
+            return Fault::NoMemory;
         };
+        hal::mem::copy_frame(new, pa);
         // Same leaf, new frame and flags: no table can be needed, so this cannot fail.
         self.pt.unmap(&mut KernelPhys, va);
-        let mapped = self.pt.map(&mut KernelPhys, va, target, flags, 0).is_ok();
+        let mapped = self.pt.map(&mut KernelPhys, va, new, flags, 0).is_ok();
         if mapped && flags.contains(PteFlags::X) {
             hal::cpu::note_code_written();
         }
-        if let Some(old) = old {
-            // Other harts running this address space may cache the read-only entry of the old
-            // frame: they must not read it after this thread writes the new one. Our reference
-            // to the old frame goes only after that (its other owner may free it at once).
-            self.flush_tlb();
-            free_frame(old);
-        } else {
-            // The same frame, writable now: a read-only entry of it that another hart cached
-            // reads the same memory, and a store through it faults and finds the page mapped
-            // (the "mapped already" case of `handle_fault_in`, which flushes that hart's entry).
-            // So only this hart's entry goes (Linux on RISC-V does the same: no shootdown when
-            // rights only grow).
-            hal::cpu::flush_tlb_page(va);
-        }
+        // Other harts running this address space may cache the read-only entry of the old
+        // frame: they must not read it after this thread writes the new one. Our reference to
+        // the old frame goes only after that (its other owner may free it at once).
+        self.flush_tlb();
+        free_frame(pa);
         if !mapped {
-            free_frame(target);
+            free_frame(new);
             return Fault::NoMemory;
         }
         Fault::Mapped

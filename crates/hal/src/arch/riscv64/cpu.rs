@@ -81,8 +81,11 @@ pub fn enable_soft_interrupt() {
 /// Acknowledge an IPI (clear sip.SSIP).
 #[inline(always)]
 pub fn clear_soft_interrupt() {
-    // SAFETY: clears this hart's pending software interrupt; no memory effects.
-    unsafe { asm!("csrc sip, {0}", in(reg) SSI) };
+    // The fence orders the clear before the loads that look for what the IPI was about: a
+    // sender's store to the SSWI (a device write) that lands after those loads is not undone
+    // by a clear that took effect late, so a request is never both unseen and unsignalled.
+    // SAFETY: clears this hart's pending software interrupt, then a fence; no other effect.
+    unsafe { asm!("csrc sip, {0}", "fence iorw, iorw", in(reg) SSI) };
 }
 
 /// Raise a software interrupt on this hart (sip.SSIP): taken as soon as interrupts are on
@@ -245,8 +248,12 @@ pub fn nap(ticks: u64) {
     let saved: u64;
     // SAFETY: reads sie and stimecmp (S-mode CSRs; stimecmp exists with Sstc); no effects.
     unsafe { asm!("csrr {0}, sie", "csrr {1}, 0x14d", out(reg) sie, out(reg) saved, options(nomem, nostack, preserves_flags)) };
+    let sip: usize;
+    // SAFETY: reads sip; no effects.
+    unsafe { asm!("csrr {0}, sip", out(reg) sip, options(nomem, nostack, preserves_flags)) };
     let until = time().saturating_add(ticks);
-    if sie & STI == 0 || until >= saved {
+    // (Not when an enabled interrupt is already pending: wfi would return at once.)
+    if sie & STI == 0 || sip & sie != 0 || until >= saved {
         return;
     }
     // SAFETY: moves this hart's timer earlier, waits with interrupts off (sstatus.SIE stays
