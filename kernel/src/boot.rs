@@ -144,11 +144,18 @@ fn sswi_regs(fdt: &fdt::Fdt) -> Vec<(usize, usize)> {
     // phandle of each cpu's interrupt controller -> that cpu's hart id (its `reg`, read with
     // the /cpus node's #address-cells, as the hart list is)
     let cells = fdt.find_node("/cpus").and_then(|n| n.property("#address-cells")).and_then(|p| p.as_usize()).unwrap_or(1);
+    if !(1..=2).contains(&cells) {
+        return Vec::new();
+    }
+    // (Only `riscv,cpu-intc` controllers with one interrupt cell: the pairs read below are
+    // (phandle, cause) only for those.)
     let mut intc: Vec<(u32, usize)> = Vec::new();
     for cpu in fdt.all_nodes().filter(|n| n.property("device_type").and_then(|p| p.as_str()) == Some("cpu")) {
         let Some(id) = cpu.property("reg").and_then(|p| p.value.get(..4 * cells)).and_then(be_uint) else { continue };
         for c in cpu.children() {
-            if let Some(ph) = c.property("phandle").filter(|p| p.value.len() == 4) {
+            let is_intc = c.compatible().is_some_and(|k| k.all().any(|s| s == "riscv,cpu-intc"))
+                && c.property("#interrupt-cells").and_then(|p| p.as_usize()) == Some(1);
+            if let Some(ph) = c.property("phandle").filter(|p| is_intc && p.value.len() == 4) {
                 intc.push((be32(ph.value), id));
             }
         }
@@ -169,6 +176,9 @@ fn sswi_regs(fdt: &fdt::Fdt) -> Vec<(usize, usize)> {
             let Some(&(_, id)) = intc.iter().find(|e| e.0 == ph) else { return Vec::new() };
             let Some(reg) = base.checked_add(4 * i).filter(|_| 4 * i + 4 <= size) else { return Vec::new() };
             if cause == 1 {
+                if out.iter().any(|&(h, _)| h == id) {
+                    return Vec::new(); // two registers for one hart: do not guess
+                }
                 out.push((id, reg));
             }
         }

@@ -106,8 +106,9 @@ static SSWI_ON: AtomicBool = AtomicBool::new(false);
 const MMIO_END: usize = 2 << 30;
 
 /// Send IPIs through the ACLINT SSWI device instead of the SBI: `regs` gives each hart id's
-/// `SETSSIP` register (physical address), and `online` the hart ids that must all have one.
-/// Returns false (and keeps the SBI) if one is missing or outside the MMIO window.
+/// `SETSSIP` register (physical address), and `online` the hart ids that must all have one,
+/// the calling hart's first. Returns false (and keeps the SBI) if one is missing or outside
+/// the MMIO window, or if a store to the caller's own register does not raise its SSIP.
 pub fn use_sswi(regs: &[(usize, usize)], online: &[usize]) -> bool {
     let ok = |pa: usize| pa % 4 == 0 && pa.checked_add(4).is_some_and(|e| e <= MMIO_END);
     if !online.iter().all(|id| *id < 64 && regs.iter().any(|&(h, pa)| h == *id && ok(pa))) {
@@ -117,6 +118,28 @@ pub fn use_sswi(regs: &[(usize, usize)], online: &[usize]) -> bool {
         if h < 64 && ok(pa) {
             SSWI[h].store(crate::PHYS_OFFSET + pa, Ordering::Relaxed);
         }
+    }
+    // Try the calling hart's own register first: its SSIP must come up (a device tree that
+    // names the wrong address or hart would lose IPIs).
+    let me = SSWI[online[0]].load(Ordering::Relaxed);
+    // SAFETY: as in `send_ipi` (checked above); the fence orders the store before the reads.
+    unsafe { asm!("sw {one}, 0({r})", "fence iorw, iorw", one = in(reg) 1u32, r = in(reg) me, options(nostack)) };
+    let mut seen = false;
+    for _ in 0..1000 {
+        let sip: usize;
+        // SAFETY: reads sip; no effects.
+        unsafe { asm!("csrr {0}, sip", out(reg) sip, options(nomem, nostack, preserves_flags)) };
+        if sip & SSI != 0 {
+            seen = true;
+            break;
+        }
+    }
+    clear_soft_interrupt();
+    if !seen {
+        for r in &SSWI {
+            r.store(0, Ordering::Relaxed);
+        }
+        return false;
     }
     SSWI_ON.store(true, Ordering::Release);
     true
