@@ -249,9 +249,9 @@ md = ["# Debian-root benchmarks: Velox vs Linux running Debian's programs", "",
       "environment and conventions as on Velox). `user/bench/vtime.c` times each line: one untimed "
       "warm-up run, then N runs, each from fork to waitpid, by `clock_gettime(CLOCK_MONOTONIC)`; the "
       "program's stdout goes to /dev/null.", "",
-      "- QEMU: %s, `-machine " + os.environ.get("MACHINE", "virt") + " -m 512M -smp 1`, det mode `-icount shift=0,align=off,sleep=on "
+      "- QEMU: %s, `-machine %s -m 512M -smp 1`, det mode `-icount shift=0,align=off,sleep=on "
       "-rtc base=2024-01-01T00:00:00,clock=vm -seed 1` (Linux also `nokaslr norandmaps "
-      "randomize_kstack_offset=off`)" % qemu,
+      "randomize_kstack_offset=off`)" % (qemu, os.environ.get("MACHINE", "virt")),
       "- Linux: %s (Debian's build)" % (luname or kver or "?"),
       "- Velox: %s, commit %s" % (vuname or "?", commit or "?"),
       "- the image's packages: %s" % (pkgs.strip() or "?"),

@@ -154,6 +154,7 @@ impl PageTable {
     }
 
     /// Map `va` to `pa` with a page of level `level` (0: 4 KiB, 1: 2 MiB, 2: 1 GiB).
+    #[inline]
     pub fn map(&self, mem: &mut impl PhysMem, va: usize, pa: usize, flags: PteFlags, level: usize) -> Result<(), MapError> {
         if !mem.leaf_ok(pa, 1usize << (12 + 9 * level.min(2))) {
             return Err(MapError::BadLeaf);
@@ -202,6 +203,7 @@ impl PageTable {
 
     /// The level-0 slot of `va` if the tables above it exist (whatever the entry holds);
     /// `None` if one is missing, a huge leaf covers `va`, or `va` is not canonical.
+    #[inline]
     pub fn leaf_slot(&self, mem: &impl PhysMem, va: usize) -> Option<LeafSlot> {
         if !canonical(va) {
             return None;
@@ -218,6 +220,7 @@ impl PageTable {
     }
 
     /// The entry in `slot` (0 if nothing is mapped there).
+    #[inline]
     pub fn slot_entry(&self, mem: &impl PhysMem, slot: LeafSlot) -> u64 {
         assert_eq!(slot.root, self.root, "leaf slot of another page table");
         mem.read_pte(slot.table, slot.idx)

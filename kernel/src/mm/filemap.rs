@@ -144,7 +144,9 @@ impl FileMap {
                 PageView::Hole | PageView::Static(_) => 0,
                 PageView::Eof => return false,
             };
-            if frames.try_reserve(1).is_err() {
+            // (The length check first: the common case costs no call, however the compiler
+            // inlines `try_reserve`.)
+            if frames.len() == frames.capacity() && frames.try_reserve(1).is_err() {
                 if pa != 0 {
                     free_frame(pa);
                 }
@@ -190,6 +192,7 @@ impl FileMap {
 
     /// The page for a fault at `va` (page aligned). Runs under the address-space lock: the
     /// inode lock is only tried (see the module's lock order).
+    #[inline]
     pub fn page(&self, va: usize) -> Got {
         let i = (va - self.start) / PAGE_SIZE;
         let idx = self.first + i as u64;
