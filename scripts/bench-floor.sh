@@ -9,7 +9,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MACHINE=${QEMU_MACHINE:-virt,aclint=on}  # as scripts/env.sh
+source "$ROOT/scripts/env.sh"  # (MACHINE)
 ELF=$ROOT/build/bench/trapfloor.elf
 RES=$ROOT/build/bench-results
 LOG=$RES/floor.log

@@ -12,7 +12,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MACHINE=${QEMU_MACHINE:-virt,aclint=on}  # as scripts/env.sh
+source "$ROOT/scripts/env.sh"  # (MACHINE)
 SCALE=${1:-1}
 LNX=$ROOT/build/bench-linux
 RES=$ROOT/build/bench-results

@@ -45,7 +45,7 @@
 # last line: anything left is killed, the root is synced and remounted read-only, poweroff.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MACHINE=${QEMU_MACHINE:-virt,aclint=on}  # as scripts/env.sh
+source "$ROOT/scripts/env.sh"  # (MACHINE)
 BUILD=$ROOT/build
 LNX=$BUILD/bench-linux
 OUT=$BUILD/linux-debian

@@ -31,7 +31,7 @@
 # line was printed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MACHINE=${QEMU_MACHINE:-virt,aclint=on}  # as scripts/env.sh
+source "$ROOT/scripts/env.sh"  # (MACHINE)
 BUILD=$ROOT/build
 LNX=$BUILD/bench-linux
 OUT=$BUILD/linux-run

@@ -52,6 +52,12 @@ pub fn isa_bits(names: &str) -> u64 {
         .fold(0, |m, (_, b)| m | b)
 }
 
+/// A cpu node's ISA string: its `riscv,isa-extensions` list, else its `riscv,isa` ("" if none).
+fn isa_of<'a>(c: fdt::standard_nodes::Cpu<'_, 'a>) -> &'a str {
+    let prop = c.property("riscv,isa-extensions").or_else(|| c.property("riscv,isa"));
+    prop.and_then(|p| core::str::from_utf8(p.value).ok()).unwrap_or("")
+}
+
 fn be_uint(b: &[u8]) -> Option<usize> {
     match b.len() {
         4 => Some(u32::from_be_bytes(b.try_into().ok()?) as usize),
@@ -97,21 +103,11 @@ pub fn parse(e: &EarlyInfo) -> BootInfo {
     info.harts = fdt.cpus().count();
     info.hartids = fdt.cpus().map(|c| c.ids().first()).collect();
     // (An extension counts only if every hart lists it.)
-    info.isa = fdt
-        .cpus()
-        .map(|c| {
-            let prop = c.property("riscv,isa-extensions").or_else(|| c.property("riscv,isa"));
-            prop.and_then(|p| core::str::from_utf8(p.value).ok()).map_or(0, isa_bits)
-        })
-        .fold(u64::MAX, |a, b| a & b);
+    info.isa = fdt.cpus().map(|c| isa_bits(isa_of(c))).fold(u64::MAX, |a, b| a & b);
     if info.isa == u64::MAX {
         info.isa = 0;
     }
-    info.sstc = fdt.cpus().count() > 0
-        && fdt.cpus().all(|c| {
-            let prop = c.property("riscv,isa-extensions").or_else(|| c.property("riscv,isa"));
-            prop.and_then(|p| core::str::from_utf8(p.value).ok()).is_some_and(|s| s.split(['_', '\0']).any(|e| e.eq_ignore_ascii_case("sstc")))
-        });
+    info.sstc = info.harts > 0 && fdt.cpus().all(|c| isa_of(c).split(['_', '\0']).any(|e| e.eq_ignore_ascii_case("sstc")));
     info.timebase = fdt.cpus().next().map(|c| c.timebase_frequency() as u64).unwrap_or(10_000_000);
     let chosen = fdt.chosen();
     info.bootargs = chosen.bootargs().unwrap_or("").into();
@@ -196,7 +192,7 @@ pub fn print_banner(hartid: usize, info: &BootInfo) {
     println!("  asids    {asid_used} bits used ({asid_hw} implemented)");
     println!("  timebase {} Hz", info.timebase);
     println!("  timer    {}", if hal::sbi::sstc() { "Sstc (stimecmp)" } else { "SBI" });
-    println!("  ipi      {}", if crate::smp::SSWI_IPI.load(core::sync::atomic::Ordering::Relaxed) { "ACLINT SSWI" } else { "SBI" });
+    println!("  ipi      {}", if hal::cpu::sswi() { "ACLINT SSWI" } else { "SBI" });
     println!("  uart     {:#x}  plic {:#x}", info.uart.unwrap_or(0), info.plic.unwrap_or(0));
     println!("  virtio   {} MMIO slots from {:#x}", info.virtio.len(), info.virtio.first().map_or(0, |v| v.0));
     if let Some((s, e)) = info.initrd {

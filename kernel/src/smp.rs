@@ -222,16 +222,13 @@ pub fn start_secondaries(hartids: &[usize], want: usize) {
     ONLINE.store(index, Ordering::Release);
 }
 
-/// Whether IPIs go through the ACLINT SSWI device (true) or the SBI (for the banner).
-pub static SSWI_IPI: AtomicBool = AtomicBool::new(false);
-
 /// Send IPIs by storing to the ACLINT SSWI device's registers when the device tree lists one
 /// for every online hart (no trip through the firmware on either side), unless `sbi_only`
 /// (boot option `velox.sbi_ipi`); otherwise through the SBI.
 pub fn choose_ipi(sswi: &[(usize, usize)], sbi_only: bool) {
     let ids: alloc::vec::Vec<usize> = HARTS[..online()].iter().map(|h| h.hartid.load(Ordering::Relaxed)).collect();
-    if !sbi_only && !sswi.is_empty() && hal::cpu::use_sswi(sswi, &ids) {
-        SSWI_IPI.store(true, Ordering::Relaxed);
+    if !sbi_only && !sswi.is_empty() {
+        hal::cpu::use_sswi(sswi, &ids);
     }
 }
 

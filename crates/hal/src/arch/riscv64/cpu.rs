@@ -121,7 +121,8 @@ pub fn use_sswi(regs: &[(usize, usize)], online: &[usize]) -> bool {
     }
     // Try the calling hart's own register first: its SSIP must come up (a device tree that
     // names the wrong address or hart would lose IPIs).
-    let me = SSWI[online[0]].load(Ordering::Relaxed);
+    let Some(&first) = online.first() else { return false };
+    let me = SSWI[first].load(Ordering::Relaxed);
     // SAFETY: as in `send_ipi` (checked above); the fence orders the store before the reads.
     unsafe { asm!("sw {one}, 0({r})", "fence iorw, iorw", one = in(reg) 1u32, r = in(reg) me, options(nostack)) };
     let mut seen = false;
@@ -143,6 +144,11 @@ pub fn use_sswi(regs: &[(usize, usize)], online: &[usize]) -> bool {
     }
     SSWI_ON.store(true, Ordering::Release);
     true
+}
+
+/// Whether IPIs go through the SSWI ([`use_sswi`] took it) rather than the SBI.
+pub fn sswi() -> bool {
+    SSWI_ON.load(Ordering::Relaxed)
 }
 
 /// Send an IPI to the harts whose *hart ids* are in `mask` (bit i = hart id i): a store to
