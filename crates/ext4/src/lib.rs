@@ -1398,18 +1398,36 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         let fname = name(n)?;
         self.fs.check_writable()?;
         let mut c = self.fs.core();
-        let info = c.lookup_child(self.number()?, fname).map_err(errno)?.ok_or(e::ENOENT)?;
-        match (dir, info.is_directory()) {
+        // (A name the look-up cache maps to a node in memory, as after a create or a look-up,
+        // needs no search of the directory here: the core's unlink searches for the entry
+        // anyway. The cache changes only under the core, with the entries, so its answer
+        // holds. A node's link count only picks the faster path below; the core checks it.)
+        let cached = match self.names.lock().get(n).copied() {
+            Some(0) => return Err(e::ENOENT),
+            Some(i) => self.fs.nodes.lock().get(&i).and_then(Weak::upgrade),
+            None => None,
+        };
+        let (child, number, links) = match cached {
+            Some(node) => {
+                let links = node.attr.lock().nlink;
+                let number = ino(node.ino)?;
+                (node, number, links)
+            }
+            None => {
+                let info = c.lookup_child(self.number()?, fname).map_err(errno)?.ok_or(e::ENOENT)?;
+                (self.fs.node_of(&info), info.number, info.links.into())
+            }
+        };
+        match (dir, child.kind == FileType::Dir) {
             (false, true) => return Err(e::EISDIR),
             (true, false) => return Err(e::ENOTDIR),
             _ => {}
         }
-        let child = self.fs.node_of(&info);
         let r = (|| {
             check(&*child)?;
             let out = if dir {
                 c.remove_empty_directory(self.number()?, fname)
-            } else if info.links == 1 && self.fs.sole_user(&child) {
+            } else if links == 1 && self.fs.sole_user(&child) {
                 // (The usual case: nobody has the file open. Its inode is freed in the same
                 // transaction, not put on the orphan chain to be reaped later.)
                 match c.unlink_unreferenced(self.number()?, fname) {
@@ -1430,7 +1448,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
             self.dir_gen.fetch_add(1, Ordering::Relaxed);
             if out.requires_reap() || dir {
                 child.attr.lock().nlink = 0;
-            } else if let Ok(i) = c.inode(info.number) {
+            } else if let Ok(i) = c.inode(number) {
                 child.set_attr(self.fs.stat_of(&i));
             }
             Ok(())

@@ -96,6 +96,13 @@ pub struct BitmapCache {
     cache: BTreeMap<CacheKey, CachedBitmap>,
     max_entries: usize,
     access_counter: u64,
+    /// (Velox patch 31.) Undo log of the open metadata transactions, as the data-block
+    /// cache's: the first change of an entry in a transaction saves it as it was (`None`:
+    /// absent or clean, dropped on failure); a failed transaction puts back what it saved.
+    /// This replaced a copy of the whole cache per transaction.
+    undo: Vec<(CacheKey, Option<CachedBitmap>)>,
+    /// Where each open (nested) transaction's part of `undo` starts.
+    undo_marks: Vec<usize>,
 }
 
 impl BitmapCache {
@@ -105,7 +112,51 @@ impl BitmapCache {
             cache: BTreeMap::new(),
             max_entries,
             access_counter: 0,
+            undo: Vec::new(),
+            undo_marks: Vec::new(),
         }
+    }
+
+    /// (Velox patch 31.) Opens a (nested) metadata transaction's undo scope.
+    pub(crate) fn begin_undo(&mut self) {
+        self.undo_marks.push(self.undo.len());
+    }
+
+    /// Closes the innermost undo scope after success: what it saved stays for the scopes
+    /// around it, and is dropped when the outermost one ends.
+    pub(crate) fn commit_undo(&mut self) {
+        if self.undo_marks.pop().is_some() && self.undo_marks.is_empty() {
+            self.undo.clear();
+        }
+    }
+
+    /// Closes the innermost undo scope after failure: every entry it changed is put back as
+    /// it was when the scope opened (a clean one dropped: read again when next wanted, after
+    /// the journal has put its image back).
+    pub(crate) fn rollback_undo(&mut self) {
+        let Some(mark) = self.undo_marks.pop() else { return };
+        while self.undo.len() > mark {
+            let Some((key, old)) = self.undo.pop() else { break };
+            match old {
+                Some(bitmap) => {
+                    self.cache.insert(key, bitmap);
+                }
+                None => {
+                    self.cache.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Saves `key`'s entry before its first change in the innermost undo scope (a clean
+    /// entry as absent, see `DataBlockCache::record`).
+    fn record(&mut self, key: CacheKey) {
+        let Some(&mark) = self.undo_marks.last() else { return };
+        if self.undo[mark..].iter().any(|(saved, _)| *saved == key) {
+            return;
+        }
+        let old = self.cache.get(&key).filter(|bitmap| bitmap.dirty).cloned();
+        self.undo.push((key, old));
     }
 
     /// Creates a bitmap cache with the default size.
@@ -150,9 +201,11 @@ impl BitmapCache {
             if victim.dirty {
                 Self::write_bitmap_static(block_dev, victim.block_num, &victim.data, victim.span)?;
             }
+            self.record(victim_key);
             self.cache.remove(&victim_key);
         }
 
+        self.record(key);
         self.cache.insert(key, CachedBitmap::new(data, block_num));
         Ok(())
     }
@@ -185,6 +238,7 @@ impl BitmapCache {
 
     /// Marks a cached bitmap dirty.
     pub fn mark_dirty(&mut self, key: &CacheKey) {
+        self.record(*key);
         if let Some(bitmap) = self.cache.get_mut(key) {
             bitmap.mark_dirty();
             bitmap.span = None; // (changes not said: any byte)
@@ -225,6 +279,7 @@ impl BitmapCache {
     {
         self.ensure_loaded(block_dev, key, block_num)?;
         self.touch(key);
+        self.record(key);
 
         let bitmap = self.cache.get_mut(&key).ok_or(Ext4Error::corrupted())?;
         let changed = f(Arc::make_mut(&mut bitmap.data).as_mut_slice());
@@ -272,6 +327,7 @@ impl BitmapCache {
         if bitmap.dirty {
             Self::write_bitmap_static(block_dev, bitmap.block_num, &bitmap.data, bitmap.span)?;
         }
+        self.record(*key);
         self.cache.remove(key);
         Ok(())
     }
@@ -290,6 +346,7 @@ impl BitmapCache {
             Self::write_bitmap_static(block_dev, *block_num, data, *span)?;
         }
         for (key, ..) in dirty {
+            self.record(key);
             if let Some(bitmap) = self.cache.get_mut(&key) {
                 bitmap.dirty = false;
                 bitmap.span = None;
@@ -310,6 +367,7 @@ impl BitmapCache {
         };
         if bitmap.dirty {
             Self::write_bitmap_static(block_dev, bitmap.block_num, &bitmap.data, bitmap.span)?;
+            self.record(*key);
             let bitmap = self.cache.get_mut(key).ok_or(Ext4Error::corrupted())?;
             bitmap.dirty = false;
             bitmap.span = None;
@@ -320,6 +378,12 @@ impl BitmapCache {
 
     /// Clears the cache without flushing.
     pub fn clear(&mut self) {
+        if !self.undo_marks.is_empty() {
+            let keys: Vec<CacheKey> = self.cache.keys().copied().collect();
+            for key in keys {
+                self.record(key);
+            }
+        }
         self.cache.clear();
     }
 

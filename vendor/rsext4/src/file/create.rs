@@ -164,6 +164,7 @@ pub(crate) fn create_numbered_inode_at<B: BlockIo>(
     file_type: u8,
 ) -> Ext4Result<(InodeNumber, Ext4Inode)> {
     let counters_before = fs.group_counter_snapshot();
+    let shape = fs.superblock_shape();
     fs.with_metadata_transaction(device, CREATE_TRANSACTION_CREDITS, |fs, device| {
         let created = create_inode_at_inner(device, fs, request, payload, file_type)?;
 
@@ -175,7 +176,7 @@ pub(crate) fn create_numbered_inode_at<B: BlockIo>(
         fs.inodetable_cache.flush(device, created.number)?;
         fs.inodetable_cache.flush(device, request.parent)?;
         fs.flush_changed_group_metadata(device, &counters_before)?;
-        fs.sync_superblock(device)?;
+        fs.sync_superblock_or_defer(device, shape)?;
         Ok((created.number, created.inode))
     })
 }

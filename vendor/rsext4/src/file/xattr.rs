@@ -1460,6 +1460,82 @@ mod fault_tests {
         assert_eq!(remounted.get_inode_record(&mut journal, b).unwrap().1, b0);
     }
 
+    /// (Velox patch 31.) A failed transaction that changed a directory block and an inode
+    /// bitmap, clean when it began or already changed by an enclosing transaction, leaves
+    /// them as they were: the clean ones are dropped from the caches and read again from the
+    /// journal's restored images, the dirty ones put back from the undo logs.
+    #[test]
+    fn failed_transaction_puts_back_directory_blocks_and_bitmaps() {
+        let (device, _) = FailingMemoryDevice::new(32 * 1024);
+        let mut journal = Jbd2Dev::initial_jbd2dev(0, device, true);
+        mkfs(&mut journal).expect("mkfs must succeed");
+        let mut filesystem = Ext4FileSystem::mount(&mut journal).expect("mount must succeed");
+        for name in ["/a", "/b", "/c"] {
+            mkfile(&mut journal, &mut filesystem, name, None, None).expect("create");
+        }
+        filesystem.sync_filesystem(&mut journal).expect("sync");
+        let number = |fs: &mut Ext4FileSystem, journal: &mut Jbd2Dev<FailingMemoryDevice>, path| {
+            dir::get_inode_with_num(fs, journal, path).unwrap().map(|found| found.0)
+        };
+        let root = InodeNumber::new(2).unwrap();
+        let b = number(&mut filesystem, &mut journal, "/b").expect("b");
+        let c = number(&mut filesystem, &mut journal, "/c").expect("c");
+        let free_before = filesystem.statfs().free_inodes;
+        let remove = |fs: &mut Ext4FileSystem, bd: &mut Jbd2Dev<FailingMemoryDevice>, name: &[u8]| {
+            let parent = fs.get_inode_by_num(bd, root)?;
+            let entry = crate::file::delete::find_named_entry_in_parent(fs, bd, root, &parent, name)?;
+            crate::file::delete::remove_named_entry_at(fs, bd, root, &parent, entry, name)?;
+            fs.free_inode(bd, entry.ino)?;
+            Ok::<_, Ext4Error>(entry.ino)
+        };
+
+        // Clean blocks at the start: the failure drops them; the look-ups read them again.
+        filesystem
+            .with_metadata_transaction(&mut journal, 24, |fs, bd| {
+                assert_eq!(remove(fs, bd, b"b")?, b);
+                let parent = fs.get_inode_by_num(bd, root)?;
+                assert!(crate::file::delete::find_named_entry_in_parent(fs, bd, root, &parent, b"b").is_err());
+                Err::<(), _>(Ext4Error::invalid_input())
+            })
+            .expect_err("fails");
+        assert_eq!(number(&mut filesystem, &mut journal, "/b"), Some(b));
+        assert_eq!(filesystem.statfs().free_inodes, free_before);
+        assert!(filesystem.inode_is_allocated_checked(&mut journal, b).unwrap());
+
+        // Blocks an enclosing transaction changed: an inner failure puts back its changes
+        // only; the outer one's stay and commit.
+        let counters = filesystem.group_counter_snapshot();
+        filesystem
+            .with_metadata_transaction(&mut journal, 48, |fs, bd| {
+                assert_eq!(remove(fs, bd, b"c")?, c);
+                let inner = fs.with_metadata_transaction(bd, 24, |fs, bd| {
+                    remove(fs, bd, b"b")?;
+                    Err::<(), _>(Ext4Error::invalid_input())
+                });
+                assert!(inner.is_err());
+                assert!(fs.inode_is_allocated_checked(bd, b)?);
+                assert!(!fs.inode_is_allocated_checked(bd, c)?);
+                let parent = fs.get_inode_by_num(bd, root)?;
+                for block in crate::file::delete::parent_dir_data_blocks(fs, bd, root, &mut parent.clone())? {
+                    fs.datablock_cache.flush_metadata(bd, block)?;
+                }
+                fs.flush_changed_group_metadata(bd, &counters)?;
+                fs.sync_superblock(bd)
+            })
+            .expect("outer transaction");
+        assert_eq!(number(&mut filesystem, &mut journal, "/b"), Some(b));
+        assert_eq!(number(&mut filesystem, &mut journal, "/c"), None);
+
+        filesystem.umount(&mut journal).expect("unmount");
+        let mut remounted = Ext4FileSystem::mount(&mut journal).expect("remount");
+        assert_eq!(number(&mut remounted, &mut journal, "/b"), Some(b));
+        assert_eq!(number(&mut remounted, &mut journal, "/c"), None);
+        assert!(number(&mut remounted, &mut journal, "/a").is_some());
+        assert!(remounted.inode_is_allocated_checked(&mut journal, b).unwrap());
+        assert!(!remounted.inode_is_allocated_checked(&mut journal, c).unwrap());
+        assert_eq!(remounted.statfs().free_inodes, free_before + 1);
+    }
+
     #[test]
     fn journal_credit_failure_restores_external_xattr_allocation() {
         let (device, _) = FailingMemoryDevice::new(32 * 1024);

@@ -11,7 +11,7 @@ use crate::{
     blockdev::{BlockIo, Jbd2Dev},
     bmalloc::{AbsoluteBN, InodeNumber},
     disknode::Ext4Inode,
-    entries::{DirEntryIterator, Ext4DirEntryTail, Ext4DxEntry, Ext4DxRootInfo, classic_dir},
+    entries::{Ext4DirEntryTail, Ext4DxEntry, Ext4DxRootInfo, classic_dir},
     ext4::Ext4FileSystem,
     loopfile::{resolve_inode_block, resolve_inode_blocks},
     superblock::Ext4Superblock,
@@ -386,22 +386,37 @@ impl HashTreeManager {
         target_name: &[u8],
         block_num: AbsoluteBN,
     ) -> Result<HashTreeSearchResult, HashTreeError> {
-        let iter = DirEntryIterator::new(data);
-
-        for (entry, offset) in iter {
-            // (Velox patch 18: lengths and last bytes first, as in `find_dentry_in_dir_block`.)
-            if entry.name.len() == target_name.len()
-                && entry.name.last() == target_name.last()
-                && entry.name == target_name
+        // (Velox patch 30: the raw records walked in place, as `DirEntryIterator` and
+        // `Ext4DirEntryInfo::parse_from_bytes` would accept them: a record shorter than 8
+        // bytes or running past the block ends the walk, a free record (inode 0) or a name
+        // longer than its record is skipped. The name's length is compared before anything
+        // else is decoded; each record took ~50 instructions through the iterator.)
+        let want = target_name.len();
+        let mut offset = 0usize;
+        while let Some(rec) = data.get(offset..)
+            && let Some(head) = rec.first_chunk::<8>()
+        {
+            let rec_len = usize::from(u16::from_le_bytes([head[4], head[5]]));
+            if rec_len < 8 || rec_len > rec.len() {
+                break;
+            }
+            let inode = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+            let name_len = usize::from(head[6]);
+            if inode != 0
+                && name_len == want
+                && 8 + name_len <= rec_len
+                && let Some(name) = rec.get(8..8 + name_len)
+                && name.last() == target_name.last()
+                && name == target_name
             {
                 return Ok(HashTreeSearchResult {
-                    inode: InodeNumber::new(entry.inode)
-                        .map_err(|_| HashTreeError::CorruptedHashTree)?,
-                    file_type: entry.file_type,
+                    inode: InodeNumber::new(inode).map_err(|_| HashTreeError::CorruptedHashTree)?,
+                    file_type: head[7],
                     block_num,
                     offset,
                 });
             }
+            offset += rec_len;
         }
 
         Err(HashTreeError::EntryNotFound)
