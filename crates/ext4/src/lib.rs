@@ -1402,7 +1402,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
         // needs no search of the directory here: the core's unlink searches for the entry
         // anyway. The cache changes only under the core, with the entries, so its answer
         // holds. A node's link count only picks the faster path below; the core checks it.)
-        let cached = match self.names.lock().get(n).copied() {
+        let hit = self.names.lock().get(n).copied();
+        let cached = match hit {
             Some(0) => return Err(e::ENOENT),
             Some(i) => self.fs.nodes.lock().get(&i).and_then(Weak::upgrade),
             None => None,

@@ -238,7 +238,9 @@ impl BitmapCache {
 
     /// Marks a cached bitmap dirty.
     pub fn mark_dirty(&mut self, key: &CacheKey) {
-        self.record(*key);
+        if self.cache.contains_key(key) {
+            self.record(*key);
+        }
         if let Some(bitmap) = self.cache.get_mut(key) {
             bitmap.mark_dirty();
             bitmap.span = None; // (changes not said: any byte)

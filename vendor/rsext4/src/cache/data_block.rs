@@ -147,9 +147,7 @@ impl DataBlockCache {
     /// it was when the scope opened, and the look-up memo is forgotten.
     pub(crate) fn rollback_undo(&mut self) {
         let Some(mark) = self.undo_marks.pop() else { return };
-        if self.undo.len() == mark {
-            return;
-        }
+        self.lookup_memo = None;
         while self.undo.len() > mark {
             let Some((block_num, old)) = self.undo.pop() else { break };
             match old {
@@ -161,7 +159,6 @@ impl DataBlockCache {
                 }
             }
         }
-        self.lookup_memo = None;
     }
 
     /// Saves `block_num`'s entry before its first change in the innermost undo scope. A
@@ -172,7 +169,9 @@ impl DataBlockCache {
     /// directory block or bitmap in a transaction copy its 4 KiB (`Arc::make_mut`).
     fn record(&mut self, block_num: AbsoluteBN) {
         let Some(&mark) = self.undo_marks.last() else { return };
-        if self.undo[mark..].iter().any(|(saved, _)| *saved == block_num) {
+        // (The scan is over the entries this scope saved: blocks it loaded, changed or
+        // dropped, never blocks that were not cached; see `invalidate`.)
+        if self.undo[mark..].iter().rev().any(|(saved, _)| *saved == block_num) {
             return;
         }
         let old = self.cache.get(&block_num).filter(|cached| cached.dirty).cloned();
@@ -362,7 +361,9 @@ impl DataBlockCache {
 
     /// Marks a cached data block dirty.
     pub fn mark_dirty(&mut self, block_num: AbsoluteBN) {
-        self.record(block_num);
+        if self.cache.contains_key(&block_num) {
+            self.record(block_num);
+        }
         if let Some(cached) = self.cache.get_mut(&block_num) {
             cached.mark_dirty();
             cached.generation = cached.generation.saturating_add(1);
@@ -555,8 +556,10 @@ impl DataBlockCache {
         block_num: AbsoluteBN,
     ) -> Ext4Result<()> {
         self.write_back_if_dirty(block_dev, block_num)?;
-        self.record(block_num);
-        self.cache.remove(&block_num);
+        if self.cache.contains_key(&block_num) {
+            self.record(block_num);
+            self.cache.remove(&block_num);
+        }
         Ok(())
     }
 
@@ -632,8 +635,12 @@ impl DataBlockCache {
     /// Invalidates one cached block without flushing it.
     pub fn invalidate(&mut self, block_num: AbsoluteBN) {
         self.lookup_memo = None;
-        self.record(block_num);
-        self.cache.remove(&block_num);
+        // (Only a cached block is saved: freeing a file's blocks invalidates every one of
+        // them in one transaction, and saving each made a big unlink or truncate quadratic.)
+        if self.cache.contains_key(&block_num) {
+            self.record(block_num);
+            self.cache.remove(&block_num);
+        }
     }
 
     /// Clears the cache without flushing.
@@ -1010,6 +1017,26 @@ mod tests {
                 .expect("write-through data remains after cache clear");
             assert_eq!(persisted, [0xbb; BLOCK_SIZE]);
         }
+    }
+
+    /// (Velox patch 31.) Freeing a big file invalidates each of its blocks in one
+    /// transaction: blocks that are not cached must not be saved, or the undo log grows
+    /// with the file and its duplicate check makes the unlink quadratic.
+    #[test]
+    fn undo_log_saves_only_cached_blocks() {
+        let mut cache = DataBlockCache::new(8, BLOCK_SIZE);
+        let device = TestBlockDevice::new(1024);
+        let mut jbd2_dev = Jbd2Dev::initial_jbd2dev(0, device, false);
+        cache.create_new(&mut jbd2_dev, AbsoluteBN::new(5)).expect("create");
+        cache.begin_undo();
+        for block in 0..100_000 {
+            cache.invalidate(AbsoluteBN::new(block));
+            cache.mark_dirty(AbsoluteBN::new(block));
+            cache.evict(&mut jbd2_dev, AbsoluteBN::new(block)).expect("evict");
+        }
+        assert_eq!(cache.undo.len(), 1, "only block 5, the cached one");
+        cache.rollback_undo();
+        assert_eq!(cache.stats().total_entries, 1, "block 5 is back");
     }
 
     #[test]

@@ -112,7 +112,22 @@ impl Ext4FileSystem {
         self.inodetable_cache =
             InodeCache::new(INODE_CACHE_MAX, Self::inode_cache_size(&self.superblock));
         self.datablock_cache = DataBlockCache::new(DATABLOCK_CACHE_MAX, self.block_size());
+        self.free_counts_from_group_descs();
         Ok(())
+    }
+
+    /// (Velox patch 33.) The superblock's free counts in memory summed from the group
+    /// descriptors, as Linux's mount does: creates and unlinks write the counts only at the
+    /// next sync, so after a crash the superblock's can be behind the descriptors'.
+    fn free_counts_from_group_descs(&mut self) {
+        let (mut blocks, mut inodes) = (0u64, 0u64);
+        for desc in &self.group_descs {
+            blocks += u64::from(desc.free_blocks_count());
+            inodes += u64::from(desc.free_inodes_count());
+        }
+        self.superblock.s_free_blocks_count_lo = (blocks & 0xFFFF_FFFF) as u32;
+        self.superblock.s_free_blocks_count_hi = (blocks >> 32) as u32;
+        self.superblock.s_free_inodes_count = inodes.min(u64::from(u32::MAX)) as u32;
     }
 
     fn reload_after_journal_replay<B: BlockIo>(
@@ -540,6 +555,7 @@ impl Ext4FileSystem {
             journal_sb_block_start: None,
             system_zones,
         };
+        fs.free_counts_from_group_descs();
 
         if !options.readonly {
             fs.mmp = super::mmp::MmpState::claim(block_dev, &fs.superblock, entropy, delay)?;
