@@ -702,7 +702,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> FileSystem for Ext4Fs<D, S> {
             blocks: s.total_blocks,
             // (Less the delayed writes' pages, as Linux counts its delayed allocations.)
             bfree: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64),
-            bavail: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64),
+            // (Less the blocks reserved for root too, as Linux's ext4_statfs: df's "Avail".)
+            bavail: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64).saturating_sub(s.reserved_blocks),
             files: s.total_inodes as u64,
             ffree: s.free_inodes as u64,
             namelen: 255,
@@ -1700,23 +1701,32 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 // anywhere else (a random reader) reads just the pages it asks for, as Linux
                 // does: a window there would read pages nobody wants.
                 let after_cached = i > 0 && d.pages.contains_key(&(i - 1));
-                let (end, sequential) = match self.settle_ahead(&mut d, i) {
+                let wanted = end.div_ceil(PAGE as u64).min(i + READ_AHEAD);
+                let (mut window, mut sequential) = match self.settle_ahead(&mut d, i) {
                     Some(end) => (end, true),
                     None if i == d.seq_next || after_cached => (i + READ_AHEAD, true),
                     None if i == 0 => (i + READ_AHEAD, false),
-                    None => (end.div_ceil(PAGE as u64).min(i + READ_AHEAD), false),
+                    None => (wanted, false),
                 };
-                if !d.pages.contains_key(&i)
-                    && let Err(err) = self.fill(&mut d, i, end)
-                {
-                    if pos == off {
-                        return Err(err);
+                if !d.pages.contains_key(&i) {
+                    let mut r = self.fill(&mut d, i, window);
+                    // (A disk error in the window's pages the caller did not ask for fails
+                    // only them: the pages asked for are read alone, as Linux's read falls
+                    // back from a failed read-ahead to the pages it needs.)
+                    if r.is_err() && wanted < window {
+                        (window, sequential) = (wanted, false);
+                        r = self.fill(&mut d, i, window);
                     }
-                    break;
+                    if let Err(err) = r {
+                        if pos == off {
+                            return Err(err);
+                        }
+                        break;
+                    }
                 }
-                d.seq_next = end;
+                d.seq_next = window;
                 if sequential {
-                    self.start_ahead(&mut d, end);
+                    self.start_ahead(&mut d, window);
                 }
             }
             // The run of cached pages from `i` on, in one walk of the map (a look-up per

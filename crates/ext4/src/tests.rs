@@ -16,6 +16,8 @@ struct FileDev {
     sectors: u64,
     /// Writes allowed before the device fails them all (a crash), if set.
     budget: Option<StdArc<StdAtomic>>,
+    /// Sectors whose reads fail (a bad spot on the disk), if set.
+    bad: Option<(u64, u64)>,
 }
 
 impl BlockIo for FileDev {
@@ -29,6 +31,13 @@ impl BlockIo for FileDev {
         self.f.write_all(buf).map_err(|_| Ext4Error::new(Ext4ErrorKind::Io))
     }
     fn read(&mut self, buf: &mut [u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
+        let (first, last) = (sector.raw(), sector.raw() + (buf.len() as u64).div_ceil(512));
+        if let Some((lo, hi)) = self.bad
+            && first < hi
+            && lo < last
+        {
+            return Err(Ext4Error::new(Ext4ErrorKind::Io));
+        }
         self.f.seek(SeekFrom::Start(sector.raw() * 512)).unwrap();
         self.f.read_exact(buf).map_err(|_| Ext4Error::new(Ext4ErrorKind::Io))
     }
@@ -185,7 +194,7 @@ fn image_with(mb: u64, extra: &[&str], fill: impl FnOnce(&Path)) -> Img {
 fn open_dev(img: &Img) -> FileDev {
     let f = OpenOptions::new().read(true).write(true).open(&img.path).unwrap();
     let sectors = f.metadata().unwrap().len() / 512;
-    FileDev { f, sectors, budget: None }
+    FileDev { f, sectors, budget: None, bad: None }
 }
 
 fn mount(img: &Img) -> StdArc<Fs> {
@@ -840,6 +849,51 @@ fn random_reads_read_just_their_pages() {
     assert_clean(&img);
 }
 
+/// statfs as Linux's: `f_bavail` is the free blocks less those reserved for root (mkfs's
+/// default 5 %), `f_bfree` all of them.
+#[test]
+fn statfs_leaves_the_reserved_blocks_out_of_bavail() {
+    let img = image(64, |_| {});
+    let out = Command::new("/sbin/dumpe2fs").args(["-h"]).arg(&img.path).output().expect("dumpe2fs (e2fsprogs)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| -> u64 {
+        text.lines().find_map(|l| l.strip_prefix(name)).expect(name).trim().parse().unwrap()
+    };
+    let (free, reserved) = (field("Free blocks:"), field("Reserved block count:"));
+    assert!(reserved > 0);
+    let fs = mount(&img);
+    let st = fs.statfs();
+    assert_eq!((st.bfree, st.bavail), (free, free - reserved));
+    umount(fs);
+}
+
+/// A disk error in a read-ahead window's pages the caller did not ask for fails only those:
+/// a read at the file's head (a window of 128 pages) with a bad block at page 100 still
+/// returns its bytes; page 100 itself is EIO; the pages after it read.
+#[test]
+fn bad_block_in_the_window_fails_only_its_page() {
+    let img = image(64, |_| {});
+    let data: Vec<u8> = (0..1usize << 20).map(|i| (i * 7 + i / 4096) as u8).collect();
+    let fs = mount(&img);
+    let f = fs.root().unwrap().create(b"big", &node(FileType::Regular, 0o644)).unwrap();
+    write_all(&f, 0, &data).unwrap();
+    f.sync().unwrap();
+    drop(f);
+    umount(fs);
+    let out = Command::new("/sbin/debugfs").args(["-R", "bmap /big 100"]).arg(&img.path).output().expect("debugfs (e2fsprogs)");
+    let block: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("a block number from debugfs");
+    let mut dev = open_dev(&img);
+    dev.bad = Some((block * 8, block * 8 + 8));
+    let fs = Ext4Fs::mount(BlockCache::new(dev, 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20)), StdAtomic::new(0)), true, now, random).unwrap();
+    let f = walk(&fs, "/big").unwrap();
+    assert_eq!(read(&f, 0, 100), data[..100]);
+    assert_eq!(velox_vfs::read_bytes(&*f, 100 * PAGE as u64, PAGE).err(), Some(e::EIO));
+    assert_eq!(read(&f, 101 * PAGE as u64, 3 * PAGE), data[101 * PAGE..104 * PAGE]);
+    assert_eq!(read(&f, 4000, 8000), data[4000..12000]);
+    drop(f);
+    umount(fs);
+}
+
 /// The asynchronous read-ahead reads the disk directly: never a block whose newest bytes are
 /// only in the core's data-block cache (a partial write's last block, written back without a
 /// sync of the core), whether the reader got there sequentially or right after a cached page
@@ -1032,7 +1086,7 @@ fn crash_mid_write_then_replay() {
     {
         let f = OpenOptions::new().read(true).write(true).open(&img.path).unwrap();
         let sectors = f.metadata().unwrap().len() / 512;
-        let dev = FileDev { f, sectors, budget: Some(budget.clone()) };
+        let dev = FileDev { f, sectors, budget: Some(budget.clone()), bad: None };
         let fs = Ext4Fs::mount(BlockCache::new(dev, 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20)), StdAtomic::new(0)), false, now, random).unwrap();
         let root = fs.root().unwrap();
         let a = root.create(b"synced", &node(FileType::Regular, 0o644)).unwrap();
@@ -1076,7 +1130,7 @@ fn free_inode_count_after_a_crash_matches_the_files() {
     {
         let f = OpenOptions::new().read(true).write(true).open(&img.path).unwrap();
         let sectors = f.metadata().unwrap().len() / 512;
-        let dev = FileDev { f, sectors, budget: Some(budget.clone()) };
+        let dev = FileDev { f, sectors, budget: Some(budget.clone()), bad: None };
         let fs = Ext4Fs::mount(BlockCache::new(dev, 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20)), StdAtomic::new(0)), false, now, random).unwrap();
         let root = fs.root().unwrap();
         // Enough creates that the journal commits some of them on its own (a full running

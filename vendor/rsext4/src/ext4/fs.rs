@@ -510,6 +510,7 @@ impl Ext4FileSystem {
         FileSystemStats {
             total_blocks: self.superblock.blocks_count(),
             free_blocks: self.superblock.free_blocks_count(),
+            reserved_blocks: self.superblock.reserved_blocks_count(),
             total_inodes: self.superblock.s_inodes_count,
             free_inodes: self.superblock.s_free_inodes_count,
             block_size: self.superblock.block_size(),
@@ -530,6 +531,9 @@ pub struct FileSystemStats {
     pub total_blocks: u64,
     /// Free block count.
     pub free_blocks: u64,
+    /// (Velox patch 35.) Blocks reserved for the superuser (`s_r_blocks_count`): statfs's
+    /// `f_bavail` leaves them out, as Linux's does.
+    pub reserved_blocks: u64,
     /// Total inode count.
     pub total_inodes: u32,
     /// Free inode count.
