@@ -278,6 +278,9 @@ struct Data<P> {
     /// at first: a file's first window is not read ahead of, so one read of a big file's
     /// head costs no more than it did).
     seq_next: u64,
+    /// The end of the last read-ahead window the disk failed to read: misses below it read
+    /// a page at a time (a bad block is not read again with every window around it).
+    bad_until: u64,
 }
 
 impl<P> Data<P> {
@@ -459,7 +462,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             ino: n,
             kind: kind_of(info.mode),
             attr: Mutex::new(self.stat_of(info)),
-            data: Mutex::new(Data { pages: PageMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None, ahead: None, seq_next: u64::MAX }),
+            data: Mutex::new(Data { pages: PageMap::new(), dir_pos: None, shared: false, dirty: BTreeSet::new(), wb_err: None, ahead: None, seq_next: u64::MAX, bad_until: 0 }),
             names: Mutex::new(BTreeMap::new()),
             hint: Mutex::new(None),
             parent: AtomicU32::new(0),
@@ -702,8 +705,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> FileSystem for Ext4Fs<D, S> {
             blocks: s.total_blocks,
             // (Less the delayed writes' pages, as Linux counts its delayed allocations.)
             bfree: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64),
-            // (Less the blocks reserved for root too, as Linux's ext4_statfs: df's "Avail".)
-            bavail: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64).saturating_sub(s.reserved_blocks),
+            // (Less the blocks reserved for root and the file system's own reserve too, as
+            // Linux's ext4_statfs: df's "Avail". Neither reserve is enforced yet.)
+            bavail: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64).saturating_sub(s.reserved_blocks + s.resv_blocks),
             files: s.total_inodes as u64,
             ffree: s.free_inodes as u64,
             namelen: 255,
@@ -1701,20 +1705,24 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Inode for Node<D, S> {
                 // anywhere else (a random reader) reads just the pages it asks for, as Linux
                 // does: a window there would read pages nobody wants.
                 let after_cached = i > 0 && d.pages.contains_key(&(i - 1));
-                let wanted = end.div_ceil(PAGE as u64).min(i + READ_AHEAD);
                 let (mut window, mut sequential) = match self.settle_ahead(&mut d, i) {
                     Some(end) => (end, true),
+                    // (Below the end of a window the disk failed: a page at a time.)
+                    None if i < d.bad_until => (i + 1, false),
                     None if i == d.seq_next || after_cached => (i + READ_AHEAD, true),
                     None if i == 0 => (i + READ_AHEAD, false),
-                    None => (wanted, false),
+                    None => (end.div_ceil(PAGE as u64).min(i + READ_AHEAD), false),
                 };
                 if !d.pages.contains_key(&i) {
                     let mut r = self.fill(&mut d, i, window);
-                    // (A disk error in the window's pages the caller did not ask for fails
-                    // only them: the pages asked for are read alone, as Linux's read falls
-                    // back from a failed read-ahead to the pages it needs.)
-                    if r.is_err() && wanted < window {
-                        (window, sequential) = (wanted, false);
+                    // (A disk error somewhere in a window fails only its bad pages: the page
+                    // asked for is read alone, and so are the others up to the window's end
+                    // when they are wanted, as Linux's read falls back from a failed
+                    // read-ahead to single pages. A read that meets the bad page itself
+                    // returns what it has read before it, or EIO.)
+                    if r.is_err() && window > i + 1 {
+                        d.bad_until = d.bad_until.max(window);
+                        (window, sequential) = (i + 1, false);
                         r = self.fill(&mut d, i, window);
                     }
                     if let Err(err) = r {

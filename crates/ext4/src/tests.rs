@@ -18,6 +18,8 @@ struct FileDev {
     budget: Option<StdArc<StdAtomic>>,
     /// Sectors whose reads fail (a bad spot on the disk), if set.
     bad: Option<(u64, u64)>,
+    /// Bytes read so far.
+    read_bytes: StdArc<StdAtomic>,
 }
 
 impl BlockIo for FileDev {
@@ -31,6 +33,7 @@ impl BlockIo for FileDev {
         self.f.write_all(buf).map_err(|_| Ext4Error::new(Ext4ErrorKind::Io))
     }
     fn read(&mut self, buf: &mut [u8], sector: SectorId, _count: u32) -> Ext4Result<()> {
+        self.read_bytes.fetch_add(buf.len(), Ordering::Relaxed);
         let (first, last) = (sector.raw(), sector.raw() + (buf.len() as u64).div_ceil(512));
         if let Some((lo, hi)) = self.bad
             && first < hi
@@ -194,7 +197,7 @@ fn image_with(mb: u64, extra: &[&str], fill: impl FnOnce(&Path)) -> Img {
 fn open_dev(img: &Img) -> FileDev {
     let f = OpenOptions::new().read(true).write(true).open(&img.path).unwrap();
     let sectors = f.metadata().unwrap().len() / 512;
-    FileDev { f, sectors, budget: None, bad: None }
+    FileDev { f, sectors, budget: None, bad: None, read_bytes: StdArc::new(StdAtomic::new(0)) }
 }
 
 fn mount(img: &Img) -> StdArc<Fs> {
@@ -850,7 +853,7 @@ fn random_reads_read_just_their_pages() {
 }
 
 /// statfs as Linux's: `f_bavail` is the free blocks less those reserved for root (mkfs's
-/// default 5 %), `f_bfree` all of them.
+/// default 5 %) and the file system's own reserve, `f_bfree` all of them.
 #[test]
 fn statfs_leaves_the_reserved_blocks_out_of_bavail() {
     let img = image(64, |_| {});
@@ -859,17 +862,35 @@ fn statfs_leaves_the_reserved_blocks_out_of_bavail() {
     let field = |name: &str| -> u64 {
         text.lines().find_map(|l| l.strip_prefix(name)).expect(name).trim().parse().unwrap()
     };
-    let (free, reserved) = (field("Free blocks:"), field("Reserved block count:"));
+    let (free, reserved, blocks) = (field("Free blocks:"), field("Reserved block count:"), field("Block count:"));
     assert!(reserved > 0);
+    // (Linux's s_resv_clusters: 2 % of the clusters, at most 4,096, on an extent file system.)
+    let resv = (blocks / 50).min(4096);
     let fs = mount(&img);
     let st = fs.statfs();
-    assert_eq!((st.bfree, st.bavail), (free, free - reserved));
+    assert_eq!((st.bfree, st.bavail), (free, free - reserved - resv));
+    umount(fs);
+}
+
+/// A bigalloc image (mounted read-only: rsext4 writes only block-per-cluster ones): the
+/// mount's sum of the group descriptors' free counts is in clusters and must be turned into
+/// blocks, as Linux's EXT4_C2B.
+#[test]
+fn bigalloc_free_blocks_are_blocks() {
+    let img = image_with(64, &["-O", "bigalloc", "-C", "65536"], |_| {});
+    let out = Command::new("/sbin/dumpe2fs").args(["-h"]).arg(&img.path).output().expect("dumpe2fs (e2fsprogs)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let free: u64 = text.lines().find_map(|l| l.strip_prefix("Free blocks:")).unwrap().trim().parse().unwrap();
+    let fs = mount_ro(&img, true);
+    assert_eq!(fs.statfs().bfree, free);
     umount(fs);
 }
 
 /// A disk error in a read-ahead window's pages the caller did not ask for fails only those:
 /// a read at the file's head (a window of 128 pages) with a bad block at page 100 still
-/// returns its bytes; page 100 itself is EIO; the pages after it read.
+/// returns its bytes; a sequential reader's pages up to it read without the failed window
+/// being read again and again; a read across it returns the pages before it; page 100
+/// itself is EIO; the pages after it read.
 #[test]
 fn bad_block_in_the_window_fails_only_its_page() {
     let img = image(64, |_| {});
@@ -884,9 +905,18 @@ fn bad_block_in_the_window_fails_only_its_page() {
     let block: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("a block number from debugfs");
     let mut dev = open_dev(&img);
     dev.bad = Some((block * 8, block * 8 + 8));
+    let device_reads = dev.read_bytes.clone();
     let fs = Ext4Fs::mount(BlockCache::new(dev, 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20)), StdAtomic::new(0)), true, now, random).unwrap();
     let f = walk(&fs, "/big").unwrap();
     assert_eq!(read(&f, 0, 100), data[..100]);
+    let before = device_reads.load(Ordering::Relaxed);
+    for k in 1..96 {
+        assert_eq!(read(&f, (k * PAGE) as u64, PAGE), data[k * PAGE..(k + 1) * PAGE]);
+    }
+    let read_for_95_pages = device_reads.load(Ordering::Relaxed) - before;
+    assert!(read_for_95_pages < 2 << 20, "{read_for_95_pages} bytes read from the disk for 95 pages");
+    // Across the bad page: the pages before it.
+    assert_eq!(velox_vfs::read_bytes(&*f, 96 * PAGE as u64, 8 * PAGE).unwrap(), data[96 * PAGE..100 * PAGE]);
     assert_eq!(velox_vfs::read_bytes(&*f, 100 * PAGE as u64, PAGE).err(), Some(e::EIO));
     assert_eq!(read(&f, 101 * PAGE as u64, 3 * PAGE), data[101 * PAGE..104 * PAGE]);
     assert_eq!(read(&f, 4000, 8000), data[4000..12000]);
@@ -1086,7 +1116,7 @@ fn crash_mid_write_then_replay() {
     {
         let f = OpenOptions::new().read(true).write(true).open(&img.path).unwrap();
         let sectors = f.metadata().unwrap().len() / 512;
-        let dev = FileDev { f, sectors, budget: Some(budget.clone()), bad: None };
+        let dev = FileDev { f, sectors, budget: Some(budget.clone()), bad: None, read_bytes: StdArc::new(StdAtomic::new(0)) };
         let fs = Ext4Fs::mount(BlockCache::new(dev, 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20)), StdAtomic::new(0)), false, now, random).unwrap();
         let root = fs.root().unwrap();
         let a = root.create(b"synced", &node(FileType::Regular, 0o644)).unwrap();
@@ -1130,7 +1160,7 @@ fn free_inode_count_after_a_crash_matches_the_files() {
     {
         let f = OpenOptions::new().read(true).write(true).open(&img.path).unwrap();
         let sectors = f.metadata().unwrap().len() / 512;
-        let dev = FileDev { f, sectors, budget: Some(budget.clone()), bad: None };
+        let dev = FileDev { f, sectors, budget: Some(budget.clone()), bad: None, read_bytes: StdArc::new(StdAtomic::new(0)) };
         let fs = Ext4Fs::mount(BlockCache::new(dev, 256), 7, Heap(StdArc::new(StdAtomic::new(1 << 20)), StdAtomic::new(0)), false, now, random).unwrap();
         let root = fs.root().unwrap();
         // Enough creates that the journal commits some of them on its own (a full running

@@ -505,12 +505,27 @@ impl Ext4FileSystem {
         Ok((cached.inode, cached.raw_inode().to_vec()))
     }
 
+    /// (Velox patch 35.) Linux's `ext4_calculate_resv_clusters`, in blocks.
+    fn resv_blocks(&self) -> u64 {
+        let sb = &self.superblock;
+        if !sb.has_feature_incompat(Ext4Superblock::EXT4_FEATURE_INCOMPAT_EXTENTS) {
+            return 0;
+        }
+        let ratio = match (sb.checked_cluster_size(), sb.checked_block_size()) {
+            (Ok(cluster), Ok(block)) => (cluster / u64::from(block).max(1)).max(1),
+            _ => 1,
+        };
+        let clusters = sb.blocks_count() / ratio;
+        (clusters / 50).min(4096) * ratio
+    }
+
     /// Returns an aggregated statfs-style snapshot.
     pub fn statfs(&self) -> FileSystemStats {
         FileSystemStats {
             total_blocks: self.superblock.blocks_count(),
             free_blocks: self.superblock.free_blocks_count(),
             reserved_blocks: self.superblock.reserved_blocks_count(),
+            resv_blocks: self.resv_blocks(),
             total_inodes: self.superblock.s_inodes_count,
             free_inodes: self.superblock.s_free_inodes_count,
             block_size: self.superblock.block_size(),
@@ -534,6 +549,10 @@ pub struct FileSystemStats {
     /// (Velox patch 35.) Blocks reserved for the superuser (`s_r_blocks_count`): statfs's
     /// `f_bavail` leaves them out, as Linux's does.
     pub reserved_blocks: u64,
+    /// (Velox patch 35.) The file system's own reserve as Linux's `s_resv_clusters` (2 % of
+    /// the clusters, at most 4,096, on an extent file system), in blocks: also out of
+    /// `f_bavail`.
+    pub resv_blocks: u64,
     /// Total inode count.
     pub total_inodes: u32,
     /// Free inode count.

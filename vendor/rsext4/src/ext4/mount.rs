@@ -125,6 +125,11 @@ impl Ext4FileSystem {
             blocks += u64::from(desc.free_blocks_count());
             inodes += u64::from(desc.free_inodes_count());
         }
+        // (A descriptor counts clusters; the superblock, blocks: on a bigalloc file system,
+        // mounted read-only only, they differ, as Linux's EXT4_C2B.)
+        if let (Ok(cluster), Ok(block)) = (self.superblock.checked_cluster_size(), self.superblock.checked_block_size()) {
+            blocks = blocks.saturating_mul(cluster / u64::from(block).max(1));
+        }
         self.superblock.s_free_blocks_count_lo = (blocks & 0xFFFF_FFFF) as u32;
         self.superblock.s_free_blocks_count_hi = (blocks >> 32) as u32;
         self.superblock.s_free_inodes_count = inodes.min(u64::from(u32::MAX)) as u32;
