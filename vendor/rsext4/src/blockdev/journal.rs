@@ -49,6 +49,9 @@ enum JournalUndo {
     Image(AbsoluteBN, Option<alloc::sync::Arc<[u8]>>),
     /// A block's bytes from an offset on, before the handle changed them in place.
     Bytes(AbsoluteBN, usize, Vec<u8>),
+    /// (Velox patch 36.) The same for at most 32 bytes (a directory entry, a bitmap byte,
+    /// a checksum), kept without an allocation.
+    Small(AbsoluteBN, usize, u8, [u8; 32]),
 }
 
 impl ActiveJournalHandle {
@@ -92,6 +95,15 @@ fn undo_running_updates(
                         alloc::sync::Arc::make_mut(&mut queued.1).get_mut(offset..offset + old.len())
                 {
                     bytes.copy_from_slice(&old);
+                }
+            }
+            JournalUndo::Small(block, offset, len, old) => {
+                let old = &old[..usize::from(len)];
+                if let Some(queued) = updates.iter_mut().rev().find(|queued| queued.0 == block)
+                    && let Some(bytes) =
+                        alloc::sync::Arc::make_mut(&mut queued.1).get_mut(offset..offset + old.len())
+                {
+                    bytes.copy_from_slice(old);
                 }
             }
         }
@@ -267,9 +279,29 @@ pub struct Jbd2Dev<B: BlockIo> {
     next_reserved_handle_id: u64,
     abort_state: Option<JournalAbortState>,
     clock: ClockCallback<B>,
+    /// (Velox patch 36.) Where in the running transaction's queue the last few blocks
+    /// changed in place were found (checked before use: a block is queued once). An
+    /// operation changes the same few blocks (a directory block, the group descriptors, an
+    /// inode-table block, a bitmap) as the one before it; each change searched the queue.
+    queue_hint: [(AbsoluteBN, usize); 4],
+    queue_hint_next: usize,
 }
 
 impl<B: BlockIo> Jbd2Dev<B> {
+    /// (Velox patch 36.) The index of `block_id`'s image in the running transaction's queue.
+    fn queued_index(&mut self, block_id: AbsoluteBN) -> Option<usize> {
+        let updates = &self.system.as_ref()?.running_transaction.updates;
+        for &(block, index) in &self.queue_hint {
+            if block == block_id && updates.get(index).is_some_and(|queued| queued.0 == block_id) {
+                return Some(index);
+            }
+        }
+        let index = updates.iter().rposition(|queued| queued.0 == block_id)?;
+        self.queue_hint[self.queue_hint_next] = (block_id, index);
+        self.queue_hint_next = (self.queue_hint_next + 1) % self.queue_hint.len();
+        Some(index)
+    }
+
     fn validate_journal_superblock(
         &self,
         super_block: &JournalSuperBlock,
@@ -586,6 +618,8 @@ impl<B: BlockIo> Jbd2Dev<B> {
             next_reserved_handle_id: 1,
             abort_state: None,
             clock,
+            queue_hint: [(AbsoluteBN::new(0), usize::MAX); 4],
+            queue_hint_next: 0,
         }
     }
 
@@ -1243,7 +1277,7 @@ impl<B: BlockIo> Jbd2Dev<B> {
             revoke_credits_remaining: 0,
             transaction_credits_at_start,
             touched_metadata_blocks: Vec::with_capacity(credits.metadata_blocks),
-            undo: Vec::new(),
+            undo: Vec::with_capacity(8),
             undo_scopes: Vec::new(),
             revoke_snapshot,
         });
@@ -1808,12 +1842,9 @@ impl<B: BlockIo> Jbd2Dev<B> {
             && self.journal_abort_cause().is_none()
         {
             let block_size = self.inner.block_size() as usize;
+            let queued = self.queued_index(block_id);
             if let Some(system) = self.system.as_mut()
-                && let Some(index) = system
-                    .running_transaction
-                    .updates
-                    .iter()
-                    .rposition(|queued| queued.0 == block_id)
+                && let Some(index) = queued
                 && system.running_transaction.updates[index].1.len() == block_size
             {
                 let newly_touched = self
@@ -1960,15 +1991,10 @@ impl<B: BlockIo> Jbd2Dev<B> {
             return Ok(false); // (the old way: it sees to that)
         }
         let block_size = self.inner.block_size() as usize;
-        let Some(system) = self.system.as_mut() else {
+        let Some(index) = self.queued_index(block_id) else {
             return Ok(false);
         };
-        let Some(index) = system
-            .running_transaction
-            .updates
-            .iter()
-            .rposition(|queued| queued.0 == block_id)
-        else {
+        let Some(system) = self.system.as_mut() else {
             return Ok(false);
         };
         let end = offset
@@ -1995,7 +2021,14 @@ impl<B: BlockIo> Jbd2Dev<B> {
         if let Some(handle) = self.active_handle.as_mut()
             && !handle.keeps_image(block_id)
         {
-            handle.undo.push(JournalUndo::Bytes(block_id, offset, image[offset..end].to_vec()));
+            let old = &image[offset..end];
+            handle.undo.push(if old.len() <= 32 {
+                let mut kept = [0u8; 32];
+                kept[..old.len()].copy_from_slice(old);
+                JournalUndo::Small(block_id, offset, old.len() as u8, kept)
+            } else {
+                JournalUndo::Bytes(block_id, offset, old.to_vec())
+            });
         }
         alloc::sync::Arc::make_mut(image)[offset..end].copy_from_slice(data);
         Ok(true)

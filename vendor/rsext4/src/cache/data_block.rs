@@ -625,6 +625,51 @@ impl DataBlockCache {
         Ok(())
     }
 
+    /// Whether `block_num` is cached with changes not yet written.
+    pub(crate) fn is_dirty(&self, block_num: AbsoluteBN) -> bool {
+        self.cache.get(&block_num).is_some_and(|cached| cached.dirty)
+    }
+
+    /// (Velox patch 36.) [`Self::flush_metadata`] of a block that differs from its latest
+    /// image only inside `parts` (byte ranges; the caller knows: the block was clean before
+    /// its one change): when the running transaction already journals it, just those bytes
+    /// go into its image (and the journal handle keeps just the bytes they replace); else
+    /// the whole block, as `flush_metadata`.
+    pub(crate) fn flush_metadata_parts<B: BlockIo>(
+        &mut self,
+        block_dev: &mut Jbd2Dev<B>,
+        block_num: AbsoluteBN,
+        parts: &[(usize, usize)],
+    ) -> Ext4Result<()> {
+        let Some(cached) = self.cache.get(&block_num) else {
+            return Ok(());
+        };
+        if !cached.dirty {
+            return Ok(());
+        }
+        let data = cached.data.clone();
+        for &(lo, hi) in parts {
+            if lo >= hi {
+                continue;
+            }
+            let Some(bytes) = data.get(lo..hi) else {
+                return self.flush_metadata(block_dev, block_num);
+            };
+            if !block_dev.update_journaled_block_part(block_num, lo, bytes)? {
+                // (Not in the running transaction: the whole block, which also covers any
+                // part already written.)
+                return self.flush_metadata(block_dev, block_num);
+            }
+        }
+        drop(data);
+        self.record(block_num);
+        if let Some(cached) = self.cache.get_mut(&block_num) {
+            cached.dirty = false;
+            cached.generation = cached.generation.saturating_add(1);
+        }
+        Ok(())
+    }
+
     /// Velox patch 28: whether any of the `count` blocks from `start` is cached dirty (its
     /// copy on the disk is stale).
     pub(crate) fn any_dirty(&self, start: AbsoluteBN, count: u64) -> bool {

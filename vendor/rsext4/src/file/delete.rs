@@ -614,6 +614,7 @@ fn find_dentry_in_dir_block(data: &[u8], name_bytes: &[u8]) -> Option<(u32, u8, 
     None
 }
 
+#[cfg(test)]
 fn remove_dentry_in_dir_block(
     superblock: &Ext4Superblock,
     parent_ino_num: InodeNumber,
@@ -622,6 +623,19 @@ fn remove_dentry_in_dir_block(
     entry: ParentDirEntry,
     name_bytes: &[u8],
 ) -> Ext4Result<bool> {
+    remove_dentry_span(superblock, parent_ino_num, parent_inode, data, entry, name_bytes).map(|span| span.is_some())
+}
+
+/// Removes the entry; the bytes of the records it changed (the checksum in the block's tail
+/// aside), or `None` when the entry is not there.
+fn remove_dentry_span(
+    superblock: &Ext4Superblock,
+    parent_ino_num: InodeNumber,
+    parent_inode: &Ext4Inode,
+    data: &mut [u8],
+    entry: ParentDirEntry,
+    name_bytes: &[u8],
+) -> Ext4Result<Option<(usize, usize)>> {
     let block_bytes = data.len();
     let entries_end = if crate::crc32c::ext4_superblock_has_metadata_csum(superblock) {
         block_bytes
@@ -658,8 +672,12 @@ fn remove_dentry_in_dir_block(
 
         if offset == entry.offset {
             if inode != entry.ino.raw() || &data[offset + 8..name_end] != name_bytes {
-                return Ok(false);
+                return Ok(None);
             }
+            let changed = match previous {
+                Some(previous_offset) => (previous_offset + 4, record_end),
+                None => (offset, record_end),
+            };
             if let Some(previous_offset) = previous {
                 let previous_raw_len =
                     u16::from_le_bytes([data[previous_offset + 4], data[previous_offset + 5]]);
@@ -684,10 +702,10 @@ fn remove_dentry_in_dir_block(
                 parent_inode.i_generation,
                 data,
             );
-            return Ok(true);
+            return Ok(Some(changed));
         }
         if offset > entry.offset {
-            return Ok(false);
+            return Ok(None);
         }
         previous = Some(offset);
         offset = record_end;
@@ -696,7 +714,7 @@ fn remove_dentry_in_dir_block(
     if offset != entries_end {
         return Err(Ext4Error::corrupted().with_operation("directory:delete_coverage"));
     }
-    Ok(false)
+    Ok(None)
 }
 
 fn try_remove_dentry_in_block<B: BlockIo>(
@@ -708,10 +726,13 @@ fn try_remove_dentry_in_block<B: BlockIo>(
     name_bytes: &[u8],
 ) -> Ext4Result<bool> {
     let superblock = &fs.superblock;
-    let mut remove_result = Ok(false);
+    let mut remove_result = Ok(None);
+    // (Velox patch 36: a block that was clean differs from its journal image only in the
+    // bytes this removal changes: those go into the image, not a copy of the whole block.)
+    let was_dirty = fs.datablock_cache.is_dirty(entry.phys);
     fs.datablock_cache
         .modify_metadata(block_dev, entry.phys, |data| {
-            remove_result = remove_dentry_in_dir_block(
+            remove_result = remove_dentry_span(
                 superblock,
                 parent_ino_num,
                 parent_inode,
@@ -720,9 +741,20 @@ fn try_remove_dentry_in_block<B: BlockIo>(
                 name_bytes,
             );
         })?;
-    let removed = remove_result?;
-    if removed {
-        fs.datablock_cache.flush_metadata(block_dev, entry.phys)?;
+    let changed = remove_result?;
+    let removed = changed.is_some();
+    if let Some((lo, hi)) = changed {
+        let len = fs.block_size();
+        let tail = if crate::crc32c::ext4_superblock_has_metadata_csum(&fs.superblock) {
+            (len.saturating_sub(usize::from(Ext4DirEntryTail::TAIL_LEN)), len)
+        } else {
+            (0, 0)
+        };
+        if was_dirty {
+            fs.datablock_cache.flush_metadata(block_dev, entry.phys)?;
+        } else {
+            fs.datablock_cache.flush_metadata_parts(block_dev, entry.phys, &[(lo, hi), tail])?;
+        }
         // (Velox patch 20: the checksum was just updated; see mark_dir_checked_if.)
         let superblock = &fs.superblock;
         fs.datablock_cache.mark_dir_checked_if(
