@@ -707,7 +707,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> FileSystem for Ext4Fs<D, S> {
             bfree: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64),
             // (Less the blocks reserved for root and the file system's own reserve too, as
             // Linux's ext4_statfs: df's "Avail". Neither reserve is enforced yet.)
-            bavail: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64).saturating_sub(s.reserved_blocks + s.resv_blocks),
+            bavail: s.free_blocks.saturating_sub(self.dirty.load(Ordering::Relaxed) as u64).saturating_sub(s.reserved_blocks.saturating_add(s.resv_blocks)),
             files: s.total_inodes as u64,
             ffree: s.free_inodes as u64,
             namelen: 255,
