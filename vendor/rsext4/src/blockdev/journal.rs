@@ -2615,7 +2615,9 @@ mod tests {
                 self.fail_write_call = None;
                 return Err(Ext4Error::io());
             }
-            if self.fail_write_sector == Some(block_id.raw()) {
+            // (Any sector of the request: the journal writes consecutive log blocks as one.)
+            let sectors = buffer.len() as u64 / u64::from(self.geometry().logical_block_size);
+            if self.fail_write_sector.is_some_and(|s| (block_id.raw()..block_id.raw() + sectors.max(1)).contains(&s)) {
                 self.fail_write_sector = None;
                 return Err(Ext4Error::io());
             }
@@ -3437,6 +3439,35 @@ mod tests {
                     .iter()
                     .all(|byte| *byte == (index + 1) as u8)
             );
+        }
+    }
+
+    #[test]
+    fn commit_writes_consecutive_log_blocks_as_one_request() {
+        // (Velox patch 37: a commit of 40 blocks was 40 one-block requests.)
+        let mut dev = Jbd2Dev::initial_jbd2dev(0, MemBlockDev::new(2048), true);
+        let mut superblock = JournalSuperBlock { s_maxlen: 1024, ..csum_v3_superblock() };
+        crate::checksum::jbd2_update_superblock_checksum(&mut superblock);
+        dev.set_journal_superblock(superblock, AbsoluteBN::new(512))
+            .expect("install checksummed journal");
+        dev.with_transaction_handle(40, |device| {
+            for index in 0..40u32 {
+                device.write_blocks(&vec![index as u8 + 1; BLOCK_SIZE], AbsoluteBN::new(10 + u64::from(index)), 1, true)?;
+            }
+            Ok(())
+        })
+        .expect("queue forty metadata blocks");
+        let before = dev.inner._device().write_calls;
+        dev.commit_for_filesystem_sync().expect("commit");
+        let calls = dev.inner._device().write_calls - before;
+        // The journal superblock (its first record), the descriptor with its 40 payload
+        // blocks, the commit block.
+        assert_eq!(calls, 3, "requests for one commit");
+        // What replay needs is there: the payload blocks follow the descriptor in the log.
+        let log = &dev.inner._device().data;
+        for index in 0..40usize {
+            let at = (512 + 2 + index) * BLOCK_SIZE;
+            assert!(log[at..at + BLOCK_SIZE].iter().all(|&b| b == index as u8 + 1), "log block {index}");
         }
     }
 
@@ -4770,7 +4801,7 @@ mod tests {
         assert_eq!(state.cause.kind(), crate::Ext4ErrorKind::Io, "{stage}");
         assert_eq!(state.persistence_error, None, "{stage}");
         let expected_fua_writes = match stage {
-            "open-superblock" | "descriptor" | "payload" | "descriptor-payload-barrier" => 1,
+            "open-superblock" | "descriptor-payload" | "descriptor-payload-barrier" => 1,
             "commit" | "checkpoint" | "checkpoint-barrier" => 2,
             "close-superblock" => 3,
             _ => panic!("unknown commit fault stage: {stage}"),
@@ -4797,8 +4828,8 @@ mod tests {
     fn commit_fault_matrix_aborts_at_every_write_and_flush_boundary() {
         let write_stages = [
             "open-superblock",
-            "descriptor",
-            "payload",
+            // (The descriptor and its payload are consecutive log blocks: one request.)
+            "descriptor-payload",
             "commit",
             "checkpoint",
             "close-superblock",
