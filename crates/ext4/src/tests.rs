@@ -1746,3 +1746,39 @@ fn big_through_write_respects_delayed_pages() {
     drop((g, h, root));
     umount(fs);
 }
+
+/// A sync visits the files with something to write (dirty pages, a write-back error not yet
+/// reported, a shared mapping), not every live inode.
+#[test]
+fn sync_visits_only_files_with_something_to_write() {
+    let img = image(64, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let files: Vec<InodeRef> = (0..50).map(|i| root.create(format!("f{i}").as_bytes(), &node(FileType::Regular, 0o644)).unwrap()).collect();
+    fs.sync_all().unwrap();
+    assert!(fs.watch.lock().is_empty());
+    write(&files[7], 0, b"hello").unwrap();
+    write(&files[9], 8192, b"world").unwrap();
+    let ino = |i: &InodeRef| i.id().1 as u32;
+    assert_eq!(fs.watch.lock().iter().copied().collect::<Vec<_>>(), vec![ino(&files[7]), ino(&files[9])]);
+    fs.sync_all().unwrap();
+    assert!(fs.watch.lock().is_empty(), "clean files stay on the list");
+    // A file that has had a shared mapping stays (its pages may change at any time).
+    files[3].map_pages(0, 1, MapMode::Materialize, false, &mut |_, _| true).unwrap();
+    fs.sync_all().unwrap();
+    assert_eq!(fs.watch.lock().iter().copied().collect::<Vec<_>>(), vec![ino(&files[3])]);
+    // A dirty file whose node goes (removed) leaves the list.
+    write(&files[11], 0, b"gone").unwrap();
+    root.unlink(b"f11", false).unwrap();
+    let mut files = files;
+    files.remove(11);
+    fs.sync_all().unwrap();
+    assert_eq!(fs.watch.lock().len(), 1);
+    drop((files, root));
+    umount(fs);
+    assert_clean(&img);
+    let fs = mount(&img);
+    assert_eq!(read(&walk(&fs, "/f7").unwrap(), 0, 10), b"hello");
+    assert_eq!(read(&walk(&fs, "/f9").unwrap(), 8192, 10), b"world");
+    umount(fs);
+}
