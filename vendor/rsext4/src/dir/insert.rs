@@ -17,6 +17,38 @@ use crate::{
     superblock::Ext4Superblock,
 };
 
+/// Does the linear directory block `data` have a place for a record of `new_rec_len` bytes,
+/// as the insertion's scan below finds one (a free record big enough, or the slack after a
+/// live record; the scan stops at the first free record and at the checksum tail)?
+fn block_has_room(data: &[u8], new_rec_len: usize) -> bool {
+    let block_bytes = data.len();
+    let mut offset = 0usize;
+    while offset + 8 <= block_bytes {
+        let inode = u32::from_le_bytes([data[offset], data[offset + 1], data[offset + 2], data[offset + 3]]);
+        let rec_len = u16::from_le_bytes([data[offset + 4], data[offset + 5]]) as usize;
+        let rec_type = data[offset + 7];
+        if rec_len < 8 {
+            return false;
+        }
+        let entry_end = offset + rec_len;
+        if entry_end > block_bytes || rec_type == Ext4DirEntryTail::RESERVED_FT {
+            return false;
+        }
+        if inode == 0 {
+            return rec_len >= new_rec_len;
+        }
+        let ideal = (8 + data[offset + 6] as usize + 3) & !3;
+        if ideal <= rec_len && rec_len - ideal >= new_rec_len {
+            return true;
+        }
+        if entry_end == block_bytes {
+            return false;
+        }
+        offset = entry_end;
+    }
+    false
+}
+
 /// Inserts a child entry into a parent directory, extending the directory if needed.
 ///
 /// The flow first scans existing directory blocks for reusable space, then falls
@@ -101,6 +133,14 @@ pub(crate) fn insert_dir_entry_raw<B: BlockIo>(
             }
         };
 
+        // (Velox patch 38: a block without room is only read. Marked dirty by the scan, an
+        // unchanged block was written home by the next sync before the journal commit, with
+        // whatever uncommitted changes of the running transaction its image held.)
+        let scanned = fs.datablock_cache.get_or_load(device, phys)?;
+        if !block_has_room(&scanned.data, new_rec_len) {
+            continue;
+        }
+        drop(scanned);
         fs.datablock_cache.modify_metadata(device, phys, |data| {
             if inserted {
                 return;

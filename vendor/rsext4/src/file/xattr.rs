@@ -1460,6 +1460,36 @@ mod fault_tests {
         assert_eq!(remounted.get_inode_record(&mut journal, b).unwrap().1, b0);
     }
 
+    /// (Velox patch 38.) A create in a linear directory only reads the blocks without room:
+    /// none is left dirty for the next sync to write home before the journal commits.
+    #[test]
+    fn linear_insert_leaves_the_blocks_it_passes_clean() {
+        let (device, _) = FailingMemoryDevice::new(32 * 1024);
+        let mut journal = Jbd2Dev::initial_jbd2dev(0, device, true);
+        mkfs(&mut journal).expect("mkfs must succeed");
+        let mut filesystem = Ext4FileSystem::mount(&mut journal).expect("mount must succeed");
+        // (Without dir_index the root grows as a linear directory.)
+        filesystem.superblock.s_feature_compat &= !Ext4Superblock::EXT4_FEATURE_COMPAT_DIR_INDEX;
+        let long = |i: usize| alloc::format!("/{}{i:04}", "n".repeat(200));
+        // 19 entries of 212 bytes fill a 4 KiB block: 40 make three blocks.
+        for i in 0..40 {
+            mkfile(&mut journal, &mut filesystem, &long(i), None, None).expect("create");
+        }
+        filesystem.sync_filesystem(&mut journal).expect("sync");
+        let total = filesystem.superblock.blocks_count();
+        assert!(!filesystem.datablock_cache.any_dirty(AbsoluteBN::new(0), total));
+        mkfile(&mut journal, &mut filesystem, &long(40), None, None).expect("create in the last block");
+        assert!(
+            !filesystem.datablock_cache.any_dirty(AbsoluteBN::new(0), total),
+            "a directory block the create passed over is left dirty"
+        );
+        filesystem.umount(&mut journal).expect("unmount");
+        let mut remounted = Ext4FileSystem::mount(&mut journal).expect("remount");
+        for i in 0..41 {
+            assert!(dir::get_inode_with_num(&mut remounted, &mut journal, &long(i)).unwrap().is_some(), "{i}");
+        }
+    }
+
     /// (Velox patch 31.) A failed transaction that changed a directory block and an inode
     /// bitmap, clean when it began or already changed by an enclosing transaction, leaves
     /// them as they were: the clean ones are dropped from the caches and read again from the
