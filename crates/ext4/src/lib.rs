@@ -584,6 +584,14 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             nodes.insert(node.ino, Arc::downgrade(node));
         }
         drop(nodes);
+        // (Out of the table, the inode may have been taken off the watch list by a sync that
+        // found no node for it: a file with dirty pages must be back on it.)
+        if node.kind == FileType::Regular {
+            let d = node.data.lock();
+            if d.watched {
+                self.watch.lock().insert(node.ino);
+            }
+        }
         self.keep(node);
     }
 

@@ -3442,33 +3442,41 @@ mod tests {
         }
     }
 
-    #[test]
-    fn commit_writes_consecutive_log_blocks_as_one_request() {
-        // (Velox patch 37: a commit of 40 blocks was 40 one-block requests.)
+    /// Commit `blocks` metadata blocks to a fresh journal: the device's write requests for
+    /// the commit, and the log checked block by block.
+    fn commit_requests(blocks: u32) -> usize {
         let mut dev = Jbd2Dev::initial_jbd2dev(0, MemBlockDev::new(2048), true);
         let mut superblock = JournalSuperBlock { s_maxlen: 1024, ..csum_v3_superblock() };
         crate::checksum::jbd2_update_superblock_checksum(&mut superblock);
         dev.set_journal_superblock(superblock, AbsoluteBN::new(512))
             .expect("install checksummed journal");
-        dev.with_transaction_handle(40, |device| {
-            for index in 0..40u32 {
+        dev.with_transaction_handle(blocks as usize, |device| {
+            for index in 0..blocks {
                 device.write_blocks(&vec![index as u8 + 1; BLOCK_SIZE], AbsoluteBN::new(10 + u64::from(index)), 1, true)?;
             }
             Ok(())
         })
-        .expect("queue forty metadata blocks");
+        .expect("queue the metadata blocks");
         let before = dev.inner._device().write_calls;
         dev.commit_for_filesystem_sync().expect("commit");
         let calls = dev.inner._device().write_calls - before;
-        // The journal superblock (its first record), the descriptor with its 40 payload
-        // blocks, the commit block.
-        assert_eq!(calls, 3, "requests for one commit");
         // What replay needs is there: the payload blocks follow the descriptor in the log.
         let log = &dev.inner._device().data;
-        for index in 0..40usize {
+        for index in 0..blocks as usize {
             let at = (512 + 2 + index) * BLOCK_SIZE;
             assert!(log[at..at + BLOCK_SIZE].iter().all(|&b| b == index as u8 + 1), "log block {index}");
         }
+        calls
+    }
+
+    #[test]
+    fn commit_writes_consecutive_log_blocks_as_one_request() {
+        // (Velox patch 37: a commit of N blocks was N one-block requests.) The journal
+        // superblock (its first record), the descriptor with its payload blocks, the commit
+        // block.
+        assert_eq!(commit_requests(40), 3, "requests for a commit of 40 blocks");
+        // Up to 64 blocks per request: 1 descriptor + 100 payload blocks are two.
+        assert_eq!(commit_requests(100), 4, "requests for a commit of 100 blocks");
     }
 
     #[test]

@@ -1478,7 +1478,16 @@ mod fault_tests {
         filesystem.sync_filesystem(&mut journal).expect("sync");
         let total = filesystem.superblock.blocks_count();
         assert!(!filesystem.datablock_cache.any_dirty(AbsoluteBN::new(0), total));
+        let root = InodeNumber::new(2).unwrap();
+        let size = |fs: &mut Ext4FileSystem, journal: &mut Jbd2Dev<FailingMemoryDevice>| {
+            let inode = fs.get_inode_by_num(journal, root).unwrap();
+            fs.inode_size(&inode)
+        };
+        let size_before = size(&mut filesystem, &mut journal);
+        assert_eq!(size_before, 3 * 4096);
         mkfile(&mut journal, &mut filesystem, &long(40), None, None).expect("create in the last block");
+        // (In the last block, which has room: not in a new one.)
+        assert_eq!(size(&mut filesystem, &mut journal), size_before);
         assert!(
             !filesystem.datablock_cache.any_dirty(AbsoluteBN::new(0), total),
             "a directory block the create passed over is left dirty"
