@@ -225,6 +225,12 @@ pub struct Ext4Fs<D: BlockIo + Send + 'static, S: PageStore> {
     now: fn() -> Time,
     /// A write's bytes on their way to the core (locked before the core).
     bounce: Mutex<Vec<u8>>,
+    /// Who may use the blocks reserved for root (see [`Ext4Fs::set_privileged`]).
+    privileged: Mutex<Option<fn() -> bool>>,
+    /// The blocks a caller that may not use the root reserve must leave free: the
+    /// superblock's `s_r_blocks_count` and the file system's own reserve (Linux's
+    /// `s_resv_clusters`), as statfs leaves both out of `f_bavail`. Read at mount.
+    root_reserve: u64,
     /// Starts the device reads of the asynchronous read-ahead (see [`Ext4Fs::set_reader`]).
     reader: Mutex<Option<Arc<dyn AsyncReader>>>,
     me: Weak<Self>,
@@ -359,6 +365,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         let services = MountServices::new(ClockFn(now), EntropyFn(random), NoopObserver);
         let opts = MountOptions { readonly, replay_journal: true, block_validity: true };
         let core = Ext4::mount(device, services, opts).map_err(|err| MountError { errno: errno(err), reason: err.kind() })?;
+        let st = core.statfs();
+        let root_reserve = st.reserved_blocks.saturating_add(st.resv_blocks);
         Ok(Arc::new_cyclic(|me| Ext4Fs {
             dev,
             store,
@@ -373,6 +381,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
             dirty: AtomicUsize::new(0),
             now,
             bounce: Mutex::new(alloc::vec![0; WRITE_BATCH]),
+            privileged: Mutex::new(None),
+            root_reserve,
             reader: Mutex::new(None),
             me: me.clone(),
         }))
@@ -388,9 +398,28 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
         self.me.upgrade().expect("ext4: file system used after its last reference")
     }
 
-    /// The core, after freeing the inodes whose last user has gone.
+    /// Free blocks the caller's allocations must leave: the reserved blocks unless it may
+    /// use them ([`Ext4Fs::set_privileged`]), as Linux's `ext4_has_free_clusters`. (Linux
+    /// keeps `s_resv_clusters` from root too, for metadata; here root may use it.)
+    fn floor(&self) -> u64 {
+        match *self.privileged.lock() {
+            Some(may) if !may() => self.root_reserve,
+            _ => 0,
+        }
+    }
+
+    /// Tell who may use the blocks reserved for root: `may` answers for the caller (the
+    /// kernel: CAP_SYS_RESOURCE). Until this is called, every caller may.
+    pub fn set_privileged(&self, may: fn() -> bool) {
+        *self.privileged.lock() = Some(may);
+    }
+
+    /// The core, after freeing the inodes whose last user has gone, its allocations held
+    /// to the caller's floor ([`Self::floor`]).
     fn core(&self) -> MutexGuard<'_, Core<D>> {
+        let floor = self.floor();
         let mut c = self.core.lock();
+        c.set_alloc_floor(floor);
         if self.has_orphans.swap(false, Ordering::Acquire) {
             let list = core::mem::take(&mut *self.orphans.lock());
             for n in list {
@@ -1048,6 +1077,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
             let a = self.attr.lock();
             (a.size, a.mtime, a.ctime)
         };
+        // (The delayed pages' room was checked when they were written, against the writer's
+        // reserve: their write-back may take any free block, whoever runs it.)
+        let floor = c.set_alloc_floor(0);
         const RUN: u64 = (WRITE_BATCH / PAGE) as u64;
         let mut failed = BTreeSet::new();
         let mut it = dirty.iter().copied().peekable();
@@ -1089,6 +1121,7 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
                 c.inode(number)
             }
         };
+        c.set_alloc_floor(floor);
         self.fs.dirty.fetch_add(failed.len(), Ordering::Relaxed);
         d.dirty = failed;
         if d.dirty.is_empty() {
@@ -1116,8 +1149,9 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         if d.wb_err.is_some() || self.fs.dirty.load(Ordering::Relaxed) + pages > DIRTY_MAX {
             return Delay::No;
         }
+        let floor = self.fs.floor();
         let c = self.fs.core.lock();
-        let want = (self.fs.dirty.load(Ordering::Relaxed) + pages) as u64 + DIRTY_MARGIN;
+        let want = (self.fs.dirty.load(Ordering::Relaxed) + pages) as u64 + DIRTY_MARGIN + floor;
         if c.statfs().free_blocks < want {
             return Delay::No;
         }

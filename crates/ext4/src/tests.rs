@@ -1812,3 +1812,57 @@ fn failed_unlink_puts_a_dirty_file_back_on_the_watch_list() {
     umount(fs);
     assert_clean(&img);
 }
+
+/// The blocks reserved for root (`s_r_blocks_count`): a caller that may not use them gets
+/// ENOSPC while they are still free (Linux's `ext4_has_free_clusters`), one that may fills
+/// them; overwriting blocks a file has needs none.
+#[test]
+fn root_reserve_is_kept_from_unprivileged_writers() {
+    static PRIVILEGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    fn may() -> bool {
+        PRIVILEGED.load(Ordering::Relaxed)
+    }
+    let img = image_with(32, &["-m", "10"], |_| {});
+    let fs = mount(&img);
+    fs.set_privileged(may);
+    let st = fs.core.lock().statfs();
+    let reserve = st.reserved_blocks + st.resv_blocks;
+    assert!(st.reserved_blocks > 500 && st.resv_blocks > 100, "reserves {} and {}", st.reserved_blocks, st.resv_blocks);
+    let root = fs.root().unwrap();
+    let fill = |f: &InodeRef| {
+        let chunk = vec![3u8; 256 << 10];
+        let mut off = f.stat().size;
+        loop {
+            match write(f, off, &chunk) {
+                Ok(n) if n > 0 => off += n as u64,
+                Ok(_) => panic!("short write of 0"),
+                Err(err) => return err,
+            }
+            // (Through at once: the disk's free count is the core's.)
+            f.sync().ok();
+        }
+    };
+    let u = root.create(b"user", &node(FileType::Regular, 0o644)).unwrap();
+    assert_eq!(fill(&u), e::ENOSPC);
+    assert_eq!(u.sync(), Ok(()));
+    let free = fs.core.lock().statfs().free_blocks;
+    assert!(free >= reserve && free < reserve + 200, "unprivileged writes stopped with {free} free, reserve {reserve}");
+    assert_eq!(fs.statfs().bavail, 0);
+    // Overwriting what the file has takes no block.
+    assert_eq!(write(&u, 0, &vec![9u8; 64 << 10]), Ok(64 << 10));
+    assert_eq!(u.sync(), Ok(()));
+    // New blocks through fallocate: refused too.
+    let g = root.create(b"user2", &node(FileType::Regular, 0o644)).unwrap();
+    assert_eq!(g.allocate(0, 1 << 20, false), Err(e::ENOSPC));
+    // Root fills the reserve.
+    PRIVILEGED.store(true, Ordering::Relaxed);
+    let r = root.create(b"root", &node(FileType::Regular, 0o644)).unwrap();
+    assert_eq!(fill(&r), e::ENOSPC);
+    assert_eq!(r.sync(), Ok(()));
+    let free = fs.core.lock().statfs().free_blocks;
+    assert!(free < 200, "root stopped with {free} free");
+    assert!(r.stat().size >= (reserve - 200) * 4096);
+    drop((u, g, r, root));
+    umount(fs);
+    assert_clean(&img);
+}

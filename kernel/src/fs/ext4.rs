@@ -61,6 +61,12 @@ impl velox_ext4::ReadPending for Started {
     }
 }
 
+/// May the caller allocate the blocks ext4 reserves for root (CAP_SYS_RESOURCE: effective
+/// uid 0)? Kernel work that runs for no thread (the periodic writeback) may.
+fn may_use_root_reserve() -> bool {
+    crate::task::current::with(|t| t.is_none_or(|t| t.process.cred.lock().privileged()))
+}
+
 /// A disk as the ext4 core sees it: synchronous sector reads and writes.
 pub struct DiskIo(Arc<Disk>);
 
@@ -157,6 +163,7 @@ pub fn mount_disk(i: usize, ro: bool) -> VResult<(Arc<dyn FileSystem>, InodeRef,
         m.errno
     })?;
     fs.set_reader(Arc::new(Reader(disk.clone())));
+    fs.set_privileged(may_use_root_reserve);
     let root = match fs.root() {
         Ok(r) if r.kind() == velox_vfs::FileType::Dir => r,
         r => {

@@ -10,6 +10,10 @@ impl Ext4FileSystem {
         if count == 0 {
             return Ok(Vec::new());
         }
+        // (Velox patch 39: the root reserve, for a caller that may not use it.)
+        if self.superblock.free_blocks_count() < u64::from(count).saturating_add(self.alloc_floor) {
+            return Err(Ext4Error::no_space().with_operation("alloc:reserved_blocks"));
+        }
 
         for (idx, desc) in self.group_descs.iter().enumerate() {
             let group_idx = BGIndex::new(u32::try_from(idx).map_err(|_| Ext4Error::overflow())?);
@@ -714,6 +718,7 @@ mod tests {
             mounted: true,
             mmp: Default::default(),
             journal_sb_block_start: None,
+            alloc_floor: 0,
             system_zones: SystemZoneMap::default(),
         }
     }
@@ -764,6 +769,7 @@ mod tests {
             mounted: true,
             mmp: Default::default(),
             journal_sb_block_start: None,
+            alloc_floor: 0,
             system_zones,
         }
     }
@@ -810,6 +816,7 @@ mod tests {
             mounted: true,
             mmp: Default::default(),
             journal_sb_block_start: None,
+            alloc_floor: 0,
             system_zones: SystemZoneMap::default(),
         }
     }

@@ -36,6 +36,10 @@ pub struct Ext4FileSystem {
     pub journal_sb_block_start: Option<AbsoluteBN>,
     /// Immutable index of filesystem metadata blocks protected from file mappings.
     pub(crate) system_zones: SystemZoneMap,
+    /// (Velox patch 39.) Free blocks an allocation must leave: the blocks reserved for root
+    /// while the caller may not use them (Linux's `ext4_has_free_clusters`). Set by the
+    /// owner before each operation; 0 at mount.
+    pub alloc_floor: u64,
 }
 
 /// In-memory filesystem metadata restored when one journal handle aborts.

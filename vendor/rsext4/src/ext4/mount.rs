@@ -558,6 +558,7 @@ impl Ext4FileSystem {
             mounted: true,
             mmp: super::mmp::MmpState::Disabled,
             journal_sb_block_start: None,
+            alloc_floor: 0,
             system_zones,
         };
         fs.free_counts_from_group_descs();

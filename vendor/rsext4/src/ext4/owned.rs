@@ -509,6 +509,12 @@ where
         self.filesystem.statfs()
     }
 
+    /// (Velox patch 39.) Free blocks the next allocations must leave (the root reserve for
+    /// a caller that may not use it, 0 for one that may); the previous value.
+    pub fn set_alloc_floor(&mut self, floor: u64) -> u64 {
+        core::mem::replace(&mut self.filesystem.alloc_floor, floor)
+    }
+
     pub fn inode(&mut self, number: InodeNumber) -> Ext4Result<InodeInfo> {
         if !self
             .filesystem

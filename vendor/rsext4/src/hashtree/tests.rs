@@ -141,6 +141,7 @@ fn create_test_fs() -> Ext4FileSystem {
         mounted: true,
         mmp: Default::default(),
         journal_sb_block_start: None,
+        alloc_floor: 0,
         system_zones: SystemZoneMap::default(),
     }
 }
