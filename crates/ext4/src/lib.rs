@@ -401,11 +401,14 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Ext4Fs<D, S> {
     /// Free blocks the caller's allocations must leave: the reserved blocks unless it may
     /// use them ([`Ext4Fs::set_privileged`]), as Linux's `ext4_has_free_clusters`. (Linux
     /// keeps `s_resv_clusters` from root too, for metadata; here root may use it.)
+    /// The delayed writes' pages count too: they were promised blocks (Linux's
+    /// `s_dirtyclusters_counter`); their own write-back sets the floor to 0.
     fn floor(&self) -> u64 {
-        match *self.privileged.lock() {
+        let reserve = match *self.privileged.lock() {
             Some(may) if !may() => self.root_reserve,
             _ => 0,
-        }
+        };
+        reserve + self.dirty.load(Ordering::Relaxed) as u64
     }
 
     /// Tell who may use the blocks reserved for root: `may` answers for the caller (the
@@ -1151,7 +1154,8 @@ impl<D: BlockIo + Send + 'static, S: PageStore> Node<D, S> {
         }
         let floor = self.fs.floor();
         let c = self.fs.core.lock();
-        let want = (self.fs.dirty.load(Ordering::Relaxed) + pages) as u64 + DIRTY_MARGIN + floor;
+        // (The floor counts the dirty pages already.)
+        let want = floor + pages as u64 + DIRTY_MARGIN;
         if c.statfs().free_blocks < want {
             return Delay::No;
         }

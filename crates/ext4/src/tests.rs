@@ -1866,3 +1866,32 @@ fn root_reserve_is_kept_from_unprivileged_writers() {
     umount(fs);
     assert_clean(&img);
 }
+
+/// (Found by review.) Blocks promised to delayed pages that cannot be written back right now
+/// (their file is busy) are not given to another file's allocation: it gets ENOSPC, and the
+/// delayed pages still reach the disk.
+#[test]
+fn allocations_leave_the_blocks_promised_to_delayed_pages() {
+    let img = image(64, |_| {});
+    let fs = mount(&img);
+    let root = fs.root().unwrap();
+    let a = root.create(b"a", &node(FileType::Regular, 0o644)).unwrap();
+    write(&a, 0, &vec![4u8; 4 << 20]).unwrap();
+    let n = a.as_any().downcast_ref::<Node<BlockCache<FileDev>, Heap>>().unwrap();
+    assert!(n.delayed.load(Ordering::Relaxed));
+    let g = root.create(b"g", &node(FileType::Regular, 0o644)).unwrap();
+    let free = fs.core.lock().statfs().free_blocks;
+    {
+        // (a's pages are busy: the fallocate cannot write them back first.)
+        let _busy = n.data.lock();
+        assert_eq!(g.allocate(0, (free - 200) * 4096, false), Err(e::ENOSPC));
+        g.allocate(0, (free - 1024 - 200) * 4096, false).unwrap();
+    }
+    assert_eq!(a.sync(), Ok(()));
+    drop((a, g, root));
+    umount(fs);
+    assert_clean(&img);
+    let fs = mount(&img);
+    assert!(read(&walk(&fs, "/a").unwrap(), 0, 4 << 20) == vec![4u8; 4 << 20]);
+    umount(fs);
+}
