@@ -380,7 +380,11 @@ impl Waiter {
     /// not the timer, see `hal::cpu::wait_for_interrupt_not_timer`), then answer other harts'
     /// requests.
     pub fn sleep(&mut self) {
+        let unloaded = sleep_unload();
         hal::cpu::wait_for_interrupt_not_timer();
+        if unloaded {
+            wake_reload();
+        }
         hal::cpu::clear_soft_interrupt();
         self.slept = true;
         service();
@@ -740,6 +744,47 @@ pub fn unload_mm() {
     drop(slot.take()); // (under the lock: see load_mm)
 }
 
+/// Before this hart sleeps in `wfi` in the middle of a task (waiting for a lock or for
+/// shootdown answers): switch to the kernel's table, keeping the address space (the slot's
+/// reference), so that shootdowns of that space meanwhile mark this hart stale (its `ran_on`
+/// bit) instead of sending it an IPI and waiting for a halted hart to wake up (under
+/// multi-threaded TCG, a host thread's wake-up: tens of microseconds, often with the
+/// requester holding the address space's lock). False if no user table was loaded.
+/// [`wake_reload`] loads it again before the task touches user memory.
+#[inline(never)]
+fn sleep_unload() -> bool {
+    let h = this();
+    if h.satp_root.load(Ordering::Relaxed) == 0 {
+        return false;
+    }
+    // (try_lock: the slot may be held by this very hart, around an address space's teardown.)
+    let Some(_slot) = h.loaded.try_lock() else { return false };
+    if ASIDS_ON.load(Ordering::Relaxed) {
+        #[allow(unsafe_code)]
+        // SAFETY: the kernel's table maps the kernel as every user table's upper half does;
+        // nothing runs on this hart until `wake_reload` but the wait itself.
+        unsafe {
+            hal::cpu::switch_page_table(crate::mm::kernel_page_table().root(), 0, hal::cpu::TlbFlush::None)
+        };
+    } else {
+        crate::mm::activate_kernel_table();
+    }
+    // (After the switch: a shootdown that reads 0 here finds this hart's stale bit set, and
+    // `load_mm` looks at it after publishing the root again: see `flush_tlb_mm`.)
+    h.satp_root.store(0, Ordering::Relaxed);
+    true
+}
+
+/// After [`sleep_unload`]'s wait: load the address space the hart kept (flushing its ASID if
+/// a shootdown marked it stale meanwhile).
+#[inline(never)]
+fn wake_reload() {
+    let mm = this().loaded.lock().clone();
+    if let Some(mm) = mm {
+        load_mm(&mm);
+    }
+}
+
 /// Unload the address space if no thread uses it any more (nothing can load it again).
 pub fn unload_if_dead() {
     let dead = this().loaded.lock().as_ref().is_some_and(|m| m.is_dead());
@@ -877,7 +922,11 @@ impl<T> SleepLock<T> {
             }
             // (Interrupts stay off; the timer is masked: a passed deadline would end every
             // wfi at once. Other harts' requests are answered after each wake-up.)
+            let unloaded = sleep_unload();
             hal::cpu::wait_for_interrupt_not_timer();
+            if unloaded {
+                wake_reload();
+            }
             hal::cpu::clear_soft_interrupt();
             slept = true;
             service();

@@ -185,6 +185,9 @@ fn fast_other(scause: usize) -> bool {
         Cause::External => !(crate::dev::on_external_irq() && crate::exec::has_ready()) && !current_must_leave(),
         Cause::PageFault(access) => {
             let addr = hal::cpu::stval();
+            // The page a zero-fill needs is zeroed before the lock is taken (harts faulting in
+            // one address space then hold it for the table update only).
+            crate::mm::prepare_zeroed_frame();
             // try_lock: never spin on the trap path; a held lock means "take the slow path".
             current::with(|t| {
                 t.and_then(|t| {
@@ -232,6 +235,7 @@ fn kernel_user_fault(addr: usize, write: bool) -> bool {
         // caller): a few more tries with the address space let go, then the copy fails
         // (see `mm::filemap`'s lock order).
         for _ in 0..64 {
+            crate::mm::prepare_zeroed_frame();
             let f = mm.space.lock().handle_fault(addr, access);
             if f != Fault::Busy {
                 return Some(f);

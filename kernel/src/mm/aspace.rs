@@ -115,6 +115,8 @@ pub struct SpaceLock {
     /// Tasks parked until the lock is released.
     waiters: crate::exec::WaitQueue,
     parked: core::sync::atomic::AtomicBool,
+    /// The holder keeps it for long (a fork copying the table): waiters park at once.
+    long: core::sync::atomic::AtomicBool,
     /// Harts (bit = index) asleep in `wfi` in [`SpaceLock::lock`] until it is released.
     sleepers: AtomicUsize,
 }
@@ -132,6 +134,7 @@ impl SpaceLock {
             owner: AtomicUsize::new(0),
             waiters: crate::exec::WaitQueue::new(),
             parked: core::sync::atomic::AtomicBool::new(false),
+            long: core::sync::atomic::AtomicBool::new(false),
             sleepers: AtomicUsize::new(0),
         }
     }
@@ -197,8 +200,14 @@ impl SpaceLock {
         self.owner.load(Ordering::Relaxed) == crate::smp::me() + 1
     }
 
-    /// Wait for the lock without spinning: the task parks until the holder releases it.
+    /// Wait for the lock: spin for the spin time while another hart holds it (most holders,
+    /// a page fault there, let go within a microsecond; a parked task costs a wake-up,
+    /// often an IPI to a hart asleep in `wfi`), then park until the holder releases it
+    /// (a fork copying the whole table).
     pub async fn lock_async(&self) -> SpaceGuard<'_> {
+        if let Some(g) = self.try_lock_spinning() {
+            return g;
+        }
         core::future::poll_fn(|cx| {
             if let Some(g) = self.try_lock() {
                 return core::task::Poll::Ready(g);
@@ -216,6 +225,25 @@ impl SpaceLock {
             }
         })
         .await
+    }
+
+    /// Take the lock, spinning at most the spin time while another hart holds it.
+    fn try_lock_spinning(&self) -> Option<SpaceGuard<'_>> {
+        if let Some(g) = self.try_lock() {
+            return Some(g);
+        }
+        let mut w = crate::smp::Waiter::new();
+        while w.spin() {
+            if self.long.load(Ordering::Relaxed) || self.owner.load(Ordering::Relaxed) == crate::smp::me() + 1 {
+                return None;
+            }
+            if !self.m.is_locked() {
+                if let Some(g) = self.try_lock() {
+                    return Some(g);
+                }
+            }
+        }
+        None
     }
 
     /// Park until the lock is (momentarily) free, without taking it.
@@ -237,9 +265,17 @@ impl core::ops::DerefMut for SpaceGuard<'_> {
     }
 }
 
+impl SpaceGuard<'_> {
+    /// Tell waiters this hold is long (a fork's copy): they park instead of spinning.
+    pub fn mark_long(&self) {
+        self.l.long.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Drop for SpaceGuard<'_> {
     fn drop(&mut self) {
         self.l.owner.store(0, Ordering::Relaxed);
+        self.l.long.store(false, Ordering::Relaxed);
         drop(self.g.take());
         // Waiters raise the flag after registering: lower it, then wake everyone registered
         // (one that registers later raises it again for the next release, or finds the lock free).
@@ -471,6 +507,15 @@ impl AddrSpace {
     /// As [`handle_fault`](Self::handle_fault) for the trap fast path: a change to an entry
     /// another hart may have cached (copy-on-write, a fixed entry) answers `Busy` instead of
     /// waiting for a shootdown.
+    ///
+    /// A page it maps where none was, or makes writable in place (a copy-on-write page nobody
+    /// else maps), gets no `sfence.vma`: rights only grow, and a hart that cached the old
+    /// invalid or read-only entry faults once more, finds the page mapped and flushes its
+    /// entry then (the "mapped already" case; Linux does the same on harts with Svvptc, and
+    /// fixes such spurious faults up the same way). QEMU never caches a failed walk, but
+    /// its `sfence.vma` empties the hart's whole software TLB, so every later kernel and
+    /// user access refills it: skipping it shortens the fault, and the time the address
+    /// space's lock is held, for other harts faulting in the same space.
     pub fn handle_fault_fast(&mut self, addr: usize, access: Access) -> Fault {
         self.handle_fault_in(addr, access, false)
     }
@@ -519,7 +564,9 @@ impl AddrSpace {
                 self.flush_tlb();
                 return if allows(fixed, access) { Fault::Mapped } else { Fault::Denied };
             }
-            // Mapped already (another path raced us, or a stale TLB entry): retry.
+            // Mapped already (another path raced us, or a stale TLB entry: the spurious fault
+            // the fast path's skipped flush can cause on a hart that caches invalid entries,
+            // see `handle_fault_fast`): flush this hart's entry and retry.
             hal::cpu::flush_tlb_page(va);
             return Fault::Mapped;
         }
@@ -532,7 +579,7 @@ impl AddrSpace {
         if v.backing == Backing::Shared {
             return Fault::Bus;
         }
-        let Some(frame) = alloc_frame_zeroed() else {
+        let Some(frame) = super::take_zeroed_frame() else {
             return Fault::NoMemory;
         };
         let r = match slot {
@@ -546,7 +593,9 @@ impl AddrSpace {
         if v.prot.exec() {
             hal::cpu::note_code_written();
         }
-        hal::cpu::flush_tlb_page(va);
+        if may_wait {
+            hal::cpu::flush_tlb_page(va);
+        }
         Fault::Mapped
     }
 
@@ -598,7 +647,9 @@ impl AddrSpace {
             if flags.contains(PteFlags::X) {
                 hal::cpu::note_code_written();
             }
-            hal::cpu::flush_tlb_page(va);
+            if may_wait {
+                hal::cpu::flush_tlb_page(va);
+            }
             return Fault::Mapped;
         }
         if !may_wait && crate::smp::loaded_elsewhere(self.pt.root()) {

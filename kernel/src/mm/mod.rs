@@ -22,7 +22,7 @@ static REFS: spin::Once<FrameRefs> = spin::Once::new();
 /// Free frames kept per hart (by hart index), so page faults and thread creation on different
 /// harts meet at `FRAMES` once per `FRAME_CACHE / 2` frames. Each is locked only by its own
 /// hart, except when another has found nothing anywhere else and takes its frames.
-static FRAME_CACHES: [HartFrames; hal::boot::MAX_HARTS] = [const { HartFrames { cache: Mutex::new(FrameCache::new()), taken: core::sync::atomic::AtomicIsize::new(0) } }; hal::boot::MAX_HARTS];
+static FRAME_CACHES: [HartFrames; hal::boot::MAX_HARTS] = [const { HartFrames { cache: Mutex::new(FrameCache::new()), taken: core::sync::atomic::AtomicIsize::new(0), zeroed: AtomicUsize::new(0) } }; hal::boot::MAX_HARTS];
 /// Free frames when the allocator was set up, and all frames: `frame_stats` subtracts what
 /// the harts took since, without taking any lock.
 static FREE_AT_INIT: AtomicUsize = AtomicUsize::new(0);
@@ -35,6 +35,10 @@ static TOTAL_FRAMES: AtomicUsize = AtomicUsize::new(0);
 struct HartFrames {
     cache: Mutex<FrameCache<FRAME_CACHE>>,
     taken: core::sync::atomic::AtomicIsize,
+    /// A free frame this hart zeroed ahead of a page fault (0: none), so the zeroing happens
+    /// before the fault takes its address space's lock ([`prepare_zeroed_frame`]). Counted
+    /// as free; taken by its hart, or by any hart when nothing else is left (`steal_frame`).
+    zeroed: AtomicUsize,
 }
 
 impl HartFrames {
@@ -123,10 +127,64 @@ pub fn alloc_frame() -> Option<usize> {
     Some(f)
 }
 
-/// The shared allocator is empty: take a frame from another hart's cache.
+/// The shared allocator is empty: take a frame from another hart's cache, else any hart's
+/// zeroed spare.
 #[cold]
 fn steal_frame(me: usize) -> Option<usize> {
-    FRAME_CACHES.iter().enumerate().filter(|&(i, _)| i != me).find_map(|(_, c)| c.cache.lock().pop())
+    FRAME_CACHES.iter().enumerate().filter(|&(i, _)| i != me).find_map(|(_, c)| c.cache.lock().pop()).or_else(|| {
+        FRAME_CACHES.iter().find_map(|c| match c.zeroed.swap(0, Ordering::Relaxed) {
+            0 => None,
+            f => Some(f),
+        })
+    })
+}
+
+/// Zero a frame for this hart's next zero-fill fault ([`take_zeroed_frame`]) unless one is
+/// ready: called before a page fault takes its address space's lock, so that harts faulting
+/// in one address space do not zero pages while holding it (the 4 KiB fill is most of an
+/// anonymous fault). Needs nothing but this hart's frame cache.
+#[inline]
+pub fn prepare_zeroed_frame() {
+    let h = &FRAME_CACHES[hal::cpu::hart_index()];
+    if h.zeroed.load(Ordering::Relaxed) != 0 {
+        return;
+    }
+    prepare_zeroed_slow(h);
+}
+
+#[inline(never)]
+fn prepare_zeroed_slow(h: &HartFrames) {
+    let f = {
+        let mut c = h.cache.lock();
+        match c.pop() {
+            Some(f) => f,
+            None => {
+                let Some(mut a) = FRAMES.try_lock() else { return };
+                let Some(a) = a.as_mut() else { return };
+                c.refill(a);
+                let Some(f) = c.pop() else { return };
+                f
+            }
+        }
+    };
+    hal::mem::zero_frame(f);
+    // (Only this hart stores here; another hart may only take it, with a swap.)
+    h.zeroed.store(f, Ordering::Relaxed);
+}
+
+/// A zero-filled frame: this hart's spare if [`prepare_zeroed_frame`] made one, else one
+/// zeroed now.
+#[inline]
+pub fn take_zeroed_frame() -> Option<usize> {
+    let me = hal::cpu::hart_index();
+    match FRAME_CACHES[me].zeroed.swap(0, Ordering::Relaxed) {
+        0 => alloc_frame_zeroed(),
+        f => {
+            refs().first(f);
+            FRAME_CACHES[me].count(1);
+            Some(f)
+        }
+    }
 }
 
 /// Give every hart's cached frames back to the shared allocator (before a contiguous

@@ -266,7 +266,11 @@ async fn do_clone(t: &Arc<Thread>, r: &CloneReq) -> Result<Arc<Thread>, u32> {
     } else {
         // Parked, not spinning, while another thread of the process holds the lock: its
         // own fork copies the whole page table under it.
-        let child = parent_mm.space.lock_async().await.fork().ok_or(errno::ENOMEM)?;
+        let child = {
+            let mut a = parent_mm.space.lock_async().await;
+            a.mark_long();
+            a.fork().ok_or(errno::ENOMEM)?
+        };
         Arc::new(Mm::new(child))
     };
     let mut ctx = t.ctx().clone();

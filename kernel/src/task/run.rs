@@ -236,6 +236,7 @@ async fn user_fault(t: &Thread, addr: usize, access: Access) -> Result<(), u32> 
         let Some(mm) = t.mm() else { return Err(g::SEGV_MAPERR) };
         // Park rather than spin while another hart holds the address space (a fork copying it).
         let (r, mapped) = {
+            crate::mm::prepare_zeroed_frame();
             let mut a = mm.space.lock_async().await;
             let r = a.handle_fault(addr, access);
             (r, r == Fault::Denied && a.vmas.find(addr).is_some())
