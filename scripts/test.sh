@@ -84,7 +84,7 @@ if [ "$smp" != 1 ]; then
     if [[ $MACHINE != *aclint=on* ]]; then echo "(QEMU_MACHINE=$MACHINE: no SSWI to check)"
     elif grep -q '^  ipi      ACLINT SSWI' <<< "$log" && grep -q '^  timer    Sstc' <<< "$log"; then ok; echo "the $smp-hart run sent IPIs through the SSWI and set timers through stimecmp"
     else bad "the $smp-hart run did not use the SSWI and Sstc: $(grep -E '^  (ipi|timer) ' <<< "$log" | tr -s ' ' | tr '\n' ';')"; fi
-    args=(); while IFS= read -r c; do args+=(-c "$c"); done < <(printf '%s\n' "smp counter" "smp pingpong" "smp tlb" "smp cow" "smp forkstorm" "smp exitgroup")
+    args=(); while IFS= read -r c; do args+=(-c "$c"); done < <(printf '%s\n' "smp counter" "smp pingpong" "smp tlb" "smp cow" "smp faultrace" "smp forkstorm" "smp exitgroup")
     SMP=$smp scripts/run.sh -k default "${args[@]}" -t 600 -a "velox.sbi_ipi velox.sbi_timer velox.leakcheck" -l "$logs/user-sbi.log" > /dev/null
     log=$(tr -d '\r' < "$logs/user-sbi.log")
     p=$(grep -c '^PASS ' <<< "$log"); f=$(grep -c '^FAIL ' <<< "$log")

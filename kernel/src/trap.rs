@@ -191,7 +191,16 @@ fn fast_other(scause: usize) -> bool {
             // try_lock: never spin on the trap path; a held lock means "take the slow path".
             current::with(|t| {
                 t.and_then(|t| {
-                    t.try_with_mm(|mm| mm.space.try_lock().is_some_and(|mut a| a.handle_fault_fast(addr, access) == Fault::Mapped))
+                    t.try_with_mm(|mm| {
+                        // Zero-fill faults on several harts at once share the lock (one hart:
+                        // the exclusive path below does the same with fewer steps).
+                        if crate::smp::online() > 1
+                            && let Some(m) = mm.space.fault_shared(addr, access)
+                        {
+                            return m;
+                        }
+                        mm.space.try_lock().is_some_and(|mut a| a.handle_fault_fast(addr, access) == Fault::Mapped)
+                    })
                 })
             })
             .unwrap_or(false)

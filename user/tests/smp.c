@@ -1,6 +1,6 @@
 // SMP stress: races that only real parallelism shows. Modes (one per command, so the kernel's
 // leak check runs after each): info, counter, pingpong, forkstorm, tlb, mprotect, exitgroup,
-// threadstorm, cow. Every mode also passes on one hart (it just finds fewer races there).
+// threadstorm, cow, faultrace. Every mode also passes on one hart (it just finds fewer races there).
 #include "t.h"
 #include "thr.h"
 #include <pthread.h>
@@ -564,6 +564,64 @@ static void mode_threadstorm(void)
     check(after > before - 4096, "threadstorm_memory_back", "%ld -> %ld kB", before, after);
 }
 
+// ---- faultrace: threads on every hart fault the same fresh pages in at once ----
+// Zero-fill faults share the address space's lock and fill page-table entries with a
+// compare-and-swap: every thread must end up writing into the one frame that won (no write
+// lost in a frame another hart's fault installed and dropped), and every page starts zeroed.
+#define FR_PAGES 64
+#define FR_ROUNDS 150
+static char *volatile fr_area;
+static atomic_int fr_round_go, fr_done, fr_nonzero;
+static int fr_threads;
+
+static void *fr_worker(void *arg)
+{
+    long me = (long)arg;
+    pin((int)me);
+    for (int r = 1; r <= FR_ROUNDS; r++) {
+        while (atomic_load(&fr_round_go) < r) sched_yield();
+        char *a = fr_area;
+        for (int p = 0; p < FR_PAGES; p++) {
+            volatile char *pg = a + (long)p * 4096;
+            if (pg[2048 + me] != 0) atomic_fetch_add(&fr_nonzero, 1);
+            pg[me] = (char)(me + 1);
+        }
+        atomic_fetch_add(&fr_done, 1);
+    }
+    return NULL;
+}
+
+static void mode_faultrace(void)
+{
+    long before = memfree_kb();
+    fr_threads = ncpu < 2 ? 2 : (ncpu > 8 ? 8 : ncpu);
+    pthread_t th[8];
+    for (long i = 0; i < fr_threads; i++) pthread_create(&th[i], NULL, fr_worker, (void *)i);
+    int lost = 0, failed = 0;
+    for (int r = 1; r <= FR_ROUNDS; r++) {
+        char *a = mmap(NULL, FR_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (a == MAP_FAILED) {
+            failed++;
+            break;
+        }
+        fr_area = a;
+        atomic_store(&fr_done, 0);
+        atomic_store(&fr_round_go, r);
+        while (atomic_load(&fr_done) < fr_threads) sched_yield();
+        for (int p = 0; p < FR_PAGES; p++)
+            for (int t = 0; t < fr_threads; t++)
+                if (a[(long)p * 4096 + t] != (char)(t + 1)) lost++;
+        munmap(a, FR_PAGES * 4096);
+    }
+    for (int i = 0; i < fr_threads; i++) tjoin(th[i], NULL, 120000);
+    long after = memfree_kb();
+    printf("INFO faultrace threads=%d rounds=%d lost=%d nonzero=%d memfree_kb %ld -> %ld\n", fr_threads, FR_ROUNDS, lost,
+           atomic_load(&fr_nonzero), before, after);
+    check(failed == 0 && lost == 0, "faultrace_no_lost_writes", "lost %d, mmap failed %d", lost, failed);
+    check(atomic_load(&fr_nonzero) == 0, "faultrace_pages_start_zeroed", "%d", atomic_load(&fr_nonzero));
+    check(after > before - 1024, "faultrace_memory_back", "%ld -> %ld kB", before, after);
+}
+
 int main(int argc, char **argv)
 {
     t_init();
@@ -580,6 +638,7 @@ int main(int argc, char **argv)
     else if (!strcmp(m, "exitgroup")) mode_exitgroup();
     else if (!strcmp(m, "threadstorm")) mode_threadstorm();
     else if (!strcmp(m, "cow")) mode_cow();
+    else if (!strcmp(m, "faultrace")) mode_faultrace();
     else {
         printf("unknown mode %s\n", m);
         return 2;

@@ -34,6 +34,20 @@ pub trait PhysMem {
     /// `table` is a table frame the caller's page table owns, and `pte` is 0, a pointer to a
     /// table from `alloc_table` that nothing else points to, or a leaf `leaf_ok` accepted.
     unsafe fn write_pte(&mut self, table: usize, idx: usize, pte: u64);
+    /// Write `pte` into entry `idx` of `table` if that entry is 0, as one atomic
+    /// compare-and-swap against others doing the same at once (faults that share a table);
+    /// true if written. The default, for memories only one thread uses, reads then writes.
+    ///
+    /// # Safety
+    /// As [`write_pte`](Self::write_pte).
+    unsafe fn fill_pte(&mut self, table: usize, idx: usize, pte: u64) -> bool {
+        if self.read_pte(table, idx) != 0 {
+            return false;
+        }
+        // SAFETY: forwarded.
+        unsafe { self.write_pte(table, idx, pte) };
+        true
+    }
     /// A zeroed frame for a new table, or `None` when memory is exhausted.
     fn alloc_table(&mut self) -> Option<usize>;
     /// Give back a table frame.
@@ -244,6 +258,20 @@ impl PageTable {
         // `leaf_ok` accepts (both checked above).
         unsafe { mem.write_pte(slot.table, slot.idx, make_pte(pa, flags | PteFlags::V)) };
         Ok(())
+    }
+
+    /// As [`map_slot`](Self::map_slot), but the entry is filled only if it is still empty,
+    /// atomically ([`PhysMem::fill_pte`]): `Ok(false)` if something was mapped there first.
+    pub fn fill_slot(&self, mem: &mut impl PhysMem, slot: LeafSlot, pa: usize, flags: PteFlags) -> Result<bool, MapError> {
+        assert_eq!(slot.root, self.root, "leaf slot of another page table");
+        if !mem.leaf_ok(pa, 4096) || !flags.intersects(PteFlags::R | PteFlags::W | PteFlags::X) {
+            return Err(MapError::BadLeaf);
+        }
+        if pa % 4096 != 0 {
+            return Err(MapError::BadAddress);
+        }
+        // SAFETY: as in `map_slot`: a level-0 table of ours and a leaf `leaf_ok` accepted.
+        Ok(unsafe { mem.fill_pte(slot.table, slot.idx, make_pte(pa, flags | PteFlags::V)) })
     }
 
     /// Find the leaf entry for `va`: (table, index, entry, level).
@@ -760,6 +788,28 @@ mod tests {
         pt.map(&mut m, 0x4000_0000, 0x8020_0000, rw, 1).unwrap();
         assert_eq!(pt.leaf_slot(&m, 0x4000_1000), None);
         assert_eq!(pt.leaf_slot(&m, 1 << 40), None);
+    }
+
+    #[test]
+    fn fill_slot_fills_only_an_empty_entry() {
+        let mut m = EmuMem::new(16);
+        let pt = PageTable::new(&mut m).unwrap();
+        let rw = PteFlags::R | PteFlags::W;
+        pt.map(&mut m, 0x40_1000, 0x8000_1000, rw, 0).unwrap();
+        let s = pt.leaf_slot(&m, 0x40_0000).unwrap();
+        assert_eq!(pt.fill_slot(&mut m, s, 0x8000_0000, rw), Ok(true));
+        assert_eq!(pt.translate(&m, 0x40_0123), Some((0x8000_0123, rw | PteFlags::V)));
+        // Filled already (another fault got there first): left as it is.
+        assert_eq!(pt.fill_slot(&mut m, s, 0x8000_2000, rw), Ok(false));
+        assert_eq!(pt.translate(&m, 0x40_0123), Some((0x8000_0123, rw | PteFlags::V)));
+        let s1 = pt.leaf_slot(&m, 0x40_1000).unwrap();
+        assert_eq!(pt.fill_slot(&mut m, s1, 0x8000_3000, rw), Ok(false));
+        assert_eq!(pte_addr(pt.slot_entry(&m, s1)), 0x8000_1000);
+        // The leaf checks of `map_slot`.
+        let s2 = pt.leaf_slot(&m, 0x40_2000).unwrap();
+        assert_eq!(pt.fill_slot(&mut m, s2, 0x8000_2000, PteFlags::U), Err(MapError::BadLeaf));
+        assert_eq!(pt.fill_slot(&mut m, s2, 0x8000_2008, rw), Err(MapError::BadAddress));
+        assert_eq!(pt.slot_entry(&m, s2), 0);
     }
 
     #[test]

@@ -114,6 +114,15 @@ impl VmaMap {
         v
     }
 
+    /// As [`find_cached`](Self::find_cached) without remembering (for callers that share
+    /// the map with others reading it at the same time).
+    pub fn find_remembered(&self, addr: usize) -> Option<Vma> {
+        if let Some(v) = self.last.filter(|v| v.start <= addr && addr < v.end) {
+            return Some(v);
+        }
+        self.find(addr).copied()
+    }
+
     /// True if no area intersects `[start, end)`.
     pub fn is_free(&self, start: usize, end: usize) -> bool {
         if let Some((_, v)) = self.map.range(..end).next_back() {
@@ -391,6 +400,21 @@ mod tests {
         m.remove(0x5000, 0x6000);
         assert_eq!(m.find_cached(0x5000), None);
         assert_eq!(c.find_cached(0x5000), Some(anon(0x5000, 0x6000, 3)));
+    }
+
+    #[test]
+    fn find_remembered_reads_without_remembering() {
+        let mut m = VmaMap::new();
+        m.insert(anon(0x1000, 0x3000, 3));
+        m.insert(anon(0x5000, 0x6000, 1));
+        assert_eq!(m.find_remembered(0x2000), Some(anon(0x1000, 0x3000, 3)));
+        assert_eq!(m.find_remembered(0x4000), None);
+        assert_eq!(m.find_cached(0x5000), Some(anon(0x5000, 0x6000, 1)));
+        assert_eq!(m.find_remembered(0x1000), Some(anon(0x1000, 0x3000, 3)));
+        assert_eq!(m.find_remembered(0x5fff), Some(anon(0x5000, 0x6000, 1)));
+        // A change forgets the remembered area for both look-ups.
+        m.remove(0x5000, 0x6000);
+        assert_eq!(m.find_remembered(0x5000), None);
     }
 
     #[test]

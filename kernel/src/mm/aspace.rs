@@ -6,9 +6,10 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use crate::config;
 use crate::smp::TlbCtx;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use linux_raw_sys::errno;
-use velox_exec::sync::{Mutex, MutexGuard};
+use velox_exec::sync::MutexGuard;
 use velox_hal as hal;
 use velox_mm::pt::{PageTable, PhysMem, PteFlags, make_pte, pte_addr, pte_flags as flags_of};
 use velox_mm::vma::{Backing, Prot, Vma, VmaMap};
@@ -108,9 +109,15 @@ impl Mm {
 /// The lock of an address space. A spin lock that knows which hart holds it (a fault in a
 /// kernel copy must not wait for a lock its own hart holds) and lets async code park instead
 /// of spinning while another hart holds it for long (fork copies a whole page table under it).
+/// Besides the one exclusive holder, it admits any number of **zero-fill faults** at once
+/// ([`SpaceLock::fault_shared`]): they only read the area map and the tables and fill empty
+/// leaf entries with a compare-and-swap, so threads of one process faulting pages in on
+/// different harts do not wait for each other.
 pub struct SpaceLock {
-    m: Mutex<AddrSpace>,
-    /// 1 + index of the holding hart; 0 when free.
+    /// `WRITER` while held exclusively, else the number of shared faults in progress.
+    state: AtomicU32,
+    space: UnsafeCell<AddrSpace>,
+    /// 1 + index of the holding hart (exclusive holds only); 0 when free.
     owner: AtomicUsize,
     /// Tasks parked until the lock is released.
     waiters: crate::exec::WaitQueue,
@@ -121,16 +128,29 @@ pub struct SpaceLock {
     sleepers: AtomicUsize,
 }
 
+/// `SpaceLock::state` while held exclusively.
+const WRITER: u32 = 1 << 31;
+
+// SAFETY: the address space is reached only through an exclusive `SpaceGuard` (one at a time,
+// `state` == WRITER) or by `fault_shared`, which only reads it and fills empty page-table
+// entries atomically, while `state` counts it and excludes the exclusive holder; so sharing
+// the lock is as sound as sharing a `Mutex<AddrSpace>`.
+#[allow(unsafe_code)]
+unsafe impl Sync for SpaceLock {}
+// SAFETY: moving the lock moves the address space with it.
+#[allow(unsafe_code)]
+unsafe impl Send for SpaceLock {}
+
 /// The locked address space; releases the lock (and wakes parked tasks) when dropped.
 pub struct SpaceGuard<'a> {
-    g: Option<MutexGuard<'a, AddrSpace>>,
     l: &'a SpaceLock,
 }
 
 impl SpaceLock {
     fn new(a: AddrSpace) -> Self {
         SpaceLock {
-            m: Mutex::new(a),
+            state: AtomicU32::new(0),
+            space: UnsafeCell::new(a),
             owner: AtomicUsize::new(0),
             waiters: crate::exec::WaitQueue::new(),
             parked: core::sync::atomic::AtomicBool::new(false),
@@ -139,9 +159,10 @@ impl SpaceLock {
         }
     }
 
-    fn guard<'a>(&'a self, g: MutexGuard<'a, AddrSpace>) -> SpaceGuard<'a> {
-        self.owner.store(crate::smp::me() + 1, Ordering::Relaxed);
-        SpaceGuard { g: Some(g), l: self }
+    /// True if anyone holds the lock (exclusively or for shared faults): a hint.
+    #[inline(always)]
+    fn is_locked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != 0
     }
 
     /// Wait until the lock is free, for code that cannot park (a fault in a kernel copy to
@@ -149,8 +170,8 @@ impl SpaceLock {
     /// then sleep in `wfi` until the holder's release sends an IPI: another hart may hold it
     /// for a whole fork.
     pub fn lock(&self) -> SpaceGuard<'_> {
-        match self.m.try_lock() {
-            Some(g) => self.guard(g),
+        match self.try_lock() {
+            Some(g) => g,
             None => self.lock_slow(),
         }
     }
@@ -162,8 +183,8 @@ impl SpaceLock {
         let mut w = crate::smp::Waiter::new();
         let mut announced = false;
         let g = loop {
-            if !self.m.is_locked() {
-                if let Some(g) = self.m.try_lock() {
+            if !self.is_locked() {
+                if let Some(g) = self.try_lock() {
                     break g;
                 }
             }
@@ -176,8 +197,8 @@ impl SpaceLock {
             self.parked.store(true, Ordering::SeqCst);
             core::sync::atomic::fence(Ordering::SeqCst);
             announced = true;
-            if !self.m.is_locked() {
-                if let Some(g) = self.m.try_lock() {
+            if !self.is_locked() {
+                if let Some(g) = self.try_lock() {
                     break g;
                 }
             }
@@ -187,12 +208,58 @@ impl SpaceLock {
             // (If not woken, the bit is still up: no IPI to this hart at the next release.)
             self.sleepers.fetch_and(!bit, Ordering::Relaxed);
         }
-        self.guard(g)
+        g
     }
 
     /// Take the lock if it is free.
+    #[inline]
     pub fn try_lock(&self) -> Option<SpaceGuard<'_>> {
-        self.m.try_lock().map(|g| self.guard(g))
+        if self.state.compare_exchange(0, WRITER, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            return None;
+        }
+        self.owner.store(crate::smp::me() + 1, Ordering::Relaxed);
+        Some(SpaceGuard { l: self })
+    }
+
+    /// Resolve a fault at `addr` that needs a fresh zero-filled page in a private anonymous
+    /// area (the common fault of threads touching new memory) without excluding other such
+    /// faults: `Some(true)` if the page is now mapped (or another hart mapped it meanwhile),
+    /// `None` if this is not such a fault or the lock is held exclusively (the caller goes
+    /// on as before, with [`try_lock`](Self::try_lock)). For the trap fast path: no waiting.
+    pub fn fault_shared(&self, addr: usize, access: Access) -> Option<bool> {
+        let s = self.state.load(Ordering::Relaxed);
+        // (Nor while someone waits for the lock, parked or asleep: shared faults arriving
+        // back to back on other harts must not keep an exclusive holder out for ever.)
+        if s & WRITER != 0
+            || self.parked.load(Ordering::Relaxed)
+            || self.state.compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed).is_err()
+        {
+            return None;
+        }
+        #[allow(unsafe_code)]
+        // SAFETY: the count excludes the exclusive holder until it drops; shared faults only
+        // read the space, and write only empty leaf entries, with a compare-and-swap.
+        let a = unsafe { &*self.space.get() };
+        let r = a.fault_shared(addr, access);
+        // (SeqCst, then the flag: pairs with the waiters' store and fence, as in
+        // `SpaceGuard::drop`.)
+        self.state.fetch_sub(1, Ordering::SeqCst);
+        if self.parked.load(Ordering::SeqCst) {
+            self.wake_waiters();
+        }
+        r
+    }
+
+    /// Wake the parked tasks and sleeping harts (after a release that saw `parked`).
+    #[cold]
+    fn wake_waiters(&self) {
+        if self.parked.swap(false, Ordering::SeqCst) {
+            self.waiters.wake_all();
+            let harts = self.sleepers.swap(0, Ordering::AcqRel);
+            if harts != 0 {
+                crate::smp::send_ipi(harts);
+            }
+        }
     }
 
     /// True if this hart holds the lock.
@@ -237,7 +304,7 @@ impl SpaceLock {
             if self.long.load(Ordering::Relaxed) || self.owner.load(Ordering::Relaxed) == crate::smp::me() + 1 {
                 return None;
             }
-            if !self.m.is_locked() {
+            if !self.is_locked() {
                 if let Some(g) = self.try_lock() {
                     return Some(g);
                 }
@@ -254,14 +321,25 @@ impl SpaceLock {
 
 impl core::ops::Deref for SpaceGuard<'_> {
     type Target = AddrSpace;
+    #[inline(always)]
     fn deref(&self) -> &AddrSpace {
-        self.g.as_ref().expect("guard")
+        #[allow(unsafe_code)]
+        // SAFETY: the guard exists only while its holder has the lock exclusively (`state` ==
+        // WRITER: no shared fault runs either), so nothing else reaches the space.
+        unsafe {
+            &*self.l.space.get()
+        }
     }
 }
 
 impl core::ops::DerefMut for SpaceGuard<'_> {
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut AddrSpace {
-        self.g.as_mut().expect("guard")
+        #[allow(unsafe_code)]
+        // SAFETY: as in `deref`, and the guard is borrowed mutably: the only reference.
+        unsafe {
+            &mut *self.l.space.get()
+        }
     }
 }
 
@@ -276,11 +354,11 @@ impl Drop for SpaceGuard<'_> {
     fn drop(&mut self) {
         self.l.owner.store(0, Ordering::Relaxed);
         self.l.long.store(false, Ordering::Relaxed);
-        drop(self.g.take());
         // Waiters raise the flag after registering: lower it, then wake everyone registered
         // (one that registers later raises it again for the next release, or finds the lock free).
         // (A sequentially consistent swap orders the unlock before the look at the flag:
         // with plain loads both sides could miss each other's store.)
+        self.l.state.store(0, Ordering::Release);
         if self.l.parked.swap(false, Ordering::SeqCst) {
             self.l.waiters.wake_all();
             let harts = self.l.sleepers.swap(0, Ordering::AcqRel);
@@ -518,6 +596,39 @@ impl AddrSpace {
     /// space's lock is held, for other harts faulting in the same space.
     pub fn handle_fault_fast(&mut self, addr: usize, access: Access) -> Fault {
         self.handle_fault_in(addr, access, false)
+    }
+
+    /// The shared part of [`SpaceLock::fault_shared`]: a page of a private anonymous area
+    /// that has no entry yet, whose leaf table exists, gets a zeroed frame through a
+    /// compare-and-swap of its empty entry (a hart that lost the race gives its frame
+    /// back: the page is mapped either way). Anything else answers `None`.
+    fn fault_shared(&self, addr: usize, access: Access) -> Option<bool> {
+        let v = self.vmas.find_remembered(addr)?;
+        let ok = match access {
+            Access::Read => v.prot.read() || v.prot.write(),
+            Access::Write => v.prot.write(),
+            Access::Exec => false,
+        };
+        if !ok || v.backing != Backing::Anon || v.prot.exec() {
+            return None;
+        }
+        let va = page_floor(addr);
+        let slot = self.pt.leaf_slot(&KernelPhys, va)?;
+        if self.pt.slot_entry(&KernelPhys, slot) & PteFlags::V.bits() != 0 {
+            return None;
+        }
+        let frame = super::take_zeroed_frame()?;
+        match self.pt.fill_slot(&mut KernelPhys, slot, frame, pte_flags(v.prot)) {
+            Ok(true) => Some(true),
+            Ok(false) => {
+                free_frame(frame);
+                Some(true)
+            }
+            Err(_) => {
+                free_frame(frame);
+                None
+            }
+        }
     }
 
     fn handle_fault_in(&mut self, addr: usize, access: Access, may_wait: bool) -> Fault {

@@ -74,6 +74,13 @@ impl PhysMem for KernelPhys {
         // here, and leaves whose frame `leaf_ok` accepted.
         unsafe { hal::mem::write_pte(table + idx * 8, pte) }
     }
+    #[allow(unsafe_code)]
+    #[inline(always)]
+    unsafe fn fill_pte(&mut self, table: usize, idx: usize, pte: u64) -> bool {
+        assert!(hal::mem::is_table(table), "page-table write into a frame that is not a table: {table:#x}");
+        // SAFETY: forwarded, as in `write_pte`.
+        unsafe { hal::mem::fill_pte(table + idx * 8, pte) }
+    }
     fn alloc_table(&mut self) -> Option<usize> {
         let f = alloc_frame_zeroed()?;
         hal::mem::mark_table(f);

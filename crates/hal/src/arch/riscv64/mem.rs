@@ -207,6 +207,22 @@ pub unsafe fn write_pte(pa: usize, v: u64) {
     unsafe { (va as *mut u64).write_volatile(v) }
 }
 
+/// Fill the page-table entry at physical address `pa` with `v` if it is 0, as one atomic
+/// compare-and-swap (harts faulting in one address space at once fill entries of one
+/// table); true if written.
+///
+/// # Safety
+/// As [`write_pte`].
+#[inline(always)]
+pub unsafe fn fill_pte(pa: usize, v: u64) -> bool {
+    assert!(pa % 8 == 0, "misaligned physical word {pa:#x}");
+    let va = check(pa, 8, true);
+    // SAFETY: as in `write_pte`; the word is aligned, and every access to entries other
+    // harts may fill at the same time goes through atomics or volatile word accesses.
+    let w = unsafe { AtomicU64::from_ptr(va as *mut u64) };
+    w.compare_exchange(0, v, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+}
+
 /// Index and bit of frame `pa` in the table bitmap.
 #[inline(always)]
 fn table_bit(pa: usize) -> Option<(&'static AtomicU64, u64)> {
