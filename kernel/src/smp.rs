@@ -783,6 +783,9 @@ fn wake_reload() {
     if let Some(mm) = mm {
         load_mm(&mm);
     }
+    // A membarrier(SYNC_CORE) of the process skipped this hart while it slept (no table
+    // loaded): serialise the instruction stream as its IPI would have.
+    hal::cpu::fence_i();
 }
 
 /// Unload the address space if no thread uses it any more (nothing can load it again).

@@ -217,7 +217,7 @@ impl PageTable {
 
     /// The level-0 slot of `va` if the tables above it exist (whatever the entry holds);
     /// `None` if one is missing, a huge leaf covers `va`, or `va` is not canonical.
-    #[inline]
+    #[inline(always)]
     pub fn leaf_slot(&self, mem: &impl PhysMem, va: usize) -> Option<LeafSlot> {
         if !canonical(va) {
             return None;
@@ -242,6 +242,7 @@ impl PageTable {
 
     /// `map` of a 4 KiB page into `slot` (from [`leaf_slot`](Self::leaf_slot) of this table,
     /// with no change to the table's structure since), without walking again.
+    #[inline(always)]
     pub fn map_slot(&self, mem: &mut impl PhysMem, slot: LeafSlot, pa: usize, flags: PteFlags) -> Result<(), MapError> {
         assert_eq!(slot.root, self.root, "leaf slot of another page table");
         if !mem.leaf_ok(pa, 4096) || !flags.intersects(PteFlags::R | PteFlags::W | PteFlags::X) {

@@ -242,9 +242,9 @@ impl SpaceLock {
         let a = unsafe { &*self.space.get() };
         let r = a.fault_shared(addr, access);
         // (SeqCst, then the flag: pairs with the waiters' store and fence, as in
-        // `SpaceGuard::drop`.)
-        self.state.fetch_sub(1, Ordering::SeqCst);
-        if self.parked.load(Ordering::SeqCst) {
+        // `SpaceGuard::drop`. Only the last reader wakes them: an earlier wake-up would lower
+        // the flag while the lock is still held, and let new readers in ahead of them.)
+        if self.state.fetch_sub(1, Ordering::SeqCst) == 1 && self.parked.load(Ordering::SeqCst) {
             self.wake_waiters();
         }
         r
@@ -294,7 +294,10 @@ impl SpaceLock {
         .await
     }
 
-    /// Take the lock, spinning at most the spin time while another hart holds it.
+    /// Take the lock, spinning at most the spin time while another hart holds it. (Out of
+    /// line: inlined into every `lock_async`, it made the compiler stop inlining other
+    /// functions into their callers: `Thread::new` into clone, +5 % on thread_create.)
+    #[inline(never)]
     fn try_lock_spinning(&self) -> Option<SpaceGuard<'_>> {
         if let Some(g) = self.try_lock() {
             return Some(g);
@@ -358,7 +361,7 @@ impl Drop for SpaceGuard<'_> {
         // (one that registers later raises it again for the next release, or finds the lock free).
         // (A sequentially consistent swap orders the unlock before the look at the flag:
         // with plain loads both sides could miss each other's store.)
-        self.l.state.store(0, Ordering::Release);
+        self.l.state.store(0, Ordering::SeqCst);
         if self.l.parked.swap(false, Ordering::SeqCst) {
             self.l.waiters.wake_all();
             let harts = self.l.sleepers.swap(0, Ordering::AcqRel);
@@ -602,7 +605,15 @@ impl AddrSpace {
     /// that has no entry yet, whose leaf table exists, gets a zeroed frame through a
     /// compare-and-swap of its empty entry (a hart that lost the race gives its frame
     /// back: the page is mapped either way). Anything else answers `None`.
+    #[inline(never)]
     fn fault_shared(&self, addr: usize, access: Access) -> Option<bool> {
+        // (The entry first: a copy-on-write fault, common after fork, leaves at once. Only an
+        // entry of 0 is filled, as `fill_pte` compares against 0.)
+        let va = page_floor(addr);
+        let slot = self.pt.leaf_slot(&KernelPhys, va)?;
+        if self.pt.slot_entry(&KernelPhys, slot) != 0 {
+            return None;
+        }
         let v = self.vmas.find_remembered(addr)?;
         let ok = match access {
             Access::Read => v.prot.read() || v.prot.write(),
@@ -610,11 +621,6 @@ impl AddrSpace {
             Access::Exec => false,
         };
         if !ok || v.backing != Backing::Anon || v.prot.exec() {
-            return None;
-        }
-        let va = page_floor(addr);
-        let slot = self.pt.leaf_slot(&KernelPhys, va)?;
-        if self.pt.slot_entry(&KernelPhys, slot) & PteFlags::V.bits() != 0 {
             return None;
         }
         let frame = super::take_zeroed_frame()?;
@@ -677,8 +683,10 @@ impl AddrSpace {
             }
             // Mapped already (another path raced us, or a stale TLB entry: the spurious fault
             // the fast path's skipped flush can cause on a hart that caches invalid entries,
-            // see `handle_fault_fast`): flush this hart's entry and retry.
-            hal::cpu::flush_tlb_page(va);
+            // see `handle_fault_fast`): flush this hart's entries of the space and retry. All
+            // of them, not the page's alone: the stale entry may be a non-leaf one (a table
+            // the fault added), which `sfence.vma va` need not drop. Rare.
+            hal::cpu::flush_tlb_asid(hal::cpu::current_asid());
             return Fault::Mapped;
         }
         if let Backing::File { id, shared } = v.backing {

@@ -139,7 +139,7 @@ pub fn alloc_frame() -> Option<usize> {
 #[cold]
 fn steal_frame(me: usize) -> Option<usize> {
     FRAME_CACHES.iter().enumerate().filter(|&(i, _)| i != me).find_map(|(_, c)| c.cache.lock().pop()).or_else(|| {
-        FRAME_CACHES.iter().find_map(|c| match c.zeroed.swap(0, Ordering::Relaxed) {
+        FRAME_CACHES.iter().find_map(|c| match c.zeroed.swap(0, Ordering::Acquire) {
             0 => None,
             f => Some(f),
         })
@@ -175,23 +175,28 @@ fn prepare_zeroed_slow(h: &HartFrames) {
         }
     };
     hal::mem::zero_frame(f);
-    // (Only this hart stores here; another hart may only take it, with a swap.)
-    h.zeroed.store(f, Ordering::Relaxed);
+    // (Only this hart stores here; another hart may only take it, with a swap. Release: a
+    // hart that takes it sees the zeros, not the frame's old contents.)
+    h.zeroed.store(f, Ordering::Release);
 }
 
 /// A zero-filled frame: this hart's spare if [`prepare_zeroed_frame`] made one, else one
 /// zeroed now.
-#[inline]
+#[inline(always)]
 pub fn take_zeroed_frame() -> Option<usize> {
     let me = hal::cpu::hart_index();
-    match FRAME_CACHES[me].zeroed.swap(0, Ordering::Relaxed) {
-        0 => alloc_frame_zeroed(),
+    let f = match FRAME_CACHES[me].zeroed.swap(0, Ordering::Acquire) {
+        0 => alloc_frame_zeroed()?,
         f => {
             refs().first(f);
             FRAME_CACHES[me].count(1);
-            Some(f)
+            f
         }
-    }
+    };
+    // The zeros before the entry that maps the frame: another hart's walk that sees the
+    // entry must not read the frame's old contents (Linux's smp_wmb before set_pte).
+    core::sync::atomic::fence(Ordering::Release);
+    Some(f)
 }
 
 /// Give every hart's cached frames back to the shared allocator (before a contiguous

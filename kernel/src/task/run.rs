@@ -300,6 +300,11 @@ pub fn kill(t: &Thread, sig: u8, why: &str) {
 fn exit_cleanup(t: &Thread) {
     release_user_state(t);
     drop(t.set_mm(None));
+    // The last thread of its address space: this hart lets go of it now, not when it next
+    // loads another, so its frames are back before the parent hears of the exit. The
+    // parent's copy-on-write pages are then its own again, and its next write to one (wait4's
+    // status) reuses the frame instead of copying it and shooting down other harts.
+    crate::smp::unload_if_dead();
 }
 
 /// Release the robust futexes the thread holds and clear/wake its clear-child-tid word (at

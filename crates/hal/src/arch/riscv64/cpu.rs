@@ -325,10 +325,12 @@ pub fn flush_tlb_all() {
     riscv::asm::sfence_vma_all();
 }
 
-/// Flush one page's translation on this hart, for every ASID.
+/// Flush one page's translation on this hart, for every ASID (`sfence.vma va, x0`: with a
+/// register holding 0 as rs2, the fence would name ASID 0 alone and keep user entries).
 #[inline(always)]
 pub fn flush_tlb_page(va: usize) {
-    riscv::asm::sfence_vma(0, va);
+    // SAFETY: sfence.vma only invalidates address-translation caches; no memory effects.
+    unsafe { asm!("sfence.vma {0}, x0", in(reg) va, options(nostack, preserves_flags)) };
 }
 
 /// Flush this hart's translations tagged with `asid` (`sfence.vma x0, asid`); global entries

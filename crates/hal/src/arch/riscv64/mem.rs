@@ -58,6 +58,7 @@ const MIB: usize = 1 << 20;
 /// Frames reserved for the kernel page table (root, the direct map's tables, the image's 4 KiB tables).
 pub const KTABLE_FRAMES: usize = 32;
 
+#[inline(always)]
 fn overlaps(a: (usize, usize), s: usize, e: usize) -> bool {
     s < a.1 && a.0 < e
 }
@@ -146,12 +147,20 @@ fn check(pa: usize, len: usize, write: bool) -> usize {
     let low = if write { POOL_LOW.load(r) } else { READ_LOW.load(r) };
     let pool = pa >= low && end <= POOL_HIGH.load(r) && end >= pa;
     if pool {
-        let hole = |i: usize| overlaps((RO_HOLES[i].load(r), RO_HOLES[i + 1].load(r)), pa, end);
-        if !write || !(hole(0) || hole(2)) {
+        if !write || !(in_ro_hole(0, pa, end) || in_ro_hole(2, pa, end)) {
             return PHYS_OFFSET + pa;
         }
     }
     check_slow(pa, len, write)
+}
+
+/// Does `[pa, end)` overlap read-only hole `i` (0 or 2: `RO_HOLES[i]..RO_HOLES[i + 1]`)?
+/// (A function, not a closure: the compiler then inlines it on every path that checks a
+/// write; as a closure, merged with its twin, it was sometimes called out of line.)
+#[inline(always)]
+fn in_ro_hole(i: usize, pa: usize, end: usize) -> bool {
+    let r = Ordering::Relaxed;
+    overlaps((RO_HOLES[i].load(r), RO_HOLES[i + 1].load(r)), pa, end)
 }
 
 #[inline(never)]
@@ -261,8 +270,7 @@ pub fn is_data_frame(pa: usize, size: usize) -> bool {
     let r = Ordering::Relaxed;
     let Some(end) = pa.checked_add(size) else { return false };
     let pool = pa >= POOL_LOW.load(r) && end <= POOL_HIGH.load(r);
-    let hole = |i: usize| overlaps((RO_HOLES[i].load(r), RO_HOLES[i + 1].load(r)), pa, end);
-    if !pool || hole(0) || hole(2) {
+    if !pool || in_ro_hole(0, pa, end) || in_ro_hole(2, pa, end) {
         return false;
     }
     if size == PAGE_SIZE { !is_table(pa) } else { (pa..end).step_by(PAGE_SIZE).all(|f| !is_table(f)) }
