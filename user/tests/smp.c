@@ -577,6 +577,9 @@ static char *fr_area;
 static atomic_int fr_round_go, fr_done, fr_nonzero, fr_stop, fr_excl;
 static int fr_threads;
 
+// A value for each round and thread, never 0.
+static char fr_val(int round, long t) { return (char)(1 + (round * 7 + t) % 120); }
+
 static void *fr_worker(void *arg)
 {
     long me = (long)arg;
@@ -586,8 +589,11 @@ static void *fr_worker(void *arg)
         char *a = fr_area;
         for (int p = 0; p < FR_PAGES; p++) {
             volatile char *pg = a + (long)p * 4096;
-            if (pg[2048 + me] != 0) atomic_fetch_add(&fr_nonzero, 1);
-            pg[me] = (char)(me + 1);
+            // Only this thread writes its byte: it must read 0 until it does (a frame not
+            // zeroed, reused from the last round, holds the last round's value).
+            if (pg[me] != 0 || pg[2048 + me] != 0) atomic_fetch_add(&fr_nonzero, 1);
+            pg[me] = fr_val(r, me);
+            pg[2048 + me] = fr_val(r, me);
         }
         atomic_fetch_add(&fr_done, 1);
     }
@@ -618,7 +624,7 @@ static void mode_faultrace(void)
 {
     long before = memfree_kb();
     fr_threads = ncpu < 2 ? 2 : (ncpu > 8 ? 8 : ncpu);
-    // A page left mapped in the area's first table keeps that table while rounds empty the rest.
+    // (One more page after the area, left mapped: the area's last table exists from the start.)
     char *a = mmap(NULL, (FR_PAGES + 1) * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     check(a != MAP_FAILED, "faultrace_mmap", "%s", strerror(errno));
     if (a == MAP_FAILED) return;
@@ -634,7 +640,7 @@ static void mode_faultrace(void)
         while (atomic_load(&fr_done) < fr_threads) sched_yield();
         for (int p = 0; p < FR_PAGES; p++)
             for (int t = 0; t < fr_threads; t++)
-                if (a[(long)p * 4096 + t] != (char)(t + 1)) lost++;
+                if (a[(long)p * 4096 + t] != fr_val(r, t) || a[(long)p * 4096 + 2048 + t] != fr_val(r, t)) lost++;
         madvise(a, FR_PAGES * 4096, MADV_DONTNEED);
     }
     for (int i = 0; i < fr_threads; i++) tjoin(th[i], NULL, 120000);
@@ -647,7 +653,8 @@ static void mode_faultrace(void)
     check(lost == 0, "faultrace_no_lost_writes", "lost %d", lost);
     check(atomic_load(&fr_nonzero) == 0, "faultrace_pages_start_zeroed", "%d", atomic_load(&fr_nonzero));
     check(atomic_load(&fr_excl) > 0, "faultrace_exclusive_ran", "%d", atomic_load(&fr_excl));
-    check(after > before - 256, "faultrace_memory_back", "%ld -> %ld kB", before, after);
+    // (glibc keeps the threads' stacks cached; the kernel's leak check after the command is exact.)
+    check(after > before - 1024, "faultrace_memory_back", "%ld -> %ld kB", before, after);
 }
 
 int main(int argc, char **argv)

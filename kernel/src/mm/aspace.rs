@@ -732,6 +732,8 @@ impl AddrSpace {
                     return Fault::NoMemory;
                 };
                 hal::mem::copy_frame(new, pa);
+                // (The copy before the entry: see `take_zeroed_frame`.)
+                core::sync::atomic::fence(Ordering::Release);
                 free_frame(pa);
                 (new, flags)
             }
@@ -778,6 +780,8 @@ impl AddrSpace {
             return Fault::NoMemory;
         };
         hal::mem::copy_frame(new, pa);
+        // (The copy before the entry: another hart's walk that sees it must read the copy.)
+        core::sync::atomic::fence(Ordering::Release);
         // Same leaf, new frame and flags: no table can be needed, so this cannot fail.
         self.pt.unmap(&mut KernelPhys, va);
         let mapped = self.pt.map(&mut KernelPhys, va, new, flags, 0).is_ok();

@@ -471,6 +471,12 @@ pub fn membarrier(t: &Thread, c: &UserContext) -> Fast {
             if state(&|s| s.load(Relaxed)) & (cmd << 1) == 0 {
                 return Fast::Done(err(errno::EPERM));
             }
+            if cmd == MB_PRIVATE_EXPEDITED_SYNC_CORE {
+                // Harts not running the process now (idle, asleep in a wait, running another)
+                // are not interrupted: every hart runs `fence.i` before it next enters user
+                // mode (the code generation).
+                velox_hal::cpu::note_code_written();
+            }
             barrier(t.with_mm(|mm| mm.root()))
         }
         MB_GET_REGISTRATIONS => Fast::Done(state(&|s| s.load(Relaxed)) as isize),
