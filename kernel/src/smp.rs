@@ -318,6 +318,7 @@ static SPIN_TICKS: AtomicU64 = AtomicU64::new(0);
 pub fn set_spin_us(us: u64) {
     SPIN_TICKS.store(crate::time::ns_to_ticks(us.saturating_mul(1000)), Ordering::Relaxed);
     NAP_TICKS.store(crate::time::ns_to_ticks(NAP_NS), Ordering::Relaxed);
+    crate::mm::aspace::LOCK_ASYNC_SPIN_TICKS.store(crate::time::ns_to_ticks(crate::mm::aspace::LOCK_ASYNC_SPIN_NS), Ordering::Relaxed);
 }
 
 /// Wait until every hart `i` in `mask` answered request `want[i]` (`answer(hart) >= want`),

@@ -131,6 +131,13 @@ pub struct SpaceLock {
 /// `SpaceLock::state` while held exclusively.
 const WRITER: u32 = 1 << 31;
 
+/// How long `lock_async` spins before it parks, in timer ticks (`LOCK_ASYNC_SPIN_NS`, set at
+/// boot): a page fault holds the lock about a microsecond under QEMU; longer spins cost
+/// instructions on every wait for a longer hold.
+pub static LOCK_ASYNC_SPIN_TICKS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+/// `LOCK_ASYNC_SPIN_TICKS` in nanoseconds.
+pub const LOCK_ASYNC_SPIN_NS: u64 = 2_000;
+
 // SAFETY: the address space is reached only through an exclusive `SpaceGuard` (one at a time,
 // `state` == WRITER) or by `fault_shared`, which only reads it and fills empty page-table
 // entries atomically, while `state` counts it and excludes the exclusive holder; so sharing
@@ -302,8 +309,10 @@ impl SpaceLock {
         if let Some(g) = self.try_lock() {
             return Some(g);
         }
-        let mut w = crate::smp::Waiter::new();
-        while w.spin() {
+        let t0 = hal::cpu::time();
+        let budget = LOCK_ASYNC_SPIN_TICKS.load(Ordering::Relaxed);
+        while hal::cpu::time() - t0 < budget {
+            velox_exec::sync::relax();
             if self.long.load(Ordering::Relaxed) || self.owner.load(Ordering::Relaxed) == crate::smp::me() + 1 {
                 return None;
             }
