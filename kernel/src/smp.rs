@@ -52,6 +52,15 @@ pub struct Hart {
     /// Harts (bit = index) asleep in [`wait_answers`] until this hart answers a request: it
     /// sends them an IPI when it has (in [`service`]).
     wake_on_answer: AtomicUsize,
+    /// How long this hart spins in [`wait_answers`] before it sleeps (ticks; 0: the spin
+    /// time, as at boot). Adaptive, as KVM's halt polling: after a wait whose answers came
+    /// later than the spin time but within [`SPIN_TICKS`], doubled (up to `SPIN_TICKS`);
+    /// after one that took longer than `SPIN_TICKS`, halved (down to an eighth of it).
+    answer_spin: AtomicU64,
+    /// When this hart last answered a request ([`service`]; `time` ticks), stored before the
+    /// answer itself: a waiter learns how long its answer took, whether it was spinning or
+    /// asleep (its own wake-up from `wfi` not included).
+    answered_at: AtomicU64,
     /// IPIs received (for /proc/interrupts-style reports and tests).
     pub ipis: AtomicU64,
     /// Asked to let go of its loaded address space if nobody else uses it (leak checks).
@@ -94,6 +103,8 @@ impl Hart {
             mb_req: AtomicU64::new(0),
             mb_done: AtomicU64::new(0),
             wake_on_answer: AtomicUsize::new(0),
+            answer_spin: AtomicU64::new(0),
+            answered_at: AtomicU64::new(0),
             ipis: AtomicU64::new(0),
             reclaim: AtomicBool::new(false),
             resched: AtomicBool::new(false),
@@ -280,6 +291,7 @@ pub fn service() {
     let req = h.tlb_req.load(Ordering::Acquire);
     if h.tlb_done.load(Ordering::Relaxed) != req {
         hal::cpu::flush_tlb_all();
+        h.answered_at.store(hal::cpu::time(), Ordering::Relaxed);
         h.tlb_done.store(req, Ordering::Release);
         answered = true;
     }
@@ -290,6 +302,7 @@ pub fn service() {
         // before the request (`fence.i`: membarrier's SYNC_CORE).
         fence(Ordering::SeqCst);
         hal::cpu::fence_i();
+        h.answered_at.store(hal::cpu::time(), Ordering::Relaxed);
         h.mb_done.store(mb, Ordering::Release);
         answered = true;
     }
@@ -327,8 +340,15 @@ pub fn set_spin_us(us: u64) {
 /// the trap path (a wake-up preemption, a kick out of user mode).
 #[inline(always)]
 fn wait_answers(mask: usize, want: &[u64; MAX_HARTS], answer: impl Fn(&Hart) -> &AtomicU64) {
-    let bit = 1usize << me();
-    let mut w = Waiter::new();
+    let me = this();
+    let bit = 1usize << me.index;
+    let max = SPIN_TICKS.load(Ordering::Relaxed);
+    let spin = match me.answer_spin.load(Ordering::Relaxed) {
+        0 => max,
+        s => s,
+    };
+    let start = hal::cpu::time();
+    let mut w = Waiter { t0: start, spin, slept: false };
     let mut m = mask;
     while m != 0 {
         let i = m.trailing_zeros() as usize;
@@ -347,6 +367,28 @@ fn wait_answers(mask: usize, want: &[u64; MAX_HARTS], answer: impl Fn(&Hart) -> 
             w.sleep();
         }
         m &= m - 1;
+    }
+    // How long the slowest answer took (the Acquire loads above saw each answer, so its
+    // time too; a later answer to another hart's request only makes it look slower).
+    let mut took = 0;
+    let mut m = mask;
+    while m != 0 {
+        let i = m.trailing_zeros() as usize;
+        took = took.max(HARTS[i].answered_at.load(Ordering::Relaxed).saturating_sub(start));
+        m &= m - 1;
+    }
+    // (An answer slower than the whole spin time comes from a hart that was not running: a
+    // vCPU its host descheduled, most often; spinning for the next one burns the host core
+    // it needs. One that came after a shorter spin had ended would have been caught.)
+    let next = if took > max {
+        (spin / 2).max(max / 8).max(1).min(max)
+    } else if took > spin {
+        (spin * 2).min(max)
+    } else {
+        spin
+    };
+    if next != spin {
+        me.answer_spin.store(next, Ordering::Relaxed);
     }
 }
 
@@ -729,12 +771,21 @@ pub fn unload_mm() {
         return;
     }
     let mut slot = h.loaded.lock();
+    switch_to_kernel_table(h, &slot);
+    drop(slot.take()); // (under the lock: see load_mm)
+}
+
+/// Load the kernel's table in `satp` and say so in `satp_root`, under `h`'s `loaded` lock
+/// (`_slot`). With ASIDs, no flush: the user space's entries stay tagged with its ASID (its
+/// `ran_on` bit for this hart is set, so a shootdown meanwhile sets this hart's stale bit and
+/// the next `load_mm` of it flushes). The store comes after the switch, so a shootdown that
+/// reads 0 here no longer needs this hart's answer (see `flush_tlb_mm`).
+fn switch_to_kernel_table(h: &Hart, _slot: &velox_exec::sync::MutexGuard<'_, Option<Arc<Mm>>>) {
     if ASIDS_ON.load(Ordering::Relaxed) {
-        // No flush: the user space's entries stay tagged with its ASID (its `ran_on` bit for
-        // this hart is set, so shootdowns mark them stale), and ASID 0 has only the kernel's
-        // global entries.
         #[allow(unsafe_code)]
-        // SAFETY: the kernel's table maps the kernel as every user table's upper half does.
+        // SAFETY: the kernel's table maps the kernel as every user table's upper half does,
+        // and ASID 0 tags only its global entries: nothing of the user space is reachable
+        // under it.
         unsafe {
             hal::cpu::switch_page_table(crate::mm::kernel_page_table().root(), 0, hal::cpu::TlbFlush::None)
         };
@@ -742,7 +793,6 @@ pub fn unload_mm() {
         crate::mm::activate_kernel_table();
     }
     h.satp_root.store(0, Ordering::Relaxed);
-    drop(slot.take()); // (under the lock: see load_mm)
 }
 
 /// Before this hart sleeps in `wfi` in the middle of a task (waiting for a lock or for
@@ -751,7 +801,8 @@ pub fn unload_mm() {
 /// bit) instead of sending it an IPI and waiting for a halted hart to wake up (under
 /// multi-threaded TCG, a host thread's wake-up: tens of microseconds, often with the
 /// requester holding the address space's lock). False if no user table was loaded.
-/// [`wake_reload`] loads it again before the task touches user memory.
+/// [`wake_reload`] loads it again before the task touches user memory; nothing runs on this
+/// hart in between but the wait itself.
 #[inline(never)]
 fn sleep_unload() -> bool {
     let h = this();
@@ -759,20 +810,8 @@ fn sleep_unload() -> bool {
         return false;
     }
     // (try_lock: the slot may be held by this very hart, around an address space's teardown.)
-    let Some(_slot) = h.loaded.try_lock() else { return false };
-    if ASIDS_ON.load(Ordering::Relaxed) {
-        #[allow(unsafe_code)]
-        // SAFETY: the kernel's table maps the kernel as every user table's upper half does;
-        // nothing runs on this hart until `wake_reload` but the wait itself.
-        unsafe {
-            hal::cpu::switch_page_table(crate::mm::kernel_page_table().root(), 0, hal::cpu::TlbFlush::None)
-        };
-    } else {
-        crate::mm::activate_kernel_table();
-    }
-    // (After the switch: a shootdown that reads 0 here finds this hart's stale bit set, and
-    // `load_mm` looks at it after publishing the root again: see `flush_tlb_mm`.)
-    h.satp_root.store(0, Ordering::Relaxed);
+    let Some(slot) = h.loaded.try_lock() else { return false };
+    switch_to_kernel_table(h, &slot);
     true
 }
 

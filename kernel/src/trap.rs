@@ -192,9 +192,12 @@ fn fast_other(scause: usize) -> bool {
             current::with(|t| {
                 t.and_then(|t| {
                     t.try_with_mm(|mm| {
-                        // Zero-fill faults on several harts at once share the lock (one hart:
-                        // the exclusive path below does the same with fewer steps).
+                        // Zero-fill faults on several harts at once share the lock (one hart,
+                        // or a space no other hart has loaded, such as a fork child's: the
+                        // exclusive path below does the same with fewer steps, and a
+                        // copy-on-write fault does not walk the table twice).
                         if crate::smp::online() > 1
+                            && crate::smp::loaded_elsewhere(mm.root())
                             && let Some(m) = mm.space.fault_shared(addr, access)
                         {
                             return m;
