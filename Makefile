@@ -5,9 +5,10 @@ CMD ?=
 EXTRA ?=
 FRESH ?=
 RAMDISK ?=
-# Harts QEMU boots (make run SMP=4); make test runs the user programs on 1 hart and on SMP
-# harts (4 unless given).
+# Harts QEMU boots (make run SMP=4; make run boots as many as the host has cores, at most 8:
+# docs/smp.md); make test runs the user programs on 1 hart and on SMP harts (4 unless given).
 SMP ?=
+RUN_SMP := $(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -gt 8 ] && n=8; echo $$n)
 
 all: build
 
@@ -26,7 +27,7 @@ user: setup
 #                           (exit or poweroff ends QEMU; Ctrl-A X quits QEMU at any time)
 # make run CMD='ls | wc -l' run CMD with /bin/sh -c, print its output, exit with its status
 # make run EXTRA=DIR        add DIR's contents to the root file system at /
-# make run SMP=N            boot N harts (default 1)
+# make run SMP=N            boot N harts (default: the host's cores, at most 8)
 # The disk is build/rootfs.ext4, a copy of build/debian/rootfs.ext4 made when missing and kept
 # otherwise (what you write there is there at the next `make run`); make run FRESH=1 copies it
 # anew (a note says when the Debian image was remade since: a new package list). make run
@@ -45,7 +46,7 @@ run: build
 	        echo "copying $(DEBIAN_IMG) to $(ROOTFS)"; cp --sparse=always $(DEBIAN_IMG) $(ROOTFS).tmp && mv $(ROOTFS).tmp $(ROOTFS); \
 	    elif [ $(DEBIAN_IMG) -nt $(ROOTFS) ]; then echo "note: $(DEBIAN_IMG) was remade; make run FRESH=1 boots a copy of it (and drops what $(ROOTFS) holds)"; fi; \
 	fi
-	@SMP=$(if $(SMP),$(SMP),1) scripts/run.sh $(if $(RAMDISK),,-r $(if $(BUSYBOX),$(BB_ROOTFS),$(ROOTFS))) $(if $(CMD),-s -c "$(CMD)") $(if $(EXTRA),-e "$(EXTRA)")
+	@SMP=$(if $(SMP),$(SMP),$(RUN_SMP)) scripts/run.sh $(if $(RAMDISK),,-r $(if $(BUSYBOX),$(BB_ROOTFS),$(ROOTFS))) $(if $(CMD),-s -c "$(CMD)") $(if $(EXTRA),-e "$(EXTRA)")
 
 test: setup
 	@SMP=$(if $(SMP),$(SMP),4) scripts/test.sh
