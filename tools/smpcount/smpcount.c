@@ -1,6 +1,7 @@
 /* smpcount: a QEMU 7.2 TCG plugin counting the instructions each vCPU retires (kernel/firmware/user, named address ranges), race-free under multi-threaded TCG.
  * Build: gcc -shared -fPIC -O2 -o build/smpcount.so tools/smpcount/smpcount.c. Arguments: out=FILE (totals written at exit),
- * ranges=FILE (lines "NAME START END", hex, END exclusive), mark=ADDR (hex; every execution of the instruction at ADDR snapshots
+ * ranges=FILE (lines "NAME START END", hex, END exclusive, ranges not overlapping; several may share a NAME; up to 4,096 names:
+ * one per kernel function works, see tools/smpcount/fnprof.sh), mark=ADDR (hex; every execution of the instruction at ADDR snapshots
  * all vCPUs' counters, printed as "smpcount mark=K ..."). A block cut short by a trap still counts whole (as in insnprof). */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@ extern void qemu_plugin_register_atexit_cb(qemu_plugin_id_t, udata_cb, void *);
 __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 
 #define MAX_VCPUS 64
-#define MAX_NAMES 16
+#define MAX_NAMES 4096
 #define KERNEL_BASE 0xffffffc000000000ULL /* Velox's kernel half (Sv39) */
 /* OpenSBI (M mode, no translation) on QEMU virt: 0x80000000 up to the kernel's load address. */
 #define FW_START 0x80000000ULL
@@ -109,12 +110,26 @@ static void on_idle(qemu_plugin_id_t id, unsigned int vcpu)
         __atomic_store_n(&vcpus[vcpu].sleeps, vcpus[vcpu].sleeps + 1, __ATOMIC_RELAXED);
 }
 
+/* The range holding pc (binary search: `ranges` is sorted by start at load), or -1. */
 static int range_of(uint64_t pc)
 {
-    for (int i = 0; i < nranges; i++)
-        if (pc >= ranges[i].start && pc < ranges[i].end)
-            return ranges[i].name;
+    int lo = 0, hi = nranges;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (pc < ranges[mid].start)
+            hi = mid;
+        else if (pc >= ranges[mid].end)
+            lo = mid + 1;
+        else
+            return ranges[mid].name;
+    }
     return -1;
+}
+
+static int by_start(const void *a, const void *b)
+{
+    const struct range *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
 }
 
 static void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -237,6 +252,7 @@ static int load_ranges(const char *path)
         ranges[nranges++] = (struct range){a, b, k};
     }
     fclose(f);
+    qsort(ranges, nranges, sizeof *ranges, by_start);
     return 0;
 }
 
